@@ -1,0 +1,40 @@
+# gpumesh: `make build`, `make test`, `make bench`, `make run`, `make fuzz`, `make lint`.
+GO      ?= go
+BIN     ?= bin/gpumesh
+VERSION ?= 0.1.0-dev
+LDFLAGS := -X github.com/gpumesh/gpumesh/node.Version=$(VERSION)
+FUZZTIME ?= 30s
+
+.PHONY: build test test-short bench run fuzz lint clean
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpumesh
+
+# The README's test command: installs and starts what the tests need, then runs them all.
+test:
+	./scripts/test.sh
+
+# Quick loop while coding: skips the slow many-node scenarios.
+test-short:
+	$(GO) test -short ./...
+
+bench: build
+	$(GO) run ./bench -binary $(BIN) -out bench/results.json
+
+run: build
+	./$(BIN) run
+
+# Each fuzz target runs for FUZZTIME.
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+lint:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
+
+clean:
+	rm -rf bin

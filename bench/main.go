@@ -1,0 +1,150 @@
+// Command bench measures gpumesh against the targets in BENCHMARKS.md and
+// prints one Markdown table; the same figures go to bench/results.json.
+// Run it with `make bench`. It never prints a figure it did not measure: a
+// benchmark that cannot run here says why instead.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Result is one benchmark row, as written to results.json.
+type Result struct {
+	// ID is the benchmark's id in BENCHMARKS.md, such as "B1".
+	ID string `json:"id"`
+	// Name says what was measured.
+	Name string `json:"name"`
+	// Params are the run's parameters.
+	Params map[string]any `json:"params"`
+	// Figures are the measured values, in Unit unless their name says otherwise.
+	Figures map[string]float64 `json:"figures"`
+	// Unit is the unit of the figures.
+	Unit string `json:"unit"`
+	// Baseline holds the same figures for the baseline measured in the same run, if any.
+	Baseline map[string]float64 `json:"baseline,omitempty"`
+	// Target is the goal from BENCHMARKS.md.
+	Target string `json:"target"`
+	// Verdict says whether the target was met.
+	Verdict string `json:"verdict"`
+	// Skipped, if set, says why the benchmark did not run.
+	Skipped string `json:"skipped,omitempty"`
+}
+
+func main() {
+	sizes := flag.String("b1-sizes", "25,50,100", "B1: fleet sizes, comma-separated")
+	msgs := flag.Int("b1-messages", 200, "B1: messages per topic and round")
+	rounds := flag.Int("b1-rounds", 5, "B1: rounds on the same fleets; figures are medians over rounds")
+	b7dur := flag.Duration("b7-duration", 60*time.Second, "B7: how long to watch the idle node")
+	b7peers := flag.Int("b7-peers", 50, "B7: peers connected to the idle node")
+	binary := flag.String("binary", "bin/gpumesh", "B7: the gpumesh binary to measure")
+	out := flag.String("out", "bench/results.json", "where to write the JSON results")
+	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B7)")
+	flag.Parse()
+
+	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
+	var results []Result
+	if want("B1") {
+		for _, s := range strings.Split(*sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: bad -b1-sizes %q\n", *sizes)
+				os.Exit(2)
+			}
+			fmt.Fprintf(os.Stderr, "B1: gossip propagation with %d nodes...\n", n)
+			results = append(results, benchGossip(n, *msgs, *rounds))
+		}
+	}
+	if want("B7") {
+		fmt.Fprintf(os.Stderr, "B7: idle node with %d peers for %s...\n", *b7peers, *b7dur)
+		results = append(results, benchFootprint(*binary, *b7peers, *b7dur))
+	}
+	printTable(results)
+	data, _ := json.MarshalIndent(results, "", "  ")
+	if err := os.WriteFile(*out, append(data, '\n'), 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: write %s: %v\n", *out, err)
+		os.Exit(1)
+	}
+	fmt.Fprintf(os.Stderr, "bench: wrote %s\n", *out)
+}
+
+func printTable(rs []Result) {
+	fmt.Println("| id | benchmark | parameters | measured | baseline (same run) | target | verdict |")
+	fmt.Println("| --- | --- | --- | --- | --- | --- | --- |")
+	for _, r := range rs {
+		if r.Skipped != "" {
+			fmt.Printf("| %s | %s | %s | not run: %s | | %s | - |\n", r.ID, r.Name, fmtMap(r.Params), r.Skipped, r.Target)
+			continue
+		}
+		fmt.Printf("| %s | %s | %s | %s | %s | %s | %s |\n", r.ID, r.Name, fmtMap(r.Params), fmtFigures(r.Figures, r.Unit), fmtFigures(r.Baseline, r.Unit), r.Target, r.Verdict)
+	}
+}
+
+func fmtMap(m map[string]any) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func fmtFigures(m map[string]float64, unit string) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, fmt.Sprintf("%s %.4g", k, m[k]))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return strings.Join(parts, ", ") + " (" + unit + ")"
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
+	return keys
+}
+
+// benchTB lets the test harness run outside `go test`.
+type benchTB struct {
+	cleanups []func()
+	dirs     []string
+}
+
+func (b *benchTB) Helper() {}
+func (b *benchTB) TempDir() string {
+	d, err := os.MkdirTemp("", "gpumesh-bench-")
+	if err != nil {
+		b.Fatalf("temp dir: %v", err)
+	}
+	b.dirs = append(b.dirs, d)
+	return d
+}
+func (b *benchTB) Cleanup(f func()) { b.cleanups = append(b.cleanups, f) }
+func (b *benchTB) Fatalf(format string, args ...any) {
+	b.close()
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}
+func (b *benchTB) close() {
+	for i := len(b.cleanups) - 1; i >= 0; i-- {
+		b.cleanups[i]()
+	}
+	b.cleanups = nil
+	for _, d := range b.dirs {
+		_ = os.RemoveAll(d)
+	}
+	b.dirs = nil
+}

@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/spf13/cobra"
+
+	"github.com/gpumesh/gpumesh/node"
+)
+
+func newIDCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "id",
+		Short: "Print this node's peer ID (and addresses when it runs)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			type idOut struct {
+				PeerID string   `json:"peer_id"`
+				Addrs  []string `json:"addrs,omitempty"`
+			}
+			var out idOut
+			if c, err := g.client(); err == nil {
+				if s, err := c.Status(cmd.Context()); err == nil {
+					out = idOut{PeerID: s.PeerID, Addrs: s.Addrs}
+				}
+			}
+			if out.PeerID == "" {
+				dir, err := g.dir()
+				if err != nil {
+					return err
+				}
+				id, err := readPeerID(filepath.Join(dir, node.KeyFile))
+				if err != nil {
+					return err
+				}
+				out.PeerID = id.String()
+			}
+			if g.json {
+				return g.printJSON(out)
+			}
+			fmt.Fprintln(g.stdout, out.PeerID)
+			for _, a := range out.Addrs {
+				fmt.Fprintln(g.stdout, a)
+			}
+			return nil
+		},
+	}
+}
+
+// readPeerID derives the peer ID from the key file without creating one.
+func readPeerID(path string) (peer.ID, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("no identity at %s yet: start the node once with `gpumesh run` (%w)", path, err)
+	}
+	key, err := crypto.UnmarshalPrivateKey(raw)
+	if err != nil {
+		return "", fmt.Errorf("identity key %s is corrupted: %w", path, err)
+	}
+	return peer.IDFromPrivateKey(key)
+}
+
+func newStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show the state of the running node",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			s, err := c.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(s)
+			}
+			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(w, "peer\t%s\n", s.PeerID)
+			fmt.Fprintf(w, "version\t%s (profile %s)\n", s.Version, s.Profile)
+			fmt.Fprintf(w, "uptime\t%s\n", (time.Duration(s.UptimeSeconds) * time.Second).String())
+			fmt.Fprintf(w, "reachability\t%s\n", s.Reachability)
+			fmt.Fprintf(w, "peers\t%d connected, %d in DHT routing table (mode %s)\n", s.ConnectedPeers, s.RoutingTableSize, s.DHTMode)
+			for _, a := range s.Addrs {
+				fmt.Fprintf(w, "address\t%s\n", a)
+			}
+			for _, a := range s.ObservedAddrs {
+				fmt.Fprintf(w, "observed\t%s\n", a)
+			}
+			for _, t := range s.Topics {
+				fmt.Fprintf(w, "topic\t%s (%d peers)\n", t.Name, t.Peers)
+			}
+			rej := 0
+			for _, v := range s.Gossip.Rejected {
+				rej += int(v)
+			}
+			fmt.Fprintf(w, "gossip\t%d accepted, %d ignored, %d rejected\n", s.Gossip.Accepted, s.Gossip.Ignored, rej)
+			return w.Flush()
+		},
+	}
+}
+
+func newPeersCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "peers",
+		Short: "List the running node's connected peers",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			ps, err := c.Peers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(ps)
+			}
+			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "PEER\tDIRECTION\tRTT\tDHT\tHEARD\tAGENT\tADDRESS")
+			for _, p := range ps {
+				heard := "-"
+				if p.LastHeartbeat != nil {
+					heard = time.Since(*p.LastHeartbeat).Round(time.Second).String() + " ago"
+				}
+				dht := "-"
+				if p.InRoutingTable {
+					dht = "yes"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%.1fms\t%s\t%s\t%s\t%s\n", p.ID, p.Direction, p.LatencyMS, dht, heard, p.Agent, strings.Join(p.Addrs, ","))
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func newVersionCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the gpumesh version",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			v := map[string]string{"version": node.Version, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
+			if g.json {
+				return g.printJSON(v)
+			}
+			fmt.Fprintf(g.stdout, "gpumesh %s (%s, %s)\n", v["version"], v["go"], v["platform"])
+			return nil
+		},
+	}
+}

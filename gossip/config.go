@@ -1,0 +1,50 @@
+package gossip
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gpumesh/gpumesh/p2p"
+)
+
+// Config holds the gossip settings of a node: the [gossip] table of the config file.
+type Config struct {
+	// MaxMessageBytes is the largest message accepted on any topic.
+	MaxMessageBytes int `toml:"max_message_bytes" comment:"largest gossip message accepted on any topic, in bytes"`
+	// PeerScoring turns GossipSub peer scoring on.
+	PeerScoring bool `toml:"peer_scoring" comment:"score peers: invalid messages push a sender out of the mesh and then out of gossip"`
+	// FloodPublish sends this node's own messages to every topic peer above
+	// the publish threshold instead of only its mesh.
+	FloodPublish bool `toml:"flood_publish" comment:"send our own messages to every well-scored topic peer, not only the mesh"`
+	// HeartbeatInterval is how often the node announces itself on the capacity topic.
+	HeartbeatInterval p2p.Duration `toml:"heartbeat_interval" comment:"how often this node announces itself on the capacity topic"`
+	// MaxClockSkew is how far in the future a message's timestamp may be.
+	MaxClockSkew p2p.Duration `toml:"max_clock_skew" comment:"how far ahead of our clock a message timestamp may be"`
+}
+
+// DefaultConfig returns the gossip settings every profile starts from.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessageBytes:   64 << 10,
+		PeerScoring:       true,
+		FloodPublish:      true,
+		HeartbeatInterval: p2p.Duration(30 * time.Second),
+		MaxClockSkew:      p2p.Duration(30 * time.Second),
+	}
+}
+
+// Validate returns every problem with c, each naming its config key under prefix.
+func (c Config) Validate(prefix string) error {
+	var errs []error
+	if c.MaxMessageBytes < 1024 || c.MaxMessageBytes > 1<<20 {
+		errs = append(errs, fmt.Errorf("%s.max_message_bytes: must be between 1024 and 1048576, got %d", prefix, c.MaxMessageBytes))
+	}
+	if c.HeartbeatInterval < p2p.Duration(100*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("%s.heartbeat_interval: must be at least 100ms, got %s", prefix, time.Duration(c.HeartbeatInterval)))
+	}
+	if c.MaxClockSkew < 0 {
+		errs = append(errs, fmt.Errorf("%s.max_clock_skew: must not be negative", prefix))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,428 @@
+package gossip
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/record"
+)
+
+// Received is a message that passed validation, as handed to a Handler.
+type Received struct {
+	// Topic is where the message arrived.
+	Topic string
+	// From is the peer that signed the message (its origin, not the forwarder).
+	From peer.ID
+	// Msg is the decoded, verified message.
+	Msg Message
+}
+
+// Handler consumes messages from one topic. It runs on the topic's reader
+// goroutine and must not block for long.
+type Handler func(Received)
+
+// Sequenced is implemented by messages that carry a per-sender sequence
+// number; the router drops one that is not newer than the last it accepted
+// from the same sender, so a replayed message is ignored.
+type Sequenced interface {
+	Sequence() uint64
+}
+
+// Stats counts what the validators decided since start.
+type Stats struct {
+	// Accepted counts messages delivered to handlers (ours included).
+	Accepted uint64 `json:"accepted"`
+	// Ignored counts stale, replayed or expired messages dropped without penalty.
+	Ignored uint64 `json:"ignored"`
+	// Rejected counts messages dropped with a penalty to their sender, by reason.
+	Rejected map[string]uint64 `json:"rejected"`
+}
+
+// rejectReasons maps decode errors to the labels used in Stats and logs.
+var rejectReasons = []struct {
+	err   error
+	label string
+}{
+	{ErrTooLarge, "too_large"},
+	{ErrMalformed, "malformed"},
+	{ErrUnknownType, "unknown_type"},
+	{ErrBadSignature, "bad_signature"},
+	{ErrInvalid, "invalid"},
+}
+
+// Router is a node's GossipSub: it joins the gpumesh topics, validates every
+// message against the types allowed on its topic, publishes this node's own
+// messages as signed envelopes, and announces the node on the capacity topic.
+type Router struct {
+	cfg  Config
+	host host.Host
+	key  crypto.PrivKey
+	log  *slog.Logger
+	now  func() time.Time
+
+	mu       sync.RWMutex
+	types    map[string][]Type
+	handlers map[string][]Handler
+	lastSeq  map[seqKey]seqSeen
+
+	ps     *pubsub.PubSub
+	topics map[string]*pubsub.Topic
+	subs   []*pubsub.Subscription
+
+	presence *Presence
+
+	accepted, ignored atomic.Uint64
+	scores            atomic.Pointer[map[peer.ID]float64]
+	rejMu             sync.Mutex
+	rejected          map[string]uint64
+	lastWarn          time.Time
+
+	wg           sync.WaitGroup
+	cancel       context.CancelFunc
+	stopAnnounce context.CancelFunc
+}
+
+type seqKey struct {
+	topic, codec string
+	from         peer.ID
+}
+
+// seqSeen is the newest sequence number accepted for a seqKey, and when.
+type seqSeen struct {
+	seq uint64
+	at  time.Time
+}
+
+// seqMemory is how long the router remembers a sender's last sequence
+// number; messages older than that are refused by their own expiry.
+const seqMemory = time.Hour
+
+// New returns a Router for host h that signs with key (the host's identity).
+// It starts nothing; call Start.
+func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Logger) (*Router, error) {
+	if err := cfg.Validate("gossip"); err != nil {
+		return nil, err
+	}
+	if h == nil || key == nil {
+		return nil, errors.New("gossip: host and key are required")
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Router{
+		cfg: cfg, host: h, key: key, log: log, now: time.Now,
+		types:    map[string][]Type{TopicCapacity: {HeartbeatType}},
+		handlers: map[string][]Handler{},
+		lastSeq:  map[seqKey]seqSeen{},
+		topics:   map[string]*pubsub.Topic{},
+		rejected: map[string]uint64{},
+	}
+	r.presence = newPresence(agent)
+	return r, nil
+}
+
+// Allow lets messages of type t travel on topic. Later issues add the job,
+// bid and anchor types this way; a topic with no types rejects everything.
+func (r *Router) Allow(topic string, t Type) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.types[topic] = append(r.types[topic], t)
+}
+
+// Handle adds fn to the handlers of topic; messages that arrive before it is
+// added are not replayed to it.
+func (r *Router) Handle(topic string, fn Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlers[topic] = append(r.handlers[topic], fn)
+}
+
+// Start creates the GossipSub router, registers the validators, joins and
+// subscribes to every topic in Topics, and starts announcing this node.
+func (r *Router) Start(ctx context.Context) error {
+	opts := []pubsub.Option{
+		// Every gpumesh message is a signed envelope whose signer is its
+		// origin, so GossipSub's own per-message signature would be a second
+		// Ed25519 signature to make and check at every hop. We turn it off
+		// (StrictNoSign also drops any message that carries one) and name
+		// messages by content, as Ethereum's consensus layer does.
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithMessageIdFn(contentID),
+		pubsub.WithFloodPublish(r.cfg.FloodPublish),
+		// An RPC may batch several messages; each message is held to
+		// MaxMessageBytes by the validators.
+		pubsub.WithMaxMessageSize(max(1<<20, 4*r.cfg.MaxMessageBytes)),
+	}
+	if r.cfg.PeerScoring {
+		params, thresholds := scoreParams(Topics)
+		opts = append(opts, pubsub.WithPeerScore(params, thresholds),
+			pubsub.WithPeerScoreInspect(r.setScores, time.Second))
+	}
+	// GossipSub lives until Close, not until the caller's ctx ends.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	r.cancel = cancel
+	ps, err := pubsub.NewGossipSub(runCtx, r.host, opts...)
+	if err != nil {
+		cancel()
+		return fmt.Errorf("start gossipsub: %w", err)
+	}
+	r.ps = ps
+	for _, name := range Topics {
+		// Inline: our validators only compute (decode, verify a signature),
+		// so a goroutine per message would cost more than it saves.
+		if err := ps.RegisterTopicValidator(name, r.validator(name), pubsub.WithValidatorInline(true)); err != nil {
+			cancel()
+			return fmt.Errorf("register validator for %s: %w", name, err)
+		}
+		t, err := ps.Join(name)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("join %s: %w", name, err)
+		}
+		sub, err := t.Subscribe()
+		if err != nil {
+			cancel()
+			return fmt.Errorf("subscribe to %s: %w", name, err)
+		}
+		r.topics[name] = t
+		r.subs = append(r.subs, sub)
+		r.wg.Add(1)
+		go r.read(runCtx, name, sub)
+	}
+	annCtx, stopAnnounce := context.WithCancel(runCtx)
+	r.stopAnnounce = stopAnnounce
+	r.wg.Add(1)
+	go r.announce(annCtx)
+	return nil
+}
+
+// Close leaves the topics and waits for the router's goroutines.
+func (r *Router) Close() error {
+	if r.cancel == nil {
+		return nil
+	}
+	if r.stopAnnounce != nil {
+		r.stopAnnounce()
+	}
+	// Readers exit once their subscription is closed; only then may the
+	// topics close, since GossipSub refuses to close a subscribed topic.
+	for _, s := range r.subs {
+		s.Cancel()
+	}
+	r.wg.Wait()
+	var errs []error
+	for _, t := range r.topics {
+		errs = append(errs, t.Close())
+	}
+	r.cancel() // stops GossipSub
+	return errors.Join(errs...)
+}
+
+// PubSub exposes the underlying GossipSub, for benchmarks that compare a bare
+// topic with ours on the same router.
+func (r *Router) PubSub() *pubsub.PubSub { return r.ps }
+
+// Presence returns the peers this node has heard heartbeats from.
+func (r *Router) Presence() *Presence { return r.presence }
+
+// Publish signs msg in an envelope with this node's key and publishes it on topic.
+func (r *Router) Publish(ctx context.Context, topic string, msg Message) error {
+	t, ok := r.topics[topic]
+	if !ok {
+		return fmt.Errorf("publish: not joined to topic %q", topic)
+	}
+	env, err := record.Seal(msg, r.key)
+	if err != nil {
+		return fmt.Errorf("sign %T: %w", msg, err)
+	}
+	data, err := env.Marshal()
+	if err != nil {
+		return fmt.Errorf("encode envelope: %w", err)
+	}
+	if len(data) > r.cfg.MaxMessageBytes {
+		return fmt.Errorf("publish on %s: %w: %d bytes", topic, ErrTooLarge, len(data))
+	}
+	return t.Publish(ctx, data)
+}
+
+// TopicPeers returns the peers this node knows to be subscribed to topic.
+func (r *Router) TopicPeers(topic string) []peer.ID {
+	if t, ok := r.topics[topic]; ok {
+		return t.ListPeers()
+	}
+	return nil
+}
+
+// setScores keeps GossipSub's latest peer scores for PeerScore.
+func (r *Router) setScores(m map[peer.ID]float64) { r.scores.Store(&m) }
+
+// PeerScore returns GossipSub's score for p as of the last second, and
+// whether it has one (scoring on and p known).
+func (r *Router) PeerScore(p peer.ID) (float64, bool) {
+	m := r.scores.Load()
+	if m == nil {
+		return 0, false
+	}
+	s, ok := (*m)[p]
+	return s, ok
+}
+
+// Stats returns the validators' counts so far.
+func (r *Router) Stats() Stats {
+	r.rejMu.Lock()
+	defer r.rejMu.Unlock()
+	rej := make(map[string]uint64, len(r.rejected))
+	for k, v := range r.rejected {
+		rej[k] = v
+	}
+	return Stats{Accepted: r.accepted.Load(), Ignored: r.ignored.Load(), Rejected: rej}
+}
+
+// validator decodes and checks every message on topic before GossipSub
+// forwards it. Rejected messages count against their sender's score; stale
+// ones are ignored without penalty since honest peers can forward them late.
+func (r *Router) validator(topic string) pubsub.ValidatorEx {
+	return func(_ context.Context, _ peer.ID, m *pubsub.Message) pubsub.ValidationResult {
+		r.mu.RLock()
+		types := r.types[topic]
+		r.mu.RUnlock()
+		msg, from, err := Decode(m.GetData(), types, r.now(), r.cfg.MaxMessageBytes, time.Duration(r.cfg.MaxClockSkew))
+		if errors.Is(err, ErrExpired) {
+			r.ignored.Add(1)
+			return pubsub.ValidationIgnore
+		}
+		if err != nil {
+			r.reject(topic, m.ReceivedFrom, err)
+			return pubsub.ValidationReject
+		}
+		if s, ok := msg.(Sequenced); ok && !r.newer(topic, msg, from, s.Sequence()) {
+			r.ignored.Add(1)
+			return pubsub.ValidationIgnore
+		}
+		m.ValidatorData = Received{Topic: topic, From: from, Msg: msg}
+		r.accepted.Add(1)
+		return pubsub.ValidationAccept
+	}
+}
+
+// newer records seq as the latest from (topic, type, from) if it is newer
+// than the last one accepted.
+func (r *Router) newer(topic string, msg Message, from peer.ID, seq uint64) bool {
+	k := seqKey{topic: topic, codec: string(msg.Codec()), from: from}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if seq <= r.lastSeq[k].seq {
+		return false
+	}
+	r.lastSeq[k] = seqSeen{seq: seq, at: r.now()}
+	return true
+}
+
+// forgetOldSeqs drops sequence numbers not refreshed within seqMemory, so the
+// table stays as small as the set of recently active senders.
+func (r *Router) forgetOldSeqs(now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k, v := range r.lastSeq {
+		if now.Sub(v.at) > seqMemory {
+			delete(r.lastSeq, k)
+		}
+	}
+}
+
+// contentID names a message by the hash of its bytes: with no GossipSub
+// signature there is no (origin, seqno) pair, and an identical replay within
+// the seen-cache window is dropped as a duplicate.
+func contentID(m *pb.Message) string {
+	sum := sha256.Sum256(m.GetData())
+	return string(sum[:20])
+}
+
+// reject counts a rejected message and logs it, at most one warning every
+// ten seconds so a flood of garbage cannot flood the log too. via is the peer
+// that forwarded it, whom GossipSub's scoring penalises.
+func (r *Router) reject(topic string, via peer.ID, err error) {
+	label := "other"
+	for _, rr := range rejectReasons {
+		if errors.Is(err, rr.err) {
+			label = rr.label
+			break
+		}
+	}
+	r.rejMu.Lock()
+	r.rejected[label]++
+	warn := time.Since(r.lastWarn) > 10*time.Second
+	if warn {
+		r.lastWarn = time.Now()
+	}
+	r.rejMu.Unlock()
+	level := slog.LevelDebug
+	if warn {
+		level = slog.LevelWarn
+	}
+	r.log.Log(context.Background(), level, "dropped gossip message", "topic", topic, "via", via.String(), "reason", label, "err", err)
+}
+
+// read delivers validated messages on one topic to its handlers until ctx
+// ends or the subscription is cancelled.
+func (r *Router) read(ctx context.Context, topic string, sub *pubsub.Subscription) {
+	defer r.wg.Done()
+	self := r.host.ID()
+	for {
+		m, err := sub.Next(ctx)
+		if err != nil {
+			return
+		}
+		if m.ReceivedFrom == self {
+			continue
+		}
+		rcv, ok := m.ValidatorData.(Received)
+		if !ok {
+			continue
+		}
+		if hb, ok := rcv.Msg.(*Heartbeat); ok {
+			r.presence.observe(rcv.From, hb)
+		}
+		r.mu.RLock()
+		hs := r.handlers[topic]
+		r.mu.RUnlock()
+		for _, h := range hs {
+			h(rcv)
+		}
+	}
+}
+
+// announce publishes a heartbeat at once, again two seconds later (the
+// first usually goes out before any mesh has formed), then every
+// HeartbeatInterval until ctx ends.
+func (r *Router) announce(ctx context.Context) {
+	defer r.wg.Done()
+	every := time.Duration(r.cfg.HeartbeatInterval)
+	t := time.NewTimer(min(2*time.Second, every))
+	defer t.Stop()
+	for {
+		now := r.now()
+		r.forgetOldSeqs(now)
+		hb := r.presence.next(now, every)
+		if err := r.Publish(ctx, TopicCapacity, hb); err != nil && ctx.Err() == nil {
+			r.log.Debug("publish heartbeat", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			t.Reset(every)
+		}
+	}
+}

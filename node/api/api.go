@@ -1,0 +1,202 @@
+// Package api is the node's local HTTP JSON API, served on loopback, and the
+// Go client the CLI (and later the dashboard) uses to read it. The server
+// refuses requests whose Host is not local, so a web page elsewhere cannot
+// reach it through DNS rebinding.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/node/datadir"
+)
+
+// AddrFile is the file in the data dir where a running node writes its API's URL.
+const AddrFile = "api"
+
+// Status is the answer to GET /api/v1/status.
+type Status struct {
+	// PeerID is the node's libp2p identity.
+	PeerID string `json:"peer_id"`
+	// Version is the gpumesh version the node runs.
+	Version string `json:"version"`
+	// Profile is the config profile the node started with.
+	Profile string `json:"profile"`
+	// ListenAddrs are the addresses the node's sockets are bound to.
+	ListenAddrs []string `json:"listen_addrs"`
+	// Addrs are the addresses the node announces, each with /p2p/<id>.
+	Addrs []string `json:"addrs"`
+	// ObservedAddrs are addresses peers saw us at that are not local interface addresses.
+	ObservedAddrs []string `json:"observed_addrs"`
+	// Reachability is AutoNAT's verdict: Unknown, Public or Private.
+	Reachability string `json:"reachability"`
+	// DHTMode is the configured DHT mode.
+	DHTMode string `json:"dht_mode"`
+	// RoutingTableSize is the number of peers in the DHT routing table.
+	RoutingTableSize int `json:"routing_table_size"`
+	// ConnectedPeers is the number of peers with an open connection.
+	ConnectedPeers int `json:"connected_peers"`
+	// Topics lists the gossip topics joined, with their known subscribers.
+	Topics []Topic `json:"topics"`
+	// Gossip counts what the validators accepted and rejected.
+	Gossip gossip.Stats `json:"gossip"`
+	// StartedAt is when the node started.
+	StartedAt time.Time `json:"started_at"`
+	// UptimeSeconds is how long the node has run.
+	UptimeSeconds float64 `json:"uptime_seconds"`
+}
+
+// Topic is one gossip topic in Status.
+type Topic struct {
+	// Name is the topic.
+	Name string `json:"name"`
+	// Peers is how many peers we know to be subscribed.
+	Peers int `json:"peers"`
+}
+
+// Peer is one entry of GET /api/v1/peers.
+type Peer struct {
+	// ID is the peer's identity.
+	ID string `json:"id"`
+	// Addrs are the remote addresses of our connections to it.
+	Addrs []string `json:"addrs"`
+	// Direction is inbound or outbound (of the first connection).
+	Direction string `json:"direction"`
+	// Agent is the software the peer announced through identify.
+	Agent string `json:"agent,omitempty"`
+	// LatencyMS is libp2p's smoothed RTT estimate, 0 if unknown.
+	LatencyMS float64 `json:"latency_ms"`
+	// InRoutingTable says whether the peer is in our DHT routing table.
+	InRoutingTable bool `json:"in_routing_table"`
+	// LastHeartbeat is when the peer last announced itself on gossip, if ever.
+	LastHeartbeat *time.Time `json:"last_heartbeat,omitempty"`
+}
+
+// Backend is what the API reads from; the node implements it.
+type Backend interface {
+	Status() Status
+	Peers() []Peer
+}
+
+// Handler returns the API's HTTP handler over b.
+func Handler(b Backend) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, b.Status())
+	})
+	mux.HandleFunc("GET /api/v1/peers", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, b.Peers())
+	})
+	return localOnly(mux)
+}
+
+// localOnly refuses requests whose Host header is not a loopback name: a
+// browser tricked by DNS rebinding sends the attacker's host name.
+func localOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !isLocalHost(r.Host) {
+			writeJSON(w, http.StatusForbidden, errorBody{Error: fmt.Sprintf("host %q is not local", r.Host)})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func isLocalHost(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.Trim(host, "[]")
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// Server serves the API on a loopback listener.
+type Server struct {
+	srv *http.Server
+	ln  net.Listener
+	log *slog.Logger
+	err chan error
+}
+
+// Listen binds addr (HOST:PORT, port 0 for any) and returns a server ready to Serve.
+func Listen(addr string, b Backend, log *slog.Logger) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("api listen on %s: %w", addr, err)
+	}
+	return &Server{
+		srv: &http.Server{
+			Handler:           Handler(b),
+			ReadHeaderTimeout: 5 * time.Second,
+			ReadTimeout:       30 * time.Second,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+		},
+		ln: ln, log: log, err: make(chan error, 1),
+	}, nil
+}
+
+// URL is the server's base URL, such as http://127.0.0.1:7780.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// Serve starts answering requests on a goroutine that exits on Shutdown.
+func (s *Server) Serve() {
+	go func() {
+		err := s.srv.Serve(s.ln)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		s.err <- err
+	}()
+}
+
+// Shutdown stops accepting requests, waits for those in flight until ctx
+// ends, and waits for the serving goroutine.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	return errors.Join(err, <-s.err)
+}
+
+// WriteAddrFile records url in dir/api for clients, atomically.
+func WriteAddrFile(dir, url string) error {
+	return datadir.WriteFile(filepath.Join(dir, AddrFile), []byte(url+"\n"), 0o600)
+}
+
+// ReadAddrFile returns the API URL a running node wrote into dir.
+func ReadAddrFile(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, AddrFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("no node is running with data dir %s (no %s file); start one with `gpumesh run --data-dir %s`", dir, AddrFile, dir)
+	}
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(b)), nil
+}

@@ -1,0 +1,65 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+type fakeBackend struct{}
+
+func (fakeBackend) Status() Status { return Status{PeerID: "12D3KooWtest", RoutingTableSize: 3} }
+func (fakeBackend) Peers() []Peer  { return []Peer{{ID: "a"}, {ID: "b"}} }
+
+func TestClientReadsServer(t *testing.T) {
+	srv := httptest.NewServer(Handler(fakeBackend{}))
+	defer srv.Close()
+	c := NewClient(srv.URL)
+	s, err := c.Status(context.Background())
+	if err != nil || s.PeerID != "12D3KooWtest" || s.RoutingTableSize != 3 {
+		t.Fatalf("Status = %+v, %v", s, err)
+	}
+	ps, err := c.Peers(context.Background())
+	if err != nil || len(ps) != 2 || ps[1].ID != "b" {
+		t.Fatalf("Peers = %+v, %v", ps, err)
+	}
+}
+
+func TestServerRefusesForeignHostsAndMethods(t *testing.T) {
+	h := Handler(fakeBackend{})
+	tests := []struct {
+		method, host, path string
+		want               int
+	}{
+		{"GET", "127.0.0.1:7780", "/api/v1/status", http.StatusOK},
+		{"GET", "localhost:7780", "/api/v1/peers", http.StatusOK},
+		{"GET", "[::1]:7780", "/api/v1/status", http.StatusOK},
+		{"GET", "evil.example:7780", "/api/v1/status", http.StatusForbidden},
+		{"GET", "192.168.1.5:7780", "/api/v1/status", http.StatusForbidden},
+		{"POST", "127.0.0.1:7780", "/api/v1/status", http.StatusMethodNotAllowed},
+		{"GET", "127.0.0.1:7780", "/api/v1/nothing", http.StatusNotFound},
+	}
+	for _, tc := range tests {
+		req := httptest.NewRequest(tc.method, "http://"+tc.host+tc.path, nil)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != tc.want {
+			t.Errorf("%s %s (Host %s) = %d, want %d", tc.method, tc.path, tc.host, rec.Code, tc.want)
+		}
+	}
+}
+
+func TestReadAddrFileExplainsMissingNode(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := ReadAddrFile(dir); err == nil || !strings.Contains(err.Error(), "no node is running") {
+		t.Fatalf("err = %v, want 'no node is running'", err)
+	}
+	if err := WriteAddrFile(dir, "http://127.0.0.1:1"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ReadAddrFile(dir); err != nil || got != "http://127.0.0.1:1" {
+		t.Fatalf("ReadAddrFile = %q, %v", got, err)
+	}
+}

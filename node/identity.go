@@ -1,0 +1,54 @@
+package node
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/gpumesh/gpumesh/node/datadir"
+)
+
+// KeyFile is the identity key's file name inside the data dir.
+const KeyFile = "identity.key"
+
+// LoadOrCreateIdentity reads the node's Ed25519 key from path, or creates one
+// and writes it atomically with mode 0600 if the file does not exist. A file
+// that exists but does not hold a key is an error, never silently replaced:
+// a new key is a new peer ID, and the old one's reputation and receipts stay
+// with the old key.
+func LoadOrCreateIdentity(path string) (key crypto.PrivKey, created bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key, _, err := crypto.GenerateEd25519Key(rand.Reader)
+		if err != nil {
+			return nil, false, fmt.Errorf("generate identity: %w", err)
+		}
+		raw, err := crypto.MarshalPrivateKey(key)
+		if err != nil {
+			return nil, false, fmt.Errorf("encode identity: %w", err)
+		}
+		if err := datadir.WriteFile(path, raw, 0o600); err != nil {
+			return nil, false, fmt.Errorf("write identity %s: %w", path, err)
+		}
+		return key, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("read identity: %w", err)
+	}
+	key, err = crypto.UnmarshalPrivateKey(data)
+	if err != nil {
+		return nil, false, fmt.Errorf("identity key %s is corrupted (%v); restore it from a backup, or move it away to start with a new peer ID", path, err)
+	}
+	if key.Type() != crypto.Ed25519 {
+		return nil, false, fmt.Errorf("identity key %s is %s, want Ed25519", path, key.Type())
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(path, 0o600); err != nil {
+			return nil, false, fmt.Errorf("identity key %s is readable by others and cannot be fixed: %w", path, err)
+		}
+	}
+	return key, false, nil
+}

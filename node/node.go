@@ -1,0 +1,257 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/node/api"
+	"github.com/gpumesh/gpumesh/node/config"
+	"github.com/gpumesh/gpumesh/node/datadir"
+	"github.com/gpumesh/gpumesh/p2p"
+)
+
+// Version is the gpumesh version; main overrides it at link time.
+var Version = "0.1.0-dev"
+
+// ReadyPrefix starts the one line a node prints once it is listening and its
+// API answers. Scripts wait for it; its format never changes.
+const ReadyPrefix = "gpumesh: node ready"
+
+// Options are what New needs to build a node.
+type Options struct {
+	// DataDir is the node's home; it is created if missing.
+	DataDir string
+	// Config is the node's validated configuration.
+	Config config.Config
+	// Log receives the node's logs; slog.Default() if nil.
+	Log *slog.Logger
+	// Ready, if set, receives the readiness line; nothing is printed otherwise.
+	Ready io.Writer
+}
+
+// Node is a running gpumesh node. Create it with New, Start it, Close it.
+type Node struct {
+	opts Options
+	cfg  config.Config
+	log  *slog.Logger
+
+	lock    *datadir.Lock
+	key     crypto.PrivKey
+	net     *p2p.Network
+	gossip  *gossip.Router
+	api     *api.Server
+	started time.Time
+}
+
+// New checks opts and returns a node that has not started.
+func New(opts Options) (*Node, error) {
+	if opts.DataDir == "" {
+		return nil, errors.New("node: a data dir is required")
+	}
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &Node{opts: opts, cfg: opts.Config, log: opts.Log}, nil
+}
+
+// Start brings the node up in order: data dir and its lock, identity, the
+// libp2p network, gossip, the API. On any error it undoes what it started.
+// Once the API answers it writes DIR/api and prints the readiness line.
+func (n *Node) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = n.Close()
+		}
+	}()
+	dir := n.opts.DataDir
+	if err := datadir.Ensure(dir); err != nil {
+		return err
+	}
+	lock, err := datadir.Acquire(dir)
+	if err != nil {
+		return err
+	}
+	n.lock = lock
+	key, created, err := LoadOrCreateIdentity(filepath.Join(dir, KeyFile))
+	if err != nil {
+		return err
+	}
+	n.key = key
+	if created {
+		id, _ := peer.IDFromPrivateKey(key)
+		n.log.Info("created a new identity", "peer", id.String(), "file", filepath.Join(dir, KeyFile))
+	}
+	agent := "gpumesh/" + Version
+	n.net, err = p2p.New(n.cfg.P2P, key, agent, n.log.With("component", "p2p"))
+	if err != nil {
+		return err
+	}
+	if err := n.net.Start(ctx); err != nil {
+		return err
+	}
+	n.gossip, err = gossip.New(n.cfg.Gossip, n.net.Host(), key, agent, n.log.With("component", "gossip"))
+	if err != nil {
+		return err
+	}
+	if err := n.gossip.Start(ctx); err != nil {
+		return err
+	}
+	n.started = time.Now()
+	n.api, err = api.Listen(n.cfg.API.Listen, n, n.log.With("component", "api"))
+	if err != nil {
+		return err
+	}
+	n.api.Serve()
+	if _, err := api.NewClient(n.api.URL()).Status(ctx); err != nil {
+		return fmt.Errorf("API self-check: %w", err)
+	}
+	if err := api.WriteAddrFile(dir, n.api.URL()); err != nil {
+		return fmt.Errorf("write API address: %w", err)
+	}
+	n.log.Info("node started", "peer", n.PeerID().String(), "api", n.api.URL(), "addrs", fmt.Sprint(n.net.ListenAddrs()))
+	if n.opts.Ready != nil {
+		fmt.Fprintf(n.opts.Ready, "%s peer=%s api=%s\n", ReadyPrefix, n.PeerID(), n.api.URL())
+	}
+	return nil
+}
+
+// Close stops the node in the reverse order of Start. It is safe to call on a
+// node that failed to start, and more than once.
+func (n *Node) Close() error {
+	var errs []error
+	if n.api != nil {
+		_ = os.Remove(filepath.Join(n.opts.DataDir, api.AddrFile))
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		errs = append(errs, n.api.Shutdown(ctx))
+		cancel()
+		n.api = nil
+	}
+	if n.gossip != nil {
+		errs = append(errs, n.gossip.Close())
+		n.gossip = nil
+	}
+	if n.net != nil {
+		errs = append(errs, n.net.Close())
+		n.net = nil
+	}
+	if n.lock != nil {
+		errs = append(errs, n.lock.Release())
+		n.lock = nil
+	}
+	return errors.Join(errs...)
+}
+
+// PeerID is the node's identity.
+func (n *Node) PeerID() peer.ID {
+	id, _ := peer.IDFromPrivateKey(n.key)
+	return id
+}
+
+// Network returns the node's libp2p network.
+func (n *Node) Network() *p2p.Network { return n.net }
+
+// Gossip returns the node's gossip router.
+func (n *Node) Gossip() *gossip.Router { return n.gossip }
+
+// APIURL returns the base URL of the node's API.
+func (n *Node) APIURL() string { return n.api.URL() }
+
+// DataDir returns the node's home.
+func (n *Node) DataDir() string { return n.opts.DataDir }
+
+// Status implements api.Backend.
+func (n *Node) Status() api.Status {
+	h := n.net.Host()
+	listen := h.Network().ListenAddresses()
+	local := h.Network().InterfaceListenAddresses
+	ifaces, _ := local()
+	var observed []string
+	if all, ok := h.(interface{ AllAddrs() []ma.Multiaddr }); ok {
+		for _, a := range all.AllAddrs() {
+			if !slices.ContainsFunc(ifaces, a.Equal) {
+				observed = append(observed, a.String())
+			}
+		}
+	}
+	s := api.Status{
+		PeerID:           h.ID().String(),
+		Version:          Version,
+		Profile:          n.cfg.Profile,
+		ListenAddrs:      strs(listen),
+		Addrs:            strs(n.net.ListenAddrs()),
+		ObservedAddrs:    observed,
+		Reachability:     n.net.Reachability().String(),
+		DHTMode:          n.cfg.P2P.DHTMode,
+		RoutingTableSize: n.net.DHT().RoutingTable().Size(),
+		ConnectedPeers:   len(h.Network().Peers()),
+		Gossip:           n.gossip.Stats(),
+		StartedAt:        n.started,
+		UptimeSeconds:    time.Since(n.started).Seconds(),
+	}
+	for _, t := range gossip.Topics {
+		s.Topics = append(s.Topics, api.Topic{Name: t, Peers: len(n.gossip.TopicPeers(t))})
+	}
+	return s
+}
+
+// Peers implements api.Backend: every connected peer, sorted by ID.
+func (n *Node) Peers() []api.Peer {
+	h := n.net.Host()
+	rt := n.net.DHT().RoutingTable()
+	ids := h.Network().Peers()
+	slices.Sort(ids)
+	out := make([]api.Peer, 0, len(ids))
+	for _, id := range ids {
+		p := api.Peer{ID: id.String(), InRoutingTable: rt.Find(id) != ""}
+		for i, c := range h.Network().ConnsToPeer(id) {
+			p.Addrs = append(p.Addrs, c.RemoteMultiaddr().String())
+			if i == 0 {
+				p.Direction = dirName(c.Stat().Direction)
+			}
+		}
+		if v, err := h.Peerstore().Get(id, "AgentVersion"); err == nil {
+			p.Agent, _ = v.(string)
+		}
+		p.LatencyMS = float64(h.Peerstore().LatencyEWMA(id).Microseconds()) / 1000
+		if seen, ok := n.gossip.Presence().Lookup(id); ok {
+			t := seen.Sent
+			p.LastHeartbeat = &t
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+func dirName(d network.Direction) string {
+	switch d {
+	case network.DirInbound:
+		return "inbound"
+	case network.DirOutbound:
+		return "outbound"
+	}
+	return "unknown"
+}
+
+func strs(as []ma.Multiaddr) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
+}

@@ -1,0 +1,353 @@
+package p2p
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	dht "github.com/libp2p/go-libp2p-kad-dht"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
+	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
+	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	libp2ptls "github.com/libp2p/go-libp2p/p2p/security/tls"
+	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	ma "github.com/multiformats/go-multiaddr"
+)
+
+// MDNSServiceName is the mDNS service gpumesh peers announce on the LAN, so
+// they find each other and not every libp2p program on the network.
+const MDNSServiceName = "_gpumesh-discovery._udp"
+
+// ErrNotStarted is returned by methods that need a running network.
+var ErrNotStarted = errors.New("p2p: network not started")
+
+// Network is a node's libp2p presence: the host, its Kademlia DHT, mDNS and
+// bootstrap discovery. Create it with New, then Start it; Close stops it.
+type Network struct {
+	cfg       Config
+	key       crypto.PrivKey
+	bootstrap []peer.AddrInfo
+	log       *slog.Logger
+	userAgent string
+
+	host host.Host
+	dht  *dht.IpfsDHT
+	mdns mdns.Service
+	sub  event.Subscription
+
+	mu           sync.RWMutex
+	reachability network.Reachability
+
+	wg     sync.WaitGroup
+	cancel context.CancelFunc
+}
+
+// New checks cfg and returns a Network that has not started. userAgent is
+// announced to peers through identify.
+func New(cfg Config, key crypto.PrivKey, userAgent string, log *slog.Logger) (*Network, error) {
+	if key == nil {
+		return nil, errors.New("p2p: an identity key is required")
+	}
+	if err := cfg.Validate("p2p"); err != nil {
+		return nil, err
+	}
+	boot, err := ParseBootstrap(cfg.Bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Network{cfg: cfg, key: key, bootstrap: boot, log: log, userAgent: userAgent}, nil
+}
+
+// Start creates the libp2p host, listens, starts the DHT and discovery and
+// dials the bootstrap peers. It returns once the host listens; bootstrap dials
+// that fail are logged, not fatal (the node keeps trying through the DHT).
+func (n *Network) Start(ctx context.Context) error {
+	rm, err := n.resourceManager()
+	if err != nil {
+		return fmt.Errorf("resource manager: %w", err)
+	}
+	cm, err := connmgr.NewConnManager(n.cfg.ConnLow, n.cfg.ConnHigh, connmgr.WithGracePeriod(time.Minute))
+	if err != nil {
+		return fmt.Errorf("connection manager: %w", err)
+	}
+	var kad *dht.IpfsDHT
+	opts := []libp2p.Option{
+		libp2p.Identity(n.key),
+		libp2p.ListenAddrStrings(n.cfg.Listen...),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Transport(quic.NewTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Security(libp2ptls.ID, libp2ptls.New),
+		libp2p.ConnectionManager(cm),
+		libp2p.ResourceManager(rm),
+		libp2p.UserAgent(n.userAgent),
+		libp2p.EnableRelay(),
+		libp2p.EnableHolePunching(),
+		libp2p.EnableAutoNATv2(),
+		// Relays for a node behind NAT come from the DHT's routing table:
+		// every gpumesh peer that runs --relay-service is a candidate.
+		libp2p.EnableAutoRelayWithPeerSource(func(ctx context.Context, num int) <-chan peer.AddrInfo {
+			return n.relayCandidates(ctx, num, kad)
+		}),
+	}
+	if n.cfg.NATPortMap {
+		opts = append(opts, libp2p.NATPortMap())
+	}
+	if n.cfg.RelayService {
+		opts = append(opts, libp2p.EnableRelayService(), libp2p.EnableNATService())
+	}
+	h, err := libp2p.New(opts...)
+	if err != nil {
+		return fmt.Errorf("start libp2p host: %w", err)
+	}
+	n.host = h
+
+	sub, err := h.EventBus().Subscribe(new(event.EvtLocalReachabilityChanged))
+	if err != nil {
+		_ = h.Close()
+		return fmt.Errorf("subscribe to reachability: %w", err)
+	}
+	n.sub = sub
+
+	mode := map[string]dht.ModeOpt{
+		DHTModeAuto:   dht.ModeAuto,
+		DHTModeServer: dht.ModeServer,
+		DHTModeClient: dht.ModeClient,
+	}[n.cfg.DHTMode]
+	kad, err = dht.New(h,
+		dht.ProtocolPrefix(ProtocolPrefix),
+		dht.Mode(mode),
+		dht.BootstrapPeers(n.bootstrap...),
+	)
+	if err != nil {
+		_ = sub.Close()
+		_ = h.Close()
+		return fmt.Errorf("start DHT: %w", err)
+	}
+	n.dht = kad
+
+	runCtx, cancel := context.WithCancel(context.Background())
+	n.cancel = cancel
+	n.wg.Add(1)
+	go n.watchReachability(runCtx)
+
+	if n.cfg.MDNS {
+		n.mdns = mdns.NewMdnsService(h, MDNSServiceName, &mdnsNotifee{n: n, ctx: runCtx})
+		if err := n.mdns.Start(); err != nil {
+			n.log.Warn("mDNS discovery unavailable", "err", err)
+			n.mdns = nil
+		}
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		n.connectBootstrap(runCtx)
+	}()
+	return nil
+}
+
+// Close stops discovery, the DHT and the host, in reverse order of Start.
+func (n *Network) Close() error {
+	if n.host == nil {
+		return nil
+	}
+	n.cancel()
+	var errs []error
+	if n.mdns != nil {
+		errs = append(errs, n.mdns.Close())
+	}
+	errs = append(errs, n.dht.Close(), n.sub.Close(), n.host.Close())
+	n.wg.Wait()
+	return errors.Join(errs...)
+}
+
+// Host returns the libp2p host; nil before Start.
+func (n *Network) Host() host.Host { return n.host }
+
+// DHT returns the Kademlia DHT; nil before Start.
+func (n *Network) DHT() *dht.IpfsDHT { return n.dht }
+
+// Reachability is what AutoNAT last concluded about this node.
+func (n *Network) Reachability() network.Reachability {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.reachability
+}
+
+// Bootstrap returns the configured bootstrap peers.
+func (n *Network) Bootstrap() []peer.AddrInfo { return n.bootstrap }
+
+// Connect dials p with a deadline and tags it in the connection manager so
+// that discovered peers are not trimmed first.
+func (n *Network) Connect(ctx context.Context, p peer.AddrInfo) error {
+	if n.host == nil {
+		return ErrNotStarted
+	}
+	if p.ID == n.host.ID() {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(n.cfg.BootstrapTimeout))
+	defer cancel()
+	if err := n.host.Connect(ctx, p); err != nil {
+		return fmt.Errorf("connect to %s: %w", p.ID, err)
+	}
+	return nil
+}
+
+// connectBootstrap dials every bootstrap peer in parallel, retrying with
+// backoff (1 s doubling to 1 min) until at least one answers, then refreshes
+// the DHT routing table so lookups have somewhere to start. Later, if the
+// routing table empties, the DHT itself dials the bootstrap peers again.
+func (n *Network) connectBootstrap(ctx context.Context) {
+	if len(n.bootstrap) == 0 {
+		return
+	}
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		if n.dialBootstrap(ctx) > 0 {
+			break
+		}
+		n.log.Warn("no bootstrap peer reachable; retrying", "in", wait.String())
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+	select {
+	case err := <-n.dht.ForceRefresh():
+		if err != nil && ctx.Err() == nil {
+			n.log.Debug("DHT refresh", "err", err)
+		}
+	case <-ctx.Done():
+	}
+}
+
+// dialBootstrap dials every bootstrap peer at once and returns how many answered.
+func (n *Network) dialBootstrap(ctx context.Context) int {
+	var (
+		wg sync.WaitGroup
+		ok atomic.Int32
+	)
+	for _, p := range n.bootstrap {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := n.Connect(ctx, p); err != nil {
+				n.log.Debug("bootstrap peer unreachable", "peer", p.ID.String(), "err", err)
+				return
+			}
+			n.host.ConnManager().Protect(p.ID, "bootstrap")
+			ok.Add(1)
+		}()
+	}
+	wg.Wait()
+	return int(ok.Load())
+}
+
+// watchReachability records AutoNAT's verdicts; it exits when ctx ends or the
+// subscription closes.
+func (n *Network) watchReachability(ctx context.Context) {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ev, ok := <-n.sub.Out():
+			if !ok {
+				return
+			}
+			r := ev.(event.EvtLocalReachabilityChanged).Reachability
+			n.mu.Lock()
+			n.reachability = r
+			n.mu.Unlock()
+			n.log.Info("reachability changed", "reachability", r.String())
+		}
+	}
+}
+
+// relayCandidates feeds autorelay with peers from the DHT routing table; the
+// relay client itself checks which of them actually offer the relay protocol.
+func (n *Network) relayCandidates(ctx context.Context, num int, kad *dht.IpfsDHT) <-chan peer.AddrInfo {
+	out := make(chan peer.AddrInfo, num)
+	defer close(out)
+	if kad == nil {
+		return out
+	}
+	for _, id := range kad.RoutingTable().ListPeers() {
+		if len(out) == num || ctx.Err() != nil {
+			break
+		}
+		out <- n.host.Peerstore().PeerInfo(id)
+	}
+	return out
+}
+
+// resourceManager bounds what libp2p may use: RAM/8 and half the process's
+// file descriptors by default, or the configured limits (in-process fleets
+// set them, or a hundred hosts would each claim RAM/8).
+func (n *Network) resourceManager() (network.ResourceManager, error) {
+	limits := rcmgr.DefaultLimits
+	libp2p.SetDefaultServiceLimits(&limits)
+	var concrete rcmgr.ConcreteLimitConfig
+	if n.cfg.MaxMemoryMB == 0 && n.cfg.MaxFDs == 0 {
+		concrete = limits.AutoScale()
+	} else {
+		fds := n.cfg.MaxFDs
+		if fds == 0 {
+			fds = 1024
+		}
+		mem := int64(n.cfg.MaxMemoryMB) << 20
+		if mem == 0 {
+			mem = 1 << 30
+		}
+		concrete = limits.Scale(mem, fds)
+	}
+	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(concrete))
+}
+
+// mdnsNotifee connects to peers found on the LAN.
+type mdnsNotifee struct {
+	n   *Network
+	ctx context.Context
+}
+
+// HandlePeerFound is called by the mDNS service for every announcement heard.
+func (m *mdnsNotifee) HandlePeerFound(p peer.AddrInfo) {
+	if p.ID == m.n.host.ID() || m.n.host.Network().Connectedness(p.ID) == network.Connected {
+		return
+	}
+	m.n.wg.Add(1)
+	go func() {
+		defer m.n.wg.Done()
+		if err := m.n.Connect(m.ctx, p); err != nil {
+			m.n.log.Debug("mDNS peer unreachable", "peer", p.ID.String(), "err", err)
+			return
+		}
+		m.n.log.Info("found peer on LAN", "peer", p.ID.String())
+	}()
+}
+
+// ListenAddrs returns the addresses the host listens on, each with /p2p/<id>,
+// ready to hand to another node as a bootstrap address.
+func (n *Network) ListenAddrs() []ma.Multiaddr {
+	if n.host == nil {
+		return nil
+	}
+	out, _ := peer.AddrInfoToP2pAddrs(&peer.AddrInfo{ID: n.host.ID(), Addrs: n.host.Addrs()})
+	return out
+}

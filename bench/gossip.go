@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	crand "crypto/rand"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -13,13 +16,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
-	"github.com/libp2p/go-libp2p/p2p/security/noise"
-	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/node/config"
@@ -53,8 +54,8 @@ func (p *probe) Validate(now time.Time, skew time.Duration) error {
 var probeType = gossip.Type{Name: "bench-probe", New: func() gossip.Message { return new(probe) }}
 
 // bareTopic is the baseline's topic: a default go-libp2p-pubsub GossipSub
-// (StrictSign, no validator, no scoring, no flood publishing) on plain hosts
-// wired exactly as our fleet was, measured in the same run.
+// (StrictSign, no validator, no scoring) on hosts wired exactly as our fleet
+// was, measured in the same run.
 const bareTopic = "gpumesh-bench/bare/1"
 
 // probeBytes is the size of the padding, so a probe weighs about what a job request will.
@@ -232,8 +233,11 @@ func startOurs(tb *benchTB, n int) (*latencies, publishFunc, [][2]int, int) {
 	return lat, publish, edges, len(wire)
 }
 
-// startBare starts the baseline: n plain libp2p hosts (TCP, Noise, as ours)
-// connected along edges, each with a default GossipSub.
+// startBare starts the baseline: n hosts built by our own network layer
+// (the same transports, limits and DHT as a gpumesh node, so the same
+// background work), connected along edges, each with a default GossipSub
+// (StrictSign, no validator, no scoring, no flood publishing) and no gossip
+// layer of ours.
 func startBare(tb *benchTB, n int, edges [][2]int, size int) (*latencies, publishFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hosts := make([]host.Host, n)
@@ -241,14 +245,28 @@ func startBare(tb *benchTB, n int, edges [][2]int, size int) (*latencies, publis
 	lat := newLatencies()
 	var wg sync.WaitGroup
 	tb.Cleanup(func() { cancel(); wg.Wait() })
+	cfg, err := config.ForProfile("test")
+	if err != nil {
+		tb.Fatalf("%v", err)
+	}
+	cfg.P2P.ConnHigh = max(cfg.P2P.ConnHigh, n+32)
+	cfg.P2P.MaxMemoryMB = max(cfg.P2P.MaxMemoryMB, 16*n)
+	cfg.P2P.MaxFDs = max(cfg.P2P.MaxFDs, 4*n)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i := range hosts {
-		h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
-			libp2p.Transport(tcp.NewTCPTransport), libp2p.Security(noise.ID, noise.New))
+		key, _, err := crypto.GenerateEd25519Key(crand.Reader)
 		if err != nil {
-			tb.Fatalf("bare host: %v", err)
+			tb.Fatalf("key: %v", err)
 		}
-		tb.Cleanup(func() { _ = h.Close() })
-		hosts[i] = h
+		nw, err := p2p.New(cfg.P2P, key, "bench-baseline", quiet)
+		if err != nil {
+			tb.Fatalf("baseline network: %v", err)
+		}
+		if err := nw.Start(ctx); err != nil {
+			tb.Fatalf("baseline network: %v", err)
+		}
+		tb.Cleanup(func() { _ = nw.Close() })
+		hosts[i] = nw.Host()
 	}
 	for _, e := range edges {
 		a, b := hosts[e[0]], hosts[e[1]]

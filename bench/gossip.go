@@ -20,7 +20,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/record"
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/node/config"
@@ -225,11 +224,10 @@ func startOurs(tb *benchTB, n int) (*latencies, publishFunc, [][2]int, int) {
 			}
 		}
 	}
-	env, err := record.Seal(&probe{ID: 1, Sent: time.Now(), Pad: pad}, f.Nodes[0].Network().Host().Peerstore().PrivKey(f.Nodes[0].PeerID()))
+	wire, err := gossip.Encode(&probe{ID: 1, Sent: time.Now(), Pad: pad}, f.Nodes[0].Network().Host().Peerstore().PrivKey(f.Nodes[0].PeerID()))
 	if err != nil {
-		tb.Fatalf("seal: %v", err)
+		tb.Fatalf("encode: %v", err)
 	}
-	wire, _ := env.Marshal()
 	return lat, publish, edges, len(wire)
 }
 

@@ -15,7 +15,6 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/record"
 )
 
 // Received is a message that passed validation, as handed to a Handler.
@@ -242,13 +241,9 @@ func (r *Router) Publish(ctx context.Context, topic string, msg Message) error {
 	if !ok {
 		return fmt.Errorf("publish: not joined to topic %q", topic)
 	}
-	env, err := record.Seal(msg, r.key)
+	data, err := Encode(msg, r.key)
 	if err != nil {
-		return fmt.Errorf("sign %T: %w", msg, err)
-	}
-	data, err := env.Marshal()
-	if err != nil {
-		return fmt.Errorf("encode envelope: %w", err)
+		return err
 	}
 	if len(data) > r.cfg.MaxMessageBytes {
 		return fmt.Errorf("publish on %s: %w: %d bytes", topic, ErrTooLarge, len(data))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
 )
@@ -57,6 +58,20 @@ type Type struct {
 
 // codec is the payload type the type's messages carry in their envelope.
 func (t Type) codec() string { return string(t.New().Codec()) }
+
+// Encode signs msg with key in a libp2p envelope under the message's own
+// domain and returns the bytes that travel on a topic.
+func Encode(msg Message, key crypto.PrivKey) ([]byte, error) {
+	env, err := record.Seal(msg, key)
+	if err != nil {
+		return nil, fmt.Errorf("sign %T: %w", msg, err)
+	}
+	data, err := env.Marshal()
+	if err != nil {
+		return nil, fmt.Errorf("encode envelope: %w", err)
+	}
+	return data, nil
+}
 
 // Decode turns the bytes of a gossip message into a verified Message and the
 // peer that signed it, its origin. types are the message types allowed on the

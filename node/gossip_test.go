@@ -14,20 +14,15 @@ import (
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/record"
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/nodetest"
 )
 
-func sealed(t *testing.T, rec record.Record, k crypto.PrivKey) []byte {
+func sealed(t *testing.T, msg gossip.Message, k crypto.PrivKey) []byte {
 	t.Helper()
-	env, err := record.Seal(rec, k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := env.Marshal()
+	b, err := gossip.Encode(msg, k)
 	if err != nil {
 		t.Fatal(err)
 	}

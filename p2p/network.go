@@ -42,10 +42,11 @@ type Network struct {
 	log       *slog.Logger
 	userAgent string
 
-	host host.Host
-	dht  *dht.IpfsDHT
-	mdns mdns.Service
-	sub  event.Subscription
+	host     host.Host
+	dht      *dht.IpfsDHT
+	relayDHT atomic.Pointer[dht.IpfsDHT] // the DHT, for autorelay's goroutine
+	mdns     mdns.Service
+	sub      event.Subscription
 
 	mu           sync.RWMutex
 	reachability network.Reachability
@@ -74,9 +75,15 @@ func New(cfg Config, key crypto.PrivKey, userAgent string, log *slog.Logger) (*N
 }
 
 // Start creates the libp2p host, listens, starts the DHT and discovery and
-// dials the bootstrap peers. It returns once the host listens; bootstrap dials
-// that fail are logged, not fatal (the node keeps trying through the DHT).
-func (n *Network) Start(ctx context.Context) error {
+// dials the bootstrap peers in the background. It returns once the host
+// listens; unreachable bootstrap peers are retried, not fatal. On error it
+// closes whatever it had started.
+func (n *Network) Start(ctx context.Context) (err error) {
+	defer func() {
+		if err != nil {
+			_ = n.Close()
+		}
+	}()
 	rm, err := n.resourceManager()
 	if err != nil {
 		return fmt.Errorf("resource manager: %w", err)
@@ -85,7 +92,6 @@ func (n *Network) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("connection manager: %w", err)
 	}
-	var kad *dht.IpfsDHT
 	opts := []libp2p.Option{
 		libp2p.Identity(n.key),
 		libp2p.ListenAddrStrings(n.cfg.Listen...),
@@ -101,9 +107,7 @@ func (n *Network) Start(ctx context.Context) error {
 		libp2p.EnableAutoNATv2(),
 		// Relays for a node behind NAT come from the DHT's routing table:
 		// every gpumesh peer that runs --relay-service is a candidate.
-		libp2p.EnableAutoRelayWithPeerSource(func(ctx context.Context, num int) <-chan peer.AddrInfo {
-			return n.relayCandidates(ctx, num, kad)
-		}),
+		libp2p.EnableAutoRelayWithPeerSource(n.relayCandidates),
 	}
 	if n.cfg.NATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
@@ -117,29 +121,26 @@ func (n *Network) Start(ctx context.Context) error {
 	}
 	n.host = h
 
-	sub, err := h.EventBus().Subscribe(new(event.EvtLocalReachabilityChanged))
+	n.sub, err = h.EventBus().Subscribe(new(event.EvtLocalReachabilityChanged))
 	if err != nil {
-		_ = h.Close()
 		return fmt.Errorf("subscribe to reachability: %w", err)
 	}
-	n.sub = sub
 
 	mode := map[string]dht.ModeOpt{
 		DHTModeAuto:   dht.ModeAuto,
 		DHTModeServer: dht.ModeServer,
 		DHTModeClient: dht.ModeClient,
 	}[n.cfg.DHTMode]
-	kad, err = dht.New(h,
+	kad, err := dht.New(h,
 		dht.ProtocolPrefix(ProtocolPrefix),
 		dht.Mode(mode),
 		dht.BootstrapPeers(n.bootstrap...),
 	)
 	if err != nil {
-		_ = sub.Close()
-		_ = h.Close()
 		return fmt.Errorf("start DHT: %w", err)
 	}
 	n.dht = kad
+	n.relayDHT.Store(kad)
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -162,16 +163,27 @@ func (n *Network) Start(ctx context.Context) error {
 }
 
 // Close stops discovery, the DHT and the host, in reverse order of Start.
+// It is safe on a network that started partly or not at all, and twice.
 func (n *Network) Close() error {
-	if n.host == nil {
-		return nil
+	if n.cancel != nil {
+		n.cancel()
 	}
-	n.cancel()
 	var errs []error
 	if n.mdns != nil {
 		errs = append(errs, n.mdns.Close())
+		n.mdns = nil
 	}
-	errs = append(errs, n.dht.Close(), n.sub.Close(), n.host.Close())
+	if n.dht != nil {
+		errs = append(errs, n.dht.Close())
+		n.dht = nil
+	}
+	if n.sub != nil {
+		errs = append(errs, n.sub.Close())
+		n.sub = nil
+	}
+	if n.host != nil {
+		errs = append(errs, n.host.Close())
+	}
 	n.wg.Wait()
 	return errors.Join(errs...)
 }
@@ -282,9 +294,11 @@ func (n *Network) watchReachability(ctx context.Context) {
 
 // relayCandidates feeds autorelay with peers from the DHT routing table; the
 // relay client itself checks which of them actually offer the relay protocol.
-func (n *Network) relayCandidates(ctx context.Context, num int, kad *dht.IpfsDHT) <-chan peer.AddrInfo {
+// Autorelay may ask before the DHT exists; it then gets none and asks again.
+func (n *Network) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInfo {
 	out := make(chan peer.AddrInfo, num)
 	defer close(out)
+	kad := n.relayDHT.Load()
 	if kad == nil {
 		return out
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 
@@ -33,10 +34,27 @@ type Config struct {
 	P2P p2p.Config `toml:"p2p"`
 	// Gossip configures GossipSub.
 	Gossip gossip.Config `toml:"gossip"`
+	// GPU configures hardware telemetry and proof-of-compute.
+	GPU GPU `toml:"gpu"`
 	// API configures the local HTTP API.
 	API API `toml:"api"`
 	// Log configures logging.
 	Log Log `toml:"log"`
+}
+
+// GPU is the [gpu] table.
+type GPU struct {
+	// SampleInterval is how often telemetry is read.
+	SampleInterval p2p.Duration `toml:"sample_interval" comment:"how often GPU telemetry (temperature, power, utilisation) is read"`
+	// History is how much telemetry is kept for the dashboard.
+	History p2p.Duration `toml:"history" comment:"how much telemetry history is kept in memory"`
+	// ProofTolerance is the fraction of its class's expected throughput a
+	// prover must reach to pass a proof-of-compute challenge.
+	ProofTolerance float64 `toml:"proof_tolerance" comment:"fraction of the claimed class's expected throughput a challenged prover must reach"`
+	// ChallengeMaxN is the largest matrix this node agrees to multiply for a challenger.
+	ChallengeMaxN int `toml:"challenge_max_n" comment:"largest matrix size this node accepts in a proof-of-compute challenge"`
+	// ChallengeMinInterval is how often one peer may challenge this node.
+	ChallengeMinInterval p2p.Duration `toml:"challenge_min_interval" comment:"least time between two challenges from the same peer"`
 }
 
 // API is the [api] table.
@@ -64,8 +82,15 @@ func Default() Config {
 		Profile: "home",
 		P2P:     p2p.DefaultConfig(),
 		Gossip:  gossip.DefaultConfig(),
-		API:     API{Listen: "127.0.0.1:7780"},
-		Log:     Log{Level: "info", Format: "text", Libp2pLevel: "warn"},
+		GPU: GPU{
+			SampleInterval:       p2p.Duration(2 * time.Second),
+			History:              p2p.Duration(10 * time.Minute),
+			ProofTolerance:       0.5,
+			ChallengeMaxN:        2048,
+			ChallengeMinInterval: p2p.Duration(time.Minute),
+		},
+		API: API{Listen: "127.0.0.1:7780"},
+		Log: Log{Level: "info", Format: "text", Libp2pLevel: "warn"},
 	}
 }
 
@@ -106,6 +131,9 @@ func (c *Config) ApplyProfile(name string) error {
 		c.P2P.ConnLow, c.P2P.ConnHigh = 32, 96
 		c.P2P.BootstrapTimeout = p2p.Duration(5e9)
 		c.Gossip.HeartbeatInterval = p2p.Duration(1e9)
+		c.GPU.SampleInterval = p2p.Duration(time.Second)
+		c.GPU.ChallengeMaxN = 512
+		c.GPU.ChallengeMinInterval = 0
 		c.API.Listen = "127.0.0.1:0"
 	default:
 		return fmt.Errorf("profile: %q is not one of %s", name, strings.Join(Profiles, ", "))
@@ -187,6 +215,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("profile: %q is not one of %s", c.Profile, strings.Join(Profiles, ", ")))
 	}
 	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"))
+	errs = append(errs, c.GPU.validate())
 	if err := validateAPIListen(c.API.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("api.listen: %w", err))
 	}
@@ -197,6 +226,26 @@ func (c Config) Validate() error {
 	}
 	if c.Log.Format != "text" && c.Log.Format != "json" {
 		errs = append(errs, fmt.Errorf("log.format: %q is not one of text, json", c.Log.Format))
+	}
+	return errors.Join(errs...)
+}
+
+func (g GPU) validate() error {
+	var errs []error
+	if g.SampleInterval < p2p.Duration(100*time.Millisecond) {
+		errs = append(errs, fmt.Errorf("gpu.sample_interval: must be at least 100ms, got %s", time.Duration(g.SampleInterval)))
+	}
+	if g.History < g.SampleInterval {
+		errs = append(errs, fmt.Errorf("gpu.history: must be at least gpu.sample_interval"))
+	}
+	if g.ProofTolerance <= 0 || g.ProofTolerance > 1 {
+		errs = append(errs, fmt.Errorf("gpu.proof_tolerance: must be in (0, 1], got %g", g.ProofTolerance))
+	}
+	if g.ChallengeMaxN < 64 || g.ChallengeMaxN > 8192 {
+		errs = append(errs, fmt.Errorf("gpu.challenge_max_n: must be between 64 and 8192, got %d", g.ChallengeMaxN))
+	}
+	if g.ChallengeMinInterval < 0 {
+		errs = append(errs, fmt.Errorf("gpu.challenge_min_interval: must not be negative"))
 	}
 	return errors.Join(errs...)
 }

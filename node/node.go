@@ -17,6 +17,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/datadir"
@@ -50,6 +51,10 @@ type Node struct {
 
 	lock    *datadir.Lock
 	key     crypto.PrivKey
+	probe   *gpu.Probe
+	hw      gpu.Inventory
+	sampler *gpu.Sampler
+	stop    context.CancelFunc // ends the node's own background work
 	net     *p2p.Network
 	gossip  *gossip.Router
 	api     *api.Server
@@ -96,6 +101,21 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if created {
 		id, _ := peer.IDFromPrivateKey(key)
 		n.log.Info("created a new identity", "peer", id.String(), "file", filepath.Join(dir, KeyFile))
+	}
+	// The node's background work lives until Close, not until Start's ctx ends.
+	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	n.stop = stop
+	n.probe, n.hw, err = gpu.Detect(ctx, dir)
+	if err != nil {
+		return fmt.Errorf("detect hardware: %w", err)
+	}
+	n.logHardware()
+	n.sampler, err = gpu.NewSampler(n.probe, time.Duration(n.cfg.GPU.SampleInterval), time.Duration(n.cfg.GPU.History))
+	if err != nil {
+		return fmt.Errorf("telemetry: %w", err)
+	}
+	if err := n.sampler.Start(life); err != nil {
+		return fmt.Errorf("telemetry: %w", err)
 	}
 	agent := "gpumesh/" + Version
 	n.net, err = p2p.New(n.cfg.P2P, key, agent, n.log.With("component", "p2p"))
@@ -149,6 +169,18 @@ func (n *Node) Close() error {
 	if n.net != nil {
 		errs = append(errs, n.net.Close())
 		n.net = nil
+	}
+	if n.sampler != nil {
+		errs = append(errs, n.sampler.Close())
+		n.sampler = nil
+	}
+	if n.probe != nil {
+		errs = append(errs, n.probe.Close())
+		n.probe = nil
+	}
+	if n.stop != nil {
+		n.stop()
+		n.stop = nil
 	}
 	if n.lock != nil {
 		errs = append(errs, n.lock.Release())
@@ -208,6 +240,43 @@ func (n *Node) Status() api.Status {
 		s.Topics = append(s.Topics, api.Topic{Name: t, Peers: len(n.gossip.TopicPeers(t))})
 	}
 	return s
+}
+
+// GPU implements api.Backend: the hardware with its latest telemetry.
+func (n *Node) GPU() api.GPU {
+	g := api.GPU{
+		Inventory:             n.hw.WithTelemetry(n.sampler.Latest()),
+		Labels:                n.hw.Labels(),
+		SampleIntervalSeconds: time.Duration(n.cfg.GPU.SampleInterval).Seconds(),
+	}
+	if err := n.sampler.LastError(); err != nil {
+		g.SamplerError = err.Error()
+	}
+	return g
+}
+
+// GPUHistory implements api.Backend.
+func (n *Node) GPUHistory(device string) ([]gpu.Telemetry, bool) {
+	if !slices.ContainsFunc(n.hw.Devices, func(d gpu.Device) bool { return d.ID == device }) {
+		return nil, false
+	}
+	return n.sampler.History(device), true
+}
+
+// logHardware says what the node found, once, at start.
+func (n *Node) logHardware() {
+	for _, d := range n.hw.Devices {
+		n.log.Info("device", "id", d.ID, "name", d.Name, "class", d.Class, "pool", d.Pool, "memory_bytes", d.MemoryTotal)
+	}
+	if n.hw.NVMLError != "" {
+		n.log.Info("no NVIDIA GPU in use; offering CPU", "reason", n.hw.NVMLError)
+	}
+	if v := n.hw.Virtualization; v.VM || v.Container {
+		n.log.Info("running virtualised", "vm", v.VM, "hypervisor", v.Hypervisor, "container", v.Container)
+	}
+	for _, w := range n.hw.Warnings {
+		n.log.Warn("hardware", "warning", w)
+	}
 }
 
 // Peers implements api.Backend: every connected peer, sorted by ID.

@@ -3,6 +3,7 @@ package node_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gpumesh/gpumesh/node"
+	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/node/nodetest"
@@ -202,3 +204,28 @@ func TestUnwritableDataDirFailsClearly(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestNodeServesItsHardwareAndTelemetry(t *testing.T) {
+	f := nodetest.Start(t, 1, nodetest.Options{})
+	nd := f.Nodes[0]
+	c := api.NewClient(nd.APIURL())
+	g, err := c.GPU(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Inventory.Devices) == 0 || g.Inventory.Source == "" {
+		t.Fatalf("GPU() = %+v, want devices and a source", g)
+	}
+	dev := g.Inventory.Devices[0]
+	if dev.Class == "" || dev.Pool == "" || dev.Telemetry.Time.IsZero() {
+		t.Errorf("device %+v lacks a class, a pool or a reading", dev)
+	}
+	// The sampler keeps reading (every second in the test profile).
+	nodetest.WaitFor(t, 10*time.Second, func() bool {
+		h, ok := nd.GPUHistory(dev.ID)
+		return ok && len(h) >= 3
+	}, func() string { h, _ := nd.GPUHistory(dev.ID); return fmt.Sprintf("%d readings", len(h)) })
+	if _, ok := nd.GPUHistory("GPU-does-not-exist"); ok {
+		t.Error("history of an unknown device found")
+	}
+}

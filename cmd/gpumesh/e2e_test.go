@@ -198,6 +198,23 @@ func TestTwoProcessesBootstrapAndSeeEachOther(t *testing.T) {
 		t.Errorf("gpumesh status --json = exit %d\n%s", code, out)
 	}
 
+	out, _, code = gpumesh(t, "gpu", "--json", "--data-dir", dirA)
+	var g struct {
+		Inventory struct {
+			Source  string `json:"source"`
+			Devices []struct {
+				Class string `json:"class"`
+			} `json:"devices"`
+		} `json:"inventory"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &g) != nil || g.Inventory.Source == "" || len(g.Inventory.Devices) == 0 || g.Inventory.Devices[0].Class == "" {
+		t.Errorf("gpumesh gpu --json = exit %d\n%s", code, out)
+	}
+	out, _, code = gpumesh(t, "gpu", "--data-dir", dirA)
+	if code != 0 || !strings.Contains(out, "CLASS") {
+		t.Errorf("gpumesh gpu = exit %d\n%s", code, out)
+	}
+
 	b.stop(t, syscall.SIGTERM)
 	a.stop(t, os.Interrupt)
 	for _, d := range []string{dirA, dirB} {

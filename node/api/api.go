@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/node/datadir"
 )
 
@@ -82,10 +83,25 @@ type Peer struct {
 	LastHeartbeat *time.Time `json:"last_heartbeat,omitempty"`
 }
 
+// GPU is the answer to GET /api/v1/gpu: the hardware and its latest telemetry.
+type GPU struct {
+	// Inventory is the node's devices, each with its latest reading.
+	Inventory gpu.Inventory `json:"inventory"`
+	// Labels describe the devices in gpu-feature-discovery's vocabulary.
+	Labels map[string]string `json:"labels"`
+	// SampleIntervalSeconds is how often telemetry is read.
+	SampleIntervalSeconds float64 `json:"sample_interval_seconds"`
+	// SamplerError is the last telemetry error, if the last reading failed.
+	SamplerError string `json:"sampler_error,omitempty"`
+}
+
 // Backend is what the API reads from; the node implements it.
 type Backend interface {
 	Status() Status
 	Peers() []Peer
+	GPU() GPU
+	// GPUHistory returns a device's telemetry, oldest first, and whether the device exists.
+	GPUHistory(device string) ([]gpu.Telemetry, bool)
 }
 
 // Handler returns the API's HTTP handler over b.
@@ -96,6 +112,18 @@ func Handler(b Backend) http.Handler {
 	})
 	mux.HandleFunc("GET /api/v1/peers", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, b.Peers())
+	})
+	mux.HandleFunc("GET /api/v1/gpu", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, b.GPU())
+	})
+	mux.HandleFunc("GET /api/v1/gpu/history", func(w http.ResponseWriter, r *http.Request) {
+		dev := r.URL.Query().Get("device")
+		h, ok := b.GPUHistory(dev)
+		if !ok {
+			writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no device %q", dev)})
+			return
+		}
+		writeJSON(w, http.StatusOK, h)
 	})
 	return localOnly(mux)
 }

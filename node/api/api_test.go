@@ -6,12 +6,23 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/gpumesh/gpumesh/gpu"
 )
 
 type fakeBackend struct{}
 
 func (fakeBackend) Status() Status { return Status{PeerID: "12D3KooWtest", RoutingTableSize: 3} }
 func (fakeBackend) Peers() []Peer  { return []Peer{{ID: "a"}, {ID: "b"}} }
+func (fakeBackend) GPU() GPU {
+	return GPU{Inventory: gpu.Inventory{Source: "cpu", Devices: []gpu.Device{{ID: "cpu0", Class: "CPU-x86"}}}}
+}
+func (fakeBackend) GPUHistory(dev string) ([]gpu.Telemetry, bool) {
+	if dev != "cpu0" {
+		return nil, false
+	}
+	return []gpu.Telemetry{{Device: "cpu0", Utilization: 12}}, true
+}
 
 func TestClientReadsServer(t *testing.T) {
 	srv := httptest.NewServer(Handler(fakeBackend{}))
@@ -24,6 +35,10 @@ func TestClientReadsServer(t *testing.T) {
 	ps, err := c.Peers(context.Background())
 	if err != nil || len(ps) != 2 || ps[1].ID != "b" {
 		t.Fatalf("Peers = %+v, %v", ps, err)
+	}
+	g, err := c.GPU(context.Background())
+	if err != nil || g.Inventory.Source != "cpu" || g.Inventory.Devices[0].Class != "CPU-x86" {
+		t.Fatalf("GPU = %+v, %v", g, err)
 	}
 }
 
@@ -40,6 +55,9 @@ func TestServerRefusesForeignHostsAndMethods(t *testing.T) {
 		{"GET", "192.168.1.5:7780", "/api/v1/status", http.StatusForbidden},
 		{"POST", "127.0.0.1:7780", "/api/v1/status", http.StatusMethodNotAllowed},
 		{"GET", "127.0.0.1:7780", "/api/v1/nothing", http.StatusNotFound},
+		{"GET", "127.0.0.1:7780", "/api/v1/gpu", http.StatusOK},
+		{"GET", "127.0.0.1:7780", "/api/v1/gpu/history?device=cpu0", http.StatusOK},
+		{"GET", "127.0.0.1:7780", "/api/v1/gpu/history?device=GPU-nope", http.StatusNotFound},
 	}
 	for _, tc := range tests {
 		req := httptest.NewRequest(tc.method, "http://"+tc.host+tc.path, nil)

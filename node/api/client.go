@@ -37,6 +37,13 @@ func (c *Client) Peers(ctx context.Context) ([]Peer, error) {
 	return p, err
 }
 
+// GPU fetches GET /api/v1/gpu.
+func (c *Client) GPU(ctx context.Context) (GPU, error) {
+	var g GPU
+	err := c.get(ctx, "/api/v1/gpu", &g)
+	return g, err
+}
+
 func (c *Client) get(ctx context.Context, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/p2p"
 )
@@ -237,6 +238,9 @@ func (g GPU) validate() error {
 	}
 	if g.History < g.SampleInterval {
 		errs = append(errs, fmt.Errorf("gpu.history: must be at least gpu.sample_interval"))
+	} else if g.SampleInterval > 0 && int64(g.History/g.SampleInterval) > gpu.MaxHistory {
+		errs = append(errs, fmt.Errorf("gpu.history: %s at one reading every %s is more than %d readings per device",
+			time.Duration(g.History), time.Duration(g.SampleInterval), gpu.MaxHistory))
 	}
 	if g.ProofTolerance <= 0 || g.ProofTolerance > 1 {
 		errs = append(errs, fmt.Errorf("gpu.proof_tolerance: must be in (0, 1], got %g", g.ProofTolerance))

@@ -1,0 +1,265 @@
+//go:build linux && cgo
+
+package gpu
+
+// This is the only file that talks to the NVIDIA driver, so the only one
+// that needs cgo: go-nvml's package does not compile without it, which is
+// also why its mapping and its tests live here and not in a file without
+// build tags.
+//
+// Linking: go-nvml leaves NVML's symbols unresolved at link time
+// (-Wl,--unresolved-symbols=ignore-in-object-files) and dlopens
+// libnvidia-ml.so.1 lazily (RTLD_LAZY) at Init, so one binary runs on hosts
+// with and without the driver. Never link this binary with BIND_NOW
+// (-Wl,-z,now, or hardening flags that imply it) nor fully static
+// (-extldflags -static): either makes every host fail before main, or makes
+// dlopen impossible, instead of falling back to the CPU.
+//
+// Old drivers: a call into a symbol the loaded driver lacks aborts the
+// process, so functions newer than the oldest driver we support (R450, the
+// first with Ampere and MIG) are looked up with LookupSymbol before use, and
+// ERROR_NOT_SUPPORTED or ERROR_FUNCTION_NOT_FOUND only mark a field unknown.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+)
+
+// openSystemNVML opens the driver's NVML library.
+func openSystemNVML() (reader, Inventory, error) {
+	return openNVML(nvml.New())
+}
+
+// openNVML initialises lib and maps its devices. On error lib is shut down
+// again and the error says why NVML cannot be used: errors.Is finds the
+// nvml.Return (nvml.ERROR_LIBRARY_NOT_FOUND when there is no driver).
+func openNVML(lib nvml.Interface) (reader, Inventory, error) {
+	if ret := lib.Init(); ret != nvml.SUCCESS {
+		return nil, Inventory{}, fmt.Errorf("init nvml: %w", ret)
+	}
+	r, inv, err := mapNVML(lib)
+	if err != nil {
+		lib.Shutdown()
+		return nil, Inventory{}, err
+	}
+	return r, inv, nil
+}
+
+// nvmlReader reads the telemetry of the GPUs mapNVML found.
+type nvmlReader struct {
+	lib     nvml.Interface
+	handles []nvml.Device
+	ids     []string
+	memV2   bool // nvmlDeviceGetMemoryInfo_v2 exists (R510+)
+}
+
+// mapNVML turns what an initialised NVML library says into an Inventory
+// (Source, Driver, CUDA, Devices and Warnings; not Host or Virtualization)
+// and a reader for the devices' telemetry. A GPU that does not tell its
+// UUID or name is left out with a warning; a field a GPU does not report is
+// listed in Device.Unknown. It fails only when NVML cannot count its
+// devices or none is usable.
+func mapNVML(lib nvml.Interface) (*nvmlReader, Inventory, error) {
+	inv := Inventory{Source: SourceNVML}
+	if v, ret := lib.SystemGetDriverVersion(); ret == nvml.SUCCESS {
+		inv.Driver = v
+	} else {
+		inv.Warnings = append(inv.Warnings, fmt.Sprintf("nvml driver version: %v", ret))
+	}
+	if v, ret := lib.SystemGetCudaDriverVersion(); ret == nvml.SUCCESS && v > 0 {
+		inv.CUDA = fmt.Sprintf("%d.%d", v/1000, v%1000/10)
+	} else if ret != nvml.SUCCESS {
+		inv.Warnings = append(inv.Warnings, fmt.Sprintf("nvml cuda version: %v", ret))
+	}
+	n, ret := lib.DeviceGetCount()
+	if ret != nvml.SUCCESS {
+		return nil, Inventory{}, fmt.Errorf("count nvml devices: %w", ret)
+	}
+	r := &nvmlReader{lib: lib, memV2: hasSymbol(lib, "nvmlDeviceGetMemoryInfo_v2")}
+	hasMIG := hasSymbol(lib, "nvmlDeviceGetMigMode")
+	for i := range n {
+		h, ret := lib.DeviceGetHandleByIndex(i)
+		if ret != nvml.SUCCESS {
+			inv.Warnings = append(inv.Warnings, fmt.Sprintf("gpu %d: get handle: %v", i, ret))
+			continue
+		}
+		d, problems, err := mapDevice(h, i, hasMIG)
+		if err != nil {
+			inv.Warnings = append(inv.Warnings, fmt.Sprintf("gpu %d left out: %v", i, err))
+			continue
+		}
+		for _, p := range problems {
+			inv.Warnings = append(inv.Warnings, fmt.Sprintf("gpu %d: %v", i, p))
+		}
+		inv.Devices = append(inv.Devices, d)
+		r.handles = append(r.handles, h)
+		r.ids = append(r.ids, d.ID)
+	}
+	if len(inv.Devices) == 0 {
+		return nil, Inventory{}, fmt.Errorf("nvml: no usable NVIDIA devices (%d found)", n)
+	}
+	return r, inv, nil
+}
+
+// mapDevice maps one GPU. It fails only without a UUID or a name; other
+// fields it cannot read are zero, named in Device.Unknown, and, when the
+// failure was not "not supported", returned as problems.
+func mapDevice(h nvml.Device, index int, hasMIG bool) (Device, []error, error) {
+	uuid, ret := h.GetUUID()
+	if ret != nvml.SUCCESS {
+		return Device{}, nil, fmt.Errorf("get uuid: %w", ret)
+	}
+	name, ret := h.GetName()
+	if ret != nvml.SUCCESS {
+		return Device{}, nil, fmt.Errorf("get name of %s: %w", uuid, ret)
+	}
+	d := Device{Index: index, ID: uuid, UUID: uuid, Name: name}
+	var f fields
+	if mem, ret := h.GetMemoryInfo(); f.ok("memory_total_bytes", ret) {
+		d.MemoryTotal = mem.Total
+	}
+	if major, minor, ret := h.GetCudaComputeCapability(); f.ok("compute_capability", ret) {
+		d.ComputeCapability = fmt.Sprintf("%d.%d", major, minor)
+		d.Family = Family(major, minor)
+	}
+	if hasMIG {
+		current, _, ret := h.GetMigMode()
+		switch ret {
+		case nvml.SUCCESS:
+			d.MIGCapable = true
+			d.MIGEnabled = current == nvml.DEVICE_MIG_ENABLE
+		case nvml.ERROR_NOT_SUPPORTED, nvml.ERROR_FUNCTION_NOT_FOUND:
+			// Not a MIG GPU: capable and enabled are false, and known.
+		default:
+			f.ok("mig_capable", ret)
+		}
+	}
+	if gen, ret := h.GetMaxPcieLinkGeneration(); f.ok("pcie_gen", ret) {
+		d.PCIeGen = gen
+	}
+	if width, ret := h.GetMaxPcieLinkWidth(); f.ok("pcie_width", ret) {
+		d.PCIeWidth = width
+	}
+	d.NVLinks = countNVLinks(h, &f)
+	d.Class = Class(name, d.MemoryTotal)
+	d.Pool = Pool(d.Class)
+	d.Unknown = f.unknown
+	return d, f.errs, nil
+}
+
+// countNVLinks counts active NVLink links. A GPU without NVLink answers
+// ERROR_NOT_SUPPORTED for link 0; one with fewer links than NVML's maximum
+// answers ERROR_INVALID_ARGUMENT past its last. Both end the count.
+func countNVLinks(h nvml.Device, f *fields) int {
+	active := 0
+	for link := range nvml.NVLINK_MAX_LINKS {
+		state, ret := h.GetNvLinkState(link)
+		switch ret {
+		case nvml.SUCCESS:
+			if state == nvml.FEATURE_ENABLED {
+				active++
+			}
+			continue
+		case nvml.ERROR_NOT_SUPPORTED, nvml.ERROR_INVALID_ARGUMENT, nvml.ERROR_FUNCTION_NOT_FOUND:
+		default:
+			f.ok("nvlinks", ret)
+		}
+		break
+	}
+	return active
+}
+
+func (r *nvmlReader) read(ctx context.Context) ([]Telemetry, error) {
+	now := time.Now()
+	out := make([]Telemetry, 0, len(r.handles))
+	var errs []error
+	for i, h := range r.handles {
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		t, err := r.readDevice(h)
+		t.Device, t.Time = r.ids[i], now
+		if err != nil {
+			errs = append(errs, fmt.Errorf("gpu %s: %w", r.ids[i], err))
+		}
+		out = append(out, t)
+	}
+	return out, errors.Join(errs...)
+}
+
+// readDevice reads one GPU's telemetry. Fields the GPU does not report are
+// named in Telemetry.Unknown; other failures are returned too.
+func (r *nvmlReader) readDevice(h nvml.Device) (Telemetry, error) {
+	var t Telemetry
+	var f fields
+	if r.memV2 {
+		// v2 leaves out the memory the driver reserves, which v1 counts as used.
+		if mem, ret := h.GetMemoryInfo_v2(); f.ok(fieldMemoryUsed, ret) {
+			t.MemoryUsed = mem.Used
+		}
+	} else if mem, ret := h.GetMemoryInfo(); f.ok(fieldMemoryUsed, ret) {
+		t.MemoryUsed = mem.Used
+	}
+	if u, ret := h.GetUtilizationRates(); ret == nvml.SUCCESS {
+		t.Utilization, t.MemoryUtilization = float64(u.Gpu), float64(u.Memory)
+	} else {
+		f.ok(fieldUtilization, ret)
+		f.unknown = append(f.unknown, fieldMemoryUtilization)
+	}
+	if c, ret := h.GetTemperature(nvml.TEMPERATURE_GPU); f.ok(fieldTemperature, ret) {
+		t.TemperatureC = float64(c)
+	}
+	if mw, ret := h.GetPowerUsage(); f.ok(fieldPower, ret) {
+		t.PowerW = float64(mw) / 1000
+	}
+	if mw, ret := h.GetEnforcedPowerLimit(); f.ok(fieldPowerLimit, ret) {
+		t.PowerLimitW = float64(mw) / 1000
+	}
+	if mhz, ret := h.GetClockInfo(nvml.CLOCK_SM); f.ok(fieldSMClock, ret) {
+		t.SMClockMHz = int(mhz)
+	}
+	if mhz, ret := h.GetClockInfo(nvml.CLOCK_MEM); f.ok(fieldMemClock, ret) {
+		t.MemClockMHz = int(mhz)
+	}
+	t.Unknown = f.unknown
+	return t, errors.Join(f.errs...)
+}
+
+func (r *nvmlReader) close() error {
+	if ret := r.lib.Shutdown(); ret != nvml.SUCCESS {
+		return fmt.Errorf("shut down nvml: %w", ret)
+	}
+	return nil
+}
+
+// fields collects, while mapping one device or reading, the fields that
+// came back without a value and the failures that were not "unsupported".
+type fields struct {
+	unknown []string
+	errs    []error
+}
+
+// ok reports whether ret carries a value for field. ERROR_NOT_SUPPORTED and
+// ERROR_FUNCTION_NOT_FOUND mark the field unknown; any other failure also
+// records an error.
+func (f *fields) ok(field string, ret nvml.Return) bool {
+	switch ret {
+	case nvml.SUCCESS:
+		return true
+	case nvml.ERROR_NOT_SUPPORTED, nvml.ERROR_FUNCTION_NOT_FOUND:
+	default:
+		f.errs = append(f.errs, fmt.Errorf("%s: %w", field, ret))
+	}
+	f.unknown = append(f.unknown, field)
+	return false
+}
+
+// hasSymbol reports whether the loaded NVML library exports symbol, so a
+// function newer than the oldest supported driver can be called safely.
+func hasSymbol(lib nvml.Interface, symbol string) bool {
+	return lib.Extensions().LookupSymbol(symbol) == nil
+}

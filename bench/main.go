@@ -44,7 +44,8 @@ func main() {
 	b7peers := flag.Int("b7-peers", 50, "B7: peers connected to the idle node")
 	binary := flag.String("binary", "bin/gpumesh", "B7: the gpumesh binary to measure")
 	out := flag.String("out", "bench/results.json", "where to write the JSON results")
-	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B7)")
+	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B7,B9)")
+	b9sizes := flag.String("b9-sizes", "256,512,1024,2048", "B9: matrix sizes, comma-separated")
 	flag.Parse()
 
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
@@ -59,6 +60,19 @@ func main() {
 			fmt.Fprintf(os.Stderr, "B1: gossip propagation with %d nodes...\n", n)
 			results = append(results, benchGossip(n, *msgs, *rounds))
 		}
+	}
+	if want("B9") {
+		var sizes []int
+		for _, s := range strings.Split(*b9sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(s))
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "bench: bad -b9-sizes %q\n", *b9sizes)
+				os.Exit(2)
+			}
+			sizes = append(sizes, n)
+		}
+		fmt.Fprintf(os.Stderr, "B9: proof-of-compute at n = %v...\n", sizes)
+		results = append(results, benchProof(sizes)...)
 	}
 	if want("B7") {
 		fmt.Fprintf(os.Stderr, "B7: idle node with %d peers for %s...\n", *b7peers, *b7dur)

@@ -254,6 +254,8 @@ func TestExitCodesAndErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"version"}, 0, "gpumesh "},
+		{[]string{"bench", "--n", "128"}, 0, "verification: pass"},
+		{[]string{"bench", "--n", "5"}, 2, "--n"},
 		{[]string{"--no-such-flag"}, 2, "unknown flag"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 		{[]string{"status", "--data-dir", t.TempDir()}, 1, "no node is running"},

@@ -1,0 +1,393 @@
+package proof
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// ProtocolID is the libp2p stream protocol that carries a challenge: the
+// verifier sends a Challenge, the prover a Commitment, the verifier an
+// OpenRequest, the prover Openings, and the verifier its Verdict.
+const ProtocolID = "/gpumesh/challenge/1"
+
+// WireVersion is the version of the messages' binary encoding, written in
+// the second byte of every message; a decoder refuses any other.
+//
+// Changelog:
+//   - 1: challenge, commitment, open request, openings, verdict.
+const WireVersion = 1
+
+// Message kinds, the first byte of every message.
+const (
+	kindChallenge   byte = 'C'
+	kindCommitment  byte = 'M'
+	kindOpenRequest byte = 'R'
+	kindOpenings    byte = 'O'
+	kindVerdict     byte = 'V'
+)
+
+// Every message starts with its kind and WireVersion; all integers are
+// little-endian, as are the fp32 values, whose bytes are the leaves.
+const headerSize = 2
+
+// Message sizes, in bytes.
+const (
+	// ChallengeSize is the size of every encoded Challenge.
+	ChallengeSize = headerSize + challengeBodySize
+	// CommitmentSize is the size of every encoded Commitment.
+	CommitmentSize = headerSize + 32 + 4 + 32 + 8
+	// MaxVerdictSize is the largest encoded Verdict.
+	MaxVerdictSize = headerSize + 32 + 1 + 8 + 8 + 2 + MaxDetail
+)
+
+// MaxOpenRequestSize is the largest encoded OpenRequest for a challenge
+// opening r rows: a count and r row indexes.
+func MaxOpenRequestSize(r int) int { return headerSize + 32 + 4 + 4*max(r, 0) }
+
+// MaxOpeningsSize is the largest encoded Openings for a challenge of size n
+// opening r rows: per row, its index, its value count, n fp32 values, the
+// proof length and at most ceil(log2 n) 32-byte hashes.
+func MaxOpeningsSize(n, r int) int {
+	return headerSize + 32 + 4 + max(r, 0)*openingSize(n, proofLen(n))
+}
+
+// openingSize is the encoded size of one opened row of n values with a
+// proof of p hashes.
+func openingSize(n, p int) int { return 4 + 4 + 4*max(n, 0) + 1 + tlog.HashSize*p }
+
+// header appends a message header.
+func header(kind byte, size int) []byte {
+	b := make([]byte, 0, size)
+	return append(b, kind, WireVersion)
+}
+
+// decoder reads a message front to back; the first problem sticks.
+type decoder struct {
+	b   []byte
+	err error
+}
+
+// take returns the next k bytes, or nil and a sticky ErrMalformed if fewer remain.
+func (d *decoder) take(k int, what string) []byte {
+	if d.err != nil {
+		return nil
+	}
+	if k < 0 || k > len(d.b) {
+		d.err = fmt.Errorf("%w: truncated %s: need %d bytes, %d left", ErrMalformed, what, k, len(d.b))
+		return nil
+	}
+	out := d.b[:k]
+	d.b = d.b[k:]
+	return out
+}
+
+func (d *decoder) u8(what string) byte {
+	if b := d.take(1, what); b != nil {
+		return b[0]
+	}
+	return 0
+}
+
+func (d *decoder) u32(what string) uint32 {
+	if b := d.take(4, what); b != nil {
+		return binary.LittleEndian.Uint32(b)
+	}
+	return 0
+}
+
+func (d *decoder) u64(what string) uint64 {
+	if b := d.take(8, what); b != nil {
+		return binary.LittleEndian.Uint64(b)
+	}
+	return 0
+}
+
+func (d *decoder) hash(what string) (h [32]byte) {
+	copy(h[:], d.take(32, what))
+	return h
+}
+
+// header checks the message's kind and version.
+func (d *decoder) header(kind byte, name string) {
+	k, v := d.u8("kind"), d.u8("version")
+	if d.err == nil && k != kind {
+		d.err = fmt.Errorf("%w: kind %q, want %q (%s)", ErrMalformed, k, kind, name)
+	}
+	if d.err == nil && v != WireVersion {
+		d.err = fmt.Errorf("%w: %s version %d, want %d", ErrMalformed, name, v, WireVersion)
+	}
+}
+
+// finish returns the first problem, or ErrMalformed if bytes are left over.
+func (d *decoder) finish(name string) error {
+	if d.err == nil && len(d.b) != 0 {
+		d.err = fmt.Errorf("%w: %d trailing bytes after %s", ErrMalformed, len(d.b), name)
+	}
+	return d.err
+}
+
+// tooLarge returns an ErrTooLarge error if size > limit.
+func tooLarge(name string, size, limit int) error {
+	if size > limit {
+		return fmt.Errorf("%w: %s of %d bytes, at most %d", ErrTooLarge, name, size, limit)
+	}
+	return nil
+}
+
+// Marshal encodes the challenge. It refuses one that does not pass
+// Validate with the largest limits (ErrInvalid).
+func (c Challenge) Marshal() ([]byte, error) {
+	if err := c.Validate(widest); err != nil {
+		return nil, fmt.Errorf("marshal challenge: %w", err)
+	}
+	return c.appendBody(header(kindChallenge, ChallengeSize)), nil
+}
+
+// UnmarshalChallenge decodes a challenge and validates it under limits l:
+// errors wrap ErrTooLarge, ErrMalformed or ErrInvalid (an absurd n, r > n, a
+// deadline out of range).
+func UnmarshalChallenge(data []byte, l Limits) (Challenge, error) {
+	if err := tooLarge("challenge", len(data), ChallengeSize); err != nil {
+		return Challenge{}, err
+	}
+	d := decoder{b: data}
+	d.header(kindChallenge, "challenge")
+	var c Challenge
+	c.Version = d.u8("challenge version")
+	c.Seed = d.hash("seed")
+	copy(c.Nonce[:], d.take(len(c.Nonce), "nonce"))
+	c.N = int(d.u32("n"))
+	code := d.u8("number type")
+	c.Rows = int(d.u32("rows"))
+	c.Deadline = time.Duration(d.u64("deadline"))
+	if err := d.finish("challenge"); err != nil {
+		return Challenge{}, err
+	}
+	t, ok := numberTypeOf(code)
+	if !ok {
+		return Challenge{}, fmt.Errorf("%w: unknown number type code %d", ErrMalformed, code)
+	}
+	c.Type = t
+	if err := c.Validate(l); err != nil {
+		return Challenge{}, err
+	}
+	return c, nil
+}
+
+// Marshal encodes the commitment. It refuses an n or elapsed time that
+// does not fit the encoding (ErrInvalid).
+func (c Commitment) Marshal() ([]byte, error) {
+	if c.N < 0 || c.N > math.MaxUint32 || c.Elapsed < 0 {
+		return nil, fmt.Errorf("marshal commitment: %w: n = %d, elapsed %s", ErrInvalid, c.N, c.Elapsed)
+	}
+	b := header(kindCommitment, CommitmentSize)
+	b = append(b, c.Challenge[:]...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(c.N))
+	b = append(b, c.Root[:]...)
+	return binary.LittleEndian.AppendUint64(b, uint64(c.Elapsed)), nil
+}
+
+// UnmarshalCommitment decodes a commitment to ch and validates it: errors
+// wrap ErrTooLarge, ErrMalformed, ErrWrongChallenge (another challenge's ID
+// or n: a replay) or ErrInvalid.
+func UnmarshalCommitment(data []byte, ch Challenge) (Commitment, error) {
+	if err := tooLarge("commitment", len(data), CommitmentSize); err != nil {
+		return Commitment{}, err
+	}
+	d := decoder{b: data}
+	d.header(kindCommitment, "commitment")
+	var c Commitment
+	c.Challenge = d.hash("challenge id")
+	c.N = int(d.u32("n"))
+	c.Root = d.hash("root")
+	c.Elapsed = time.Duration(d.u64("elapsed"))
+	if err := d.finish("commitment"); err != nil {
+		return Commitment{}, err
+	}
+	if err := c.Validate(ch); err != nil {
+		return Commitment{}, err
+	}
+	return c, nil
+}
+
+// Marshal encodes the request. It refuses row indexes that do not fit the
+// encoding (ErrInvalid).
+func (r OpenRequest) Marshal() ([]byte, error) {
+	b := header(kindOpenRequest, MaxOpenRequestSize(len(r.Rows)))
+	b = append(b, r.Challenge[:]...)
+	b = binary.LittleEndian.AppendUint32(b, clampU32(len(r.Rows)))
+	for _, i := range r.Rows {
+		if i < 0 || i > math.MaxUint32 {
+			return nil, fmt.Errorf("marshal open request: %w: row %d", ErrInvalid, i)
+		}
+		b = binary.LittleEndian.AppendUint32(b, uint32(i))
+	}
+	return b, nil
+}
+
+// UnmarshalOpenRequest decodes a request for ch's rows and validates it:
+// errors wrap ErrTooLarge (more than MaxOpenRequestSize(ch.Rows) bytes),
+// ErrMalformed, ErrWrongChallenge or ErrInvalid.
+func UnmarshalOpenRequest(data []byte, ch Challenge) (OpenRequest, error) {
+	if err := tooLarge("open request", len(data), MaxOpenRequestSize(ch.Rows)); err != nil {
+		return OpenRequest{}, err
+	}
+	d := decoder{b: data}
+	d.header(kindOpenRequest, "open request")
+	var r OpenRequest
+	r.Challenge = d.hash("challenge id")
+	count := d.u32("row count")
+	if d.err == nil && uint64(count)*4 != uint64(len(d.b)) {
+		return OpenRequest{}, fmt.Errorf("%w: %d rows announced, %d bytes of rows", ErrMalformed, count, len(d.b))
+	}
+	if d.err == nil {
+		r.Rows = make([]int, count)
+		for k := range r.Rows {
+			r.Rows[k] = int(d.u32("row"))
+		}
+	}
+	if err := d.finish("open request"); err != nil {
+		return OpenRequest{}, err
+	}
+	if err := r.Validate(ch); err != nil {
+		return OpenRequest{}, err
+	}
+	return r, nil
+}
+
+// Marshal encodes the openings as they are, wrong sizes included, so that
+// tests can send them; it refuses only what does not fit the encoding: an
+// index or count over 32 bits, a proof of more than 255 hashes (ErrInvalid).
+func (o Openings) Marshal() ([]byte, error) {
+	size := headerSize + 32 + 4
+	for _, row := range o.Rows {
+		if row.Index < 0 || row.Index > math.MaxUint32 || len(row.Values) > math.MaxUint32 || len(row.Proof) > math.MaxUint8 {
+			return nil, fmt.Errorf("marshal openings: %w: row %d with %d values and %d proof hashes", ErrInvalid, row.Index, len(row.Values), len(row.Proof))
+		}
+		size += openingSize(len(row.Values), len(row.Proof))
+	}
+	b := header(kindOpenings, size)
+	b = append(b, o.Challenge[:]...)
+	b = binary.LittleEndian.AppendUint32(b, clampU32(len(o.Rows)))
+	for _, row := range o.Rows {
+		b = binary.LittleEndian.AppendUint32(b, uint32(row.Index))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(row.Values)))
+		for _, v := range row.Values {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+		}
+		b = append(b, byte(len(row.Proof)))
+		for _, h := range row.Proof {
+			b = append(b, h[:]...)
+		}
+	}
+	return b, nil
+}
+
+// UnmarshalOpenings decodes openings of ch's rows and validates them:
+// errors wrap ErrTooLarge (more than MaxOpeningsSize(ch.N, ch.Rows) bytes),
+// ErrMalformed (truncated, a row of other than n values, too many rows or
+// proof hashes) or ErrWrongChallenge. It allocates only after checking that
+// the bytes for it are there.
+func UnmarshalOpenings(data []byte, ch Challenge) (Openings, error) {
+	if err := tooLarge("openings", len(data), MaxOpeningsSize(ch.N, ch.Rows)); err != nil {
+		return Openings{}, err
+	}
+	d := decoder{b: data}
+	d.header(kindOpenings, "openings")
+	var o Openings
+	o.Challenge = d.hash("challenge id")
+	count := d.u32("row count")
+	if d.err == nil && (count < 1 || uint64(count) > uint64(ch.Rows)) {
+		return Openings{}, fmt.Errorf("%w: %d rows opened, want 1 to %d", ErrMalformed, count, ch.Rows)
+	}
+	if d.err == nil && uint64(count)*uint64(openingSize(ch.N, 0)) > uint64(len(d.b)) {
+		return Openings{}, fmt.Errorf("%w: %d rows announced, only %d bytes left", ErrMalformed, count, len(d.b))
+	}
+	if d.err == nil {
+		o.Rows = make([]Opening, 0, count)
+	}
+	maxProof := proofLen(ch.N)
+	for k := 0; d.err == nil && k < int(count); k++ {
+		var row Opening
+		row.Index = int(d.u32("row index"))
+		values := d.u32("value count")
+		if d.err == nil && uint64(values) != uint64(ch.N) {
+			return Openings{}, fmt.Errorf("%w: opening %d: row %d has %d values, want n = %d", ErrMalformed, k, row.Index, values, ch.N)
+		}
+		raw := d.take(4*ch.N, "row values")
+		if raw != nil {
+			row.Values = make([]float32, ch.N)
+			for j := range row.Values {
+				row.Values[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
+			}
+		}
+		pl := d.u8("proof length")
+		if d.err == nil && int(pl) > maxProof {
+			return Openings{}, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, pl, maxProof)
+		}
+		rawProof := d.take(tlog.HashSize*int(pl), "proof")
+		if rawProof != nil {
+			row.Proof = make(tlog.RecordProof, pl)
+			for h := range row.Proof {
+				copy(row.Proof[h][:], rawProof[tlog.HashSize*h:])
+			}
+		}
+		o.Rows = append(o.Rows, row)
+	}
+	if err := d.finish("openings"); err != nil {
+		return Openings{}, err
+	}
+	if err := o.Validate(ch); err != nil {
+		return Openings{}, err
+	}
+	return o, nil
+}
+
+// Marshal encodes the verdict. It refuses one that does not pass Validate.
+func (v Verdict) Marshal() ([]byte, error) {
+	if err := v.Validate(); err != nil {
+		return nil, fmt.Errorf("marshal verdict: %w", err)
+	}
+	b := header(kindVerdict, MaxVerdictSize)
+	b = append(b, v.Challenge[:]...)
+	b = append(b, v.Result.code())
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(v.Throughput))
+	b = binary.LittleEndian.AppendUint64(b, uint64(v.Elapsed))
+	b = binary.LittleEndian.AppendUint16(b, uint16(len(v.Detail)))
+	return append(b, v.Detail...), nil
+}
+
+// UnmarshalVerdict decodes a verdict and validates it: errors wrap
+// ErrTooLarge, ErrMalformed or ErrInvalid.
+func UnmarshalVerdict(data []byte) (Verdict, error) {
+	if err := tooLarge("verdict", len(data), MaxVerdictSize); err != nil {
+		return Verdict{}, err
+	}
+	d := decoder{b: data}
+	d.header(kindVerdict, "verdict")
+	var v Verdict
+	v.Challenge = d.hash("challenge id")
+	code := d.u8("result")
+	v.Throughput = math.Float64frombits(d.u64("throughput"))
+	v.Elapsed = time.Duration(d.u64("elapsed"))
+	var detail []byte
+	if b := d.take(2, "detail length"); b != nil {
+		detail = d.take(int(binary.LittleEndian.Uint16(b)), "detail")
+	}
+	if err := d.finish("verdict"); err != nil {
+		return Verdict{}, err
+	}
+	r, ok := resultOf(code)
+	if !ok {
+		return Verdict{}, fmt.Errorf("%w: unknown result code %d", ErrMalformed, code)
+	}
+	v.Result, v.Detail = r, string(detail)
+	if err := v.Validate(); err != nil {
+		return Verdict{}, err
+	}
+	return v, nil
+}

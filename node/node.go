@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"time"
 
@@ -18,10 +19,12 @@ import (
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/gpu"
+	"github.com/gpumesh/gpumesh/gpu/proof"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/scheduler/challenge"
 )
 
 // Version is the gpumesh version; main overrides it at link time.
@@ -54,6 +57,7 @@ type Node struct {
 	probe   *gpu.Probe
 	hw      gpu.Inventory
 	sampler *gpu.Sampler
+	proofs  *challenge.Service
 	stop    context.CancelFunc // ends the node's own background work
 	net     *p2p.Network
 	gossip  *gossip.Router
@@ -125,6 +129,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.net.Start(ctx); err != nil {
 		return err
 	}
+	n.proofs = challenge.NewService(n.net.Host(),
+		proof.CPUProver{Workers: runtime.GOMAXPROCS(0), Limits: proof.Limits{MaxN: n.cfg.GPU.ChallengeMaxN}},
+		challenge.Config{Limits: proof.Limits{MaxN: n.cfg.GPU.ChallengeMaxN}, MinInterval: time.Duration(n.cfg.GPU.ChallengeMinInterval)},
+		n.log.With("component", "challenge"))
+	n.proofs.Start()
 	n.gossip, err = gossip.New(n.cfg.Gossip, n.net.Host(), key, agent, n.log.With("component", "gossip"))
 	if err != nil {
 		return err
@@ -165,6 +174,10 @@ func (n *Node) Close() error {
 	if n.gossip != nil {
 		errs = append(errs, n.gossip.Close())
 		n.gossip = nil
+	}
+	if n.proofs != nil {
+		errs = append(errs, n.proofs.Close())
+		n.proofs = nil
 	}
 	if n.net != nil {
 		errs = append(errs, n.net.Close())
@@ -241,6 +254,18 @@ func (n *Node) Status() api.Status {
 	}
 	return s
 }
+
+// Challenge puts a proof-of-compute challenge to peer p and returns the
+// verdict; the tolerance is the node's gpu.proof_tolerance unless req sets one.
+func (n *Node) Challenge(ctx context.Context, p peer.ID, req challenge.Request) (proof.Verdict, error) {
+	if req.Tolerance == 0 {
+		req.Tolerance = n.cfg.GPU.ProofTolerance
+	}
+	return challenge.Challenge(ctx, n.net.Host(), p, req)
+}
+
+// Hardware returns what the node detected at start.
+func (n *Node) Hardware() gpu.Inventory { return n.hw }
 
 // GPU implements api.Backend: the hardware with its latest telemetry.
 func (n *Node) GPU() api.GPU {

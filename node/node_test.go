@@ -12,11 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpumesh/gpumesh/gpu/proof"
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/node/nodetest"
+	"github.com/gpumesh/gpumesh/scheduler/challenge"
 )
 
 func testConfig(t *testing.T) config.Config {
@@ -227,5 +229,32 @@ func TestNodeServesItsHardwareAndTelemetry(t *testing.T) {
 	}, func() string { h, _ := nd.GPUHistory(dev.ID); return fmt.Sprintf("%d readings", len(h)) })
 	if _, ok := nd.GPUHistory("GPU-does-not-exist"); ok {
 		t.Error("history of an unknown device found")
+	}
+}
+
+func TestNodesChallengeEachOther(t *testing.T) {
+	f := nodetest.Start(t, 2, nodetest.Options{})
+	prover, verifier := f.Nodes[0], f.Nodes[1]
+	nodetest.WaitFor(t, 10*time.Second, func() bool {
+		return len(verifier.Network().Host().Network().ConnsToPeer(prover.PeerID())) > 0
+	}, func() string { return "not connected" })
+	// The prover's own hardware says what to claim: its CPU class, and no
+	// more cores than one (the speed check is proof's to test).
+	class := prover.Hardware().Devices[0].Class
+	v, err := verifier.Challenge(context.Background(), prover.PeerID(), challenge.Request{
+		N: 512, Type: proof.Int8FP32, Class: class, Cores: 1, Deadline: 10 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Result != proof.Pass || v.Throughput <= 0 {
+		t.Errorf("verdict %s (%s), throughput %g; want pass", v.Result, v.Detail, v.Throughput)
+	}
+	// The test profile caps challenges at n = 512.
+	v, err = verifier.Challenge(context.Background(), prover.PeerID(), challenge.Request{
+		N: 1024, Type: proof.Int8FP32, Deadline: 10 * time.Second,
+	})
+	if err != nil || v.Result == proof.Pass {
+		t.Errorf("challenge over the prover's limit: %s %v, want refused", v.Result, err)
 	}
 }

@@ -1,0 +1,307 @@
+// Package challenge runs proof-of-compute over the network: the
+// /gpumesh/challenge/1 stream protocol, with a Service that answers
+// challenges from any peer (one at a time, rate-limited per peer) and a
+// Challenge function that lets any node test any provider and returns the
+// verdict for reputation. The proof itself is gpu/proof's; this package adds
+// framing, deadlines, size limits and abuse control.
+package challenge
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/gpumesh/gpumesh/gpu/proof"
+)
+
+// ProtocolID is the stream protocol of proof-of-compute challenges.
+const ProtocolID = protocol.ID(proof.ProtocolID)
+
+// Margins around a challenge's deadline: the commitment must arrive within
+// the deadline plus commitMargin (transfer and hashing), and each other
+// message within ioMargin of the previous one.
+const (
+	commitMargin = 5 * time.Second
+	ioMargin     = 10 * time.Second
+)
+
+// Config bounds what a Service agrees to do for strangers.
+type Config struct {
+	// Limits are the largest challenges accepted.
+	Limits proof.Limits
+	// MinInterval is the least time between two challenges from one peer.
+	MinInterval time.Duration
+}
+
+// Service answers challenges with a Prover. Create it with NewService, then
+// Start it; Close removes the handler and waits for a challenge in progress.
+type Service struct {
+	host   host.Host
+	prover proof.Prover
+	cfg    Config
+	log    *slog.Logger
+
+	busy chan struct{} // one challenge at a time: a proof uses every core
+	mu   sync.Mutex
+	last map[peer.ID]time.Time
+	wg   sync.WaitGroup
+}
+
+// NewService returns a service for h that proves with p.
+func NewService(h host.Host, p proof.Prover, cfg Config, log *slog.Logger) *Service {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Service{host: h, prover: p, cfg: cfg, log: log, busy: make(chan struct{}, 1), last: map[peer.ID]time.Time{}}
+}
+
+// Start registers the stream handler.
+func (s *Service) Start() { s.host.SetStreamHandler(ProtocolID, s.handle) }
+
+// Close removes the handler and waits for any challenge being answered.
+func (s *Service) Close() error {
+	s.host.RemoveStreamHandler(ProtocolID)
+	s.wg.Wait()
+	return nil
+}
+
+// admit reports whether p may challenge now, and records it if so.
+func (s *Service) admit(p peer.ID, now time.Time) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.last[p]; ok && now.Sub(t) < s.cfg.MinInterval {
+		return false
+	}
+	for id, t := range s.last { // forget peers whose wait is over
+		if now.Sub(t) >= s.cfg.MinInterval {
+			delete(s.last, id)
+		}
+	}
+	s.last[p] = now
+	return true
+}
+
+// handle answers one challenge: read it, prove it, commit, open the rows
+// asked for, read the verdict. Any error resets the stream.
+func (s *Service) handle(st network.Stream) {
+	s.wg.Add(1)
+	defer s.wg.Done()
+	from := st.Conn().RemotePeer()
+	log := s.log.With("peer", from.String())
+	if !s.admit(from, time.Now()) {
+		log.Debug("challenge refused: too soon after the last one")
+		_ = st.Reset()
+		return
+	}
+	select {
+	case s.busy <- struct{}{}:
+	default:
+		log.Debug("challenge refused: busy with another")
+		_ = st.Reset()
+		return
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { <-s.busy }) }
+	defer release()
+	if err := s.answer(st, log, release); err != nil {
+		log.Info("challenge failed", "err", err)
+		_ = st.Reset()
+		return
+	}
+	_ = st.Close()
+}
+
+// answer runs the prover's side; it calls release once the expensive part
+// is over, so the next challenger need not wait for this one's verdict.
+func (s *Service) answer(st network.Stream, log *slog.Logger, release func()) error {
+	_ = st.SetDeadline(time.Now().Add(ioMargin))
+	r := bufio.NewReader(st)
+	data, err := readFrame(r, proof.ChallengeSize)
+	if err != nil {
+		return fmt.Errorf("read challenge: %w", err)
+	}
+	ch, err := proof.UnmarshalChallenge(data, s.cfg.Limits)
+	if err != nil {
+		return fmt.Errorf("challenge: %w", err)
+	}
+	// The proof must be done within the challenge's deadline; the rest of
+	// the exchange gets its margins.
+	_ = st.SetDeadline(time.Now().Add(ch.Deadline + commitMargin + 2*ioMargin))
+	ctx, cancel := context.WithTimeout(context.Background(), ch.Deadline)
+	defer cancel()
+	work, err := s.prover.Prove(ctx, ch)
+	if err != nil {
+		return fmt.Errorf("prove: %w", err)
+	}
+	cm, err := work.Commitment().Marshal()
+	if err != nil {
+		return err
+	}
+	if err := writeFrame(st, cm); err != nil {
+		return fmt.Errorf("send commitment: %w", err)
+	}
+	data, err = readFrame(r, proof.MaxOpenRequestSize(ch.Rows))
+	if err != nil {
+		return fmt.Errorf("read open request: %w", err)
+	}
+	req, err := proof.UnmarshalOpenRequest(data, ch)
+	if err != nil {
+		return fmt.Errorf("open request: %w", err)
+	}
+	op, err := work.Open(req)
+	if err != nil {
+		return fmt.Errorf("open rows: %w", err)
+	}
+	data, err = op.Marshal()
+	if err != nil {
+		return err
+	}
+	if err := writeFrame(st, data); err != nil {
+		return fmt.Errorf("send openings: %w", err)
+	}
+	release()
+	data, err = readFrame(r, proof.MaxVerdictSize)
+	if err != nil {
+		return fmt.Errorf("read verdict: %w", err)
+	}
+	v, err := proof.UnmarshalVerdict(data)
+	if err != nil {
+		return fmt.Errorf("verdict: %w", err)
+	}
+	log.Info("challenged", "n", ch.N, "result", string(v.Result), "flops", v.Throughput)
+	return nil
+}
+
+// Request is what a challenger asks of a provider.
+type Request struct {
+	// N is the matrix size.
+	N int
+	// Type is the number type.
+	Type proof.NumberType
+	// Class is the device class the provider claims; its expected
+	// throughput (times Cores for a CPU class) sets the speed check. Empty
+	// means no speed check.
+	Class string
+	// Cores is, for a CPU class, how many cores the provider claims.
+	Cores int
+	// Tolerance is the fraction of the expected throughput required; 0 = proof.DefaultTolerance.
+	Tolerance float64
+	// Deadline is how long the prover has for the product.
+	Deadline time.Duration
+}
+
+// Challenge tests provider p and returns the verdict. An error means the
+// challenge could not be put (a bad Request, or no stream to p at all); a
+// provider that fails, lies, answers garbage or never answers gets a verdict.
+func Challenge(ctx context.Context, h host.Host, p peer.ID, req Request) (proof.Verdict, error) {
+	rows := min(proof.DefaultRows, req.N)
+	ch, err := proof.NewChallenge(rand.Reader, req.N, req.Type, rows, req.Deadline)
+	if err != nil {
+		return proof.Verdict{}, fmt.Errorf("challenge: %w", err)
+	}
+	var expected float64
+	if req.Class != "" {
+		if expected, err = proof.Expected(req.Class, req.Type, max(req.Cores, 1)); err != nil {
+			return proof.Verdict{}, fmt.Errorf("challenge: %w", err)
+		}
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, ioMargin)
+	defer cancel()
+	st, err := h.NewStream(dialCtx, p, ProtocolID)
+	if err != nil {
+		return proof.Verdict{}, fmt.Errorf("open challenge stream to %s: %w", p, err)
+	}
+	// The caller's ctx can end the challenge early.
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
+	defer stop()
+	x := proof.Exchange{Challenge: ch, Expected: expected, Tolerance: req.Tolerance, RTT: h.Peerstore().LatencyEWMA(p)}
+	v, err := exchange(st, &x)
+	if err != nil {
+		_ = st.Reset()
+		return proof.Failed(ch, err), nil
+	}
+	if data, err := v.Marshal(); err == nil {
+		_ = writeFrame(st, data) // informative: the prover learns its verdict
+	}
+	_ = st.Close()
+	return v, nil
+}
+
+// exchange runs the verifier's side over st, filling x as answers arrive.
+func exchange(st network.Stream, x *proof.Exchange) (proof.Verdict, error) {
+	ch := x.Challenge
+	data, err := ch.Marshal()
+	if err != nil {
+		return proof.Verdict{}, err
+	}
+	r := bufio.NewReader(st)
+	sent := time.Now()
+	_ = st.SetDeadline(sent.Add(ch.Deadline + commitMargin))
+	if err := writeFrame(st, data); err != nil {
+		return proof.Verdict{}, fmt.Errorf("send challenge: %w", err)
+	}
+	if data, err = readFrame(r, proof.CommitmentSize); err != nil {
+		return proof.Verdict{}, fmt.Errorf("read commitment: %w", err)
+	}
+	x.Observed = time.Since(sent)
+	cm, err := proof.UnmarshalCommitment(data, ch)
+	if err != nil {
+		return proof.Verdict{}, err
+	}
+	x.Commitment = &cm
+	_ = st.SetDeadline(time.Now().Add(ioMargin))
+	// Rows are picked only now that the root has arrived.
+	if x.Request, err = proof.PickRows(rand.Reader, ch, cm); err != nil {
+		return proof.Verdict{}, err
+	}
+	if data, err = x.Request.Marshal(); err != nil {
+		return proof.Verdict{}, err
+	}
+	if err := writeFrame(st, data); err != nil {
+		return proof.Verdict{}, fmt.Errorf("send open request: %w", err)
+	}
+	if data, err = readFrame(r, proof.MaxOpeningsSize(ch.N, ch.Rows)); err != nil {
+		return proof.Verdict{}, fmt.Errorf("read openings: %w", err)
+	}
+	op, err := proof.UnmarshalOpenings(data, ch)
+	if err != nil {
+		return proof.Verdict{}, err
+	}
+	x.Openings = &op
+	return proof.Verify(*x)
+}
+
+// writeFrame sends b with its length as a uvarint in front.
+func writeFrame(w io.Writer, b []byte) error {
+	buf := binary.AppendUvarint(make([]byte, 0, len(b)+binary.MaxVarintLen64), uint64(len(b)))
+	_, err := w.Write(append(buf, b...))
+	return err
+}
+
+// readFrame reads one length-prefixed message, refusing one longer than
+// limit before allocating for it.
+func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
+	n, err := binary.ReadUvarint(r)
+	if err != nil {
+		return nil, err
+	}
+	if n > uint64(limit) {
+		return nil, fmt.Errorf("%w: a message of %d bytes, at most %d allowed", proof.ErrTooLarge, n, limit)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

@@ -1,0 +1,160 @@
+package challenge
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gpumesh/gpumesh/gpu/proof"
+)
+
+func newHost(t *testing.T) host.Host {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return h
+}
+
+// pair returns a verifier host connected to a prover host.
+func pair(t *testing.T) (verifier, prover host.Host) {
+	t.Helper()
+	verifier, prover = newHost(t), newHost(t)
+	if err := verifier.Connect(context.Background(), peer.AddrInfo{ID: prover.ID(), Addrs: prover.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	return verifier, prover
+}
+
+func service(t *testing.T, h host.Host, cfg Config) {
+	t.Helper()
+	s := NewService(h, proof.CPUProver{Workers: 2, Limits: cfg.Limits}, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	s.Start()
+	t.Cleanup(func() { s.Close() })
+}
+
+var small = Request{N: 128, Type: proof.Int8FP32, Deadline: 10 * time.Second}
+
+func TestHonestProviderPassesAndALiarIsTooSlow(t *testing.T) {
+	v, p := pair(t)
+	service(t, p, Config{Limits: proof.Limits{MaxN: 512}})
+	tests := []struct {
+		name  string
+		class string
+		want  proof.Result
+	}{
+		{"no claim", "", proof.Pass},
+		{"claims one x86 core", "CPU-x86", proof.Pass},
+		{"claims an A100", "A100-80GB", proof.TooSlow},
+	}
+	for _, tc := range tests {
+		// n = 512: enough work (0.27 GFLOP) that scheduling noise on a busy
+		// machine cannot make an honest core look slow.
+		req := small
+		req.N, req.Class, req.Cores = 512, tc.class, 1
+		got, err := Challenge(context.Background(), v, p.ID(), req)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got.Result != tc.want {
+			t.Errorf("%s: verdict %s (%s), want %s", tc.name, got.Result, got.Detail, tc.want)
+		}
+	}
+}
+
+// rogue installs a prover handler that reads the challenge and then does what answer says.
+func rogue(h host.Host, answer func(st network.Stream)) {
+	h.SetStreamHandler(ProtocolID, func(st network.Stream) {
+		defer st.Reset()
+		if _, err := readFrame(bufio.NewReader(st), proof.ChallengeSize); err != nil {
+			return
+		}
+		answer(st)
+	})
+}
+
+func TestBadProversGetClearVerdicts(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer func(st network.Stream)
+		want   proof.Result
+	}{
+		{"garbage commitment", func(st network.Stream) {
+			_ = writeFrame(st, []byte("not a commitment"))
+			time.Sleep(time.Second)
+		}, proof.Malformed},
+		{"announces a gigabyte", func(st network.Stream) {
+			_, _ = st.Write([]byte{0x80, 0x80, 0x80, 0x80, 0x04}) // uvarint 1 GiB, then nothing
+			time.Sleep(time.Second)
+		}, proof.Malformed},
+		{"truncated commitment", func(st network.Stream) {
+			_ = writeFrame(st, make([]byte, 10))
+			time.Sleep(time.Second)
+		}, proof.Malformed},
+		{"never answers", func(st network.Stream) {
+			time.Sleep(10 * time.Second)
+		}, proof.Timeout},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			v, p := pair(t)
+			rogue(p, tc.answer)
+			req := small
+			req.Deadline = 500 * time.Millisecond
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			start := time.Now()
+			got, err := Challenge(ctx, v, p.ID(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Result != tc.want {
+				t.Errorf("verdict %s (%s), want %s", got.Result, got.Detail, tc.want)
+			}
+			if d := time.Since(start); d > 4*time.Second {
+				t.Errorf("verdict took %s", d)
+			}
+		})
+	}
+}
+
+func TestServiceLimitsChallengers(t *testing.T) {
+	v, p := pair(t)
+	service(t, p, Config{Limits: proof.Limits{MaxN: 128}, MinInterval: time.Hour})
+	got, err := Challenge(context.Background(), v, p.ID(), small)
+	if err != nil || got.Result != proof.Pass {
+		t.Fatalf("first challenge: %v %v", got.Result, err)
+	}
+	// Too soon after the first: refused, so no pass.
+	got, err = Challenge(context.Background(), v, p.ID(), small)
+	if err != nil || got.Result == proof.Pass {
+		t.Errorf("second challenge within the interval: %v %v, want refused", got.Result, err)
+	}
+	// Over the service's largest n: refused by a peer that may ask.
+	v2 := newHost(t)
+	if err := v2.Connect(context.Background(), peer.AddrInfo{ID: p.ID(), Addrs: p.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	big := small
+	big.N = 256
+	got, err = Challenge(context.Background(), v2, p.ID(), big)
+	if err != nil || got.Result == proof.Pass {
+		t.Errorf("challenge over the limit: %v %v, want refused", got.Result, err)
+	}
+	// An absurd n is refused before anything is sent.
+	huge := small
+	huge.N = 1 << 20
+	if _, err := Challenge(context.Background(), v2, p.ID(), huge); err == nil {
+		t.Error("a challenge with n = 2^20 was put")
+	}
+}

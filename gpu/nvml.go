@@ -263,3 +263,12 @@ func (f *fields) ok(field string, ret nvml.Return) bool {
 func hasSymbol(lib nvml.Interface, symbol string) bool {
 	return lib.Extensions().LookupSymbol(symbol) == nil
 }
+
+// DetectWithNVML is Detect with lib as the NVML library instead of the
+// driver's: go-nvml's mock servers (pkg/nvml/mock/dgxa100 and others) in
+// tests, so a node runs its real inventory path on a machine without a GPU.
+func DetectWithNVML(ctx context.Context, dataDir string, lib nvml.Interface) (*Probe, Inventory, error) {
+	env := systemEnv()
+	env.openNVML = func() (reader, Inventory, error) { return openNVML(lib) }
+	return env.detect(ctx, dataDir)
+}

@@ -44,6 +44,9 @@ type Options struct {
 	Log *slog.Logger
 	// Ready, if set, receives the readiness line; nothing is printed otherwise.
 	Ready io.Writer
+	// Detect, if set, replaces gpu.Detect: tests pass gpu.DetectWithNVML
+	// over go-nvml's mock servers to run the NVML path without a GPU.
+	Detect func(ctx context.Context, dataDir string) (*gpu.Probe, gpu.Inventory, error)
 }
 
 // Node is a running gpumesh node. Create it with New, Start it, Close it.
@@ -75,6 +78,9 @@ func New(opts Options) (*Node, error) {
 	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
+	}
+	if opts.Detect == nil {
+		opts.Detect = gpu.Detect
 	}
 	return &Node{opts: opts, cfg: opts.Config, log: opts.Log}, nil
 }
@@ -109,7 +115,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	// The node's background work lives until Close, not until Start's ctx ends.
 	life, stop := context.WithCancel(context.WithoutCancel(ctx))
 	n.stop = stop
-	n.probe, n.hw, err = gpu.Detect(ctx, dir)
+	n.probe, n.hw, err = n.opts.Detect(ctx, dir)
 	if err != nil {
 		return fmt.Errorf("detect hardware: %w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
 )
@@ -34,6 +35,8 @@ type Options struct {
 	Parallel int
 	// Log receives the nodes' logs; discarded unless GPUMESH_TEST_LOG is set.
 	Log *slog.Logger
+	// Detect, if set, is every node's hardware detection (see node.Options).
+	Detect func(ctx context.Context, dataDir string) (*gpu.Probe, gpu.Inventory, error)
 }
 
 // TB is the part of testing.TB the harness needs, so benchmarks run from a
@@ -80,7 +83,7 @@ func Start(t TB, n int, opts Options) *Fleet {
 		if opts.Configure != nil {
 			opts.Configure(i, &c)
 		}
-		nd, err := node.New(node.Options{DataDir: t.TempDir(), Config: c, Log: opts.Log.With("node", i)})
+		nd, err := node.New(node.Options{DataDir: t.TempDir(), Config: c, Log: opts.Log.With("node", i), Detect: opts.Detect})
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i, err)
 		}

@@ -60,6 +60,13 @@ func parseSystemProfiler(data []byte) (appleProfile, error) {
 		if !strings.Contains(g.Vendor, "Apple") && !strings.HasPrefix(model, "Apple ") {
 			continue
 		}
+		model = strings.TrimSpace(model)
+		if model == "" {
+			continue // an Apple display with no model: nothing to classify or offer
+		}
+		if !strings.HasPrefix(model, "Apple ") {
+			model = "Apple " + model // the vendor said Apple: classify it as an Apple chip
+		}
 		class := Class(model, memory)
 		p.gpus = append(p.gpus, Device{
 			Index:       len(p.gpus),

@@ -247,9 +247,7 @@ func startBare(tb *benchTB, n int, edges [][2]int, size int) (*latencies, publis
 	if err != nil {
 		tb.Fatalf("%v", err)
 	}
-	cfg.P2P.ConnHigh = max(cfg.P2P.ConnHigh, n+32)
-	cfg.P2P.MaxMemoryMB = max(cfg.P2P.MaxMemoryMB, 16*n)
-	cfg.P2P.MaxFDs = max(cfg.P2P.MaxFDs, 4*n)
+	nodetest.SizeForFleet(&cfg.P2P, n) // every baseline host may be densely connected
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i := range hosts {
 		key, _, err := crypto.GenerateEd25519Key(crand.Reader)

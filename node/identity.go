@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/node/datadir"
 )
@@ -38,12 +39,8 @@ func LoadOrCreateIdentity(path string) (key crypto.PrivKey, created bool, err er
 	if err != nil {
 		return nil, false, fmt.Errorf("read identity: %w", err)
 	}
-	key, err = crypto.UnmarshalPrivateKey(data)
-	if err != nil {
-		return nil, false, fmt.Errorf("identity key %s is corrupted (%v); restore it from a backup, or move it away to start with a new peer ID", path, err)
-	}
-	if key.Type() != crypto.Ed25519 {
-		return nil, false, fmt.Errorf("identity key %s is %s, want Ed25519", path, key.Type())
+	if key, err = parseIdentity(path, data); err != nil {
+		return nil, false, err
 	}
 	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(path, 0o600); err != nil {
@@ -51,4 +48,30 @@ func LoadOrCreateIdentity(path string) (key crypto.PrivKey, created bool, err er
 		}
 	}
 	return key, false, nil
+}
+
+// ReadIdentity returns the peer ID of the key at path, without creating one:
+// for `gpumesh id` when no node runs.
+func ReadIdentity(path string) (peer.ID, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("no identity at %s yet: start the node once with `gpumesh run` (%w)", path, err)
+	}
+	key, err := parseIdentity(path, data)
+	if err != nil {
+		return "", err
+	}
+	return peer.IDFromPrivateKey(key)
+}
+
+// parseIdentity decodes the key file's bytes, naming the file if they are not an Ed25519 key.
+func parseIdentity(path string, data []byte) (crypto.PrivKey, error) {
+	key, err := crypto.UnmarshalPrivateKey(data)
+	if err != nil {
+		return nil, fmt.Errorf("identity key %s is corrupted (%v); restore it from a backup, or move it away to start with a new peer ID", path, err)
+	}
+	if key.Type() != crypto.Ed25519 {
+		return nil, fmt.Errorf("identity key %s is %s, want Ed25519", path, key.Type())
+	}
+	return key, nil
 }

@@ -66,7 +66,7 @@ func (r Result) code() byte {
 
 // resultOf is the inverse of code.
 func resultOf(c byte) (Result, bool) {
-	for _, r := range []Result{Pass, TooSlow, Timeout, Malformed, WrongRows, BadCommitment} {
+	for _, r := range Results {
 		if c != 0 && r.code() == c {
 			return r, true
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
+	"github.com/gpumesh/gpumesh/p2p"
 )
 
 // Fleet is a set of running nodes. Nodes[0] is everyone's bootstrap peer.
@@ -73,12 +74,8 @@ func Start(t TB, n int, opts Options) *Fleet {
 		}
 		c.P2P.Bootstrap = bootstrap
 		if i == 0 && opts.Bootstrap == nil {
-			// Node 0 is every node's bootstrap peer: size it like a data
-			// center bootstrap node, or its connection and resource limits
-			// turn the fleet away.
-			c.P2P.ConnHigh = max(c.P2P.ConnHigh, n+32)
-			c.P2P.MaxMemoryMB = max(c.P2P.MaxMemoryMB, 16*n)
-			c.P2P.MaxFDs = max(c.P2P.MaxFDs, 4*n)
+			// Node 0 is every node's bootstrap peer.
+			SizeForFleet(&c.P2P, n)
 		}
 		if opts.Configure != nil {
 			opts.Configure(i, &c)
@@ -129,6 +126,16 @@ func Start(t TB, n int, opts Options) *Fleet {
 		t.Fatalf("start fleet: %v", errs)
 	}
 	return f
+}
+
+// SizeForFleet raises c's connection and resource limits so that a host can
+// hold a connection to each of n peers at once, as a fleet's bootstrap peer
+// must: sized like a data-center bootstrap node, or its limits turn the
+// fleet away.
+func SizeForFleet(c *p2p.Config, n int) {
+	c.ConnHigh = max(c.ConnHigh, n+32)
+	c.MaxMemoryMB = max(c.MaxMemoryMB, 16*n)
+	c.MaxFDs = max(c.MaxFDs, 4*n)
 }
 
 // Close stops every node, in parallel.

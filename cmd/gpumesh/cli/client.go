@@ -2,15 +2,12 @@ package cli
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"text/tabwriter"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/crypto"
-	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/spf13/cobra"
 
 	"github.com/gpumesh/gpumesh/node"
@@ -37,7 +34,7 @@ func newIDCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				id, err := readPeerID(filepath.Join(dir, node.KeyFile))
+				id, err := node.ReadIdentity(filepath.Join(dir, node.KeyFile))
 				if err != nil {
 					return err
 				}
@@ -53,19 +50,6 @@ func newIDCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-}
-
-// readPeerID derives the peer ID from the key file without creating one.
-func readPeerID(path string) (peer.ID, error) {
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("no identity at %s yet: start the node once with `gpumesh run` (%w)", path, err)
-	}
-	key, err := crypto.UnmarshalPrivateKey(raw)
-	if err != nil {
-		return "", fmt.Errorf("identity key %s is corrupted: %w", path, err)
-	}
-	return peer.IDFromPrivateKey(key)
 }
 
 func newStatusCmd(g *globals) *cobra.Command {

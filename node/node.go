@@ -47,6 +47,13 @@ type Options struct {
 	// Detect, if set, replaces gpu.Detect: tests pass gpu.DetectWithNVML
 	// over go-nvml's mock servers to run the NVML path without a GPU.
 	Detect func(ctx context.Context, dataDir string) (*gpu.Probe, gpu.Inventory, error)
+	// Network, if set, is passed to p2p.New: the simulated network of
+	// node/nodetest replaces the transports here.
+	Network []p2p.Option
+	// NoAPI starts the node without its HTTP API (no DIR/api, and a
+	// readiness line with api=none): for simulations in virtual time, where
+	// a real socket would block the clock. Users always have an API.
+	NoAPI bool
 }
 
 // Node is a running gpumesh node. Create it with New, Start it, Close it.
@@ -128,7 +135,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	agent := "gpumesh/" + Version
-	n.net, err = p2p.New(n.cfg.P2P, key, agent, n.log.With("component", "p2p"))
+	n.net, err = p2p.New(n.cfg.P2P, key, agent, n.log.With("component", "p2p"), n.opts.Network...)
 	if err != nil {
 		return err
 	}
@@ -148,6 +155,13 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	n.started = time.Now()
+	if n.opts.NoAPI {
+		n.log.Info("node started without an API", "peer", n.PeerID().String(), "addrs", fmt.Sprint(n.net.ListenAddrs()))
+		if n.opts.Ready != nil {
+			fmt.Fprintf(n.opts.Ready, "%s peer=%s api=none\n", ReadyPrefix, n.PeerID())
+		}
+		return nil
+	}
 	n.api, err = api.Listen(n.cfg.API.Listen, n, n.log.With("component", "api"))
 	if err != nil {
 		return err
@@ -221,7 +235,12 @@ func (n *Node) Network() *p2p.Network { return n.net }
 func (n *Node) Gossip() *gossip.Router { return n.gossip }
 
 // APIURL returns the base URL of the node's API.
-func (n *Node) APIURL() string { return n.api.URL() }
+func (n *Node) APIURL() string {
+	if n.api == nil {
+		return ""
+	}
+	return n.api.URL()
+}
 
 // DataDir returns the node's home.
 func (n *Node) DataDir() string { return n.opts.DataDir }

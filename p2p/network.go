@@ -41,6 +41,7 @@ type Network struct {
 	bootstrap []peer.AddrInfo
 	log       *slog.Logger
 	userAgent string
+	hostOpts  []libp2p.Option
 
 	host     host.Host
 	dht      *dht.IpfsDHT
@@ -57,7 +58,7 @@ type Network struct {
 
 // New checks cfg and returns a Network that has not started. userAgent is
 // announced to peers through identify.
-func New(cfg Config, key crypto.PrivKey, userAgent string, log *slog.Logger) (*Network, error) {
+func New(cfg Config, key crypto.PrivKey, userAgent string, log *slog.Logger, opts ...Option) (*Network, error) {
 	if key == nil {
 		return nil, errors.New("p2p: an identity key is required")
 	}
@@ -71,7 +72,23 @@ func New(cfg Config, key crypto.PrivKey, userAgent string, log *slog.Logger) (*N
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Network{cfg: cfg, key: key, bootstrap: boot, log: log, userAgent: userAgent}, nil
+	n := &Network{cfg: cfg, key: key, bootstrap: boot, log: log, userAgent: userAgent}
+	for _, o := range opts {
+		o(n)
+	}
+	return n, nil
+}
+
+// Option changes how a Network is built; options exist for tests and
+// simulations, never for users (those use Config).
+type Option func(*Network)
+
+// WithTransports replaces the TCP and QUIC transports and the configured
+// listen addresses by opts: a simulated network (go-libp2p's x/simlibp2p)
+// passes its QUIC-over-simnet transport and simulated addresses here, and
+// the node runs unchanged on top.
+func WithTransports(opts ...libp2p.Option) Option {
+	return func(n *Network) { n.hostOpts = opts }
 }
 
 // Start creates the libp2p host, listens, starts the DHT and discovery and
@@ -92,11 +109,16 @@ func (n *Network) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("connection manager: %w", err)
 	}
-	opts := []libp2p.Option{
+	transports := n.hostOpts
+	if transports == nil {
+		transports = []libp2p.Option{
+			libp2p.ListenAddrStrings(n.cfg.Listen...),
+			libp2p.Transport(tcp.NewTCPTransport),
+			libp2p.Transport(quic.NewTransport),
+		}
+	}
+	opts := append(transports,
 		libp2p.Identity(n.key),
-		libp2p.ListenAddrStrings(n.cfg.Listen...),
-		libp2p.Transport(tcp.NewTCPTransport),
-		libp2p.Transport(quic.NewTransport),
 		libp2p.Security(noise.ID, noise.New),
 		libp2p.Security(libp2ptls.ID, libp2ptls.New),
 		libp2p.ConnectionManager(cm),
@@ -108,7 +130,7 @@ func (n *Network) Start(ctx context.Context) (err error) {
 		// Relays for a node behind NAT come from the DHT's routing table:
 		// every gpumesh peer that runs --relay-service is a candidate.
 		libp2p.EnableAutoRelayWithPeerSource(n.relayCandidates),
-	}
+	)
 	if n.cfg.NATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
 	}

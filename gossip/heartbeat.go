@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gpumesh/gpumesh/p2p/coord"
 )
 
 // HeartbeatDomain is the signature domain of heartbeats: a signature made for
@@ -29,6 +31,9 @@ type Heartbeat struct {
 	Expires time.Time `json:"expires"`
 	// Agent is the sender's software and version.
 	Agent string `json:"agent"`
+	// Coord is the sender's network coordinate, once it has one: peers
+	// need it to turn their pings to the sender into coordinate updates.
+	Coord *coord.Coordinate `json:"coord,omitempty"`
 }
 
 // HeartbeatType is the Type of heartbeats, allowed on TopicCapacity.
@@ -54,6 +59,11 @@ func (h *Heartbeat) Validate(now time.Time, maxSkew time.Duration) error {
 	}
 	if len(h.Agent) > 128 {
 		errs = append(errs, fmt.Errorf("agent is %d bytes, at most 128", len(h.Agent)))
+	}
+	if h.Coord != nil {
+		if err := h.Coord.Validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if !h.Expires.After(h.Sent) || h.Expires.Sub(h.Sent) > maxHeartbeatLifetime {
 		errs = append(errs, fmt.Errorf("lifetime %s not in (0, %s]", h.Expires.Sub(h.Sent), maxHeartbeatLifetime))

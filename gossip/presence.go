@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gpumesh/gpumesh/p2p/coord"
 )
 
 // Seen is what the latest heartbeat said about a peer.
@@ -18,12 +20,15 @@ type Seen struct {
 	Sent time.Time `json:"sent"`
 	// Expires is when the peer counts as gone unless it announces again.
 	Expires time.Time `json:"expires"`
+	// Coord is the peer's announced network coordinate, if any.
+	Coord *coord.Coordinate `json:"coord,omitempty"`
 }
 
 // Presence tracks which peers announced themselves on the capacity topic, and
 // makes this node's own heartbeats.
 type Presence struct {
 	agent string
+	coord func() (coord.Coordinate, bool)
 
 	mu      sync.Mutex
 	peers   map[peer.ID]Seen
@@ -46,14 +51,40 @@ func (p *Presence) next(now time.Time, every time.Duration) *Heartbeat {
 	}
 	p.lastSeq = seq
 	life := min(3*every, maxHeartbeatLifetime)
-	return &Heartbeat{Seq: seq, Sent: now, Expires: now.Add(life), Agent: p.agent}
+	hb := &Heartbeat{Seq: seq, Sent: now, Expires: now.Add(life), Agent: p.agent}
+	if p.coord != nil {
+		if c, ok := p.coord(); ok {
+			hb.Coord = &c
+		}
+	}
+	return hb
+}
+
+// SetCoordinate sets where this node's heartbeats take its network
+// coordinate from. Call it before the router starts.
+func (p *Presence) SetCoordinate(f func() (coord.Coordinate, bool)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.coord = f
+}
+
+// Coordinate returns the latest coordinate id announced, if it is still
+// alive and announced one.
+func (p *Presence) Coordinate(id peer.ID) (coord.Coordinate, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s, ok := p.peers[id]
+	if !ok || s.Coord == nil {
+		return coord.Coordinate{}, false
+	}
+	return *s.Coord, true
 }
 
 // observe records a verified heartbeat from a peer.
 func (p *Presence) observe(from peer.ID, hb *Heartbeat) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.peers[from] = Seen{Peer: from, Agent: hb.Agent, Sent: hb.Sent, Expires: hb.Expires}
+	p.peers[from] = Seen{Peer: from, Agent: hb.Agent, Sent: hb.Sent, Expires: hb.Expires, Coord: hb.Coord}
 }
 
 // Alive returns the peers whose latest heartbeat has not expired at now,

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
@@ -24,6 +25,7 @@ import (
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/scheduler/challenge"
 )
 
@@ -72,6 +74,8 @@ type Node struct {
 	net     *p2p.Network
 	gossip  *gossip.Router
 	api     *api.Server
+	market  *market
+	wg      sync.WaitGroup // background work that ends with stop
 	started time.Time
 }
 
@@ -135,7 +139,8 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	agent := "gpumesh/" + Version
-	n.net, err = p2p.New(n.cfg.P2P, key, agent, n.log.With("component", "p2p"), n.opts.Network...)
+	netOpts := append([]p2p.Option{p2p.WithValidator(capacity.Namespace, capacity.Validator{})}, n.opts.Network...)
+	n.net, err = p2p.New(n.cfg.P2P, key, agent, n.log.With("component", "p2p"), netOpts...)
 	if err != nil {
 		return err
 	}
@@ -151,9 +156,14 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
+	// Heartbeats carry this node's coordinate; pings to a peer turn into
+	// coordinate updates with the coordinate its heartbeats carry.
+	n.gossip.Presence().SetCoordinate(n.net.Latency().Coordinate)
+	n.net.Latency().SetSource(n.gossip.Presence().Coordinate)
 	if err := n.gossip.Start(ctx); err != nil {
 		return err
 	}
+	n.startMarket(life)
 	n.started = time.Now()
 	if n.opts.NoAPI {
 		n.log.Info("node started without an API", "peer", n.PeerID().String(), "addrs", fmt.Sprint(n.net.ListenAddrs()))
@@ -184,6 +194,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 // node that failed to start, and more than once.
 func (n *Node) Close() error {
 	var errs []error
+	if n.stop != nil {
+		n.stop() // background work first: it uses everything below
+	}
+	n.wg.Wait()
 	if n.api != nil {
 		_ = os.Remove(filepath.Join(n.opts.DataDir, api.AddrFile))
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -49,6 +49,11 @@ type Config struct {
 	MaxFDs int `toml:"max_fds" comment:"resource manager file descriptor limit; 0 = half of the process limit"`
 	// BootstrapTimeout bounds the initial dials to bootstrap peers.
 	BootstrapTimeout Duration `toml:"bootstrap_timeout" comment:"how long the initial bootstrap dials may take"`
+	// ProbeInterval is how often the node pings a few peers to update its
+	// network coordinate.
+	ProbeInterval Duration `toml:"probe_interval" comment:"how often to ping a few peers to keep the network coordinate current"`
+	// ProbePeers is how many peers each probe round pings.
+	ProbePeers int `toml:"probe_peers" comment:"how many peers each probe round pings"`
 }
 
 // Duration is a time.Duration that reads and writes as text ("30s") in config files.
@@ -83,6 +88,8 @@ func DefaultConfig() Config {
 		ConnLow:          64,
 		ConnHigh:         192,
 		BootstrapTimeout: Duration(15 * time.Second),
+		ProbeInterval:    Duration(10 * time.Second),
+		ProbePeers:       3,
 	}
 }
 
@@ -119,6 +126,12 @@ func (c Config) Validate(prefix string) error {
 	}
 	if c.BootstrapTimeout <= 0 {
 		bad("bootstrap_timeout", "must be positive")
+	}
+	if c.ProbeInterval < Duration(100*time.Millisecond) {
+		bad("probe_interval", "must be at least 100ms, got %s", time.Duration(c.ProbeInterval))
+	}
+	if c.ProbePeers < 1 || c.ProbePeers > 64 {
+		bad("probe_peers", "must be 1 to 64, got %d", c.ProbePeers)
 	}
 	return errors.Join(errs...)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
+	record "github.com/libp2p/go-libp2p-record"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -36,15 +37,17 @@ var ErrNotStarted = errors.New("p2p: network not started")
 // Network is a node's libp2p presence: the host, its Kademlia DHT, mDNS and
 // bootstrap discovery. Create it with New, then Start it; Close stops it.
 type Network struct {
-	cfg       Config
-	key       crypto.PrivKey
-	bootstrap []peer.AddrInfo
-	log       *slog.Logger
-	userAgent string
-	hostOpts  []libp2p.Option
+	cfg        Config
+	key        crypto.PrivKey
+	bootstrap  []peer.AddrInfo
+	log        *slog.Logger
+	userAgent  string
+	hostOpts   []libp2p.Option
+	validators map[string]record.Validator
 
 	host     host.Host
 	dht      *dht.IpfsDHT
+	latency  *Latency
 	relayDHT atomic.Pointer[dht.IpfsDHT] // the DHT, for autorelay's goroutine
 	mdns     mdns.Service
 	sub      event.Subscription
@@ -82,6 +85,19 @@ func New(cfg Config, key crypto.PrivKey, userAgent string, log *slog.Logger, opt
 // Option changes how a Network is built; options exist for tests and
 // simulations, never for users (those use Config).
 type Option func(*Network)
+
+// WithValidator registers a DHT record validator for namespace ns (keys
+// "/ns/..."): the DHT stores and returns only records it accepts. Every node
+// must register the same validators, or its DHT server refuses the records
+// of the namespace.
+func WithValidator(ns string, v record.Validator) Option {
+	return func(n *Network) {
+		if n.validators == nil {
+			n.validators = map[string]record.Validator{}
+		}
+		n.validators[ns] = v
+	}
+}
 
 // WithTransports replaces the TCP and QUIC transports and the configured
 // listen addresses by opts: a simulated network (go-libp2p's x/simlibp2p)
@@ -153,11 +169,15 @@ func (n *Network) Start(ctx context.Context) (err error) {
 		DHTModeServer: dht.ModeServer,
 		DHTModeClient: dht.ModeClient,
 	}[n.cfg.DHTMode]
-	kad, err := dht.New(h,
+	dhtOpts := []dht.Option{
 		dht.ProtocolPrefix(ProtocolPrefix),
 		dht.Mode(mode),
 		dht.BootstrapPeers(n.bootstrap...),
-	)
+	}
+	for ns, v := range n.validators {
+		dhtOpts = append(dhtOpts, dht.NamespacedValidator(ns, v))
+	}
+	kad, err := dht.New(h, dhtOpts...)
 	if err != nil {
 		return fmt.Errorf("start DHT: %w", err)
 	}
@@ -168,6 +188,11 @@ func (n *Network) Start(ctx context.Context) (err error) {
 	n.cancel = cancel
 	n.wg.Add(1)
 	go n.watchReachability(runCtx)
+	n.latency, err = NewLatency(h, time.Duration(n.cfg.ProbeInterval), n.cfg.ProbePeers, n.log)
+	if err != nil {
+		return fmt.Errorf("network coordinate: %w", err)
+	}
+	n.wg.Go(func() { n.latency.Run(runCtx) })
 
 	if n.cfg.MDNS {
 		n.mdns = mdns.NewMdnsService(h, MDNSServiceName, &mdnsNotifee{n: n, ctx: runCtx})
@@ -215,6 +240,17 @@ func (n *Network) Host() host.Host { return n.host }
 
 // DHT returns the Kademlia DHT; nil before Start.
 func (n *Network) DHT() *dht.IpfsDHT { return n.dht }
+
+// Latency returns the prober that keeps the node's network coordinate.
+func (n *Network) Latency() *Latency { return n.latency }
+
+// RoutingTableSize is the number of DHT servers in the routing table.
+func (n *Network) RoutingTableSize() int {
+	if n.dht == nil {
+		return 0
+	}
+	return n.dht.RoutingTable().Size()
+}
 
 // Reachability is what AutoNAT last concluded about this node.
 func (n *Network) Reachability() network.Reachability {

@@ -14,12 +14,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/node/datadir"
+	"github.com/gpumesh/gpumesh/scheduler/offers"
 )
 
 // AddrFile is the file in the data dir where a running node writes its API's URL.
@@ -102,7 +104,13 @@ type Backend interface {
 	GPU() GPU
 	// GPUHistory returns a device's telemetry, oldest first, and whether the device exists.
 	GPUHistory(device string) ([]gpu.Telemetry, bool)
+	// Offers searches the network's capacity; an error wrapping
+	// ErrBadRequest is the caller's fault.
+	Offers(ctx context.Context, filter, order string, limit int) (offers.Result, error)
 }
+
+// ErrBadRequest marks errors caused by the request's input (answered 400).
+var ErrBadRequest = errors.New("bad request")
 
 // Handler returns the API's HTTP handler over b.
 func Handler(b Backend) http.Handler {
@@ -124,6 +132,27 @@ func Handler(b Backend) http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, h)
+	})
+	mux.HandleFunc("GET /api/v1/offers", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		limit := 0
+		if s := q.Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("limit %q is not a count", s)})
+				return
+			}
+			limit = n
+		}
+		res, err := b.Offers(r.Context(), q.Get("filter"), q.Get("order"), limit)
+		switch {
+		case errors.Is(err, ErrBadRequest):
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: strings.TrimPrefix(err.Error(), ErrBadRequest.Error()+": ")})
+		case err != nil:
+			writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
+		default:
+			writeJSON(w, http.StatusOK, res)
+		}
 	})
 	return localOnly(mux)
 }

@@ -2,12 +2,18 @@ package api
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/gpumesh/gpumesh/gpu"
+	"github.com/gpumesh/gpumesh/scheduler/offers"
 )
 
 type fakeBackend struct{}
@@ -22,6 +28,46 @@ func (fakeBackend) GPUHistory(dev string) ([]gpu.Telemetry, bool) {
 		return nil, false
 	}
 	return []gpu.Telemetry{{Device: "cpu0", Utilization: 12}}, true
+}
+
+// Offers answers a search for the filter "bad" with a bad-request error and
+// echoes the query otherwise, so the test sees what reached the backend.
+func (fakeBackend) Offers(_ context.Context, filter, order string, limit int) (offers.Result, error) {
+	if filter == "bad" {
+		return offers.Result{}, fmt.Errorf("%w: unknown field \"bad\"", ErrBadRequest)
+	}
+	if filter == "boom" {
+		return offers.Result{}, errors.New("dht unavailable")
+	}
+	_, pub, _ := crypto.GenerateEd25519Key(nil)
+	id, _ := peer.IDFromPublicKey(pub)
+	return offers.Result{Keys: []string{filter, order}, Matched: limit, Offers: []offers.Offer{{Peer: id, Class: "A100-80GB", NumGPUs: 8}}}, nil
+}
+
+func TestClientSearchesOffers(t *testing.T) {
+	srv := httptest.NewServer(Handler(fakeBackend{}))
+	defer srv.Close()
+	c := NewClient(srv.URL)
+	r, err := c.Offers(context.Background(), "gpu_class=A100-80GB region in [EU,US]", "-price", 7)
+	if err != nil || len(r.Offers) != 1 || r.Offers[0].NumGPUs != 8 || r.Matched != 7 ||
+		r.Keys[0] != "gpu_class=A100-80GB region in [EU,US]" || r.Keys[1] != "-price" {
+		t.Fatalf("Offers = %+v, %v: the query must reach the backend intact", r, err)
+	}
+	_, err = c.Offers(context.Background(), "bad", "", 0)
+	var apiErr *Error
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest || apiErr.Message != `unknown field "bad"` {
+		t.Fatalf("bad filter: %v, want a 400 saying what is wrong", err)
+	}
+	_, err = c.Offers(context.Background(), "boom", "", 0)
+	if !errors.As(err, &apiErr) || apiErr.Status != http.StatusInternalServerError {
+		t.Fatalf("backend failure: %v, want a 500", err)
+	}
+	req := httptest.NewRequest("GET", "http://127.0.0.1:7780/api/v1/offers?limit=-1", nil)
+	rec := httptest.NewRecorder()
+	Handler(fakeBackend{}).ServeHTTP(rec, req)
+	if rec.Code != http.StatusBadRequest {
+		t.Fatalf("limit=-1: %d, want 400", rec.Code)
+	}
 }
 
 func TestClientReadsServer(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/p2p/capacity"
 )
 
 // FileName is the config file's name inside the data dir.
@@ -37,6 +38,8 @@ type Config struct {
 	Gossip gossip.Config `toml:"gossip"`
 	// GPU configures hardware telemetry and proof-of-compute.
 	GPU GPU `toml:"gpu"`
+	// Offer says what this node offers and how it is advertised.
+	Offer capacity.Config `toml:"offer"`
 	// API configures the local HTTP API.
 	API API `toml:"api"`
 	// Log configures logging.
@@ -83,6 +86,7 @@ func Default() Config {
 		Profile: "home",
 		P2P:     p2p.DefaultConfig(),
 		Gossip:  gossip.DefaultConfig(),
+		Offer:   capacity.DefaultConfig(),
 		GPU: GPU{
 			SampleInterval:       p2p.Duration(2 * time.Second),
 			History:              p2p.Duration(10 * time.Minute),
@@ -136,6 +140,9 @@ func (c *Config) ApplyProfile(name string) error {
 		c.GPU.ChallengeMaxN = 512
 		c.GPU.ChallengeMinInterval = 0
 		c.API.Listen = "127.0.0.1:0"
+		c.P2P.ProbeInterval = p2p.Duration(time.Second)
+		c.Offer.SelfTest = false // dozens of nodes share two cores in tests
+		c.Offer.SearchTimeout = p2p.Duration(5 * time.Second)
 	default:
 		return fmt.Errorf("profile: %q is not one of %s", name, strings.Join(Profiles, ", "))
 	}
@@ -215,7 +222,7 @@ func (c Config) Validate() error {
 	if !slices.Contains(Profiles, c.Profile) {
 		errs = append(errs, fmt.Errorf("profile: %q is not one of %s", c.Profile, strings.Join(Profiles, ", ")))
 	}
-	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"))
+	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"))
 	errs = append(errs, c.GPU.validate())
 	if err := validateAPIListen(c.API.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("api.listen: %w", err))

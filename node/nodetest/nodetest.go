@@ -37,8 +37,14 @@ type Options struct {
 	// Log receives the nodes' logs; discarded unless GPUMESH_TEST_LOG is set.
 	Log *slog.Logger
 	// Detect, if set, is every node's hardware detection (see node.Options).
-	Detect func(ctx context.Context, dataDir string) (*gpu.Probe, gpu.Inventory, error)
+	Detect DetectFunc
+	// DetectNode, if set, gives node i its own hardware detection (nil:
+	// Detect); fleets of mixed GPUs use MockGPUs here.
+	DetectNode func(i int) DetectFunc
 }
+
+// DetectFunc is a node's hardware detection (see node.Options.Detect).
+type DetectFunc = func(ctx context.Context, dataDir string) (*gpu.Probe, gpu.Inventory, error)
 
 // TB is the part of testing.TB the harness needs, so benchmarks run from a
 // plain main can use it too.
@@ -80,7 +86,13 @@ func Start(t TB, n int, opts Options) *Fleet {
 		if opts.Configure != nil {
 			opts.Configure(i, &c)
 		}
-		nd, err := node.New(node.Options{DataDir: t.TempDir(), Config: c, Log: opts.Log.With("node", i), Detect: opts.Detect})
+		detect := opts.Detect
+		if opts.DetectNode != nil {
+			if d := opts.DetectNode(i); d != nil {
+				detect = d
+			}
+		}
+		nd, err := node.New(node.Options{DataDir: t.TempDir(), Config: c, Log: opts.Log.With("node", i), Detect: detect})
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i, err)
 		}

@@ -31,7 +31,7 @@ type Offer struct {
 	NumGPUs int `json:"num_gpus"`
 	// FreeGPUs is how many of them are free now.
 	FreeGPUs int `json:"free_gpus"`
-	// VRAMGB is the memory of one device, in GB (RAM for a CPU offer).
+	// VRAMGB is the memory of one device in whole GB (capacity.GB); 0 for a CPU offer.
 	VRAMGB float64 `json:"vram_gb"`
 	// Cores is the number of CPU cores (CPU offers).
 	Cores int `json:"cores,omitempty"`
@@ -77,7 +77,7 @@ func FromRecord(id peer.ID, r *capacity.Record, mine *coord.Coordinate, now time
 			index[d.Class] = i
 			o := Offer{
 				Peer: id, Class: d.Class, Pool: d.Pool, Model: d.Model,
-				VRAMGB:     math.Round(float64(d.MemoryMB)/1024*10) / 10,
+				VRAMGB:     capacity.GB(d.MemoryMB),
 				Price:      r.Prices[d.Class],
 				Country:    r.Country,
 				Region:     r.Region,
@@ -89,6 +89,9 @@ func FromRecord(id peer.ID, r *capacity.Record, mine *coord.Coordinate, now time
 				Addrs:      r.Addrs,
 				Seq:        r.Seq,
 				Expires:    r.Expires,
+			}
+			if d.Pool == "cpu" {
+				o.VRAMGB = 0 // a CPU has no VRAM; vram keys are announced for GPUs only
 			}
 			o.ComputeCap = parseCC(d.ComputeCapability)
 			for _, p := range r.Proofs {

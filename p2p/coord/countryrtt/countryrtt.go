@@ -101,7 +101,12 @@ func Parse(r io.Reader) (*Table, error) {
 		}
 	}
 	for c := range pairs {
-		t.countries = append(t.countries, c)
+		// The file also has rows for "None" (probes without a country)
+		// and "EU" (probes placed only in the union): not places to put a
+		// node. Between still answers for them.
+		if isCountry(c) {
+			t.countries = append(t.countries, c)
+		}
 	}
 	// Best measured first: nodes placed among the first countries have a
 	// measured RTT to most others.
@@ -109,6 +114,10 @@ func Parse(r io.Reader) (*Table, error) {
 		return cmp.Or(pairs[b]-pairs[a], cmp.Compare(a, b))
 	})
 	return t, nil
+}
+
+func isCountry(c string) bool {
+	return len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z' && c != "EU"
 }
 
 // Countries lists the countries (ISO 3166 alpha-2), those measured against

@@ -16,6 +16,11 @@ func TestLoad(t *testing.T) {
 	if len(cs) < 100 {
 		t.Fatalf("%d countries, want the data set's 100+", len(cs))
 	}
+	for _, c := range cs {
+		if c == "None" || c == "EU" {
+			t.Fatalf("pseudo-country %q listed as a place for nodes", c)
+		}
+	}
 	// The first row of the file: AD-AT, 3 pings, 37.5 ms mean.
 	st, ok := tab.Between("AT", "AD")
 	if !ok || st.Count != 3 || st.Mean < 37*time.Millisecond || st.Mean > 38*time.Millisecond || st.Min > st.Mean || st.Max < st.Mean {

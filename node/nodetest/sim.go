@@ -1,0 +1,356 @@
+package nodetest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gpumesh/gpumesh/gpu"
+	"github.com/gpumesh/gpumesh/node"
+	"github.com/gpumesh/gpumesh/node/config"
+	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/p2p/coord/countryrtt"
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/x/simlibp2p"
+	"github.com/marcopolo/simnet"
+)
+
+// SimPort is the UDP port every simulated node listens on (QUIC), each on
+// its own simulated public IPv4 address.
+const SimPort = 4101
+
+// Metro RTT bounds: two nodes in one country are this far apart (the
+// table's same-country rows mix metro and nationwide paths, so they are not
+// used).
+const (
+	simMetroMin = 5 * time.Millisecond
+	simMetroMax = 20 * time.Millisecond
+)
+
+// simDefaultCountries is how many of the best-measured countries make up
+// the default placement pool.
+const simDefaultCountries = 50
+
+// SimOptions tune a simulated network.
+type SimOptions struct {
+	// Countries is the placement pool (ISO 3166 alpha-2 codes of the
+	// countryrtt table); by default the 50 best-measured countries
+	// (DefaultSimCountries). Nodes are spread over a seeded shuffle of the
+	// pool, one per country before any country gets a second node.
+	Countries []string
+	// Place, if set, chooses node i's country and overrides Countries.
+	Place func(i int) string
+	// Seed seeds placement, metro delays and jitter: the same seed builds
+	// the same network.
+	Seed uint64
+	// Jitter, if positive, adds a uniformly random delay in [0, Jitter) to
+	// every packet (one way), drawn from a source seeded by Seed. Off by
+	// default; packets may then be reordered, as on the internet.
+	Jitter time.Duration
+	// Bandwidth is every node's uplink and downlink in bits per second
+	// (default 100 Mbit/s).
+	Bandwidth int
+	// Configure, if set, edits node i's config (the test profile) before it starts.
+	Configure func(i int, c *config.Config)
+	// Log receives the nodes' and the simulated network's logs; discarded
+	// unless GPUMESH_TEST_LOG is set.
+	Log *slog.Logger
+	// Detect, if set, is every node's hardware detection (see node.Options).
+	Detect func(ctx context.Context, dataDir string) (*gpu.Probe, gpu.Inventory, error)
+}
+
+// Sim is a fleet of full gpumesh nodes on a simulated internet: go-libp2p's
+// x/simlibp2p, real QUIC hosts exchanging packets through a
+// github.com/marcopolo/simnet router that delays each packet by the
+// measured RTT between the countries of its two ends (countryrtt). Nodes[0]
+// is everyone's bootstrap peer, and the Fleet's Wait helpers work on it.
+//
+// A Sim is meant to run inside testing/synctest's synctest.Test: the
+// network's delays are timers, and in a bubble virtual time jumps over
+// them whenever every goroutine waits, so a minute of network life takes
+// only the CPU time its work needs, and measured RTTs equal the simulated
+// ones exactly. Outside a bubble it runs in real time. Inside one, pass the
+// bubble's t so that Close, registered with t.Cleanup, runs inside the
+// bubble before synctest.Test checks that every goroutine has ended, and
+// start nothing in the bubble that waits on a real socket (the nodes have
+// no HTTP API for that reason): such a goroutine never counts as idle, so
+// virtual time would stop. synctest.Test takes a *testing.T only, so a
+// benchmark measures a Sim from a test (reporting virtual-time figures) or
+// runs it in real time.
+//
+// The latency model: a packet from node i to node j takes RTT(i, j)/2,
+// plus jitter if SimOptions.Jitter is set. RTT(i, j) is the mean RIPE Atlas
+// RTT between the two countries (countryrtt); within one country, where the
+// table's rows mix metro and nationwide paths, it is a metro RTT, the mean
+// of the two nodes' own metro delays, each drawn (seeded) from 5-20 ms. A
+// country pair the table lacks gets the fastest path through a third
+// country, min over k of RTT(a,k)+RTT(k,b), or, when no third country was
+// measured with both, the larger of the two countries' median RTTs to all
+// others. Every node's uplink and downlink are SimOptions.Bandwidth.
+type Sim struct {
+	Fleet
+	net       *simnet.Simnet
+	countries []string
+	rtt       []time.Duration // n*n, i*n+j
+	index     map[netip.Addr]int
+	jitter    time.Duration
+	mu        sync.Mutex // guards rng
+	rng       *rand.Rand
+	closeOnce sync.Once
+}
+
+// DefaultSimCountries returns the default placement pool: the 50
+// best-measured countries of the countryrtt table, whose pairs are all
+// measured. Pseudo-countries (RIPE's "EU", unlocated probes' "None") are
+// left out.
+func DefaultSimCountries() ([]string, error) {
+	tab, err := countryrtt.Load()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range tab.Countries() {
+		if isCountryCode(c) && c != "EU" {
+			out = append(out, c)
+		}
+		if len(out) == simDefaultCountries {
+			break
+		}
+	}
+	return out, nil
+}
+
+// isCountryCode says whether c looks like an ISO 3166 alpha-2 code.
+func isCountryCode(c string) bool {
+	return len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z'
+}
+
+// StartSim builds a simulated network of n nodes, places them in countries,
+// starts them (node 0 first, then the others with node 0 as their bootstrap
+// peer) and registers Close with t.Cleanup. Like Start it does not wait for
+// the network to settle: use the Wait helpers. Call it inside synctest.Test
+// with the bubble's t (see Sim).
+func StartSim(t TB, n int, opts SimOptions) *Sim {
+	t.Helper()
+	if opts.Bandwidth <= 0 {
+		opts.Bandwidth = 100_000_000
+	}
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+		if os.Getenv("GPUMESH_TEST_LOG") != "" {
+			opts.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		}
+	}
+	s, err := newSim(n, opts)
+	if err != nil {
+		t.Fatalf("start sim: %v", err)
+	}
+	s.net = &simnet.Simnet{LatencyFunc: s.latency, Logger: opts.Log.With("component", "simnet")}
+	s.net.Start()
+	t.Cleanup(s.Close)
+
+	link := simnet.NodeBiDiLinkSettings{
+		Uplink:   simnet.LinkSettings{BitsPerSecond: opts.Bandwidth},
+		Downlink: simnet.LinkSettings{BitsPerSecond: opts.Bandwidth},
+	}
+	var boot []string
+	for i := range n {
+		c, err := config.ForProfile("test")
+		if err != nil {
+			t.Fatalf("start sim: %v", err)
+		}
+		c.P2P.Bootstrap = boot
+		if i == 0 {
+			SizeForFleet(&c.P2P, n)
+		}
+		if opts.Configure != nil {
+			opts.Configure(i, &c)
+		}
+		addr := fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", simnet.IntToPublicIPv4(i), SimPort)
+		nd, err := node.New(node.Options{
+			DataDir: t.TempDir(),
+			Config:  c,
+			Log:     opts.Log.With("node", i, "country", s.countries[i]),
+			Detect:  opts.Detect,
+			NoAPI:   true,
+			Network: []p2p.Option{p2p.WithTransports(
+				libp2p.ListenAddrStrings(addr),
+				simlibp2p.QUICSimnet(s.net, link),
+				// Observed-address discovery stalls synctest (see
+				// simlibp2p); every simulated address is public anyway.
+				libp2p.DisableIdentifyAddressDiscovery(),
+			)},
+		})
+		if err == nil {
+			err = nd.Start(context.Background())
+		}
+		if err != nil {
+			t.Fatalf("start sim: node %d (%s): %v", i, s.countries[i], err)
+		}
+		s.Nodes[i] = nd
+		if i == 0 {
+			for _, a := range nd.Network().ListenAddrs() {
+				boot = append(boot, a.String())
+			}
+		}
+	}
+	return s
+}
+
+// newSim places n nodes and computes the RTT of every pair.
+func newSim(n int, opts SimOptions) (*Sim, error) {
+	tab, err := countryrtt.Load()
+	if err != nil {
+		return nil, err
+	}
+	rng := rand.New(rand.NewPCG(opts.Seed, 0x9e3779b97f4a7c15))
+	pool := opts.Countries
+	if len(pool) == 0 {
+		if pool, err = DefaultSimCountries(); err != nil {
+			return nil, err
+		}
+	}
+	pool = slices.Clone(pool)
+	rng.Shuffle(len(pool), func(a, b int) { pool[a], pool[b] = pool[b], pool[a] })
+	known := map[string]bool{}
+	for _, c := range tab.Countries() {
+		known[c] = true
+	}
+	s := &Sim{
+		Fleet:     Fleet{Nodes: make([]*node.Node, n)},
+		countries: make([]string, n),
+		rtt:       make([]time.Duration, n*n),
+		index:     make(map[netip.Addr]int, n),
+		jitter:    opts.Jitter,
+		rng:       rng,
+	}
+	metro := make([]time.Duration, n)
+	for i := range n {
+		c := pool[i%len(pool)]
+		if opts.Place != nil {
+			c = opts.Place(i)
+		}
+		if !known[c] {
+			return nil, fmt.Errorf("node %d: country %q has no RTT measurements", i, c)
+		}
+		s.countries[i] = c
+		metro[i] = simMetroMin + time.Duration(rng.Int64N(int64(simMetroMax-simMetroMin)))
+		ip, _ := netip.AddrFromSlice(simnet.IntToPublicIPv4(i).To4())
+		s.index[ip] = i
+	}
+	est := map[[2]string]time.Duration{}
+	for i := range n {
+		for j := i + 1; j < n; j++ {
+			a, b := s.countries[i], s.countries[j]
+			var d time.Duration
+			if a == b {
+				d = (metro[i] + metro[j]) / 2
+			} else if st, ok := tab.Between(a, b); ok {
+				d = st.Mean
+			} else {
+				k := [2]string{min(a, b), max(a, b)}
+				if _, ok := est[k]; !ok {
+					est[k] = estimateRTT(tab, a, b)
+				}
+				d = est[k]
+			}
+			s.rtt[i*n+j], s.rtt[j*n+i] = d, d
+		}
+	}
+	return s, nil
+}
+
+// estimateRTT stands in for a country pair the table lacks (see Sim): the
+// fastest path through a third country, or the larger of the two
+// countries' median RTTs to everyone else.
+func estimateRTT(tab *countryrtt.Table, a, b string) time.Duration {
+	var best time.Duration
+	var ra, rb []time.Duration
+	for _, k := range tab.Countries() {
+		if k == a || k == b {
+			continue
+		}
+		sa, okA := tab.Between(a, k)
+		sb, okB := tab.Between(k, b)
+		if okA {
+			ra = append(ra, sa.Mean)
+		}
+		if okB {
+			rb = append(rb, sb.Mean)
+		}
+		if okA && okB && (best == 0 || sa.Mean+sb.Mean < best) {
+			best = sa.Mean + sb.Mean
+		}
+	}
+	if best > 0 {
+		return best
+	}
+	median := func(ds []time.Duration) time.Duration {
+		if len(ds) == 0 {
+			return 0
+		}
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	return max(median(ra), median(rb))
+}
+
+// latency is the simnet's LatencyFunc: half the pair's RTT one way, plus
+// jitter if configured. Packets from or to an address the Sim did not
+// create (none are expected) travel instantly.
+func (s *Sim) latency(p *simnet.Packet) time.Duration {
+	from, okF := s.nodeOf(p.From)
+	to, okT := s.nodeOf(p.To)
+	if !okF || !okT {
+		return 0
+	}
+	d := s.rtt[from*len(s.countries)+to] / 2
+	if s.jitter > 0 {
+		s.mu.Lock()
+		d += time.Duration(s.rng.Int64N(int64(s.jitter)))
+		s.mu.Unlock()
+	}
+	return d
+}
+
+// nodeOf maps a packet's address to its node.
+func (s *Sim) nodeOf(a net.Addr) (int, bool) {
+	u, ok := a.(*net.UDPAddr)
+	if !ok {
+		return 0, false
+	}
+	ip, ok := netip.AddrFromSlice(u.IP)
+	if !ok {
+		return 0, false
+	}
+	i, ok := s.index[ip.Unmap()]
+	return i, ok
+}
+
+// Country returns node i's country (ISO 3166 alpha-2).
+func (s *Sim) Country(i int) string { return s.countries[i] }
+
+// RTT returns the round-trip time the network applies between nodes i and
+// j, jitter excluded: the mean RIPE Atlas RTT between their countries, a
+// metro RTT of 5-20 ms within one country, an estimate for pairs never
+// measured (see Sim), and 0 for i == j.
+func (s *Sim) RTT(i, j int) time.Duration { return s.rtt[i*len(s.countries)+j] }
+
+// Close stops every node, then the simulated network. It is registered with
+// t.Cleanup by StartSim and safe to call more than once.
+func (s *Sim) Close() {
+	s.closeOnce.Do(func() {
+		s.Fleet.Close()
+		if s.net != nil {
+			s.net.Close()
+		}
+	})
+}

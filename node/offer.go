@@ -1,0 +1,229 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+	manet "github.com/multiformats/go-multiaddr/net"
+
+	"github.com/gpumesh/gpumesh/gpu"
+	"github.com/gpumesh/gpumesh/gpu/proof"
+	"github.com/gpumesh/gpumesh/node/api"
+	"github.com/gpumesh/gpumesh/node/config"
+	"github.com/gpumesh/gpumesh/p2p/capacity"
+	"github.com/gpumesh/gpumesh/scheduler/offers"
+)
+
+// market is the node's side of capacity advertising and search.
+type market struct {
+	publisher *capacity.Publisher // nil when the node offers nothing
+	finder    *capacity.Finder
+	changed   chan struct{}
+
+	mu     sync.Mutex
+	proofs []capacity.Proof
+}
+
+// startMarket serves this node's record, publishes it when offering, and
+// readies the finder.
+func (n *Node) startMarket(life context.Context) {
+	h := n.net.Host()
+	n.market = &market{changed: make(chan struct{}, 1)}
+	n.market.finder = capacity.NewFinder(n.net.DHT(), h, capacity.FinderOptions{
+		Quorum:           n.cfg.Offer.SearchQuorum,
+		RoutingTableSize: n.net.RoutingTableSize,
+		Log:              n.log.With("component", "capacity"),
+	})
+	capacity.Serve(h, func() []byte {
+		if n.market.publisher == nil {
+			return nil
+		}
+		_, signed := n.market.publisher.Latest()
+		return signed
+	}, n.log.With("component", "capacity"))
+	if !n.cfg.Offer.Enabled {
+		n.log.Info("not offering this node's devices (offer.enabled = false)")
+		return
+	}
+	n.market.publisher = capacity.NewPublisher(n.net.DHT(), n.key, n.cfg.Offer.Timing(), n.log.With("component", "capacity"))
+	n.wg.Go(func() { n.market.publisher.Run(life, n.capacityRecord, n.market.changed) })
+	if n.cfg.Offer.SelfTest {
+		n.wg.Go(func() { n.selfTest(life) })
+	}
+}
+
+// offerChanged asks the publisher to publish again soon.
+func (n *Node) offerChanged() {
+	select {
+	case n.market.changed <- struct{}{}:
+	default:
+	}
+}
+
+// selfTest measures this node's throughput once, for the record.
+func (n *Node) selfTest(ctx context.Context) {
+	const size = 1024
+	prover := proof.CPUProver{Workers: runtime.GOMAXPROCS(0), Limits: proof.Limits{MaxN: size}}
+	v, fit, err := proof.SelfTest(ctx, prover, rand.Reader, size, proof.Int8FP32)
+	if err != nil || v.Result != proof.Pass {
+		n.log.Warn("proof-of-compute self-test failed", "err", err, "result", v.Result)
+		return
+	}
+	class := fit.Class
+	if len(n.hw.Devices) > 0 && n.hw.Devices[0].Pool == gpu.PoolCPU {
+		class = n.hw.Devices[0].Class // a CPU's class is its architecture; the figure says how much of it
+	}
+	n.market.mu.Lock()
+	n.market.proofs = []capacity.Proof{{Class: class, GFLOPS: v.Throughput / 1e9, N: size, At: time.Now().UTC().Truncate(time.Second)}}
+	n.market.mu.Unlock()
+	n.log.Info("proof-of-compute self-test", "gflops", fmt.Sprintf("%.1f", v.Throughput/1e9), "class", class)
+	n.offerChanged()
+}
+
+// capacityRecord builds this node's capacity record from its hardware,
+// its [offer] config, its coordinate and its proofs (unsigned, unnumbered).
+func (n *Node) capacityRecord() (capacity.Record, error) {
+	n.market.mu.Lock()
+	c := n.cfg.Offer
+	n.market.mu.Unlock()
+	r := capacity.Record{
+		Agent:     "gpumesh/" + Version,
+		Prices:    map[string]float64{},
+		Country:   c.Country,
+		Region:    c.Region,
+		Executors: slices.Clone(c.Executors),
+	}
+	for _, d := range n.hw.Devices {
+		cd := capacity.Device{
+			Class: d.Class, Pool: d.Pool, Model: d.Name,
+			MemoryMB: d.MemoryTotal >> 20, ComputeCapability: d.ComputeCapability,
+			Free: true, // jobs reserve devices once the market runs them (issue 5)
+		}
+		if d.Pool == gpu.PoolCPU {
+			cd.Cores = max(d.Cores, 1)
+		}
+		price, ok := c.Price(d.Class, d.Pool)
+		if !ok {
+			return r, fmt.Errorf("offer.prices has no price for %s or its pool %s", d.Class, d.Pool)
+		}
+		r.Prices[d.Class] = price
+		r.Devices = append(r.Devices, cd)
+	}
+	if len(r.Devices) > capacity.MaxDevices {
+		r.Devices = r.Devices[:capacity.MaxDevices]
+	}
+	hours, err := c.Windows(time.Now(), time.Local)
+	if err != nil {
+		return r, err
+	}
+	r.Hours = hours
+	if attrs, _ := c.AttributeMap(); len(attrs) > 0 {
+		r.Attributes = attrs
+	}
+	if co, ok := n.net.Latency().Coordinate(); ok {
+		r.Coord = &co
+	}
+	n.market.mu.Lock()
+	r.Proofs = slices.Clone(n.market.proofs)
+	n.market.mu.Unlock()
+	r.Addrs = advertisedAddrs(n.net.ListenAddrs())
+	return r, nil
+}
+
+// advertisedAddrs picks at most capacity.MaxAddrs addresses, public ones
+// first, without the /p2p suffix.
+func advertisedAddrs(addrs []ma.Multiaddr) []string {
+	sorted := slices.Clone(addrs)
+	slices.SortStableFunc(sorted, func(a, b ma.Multiaddr) int {
+		pa, pb := manet.IsPublicAddr(a), manet.IsPublicAddr(b)
+		switch {
+		case pa && !pb:
+			return -1
+		case pb && !pa:
+			return 1
+		}
+		return 0
+	})
+	var out []string
+	for _, a := range sorted {
+		if len(out) == capacity.MaxAddrs {
+			break
+		}
+		out = append(out, a.String())
+	}
+	return out
+}
+
+// Offers searches the network's capacity (api.Backend).
+func (n *Node) Offers(ctx context.Context, filter, order string, limit int) (offers.Result, error) {
+	q := offers.Query{Limit: limit}
+	var err error
+	if q.Filter, err = offers.Parse(filter); err != nil {
+		return offers.Result{}, fmt.Errorf("%w: %w", api.ErrBadRequest, err)
+	}
+	if q.Order, err = offers.ParseOrder(order); err != nil {
+		return offers.Result{}, fmt.Errorf("%w: %w", api.ErrBadRequest, err)
+	}
+	if co, ok := n.net.Latency().Coordinate(); ok {
+		q.Mine = &co
+	}
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(n.Config().Offer.SearchTimeout))
+	defer cancel()
+	return offers.Search(ctx, n.market.finder, q)
+}
+
+// SetOffer replaces the node's [offer] settings (prices, region, hours,
+// ...) while it runs and publishes the new record within seconds. Turning
+// offering on or off needs a restart.
+func (n *Node) SetOffer(c capacity.Config) error {
+	if err := c.Validate("offer"); err != nil {
+		return err
+	}
+	n.market.mu.Lock()
+	if c.Enabled != n.cfg.Offer.Enabled {
+		n.market.mu.Unlock()
+		return fmt.Errorf("offer.enabled changes at the next start")
+	}
+	n.cfg.Offer = c
+	n.market.mu.Unlock()
+	n.offerChanged()
+	return nil
+}
+
+// Offering reports whether the node's latest capacity record reached the
+// DHT with its capability keys.
+func (n *Node) Offering() bool {
+	return n.market != nil && n.market.publisher != nil && n.market.publisher.Published()
+}
+
+// OwnOffer is this node's latest published capacity record, nil when it
+// offers nothing or has not published yet.
+func (n *Node) OwnOffer() *capacity.Record {
+	if n.market == nil || n.market.publisher == nil {
+		return nil
+	}
+	r, _ := n.market.publisher.Latest()
+	return r
+}
+
+// FindCapacity fetches one provider's capacity record.
+func (n *Node) FindCapacity(ctx context.Context, p peer.ID) (*capacity.Record, error) {
+	return n.market.finder.Get(ctx, p)
+}
+
+// Config returns the node's configuration as it runs now.
+func (n *Node) Config() config.Config {
+	if n.market == nil {
+		return n.cfg
+	}
+	n.market.mu.Lock()
+	defer n.market.mu.Unlock()
+	return n.cfg
+}

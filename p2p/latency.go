@@ -1,0 +1,139 @@
+package p2p
+
+import (
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+
+	"github.com/gpumesh/gpumesh/p2p/coord"
+)
+
+// CoordinateSource returns the latest network coordinate a peer announced
+// (the node wires it to the coordinates in gossip heartbeats).
+type CoordinateSource func(peer.ID) (coord.Coordinate, bool)
+
+// Latency keeps this node's network coordinate current: every interval it
+// pings a few connected peers whose coordinates it knows, and it takes RTT
+// samples from any stream protocol that measures one (ObserveRTT). Each
+// sample updates the Vivaldi estimator.
+type Latency struct {
+	host     host.Host
+	est      *coord.Estimator
+	interval time.Duration
+	perRound int
+	log      *slog.Logger
+
+	mu      sync.RWMutex
+	source  CoordinateSource
+	samples int
+}
+
+// NewLatency returns a prober for h that pings perRound peers every interval.
+func NewLatency(h host.Host, interval time.Duration, perRound int, log *slog.Logger) (*Latency, error) {
+	est, err := coord.NewEstimator()
+	if err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Latency{host: h, est: est, interval: interval, perRound: perRound, log: log}, nil
+}
+
+// SetSource sets where peers' coordinates come from.
+func (l *Latency) SetSource(src CoordinateSource) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.source = src
+}
+
+// Coordinate returns this node's coordinate, and false until it has taken
+// its first sample (a coordinate at the origin says nothing).
+func (l *Latency) Coordinate() (coord.Coordinate, bool) {
+	l.mu.RLock()
+	n := l.samples
+	l.mu.RUnlock()
+	return l.est.Coordinate(), n > 0
+}
+
+// Samples is the number of RTT samples taken so far.
+func (l *Latency) Samples() int {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.samples
+}
+
+// ObserveRTT feeds one RTT measured to p (by a ping or any request and
+// response on a stream); it does nothing when p's coordinate is unknown.
+func (l *Latency) ObserveRTT(p peer.ID, rtt time.Duration) {
+	l.mu.RLock()
+	src := l.source
+	l.mu.RUnlock()
+	if src == nil {
+		return
+	}
+	theirs, ok := src(p)
+	if !ok {
+		return
+	}
+	if _, err := l.est.Observe(p.String(), theirs, rtt); err != nil {
+		l.log.Debug("RTT sample refused", "peer", p, "rtt", rtt, "err", err)
+		return
+	}
+	l.mu.Lock()
+	l.samples++
+	l.mu.Unlock()
+}
+
+// Forget drops what the estimator keeps about p (it disconnected).
+func (l *Latency) Forget(p peer.ID) { l.est.Forget(p.String()) }
+
+// Run probes until ctx ends.
+func (l *Latency) Run(ctx context.Context) {
+	t := time.NewTicker(l.interval)
+	defer t.Stop()
+	for {
+		l.probe(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// probe pings up to perRound random connected peers with known coordinates.
+func (l *Latency) probe(ctx context.Context) {
+	l.mu.RLock()
+	src := l.source
+	l.mu.RUnlock()
+	if src == nil {
+		return
+	}
+	var targets []peer.ID
+	for _, p := range l.host.Network().Peers() {
+		if _, ok := src(p); ok {
+			targets = append(targets, p)
+		}
+	}
+	rand.Shuffle(len(targets), func(i, j int) { targets[i], targets[j] = targets[j], targets[i] })
+	var wg sync.WaitGroup
+	for _, p := range targets[:min(l.perRound, len(targets))] {
+		wg.Go(func() {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			res, ok := <-ping.Ping(pctx, l.host, p)
+			if !ok || res.Error != nil {
+				return
+			}
+			l.ObserveRTT(p, res.RTT)
+		})
+	}
+	wg.Wait()
+}

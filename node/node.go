@@ -26,6 +26,7 @@ import (
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
+	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/scheduler/challenge"
 )
 
@@ -158,7 +159,13 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	// Heartbeats carry this node's coordinate; pings to a peer turn into
 	// coordinate updates with the coordinate its heartbeats carry.
-	n.gossip.Presence().SetCoordinate(n.net.Latency().Coordinate)
+	// A node with no sample yet still announces its coordinate (the
+	// origin, with Vivaldi's high initial error): peers need one to take
+	// the first samples against it.
+	n.gossip.Presence().SetCoordinate(func() (coord.Coordinate, bool) {
+		c, _ := n.net.Latency().Coordinate()
+		return c, true
+	})
 	n.net.Latency().SetSource(n.gossip.Presence().Coordinate)
 	if err := n.gossip.Start(ctx); err != nil {
 		return err

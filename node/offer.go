@@ -54,6 +54,20 @@ func (n *Node) startMarket(life context.Context) {
 	}
 	n.market.publisher = capacity.NewPublisher(n.net.DHT(), n.key, n.cfg.Offer.Timing(), n.log.With("component", "capacity"))
 	n.wg.Go(func() { n.market.publisher.Run(life, n.capacityRecord, n.market.changed) })
+	// The coordinate settles after start; the publisher republishes when it
+	// has moved enough (see capacity's sameOffer).
+	n.wg.Go(func() {
+		t := time.NewTicker(4 * time.Duration(n.cfg.P2P.ProbeInterval))
+		defer t.Stop()
+		for {
+			select {
+			case <-life.Done():
+				return
+			case <-t.C:
+				n.offerChanged()
+			}
+		}
+	})
 	if n.cfg.Offer.SelfTest {
 		n.wg.Go(func() { n.selfTest(life) })
 	}
@@ -156,7 +170,8 @@ func advertisedAddrs(addrs []ma.Multiaddr) []string {
 		if len(out) == capacity.MaxAddrs {
 			break
 		}
-		out = append(out, a.String())
+		bare, _ := ma.SplitFunc(a, func(c ma.Component) bool { return c.Code() == ma.P_P2P })
+		out = append(out, bare.String())
 	}
 	return out
 }
@@ -171,6 +186,11 @@ func (n *Node) Offers(ctx context.Context, filter, order string, limit int) (off
 	if q.Order, err = offers.ParseOrder(order); err != nil {
 		return offers.Result{}, fmt.Errorf("%w: %w", api.ErrBadRequest, err)
 	}
+	return n.search(ctx, q)
+}
+
+// search runs q from this node's coordinate, within offer.search_timeout.
+func (n *Node) search(ctx context.Context, q offers.Query) (offers.Result, error) {
 	if co, ok := n.net.Latency().Coordinate(); ok {
 		q.Mine = &co
 	}
@@ -201,6 +221,17 @@ func (n *Node) SetOffer(c capacity.Config) error {
 // DHT with its capability keys.
 func (n *Node) Offering() bool {
 	return n.market != nil && n.market.publisher != nil && n.market.publisher.Published()
+}
+
+// OffersN is a search for filter that ends once enough offers match (0:
+// search to completion), in the default order.
+func (n *Node) OffersN(ctx context.Context, filter string, enough int) (offers.Result, error) {
+	q := offers.Query{Enough: enough}
+	var err error
+	if q.Filter, err = offers.Parse(filter); err != nil {
+		return offers.Result{}, fmt.Errorf("%w: %w", api.ErrBadRequest, err)
+	}
+	return n.search(ctx, q)
 }
 
 // OwnOffer is this node's latest published capacity record, nil when it

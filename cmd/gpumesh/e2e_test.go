@@ -215,6 +215,22 @@ func TestTwoProcessesBootstrapAndSeeEachOther(t *testing.T) {
 		t.Errorf("gpumesh gpu = exit %d\n%s", code, out)
 	}
 
+	// B offers its CPU; A finds it through the DHT.
+	waitFor(t, "B's offer found by A", func() bool {
+		return contains(offerPeers(t, dirA, ""), b.peer)
+	})
+	out, _, code = gpumesh(t, "offers", "pool=cpu", "price<=1", "--data-dir", dirA)
+	if code != 0 || !strings.Contains(out, b.peer) || !strings.Contains(out, "PRICE/H") || !strings.Contains(out, "cores") {
+		t.Errorf("gpumesh offers pool=cpu price<=1 = exit %d\n%s", code, out)
+	}
+	if got := offerPeers(t, dirA, "num_gpus>=1"); len(got) != 0 {
+		t.Errorf("offers num_gpus>=1 listed %v on a network of CPU nodes", got)
+	}
+	_, errOut, code = gpumesh(t, "offers", "gpu=A100", "--data-dir", dirA)
+	if code != 2 || !strings.Contains(errOut, `unknown field "gpu"`) || !strings.Contains(errOut, "gpu_class") {
+		t.Errorf("offers with an unknown field = exit %d, stderr %q; want 2 and the list of fields", code, errOut)
+	}
+
 	b.stop(t, syscall.SIGTERM)
 	a.stop(t, os.Interrupt)
 	for _, d := range []string{dirA, dirB} {
@@ -222,6 +238,51 @@ func TestTwoProcessesBootstrapAndSeeEachOther(t *testing.T) {
 			t.Errorf("%s/api left behind after shutdown", d)
 		}
 	}
+}
+
+// offerPeers runs `gpumesh offers --json FILTER` against the node of dir
+// and returns the providers listed.
+func offerPeers(t *testing.T, dir, filter string) []string {
+	t.Helper()
+	out, errOut, code := gpumesh(t, "offers", filter, "--json", "--data-dir", dir)
+	var res struct {
+		Offers []struct {
+			Peer string `json:"peer"`
+		} `json:"offers"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil {
+		t.Fatalf("gpumesh offers --json %q = exit %d\n%s%s", filter, code, out, errOut)
+	}
+	var ids []string
+	for _, o := range res.Offers {
+		ids = append(ids, o.Peer)
+	}
+	return ids
+}
+
+// TestOffersWithoutDHTServers: two nodes on a LAN where neither serves
+// the DHT (a home network: both behind NAT, DHT mode auto stays client)
+// still see each other's offers, asked directly.
+func TestOffersWithoutDHTServers(t *testing.T) {
+	dirA, dirB := t.TempDir(), t.TempDir()
+	for _, d := range []string{dirA, dirB} {
+		cfg := "profile = \"test\"\n[p2p]\ndht_mode = \"client\"\n"
+		if err := os.WriteFile(filepath.Join(d, "config.toml"), []byte(cfg), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := startNode(t, nil, "run", "--data-dir", dirA)
+	out, _, _ := gpumesh(t, "id", "--data-dir", dirA)
+	b := startNode(t, nil, "run", "--data-dir", dirB, "--bootstrap", strings.Fields(out)[1])
+	waitFor(t, "B's offer found by A without DHT servers", func() bool {
+		return contains(offerPeers(t, dirA, "pool=cpu"), b.peer)
+	})
+	out, _, code := gpumesh(t, "offers", "--data-dir", dirA)
+	if code != 0 || !strings.Contains(out, "no DHT servers known") {
+		t.Errorf("gpumesh offers = exit %d, want it to say it asked peers directly\n%s", code, out)
+	}
+	b.stop(t, syscall.SIGTERM)
+	a.stop(t, syscall.SIGTERM)
 }
 
 func TestNoArgumentsRunsANode(t *testing.T) {

@@ -13,6 +13,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
+// directTimeout bounds asking a provider itself before the DHT is asked.
+const directTimeout = 2 * time.Second
+
 // Found is one provider's verified capacity record.
 type Found struct {
 	// Peer is the provider.
@@ -43,6 +46,10 @@ type Stats struct {
 	LAN bool `json:"lan,omitempty"`
 	// Elapsed is the search's duration.
 	Elapsed time.Duration `json:"elapsed_ns"`
+	// FirstCandidate and FirstRecord are when the first provider was found
+	// and when the first valid record arrived, from the start.
+	FirstCandidate time.Duration `json:"first_candidate_ns"`
+	FirstRecord    time.Duration `json:"first_record_ns"`
 }
 
 // FinderOptions tune a Finder.
@@ -146,6 +153,9 @@ func (f *Finder) Find(ctx context.Context, keys []CapKey, found func(Found)) (St
 	for p := range candidates {
 		mu.Lock()
 		st.Candidates++
+		if st.Candidates == 1 {
+			st.FirstCandidate = time.Since(start)
+		}
 		mu.Unlock()
 		sem <- struct{}{}
 		fetches.Go(func() {
@@ -158,6 +168,9 @@ func (f *Finder) Find(ctx context.Context, keys []CapKey, found func(Found)) (St
 				return
 			}
 			st.Records++
+			if st.Records == 1 {
+				st.FirstRecord = time.Since(start)
+			}
 			if via == "direct" {
 				st.Direct++
 			} else {
@@ -171,8 +184,8 @@ func (f *Finder) Find(ctx context.Context, keys []CapKey, found func(Found)) (St
 	return st, ctx.Err()
 }
 
-// Get fetches one provider's record: directly when connected to it (fresh
-// and one round trip), else from the DHT; each falls back to the other.
+// Get fetches one provider's record: from the provider itself when its
+// addresses are known, else (or when that fails) from the DHT.
 func (f *Finder) Get(ctx context.Context, p peer.ID) (*Record, error) {
 	rec, _ := f.fetch(ctx, p)
 	if rec == nil {
@@ -183,6 +196,8 @@ func (f *Finder) Get(ctx context.Context, p peer.ID) (*Record, error) {
 
 func (f *Finder) fetch(ctx context.Context, p peer.ID) (*Record, string) {
 	direct := func() *Record {
+		ctx, cancel := context.WithTimeout(ctx, directTimeout)
+		defer cancel()
 		r, err := Fetch(ctx, f.host, p, f.opts.Now())
 		if err != nil {
 			f.opts.Log.Debug("capacity record not fetched directly", "peer", p, "err", err)
@@ -203,20 +218,17 @@ func (f *Finder) fetch(ctx context.Context, p peer.ID) (*Record, string) {
 		}
 		return r
 	}
-	if f.host.Network().Connectedness(p) == network.Connected {
+	// The provider itself first: one round trip (plus a handshake when not
+	// yet connected, to the addresses its provider record carried) and the
+	// freshest record. The DHT answers for providers that cannot be dialled
+	// (behind NAT without a relay address) or are gone.
+	if f.host.Network().Connectedness(p) == network.Connected || len(f.host.Peerstore().Addrs(p)) > 0 {
 		if r := direct(); r != nil {
 			return r, "direct"
 		}
-		if r := fromDHT(); r != nil {
-			return r, "dht"
-		}
-		return nil, ""
 	}
 	if r := fromDHT(); r != nil {
 		return r, "dht"
-	}
-	if r := direct(); r != nil {
-		return r, "direct"
 	}
 	return nil, ""
 }

@@ -12,6 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/routing"
+
+	"github.com/gpumesh/gpumesh/p2p/coord"
 )
 
 // Routing is the part of the Kademlia DHT that capacity needs;
@@ -202,10 +204,21 @@ func (p *Publisher) Run(ctx context.Context, build func() (Record, error), chang
 	}
 }
 
+// coordMove is how far a coordinate must move (in predicted RTT) before
+// the record is published again for it alone: coordinates drift a little
+// all the time and the scheduled republication carries small drifts.
+const coordMove = 10 * time.Millisecond
+
 // sameOffer reports whether two records offer the same thing: all but the
-// numbering, the dates and the coordinate (which drifts all the time and is
-// refreshed by the scheduled republication).
+// numbering, the dates and small moves of the coordinate. A first
+// coordinate, or one that moved by coordMove or more, is a change.
 func sameOffer(a, b *Record) bool {
+	if (a.Coord == nil) != (b.Coord == nil) {
+		return false
+	}
+	if a.Coord != nil && coord.EstimateRTT(*a.Coord, *b.Coord) >= coordMove {
+		return false
+	}
 	x, y := *a, *b
 	x.Seq, y.Seq = 0, 0
 	x.Issued, y.Issued = time.Time{}, time.Time{}

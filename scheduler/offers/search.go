@@ -26,6 +26,10 @@ type Query struct {
 	Order Order
 	// Limit caps the number of offers returned; 0 means all.
 	Limit int
+	// Enough, if positive, ends the search as soon as that many offers
+	// match (the fastest answer, not the cheapest: they are sorted among
+	// themselves); 0 searches to completion.
+	Enough int
 	// Mine is the searching node's coordinate, for rtt_ms; nil if unknown.
 	Mine *coord.Coordinate
 	// Now is the time offers are judged at (availability hours); time.Now if zero.
@@ -68,19 +72,26 @@ func Search(ctx context.Context, f Finder, q Query) (Result, error) {
 		res.Keys = append(res.Keys, k.String())
 	}
 	var all []Offer
-	st, err := f.Find(ctx, keys, func(found capacity.Found) {
+	findCtx, enough := context.WithCancel(ctx)
+	defer enough()
+	st, err := f.Find(findCtx, keys, func(found capacity.Found) {
 		for _, o := range FromRecord(found.Peer, found.Record, q.Mine, q.Now) {
 			if q.Filter == nil || q.Filter.Match(o) {
 				all = append(all, o)
 			}
 		}
+		if q.Enough > 0 && len(all) >= q.Enough {
+			enough()
+		}
 	})
 	res.Stats = st
-	if err != nil {
-		if !errors.Is(err, context.DeadlineExceeded) {
-			return res, err
-		}
+	switch {
+	case err == nil:
+	case ctx.Err() == nil && errors.Is(err, context.Canceled): // enough found
+	case errors.Is(err, context.DeadlineExceeded):
 		res.Partial = true
+	default:
+		return res, err
 	}
 	q.Order.Sort(all)
 	res.Matched = len(all)

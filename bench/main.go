@@ -44,9 +44,10 @@ func main() {
 	b7peers := flag.Int("b7-peers", 50, "B7: peers connected to the idle node")
 	binary := flag.String("binary", "bin/gpumesh", "B7: the gpumesh binary to measure")
 	out := flag.String("out", "bench/results.json", "where to write the JSON results")
-	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B5,B7,B9)")
+	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B5,B7,B9)")
 	b5nodes := flag.Int("b5-nodes", 200, "B5: nodes placed in countries")
-	rttData := flag.String("rtt-data", "../shared/data/country_rtt_stat.csv.gz", "B5: country RTT data")
+	b2providers := flag.Int("b2-providers", 100, "B2: providers advertising in the DHT")
+	b2searches := flag.Int("b2-searches", 40, "B2: searches per mode")
 	b9sizes := flag.String("b9-sizes", "256,512,1024,2048", "B9: matrix sizes, comma-separated")
 	flag.Parse()
 
@@ -63,9 +64,13 @@ func main() {
 			results = append(results, benchGossip(n, *msgs, *rounds))
 		}
 	}
+	if want("B2") {
+		fmt.Fprintf(os.Stderr, "B2: discovery among %d providers...\n", *b2providers)
+		results = append(results, benchDiscovery(*b2providers, *b2searches))
+	}
 	if want("B5") {
 		fmt.Fprintf(os.Stderr, "B5: coordinates for %d nodes...\n", *b5nodes)
-		results = append(results, benchCoordinates(*rttData, *b5nodes, 60))
+		results = append(results, benchCoordinates(*b5nodes, 60))
 	}
 	if want("B9") {
 		var sizes []int

@@ -44,16 +44,19 @@ func newPresence(agent string) *Presence {
 // increasing across restarts and receivers never mistake it for a replay.
 func (p *Presence) next(now time.Time, every time.Duration) *Heartbeat {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	seq := uint64(now.UnixNano())
 	if seq <= p.lastSeq {
 		seq = p.lastSeq + 1
 	}
 	p.lastSeq = seq
+	source := p.coord
+	p.mu.Unlock()
 	life := min(3*every, maxHeartbeatLifetime)
 	hb := &Heartbeat{Seq: seq, Sent: now, Expires: now.Add(life), Agent: p.agent}
-	if p.coord != nil {
-		if c, ok := p.coord(); ok {
+	// Outside the lock: the source takes the estimator's lock, and the
+	// estimator looks up peers' coordinates here under its own.
+	if source != nil {
+		if c, ok := source(); ok {
 			hb.Coord = &c
 		}
 	}

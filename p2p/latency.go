@@ -3,7 +3,6 @@ package p2p
 import (
 	"context"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -49,8 +48,18 @@ func NewLatency(h host.Host, interval time.Duration, perRound int, log *slog.Log
 // SetSource sets where peers' coordinates come from.
 func (l *Latency) SetSource(src CoordinateSource) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.source = src
+	l.mu.Unlock()
+	// The estimator re-fits to the peers it remembers at their current
+	// coordinates (B5: 0.138 median error after 20 samples, 0.179 with the
+	// coordinates of the moment of each sample).
+	l.est.SetSource(func(p string) (coord.Coordinate, bool) {
+		id, err := peer.Decode(p)
+		if err != nil {
+			return coord.Coordinate{}, false
+		}
+		return src(id)
+	})
 }
 
 // Coordinate returns this node's coordinate, and false until it has taken
@@ -108,7 +117,10 @@ func (l *Latency) Run(ctx context.Context) {
 	}
 }
 
-// probe pings up to perRound random connected peers with known coordinates.
+// probe pings up to perRound connected peers with known coordinates, as
+// the estimator's NextProbes orders them (never sampled first, then least
+// recently sampled: many distinct peers fix a coordinate faster than the
+// same few again).
 func (l *Latency) probe(ctx context.Context) {
 	l.mu.RLock()
 	src := l.source
@@ -116,15 +128,18 @@ func (l *Latency) probe(ctx context.Context) {
 	if src == nil {
 		return
 	}
-	var targets []peer.ID
+	var candidates []string
 	for _, p := range l.host.Network().Peers() {
 		if _, ok := src(p); ok {
-			targets = append(targets, p)
+			candidates = append(candidates, p.String())
 		}
 	}
-	rand.Shuffle(len(targets), func(i, j int) { targets[i], targets[j] = targets[j], targets[i] })
 	var wg sync.WaitGroup
-	for _, p := range targets[:min(l.perRound, len(targets))] {
+	for _, s := range l.est.NextProbes(candidates, l.perRound) {
+		p, err := peer.Decode(s)
+		if err != nil {
+			continue
+		}
 		wg.Go(func() {
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			defer cancel()

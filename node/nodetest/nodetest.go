@@ -66,10 +66,7 @@ func Start(t TB, n int, opts Options) *Fleet {
 		opts.Parallel = 8
 	}
 	if opts.Log == nil {
-		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-		if os.Getenv("GPUMESH_TEST_LOG") != "" {
-			opts.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		}
+		opts.Log = defaultLog()
 	}
 	f := &Fleet{Nodes: make([]*node.Node, n)}
 	t.Cleanup(f.Close)
@@ -138,6 +135,14 @@ func Start(t TB, n int, opts Options) *Fleet {
 		t.Fatalf("start fleet: %v", errs)
 	}
 	return f
+}
+
+// defaultLog discards the nodes' logs unless GPUMESH_TEST_LOG is set.
+func defaultLog() *slog.Logger {
+	if os.Getenv("GPUMESH_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
 // SizeForFleet raises c's connection and resource limits so that a host can

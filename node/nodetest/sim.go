@@ -3,12 +3,10 @@ package nodetest
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
 	"slices"
 	"sync"
 	"time"
@@ -144,10 +142,7 @@ func StartSim(t TB, n int, opts SimOptions) *Sim {
 		opts.Bandwidth = 100_000_000
 	}
 	if opts.Log == nil {
-		opts.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
-		if os.Getenv("GPUMESH_TEST_LOG") != "" {
-			opts.Log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-		}
+		opts.Log = defaultLog()
 	}
 	s, err := newSim(n, opts)
 	if err != nil {
@@ -352,5 +347,12 @@ func (s *Sim) Close() {
 		if s.net != nil {
 			s.net.Close()
 		}
+		// Some libp2p goroutines outlive their host on a timer (pubsub's
+		// announceRetry sleeps up to a second); a synctest bubble must not
+		// end before they do. In virtual time this wait costs nothing.
+		time.Sleep(strayTimers)
 	})
 }
+
+// strayTimers is the longest a libp2p goroutine sleeps after its host closed.
+const strayTimers = 2 * time.Second

@@ -1,0 +1,37 @@
+package coordsim
+
+import "testing"
+
+// TestAccuracyOnCountryRTTs runs B5 in small: 80 nodes in 60 countries,
+// 20 samples each, 16 seeds, against B5's target of 0.15 for the mean of
+// the 16 medians. Measured: 0.130-0.132 from run to run (one seed's median
+// ranges 0.11-0.16; Serf picks a random direction for coincident
+// coordinates from its global rand, so fixed seeds still vary a little).
+// The margin covers a change of seeds or of the order in which the
+// simulation draws its random numbers (the mean of 16 seeds moves by about
+// 0.003), and the test fails if the estimator loses the re-fit (plain
+// Serf: 0.215) or its use of the source (0.163), or if the table or the
+// sampling change enough to break the target. Plain Serf must stay at
+// least 0.05 worse on the same seeds (measured 0.083), which pins that the
+// re-fit, not an easier simulation, meets the target. It does not catch
+// Serf's adjustment term coming back (0.145).
+func TestAccuracyOnCountryRTTs(t *testing.T) {
+	var ours, serf float64
+	const seeds = 16
+	for seed := range uint64(seeds) {
+		e, err := Run(Params{Nodes: 80, Countries: 60, Connections: 32, RandomShare: 0.25, Checkpoints: []int{20}, Seed: seed + 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("seed %d: median relative error %.3f (plain Serf %.3f)", seed+1, e.Estimator[0], e.Serf[0])
+		ours += e.Estimator[0] / seeds
+		serf += e.Serf[0] / seeds
+	}
+	t.Logf("mean over %d seeds: %.3f (plain Serf %.3f)", seeds, ours, serf)
+	if ours > 0.15 {
+		t.Errorf("mean median relative error after 20 samples %.3f, want <= 0.15", ours)
+	}
+	if serf-ours < 0.05 {
+		t.Errorf("plain Serf %.3f, estimator %.3f: want the estimator at least 0.05 better", serf, ours)
+	}
+}

@@ -40,6 +40,7 @@ func (n *Node) startMarket(life context.Context) {
 		Quorum:           n.cfg.Offer.SearchQuorum,
 		RoutingTableSize: n.net.RoutingTableSize,
 		Log:              n.log.With("component", "capacity"),
+		ObserveRTT:       n.net.Latency().ObserveRTT,
 	})
 	capacity.Serve(h, func() []byte {
 		if n.market.publisher == nil {

@@ -66,6 +66,10 @@ type FinderOptions struct {
 	Now func() time.Time
 	// Log receives debug details of failed fetches.
 	Log *slog.Logger
+	// ObserveRTT, if set, receives the round trip of each record fetched
+	// over an existing connection (stream open to first byte back): a free
+	// sample for the network coordinate.
+	ObserveRTT func(peer.ID, time.Duration)
 }
 
 // Finder finds providers through capability keys and fetches their
@@ -198,10 +202,15 @@ func (f *Finder) fetch(ctx context.Context, p peer.ID) (*Record, string) {
 	direct := func() *Record {
 		ctx, cancel := context.WithTimeout(ctx, directTimeout)
 		defer cancel()
+		connected := f.host.Network().Connectedness(p) == network.Connected
+		start := time.Now()
 		r, err := Fetch(ctx, f.host, p, f.opts.Now())
 		if err != nil {
 			f.opts.Log.Debug("capacity record not fetched directly", "peer", p, "err", err)
 			return nil
+		}
+		if connected && f.opts.ObserveRTT != nil {
+			f.opts.ObserveRTT(p, time.Since(start))
 		}
 		return r
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
-	"github.com/gpumesh/gpumesh/p2p"
 )
 
 // clockTicks is the kernel's USER_HZ, the unit of utime and stime in /proc/PID/stat.
@@ -77,7 +76,11 @@ func benchFootprint(binary string, peers int, dur time.Duration) Result {
 		tb.Fatalf("status: %v", err)
 	}
 	_ = nodetest.Start(tb, peers, nodetest.Options{Bootstrap: st.Addrs, Configure: func(_ int, c *config.Config) {
-		c.Gossip.HeartbeatInterval = p2p.Duration(30 * time.Second) // the default, not the test profile's 1s
+		// The defaults, not the test profile's 1 s: the peers behave as a
+		// real network's would.
+		def := config.Default()
+		c.Gossip.HeartbeatInterval = def.Gossip.HeartbeatInterval
+		c.P2P.ProbeInterval = def.P2P.ProbeInterval
 	}})
 	nodetest.WaitFor(tb, time.Minute, func() bool {
 		st, err = client.Status(ctx)

@@ -193,8 +193,11 @@ func medians(rounds []map[string]float64) map[string]float64 {
 // signed probe on the wire.
 func startOurs(tb *benchTB, n int) (*latencies, publishFunc, [][2]int, int) {
 	f := nodetest.Start(tb, n, nodetest.Options{Configure: func(_ int, c *config.Config) {
-		// Heartbeats would add traffic the baseline does not carry.
+		// Heartbeats, coordinate probes and capacity records would add
+		// traffic the baseline does not carry.
 		c.Gossip.HeartbeatInterval = p2p.Duration(time.Minute)
+		c.P2P.ProbeInterval = p2p.Duration(time.Minute)
+		c.Offer.Enabled = false
 	}})
 	f.WaitRoutingTables(tb, min(n-1, 5), 2*time.Minute)
 	lat := newLatencies()

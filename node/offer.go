@@ -58,7 +58,7 @@ func (n *Node) startMarket(life context.Context) {
 	// The coordinate settles after start; the publisher republishes when it
 	// has moved enough (see capacity's sameOffer).
 	n.wg.Go(func() {
-		t := time.NewTicker(4 * time.Duration(n.cfg.P2P.ProbeInterval))
+		t := time.NewTicker(time.Duration(n.cfg.P2P.ProbeInterval))
 		defer t.Stop()
 		for {
 			select {

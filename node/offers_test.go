@@ -73,6 +73,7 @@ func TestOffersInFiftyNodeNetwork(t *testing.T) {
 	f := nodetest.Start(t, n, nodetest.Options{
 		Configure: func(i int, c *config.Config) {
 			c.Gossip.HeartbeatInterval = p2p.Duration(2 * time.Second)
+			c.P2P.ProbeInterval = p2p.Duration(time.Second) // coordinates within seconds
 			if nonProvider(i) {
 				c.Offer.Enabled = false
 				return

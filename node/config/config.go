@@ -140,7 +140,6 @@ func (c *Config) ApplyProfile(name string) error {
 		c.GPU.ChallengeMaxN = 512
 		c.GPU.ChallengeMinInterval = 0
 		c.API.Listen = "127.0.0.1:0"
-		c.P2P.ProbeInterval = p2p.Duration(time.Second)
 		c.Offer.SelfTest = false // dozens of nodes share two cores in tests
 		c.Offer.SearchTimeout = p2p.Duration(5 * time.Second)
 	default:

@@ -100,9 +100,15 @@ func NewFinder(r Routing, h host.Host, opts FinderOptions) *Finder {
 // Find looks up every shard of every key in parallel and calls found, from
 // one goroutine at a time, for each distinct provider (this node excluded)
 // whose valid record it gets. It returns when the lookups and fetches are
-// done or ctx ends; the lookups run to completion, so a search finds every
-// provider the DHT holds under the keys.
-func (f *Finder) Find(ctx context.Context, keys []CapKey, found func(Found)) (Stats, error) {
+// done, or as soon as ctx ends (found is not called after Find returns);
+// the lookups run to completion, so a search finds every provider the DHT
+// holds under the keys.
+//
+// want, if positive, is how many providers the caller needs: each shard's
+// lookup stops once it has returned that many, and at most
+// max(want, 8) records are fetched at once, so that a caller who will stop
+// at want does not pay for lookups and fetches it will not use.
+func (f *Finder) Find(ctx context.Context, keys []CapKey, want int, found func(Found)) (Stats, error) {
 	start := time.Now()
 	var st Stats
 	if len(keys) == 0 {
@@ -137,7 +143,7 @@ func (f *Finder) Find(ctx context.Context, keys []CapKey, found func(Found)) (St
 		for _, k := range keys {
 			for i := range Shards(k.Dim) {
 				st.Keys++
-				ch := f.dht.FindProvidersAsync(ctx, k.Shard(i), 0)
+				ch := f.dht.FindProvidersAsync(ctx, k.Shard(i), max(want, 0))
 				lookups.Go(func() {
 					for ai := range ch {
 						offer(ai.ID)
@@ -152,38 +158,64 @@ func (f *Finder) Find(ctx context.Context, keys []CapKey, found func(Found)) (St
 	}()
 
 	var mu sync.Mutex // serialises found and st
-	sem := make(chan struct{}, f.opts.Parallel)
-	var fetches sync.WaitGroup
-	for p := range candidates {
-		mu.Lock()
-		st.Candidates++
-		if st.Candidates == 1 {
-			st.FirstCandidate = time.Since(start)
-		}
-		mu.Unlock()
-		sem <- struct{}{}
-		fetches.Go(func() {
-			defer func() { <-sem }()
-			rec, via := f.fetch(ctx, p)
-			mu.Lock()
-			defer mu.Unlock()
-			if rec == nil {
-				st.Missing++
-				return
-			}
-			st.Records++
-			if st.Records == 1 {
-				st.FirstRecord = time.Since(start)
-			}
-			if via == "direct" {
-				st.Direct++
-			} else {
-				st.DHT++
-			}
-			found(Found{Peer: p, Record: rec, Via: via})
-		})
+	ended := false    // under mu: Find has returned, found must not be called again
+	parallel := f.opts.Parallel
+	if want > 0 {
+		parallel = min(parallel, max(want, 8))
 	}
-	fetches.Wait()
+	sem := make(chan struct{}, parallel)
+	var fetches sync.WaitGroup
+	allFetched := make(chan struct{})
+	go func() {
+		defer close(allFetched)
+		for p := range candidates {
+			mu.Lock()
+			st.Candidates++
+			if st.Candidates == 1 {
+				st.FirstCandidate = time.Since(start)
+			}
+			mu.Unlock()
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				continue // drain: the lookups end with ctx
+			}
+			fetches.Go(func() {
+				defer func() { <-sem }()
+				rec, via := f.fetch(ctx, p)
+				mu.Lock()
+				defer mu.Unlock()
+				if ended {
+					return
+				}
+				if rec == nil {
+					st.Missing++
+					return
+				}
+				st.Records++
+				if st.Records == 1 {
+					st.FirstRecord = time.Since(start)
+				}
+				if via == "direct" {
+					st.Direct++
+				} else {
+					st.DHT++
+				}
+				found(Found{Peer: p, Record: rec, Via: via})
+			})
+		}
+		fetches.Wait()
+	}()
+	// Return as soon as every fetch is done, or at once when ctx ends (a
+	// caller that has enough cancels it): lookups and fetches still in
+	// flight wind down in the background and report nothing more.
+	select {
+	case <-allFetched:
+	case <-ctx.Done():
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	ended = true
 	st.Elapsed = time.Since(start)
 	return st, ctx.Err()
 }

@@ -15,7 +15,7 @@ import (
 // Finder is what a search needs from the capacity layer; *capacity.Finder
 // implements it.
 type Finder interface {
-	Find(ctx context.Context, keys []capacity.CapKey, found func(capacity.Found)) (capacity.Stats, error)
+	Find(ctx context.Context, keys []capacity.CapKey, want int, found func(capacity.Found)) (capacity.Stats, error)
 }
 
 // Query is one search.
@@ -74,7 +74,7 @@ func Search(ctx context.Context, f Finder, q Query) (Result, error) {
 	var all []Offer
 	findCtx, enough := context.WithCancel(ctx)
 	defer enough()
-	st, err := f.Find(findCtx, keys, func(found capacity.Found) {
+	st, err := f.Find(findCtx, keys, q.Enough, func(found capacity.Found) {
 		for _, o := range FromRecord(found.Peer, found.Record, q.Mine, q.Now) {
 			if q.Filter == nil || q.Filter.Match(o) {
 				all = append(all, o)

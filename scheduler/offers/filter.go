@@ -120,7 +120,7 @@ var fields = []fieldSpec{
 		num: func(o *Offer) (float64, bool) { return float64(o.NumGPUs), true }},
 	{Field: Field{Name: "free_gpus", Type: TypeInt, Doc: "devices of the class free now"},
 		num: func(o *Offer) (float64, bool) { return float64(o.FreeGPUs), true }},
-	{Field: Field{Name: "vram_gb", Type: TypeNumber, Doc: "memory of one device in GB (RAM for CPU offers)"},
+	{Field: Field{Name: "vram_gb", Type: TypeNumber, Doc: "memory of one device in whole GB (0 for CPU offers)"},
 		num: func(o *Offer) (float64, bool) { return o.VRAMGB, true }},
 	{Field: Field{Name: "total_vram_gb", Type: TypeNumber, Doc: "vram_gb times num_gpus"},
 		num: func(o *Offer) (float64, bool) { return math.Round(o.VRAMGB*float64(o.NumGPUs)*1000) / 1000, true }},
@@ -143,7 +143,7 @@ var fields = []fieldSpec{
 		num: func(o *Offer) (float64, bool) { return o.RTTms, o.RTTms >= 0 }},
 	{Field: Field{Name: "gflops", Type: TypeNumber, Doc: "best proof-of-compute throughput for the class, 0 if none"},
 		num: func(o *Offer) (float64, bool) { return o.GFLOPS, true }},
-	{Field: Field{Name: "verified", Type: TypeBool, Doc: "whether the provider proved its throughput (gflops > 0)"},
+	{Field: Field{Name: "verified", Type: TypeBool, Doc: "whether the provider reported a proof-of-compute figure (gflops > 0; self-tested for now)"},
 		boolean: func(o *Offer) bool { return o.GFLOPS > 0 }},
 	{Field: Field{Name: attrPrefix + "<key>", Type: TypeAttr, Doc: "provider attribute: strings for =, !=, in, notin; numbers for <, <=, >, >=; a missing one matches only != and notin"}},
 }

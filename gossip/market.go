@@ -1,0 +1,455 @@
+package gossip
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gpumesh/gpumesh/p2p/coord"
+)
+
+// The market's wire messages: a requester's JobRequest on TopicJobs; a
+// provider's Bid, the requester's Award and the provider's Accept or
+// Decline on the /gpumesh/bid/1 and /gpumesh/award/1 streams. Each is a
+// signed envelope with its own domain and a versioned payload type, and
+// each checks its own contents (Validate); whether a bid answers the right
+// job and comes from the peer it names is the protocol's check, since only
+// the protocol knows the job and the stream.
+
+// Domains of the market's messages.
+const (
+	JobRequestDomain = "gpumesh-job-request"
+	BidDomain        = "gpumesh-bid"
+	AwardDomain      = "gpumesh-award"
+	AcceptDomain     = "gpumesh-accept"
+	DeclineDomain    = "gpumesh-decline"
+)
+
+// Limits of the market's messages.
+const (
+	// MaxWorkers is the most workers one request may ask for.
+	MaxWorkers = 256
+	// MaxGPUsPerWorker is the most GPUs one worker may ask for.
+	MaxGPUsPerWorker = 64
+	// MaxJobDuration is the longest job a request may ask for.
+	MaxJobDuration = 30 * 24 * time.Hour
+	// MaxBidWindow is the longest a request may stay open for bids.
+	MaxBidWindow = 10 * time.Minute
+	// MaxMessageLife bounds the life of a bid, award, accept or decline.
+	MaxMessageLife = time.Hour
+	// MaxPricePerHour is the highest price per GPU-hour, in USD.
+	MaxPricePerHour = 1000.0
+)
+
+// Urgency says how soon a requester needs its workers: providers price it.
+type Urgency string
+
+// Urgencies.
+const (
+	UrgencyLow    Urgency = "low"
+	UrgencyNormal Urgency = "normal"
+	UrgencyHigh   Urgency = "high"
+)
+
+var (
+	jobIDPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+	wordPattern  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._+-]{0,47}$`)
+)
+
+// Resources are what one worker needs.
+type Resources struct {
+	// GPUs per worker; 0 for a CPU-only job.
+	GPUs int `json:"gpus"`
+	// Class, if set, is the device class required (A100-80GB).
+	Class string `json:"class,omitempty"`
+	// MinVRAMGB, if set, is the least memory per GPU, in GB.
+	MinVRAMGB float64 `json:"min_vram_gb,omitempty"`
+	// CPUCores and RAMGB are the CPU and memory per worker.
+	CPUCores int     `json:"cpu_cores,omitempty"`
+	RAMGB    float64 `json:"ram_gb,omitempty"`
+}
+
+func (r Resources) validate() []error {
+	var errs []error
+	if r.GPUs < 0 || r.GPUs > MaxGPUsPerWorker {
+		errs = append(errs, fmt.Errorf("gpus per worker %d not in [0, %d]", r.GPUs, MaxGPUsPerWorker))
+	}
+	if r.Class != "" && !wordPattern.MatchString(r.Class) {
+		errs = append(errs, fmt.Errorf("class %q", r.Class))
+	}
+	if !finiteIn(r.MinVRAMGB, 0, 1024) || !finiteIn(r.RAMGB, 0, 1<<20) {
+		errs = append(errs, errors.New("min_vram_gb or ram_gb out of range"))
+	}
+	if r.CPUCores < 0 || r.CPUCores > 4096 {
+		errs = append(errs, fmt.Errorf("cpu cores %d not in [0, 4096]", r.CPUCores))
+	}
+	if r.GPUs == 0 && r.CPUCores == 0 {
+		errs = append(errs, errors.New("a worker needs GPUs or CPU cores"))
+	}
+	return errs
+}
+
+// JobRequest asks the network for K workers close to each other.
+type JobRequest struct {
+	// ID is the job's identity: 16 random bytes in hex, chosen by the requester.
+	ID string `json:"id"`
+	// Seq increases with every message the requester publishes (replay check).
+	Seq uint64 `json:"seq"`
+	// Sent is when the request was made; BidDeadline ends the bidding and
+	// the request's life on gossip.
+	Sent        time.Time `json:"sent"`
+	BidDeadline time.Time `json:"bid_deadline"`
+	// Workers is k, the number of workers.
+	Workers int `json:"workers"`
+	// PerWorker are one worker's resources.
+	PerWorker Resources `json:"per_worker"`
+	// MaxRTT is the largest RTT allowed between any two workers; 0 means no bound.
+	MaxRTT time.Duration `json:"max_rtt_ns"`
+	// Regions, if set, are the regions or countries workers must be in.
+	Regions []string `json:"regions,omitempty"`
+	// MaxPrice is the most the requester pays per GPU-hour (per worker-hour for CPU jobs), USD.
+	MaxPrice float64 `json:"max_price"`
+	// Duration is how long the job runs at most.
+	Duration time.Duration `json:"duration_ns"`
+	// Executor is wasm, docker or process.
+	Executor string `json:"executor"`
+	// Workload names what runs: a content hash, an image, a command.
+	Workload string `json:"workload"`
+	// Urgency is low, normal or high.
+	Urgency Urgency `json:"urgency"`
+	// Coord is the requester's network coordinate, if it has one.
+	Coord *coord.Coordinate `json:"coord,omitempty"`
+	// Addrs are the requester's addresses, for bids sent over streams.
+	Addrs []string `json:"addrs,omitempty"`
+}
+
+// Bid is a provider's offer for a job.
+type Bid struct {
+	// Job is the request's ID.
+	Job string `json:"job"`
+	// Seq increases with every bid the provider sends.
+	Seq uint64 `json:"seq"`
+	// Sent and Expires bound the bid's validity.
+	Sent    time.Time `json:"sent"`
+	Expires time.Time `json:"expires"`
+	// Price is the ask per GPU-hour (per worker-hour for CPU jobs), USD.
+	Price float64 `json:"price"`
+	// Workers is how many of the job's workers this provider can host.
+	Workers int `json:"workers"`
+	// Class is the device class offered.
+	Class string `json:"class"`
+	// VRAMGB is the memory per GPU offered.
+	VRAMGB float64 `json:"vram_gb,omitempty"`
+	// Coord is the provider's network coordinate.
+	Coord *coord.Coordinate `json:"coord,omitempty"`
+	// CapacitySeq is the sequence number of the provider's capacity record
+	// the bid was made from (its proofs and attributes are there).
+	CapacitySeq uint64 `json:"capacity_seq,omitempty"`
+	// Addrs are the provider's addresses.
+	Addrs []string `json:"addrs,omitempty"`
+}
+
+// Award gives workers of a job to a provider at the bid's price.
+type Award struct {
+	// Job is the request's ID.
+	Job string `json:"job"`
+	// Provider is the winner's peer ID.
+	Provider string `json:"provider"`
+	// Seq increases with every award the requester sends.
+	Seq uint64 `json:"seq"`
+	// Sent is when the award was made; AcceptBy is the last moment to accept.
+	Sent     time.Time `json:"sent"`
+	AcceptBy time.Time `json:"accept_by"`
+	// Price is the awarded price per GPU-hour, at most the bid's.
+	Price float64 `json:"price"`
+	// Ranks are the worker ranks this provider runs, in [0, WorldSize).
+	Ranks []int `json:"ranks"`
+	// WorldSize is the number of workers in the cluster.
+	WorldSize int `json:"world_size"`
+	// Peers are the cluster's providers, by rank (rank i runs on Peers[i]).
+	Peers []string `json:"peers"`
+}
+
+// Accept is a provider's acceptance of an award: it reserves the devices.
+type Accept struct {
+	// Job is the request's ID.
+	Job string `json:"job"`
+	// Seq increases with every accept or decline the provider sends.
+	Seq uint64 `json:"seq"`
+	// Sent is when it was made; ReservedUntil is when the reservation
+	// lapses unless the job starts.
+	Sent          time.Time `json:"sent"`
+	ReservedUntil time.Time `json:"reserved_until"`
+	// AwardSeq is the accepted award's sequence number.
+	AwardSeq uint64 `json:"award_seq"`
+}
+
+// Decline is a provider's refusal of an award, with its reason.
+type Decline struct {
+	// Job is the request's ID.
+	Job string `json:"job"`
+	// Seq increases with every accept or decline the provider sends.
+	Seq uint64 `json:"seq"`
+	// Sent is when it was made.
+	Sent time.Time `json:"sent"`
+	// AwardSeq is the declined award's sequence number.
+	AwardSeq uint64 `json:"award_seq"`
+	// Reason says why, for the requester's log and reputation.
+	Reason string `json:"reason"`
+}
+
+// Types of the market's messages.
+var (
+	JobRequestType = Type{Name: "job-request", New: func() Message { return new(JobRequest) }}
+	BidType        = Type{Name: "bid", New: func() Message { return new(Bid) }}
+	AwardType      = Type{Name: "award", New: func() Message { return new(Award) }}
+	AcceptType     = Type{Name: "accept", New: func() Message { return new(Accept) }}
+	DeclineType    = Type{Name: "decline", New: func() Message { return new(Decline) }}
+)
+
+// Domain implements record.Record.
+func (*JobRequest) Domain() string { return JobRequestDomain }
+
+// Domain implements record.Record.
+func (*Bid) Domain() string { return BidDomain }
+
+// Domain implements record.Record.
+func (*Award) Domain() string { return AwardDomain }
+
+// Domain implements record.Record.
+func (*Accept) Domain() string { return AcceptDomain }
+
+// Domain implements record.Record.
+func (*Decline) Domain() string { return DeclineDomain }
+
+// Codec implements record.Record.
+func (*JobRequest) Codec() []byte { return []byte("/gpumesh/job-request/1") }
+
+// Codec implements record.Record.
+func (*Bid) Codec() []byte { return []byte("/gpumesh/bid/1") }
+
+// Codec implements record.Record.
+func (*Award) Codec() []byte { return []byte("/gpumesh/award/1") }
+
+// Codec implements record.Record.
+func (*Accept) Codec() []byte { return []byte("/gpumesh/accept/1") }
+
+// Codec implements record.Record.
+func (*Decline) Codec() []byte { return []byte("/gpumesh/decline/1") }
+
+// MarshalRecord implements record.Record.
+func (m *JobRequest) MarshalRecord() ([]byte, error) { return json.Marshal(m) }
+
+// MarshalRecord implements record.Record.
+func (m *Bid) MarshalRecord() ([]byte, error) { return json.Marshal(m) }
+
+// MarshalRecord implements record.Record.
+func (m *Award) MarshalRecord() ([]byte, error) { return json.Marshal(m) }
+
+// MarshalRecord implements record.Record.
+func (m *Accept) MarshalRecord() ([]byte, error) { return json.Marshal(m) }
+
+// MarshalRecord implements record.Record.
+func (m *Decline) MarshalRecord() ([]byte, error) { return json.Marshal(m) }
+
+// UnmarshalRecord implements record.Record.
+func (m *JobRequest) UnmarshalRecord(b []byte) error { return json.Unmarshal(b, m) }
+
+// UnmarshalRecord implements record.Record.
+func (m *Bid) UnmarshalRecord(b []byte) error { return json.Unmarshal(b, m) }
+
+// UnmarshalRecord implements record.Record.
+func (m *Award) UnmarshalRecord(b []byte) error { return json.Unmarshal(b, m) }
+
+// UnmarshalRecord implements record.Record.
+func (m *Accept) UnmarshalRecord(b []byte) error { return json.Unmarshal(b, m) }
+
+// UnmarshalRecord implements record.Record.
+func (m *Decline) UnmarshalRecord(b []byte) error { return json.Unmarshal(b, m) }
+
+// Sequence implements Sequenced: a replayed request is ignored on gossip.
+func (m *JobRequest) Sequence() uint64 { return m.Seq }
+
+// Validate implements Message.
+func (m *JobRequest) Validate(now time.Time, maxSkew time.Duration) error {
+	var errs []error
+	if !jobIDPattern.MatchString(m.ID) {
+		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.ID))
+	}
+	if m.Seq == 0 {
+		errs = append(errs, errors.New("seq must be positive"))
+	}
+	if m.Workers < 1 || m.Workers > MaxWorkers {
+		errs = append(errs, fmt.Errorf("workers %d not in [1, %d]", m.Workers, MaxWorkers))
+	}
+	errs = append(errs, m.PerWorker.validate()...)
+	if m.MaxRTT < 0 || m.MaxRTT > 10*time.Second {
+		errs = append(errs, fmt.Errorf("max rtt %s not in [0, 10s]", m.MaxRTT))
+	}
+	if len(m.Regions) > 16 {
+		errs = append(errs, fmt.Errorf("%d regions, at most 16", len(m.Regions)))
+	}
+	for _, r := range m.Regions {
+		if !wordPattern.MatchString(r) {
+			errs = append(errs, fmt.Errorf("region %q", r))
+		}
+	}
+	if !(m.MaxPrice > 0 && m.MaxPrice <= MaxPricePerHour) {
+		errs = append(errs, fmt.Errorf("max price %v not in (0, %v]", m.MaxPrice, MaxPricePerHour))
+	}
+	if m.Duration <= 0 || m.Duration > MaxJobDuration {
+		errs = append(errs, fmt.Errorf("duration %s not in (0, %s]", m.Duration, MaxJobDuration))
+	}
+	if !wordPattern.MatchString(m.Executor) {
+		errs = append(errs, fmt.Errorf("executor %q", m.Executor))
+	}
+	if len(m.Workload) == 0 || len(m.Workload) > 512 {
+		errs = append(errs, fmt.Errorf("workload reference of %d bytes, want 1 to 512", len(m.Workload)))
+	}
+	switch m.Urgency {
+	case UrgencyLow, UrgencyNormal, UrgencyHigh:
+	default:
+		errs = append(errs, fmt.Errorf("urgency %q is not low, normal or high", m.Urgency))
+	}
+	errs = append(errs, validCoord(m.Coord), validAddrs(m.Addrs))
+	if w := m.BidDeadline.Sub(m.Sent); w <= 0 || w > MaxBidWindow {
+		errs = append(errs, fmt.Errorf("bid window %s not in (0, %s]", w, MaxBidWindow))
+	}
+	return timely(errors.Join(errs...), m.Sent, m.BidDeadline, now, maxSkew)
+}
+
+// Validate implements Message.
+func (m *Bid) Validate(now time.Time, maxSkew time.Duration) error {
+	var errs []error
+	if !jobIDPattern.MatchString(m.Job) {
+		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.Job))
+	}
+	if m.Seq == 0 {
+		errs = append(errs, errors.New("seq must be positive"))
+	}
+	if !(m.Price > 0 && m.Price <= MaxPricePerHour) {
+		errs = append(errs, fmt.Errorf("price %v not in (0, %v]", m.Price, MaxPricePerHour))
+	}
+	if m.Workers < 1 || m.Workers > MaxWorkers {
+		errs = append(errs, fmt.Errorf("workers %d not in [1, %d]", m.Workers, MaxWorkers))
+	}
+	if !wordPattern.MatchString(m.Class) {
+		errs = append(errs, fmt.Errorf("class %q", m.Class))
+	}
+	if !finiteIn(m.VRAMGB, 0, 1024) {
+		errs = append(errs, fmt.Errorf("vram %v GB", m.VRAMGB))
+	}
+	errs = append(errs, validCoord(m.Coord), validAddrs(m.Addrs), validLife(m.Sent, m.Expires))
+	return timely(errors.Join(errs...), m.Sent, m.Expires, now, maxSkew)
+}
+
+// Validate implements Message.
+func (m *Award) Validate(now time.Time, maxSkew time.Duration) error {
+	var errs []error
+	if !jobIDPattern.MatchString(m.Job) {
+		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.Job))
+	}
+	if _, err := peer.Decode(m.Provider); err != nil {
+		errs = append(errs, fmt.Errorf("provider %q is not a peer ID", m.Provider))
+	}
+	if m.Seq == 0 {
+		errs = append(errs, errors.New("seq must be positive"))
+	}
+	if !(m.Price > 0 && m.Price <= MaxPricePerHour) {
+		errs = append(errs, fmt.Errorf("price %v not in (0, %v]", m.Price, MaxPricePerHour))
+	}
+	if m.WorldSize < 1 || m.WorldSize > MaxWorkers || len(m.Peers) != m.WorldSize {
+		errs = append(errs, fmt.Errorf("world size %d with %d peers", m.WorldSize, len(m.Peers)))
+	}
+	if len(m.Ranks) == 0 || len(m.Ranks) > m.WorldSize {
+		errs = append(errs, fmt.Errorf("%d ranks for a world of %d", len(m.Ranks), m.WorldSize))
+	}
+	for _, r := range m.Ranks {
+		if r < 0 || r >= m.WorldSize || r >= len(m.Peers) || m.Peers[r] != m.Provider {
+			errs = append(errs, fmt.Errorf("rank %d is not the provider's", r))
+		}
+	}
+	for _, p := range m.Peers {
+		if len(p) > 128 {
+			errs = append(errs, errors.New("peer ID too long"))
+		}
+	}
+	errs = append(errs, validLife(m.Sent, m.AcceptBy))
+	return timely(errors.Join(errs...), m.Sent, m.AcceptBy, now, maxSkew)
+}
+
+// Validate implements Message.
+func (m *Accept) Validate(now time.Time, maxSkew time.Duration) error {
+	var errs []error
+	if !jobIDPattern.MatchString(m.Job) {
+		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.Job))
+	}
+	if m.Seq == 0 || m.AwardSeq == 0 {
+		errs = append(errs, errors.New("seq and award seq must be positive"))
+	}
+	errs = append(errs, validLife(m.Sent, m.ReservedUntil))
+	return timely(errors.Join(errs...), m.Sent, m.ReservedUntil, now, maxSkew)
+}
+
+// Validate implements Message.
+func (m *Decline) Validate(now time.Time, maxSkew time.Duration) error {
+	var errs []error
+	if !jobIDPattern.MatchString(m.Job) {
+		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.Job))
+	}
+	if m.Seq == 0 || m.AwardSeq == 0 {
+		errs = append(errs, errors.New("seq and award seq must be positive"))
+	}
+	if len(m.Reason) > 256 {
+		errs = append(errs, fmt.Errorf("reason of %d bytes, at most 256", len(m.Reason)))
+	}
+	return timely(errors.Join(errs...), m.Sent, m.Sent.Add(MaxMessageLife), now, maxSkew)
+}
+
+func finiteIn(v, lo, hi float64) bool { return !math.IsNaN(v) && v >= lo && v <= hi }
+
+func validCoord(c *coord.Coordinate) error {
+	if c == nil {
+		return nil
+	}
+	return c.Validate()
+}
+
+func validAddrs(addrs []string) error {
+	if len(addrs) > 8 {
+		return fmt.Errorf("%d addresses, at most 8", len(addrs))
+	}
+	for _, a := range addrs {
+		if len(a) > 256 {
+			return fmt.Errorf("address of %d bytes", len(a))
+		}
+	}
+	return nil
+}
+
+func validLife(from, until time.Time) error {
+	if life := until.Sub(from); life <= 0 || life > MaxMessageLife {
+		return fmt.Errorf("lifetime %s not in (0, %s]", life, MaxMessageLife)
+	}
+	return nil
+}
+
+// timely returns contentErr if set, else an ErrExpired error when sent is
+// ahead of now by more than maxSkew or until has passed.
+func timely(contentErr error, sent, until, now time.Time, maxSkew time.Duration) error {
+	if contentErr != nil {
+		return contentErr
+	}
+	if sent.After(now.Add(maxSkew)) {
+		return fmt.Errorf("%w: sent %s ahead of our clock", ErrExpired, sent.Sub(now))
+	}
+	if !now.Before(until) {
+		return fmt.Errorf("%w: expired %s ago", ErrExpired, now.Sub(until))
+	}
+	return nil
+}

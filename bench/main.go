@@ -44,11 +44,13 @@ func main() {
 	b7peers := flag.Int("b7-peers", 50, "B7: peers connected to the idle node")
 	binary := flag.String("binary", "bin/gpumesh", "B7: the gpumesh binary to measure")
 	out := flag.String("out", "bench/results.json", "where to write the JSON results")
-	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B5,B7,B9)")
+	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B4,B5,B7,B9)")
 	b5nodes := flag.Int("b5-nodes", 200, "B5: nodes placed in countries")
 	b2providers := flag.Int("b2-providers", 100, "B2: providers advertising in the DHT")
 	b2searches := flag.Int("b2-searches", 40, "B2: searches per mode")
 	b9sizes := flag.String("b9-sizes", "256,512,1024,2048", "B9: matrix sizes, comma-separated")
+	b4providers := flag.Int("b4-providers", 1000, "B4: providers in each market")
+	b4requests := flag.Int("b4-requests", 20, "B4: requests per k and RTT bound")
 	flag.Parse()
 
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
@@ -67,6 +69,10 @@ func main() {
 	if want("B2") {
 		fmt.Fprintf(os.Stderr, "B2: discovery among %d providers...\n", *b2providers)
 		results = append(results, benchDiscovery(*b2providers, *b2searches))
+	}
+	if want("B4") {
+		fmt.Fprintf(os.Stderr, "B4: placement among %d providers...\n", *b4providers)
+		results = append(results, benchPlacement(*b4providers, *b4requests)...)
 	}
 	if want("B5") {
 		fmt.Fprintf(os.Stderr, "B5: coordinates for %d nodes...\n", *b5nodes)

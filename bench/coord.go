@@ -35,7 +35,7 @@ func benchCoordinates(nodes, countries int) Result {
 	res.Figures, res.Baseline = map[string]float64{}, map[string]float64{}
 	for k, c := range checkpoints {
 		key := fmt.Sprintf("median_after_%d", c)
-		res.Figures[key], res.Baseline[key] = e.Estimator[k], e.Serf[k]
+		res.Figures[key], res.Baseline[key] = e.Errors.Estimator[k], e.Errors.Serf[k]
 	}
 	res.Verdict = map[bool]string{true: "met", false: "missed"}[res.Figures["median_after_20"] <= 0.15]
 	return res

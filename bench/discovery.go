@@ -86,7 +86,7 @@ func benchDiscovery(providers, searches int) Result {
 		for range searches {
 			class := names[rng.IntN(len(names))]
 			ctx, events := routing.RegisterForQueryEvents(context.Background())
-			var counter queryCounter
+			counter := newQueryCounter()
 			done := make(chan struct{})
 			go func() { counter.consume(events); close(done) }()
 			start := time.Now()
@@ -160,17 +160,15 @@ type queryCounter struct {
 	once     sync.Once
 }
 
+func newQueryCounter() *queryCounter {
+	return &queryCounter{depth: map[peer.ID]int{}, quit: make(chan struct{})}
+}
+
+// consume counts events until stop (the channel closes only with its ctx).
 func (c *queryCounter) consume(events <-chan *routing.QueryEvent) {
-	c.mu.Lock()
-	c.depth = map[peer.ID]int{}
-	if c.quit == nil {
-		c.quit = make(chan struct{})
-	}
-	quit := c.quit
-	c.mu.Unlock()
 	for {
 		select {
-		case <-quit:
+		case <-c.quit:
 			return
 		case e, ok := <-events:
 			if !ok {
@@ -198,14 +196,7 @@ func (c *queryCounter) consume(events <-chan *routing.QueryEvent) {
 	}
 }
 
-func (c *queryCounter) stop() {
-	c.mu.Lock()
-	if c.quit == nil {
-		c.quit = make(chan struct{})
-	}
-	c.mu.Unlock()
-	c.once.Do(func() { close(c.quit) })
-}
+func (c *queryCounter) stop() { c.once.Do(func() { close(c.quit) }) }
 
 func (c *queryCounter) result() (messages, hops int) {
 	c.mu.Lock()

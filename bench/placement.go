@@ -8,23 +8,19 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gpumesh/gpumesh/p2p/coord"
+	"github.com/gpumesh/gpumesh/p2p/coord/coordsim"
 	"github.com/gpumesh/gpumesh/p2p/coord/countryrtt"
 	"github.com/gpumesh/gpumesh/scheduler/placement"
 )
 
-// B4's world. Providers sit in the b4Countries best-measured countries of
-// the RIPE Atlas table; the true RTT between two of them is their
-// countries' mean RTT, or, inside one country, the mean of their own 5-20 ms
-// metro delays (as in coordsim). Their coordinates are learnt the way B5
-// learns them: b4Rounds rounds in which every provider takes one sample,
-// to one of b4Connections stable peers in coord.Estimator.NextProbes order
-// or, one sample in four, to a random provider; a sample is the pair's
-// mean plus zero-mean Gaussian jitter of the pair's std, kept within the
-// mean minus the pair's minimum on either side (coordsim's model). Serf
-// gives two coincident coordinates a random direction from math/rand's
-// global source, so the learnt coordinates, and B4's figures, vary a little
-// from run to run although every seed here is fixed.
+// B4's world is B5's (p2p/coord/coordsim): providers in the b4Countries
+// best-measured countries of the RIPE Atlas table, the true RTT between two
+// of them their countries' mean (the mean of their own 5-20 ms metro delays
+// inside one country), coordinates learnt in b4Rounds rounds of noisy
+// samples to b4Connections stable peers and, one sample in four, a random
+// provider. Serf gives two coincident coordinates a random direction from
+// math/rand's global source, so the learnt coordinates, and B4's figures,
+// vary a little from run to run although every seed here is fixed.
 const (
 	b4Countries   = 60
 	b4Connections = 32
@@ -48,115 +44,46 @@ const (
 
 // b4World is the fleet: countries, metro delays and learnt coordinates.
 type b4World struct {
-	tab    *countryrtt.Table
-	place  []string
-	metro  []float64 // ms
-	coords []coord.Coordinate
+	*coordsim.Network
 }
 
 // trueRTT is the mean RTT between providers i and j.
-func (w *b4World) trueRTT(i, j int) time.Duration {
-	if i == j {
-		return 0
-	}
-	if w.place[i] == w.place[j] {
-		return time.Duration((w.metro[i] + w.metro[j]) / 2 * float64(time.Millisecond))
-	}
-	st, _ := w.tab.Between(w.place[i], w.place[j])
-	return st.Mean
+func (w b4World) trueRTT(i, j int) time.Duration {
+	d, _ := w.MeanRTT(i, j) // every pair of the pool is measured (newB4World)
+	return d
 }
 
-func newB4World(fleet int, seed uint64) (*b4World, error) {
+func newB4World(fleet int, seed uint64) (b4World, error) {
 	tab, err := countryrtt.Load()
 	if err != nil {
-		return nil, err
+		return b4World{}, err
 	}
 	pool := tab.Countries()[:b4Countries]
 	for x, a := range pool {
 		for _, b := range pool[x+1:] {
 			if _, ok := tab.Between(a, b); !ok {
-				return nil, fmt.Errorf("country pair %s-%s not measured", a, b)
+				return b4World{}, fmt.Errorf("country pair %s-%s not measured", a, b)
 			}
 		}
 	}
-	rng := rand.New(rand.NewPCG(4, seed))
-	w := &b4World{tab: tab, place: make([]string, fleet), metro: make([]float64, fleet), coords: make([]coord.Coordinate, fleet)}
-	est := make([]*coord.Estimator, fleet)
-	announced := make([]coord.Coordinate, fleet)
-	for i := range fleet {
-		w.place[i] = pool[rng.IntN(len(pool))]
-		w.metro[i] = 5 + rng.Float64()*15
-		if est[i], err = coord.NewEstimator(); err != nil {
-			return nil, err
-		}
-		est[i].SetSource(func(peer string) (coord.Coordinate, bool) {
-			j, err := strconv.Atoi(peer)
-			return announced[j], err == nil
-		})
-	}
-	conns := make([][]string, fleet)
-	for i := range conns {
-		for _, j := range rng.Perm(fleet)[:b4Connections+1] {
-			if j != i && len(conns[i]) < b4Connections {
-				conns[i] = append(conns[i], strconv.Itoa(j))
-			}
-		}
-	}
-	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	sample := func(i, j int) time.Duration {
-		mean := ms(w.trueRTT(i, j))
-		if w.place[i] != w.place[j] {
-			st, _ := tab.Between(w.place[i], w.place[j])
-			d := mean - math.Max(1, ms(st.Min))
-			for range 1000 {
-				if v := mean + rng.NormFloat64()*ms(st.Std); math.Abs(v-mean) <= d {
-					mean = v
-					break
-				}
-			}
-		}
-		return time.Duration(mean * float64(time.Millisecond))
-	}
-	for range b4Rounds {
-		for i := range announced {
-			announced[i] = est[i].Coordinate()
-		}
-		for i := range fleet {
-			var j int
-			if rng.Float64() < 0.25 {
-				j = rng.IntN(fleet - 1)
-				if j >= i {
-					j++
-				}
-			} else {
-				c := slices.Clone(conns[i])
-				rng.Shuffle(len(c), func(a, b int) { c[a], c[b] = c[b], c[a] })
-				j, _ = strconv.Atoi(est[i].NextProbes(c, 1)[0])
-			}
-			if _, err := est[i].Observe(strconv.Itoa(j), est[j].Coordinate(), sample(i, j)); err != nil {
-				return nil, fmt.Errorf("provider %d observes %d: %w", i, j, err)
-			}
-		}
-	}
-	for i := range fleet {
-		w.coords[i] = est[i].Coordinate()
-	}
-	return w, nil
+	net, err := coordsim.Run(coordsim.Params{Nodes: fleet, Countries: b4Countries, Connections: b4Connections,
+		RandomShare: 0.25, Checkpoints: []int{b4Rounds}, Seed: seed})
+	return b4World{net}, err
 }
 
 // market draws n providers of the fleet with random bids.
-func (w *b4World) market(rng *rand.Rand, n int) (bids []placement.Bid, nodes []int) {
-	nodes = rng.Perm(len(w.place))[:n]
+func (w b4World) market(rng *rand.Rand, n int) (bids []placement.Bid, nodes []int) {
+	nodes = rng.Perm(len(w.Place))[:n]
 	bids = make([]placement.Bid, n)
 	for x, i := range nodes {
-		bids[x] = placement.Bid{ID: "p" + strconv.Itoa(i), Price: 0.5 + 2.5*rng.Float64(), Coord: w.coords[i],
+		bids[x] = placement.Bid{ID: "p" + strconv.Itoa(i), Price: 0.5 + 2.5*rng.Float64(), Coord: w.Coords[i],
 			Reputation: 0.5 + 0.5*rng.Float64(), Class: "A100-80GB", Workers: 1 + rng.IntN(4)}
 	}
 	return bids, nodes
 }
 
 // trueMax is the largest true RTT between the chosen providers.
-func (w *b4World) trueMax(chosen []placement.Assignment, nodes []int) time.Duration {
+func (w b4World) trueMax(chosen []placement.Assignment, nodes []int) time.Duration {
 	var d time.Duration
 	for x, a := range chosen {
 		for _, b := range chosen[x+1:] {
@@ -187,28 +114,13 @@ func benchPlacement(n, requests int) []Result {
 		return fail(err)
 	}
 	fitTime := time.Since(start)
-	medErr := w.medianError(rand.New(rand.NewPCG(4, 2)), 20000)
+	medErr := w.Errors.Estimator[0] // over all measured pairs
 	var out []Result
 	for _, k := range b4Ks {
 		out = append(out, w.quality(n, k, requests, medErr, fitTime))
 	}
 	out = append(out, w.optimum(requests), w.work(requests))
 	return out
-}
-
-// medianError is the coordinates' median relative error over random pairs.
-func (w *b4World) medianError(rng *rand.Rand, pairs int) float64 {
-	errs := make([]float64, 0, pairs)
-	for len(errs) < pairs {
-		i, j := rng.IntN(len(w.place)), rng.IntN(len(w.place))
-		if i == j {
-			continue
-		}
-		t := w.trueRTT(i, j).Seconds()
-		errs = append(errs, math.Abs(coord.EstimateRTT(w.coords[i], w.coords[j]).Seconds()-t)/t)
-	}
-	slices.Sort(errs)
-	return errs[len(errs)/2]
 }
 
 // b4VerifyRounds bounds how often a request is re-placed after pings
@@ -230,7 +142,7 @@ type verified struct {
 	firstMicros float64
 }
 
-func (w *b4World) placeVerified(req placement.Request, bids []placement.Bid, nodes []int) (verified, error) {
+func (w b4World) placeVerified(req placement.Request, bids []placement.Bid, nodes []int) (verified, error) {
 	var v verified
 	measured := map[[2]int]time.Duration{}
 	known := func(i, j int) (time.Duration, bool) {
@@ -274,7 +186,7 @@ func (w *b4World) placeVerified(req placement.Request, bids []placement.Bid, nod
 }
 
 // quality is the row for one k at market size n.
-func (w *b4World) quality(n, k, requests int, medErr float64, fitTime time.Duration) Result {
+func (w b4World) quality(n, k, requests int, medErr float64, fitTime time.Duration) Result {
 	res := Result{ID: "B4", Name: fmt.Sprintf("cluster quality, k = %d", k),
 		Unit: "share, ratio, ms or count as named",
 		Params: map[string]any{"providers": n, "k": k, "bounds_ms": "40,80,150", "requests_per_bound": requests,
@@ -370,7 +282,7 @@ func (w *b4World) quality(n, k, requests int, medErr float64, fitTime time.Durat
 }
 
 // optimum compares Place with Exhaustive on markets of b4OptimumN.
-func (w *b4World) optimum(requests int) Result {
+func (w b4World) optimum(requests int) Result {
 	res := Result{ID: "B4", Name: "cluster cost vs the exact optimum", Unit: "ratio or count as named",
 		Params: map[string]any{"providers": b4OptimumN, "k": "4,8,16", "bounds_ms": "40,80,150", "requests_per_k_and_bound": requests,
 			"optimum": "placement.Exhaustive (branch and bound) on the same predicted RTTs"},
@@ -431,7 +343,7 @@ func (w *b4World) optimum(requests int) Result {
 
 // work counts Place's RTT estimates per request as the market grows; the
 // baseline is all pairs of the eligible bids, what probing every pair costs.
-func (w *b4World) work(requests int) Result {
+func (w b4World) work(requests int) Result {
 	res := Result{ID: "B4", Name: "RTT estimates per request vs market size", Unit: "estimates per request (mean over k and bounds)",
 		Params: map[string]any{"k": "4,8,16", "bounds_ms": "40,80,150", "requests_per_size": len(b4Ks) * len(b4Bounds) * requests,
 			"baseline": "all pairs of eligible bids"},

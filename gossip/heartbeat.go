@@ -68,16 +68,7 @@ func (h *Heartbeat) Validate(now time.Time, maxSkew time.Duration) error {
 	if !h.Expires.After(h.Sent) || h.Expires.Sub(h.Sent) > maxHeartbeatLifetime {
 		errs = append(errs, fmt.Errorf("lifetime %s not in (0, %s]", h.Expires.Sub(h.Sent), maxHeartbeatLifetime))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return err
-	}
-	if h.Sent.After(now.Add(maxSkew)) {
-		return fmt.Errorf("%w: sent %s ahead of our clock", ErrExpired, h.Sent.Sub(now))
-	}
-	if !now.Before(h.Expires) {
-		return fmt.Errorf("%w: expired %s ago", ErrExpired, now.Sub(h.Expires))
-	}
-	return nil
+	return timely(errors.Join(errs...), h.Sent, h.Expires, now, maxSkew)
 }
 
 // Sequence implements Sequenced: a replayed heartbeat is ignored.

@@ -278,9 +278,7 @@ func (m *JobRequest) Sequence() uint64 { return m.Seq }
 // Validate implements Message.
 func (m *JobRequest) Validate(now time.Time, maxSkew time.Duration) error {
 	var errs []error
-	if !jobIDPattern.MatchString(m.ID) {
-		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.ID))
-	}
+	errs = append(errs, validJobID(m.ID))
 	if m.Seq == 0 {
 		errs = append(errs, errors.New("seq must be positive"))
 	}
@@ -299,9 +297,7 @@ func (m *JobRequest) Validate(now time.Time, maxSkew time.Duration) error {
 			errs = append(errs, fmt.Errorf("region %q", r))
 		}
 	}
-	if !(m.MaxPrice > 0 && m.MaxPrice <= MaxPricePerHour) {
-		errs = append(errs, fmt.Errorf("max price %v not in (0, %v]", m.MaxPrice, MaxPricePerHour))
-	}
+	errs = append(errs, validPrice("max price", m.MaxPrice))
 	if m.Duration <= 0 || m.Duration > MaxJobDuration {
 		errs = append(errs, fmt.Errorf("duration %s not in (0, %s]", m.Duration, MaxJobDuration))
 	}
@@ -326,15 +322,11 @@ func (m *JobRequest) Validate(now time.Time, maxSkew time.Duration) error {
 // Validate implements Message.
 func (m *Bid) Validate(now time.Time, maxSkew time.Duration) error {
 	var errs []error
-	if !jobIDPattern.MatchString(m.Job) {
-		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.Job))
-	}
+	errs = append(errs, validJobID(m.Job))
 	if m.Seq == 0 {
 		errs = append(errs, errors.New("seq must be positive"))
 	}
-	if !(m.Price > 0 && m.Price <= MaxPricePerHour) {
-		errs = append(errs, fmt.Errorf("price %v not in (0, %v]", m.Price, MaxPricePerHour))
-	}
+	errs = append(errs, validPrice("price", m.Price))
 	if m.Workers < 1 || m.Workers > MaxWorkers {
 		errs = append(errs, fmt.Errorf("workers %d not in [1, %d]", m.Workers, MaxWorkers))
 	}
@@ -351,18 +343,14 @@ func (m *Bid) Validate(now time.Time, maxSkew time.Duration) error {
 // Validate implements Message.
 func (m *Award) Validate(now time.Time, maxSkew time.Duration) error {
 	var errs []error
-	if !jobIDPattern.MatchString(m.Job) {
-		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.Job))
-	}
+	errs = append(errs, validJobID(m.Job))
 	if _, err := peer.Decode(m.Provider); err != nil {
 		errs = append(errs, fmt.Errorf("provider %q is not a peer ID", m.Provider))
 	}
 	if m.Seq == 0 {
 		errs = append(errs, errors.New("seq must be positive"))
 	}
-	if !(m.Price > 0 && m.Price <= MaxPricePerHour) {
-		errs = append(errs, fmt.Errorf("price %v not in (0, %v]", m.Price, MaxPricePerHour))
-	}
+	errs = append(errs, validPrice("price", m.Price))
 	if m.WorldSize < 1 || m.WorldSize > MaxWorkers || len(m.Peers) != m.WorldSize {
 		errs = append(errs, fmt.Errorf("world size %d with %d peers", m.WorldSize, len(m.Peers)))
 	}
@@ -386,9 +374,7 @@ func (m *Award) Validate(now time.Time, maxSkew time.Duration) error {
 // Validate implements Message.
 func (m *Accept) Validate(now time.Time, maxSkew time.Duration) error {
 	var errs []error
-	if !jobIDPattern.MatchString(m.Job) {
-		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.Job))
-	}
+	errs = append(errs, validJobID(m.Job))
 	if m.Seq == 0 || m.AwardSeq == 0 {
 		errs = append(errs, errors.New("seq and award seq must be positive"))
 	}
@@ -399,9 +385,7 @@ func (m *Accept) Validate(now time.Time, maxSkew time.Duration) error {
 // Validate implements Message.
 func (m *Decline) Validate(now time.Time, maxSkew time.Duration) error {
 	var errs []error
-	if !jobIDPattern.MatchString(m.Job) {
-		errs = append(errs, fmt.Errorf("job id %q is not 32 hex digits", m.Job))
-	}
+	errs = append(errs, validJobID(m.Job))
 	if m.Seq == 0 || m.AwardSeq == 0 {
 		errs = append(errs, errors.New("seq and award seq must be positive"))
 	}
@@ -409,6 +393,20 @@ func (m *Decline) Validate(now time.Time, maxSkew time.Duration) error {
 		errs = append(errs, fmt.Errorf("reason of %d bytes, at most 256", len(m.Reason)))
 	}
 	return timely(errors.Join(errs...), m.Sent, m.Sent.Add(MaxMessageLife), now, maxSkew)
+}
+
+func validJobID(id string) error {
+	if !jobIDPattern.MatchString(id) {
+		return fmt.Errorf("job id %q is not 32 hex digits", id)
+	}
+	return nil
+}
+
+func validPrice(name string, p float64) error {
+	if !(p > 0 && p <= MaxPricePerHour) {
+		return fmt.Errorf("%s %v not in (0, %v]", name, p, MaxPricePerHour)
+	}
+	return nil
 }
 
 func finiteIn(v, lo, hi float64) bool { return !math.IsNaN(v) && v >= lo && v <= hi }

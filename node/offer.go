@@ -42,19 +42,23 @@ func (n *Node) startMarket(life context.Context) {
 		Log:              n.log.With("component", "capacity"),
 		ObserveRTT:       n.net.Latency().ObserveRTT,
 	})
+	if n.cfg.Offer.Enabled {
+		// Set before Serve: the stream handler reads it from other goroutines.
+		n.market.publisher = capacity.NewPublisher(n.net.DHT(), n.key, n.cfg.Offer.Timing(), n.log.With("component", "capacity"))
+	}
+	publisher := n.market.publisher
 	capacity.Serve(h, func() []byte {
-		if n.market.publisher == nil {
+		if publisher == nil {
 			return nil
 		}
-		_, signed := n.market.publisher.Latest()
+		_, signed := publisher.Latest()
 		return signed
 	}, n.log.With("component", "capacity"))
-	if !n.cfg.Offer.Enabled {
+	if publisher == nil {
 		n.log.Info("not offering this node's devices (offer.enabled = false)")
 		return
 	}
-	n.market.publisher = capacity.NewPublisher(n.net.DHT(), n.key, n.cfg.Offer.Timing(), n.log.With("component", "capacity"))
-	n.wg.Go(func() { n.market.publisher.Run(life, n.capacityRecord, n.market.changed) })
+	n.wg.Go(func() { publisher.Run(life, n.capacityRecord, n.market.changed) })
 	// The coordinate settles after start; the publisher republishes when it
 	// has moved enough (see capacity's sameOffer).
 	n.wg.Go(func() {
@@ -105,9 +109,7 @@ func (n *Node) selfTest(ctx context.Context) {
 // capacityRecord builds this node's capacity record from its hardware,
 // its [offer] config, its coordinate and its proofs (unsigned, unnumbered).
 func (n *Node) capacityRecord() (capacity.Record, error) {
-	n.market.mu.Lock()
-	c := n.cfg.Offer
-	n.market.mu.Unlock()
+	c := n.Config().Offer
 	r := capacity.Record{
 		Agent:     "gpumesh/" + Version,
 		Prices:    map[string]float64{},

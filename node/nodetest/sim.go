@@ -107,28 +107,14 @@ type Sim struct {
 
 // DefaultSimCountries returns the default placement pool: the 50
 // best-measured countries of the countryrtt table, whose pairs are all
-// measured. Pseudo-countries (RIPE's "EU", unlocated probes' "None") are
-// left out.
+// measured (the table lists no pseudo-countries).
 func DefaultSimCountries() ([]string, error) {
 	tab, err := countryrtt.Load()
 	if err != nil {
 		return nil, err
 	}
-	var out []string
-	for _, c := range tab.Countries() {
-		if isCountryCode(c) && c != "EU" {
-			out = append(out, c)
-		}
-		if len(out) == simDefaultCountries {
-			break
-		}
-	}
-	return out, nil
-}
-
-// isCountryCode says whether c looks like an ISO 3166 alpha-2 code.
-func isCountryCode(c string) bool {
-	return len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z'
+	cs := tab.Countries()
+	return cs[:min(simDefaultCountries, len(cs))], nil
 }
 
 // StartSim builds a simulated network of n nodes, places them in countries,

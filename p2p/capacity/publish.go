@@ -81,7 +81,7 @@ func (p *Publisher) Latest() (*Record, []byte) {
 func (p *Publisher) Published() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.latest != nil && p.lastErr == nil && !p.lastPut.IsZero() && p.settled
+	return p.settled && p.lastErr == nil
 }
 
 // Publish dates, numbers and signs r, puts it under this node's key, and

@@ -66,18 +66,47 @@ type Errors struct {
 	Serf []float64
 }
 
+// Network is a simulated network after Run: where each node is, the
+// coordinate it learnt, and how accurate the coordinates were.
+type Network struct {
+	tab *countryrtt.Table
+	// Place is each node's country.
+	Place []string
+	// Metro is each node's access delay inside its country, in ms.
+	Metro []float64
+	// Coords are the nodes' coordinates after the last checkpoint.
+	Coords []coord.Coordinate
+	// Errors are the median relative errors at each checkpoint.
+	Errors Errors
+}
+
+// MeanRTT is the mean RTT between nodes i and j that samples are drawn
+// around: the countries' mean, or inside one country the mean of the two
+// metro delays; 0 for i == j. ok is false for a country pair the table
+// has not measured.
+func (n *Network) MeanRTT(i, j int) (time.Duration, bool) {
+	if i == j {
+		return 0, true
+	}
+	if n.Place[i] == n.Place[j] {
+		return time.Duration((n.Metro[i] + n.Metro[j]) / 2 * float64(time.Millisecond)), true
+	}
+	st, ok := n.tab.Between(n.Place[i], n.Place[j])
+	return st.Mean, ok
+}
+
 // Run runs the simulation.
-func Run(p Params) (Errors, error) {
-	var out Errors
+func Run(p Params) (*Network, error) {
 	tab, err := countryrtt.Load()
 	if err != nil {
-		return out, err
+		return nil, err
 	}
 	pool := tab.Countries()
 	pool = pool[:min(p.Countries, len(pool))]
 	rng := rand.New(rand.NewPCG(5, p.Seed))
-	place := make([]string, p.Nodes)
-	metro := make([]float64, p.Nodes) // a node's access delay inside its country, ms
+	net := &Network{tab: tab, Place: make([]string, p.Nodes), Metro: make([]float64, p.Nodes)}
+	place, metro := net.Place, net.Metro
+	out := &net.Errors
 	est := make([]*coord.Estimator, p.Nodes)
 	serf := make([]*coordinate.Client, p.Nodes)
 	announced := make([]coord.Coordinate, p.Nodes)
@@ -85,14 +114,14 @@ func Run(p Params) (Errors, error) {
 		place[i] = pool[rng.IntN(len(pool))]
 		metro[i] = 5 + rng.Float64()*15
 		if est[i], err = coord.NewEstimator(); err != nil {
-			return out, err
+			return nil, err
 		}
 		est[i].SetSource(func(peer string) (coord.Coordinate, bool) {
 			j, err := strconv.Atoi(peer)
 			return announced[j], err == nil
 		})
 		if serf[i], err = coordinate.NewClient(coordinate.DefaultConfig()); err != nil {
-			return out, err
+			return nil, err
 		}
 	}
 	conns := make([][]string, p.Nodes)
@@ -104,14 +133,9 @@ func Run(p Params) (Errors, error) {
 		}
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	// meanRTT is the mean RTT between nodes i and j; ok is false for
-	// country pairs the data set has no measurement for.
 	meanRTT := func(i, j int) (float64, bool) {
-		if place[i] == place[j] {
-			return (metro[i] + metro[j]) / 2, true
-		}
-		st, ok := tab.Between(place[i], place[j])
-		return ms(st.Mean), ok
+		d, ok := net.MeanRTT(i, j)
+		return ms(d), ok
 	}
 	sample := func(i, j int) (time.Duration, bool) {
 		mean, ok := meanRTT(i, j)
@@ -166,10 +190,10 @@ func Run(p Params) (Errors, error) {
 						continue
 					}
 					if _, err := est[i].Observe(strconv.Itoa(j), est[j].Coordinate(), rtt); err != nil {
-						return out, fmt.Errorf("node %d observes %d: %w", i, j, err)
+						return nil, fmt.Errorf("node %d observes %d: %w", i, j, err)
 					}
 					if _, err := serf[i].Update(strconv.Itoa(j), serf[j].GetCoordinate(), rtt); err != nil {
-						return out, fmt.Errorf("serf node %d observes %d: %w", i, j, err)
+						return nil, fmt.Errorf("serf node %d observes %d: %w", i, j, err)
 					}
 					break
 				}
@@ -179,10 +203,11 @@ func Run(p Params) (Errors, error) {
 		for i := range coords {
 			coords[i] = est[i].Coordinate()
 		}
+		net.Coords = coords
 		out.Estimator = append(out.Estimator, medianError(func(i, j int) time.Duration { return coord.EstimateRTT(coords[i], coords[j]) }))
 		out.Serf = append(out.Serf, medianError(func(i, j int) time.Duration {
 			return serf[i].GetCoordinate().DistanceTo(serf[j].GetCoordinate())
 		}))
 	}
-	return out, nil
+	return net, nil
 }

@@ -23,9 +23,9 @@ func TestAccuracyOnCountryRTTs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Logf("seed %d: median relative error %.3f (plain Serf %.3f)", seed+1, e.Estimator[0], e.Serf[0])
-		ours += e.Estimator[0] / seeds
-		serf += e.Serf[0] / seeds
+		t.Logf("seed %d: median relative error %.3f (plain Serf %.3f)", seed+1, e.Errors.Estimator[0], e.Errors.Serf[0])
+		ours += e.Errors.Estimator[0] / seeds
+		serf += e.Errors.Serf[0] / seeds
 	}
 	t.Logf("mean over %d seeds: %.3f (plain Serf %.3f)", seeds, ours, serf)
 	if ours > 0.15 {

@@ -44,13 +44,15 @@ func main() {
 	b7peers := flag.Int("b7-peers", 50, "B7: peers connected to the idle node")
 	binary := flag.String("binary", "bin/gpumesh", "B7: the gpumesh binary to measure")
 	out := flag.String("out", "bench/results.json", "where to write the JSON results")
-	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B4,B5,B7,B9)")
+	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B3,B4,B5,B7,B9)")
 	b5nodes := flag.Int("b5-nodes", 200, "B5: nodes placed in countries")
 	b2providers := flag.Int("b2-providers", 100, "B2: providers advertising in the DHT")
 	b2searches := flag.Int("b2-searches", 40, "B2: searches per mode")
 	b9sizes := flag.String("b9-sizes", "256,512,1024,2048", "B9: matrix sizes, comma-separated")
 	b4providers := flag.Int("b4-providers", 1000, "B4: providers in each market")
 	b4requests := flag.Int("b4-requests", 20, "B4: requests per k and RTT bound")
+	b3providers := flag.Int("b3-providers", 200, "B3: providers on the simulated country network")
+	b3jobs := flag.Int("b3-jobs", 10, "B3: jobs per k")
 	flag.Parse()
 
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
@@ -77,6 +79,10 @@ func main() {
 	if want("B5") {
 		fmt.Fprintf(os.Stderr, "B5: coordinates for %d nodes...\n", *b5nodes)
 		results = append(results, benchCoordinates(*b5nodes, 60))
+	}
+	if want("B3") {
+		fmt.Fprintf(os.Stderr, "B3: time to cluster with %d providers on the simulated country network...\n", *b3providers)
+		results = append(results, benchCluster(*b3providers, *b3jobs))
 	}
 	if want("B9") {
 		var sizes []int

@@ -28,6 +28,7 @@ const (
 	AwardDomain      = "gpumesh-award"
 	AcceptDomain     = "gpumesh-accept"
 	DeclineDomain    = "gpumesh-decline"
+	ReleaseDomain    = "gpumesh-release"
 )
 
 // Limits of the market's messages.
@@ -42,7 +43,7 @@ const (
 	MaxBidWindow = 10 * time.Minute
 	// MaxMessageLife bounds the life of a bid, award, accept or decline.
 	MaxMessageLife = time.Hour
-	// MaxPricePerHour is the highest price per GPU-hour, in USD.
+	// MaxPricePerHour is the highest price per device-hour, in USD.
 	MaxPricePerHour = 1000.0
 )
 
@@ -63,8 +64,12 @@ var (
 
 // Resources are what one worker needs.
 type Resources struct {
-	// GPUs per worker; 0 for a CPU-only job.
+	// GPUs is the devices per worker: GPUs, or for the cpu pool the CPU of
+	// a CPU-only node, which counts as one device. 0 means a CPU-only job
+	// (one CPU device per worker).
 	GPUs int `json:"gpus"`
+	// Pool, if set, is the device pool required: gpu, apple or cpu.
+	Pool string `json:"pool,omitempty"`
 	// Class, if set, is the device class required (A100-80GB).
 	Class string `json:"class,omitempty"`
 	// MinVRAMGB, if set, is the least memory per GPU, in GB.
@@ -78,6 +83,14 @@ func (r Resources) validate() []error {
 	var errs []error
 	if r.GPUs < 0 || r.GPUs > MaxGPUsPerWorker {
 		errs = append(errs, fmt.Errorf("gpus per worker %d not in [0, %d]", r.GPUs, MaxGPUsPerWorker))
+	}
+	switch r.Pool {
+	case "", "gpu", "apple", "cpu":
+	default:
+		errs = append(errs, fmt.Errorf("pool %q is not gpu, apple or cpu", r.Pool))
+	}
+	if r.GPUs == 0 && r.Pool != "" && r.Pool != "cpu" {
+		errs = append(errs, fmt.Errorf("a CPU-only worker (0 GPUs) cannot ask for pool %s", r.Pool))
 	}
 	if r.Class != "" && !wordPattern.MatchString(r.Class) {
 		errs = append(errs, fmt.Errorf("class %q", r.Class))
@@ -112,7 +125,7 @@ type JobRequest struct {
 	MaxRTT time.Duration `json:"max_rtt_ns"`
 	// Regions, if set, are the regions or countries workers must be in.
 	Regions []string `json:"regions,omitempty"`
-	// MaxPrice is the most the requester pays per GPU-hour (per worker-hour for CPU jobs), USD.
+	// MaxPrice is the most the requester pays per device-hour, USD.
 	MaxPrice float64 `json:"max_price"`
 	// Duration is how long the job runs at most.
 	Duration time.Duration `json:"duration_ns"`
@@ -137,7 +150,7 @@ type Bid struct {
 	// Sent and Expires bound the bid's validity.
 	Sent    time.Time `json:"sent"`
 	Expires time.Time `json:"expires"`
-	// Price is the ask per GPU-hour (per worker-hour for CPU jobs), USD.
+	// Price is the ask per device-hour, USD.
 	Price float64 `json:"price"`
 	// Workers is how many of the job's workers this provider can host.
 	Workers int `json:"workers"`
@@ -165,14 +178,30 @@ type Award struct {
 	// Sent is when the award was made; AcceptBy is the last moment to accept.
 	Sent     time.Time `json:"sent"`
 	AcceptBy time.Time `json:"accept_by"`
-	// Price is the awarded price per GPU-hour, at most the bid's.
+	// Price is the awarded price per device-hour: the bid's.
 	Price float64 `json:"price"`
 	// Ranks are the worker ranks this provider runs, in [0, WorldSize).
 	Ranks []int `json:"ranks"`
 	// WorldSize is the number of workers in the cluster.
 	WorldSize int `json:"world_size"`
-	// Peers are the cluster's providers, by rank (rank i runs on Peers[i]).
+	// Peers are the proposed cluster's providers, by rank (rank i runs on
+	// Peers[i]). The winner pings the others before it accepts, so the
+	// requester learns the cluster's real RTTs; the run protocol carries the
+	// final cluster.
 	Peers []string `json:"peers"`
+	// Addrs are the other providers' addresses, by peer ID, for those pings.
+	Addrs map[string][]string `json:"addrs,omitempty"`
+}
+
+// PeerRTT is a round-trip time a provider measured to another member of a
+// proposed cluster.
+type PeerRTT struct {
+	// Peer is the other provider's peer ID.
+	Peer string `json:"peer"`
+	// RTT is the measured round-trip time; 0 with Err set when it failed.
+	RTT time.Duration `json:"rtt_ns"`
+	// Err says why the ping failed.
+	Err string `json:"err,omitempty"`
 }
 
 // Accept is a provider's acceptance of an award: it reserves the devices.
@@ -187,6 +216,8 @@ type Accept struct {
 	ReservedUntil time.Time `json:"reserved_until"`
 	// AwardSeq is the accepted award's sequence number.
 	AwardSeq uint64 `json:"award_seq"`
+	// RTTs are the provider's pings to the award's other peers.
+	RTTs []PeerRTT `json:"rtts,omitempty"`
 }
 
 // Decline is a provider's refusal of an award, with its reason.
@@ -203,6 +234,21 @@ type Decline struct {
 	Reason string `json:"reason"`
 }
 
+// Release frees a provider from an award it accepted: the requester chose
+// another cluster, or gave the job up.
+type Release struct {
+	// Job is the request's ID.
+	Job string `json:"job"`
+	// Provider is the released provider's peer ID.
+	Provider string `json:"provider"`
+	// Seq increases with every award or release the requester sends.
+	Seq uint64 `json:"seq"`
+	// Sent is when it was made.
+	Sent time.Time `json:"sent"`
+	// Reason says why, for the provider's log.
+	Reason string `json:"reason"`
+}
+
 // Types of the market's messages.
 var (
 	JobRequestType = Type{Name: "job-request", New: func() Message { return new(JobRequest) }}
@@ -210,6 +256,7 @@ var (
 	AwardType      = Type{Name: "award", New: func() Message { return new(Award) }}
 	AcceptType     = Type{Name: "accept", New: func() Message { return new(Accept) }}
 	DeclineType    = Type{Name: "decline", New: func() Message { return new(Decline) }}
+	ReleaseType    = Type{Name: "release", New: func() Message { return new(Release) }}
 )
 
 // Domain implements record.Record.
@@ -226,6 +273,18 @@ func (*Accept) Domain() string { return AcceptDomain }
 
 // Domain implements record.Record.
 func (*Decline) Domain() string { return DeclineDomain }
+
+// Domain implements record.Record.
+func (*Release) Domain() string { return ReleaseDomain }
+
+// Codec implements record.Record.
+func (*Release) Codec() []byte { return []byte("/gpumesh/release/1") }
+
+// MarshalRecord implements record.Record.
+func (m *Release) MarshalRecord() ([]byte, error) { return json.Marshal(m) }
+
+// UnmarshalRecord implements record.Record.
+func (m *Release) UnmarshalRecord(b []byte) error { return json.Unmarshal(b, m) }
 
 // Codec implements record.Record.
 func (*JobRequest) Codec() []byte { return []byte("/gpumesh/job-request/1") }
@@ -367,6 +426,15 @@ func (m *Award) Validate(now time.Time, maxSkew time.Duration) error {
 			errs = append(errs, errors.New("peer ID too long"))
 		}
 	}
+	if len(m.Addrs) > m.WorldSize {
+		errs = append(errs, fmt.Errorf("addresses for %d peers in a world of %d", len(m.Addrs), m.WorldSize))
+	}
+	for p, addrs := range m.Addrs {
+		if len(p) > 128 {
+			errs = append(errs, errors.New("peer ID too long"))
+		}
+		errs = append(errs, validAddrs(addrs))
+	}
 	errs = append(errs, validLife(m.Sent, m.AcceptBy))
 	return timely(errors.Join(errs...), m.Sent, m.AcceptBy, now, maxSkew)
 }
@@ -378,8 +446,33 @@ func (m *Accept) Validate(now time.Time, maxSkew time.Duration) error {
 	if m.Seq == 0 || m.AwardSeq == 0 {
 		errs = append(errs, errors.New("seq and award seq must be positive"))
 	}
+	if len(m.RTTs) > MaxWorkers {
+		errs = append(errs, fmt.Errorf("%d RTTs, at most %d", len(m.RTTs), MaxWorkers))
+	}
+	for _, r := range m.RTTs {
+		if len(r.Peer) > 128 || len(r.Err) > 256 || r.RTT < 0 || r.RTT > time.Minute {
+			errs = append(errs, fmt.Errorf("RTT entry for %.16q out of bounds", r.Peer))
+			break
+		}
+	}
 	errs = append(errs, validLife(m.Sent, m.ReservedUntil))
 	return timely(errors.Join(errs...), m.Sent, m.ReservedUntil, now, maxSkew)
+}
+
+// Validate implements Message.
+func (m *Release) Validate(now time.Time, maxSkew time.Duration) error {
+	var errs []error
+	errs = append(errs, validJobID(m.Job))
+	if _, err := peer.Decode(m.Provider); err != nil {
+		errs = append(errs, fmt.Errorf("provider %q is not a peer ID", m.Provider))
+	}
+	if m.Seq == 0 {
+		errs = append(errs, errors.New("seq must be positive"))
+	}
+	if len(m.Reason) > 256 {
+		errs = append(errs, fmt.Errorf("reason of %d bytes, at most 256", len(m.Reason)))
+	}
+	return timely(errors.Join(errs...), m.Sent, m.Sent.Add(MaxMessageLife), now, maxSkew)
 }
 
 // Validate implements Message.

@@ -22,17 +22,23 @@ func validBid() *Bid {
 	return &Bid{Job: jobID, Seq: 1, Sent: t0, Expires: t0.Add(time.Minute), Price: 1.9, Workers: 2, Class: "A100-80GB", VRAMGB: 80}
 }
 
-func validAward(t *testing.T) *Award {
+func validAward(t testing.TB) *Award {
 	_, id := newKey(t)
 	_, other := newKey(t)
 	return &Award{Job: jobID, Provider: id.String(), Seq: 1, Sent: t0, AcceptBy: t0.Add(5 * time.Second), Price: 1.9,
 		Ranks: []int{0, 2}, WorldSize: 3, Peers: []string{id.String(), other.String(), id.String()}}
 }
 
+func validRelease(t testing.TB) *Release {
+	_, id := newKey(t)
+	return &Release{Job: jobID, Provider: id.String(), Seq: 2, Sent: t0, Reason: "another cluster"}
+}
+
 func TestMarketMessagesRejectBadInput(t *testing.T) {
 	for _, m := range []Message{validRequest(), validBid(), validAward(t),
 		&Accept{Job: jobID, Seq: 1, AwardSeq: 1, Sent: t0, ReservedUntil: t0.Add(time.Minute)},
-		&Decline{Job: jobID, Seq: 1, AwardSeq: 1, Sent: t0, Reason: "busy"}} {
+		&Decline{Job: jobID, Seq: 1, AwardSeq: 1, Sent: t0, Reason: "busy"},
+		validRelease(t)} {
 		if err := m.Validate(t0, time.Minute); err != nil {
 			t.Errorf("valid %T: %v", m, err)
 		}
@@ -82,12 +88,39 @@ func TestMarketMessagesRejectBadInput(t *testing.T) {
 		"peers != world":          func(a *Award) { a.WorldSize = 4 },
 		"bad provider":            func(a *Award) { a.Provider = "me" },
 		"no ranks":                func(a *Award) { a.Ranks = nil },
+		"addrs for more peers": func(a *Award) {
+			a.Addrs = map[string][]string{"a": nil, "b": nil, "c": nil, "d": nil}
+		},
+		"too many addrs": func(a *Award) { a.Addrs = map[string][]string{a.Peers[1]: make([]string, 9)} },
 	}
 	for name, mutate := range awards {
 		a := validAward(t)
 		mutate(a)
 		if err := a.Validate(t0, time.Minute); err == nil || errors.Is(err, ErrExpired) {
 			t.Errorf("award with %s: %v, want a content error", name, err)
+		}
+	}
+	accepts := map[string]func(a *Accept){
+		"negative rtt":  func(a *Accept) { a.RTTs = []PeerRTT{{Peer: "x", RTT: -1}} },
+		"too many rtts": func(a *Accept) { a.RTTs = make([]PeerRTT, MaxWorkers+1) },
+		"no award seq":  func(a *Accept) { a.AwardSeq = 0 },
+	}
+	for name, mutate := range accepts {
+		a := &Accept{Job: jobID, Seq: 1, AwardSeq: 1, Sent: t0, ReservedUntil: t0.Add(time.Minute)}
+		mutate(a)
+		if err := a.Validate(t0, time.Minute); err == nil || errors.Is(err, ErrExpired) {
+			t.Errorf("accept with %s: %v, want a content error", name, err)
+		}
+	}
+	for name, mutate := range map[string]func(r *Release){
+		"bad provider": func(r *Release) { r.Provider = "me" },
+		"long reason":  func(r *Release) { r.Reason = strings.Repeat("x", 300) },
+		"no seq":       func(r *Release) { r.Seq = 0 },
+	} {
+		r := validRelease(t)
+		mutate(r)
+		if err := r.Validate(t0, time.Minute); err == nil || errors.Is(err, ErrExpired) {
+			t.Errorf("release with %s: %v, want a content error", name, err)
 		}
 	}
 	// After the deadline a request or bid is expired, not invalid: ignored
@@ -102,8 +135,8 @@ func TestMarketMessagesRejectBadInput(t *testing.T) {
 
 func TestMarketMessagesThroughDecode(t *testing.T) {
 	key, id := newKey(t)
-	types := []Type{JobRequestType, BidType, AwardType, AcceptType, DeclineType}
-	for _, m := range []Message{validRequest(), validBid(), validAward(t)} {
+	types := []Type{JobRequestType, BidType, AwardType, AcceptType, DeclineType, ReleaseType}
+	for _, m := range []Message{validRequest(), validBid(), validAward(t), validRelease(t)} {
 		data, err := Encode(m, key)
 		if err != nil {
 			t.Fatal(err)
@@ -131,14 +164,15 @@ func (domainSwap) Domain() string { return AwardDomain }
 
 func FuzzDecodeMarket(f *testing.F) {
 	key, _ := newKey(f)
-	for _, m := range []Message{validRequest(), validBid()} {
+	for _, m := range []Message{validRequest(), validBid(), validAward(f), validRelease(f),
+		&Accept{Job: jobID, Seq: 1, AwardSeq: 1, Sent: t0, ReservedUntil: t0.Add(time.Minute), RTTs: []PeerRTT{{Peer: "p", RTT: time.Millisecond}}}} {
 		data, err := Encode(m, key)
 		if err != nil {
 			f.Fatal(err)
 		}
 		f.Add(data)
 	}
-	types := []Type{JobRequestType, BidType, AwardType, AcceptType, DeclineType}
+	types := []Type{JobRequestType, BidType, AwardType, AcceptType, DeclineType, ReleaseType}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		msg, _, err := Decode(data, types, t0, 64<<10, time.Minute)
 		if err == nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"golang.org/x/time/rate"
 )
 
 // Received is a message that passed validation, as handed to a Handler.
@@ -58,6 +59,19 @@ var rejectReasons = []struct {
 	{ErrUnknownType, "unknown_type"},
 	{ErrBadSignature, "bad_signature"},
 	{ErrInvalid, "invalid"},
+	{ErrRateLimited, "rate_limited"},
+}
+
+// ErrRateLimited: the message's signer sent more of its type than the
+// topic's limit allows.
+var ErrRateLimited = errors.New("sender over its rate limit")
+
+// Limit bounds how many messages of one type one signer may originate on a
+// topic: Burst at once, then one per Every. Messages over it are rejected,
+// which scores down the peer that sent them.
+type Limit struct {
+	Every time.Duration
+	Burst int
 }
 
 // Router is a node's GossipSub: it joins the gpumesh topics, validates every
@@ -74,6 +88,8 @@ type Router struct {
 	types    map[string][]Type
 	handlers map[string][]Handler
 	lastSeq  map[seqKey]seqSeen
+	limits   map[seqKey]Limit   // by topic and codec; from is empty
+	buckets  map[seqKey]*bucket // by topic, codec and signer
 
 	ps     *pubsub.PubSub
 	topics map[string]*pubsub.Topic
@@ -103,6 +119,12 @@ type seqSeen struct {
 	at  time.Time
 }
 
+// bucket is one signer's rate limiter on one topic and type.
+type bucket struct {
+	lim  *rate.Limiter
+	used time.Time
+}
+
 // seqMemory is how long the router remembers a sender's last sequence
 // number; messages older than that are refused by their own expiry.
 const seqMemory = time.Hour
@@ -124,6 +146,8 @@ func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Lo
 		types:    map[string][]Type{TopicCapacity: {HeartbeatType}},
 		handlers: map[string][]Handler{},
 		lastSeq:  map[seqKey]seqSeen{},
+		limits:   map[seqKey]Limit{},
+		buckets:  map[seqKey]*bucket{},
 		topics:   map[string]*pubsub.Topic{},
 		rejected: map[string]uint64{},
 	}
@@ -137,6 +161,14 @@ func (r *Router) Allow(topic string, t Type) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.types[topic] = append(r.types[topic], t)
+}
+
+// AllowLimited is Allow with a per-signer rate limit on the type.
+func (r *Router) AllowLimited(topic string, t Type, l Limit) {
+	r.Allow(topic, t)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.limits[seqKey{topic: topic, codec: t.codec()}] = l
 }
 
 // Handle adds fn to the handlers of topic; messages that arrive before it is
@@ -305,6 +337,10 @@ func (r *Router) validator(topic string) pubsub.ValidatorEx {
 			r.ignored.Add(1)
 			return pubsub.ValidationIgnore
 		}
+		if !r.admit(topic, msg, from) {
+			r.reject(topic, m.ReceivedFrom, fmt.Errorf("%w: %s from %s", ErrRateLimited, msg.Codec(), from))
+			return pubsub.ValidationReject
+		}
 		m.ValidatorData = Received{Topic: topic, From: from, Msg: msg}
 		r.accepted.Add(1)
 		return pubsub.ValidationAccept
@@ -324,14 +360,41 @@ func (r *Router) newer(topic string, msg Message, from peer.ID, seq uint64) bool
 	return true
 }
 
-// forgetOldSeqs drops sequence numbers not refreshed within seqMemory, so the
-// table stays as small as the set of recently active senders.
+// admit takes one token from the signer's bucket for msg's type on topic,
+// if the type is limited there.
+func (r *Router) admit(topic string, msg Message, from peer.ID) bool {
+	k := seqKey{topic: topic, codec: string(msg.Codec())}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	l, ok := r.limits[k]
+	if !ok {
+		return true
+	}
+	k.from = from
+	b := r.buckets[k]
+	if b == nil {
+		b = &bucket{lim: rate.NewLimiter(rate.Every(l.Every), l.Burst)}
+		r.buckets[k] = b
+	}
+	now := r.now()
+	b.used = now
+	return b.lim.AllowN(now, 1)
+}
+
+// forgetOldSeqs drops sequence numbers and rate buckets not used within
+// seqMemory, so the tables stay as small as the set of recently active
+// senders.
 func (r *Router) forgetOldSeqs(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for k, v := range r.lastSeq {
 		if now.Sub(v.at) > seqMemory {
 			delete(r.lastSeq, k)
+		}
+	}
+	for k, b := range r.buckets {
+		if now.Sub(b.used) > seqMemory {
+			delete(r.buckets, k)
 		}
 	}
 }

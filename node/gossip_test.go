@@ -13,9 +13,11 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/nodetest"
 )
@@ -39,22 +41,7 @@ func TestNodeSurvivesGarbageOnItsTopics(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	// The attacker speaks gpumesh's dialect of GossipSub (no GossipSub
-	// signatures, flood publishing) so its messages reach our validators.
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true),
-		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
-		pubsub.WithMessageIdFn(func(m *pb.Message) string { return string(m.GetData()) }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.Connect(ctx, peer.AddrInfo{ID: target.PeerID(), Addrs: target.Network().Host().Addrs()}); err != nil {
-		t.Fatal(err)
-	}
+	h, ps := rawGossiper(t, ctx, target)
 	attackerKey := h.Peerstore().PrivKey(h.ID())
 	now := time.Now()
 	hb := func(sent, expires time.Time) *gossip.Heartbeat {
@@ -70,25 +57,7 @@ func TestNodeSurvivesGarbageOnItsTopics(t *testing.T) {
 		sealed(t, hb(now, now.Add(time.Hour)), attackerKey), // lifetime too long
 		sealed(t, hb(now.Add(-time.Hour), now.Add(-50*time.Minute)), attackerKey),
 	}
-	var topics []*pubsub.Topic
-	for _, name := range []string{gossip.TopicCapacity, gossip.TopicJobs, gossip.TopicAnchors} {
-		tp, err := ps.Join(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tp.Subscribe(); err != nil {
-			t.Fatal(err)
-		}
-		topics = append(topics, tp)
-	}
-	nodetest.WaitFor(t, 10*time.Second, func() bool {
-		for _, tp := range topics {
-			if !slices.Contains(tp.ListPeers(), target.PeerID()) {
-				return false
-			}
-		}
-		return true
-	}, func() string { return "the target never joined the attacker's topics" })
+	topics := joinTopics(t, ps, target, gossip.TopicCapacity, gossip.TopicJobs, gossip.TopicAnchors)
 
 	attackStart := time.Now()
 	for _, tp := range topics {
@@ -133,6 +102,54 @@ func TestNodeSurvivesGarbageOnItsTopics(t *testing.T) {
 		seen, ok := target.Gossip().Presence().Lookup(honest.PeerID())
 		return ok && seen.Sent.After(attackStart)
 	}, func() string { return "no heartbeat from the honest peer since the attack" })
+}
+
+// rawGossiper is an attacker's GossipSub on its own host, connected to
+// target. It speaks gpumesh's dialect (no GossipSub signatures, flood
+// publishing) so its messages reach target's validators.
+func rawGossiper(t *testing.T, ctx context.Context, target *node.Node) (host.Host, *pubsub.PubSub) {
+	t.Helper()
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true),
+		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithMessageIdFn(func(m *pb.Message) string { return string(m.GetData()) }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Connect(ctx, peer.AddrInfo{ID: target.PeerID(), Addrs: target.Network().Host().Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	return h, ps
+}
+
+// joinTopics joins and subscribes to names on ps and waits until target
+// is a peer on each.
+func joinTopics(t *testing.T, ps *pubsub.PubSub, target *node.Node, names ...string) []*pubsub.Topic {
+	t.Helper()
+	var topics []*pubsub.Topic
+	for _, name := range names {
+		tp, err := ps.Join(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := tp.Subscribe(); err != nil {
+			t.Fatal(err)
+		}
+		topics = append(topics, tp)
+	}
+	nodetest.WaitFor(t, 10*time.Second, func() bool {
+		for _, tp := range topics {
+			if !slices.Contains(tp.ListPeers(), target.PeerID()) {
+				return false
+			}
+		}
+		return true
+	}, func() string { return "the target never joined the attacker's topics" })
+	return topics
 }
 
 func formatStats(s gossip.Stats) string {

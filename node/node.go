@@ -28,6 +28,8 @@ import (
 	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/scheduler/challenge"
+	"github.com/gpumesh/gpumesh/scheduler/market"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
 
 // Version is the gpumesh version; main overrides it at link time.
@@ -65,19 +67,21 @@ type Node struct {
 	cfg  config.Config
 	log  *slog.Logger
 
-	lock    *datadir.Lock
-	key     crypto.PrivKey
-	probe   *gpu.Probe
-	hw      gpu.Inventory
-	sampler *gpu.Sampler
-	proofs  *challenge.Service
-	stop    context.CancelFunc // ends the node's own background work
-	net     *p2p.Network
-	gossip  *gossip.Router
-	api     *api.Server
-	market  *market
-	wg      sync.WaitGroup // background work that ends with stop
-	started time.Time
+	lock     *datadir.Lock
+	key      crypto.PrivKey
+	probe    *gpu.Probe
+	hw       gpu.Inventory
+	sampler  *gpu.Sampler
+	proofs   *challenge.Service
+	stop     context.CancelFunc // ends the node's own background work
+	net      *p2p.Network
+	gossip   *gossip.Router
+	api      *api.Server
+	capacity *capacityState
+	jobs     *market.Market
+	book     *reputation.Book
+	wg       sync.WaitGroup // background work that ends with stop
+	started  time.Time
 }
 
 // New checks opts and returns a node that has not started.
@@ -167,10 +171,13 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return c, true
 	})
 	n.net.Latency().SetSource(n.gossip.Presence().Coordinate)
+	n.startMarket(life)
+	if err := n.startJobs(life); err != nil {
+		return err
+	}
 	if err := n.gossip.Start(ctx); err != nil {
 		return err
 	}
-	n.startMarket(life)
 	n.started = time.Now()
 	if n.opts.NoAPI {
 		n.log.Info("node started without an API", "peer", n.PeerID().String(), "addrs", fmt.Sprint(n.net.ListenAddrs()))
@@ -211,6 +218,14 @@ func (n *Node) Close() error {
 		errs = append(errs, n.api.Shutdown(ctx))
 		cancel()
 		n.api = nil
+	}
+	if n.jobs != nil {
+		errs = append(errs, n.jobs.Close())
+		n.jobs = nil
+	}
+	if n.book != nil {
+		errs = append(errs, n.book.Close())
+		n.book = nil
 	}
 	if n.gossip != nil {
 		errs = append(errs, n.gossip.Close())
@@ -307,7 +322,15 @@ func (n *Node) Challenge(ctx context.Context, p peer.ID, req challenge.Request) 
 	if req.Tolerance == 0 {
 		req.Tolerance = n.cfg.GPU.ProofTolerance
 	}
-	return challenge.Challenge(ctx, n.net.Host(), p, req)
+	v, err := challenge.Challenge(ctx, n.net.Host(), p, req)
+	if err == nil && n.book != nil {
+		kind := reputation.ChallengePassed
+		if v.Result != proof.Pass {
+			kind = reputation.ChallengeFailed
+		}
+		n.book.Record(p, kind, fmt.Sprintf("%s: %s", req.Class, v.Result))
+	}
+	return v, err
 }
 
 // Hardware returns what the node detected at start.

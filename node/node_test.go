@@ -19,6 +19,7 @@ import (
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/node/nodetest"
 	"github.com/gpumesh/gpumesh/scheduler/challenge"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
 
 func testConfig(t *testing.T) config.Config {
@@ -249,6 +250,20 @@ func TestNodesChallengeEachOther(t *testing.T) {
 	}
 	if v.Result != proof.Pass || v.Throughput <= 0 {
 		t.Errorf("verdict %s (%s), throughput %g; want pass", v.Result, v.Detail, v.Throughput)
+	}
+	// Verdicts reach the verifier's reputation book: a CPU that claims to
+	// be an H100 is too slow, and drops below what the market accepts.
+	if view, ok := verifier.Reputation().View(prover.PeerID()); !ok || view.Counts[reputation.ChallengePassed] < 0.99 {
+		t.Errorf("passed challenge not in the book: %+v", view)
+	}
+	v, err = verifier.Challenge(context.Background(), prover.PeerID(), challenge.Request{
+		N: 512, Type: proof.Int8FP32, Class: "H100-80GB", Deadline: 10 * time.Second,
+	})
+	if err != nil || v.Result == proof.Pass {
+		t.Fatalf("a CPU claiming H100-80GB: %s %v, want a failed verdict", v.Result, err)
+	}
+	if sc := verifier.Reputation().Score(prover.PeerID()); sc >= reputation.DefaultMinReputation {
+		t.Errorf("reputation after a failed challenge %.3f, want below %.1f", sc, reputation.DefaultMinReputation)
 	}
 	// The test profile caps challenges at n = 512.
 	v, err = verifier.Challenge(context.Background(), prover.PeerID(), challenge.Request{

@@ -21,8 +21,8 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/offers"
 )
 
-// market is the node's side of capacity advertising and search.
-type market struct {
+// capacityState is the node's side of capacity advertising and search.
+type capacityState struct {
 	publisher *capacity.Publisher // nil when the node offers nothing
 	finder    *capacity.Finder
 	changed   chan struct{}
@@ -35,8 +35,8 @@ type market struct {
 // readies the finder.
 func (n *Node) startMarket(life context.Context) {
 	h := n.net.Host()
-	n.market = &market{changed: make(chan struct{}, 1)}
-	n.market.finder = capacity.NewFinder(n.net.DHT(), h, capacity.FinderOptions{
+	n.capacity = &capacityState{changed: make(chan struct{}, 1)}
+	n.capacity.finder = capacity.NewFinder(n.net.DHT(), h, capacity.FinderOptions{
 		Quorum:           n.cfg.Offer.SearchQuorum,
 		RoutingTableSize: n.net.RoutingTableSize,
 		Log:              n.log.With("component", "capacity"),
@@ -44,9 +44,9 @@ func (n *Node) startMarket(life context.Context) {
 	})
 	if n.cfg.Offer.Enabled {
 		// Set before Serve: the stream handler reads it from other goroutines.
-		n.market.publisher = capacity.NewPublisher(n.net.DHT(), n.key, n.cfg.Offer.Timing(), n.log.With("component", "capacity"))
+		n.capacity.publisher = capacity.NewPublisher(n.net.DHT(), n.key, n.cfg.Offer.Timing(), n.log.With("component", "capacity"))
 	}
-	publisher := n.market.publisher
+	publisher := n.capacity.publisher
 	capacity.Serve(h, func() []byte {
 		if publisher == nil {
 			return nil
@@ -58,7 +58,7 @@ func (n *Node) startMarket(life context.Context) {
 		n.log.Info("not offering this node's devices (offer.enabled = false)")
 		return
 	}
-	n.wg.Go(func() { publisher.Run(life, n.capacityRecord, n.market.changed) })
+	n.wg.Go(func() { publisher.Run(life, n.capacityRecord, n.capacity.changed) })
 	// The coordinate settles after start; the publisher republishes when it
 	// has moved enough (see capacity's sameOffer).
 	n.wg.Go(func() {
@@ -81,7 +81,7 @@ func (n *Node) startMarket(life context.Context) {
 // offerChanged asks the publisher to publish again soon.
 func (n *Node) offerChanged() {
 	select {
-	case n.market.changed <- struct{}{}:
+	case n.capacity.changed <- struct{}{}:
 	default:
 	}
 }
@@ -99,9 +99,9 @@ func (n *Node) selfTest(ctx context.Context) {
 	if len(n.hw.Devices) > 0 && n.hw.Devices[0].Pool == gpu.PoolCPU {
 		class = n.hw.Devices[0].Class // a CPU's class is its architecture; the figure says how much of it
 	}
-	n.market.mu.Lock()
-	n.market.proofs = []capacity.Proof{{Class: class, GFLOPS: v.Throughput / 1e9, N: size, At: time.Now().UTC().Truncate(time.Second)}}
-	n.market.mu.Unlock()
+	n.capacity.mu.Lock()
+	n.capacity.proofs = []capacity.Proof{{Class: class, GFLOPS: v.Throughput / 1e9, N: size, At: time.Now().UTC().Truncate(time.Second)}}
+	n.capacity.mu.Unlock()
 	n.log.Info("proof-of-compute self-test", "gflops", fmt.Sprintf("%.1f", v.Throughput/1e9), "class", class)
 	n.offerChanged()
 }
@@ -117,11 +117,15 @@ func (n *Node) capacityRecord() (capacity.Record, error) {
 		Region:    c.Region,
 		Executors: slices.Clone(c.Executors),
 	}
-	for _, d := range n.hw.Devices {
+	var reserved map[int]bool
+	if n.jobs != nil {
+		reserved = n.jobs.Reserved()
+	}
+	for i, d := range n.hw.Devices {
 		cd := capacity.Device{
 			Class: d.Class, Pool: d.Pool, Model: d.Name,
 			MemoryMB: d.MemoryTotal >> 20, ComputeCapability: d.ComputeCapability,
-			Free: true, // jobs reserve devices once the market runs them (issue 5)
+			Free: !reserved[i], // held by an accepted award
 		}
 		if d.Pool == gpu.PoolCPU {
 			cd.Cores = max(d.Cores, 1)
@@ -147,9 +151,9 @@ func (n *Node) capacityRecord() (capacity.Record, error) {
 	if co, ok := n.net.Latency().Coordinate(); ok {
 		r.Coord = &co
 	}
-	n.market.mu.Lock()
-	r.Proofs = slices.Clone(n.market.proofs)
-	n.market.mu.Unlock()
+	n.capacity.mu.Lock()
+	r.Proofs = slices.Clone(n.capacity.proofs)
+	n.capacity.mu.Unlock()
 	r.Addrs = advertisedAddrs(n.net.ListenAddrs())
 	return r, nil
 }
@@ -199,7 +203,7 @@ func (n *Node) search(ctx context.Context, q offers.Query) (offers.Result, error
 	}
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(n.Config().Offer.SearchTimeout))
 	defer cancel()
-	return offers.Search(ctx, n.market.finder, q)
+	return offers.Search(ctx, n.capacity.finder, q)
 }
 
 // SetOffer replaces the node's [offer] settings (prices, region, hours,
@@ -209,13 +213,13 @@ func (n *Node) SetOffer(c capacity.Config) error {
 	if err := c.Validate("offer"); err != nil {
 		return err
 	}
-	n.market.mu.Lock()
+	n.capacity.mu.Lock()
 	if c.Enabled != n.cfg.Offer.Enabled {
-		n.market.mu.Unlock()
+		n.capacity.mu.Unlock()
 		return fmt.Errorf("offer.enabled changes at the next start")
 	}
 	n.cfg.Offer = c
-	n.market.mu.Unlock()
+	n.capacity.mu.Unlock()
 	n.offerChanged()
 	return nil
 }
@@ -223,7 +227,7 @@ func (n *Node) SetOffer(c capacity.Config) error {
 // Offering reports whether the node's latest capacity record reached the
 // DHT with its capability keys.
 func (n *Node) Offering() bool {
-	return n.market != nil && n.market.publisher != nil && n.market.publisher.Published()
+	return n.capacity != nil && n.capacity.publisher != nil && n.capacity.publisher.Published()
 }
 
 // OffersN is a search for filter that ends once enough offers match (0:
@@ -240,24 +244,24 @@ func (n *Node) OffersN(ctx context.Context, filter string, enough int) (offers.R
 // OwnOffer is this node's latest published capacity record, nil when it
 // offers nothing or has not published yet.
 func (n *Node) OwnOffer() *capacity.Record {
-	if n.market == nil || n.market.publisher == nil {
+	if n.capacity == nil || n.capacity.publisher == nil {
 		return nil
 	}
-	r, _ := n.market.publisher.Latest()
+	r, _ := n.capacity.publisher.Latest()
 	return r
 }
 
 // FindCapacity fetches one provider's capacity record.
 func (n *Node) FindCapacity(ctx context.Context, p peer.ID) (*capacity.Record, error) {
-	return n.market.finder.Get(ctx, p)
+	return n.capacity.finder.Get(ctx, p)
 }
 
 // Config returns the node's configuration as it runs now.
 func (n *Node) Config() config.Config {
-	if n.market == nil {
+	if n.capacity == nil {
 		return n.cfg
 	}
-	n.market.mu.Lock()
-	defer n.market.mu.Unlock()
+	n.capacity.mu.Lock()
+	defer n.capacity.mu.Unlock()
 	return n.cfg
 }

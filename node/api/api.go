@@ -107,6 +107,7 @@ type Backend interface {
 	// Offers searches the network's capacity; an error wrapping
 	// ErrBadRequest is the caller's fault.
 	Offers(ctx context.Context, filter, order string, limit int) (offers.Result, error)
+	JobBackend
 }
 
 // ErrBadRequest marks errors caused by the request's input (answered 400).
@@ -154,6 +155,7 @@ func Handler(b Backend) http.Handler {
 			writeJSON(w, http.StatusOK, res)
 		}
 	})
+	handleJobs(mux, b)
 	return localOnly(mux)
 }
 

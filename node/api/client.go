@@ -92,14 +92,12 @@ func (c *Client) get(ctx context.Context, path string, timeout time.Duration, ou
 		return fmt.Errorf("node API at %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return readError(resp, path)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e errorBody
-		_ = json.Unmarshal(body, &e)
-		return &Error{Status: resp.StatusCode, Message: e.Error, path: path}
 	}
 	if err := json.Unmarshal(body, out); err != nil {
 		return fmt.Errorf("decode %s: %w", path, err)

@@ -21,6 +21,7 @@ import (
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
+	"github.com/gpumesh/gpumesh/scheduler/market"
 )
 
 // FileName is the config file's name inside the data dir.
@@ -40,6 +41,8 @@ type Config struct {
 	GPU GPU `toml:"gpu"`
 	// Offer says what this node offers and how it is advertised.
 	Offer capacity.Config `toml:"offer"`
+	// Market configures job requests, bids and awards.
+	Market market.Config `toml:"market"`
 	// API configures the local HTTP API.
 	API API `toml:"api"`
 	// Log configures logging.
@@ -87,6 +90,7 @@ func Default() Config {
 		P2P:     p2p.DefaultConfig(),
 		Gossip:  gossip.DefaultConfig(),
 		Offer:   capacity.DefaultConfig(),
+		Market:  market.DefaultConfig(),
 		GPU: GPU{
 			SampleInterval:       p2p.Duration(2 * time.Second),
 			History:              p2p.Duration(10 * time.Minute),
@@ -221,7 +225,7 @@ func (c Config) Validate() error {
 	if !slices.Contains(Profiles, c.Profile) {
 		errs = append(errs, fmt.Errorf("profile: %q is not one of %s", c.Profile, strings.Join(Profiles, ", ")))
 	}
-	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"))
+	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"), c.Market.Validate("market"))
 	errs = append(errs, c.GPU.validate())
 	if err := validateAPIListen(c.API.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("api.listen: %w", err))

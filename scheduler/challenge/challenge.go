@@ -10,7 +10,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,6 +23,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/gpumesh/gpumesh/gpu/proof"
+	"github.com/gpumesh/gpumesh/p2p/frame"
 )
 
 // ProtocolID is the stream protocol of proof-of-compute challenges.
@@ -282,26 +283,13 @@ func exchange(st network.Stream, x *proof.Exchange) (proof.Verdict, error) {
 	return proof.Verify(*x)
 }
 
-// writeFrame sends b with its length as a uvarint in front.
-func writeFrame(w io.Writer, b []byte) error {
-	buf := binary.AppendUvarint(make([]byte, 0, len(b)+binary.MaxVarintLen64), uint64(len(b)))
-	_, err := w.Write(append(buf, b...))
-	return err
-}
+func writeFrame(w io.Writer, b []byte) error { return frame.Write(w, b) }
 
-// readFrame reads one length-prefixed message, refusing one longer than
-// limit before allocating for it.
+// readFrame is frame.Read with proof's size error.
 func readFrame(r *bufio.Reader, limit int) ([]byte, error) {
-	n, err := binary.ReadUvarint(r)
-	if err != nil {
-		return nil, err
+	b, err := frame.Read(r, limit)
+	if errors.Is(err, frame.ErrTooLarge) {
+		return nil, fmt.Errorf("%w: %w", proof.ErrTooLarge, err)
 	}
-	if n > uint64(limit) {
-		return nil, fmt.Errorf("%w: a message of %d bytes, at most %d allowed", proof.ErrTooLarge, n, limit)
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return b, err
 }

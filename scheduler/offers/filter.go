@@ -583,6 +583,10 @@ func parseNumber(s string) (float64, error) {
 // formatNumber writes n so that parseNumber reads back exactly n.
 func formatNumber(n float64) string { return strconv.FormatFloat(n, 'g', -1, 64) }
 
+// Quote writes s as a filter value: a bare word when it reads back as one,
+// quoted otherwise. Use it to build filters from untrusted strings.
+func Quote(s string) string { return quote(s) }
+
 // quote writes a string value as a bare word when it reads back as one,
 // and quoted otherwise.
 func quote(s string) string {

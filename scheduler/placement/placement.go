@@ -284,7 +284,7 @@ func (r Result) Explain() string {
 	if r.Feasible {
 		fmt.Fprintf(&b, "%s on %s for %s, max RTT %s (%s)", plural(req.K, "worker"), plural(len(r.Chosen), "provider"), money(r.Cost), ms(r.MaxRTT), bound)
 		if len(r.Rejected) > 0 {
-			fmt.Fprintf(&b, "; %d bids not chosen: %s", len(r.Rejected), reasonCounts(sum.Reasons))
+			fmt.Fprintf(&b, "; %s not chosen: %s", plural(len(r.Rejected), "bid"), reasonCounts(sum.Reasons))
 		}
 		return b.String()
 	}
@@ -299,7 +299,7 @@ func (r Result) Explain() string {
 		fmt.Fprintf(&b, "; the %s eligible host only %s", plural(sum.Eligible, "bid"), plural(sum.EligibleWorkers, "worker"))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "; the largest group found within %s holds %d workers", ms(req.MaxRTT), sum.LargestGroup)
+	fmt.Fprintf(&b, "; the largest group found within %s holds %s", ms(req.MaxRTT), plural(sum.LargestGroup, "worker"))
 	if c := sum.Cheapest; c.OK {
 		fmt.Fprintf(&b, "; without the RTT bound the cheapest %d workers cost %s with max RTT %s", req.K, money(c.Cost), ms(c.MaxRTT))
 	}

@@ -1,0 +1,194 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/gpumesh/gpumesh/scheduler/market"
+)
+
+// Jobs is the answer to GET /api/v1/jobs.
+type Jobs struct {
+	// Requested are the jobs this node asked for, newest first.
+	Requested []market.JobView `json:"requested"`
+	// Provided are the awards this node accepted as provider, newest first.
+	Provided []market.Reservation `json:"provided"`
+}
+
+// JobBackend is the part of Backend behind /api/v1/jobs.
+type JobBackend interface {
+	// SubmitJob publishes a job request; an error wrapping ErrBadRequest
+	// is the spec's fault.
+	SubmitJob(ctx context.Context, spec market.Spec) (market.JobView, error)
+	// Jobs lists jobs in both roles.
+	Jobs() Jobs
+	// Job returns one job as requester.
+	Job(id string) (market.JobView, bool)
+	// WatchJob is market.Market.Watch.
+	WatchJob(id string, from int) (events []market.Event, next <-chan struct{}, final, ok bool)
+}
+
+// maxSpecBytes bounds the body of POST /api/v1/jobs.
+const maxSpecBytes = 64 << 10
+
+// handleJobs adds the job endpoints to mux.
+func handleJobs(mux *http.ServeMux, b JobBackend) {
+	mux.HandleFunc("POST /api/v1/jobs", func(w http.ResponseWriter, r *http.Request) {
+		dec := json.NewDecoder(io.LimitReader(r.Body, maxSpecBytes))
+		dec.DisallowUnknownFields()
+		var spec market.Spec
+		if err := dec.Decode(&spec); err != nil {
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: "job spec: " + err.Error()})
+			return
+		}
+		v, err := b.SubmitJob(r.Context(), spec)
+		switch {
+		case errors.Is(err, ErrBadRequest):
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: strings.TrimPrefix(err.Error(), ErrBadRequest.Error()+": ")})
+		case err != nil:
+			writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
+		default:
+			writeJSON(w, http.StatusCreated, v)
+		}
+	})
+	mux.HandleFunc("GET /api/v1/jobs", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, b.Jobs())
+	})
+	mux.HandleFunc("GET /api/v1/jobs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		v, ok := b.Job(r.PathValue("id"))
+		if !ok {
+			writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no job %q requested by this node", r.PathValue("id"))})
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	})
+	mux.HandleFunc("GET /api/v1/jobs/{id}/events", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		from, _ := strconv.Atoi(r.URL.Query().Get("from"))
+		follow := r.URL.Query().Get("follow") == "true"
+		events, next, final, ok := b.WatchJob(id, from)
+		if !ok {
+			writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no job %q requested by this node", id)})
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		w.WriteHeader(http.StatusOK)
+		enc := json.NewEncoder(w)
+		flusher, _ := w.(http.Flusher)
+		for {
+			for _, e := range events {
+				_ = enc.Encode(e)
+			}
+			from += len(events)
+			if flusher != nil {
+				flusher.Flush()
+			}
+			if final || !follow {
+				return
+			}
+			select {
+			case <-r.Context().Done():
+				return
+			case <-next:
+			}
+			events, next, final, _ = b.WatchJob(id, from)
+		}
+	})
+}
+
+// SubmitJob posts spec to POST /api/v1/jobs. A bad spec is an *Error with
+// Status 400.
+func (c *Client) SubmitJob(ctx context.Context, spec market.Spec) (market.JobView, error) {
+	body, err := json.Marshal(spec)
+	if err != nil {
+		return market.JobView{}, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/jobs", bytes.NewReader(body))
+	if err != nil {
+		return market.JobView{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var v market.JobView
+	err = c.do(req, http.StatusCreated, &v)
+	return v, err
+}
+
+// Jobs fetches GET /api/v1/jobs.
+func (c *Client) Jobs(ctx context.Context) (Jobs, error) {
+	var j Jobs
+	err := c.get(ctx, "/api/v1/jobs", requestTimeout, &j)
+	return j, err
+}
+
+// Job fetches GET /api/v1/jobs/{id}.
+func (c *Client) Job(ctx context.Context, id string) (market.JobView, error) {
+	var v market.JobView
+	err := c.get(ctx, "/api/v1/jobs/"+url.PathEscape(id), requestTimeout, &v)
+	return v, err
+}
+
+// FollowJob streams the job's events to fn from the first, until the job
+// is formed or failed or ctx ends.
+func (c *Client) FollowJob(ctx context.Context, id string, fn func(market.Event)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/v1/jobs/"+url.PathEscape(id)+"/events?follow=true", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("node API at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return readError(resp, req.URL.Path)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var e market.Event
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			return fmt.Errorf("decode event: %w", err)
+		}
+		fn(e)
+	}
+	return sc.Err()
+}
+
+// do sends req and decodes a want-status answer into out.
+func (c *Client) do(req *http.Request, want int, out any) error {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("node API at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		return readError(resp, req.URL.Path)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", req.URL.Path, err)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("decode %s: %w", req.URL.Path, err)
+	}
+	return nil
+}
+
+// readError turns an error answer into an *Error.
+func readError(resp *http.Response, path string) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	var e errorBody
+	_ = json.Unmarshal(body, &e)
+	return &Error{Status: resp.StatusCode, Message: e.Error, path: path}
+}

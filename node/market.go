@@ -1,0 +1,185 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/node/api"
+	"github.com/gpumesh/gpumesh/scheduler/market"
+	"github.com/gpumesh/gpumesh/scheduler/offers"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
+)
+
+// ReputationFile is the file in the data dir where the node keeps its view
+// of its peers' reputations.
+const ReputationFile = "reputation.json"
+
+// startJobs opens the reputation book, creates the market and wires it to
+// the jobs topic. It runs before gossip starts, so no request is missed.
+func (n *Node) startJobs(life context.Context) error {
+	book, err := reputation.Open(filepath.Join(n.opts.DataDir, ReputationFile), reputation.Config{Log: n.log.With("component", "reputation")}, nil)
+	if errors.Is(err, reputation.ErrCorrupt) {
+		n.log.Warn("started with an empty reputation book", "err", err)
+	} else if err != nil {
+		return err
+	}
+	n.book = book
+	n.wg.Go(func() { book.Run(life) })
+	cfg := n.cfg.Market
+	deps := market.Deps{
+		Host: n.net.Host(), Key: n.key, Gossip: n.gossip, Book: book,
+		Coordinate:       n.net.Latency().Coordinate,
+		Addrs:            func() []string { return advertisedAddrs(n.net.ListenAddrs()) },
+		Invitees:         n.invitees,
+		RoutingTableSize: n.net.RoutingTableSize,
+		Changed:          n.offerChanged,
+		Log:              n.log.With("component", "market"),
+	}
+	if n.cfg.Offer.Enabled {
+		deps.Offer = n.marketOffer
+	}
+	n.jobs, err = market.New(cfg, deps)
+	if err != nil {
+		return err
+	}
+	per := time.Minute / time.Duration(cfg.RequestsPerMinute)
+	n.gossip.AllowLimited(gossip.TopicJobs, gossip.JobRequestType, gossip.Limit{Every: per, Burst: max(cfg.RequestsPerMinute/3, 1)})
+	n.gossip.Handle(gossip.TopicJobs, n.jobs.OnRequest)
+	n.jobs.Start(life)
+	n.wg.Go(func() { n.watchHeartbeats(life) })
+	return nil
+}
+
+// marketOffer is what the provider side offers now: the capacity record as
+// it would be published, numbered as the latest published one.
+func (n *Node) marketOffer() (market.Offer, bool) {
+	r, err := n.capacityRecord()
+	if err != nil {
+		return market.Offer{}, false
+	}
+	if latest := n.OwnOffer(); latest != nil {
+		r.Seq = latest.Seq
+	}
+	return market.Offer{Record: r, HostCores: n.hw.Host.Cores, HostRAMGB: float64(n.hw.Host.MemoryBytes) / (1 << 30)}, true
+}
+
+// invitees searches the capability keys for providers that may serve req.
+func (n *Node) invitees(ctx context.Context, req *gossip.JobRequest, enough int) []peer.AddrInfo {
+	res, err := n.OffersN(ctx, offerFilter(req), enough)
+	if err != nil {
+		n.log.Debug("search for invitees", "job", req.ID, "err", err)
+	}
+	seen := map[peer.ID]bool{}
+	var out []peer.AddrInfo
+	for _, o := range res.Offers {
+		if seen[o.Peer] {
+			continue
+		}
+		seen[o.Peer] = true
+		ai := peer.AddrInfo{ID: o.Peer}
+		for _, a := range o.Addrs {
+			if m, err := ma.NewMultiaddr(a); err == nil {
+				ai.Addrs = append(ai.Addrs, m)
+			}
+		}
+		out = append(out, ai)
+	}
+	return out
+}
+
+// offerFilter is the offers filter that preselects providers for req.
+func offerFilter(req *gossip.JobRequest) string {
+	w := req.PerWorker
+	clauses := []string{"executor = " + offers.Quote(req.Executor), "available = true"}
+	pool := w.Pool
+	if w.GPUs == 0 {
+		pool = "cpu"
+	}
+	if pool != "" {
+		clauses = append(clauses, "pool = "+pool)
+	}
+	if w.Class != "" {
+		clauses = append(clauses, "gpu_class = "+offers.Quote(w.Class))
+	}
+	if w.MinVRAMGB > 0 {
+		clauses = append(clauses, "vram_gb >= "+strconv.FormatFloat(w.MinVRAMGB, 'f', -1, 64))
+	}
+	if len(req.Regions) > 0 {
+		quoted := make([]string, len(req.Regions))
+		for i, r := range req.Regions {
+			quoted[i] = offers.Quote(r)
+		}
+		clauses = append(clauses, "region in ["+strings.Join(quoted, ",")+"]")
+	}
+	return strings.Join(clauses, " ")
+}
+
+// watchHeartbeats scores the heartbeat adherence of the providers of this
+// node's recent clusters: each check finds a heartbeat within two
+// intervals, or counts a miss.
+func (n *Node) watchHeartbeats(ctx context.Context) {
+	every := 3 * time.Duration(n.cfg.Gossip.HeartbeatInterval)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, j := range n.jobs.Jobs() {
+				if j.FormedAt == nil || now.Sub(*j.FormedAt) > time.Hour {
+					continue
+				}
+				for _, mb := range j.Cluster {
+					p, err := peer.Decode(mb.Peer)
+					if err != nil {
+						continue
+					}
+					seen, ok := n.gossip.Presence().Lookup(p)
+					if ok && now.Sub(seen.Sent) <= 2*time.Duration(n.cfg.Gossip.HeartbeatInterval) {
+						n.book.Record(p, reputation.HeartbeatOnTime, "")
+					} else {
+						n.book.Record(p, reputation.HeartbeatMissed, "")
+					}
+				}
+			}
+		}
+	}
+}
+
+// Market returns the node's market.
+func (n *Node) Market() *market.Market { return n.jobs }
+
+// Reputation returns the node's view of its peers.
+func (n *Node) Reputation() *reputation.Book { return n.book }
+
+// SubmitJob implements api.Backend.
+func (n *Node) SubmitJob(ctx context.Context, spec market.Spec) (market.JobView, error) {
+	v, err := n.jobs.Submit(ctx, spec)
+	if errors.Is(err, market.ErrBadSpec) {
+		return v, fmt.Errorf("%w: %w", api.ErrBadRequest, err)
+	}
+	return v, err
+}
+
+// Jobs implements api.Backend.
+func (n *Node) Jobs() api.Jobs {
+	return api.Jobs{Requested: n.jobs.Jobs(), Provided: n.jobs.Reservations()}
+}
+
+// Job implements api.Backend.
+func (n *Node) Job(id string) (market.JobView, bool) { return n.jobs.Job(id) }
+
+// WatchJob implements api.Backend.
+func (n *Node) WatchJob(id string, from int) ([]market.Event, <-chan struct{}, bool, bool) {
+	return n.jobs.Watch(id, from)
+}

@@ -1,0 +1,101 @@
+package market
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
+)
+
+// Config is the [market] table: how this node asks for clusters and answers
+// other nodes' requests.
+type Config struct {
+	// BidWindow is how long a request stays open for bids unless enough
+	// arrive first.
+	BidWindow p2p.Duration `toml:"bid_window" comment:"how long a job request stays open for bids (it closes early once enough good bids arrived)"`
+	// EnoughBidsPerWorker times k eligible bids, with a feasible cluster
+	// among them, close the bidding early.
+	EnoughBidsPerWorker int `toml:"enough_bids_per_worker" comment:"bidding closes early once this many eligible bids per worker arrived and a cluster fits"`
+	// AwardTimeout is how long a winner has to accept (its pings included).
+	AwardTimeout p2p.Duration `toml:"award_timeout" comment:"how long a winner has to accept an award, its pings to the other winners included"`
+	// VerifyRounds bounds the rounds of award, measure and replace.
+	VerifyRounds int `toml:"verify_rounds" comment:"rounds of award, ping-check and replace before a request gives up"`
+	// ReserveHold is how long an accepted award keeps devices reserved for
+	// a job that has not started.
+	ReserveHold p2p.Duration `toml:"reserve_hold" comment:"how long an accepted award keeps this node's devices reserved before the job starts"`
+	// MinReputation is the least reputation, 0..1, a bid needs to be chosen.
+	MinReputation float64 `toml:"min_reputation" comment:"least reputation (0..1, newcomers start near 0.5) a provider needs to be chosen"`
+	// DefaultMaxPrice is the price cap per device-hour of a job that names none.
+	DefaultMaxPrice float64 `toml:"default_max_price" comment:"highest price per device-hour (USD) for a job that names none"`
+	// Invite asks providers found through capability keys directly, on top
+	// of the gossip, once the routing table holds InviteAbove peers.
+	Invite bool `toml:"invite" comment:"also invite providers found through capability keys directly, in large networks"`
+	// InviteAbove is the routing-table size from which Invite applies.
+	InviteAbove int `toml:"invite_above" comment:"routing-table size from which providers are also invited directly"`
+	// RequestsPerMinute bounds the job requests one peer may originate on
+	// gossip; more are rejected and score the sender down.
+	RequestsPerMinute int `toml:"requests_per_minute" comment:"job requests one peer may publish per minute before its messages are rejected"`
+	// MaxOpenBids bounds the requests this node has bid on and not yet
+	// seen awarded or expired.
+	MaxOpenBids int `toml:"max_open_bids" comment:"most job requests this node keeps bids open for"`
+}
+
+// DefaultConfig is a market tuned for interactive use: two seconds of
+// bidding at most, four eligible bids per worker to close early.
+func DefaultConfig() Config {
+	return Config{
+		BidWindow:           p2p.Duration(2 * time.Second),
+		EnoughBidsPerWorker: 4,
+		AwardTimeout:        p2p.Duration(3 * time.Second),
+		VerifyRounds:        4,
+		ReserveHold:         p2p.Duration(2 * time.Minute),
+		MinReputation:       reputation.DefaultMinReputation,
+		DefaultMaxPrice:     5,
+		Invite:              true,
+		InviteAbove:         64,
+		RequestsPerMinute:   30,
+		MaxOpenBids:         256,
+	}
+}
+
+// Validate names every bad key under prefix.
+func (c Config) Validate(prefix string) error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s.%s: "+format, append([]any{prefix, key}, args...)...))
+	}
+	if w := time.Duration(c.BidWindow); w <= 0 || w > 10*time.Minute {
+		bad("bid_window", "%s not in (0, 10m]", w)
+	}
+	if c.EnoughBidsPerWorker < 1 || c.EnoughBidsPerWorker > 100 {
+		bad("enough_bids_per_worker", "%d not in [1, 100]", c.EnoughBidsPerWorker)
+	}
+	if t := time.Duration(c.AwardTimeout); t < 100*time.Millisecond || t > time.Minute {
+		bad("award_timeout", "%s not in [100ms, 1m]", t)
+	}
+	if c.VerifyRounds < 1 || c.VerifyRounds > 20 {
+		bad("verify_rounds", "%d not in [1, 20]", c.VerifyRounds)
+	}
+	if h := time.Duration(c.ReserveHold); h < time.Second || h > time.Hour {
+		bad("reserve_hold", "%s not in [1s, 1h]", h)
+	}
+	if math.IsNaN(c.MinReputation) || c.MinReputation < 0 || c.MinReputation > 1 {
+		bad("min_reputation", "%v not in [0, 1]", c.MinReputation)
+	}
+	if !(c.DefaultMaxPrice > 0 && c.DefaultMaxPrice <= 1000) {
+		bad("default_max_price", "%v not in (0, 1000]", c.DefaultMaxPrice)
+	}
+	if c.InviteAbove < 0 {
+		bad("invite_above", "%d is negative", c.InviteAbove)
+	}
+	if c.RequestsPerMinute < 1 || c.RequestsPerMinute > 6000 {
+		bad("requests_per_minute", "%d not in [1, 6000]", c.RequestsPerMinute)
+	}
+	if c.MaxOpenBids < 1 || c.MaxOpenBids > 100000 {
+		bad("max_open_bids", "%d not in [1, 100000]", c.MaxOpenBids)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,26 @@
+// Package market is a node's side of the GPU market, in both roles.
+//
+// As a requester it turns a Spec into a signed gossip.JobRequest, publishes
+// it on the jobs topic (and, in a large network, invites providers found
+// through capability keys over /gpumesh/invite/1), collects signed bids
+// over /gpumesh/bid/1 until the bid deadline or until enough eligible bids
+// with a feasible cluster among them have arrived, chooses the cluster with
+// scheduler/placement, awards it over /gpumesh/award/1, and confirms it:
+// each winner pings the other winners before it accepts, and a pair over
+// the RTT bound, a decline or a silent winner sends the choice back to
+// placement with what was measured, until the cluster stands or
+// market.verify_rounds run out. Every step is an Event on the job, and a
+// failure is explained in numbers.
+//
+// As a provider it answers requests heard on gossip or by invitation: a
+// chain of checks (executor, hours, region, pool, class, memory, cores,
+// free devices, price) gives a reason for every request it does not bid
+// on; pricing.Ask sets the price from the load and the request's urgency;
+// an award is accepted only from the requester, for the bid made, once,
+// and reserves the devices until market.reserve_hold passes or the
+// requester releases them.
+//
+// Every stream has a deadline and a size limit, every message is a signed
+// envelope whose signer must be the stream's remote peer, and every
+// violation counts against the sender's reputation.
+package market

@@ -1,0 +1,387 @@
+package market
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	ma "github.com/multiformats/go-multiaddr"
+
+	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/p2p/capacity"
+	"github.com/gpumesh/gpumesh/p2p/coord"
+	"github.com/gpumesh/gpumesh/p2p/frame"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
+)
+
+// Stream protocols of the market.
+const (
+	// BidProtocol carries a provider's signed bid to the requester, which
+	// answers with an Ack.
+	BidProtocol = protocol.ID("/gpumesh/bid/1")
+	// AwardProtocol carries the requester's signed award (answered by a
+	// signed accept or decline) or release (answered by an Ack).
+	AwardProtocol = protocol.ID("/gpumesh/award/1")
+	// InviteProtocol carries a signed job request straight to a provider,
+	// which answers with an Ack saying whether it will bid and why not.
+	InviteProtocol = protocol.ID("/gpumesh/invite/1")
+)
+
+// Size limits of the market's stream messages.
+const (
+	maxBidBytes    = 16 << 10
+	maxAwardBytes  = 256 << 10 // 256 peers with their addresses
+	maxAnswerBytes = 64 << 10
+	maxAckBytes    = 1 << 10
+	streamTimeout  = 10 * time.Second
+)
+
+// Ack answers a bid, an invitation or a release.
+type Ack struct {
+	// OK is whether the message was taken.
+	OK bool `json:"ok"`
+	// Reason says why not, or for an invitation why no bid will come.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Publisher publishes signed messages on a gossip topic (gossip.Router).
+type Publisher interface {
+	Publish(ctx context.Context, topic string, msg gossip.Message) error
+}
+
+// Offer is what this node offers now, as the provider side sees it.
+type Offer struct {
+	// Record is the node's capacity record (devices, prices, executors,
+	// hours, region); its Seq is the latest published one's.
+	Record capacity.Record
+	// HostCores and HostRAMGB describe the machine around the devices.
+	HostCores int
+	HostRAMGB float64
+}
+
+// Deps is what the market needs from its node.
+type Deps struct {
+	Host host.Host
+	Key  crypto.PrivKey
+	// Gossip publishes job requests.
+	Gossip Publisher
+	// Book is this node's view of its peers' reputations.
+	Book *reputation.Book
+	// Coordinate is this node's network coordinate.
+	Coordinate func() (coord.Coordinate, bool)
+	// Addrs are the addresses this node advertises.
+	Addrs func() []string
+	// Offer is what this node offers; nil or false when it offers nothing.
+	Offer func() (Offer, bool)
+	// Invitees finds up to enough providers that may serve req, for direct
+	// invitations; nil disables invitations.
+	Invitees func(ctx context.Context, req *gossip.JobRequest, enough int) []peer.AddrInfo
+	// RoutingTableSize says how large the network looks.
+	RoutingTableSize func() int
+	// Changed is called when this node's reservations change.
+	Changed func()
+	// Log receives the market's logs.
+	Log *slog.Logger
+}
+
+// Faults make a provider misbehave on purpose, for tests of the market's
+// defences; the zero value behaves.
+type Faults struct {
+	// DeclineAwards, if set, declines every award with this reason.
+	DeclineAwards string
+	// IgnoreAwards leaves every award unanswered.
+	IgnoreAwards bool
+}
+
+// Market is a node's market, both roles. Create it with New, Start it,
+// Close it.
+type Market struct {
+	cfg  Config
+	d    Deps
+	self peer.ID
+	log  *slog.Logger
+	seq  atomic.Uint64
+
+	mu       sync.Mutex
+	jobs     map[string]*job     // as requester
+	order    []string            // job IDs, oldest first
+	open     map[string]*offered // as provider: requests we bid on
+	reserved map[string]*reservation
+	stats    Stats
+
+	life   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	sem    chan struct{} // bounds concurrent bid decisions
+	faults atomic.Pointer[Faults]
+}
+
+// SetFaults makes this node misbehave on purpose from now on: tests of the
+// market's defences use it. Users never do.
+func (m *Market) SetFaults(f Faults) { m.faults.Store(&f) }
+
+// fault returns the faults set, the zero value if none.
+func (m *Market) fault() Faults {
+	if f := m.faults.Load(); f != nil {
+		return *f
+	}
+	return Faults{}
+}
+
+// Stats counts what the market decided, by reason.
+type Stats struct {
+	// Declined counts requests this node did not bid on, by check.
+	Declined map[string]uint64 `json:"declined"`
+	// BidsSent counts bids sent; BidsRefused those the requester refused.
+	BidsSent    uint64 `json:"bids_sent"`
+	BidsRefused uint64 `json:"bids_refused"`
+	// Refused counts bids, awards and releases this node refused, by reason.
+	Refused map[string]uint64 `json:"refused"`
+	// Accepted and Released count awards accepted and reservations ended.
+	Accepted uint64 `json:"accepted"`
+	Released uint64 `json:"released"`
+}
+
+// New returns a market that has not started.
+func New(cfg Config, d Deps) (*Market, error) {
+	if err := cfg.Validate("market"); err != nil {
+		return nil, err
+	}
+	if d.Host == nil || d.Key == nil || d.Gossip == nil || d.Book == nil {
+		return nil, errors.New("market: host, key, gossip and reputation book are required")
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Coordinate == nil {
+		d.Coordinate = func() (coord.Coordinate, bool) { return coord.Coordinate{}, false }
+	}
+	if d.Addrs == nil {
+		d.Addrs = func() []string { return nil }
+	}
+	if d.Changed == nil {
+		d.Changed = func() {}
+	}
+	m := &Market{cfg: cfg, d: d, self: d.Host.ID(), log: d.Log,
+		jobs: map[string]*job{}, open: map[string]*offered{}, reserved: map[string]*reservation{},
+		stats: Stats{Declined: map[string]uint64{}, Refused: map[string]uint64{}},
+		sem:   make(chan struct{}, 32)}
+	// Sequence numbers follow the clock, so they keep growing across restarts.
+	m.seq.Store(uint64(time.Now().UnixNano()))
+	return m, nil
+}
+
+// Start registers the stream handlers and starts expiring reservations.
+// Background work lives until Close.
+func (m *Market) Start(ctx context.Context) {
+	m.life, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	m.d.Host.SetStreamHandler(BidProtocol, m.handleBid)
+	m.d.Host.SetStreamHandler(AwardProtocol, m.handleAward)
+	m.d.Host.SetStreamHandler(InviteProtocol, m.handleInvite)
+	m.wg.Go(m.sweep)
+}
+
+// Close removes the handlers, releases this node's open jobs' reservations
+// and waits for the market's goroutines.
+func (m *Market) Close() error {
+	if m.cancel == nil {
+		return nil
+	}
+	for _, p := range []protocol.ID{BidProtocol, AwardProtocol, InviteProtocol} {
+		m.d.Host.RemoveStreamHandler(p)
+	}
+	m.cancel()
+	m.wg.Wait()
+	return nil
+}
+
+// Stats returns the market's counts so far.
+func (m *Market) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.stats
+	s.Declined = clone(m.stats.Declined)
+	s.Refused = clone(m.stats.Refused)
+	return s
+}
+
+func clone(in map[string]uint64) map[string]uint64 {
+	out := make(map[string]uint64, len(in))
+	for k, v := range in {
+		out[k] = v
+	}
+	return out
+}
+
+// count adds one to counter[reason] under the lock.
+func (m *Market) count(counter map[string]uint64, reason string) {
+	m.mu.Lock()
+	counter[reason]++
+	m.mu.Unlock()
+}
+
+// nextSeq is the next sequence number for a message this node signs.
+func (m *Market) nextSeq() uint64 { return m.seq.Add(1) }
+
+// newJobID is 16 random bytes in hex.
+func newJobID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// sweep ends lapsed reservations and forgets expired bids every second.
+func (m *Market) sweep() {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.life.Done():
+			return
+		case now := <-t.C:
+			m.expire(now)
+		}
+	}
+}
+
+// send opens a stream of proto to p (adding addrs to the peerstore first),
+// writes msg signed, and reads one answer of at most limit bytes.
+func (m *Market) send(ctx context.Context, p peer.ID, addrs []string, proto protocol.ID, msg gossip.Message, limit int) ([]byte, error) {
+	addAddrs(m.d.Host, p, addrs)
+	data, err := gossip.Encode(msg, m.d.Key)
+	if err != nil {
+		return nil, err
+	}
+	s, err := m.d.Host.NewStream(network.WithAllowLimitedConn(ctx, string(proto)), p, proto)
+	if err != nil {
+		return nil, fmt.Errorf("open %s to %s: %w", proto, short(p), err)
+	}
+	defer s.Close()
+	deadline := time.Now().Add(streamTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	_ = s.SetDeadline(deadline)
+	if err := frame.Write(s, data); err != nil {
+		_ = s.Reset()
+		return nil, fmt.Errorf("send to %s: %w", short(p), err)
+	}
+	_ = s.CloseWrite()
+	answer, err := frame.Read(bufio.NewReader(s), limit)
+	if err != nil {
+		_ = s.Reset()
+		return nil, fmt.Errorf("answer from %s: %w", short(p), err)
+	}
+	return answer, nil
+}
+
+// receive reads one signed message of the given types from s, and checks
+// that the stream's remote peer signed it.
+func (m *Market) receive(s network.Stream, limit int, types ...gossip.Type) (gossip.Message, error) {
+	data, err := frame.Read(bufio.NewReader(s), limit)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", gossip.ErrMalformed, err)
+	}
+	msg, signer, err := gossip.Decode(data, types, time.Now(), limit, time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	if signer != s.Conn().RemotePeer() {
+		return nil, fmt.Errorf("%w: signed by %s, sent by %s", errForged, short(signer), short(s.Conn().RemotePeer()))
+	}
+	return msg, nil
+}
+
+// errForged: a message signed by someone other than the peer sending it.
+var errForged = errors.New("signed by someone else")
+
+// reply writes an Ack and closes the stream.
+func reply(s network.Stream, ok bool, reason string) {
+	b, _ := json.Marshal(Ack{OK: ok, Reason: reason})
+	_ = frame.Write(s, b)
+	_ = s.Close()
+}
+
+// readAck decodes an Ack.
+func readAck(b []byte) (Ack, error) {
+	var a Ack
+	if err := json.Unmarshal(b, &a); err != nil {
+		return a, fmt.Errorf("%w: ack: %w", gossip.ErrMalformed, err)
+	}
+	return a, nil
+}
+
+// violation records a protocol violation by p and counts the refusal.
+func (m *Market) violation(p peer.ID, what string, err error) {
+	m.d.Book.Record(p, reputation.Violation, fmt.Sprintf("%s: %v", what, err))
+	m.count(m.stats.Refused, refusalLabel(err))
+	m.log.Debug("refused a market message", "peer", short(p), "what", what, "err", err)
+}
+
+// refusalLabel names an error for Stats.Refused.
+func refusalLabel(err error) string {
+	switch {
+	case errors.Is(err, errForged):
+		return "forged"
+	case errors.Is(err, gossip.ErrExpired):
+		return "expired"
+	case errors.Is(err, gossip.ErrTooLarge):
+		return "too_large"
+	case errors.Is(err, gossip.ErrBadSignature):
+		return "bad_signature"
+	case errors.Is(err, gossip.ErrInvalid):
+		return "invalid"
+	case errors.Is(err, gossip.ErrUnknownType):
+		return "unknown_type"
+	}
+	return "malformed"
+}
+
+// addAddrs puts addrs for p in the peerstore for a while, so a stream can
+// be opened to a peer heard of only through gossip.
+func addAddrs(h host.Host, p peer.ID, addrs []string) {
+	var out []ma.Multiaddr
+	for _, a := range addrs {
+		if m, err := ma.NewMultiaddr(a); err == nil {
+			out = append(out, m)
+		}
+	}
+	if len(out) > 0 {
+		h.Peerstore().AddAddrs(p, out, peerstore.TempAddrTTL)
+	}
+}
+
+// short is a peer ID's last 8 characters, for logs and events.
+func short(p peer.ID) string {
+	s := p.String()
+	if len(s) > 8 {
+		return s[len(s)-8:]
+	}
+	return s
+}
+
+// ErrUnknownJob is returned for a job ID this node does not know.
+var ErrUnknownJob = errors.New("unknown job")
+
+// writeSigned writes a signed message's bytes as a frame and closes the stream.
+func writeSigned(s network.Stream, data []byte) error {
+	if err := frame.Write(s, data); err != nil {
+		_ = s.Reset()
+		return err
+	}
+	return s.Close()
+}

@@ -1,0 +1,202 @@
+package market
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/gpumesh/gpumesh/scheduler/pricing"
+)
+
+// States of a job as requester.
+const (
+	// StateBidding: the request is out and bids are coming in.
+	StateBidding = "bidding"
+	// StateAwarding: winners are being awarded and their pings checked.
+	StateAwarding = "awarding"
+	// StateFormed: every winner accepted and the cluster is within the bound.
+	StateFormed = "formed"
+	// StateFailed: no cluster; Error says why in numbers.
+	StateFailed = "failed"
+)
+
+// Event is one step of a job, for a person to read as it happens.
+type Event struct {
+	// At is when it happened.
+	At time.Time `json:"at"`
+	// Kind is request, bid, closed, invited, proposed, award, accepted,
+	// declined, timeout, rtt_over, release, formed or failed.
+	Kind string `json:"kind"`
+	// Peer is the provider concerned, if one is.
+	Peer string `json:"peer,omitempty"`
+	// Text says it with numbers.
+	Text string `json:"text"`
+}
+
+// Member is one provider of a formed cluster.
+type Member struct {
+	// Peer is the provider's peer ID.
+	Peer string `json:"peer"`
+	// Ranks are the worker ranks it runs.
+	Ranks []int `json:"ranks"`
+	// Devices is how many devices it rents out for them.
+	Devices int `json:"devices"`
+	// Class is its device class.
+	Class string `json:"class"`
+	// Price is its price per device-hour.
+	Price float64 `json:"price"`
+	// RTTFromYouMS is the requester's ping to it, 0 if it did not answer.
+	RTTFromYouMS float64 `json:"rtt_from_you_ms"`
+}
+
+// Cost is what a formed cluster costs over the job's duration, summed over
+// its members' quotes.
+type Cost struct {
+	// PerHour is the cluster's price per hour.
+	PerHour pricing.Micros `json:"per_hour"`
+	// Gross is the price of the whole duration; the fees are 0.25 % each side.
+	Gross         pricing.Micros `json:"gross"`
+	RequesterFee  pricing.Micros `json:"requester_fee"`
+	RequesterPays pricing.Micros `json:"requester_pays"`
+	ProviderFees  pricing.Micros `json:"provider_fees"`
+}
+
+func (c *Cost) add(q pricing.Quote) {
+	c.PerHour += q.PricePerHour * pricing.Micros(q.Devices)
+	c.Gross += q.Gross
+	c.RequesterFee += q.RequesterFee
+	c.RequesterPays += q.RequesterPays
+	c.ProviderFees += q.ProviderFee
+}
+
+// JobView is a job as its requester sees it.
+type JobView struct {
+	ID      string    `json:"id"`
+	Role    string    `json:"role"`
+	State   string    `json:"state"`
+	Spec    Spec      `json:"spec"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	// FormedAt is when the last winner's acceptance completed the cluster.
+	FormedAt *time.Time `json:"formed_at,omitempty"`
+	// Cluster is the formed cluster, by rank order.
+	Cluster []Member `json:"cluster,omitempty"`
+	// MaxPairRTTMS is the largest RTT the winners measured between them.
+	MaxPairRTTMS float64 `json:"max_pair_rtt_ms,omitempty"`
+	// Cost is the cluster's price.
+	Cost *Cost `json:"cost,omitempty"`
+	// Placement is placement's explanation of the final choice.
+	Placement string `json:"placement,omitempty"`
+	// Bids is how many bids arrived; Invited how many providers were
+	// invited directly, and InviteRefusals why those that would not bid.
+	Bids           int            `json:"bids"`
+	Invited        int            `json:"invited,omitempty"`
+	InviteRefusals map[string]int `json:"invite_refusals,omitempty"`
+	// Rejected counts the bids not chosen by reason, for a failed job.
+	Rejected map[string]int `json:"rejected,omitempty"`
+	// Error says why a failed job failed, in numbers.
+	Error string `json:"error,omitempty"`
+	// Events is the job's history.
+	Events []Event `json:"events,omitempty"`
+}
+
+func (v JobView) clone() JobView {
+	v.Events = slices.Clone(v.Events)
+	v.Cluster = slices.Clone(v.Cluster)
+	return v
+}
+
+// Reservation is an award this node accepted as provider.
+type Reservation struct {
+	Job       string    `json:"job"`
+	Requester string    `json:"requester"`
+	Ranks     []int     `json:"ranks"`
+	WorldSize int       `json:"world_size"`
+	Devices   []int     `json:"devices"`
+	Price     float64   `json:"price"`
+	Accepted  time.Time `json:"accepted"`
+	Until     time.Time `json:"until"`
+	// Ended says why it no longer holds; empty while it does.
+	Ended string `json:"ended,omitempty"`
+}
+
+// viewOf is j's view now.
+func (m *Market) viewOf(j *job) JobView {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v := j.view.clone()
+	v.Bids = len(j.bids)
+	return v
+}
+
+// Job returns the job with id, as requester.
+func (m *Market) Job(id string) (JobView, bool) {
+	m.mu.Lock()
+	j := m.jobs[id]
+	m.mu.Unlock()
+	if j == nil {
+		return JobView{}, false
+	}
+	return m.viewOf(j), true
+}
+
+// Jobs lists this node's jobs as requester, newest first, without events.
+func (m *Market) Jobs() []JobView {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]JobView, 0, len(m.order))
+	for i := len(m.order) - 1; i >= 0; i-- {
+		j := m.jobs[m.order[i]]
+		v := j.view.clone()
+		v.Bids = len(j.bids)
+		v.Events = nil
+		out = append(out, v)
+	}
+	return out
+}
+
+// Reservations lists the awards this node accepted as provider, newest first.
+func (m *Market) Reservations() []Reservation {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]Reservation, 0, len(m.reserved))
+	for _, r := range m.reserved {
+		out = append(out, Reservation{Job: r.job, Requester: r.requester.String(), Ranks: slices.Clone(r.ranks),
+			WorldSize: r.world, Devices: slices.Clone(r.devices), Price: r.price, Accepted: r.accepted, Until: r.until, Ended: r.ended})
+	}
+	slices.SortFunc(out, func(a, b Reservation) int { return b.Accepted.Compare(a.Accepted) })
+	return out
+}
+
+// Watch returns the job's events from index from on, a channel closed at
+// the next event, and whether the job has reached a final state. ok is
+// false for an unknown job.
+func (m *Market) Watch(id string, from int) (events []Event, next <-chan struct{}, final, ok bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j := m.jobs[id]
+	if j == nil {
+		return nil, nil, false, false
+	}
+	if from < len(j.view.Events) {
+		events = slices.Clone(j.view.Events[max(from, 0):])
+	}
+	final = j.view.State == StateFormed || j.view.State == StateFailed
+	return events, j.changed, final, true
+}
+
+// Wait blocks until the job is formed or failed, or ctx ends.
+func (m *Market) Wait(ctx context.Context, id string) (JobView, error) {
+	m.mu.Lock()
+	j := m.jobs[id]
+	m.mu.Unlock()
+	if j == nil {
+		return JobView{}, ErrUnknownJob
+	}
+	select {
+	case <-j.done:
+		return m.viewOf(j), nil
+	case <-ctx.Done():
+		return m.viewOf(j), ctx.Err()
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
+	"github.com/libp2p/go-libp2p/core/crypto"
 )
 
 // TestValidatorVerdicts drives a router's validator directly with messages
@@ -57,5 +58,53 @@ func TestValidatorVerdicts(t *testing.T) {
 	r.Allow(TopicJobs, HeartbeatType)
 	if got := validate(TopicJobs, hb(8)); got != pubsub.ValidationAccept {
 		t.Errorf("after Allow: verdict %v, want accept", got)
+	}
+}
+
+// TestRateLimitPerSigner: a limited type is accepted up to its burst from
+// one signer, then rejected (and counted) until tokens return; another
+// signer has its own bucket, and replays are ignored before they cost one.
+func TestRateLimitPerSigner(t *testing.T) {
+	key, id := newKey(t)
+	h, err := libp2p.New(libp2p.Identity(key), libp2p.NoListenAddrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	r, err := New(DefaultConfig(), h, key, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := t0
+	r.now = func() time.Time { return now }
+	r.AllowLimited(TopicJobs, HeartbeatType, Limit{Every: time.Second, Burst: 3})
+	a, _ := newKey(t)
+	b, _ := newKey(t)
+	hb := func(k crypto.PrivKey, seq uint64) []byte {
+		return seal(t, &Heartbeat{Seq: seq, Sent: t0, Expires: t0.Add(time.Minute), Agent: "x"}, k)
+	}
+	validate := func(data []byte) pubsub.ValidationResult {
+		return r.validator(TopicJobs)(context.Background(), id, &pubsub.Message{Message: &pb.Message{Data: data}, ReceivedFrom: id})
+	}
+	for seq := uint64(1); seq <= 3; seq++ {
+		if got := validate(hb(a, seq)); got != pubsub.ValidationAccept {
+			t.Fatalf("message %d within the burst: %v", seq, got)
+		}
+	}
+	if got := validate(hb(a, 3)); got != pubsub.ValidationIgnore {
+		t.Errorf("a replay: %v, want ignore (not a rate rejection)", got)
+	}
+	if got := validate(hb(a, 4)); got != pubsub.ValidationReject {
+		t.Errorf("over the burst: %v, want reject", got)
+	}
+	if got := validate(hb(b, 1)); got != pubsub.ValidationAccept {
+		t.Errorf("another signer: %v, want accept", got)
+	}
+	now = now.Add(time.Second)
+	if got := validate(hb(a, 5)); got != pubsub.ValidationAccept {
+		t.Errorf("a second later: %v, want accept", got)
+	}
+	if st := r.Stats(); st.Rejected["rate_limited"] != 1 {
+		t.Errorf("stats %+v, want 1 rate_limited", st)
 	}
 }

@@ -81,7 +81,7 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 		m.order = m.order[1:]
 		delete(m.jobs, old)
 	}
-	j.event("request", "", "asked for %s of %s, max RTT %s, up to $%.2f per device-hour; bids close by %s",
+	j.event("request", "", "asked for %s of %s, %s, up to $%.2f per device-hour; bids close by %s",
 		plural(spec.Workers, "worker"), describe(req.PerWorker), bound(req.MaxRTT), req.MaxPrice, req.BidDeadline.Format("15:04:05.000"))
 	v := j.view.clone()
 	m.mu.Unlock()
@@ -690,7 +690,7 @@ func bound(d time.Duration) string {
 	if d <= 0 {
 		return "no RTT bound"
 	}
-	return "bound " + ms(d)
+	return "RTT bound " + ms(d)
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", msf(d)) }

@@ -282,7 +282,7 @@ func (r Result) Explain() string {
 		bound = "bound " + ms(req.MaxRTT)
 	}
 	if r.Feasible {
-		fmt.Fprintf(&b, "%s on %s for %s, max RTT %s (%s)", plural(req.K, "worker"), plural(len(r.Chosen), "provider"), money(r.Cost), ms(r.MaxRTT), bound)
+		fmt.Fprintf(&b, "%s on %s for %s, estimated max RTT %s (%s)", plural(req.K, "worker"), plural(len(r.Chosen), "provider"), money(r.Cost), ms(r.MaxRTT), bound)
 		if len(r.Rejected) > 0 {
 			fmt.Fprintf(&b, "; %s not chosen: %s", plural(len(r.Rejected), "bid"), reasonCounts(sum.Reasons))
 		}
@@ -301,7 +301,7 @@ func (r Result) Explain() string {
 	}
 	fmt.Fprintf(&b, "; the largest group found within %s holds %s", ms(req.MaxRTT), plural(sum.LargestGroup, "worker"))
 	if c := sum.Cheapest; c.OK {
-		fmt.Fprintf(&b, "; without the RTT bound the cheapest %d workers cost %s with max RTT %s", req.K, money(c.Cost), ms(c.MaxRTT))
+		fmt.Fprintf(&b, "; without the RTT bound the cheapest %d workers cost %s with estimated max RTT %s", req.K, money(c.Cost), ms(c.MaxRTT))
 	}
 	return b.String()
 }
@@ -336,4 +336,4 @@ func plural(n int, noun string) string {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 
-func money(v float64) string { return fmt.Sprintf("%.2f/h", v) }
+func money(v float64) string { return fmt.Sprintf("$%.2f/h", v) }

@@ -262,7 +262,7 @@ func TestUnsatisfiableBoundExplains(t *testing.T) {
 		text := res.Explain()
 		for _, part := range []string{"no group of 3 workers within 20.0 ms", "12 bids over your price", "3 bids below your reputation",
 			"1 bid of another class", "1 bid invalid", "4 bids too far", "largest group found within 20.0 ms holds 2 workers",
-			"cheapest 3 workers cost 3.60/h with max RTT 100.0 ms"} {
+			"cheapest 3 workers cost $3.60/h with estimated max RTT 100.0 ms"} {
 			if !strings.Contains(text, part) {
 				t.Errorf("Explain() = %q, want it to say %q", text, part)
 			}
@@ -275,7 +275,7 @@ func ms64(d time.Duration) float64 { return float64(d) / float64(time.Millisecon
 func TestExplainFeasible(t *testing.T) {
 	res := place(t, Request{K: 2, MaxRTT: 30 * time.Millisecond, MaxPrice: 2},
 		[]Bid{bid("a", 1, 0, 0), bid("b", 1.1, 10, 0), bid("c", 1.2, 5, 0), bid("far", 1.05, 100, 0), bid("x", 3, 0, 0)})
-	want := "2 workers on 2 providers for 2.10/h, max RTT 10.0 ms (bound 30.0 ms); 3 bids not chosen: 1 bid over your price, 1 bid too far from the rest, 1 bid not needed"
+	want := "2 workers on 2 providers for $2.10/h, estimated max RTT 10.0 ms (bound 30.0 ms); 3 bids not chosen: 1 bid over your price, 1 bid too far from the rest, 1 bid not needed"
 	if got := res.Explain(); got != want {
 		t.Errorf("Explain() =\n%q, want\n%q", got, want)
 	}

@@ -1,0 +1,616 @@
+package cli
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gpumesh/gpumesh/node/api"
+	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/scheduler/market"
+)
+
+// submitFlags are the flags of gpumesh submit; each one given overrides the
+// job file's key of the same meaning.
+type submitFlags struct {
+	workers, gpus, cpus            int
+	pool, class, executor, urgency string
+	minVRAM, ram, maxPrice, minRep float64
+	maxRTT                         msDuration
+	regions, inputs                []string
+	duration, bidWindow            time.Duration
+	wasm, image                    string
+	detach                         bool
+}
+
+func newSubmitCmd(g *globals) *cobra.Command {
+	var f submitFlags
+	cmd := &cobra.Command{
+		Use:   "submit [JOBFILE] [flags] [-- ARGS]",
+		Short: "Ask the network for a cluster of workers and follow it forming",
+		Long: `Ask the network for a cluster of K workers close to each other: the running
+node publishes the job request, providers bid, the node picks the cheapest
+cluster within the RTT bound, awards it and checks the winners' pings
+between each other. submit follows the job's events until the cluster is
+formed or the job failed, then prints the cluster and its cost.
+
+JOBFILE is YAML (JSON when it ends in .json; '-' reads stdin) with the keys
+workers, gpus, pool, class, min_vram_gb, cpu_cores, ram_gb, max_rtt,
+regions, max_price, duration, executor, workload, urgency, bid_window and
+min_reputation; an unknown key is an error. Flags given override the file.
+
+  gpumesh submit --workers 4 --class A100-80GB --max-rtt 40ms --max-price 1.5
+  gpumesh submit job.yaml --workers 8 --detach
+
+A CPU-only node's CPU counts as one device: --gpus 1 (the default) is also
+met by a CPU provider; --pool gpu excludes CPU-only providers.
+
+--wasm FILE (the module's sha256 digest), --image IMAGE and ARGS after --
+(a command, for the process executor) only name the workload in the
+request for now, and choose the executor unless --executor does: running
+them comes in a later issue, as do the files of --input, which are only
+checked to exist.
+
+Ctrl-C stops following; the job goes on on the node (gpumesh jobs JOB).
+Exit status: 0 formed (or submitted, with --detach), 1 failed, 2 bad usage
+or a bad job spec.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			before := args
+			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+				before = args[:dash]
+			}
+			if len(before) > 1 {
+				return usageError{fmt.Errorf("submit takes at most one job file, got %q (ARGS go after --)", before)}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var file string
+			var workArgs []string
+			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
+				workArgs = args[dash:]
+				args = args[:dash]
+			}
+			if len(args) == 1 {
+				file = args[0]
+			}
+			spec, err := buildSpec(cmd, file, f, workArgs)
+			if err != nil {
+				return err
+			}
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			v, err := c.SubmitJob(cmd.Context(), spec)
+			var apiErr *api.Error
+			if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest {
+				return usageError{err}
+			}
+			if err != nil {
+				return err
+			}
+			if f.detach {
+				if g.json {
+					return g.printJSON(v)
+				}
+				fmt.Fprintln(g.stdout, v.ID)
+				return nil
+			}
+			return follow(cmd.Context(), g, c, v)
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.workers, "workers", 0, "number of workers K (default 1)")
+	fl.IntVar(&f.gpus, "gpus", 0, "devices per worker (default 1; a CPU-only node's CPU counts as one device)")
+	fl.StringVar(&f.pool, "pool", "", "device pool: gpu, apple or cpu (default any; gpu excludes CPU-only providers)")
+	fl.StringVar(&f.class, "class", "", "device class required, e.g. A100-80GB, RTX-4090, CPU-x86")
+	fl.Float64Var(&f.minVRAM, "min-vram", 0, "least memory per device, GB")
+	fl.IntVar(&f.cpus, "cpus", 0, "least CPU cores per worker")
+	fl.Float64Var(&f.ram, "ram", 0, "least host memory per worker, GB")
+	fl.Float64Var(&f.maxPrice, "max-price", 0, "most paid per device-hour, USD (default the node's market.default_max_price)")
+	fl.Var(&f.maxRTT, "max-rtt", "largest RTT between any two workers: 40ms, or a bare number of milliseconds (default no bound)")
+	fl.StringSliceVar(&f.regions, "region", nil, "region or country the workers must be in (repeatable, or comma-separated)")
+	fl.DurationVar(&f.duration, "duration", 0, "how long the job may run (default 1h)")
+	fl.StringVar(&f.executor, "executor", "", "wasm, docker or process (default wasm, or what --wasm, --image or ARGS imply)")
+	fl.StringVar(&f.wasm, "wasm", "", "WebAssembly module: the request names it by its sha256 digest (running it comes later)")
+	fl.StringVar(&f.image, "image", "", "container image for the docker executor (running it comes later)")
+	fl.StringArrayVar(&f.inputs, "input", nil, "input file, checked to exist (repeatable; sending inputs comes later)")
+	fl.StringVar(&f.urgency, "urgency", "", "low, normal or high: providers charge more for high (default normal)")
+	fl.DurationVar(&f.bidWindow, "bid-window", 0, "how long bidding stays open at most (default the node's market.bid_window)")
+	fl.Float64Var(&f.minRep, "min-reputation", 0, "least provider reputation, 0 to 1 (default the node's market.min_reputation)")
+	fl.BoolVar(&f.detach, "detach", false, "print the job ID and return without following")
+	return cmd
+}
+
+// buildSpec reads the job file, if any, and lays the flags the user gave
+// over it. Every problem is a usage error.
+func buildSpec(cmd *cobra.Command, file string, f submitFlags, workArgs []string) (market.Spec, error) {
+	var spec market.Spec
+	if file != "" {
+		var data []byte
+		var err error
+		if file == "-" {
+			data, err = io.ReadAll(io.LimitReader(cmd.InOrStdin(), 1<<20))
+		} else {
+			data, err = os.ReadFile(file)
+		}
+		if err != nil {
+			return spec, usageError{fmt.Errorf("job file: %w", err)}
+		}
+		if spec, err = market.ParseSpec(file, data); err != nil {
+			return spec, usageError{err}
+		}
+	}
+	set := cmd.Flags().Changed
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if set("workers") {
+		if f.workers < 1 {
+			bad("--workers must be at least 1, got %d", f.workers)
+		}
+		spec.Workers = f.workers
+	}
+	if set("gpus") {
+		if f.gpus < 0 {
+			bad("--gpus must not be negative, got %d", f.gpus)
+		}
+		spec.GPUs = &f.gpus
+	}
+	if set("pool") {
+		spec.Pool = f.pool
+	}
+	if set("class") {
+		spec.Class = f.class
+	}
+	if set("min-vram") {
+		if !(f.minVRAM >= 0) {
+			bad("--min-vram must not be negative, got %v", f.minVRAM)
+		}
+		spec.MinVRAMGB = f.minVRAM
+	}
+	if set("cpus") {
+		if f.cpus < 0 {
+			bad("--cpus must not be negative, got %d", f.cpus)
+		}
+		spec.CPUCores = f.cpus
+	}
+	if set("ram") {
+		if !(f.ram >= 0) {
+			bad("--ram must not be negative, got %v", f.ram)
+		}
+		spec.RAMGB = f.ram
+	}
+	if set("max-price") {
+		if !(f.maxPrice > 0) || math.IsInf(f.maxPrice, 0) {
+			bad("--max-price must be a positive number of USD per device-hour, got %v", f.maxPrice)
+		}
+		spec.MaxPrice = f.maxPrice
+	}
+	if set("max-rtt") {
+		spec.MaxRTT = p2p.Duration(f.maxRTT)
+	}
+	if set("region") {
+		spec.Regions = f.regions
+	}
+	if set("duration") {
+		if f.duration <= 0 {
+			bad("--duration must be positive, got %s", f.duration)
+		}
+		spec.Duration = p2p.Duration(f.duration)
+	}
+	if set("executor") {
+		spec.Executor = f.executor
+	}
+	if set("urgency") {
+		spec.Urgency = f.urgency
+	}
+	if set("bid-window") {
+		if f.bidWindow <= 0 {
+			bad("--bid-window must be positive, got %s", f.bidWindow)
+		}
+		spec.BidWindow = p2p.Duration(f.bidWindow)
+	}
+	if set("min-reputation") {
+		if !(f.minRep >= 0 && f.minRep <= 1) {
+			bad("--min-reputation must be between 0 and 1, got %v", f.minRep)
+		}
+		spec.MinReputation = &f.minRep
+	}
+
+	// --wasm, --image and ARGS each name the workload and imply an executor.
+	var named []string
+	workload, implied := "", ""
+	if set("wasm") {
+		named = append(named, "--wasm")
+		data, err := os.ReadFile(f.wasm)
+		if err != nil {
+			bad("--wasm: %v", err)
+		}
+		sum := sha256.Sum256(data)
+		workload, implied = "sha256:"+hex.EncodeToString(sum[:]), "wasm"
+	}
+	if set("image") {
+		named = append(named, "--image")
+		if strings.TrimSpace(f.image) == "" {
+			bad("--image must name an image")
+		}
+		workload, implied = f.image, "docker"
+	}
+	if len(workArgs) > 0 {
+		named = append(named, "ARGS after --")
+		workload, implied = strings.Join(workArgs, " "), "process"
+	}
+	switch {
+	case len(named) > 1:
+		bad("%s each name the workload: give one", strings.Join(named, " and "))
+	case len(named) == 1:
+		if spec.Executor != "" && spec.Executor != implied {
+			bad("%s: needs the %s executor, not %s", named[0], implied, spec.Executor)
+		}
+		spec.Executor, spec.Workload = implied, workload
+	}
+	switch spec.Executor {
+	case "", "wasm", "docker", "process":
+	default:
+		bad("executor %q is not wasm, docker or process", spec.Executor)
+	}
+	for _, in := range f.inputs {
+		if st, err := os.Stat(in); err != nil {
+			bad("--input: %v", err)
+		} else if !st.Mode().IsRegular() {
+			bad("--input: %s is not a regular file", in)
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return spec, usageError{err}
+	}
+	return spec, nil
+}
+
+// msDuration is a duration flag that also reads a bare number as milliseconds.
+type msDuration time.Duration
+
+func (d *msDuration) String() string {
+	if *d == 0 {
+		return "" // no default shown in help
+	}
+	return time.Duration(*d).String()
+}
+
+func (d *msDuration) Type() string { return "duration" }
+
+func (d *msDuration) Set(s string) error {
+	if ms, err := strconv.ParseFloat(s, 64); err == nil {
+		if !(ms >= 0) || math.IsInf(ms, 0) {
+			return fmt.Errorf("%q is not a number of milliseconds", s)
+		}
+		*d = msDuration(time.Duration(ms * float64(time.Millisecond)))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is neither a duration (40ms) nor a number of milliseconds", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative", s)
+	}
+	*d = msDuration(v)
+	return nil
+}
+
+// follow prints the job's events as they happen, then its outcome. A
+// failed job returns an error (exit 1).
+func follow(ctx context.Context, g *globals, c *api.Client, v market.JobView) error {
+	if !g.json {
+		fmt.Fprintf(g.stdout, "job %s submitted; following it (Ctrl-C stops following, the job goes on)\n", v.ID)
+	}
+	err := c.FollowJob(ctx, v.ID, func(e market.Event) {
+		if !g.json {
+			printEvent(g.stdout, e)
+		}
+	})
+	if ctx.Err() != nil {
+		return fmt.Errorf("stopped following job %s; it goes on on the node: gpumesh jobs %s", v.ID, v.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("follow job %s: %w", v.ID, err)
+	}
+	final, err := c.Job(ctx, v.ID)
+	if err != nil {
+		return err
+	}
+	if g.json {
+		if err := g.printJSON(final); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintln(g.stdout)
+		printOutcome(g.stdout, final)
+	}
+	if final.State == market.StateFailed {
+		return fmt.Errorf("job %s failed: %s", final.ID, final.Error)
+	}
+	return nil
+}
+
+// printEvent writes one event as a line: time, kind, text.
+func printEvent(w io.Writer, e market.Event) {
+	fmt.Fprintf(w, "%s  %-9s %s\n", e.At.Local().Format("15:04:05.000"), e.Kind, e.Text)
+}
+
+// printOutcome writes what a job came to: its cluster and cost when formed,
+// why it failed, or how far it got.
+func printOutcome(w io.Writer, v market.JobView) {
+	switch v.State {
+	case market.StateFormed:
+		took := ""
+		if v.FormedAt != nil {
+			took = " in " + v.FormedAt.Sub(v.Created).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(w, "job %s formed%s: %s on %s, from %s\n", v.ID, took,
+			count(v.Spec.Workers, "worker"), count(len(v.Cluster), "provider"), count(v.Bids, "bid"))
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "PEER\tRANKS\tCLASS\tDEVICES\tPRICE/H\tRTT FROM YOU")
+		for _, m := range v.Cluster {
+			rtt := "-"
+			if m.RTTFromYouMS > 0 {
+				rtt = fmtMS(m.RTTFromYouMS)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t$%.2f\t%s\n", m.Peer, fmtRanks(m.Ranks), m.Class, m.Devices, m.Price, rtt)
+		}
+		tw.Flush()
+		// Winners ping each other only for a job with an RTT bound.
+		switch {
+		case len(v.Cluster) < 2:
+		case v.Spec.MaxRTT <= 0:
+			fmt.Fprintln(w, "max RTT between workers: not measured (no bound; --max-rtt sets one)")
+		default:
+			bound := fmtMS(float64(time.Duration(v.Spec.MaxRTT)) / float64(time.Millisecond))
+			fmt.Fprintf(w, "max RTT between workers: %s measured, bound %s\n", fmtMS(v.MaxPairRTTMS), bound)
+		}
+		if c := v.Cost; c != nil {
+			fmt.Fprintf(w, "cost: %s per hour; for %s: %s + %s requester fee (0.25 %%) = %s\n",
+				c.PerHour, fmtDuration(time.Duration(v.Spec.Duration)), c.Gross, c.RequesterFee, c.RequesterPays)
+		}
+		if v.Placement != "" {
+			fmt.Fprintf(w, "placement: %s\n", v.Placement)
+		}
+	case market.StateFailed:
+		fmt.Fprintf(w, "job %s failed after %s, %s: %s\n", v.ID, v.Updated.Sub(v.Created).Round(time.Millisecond),
+			count(v.Bids, "bid"), v.Error)
+		if len(v.Rejected) > 0 {
+			fmt.Fprintf(w, "bids not chosen: %s\n", reasons(v.Rejected))
+		}
+		if v.Invited > 0 {
+			fmt.Fprintf(w, "invited %s directly", count(v.Invited, "provider"))
+			if len(v.InviteRefusals) > 0 {
+				fmt.Fprintf(w, "; would not bid: %s", reasons(v.InviteRefusals))
+			}
+			fmt.Fprintln(w)
+		}
+	default:
+		fmt.Fprintf(w, "job %s is %s, %s so far\n", v.ID, v.State, count(v.Bids, "bid"))
+	}
+}
+
+func newJobsCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "jobs [JOB]",
+		Short: "List the jobs this node asked for and the awards it holds, or show one job",
+		Long: `List the jobs this node asked for (as requester) and the awards it accepted
+(as provider). With a job ID, show that job's events and outcome.`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return usageError{fmt.Errorf("jobs takes at most one job ID, got %d", len(args))}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.client()
+			if err != nil {
+				return err
+			}
+			if len(args) == 1 {
+				v, err := c.Job(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				if g.json {
+					return g.printJSON(v)
+				}
+				printJob(g.stdout, v)
+				return nil
+			}
+			jobs, err := c.Jobs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if g.json {
+				return g.printJSON(jobs)
+			}
+			printJobs(g.stdout, jobs, time.Now())
+			return nil
+		},
+	}
+}
+
+// printJob writes one job: what it asked for, its events and its outcome.
+func printJob(w io.Writer, v market.JobView) {
+	s := v.Spec
+	fmt.Fprintf(w, "job %s (%s), created %s\n", v.ID, v.State, v.Created.Local().Format("2006-01-02 15:04:05"))
+	gpus := 1
+	if s.GPUs != nil {
+		gpus = *s.GPUs
+	}
+	fmt.Fprintf(w, "asked for %s, %s each", count(s.Workers, "worker"), count(gpus, "device"))
+	if s.Pool != "" {
+		fmt.Fprintf(w, ", pool %s", s.Pool)
+	}
+	if s.Class != "" {
+		fmt.Fprintf(w, ", class %s", s.Class)
+	}
+	if s.MaxRTT > 0 {
+		fmt.Fprintf(w, ", max RTT %s", time.Duration(s.MaxRTT))
+	}
+	if len(s.Regions) > 0 {
+		fmt.Fprintf(w, ", regions %s", strings.Join(s.Regions, ","))
+	}
+	fmt.Fprintf(w, ", up to $%.2f per device-hour, for %s\n\n", s.MaxPrice, fmtDuration(time.Duration(s.Duration)))
+	for _, e := range v.Events {
+		printEvent(w, e)
+	}
+	if len(v.Events) > 0 {
+		fmt.Fprintln(w)
+	}
+	printOutcome(w, v)
+}
+
+// printJobs writes the requested jobs, then the provided reservations.
+func printJobs(w io.Writer, jobs api.Jobs, now time.Time) {
+	fmt.Fprintf(w, "requested (%d)\n", len(jobs.Requested))
+	if len(jobs.Requested) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTATE\tWORKERS\tBIDS\tCLUSTER\tMAX RTT\tPRICE/H\tCREATED")
+		for _, v := range jobs.Requested {
+			cluster, rtt, price := "-", "-", "-"
+			if len(v.Cluster) > 0 {
+				cluster = count(len(v.Cluster), "provider")
+			}
+			if v.State == market.StateFormed && v.Spec.MaxRTT > 0 && len(v.Cluster) > 1 {
+				rtt = fmtMS(v.MaxPairRTTMS)
+			}
+			if v.Cost != nil {
+				price = v.Cost.PerHour.String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\n", v.ID, v.State, v.Spec.Workers, v.Bids, cluster, rtt, price, ago(now, v.Created))
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\nprovided (%d)\n", len(jobs.Provided))
+	if len(jobs.Provided) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "JOB\tREQUESTER\tRANKS\tDEVICES\tPRICE/H\tUNTIL\tSTATE")
+		for _, r := range jobs.Provided {
+			state := "holding"
+			if r.Ended != "" {
+				state = r.Ended
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s of %d\t%s\t$%.2f\t%s\t%s\n", r.Job, shortPeer(r.Requester), fmtRanks(r.Ranks), r.WorldSize,
+				fmtDevices(r.Devices), r.Price, r.Until.Local().Format("15:04:05"), state)
+		}
+		tw.Flush()
+	}
+}
+
+// fmtRanks writes sorted integers with runs as ranges: 0-3,6.
+func fmtRanks(xs []int) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	s := append([]int(nil), xs...)
+	sort.Ints(s)
+	var parts []string
+	for i := 0; i < len(s); {
+		j := i
+		for j+1 < len(s) && s[j+1] == s[j]+1 {
+			j++
+		}
+		if j > i {
+			parts = append(parts, fmt.Sprintf("%d-%d", s[i], s[j]))
+		} else {
+			parts = append(parts, strconv.Itoa(s[i]))
+		}
+		i = j + 1
+	}
+	return strings.Join(parts, ",")
+}
+
+// fmtDevices writes how many devices and which: 2 (#0-1).
+func fmtDevices(idx []int) string {
+	if len(idx) == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d (#%s)", len(idx), fmtRanks(idx))
+}
+
+// fmtMS writes milliseconds with the precision their size deserves.
+func fmtMS(ms float64) string {
+	switch {
+	case ms < 1:
+		return fmt.Sprintf("%.2f ms", ms)
+	case ms < 10:
+		return fmt.Sprintf("%.1f ms", ms)
+	default:
+		return fmt.Sprintf("%.0f ms", ms)
+	}
+}
+
+// fmtDuration writes d without zero tails: 1h, 1h30m, 45s.
+func fmtDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// count writes n nouns: 1 worker, 2 workers.
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// reasons writes counts by reason, most first: 3 over price, 1 too far.
+func reasons(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// shortPeer is the tail of a peer ID, enough to tell peers apart in a table.
+func shortPeer(id string) string {
+	if len(id) > 8 {
+		return "…" + id[len(id)-8:]
+	}
+	return id
+}
+
+// ago writes how long before now t was.
+func ago(now, t time.Time) string {
+	d := now.Sub(t)
+	if d < time.Second {
+		return "just now"
+	}
+	return d.Round(time.Second).String() + " ago"
+}

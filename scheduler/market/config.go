@@ -31,10 +31,11 @@ type Config struct {
 	// DefaultMaxPrice is the price cap per device-hour of a job that names none.
 	DefaultMaxPrice float64 `toml:"default_max_price" comment:"highest price per device-hour (USD) for a job that names none"`
 	// Invite asks providers found through capability keys directly, on top
-	// of the gossip, once the routing table holds InviteAbove peers.
-	Invite bool `toml:"invite" comment:"also invite providers found through capability keys directly, in large networks"`
-	// InviteAbove is the routing-table size from which Invite applies.
-	InviteAbove int `toml:"invite_above" comment:"routing-table size from which providers are also invited directly"`
+	// of the gossip, once the routing table holds InviteAbove peers. An
+	// invited provider says why it will not bid, which a failed job reports.
+	Invite bool `toml:"invite" comment:"also invite providers found through capability keys directly (they say why they will not bid)"`
+	// InviteAbove is the routing-table size from which Invite applies; 0 always.
+	InviteAbove int `toml:"invite_above" comment:"routing-table size from which providers are also invited directly; 0 = always"`
 	// RequestsPerMinute bounds the job requests one peer may originate on
 	// gossip; more are rejected and score the sender down.
 	RequestsPerMinute int `toml:"requests_per_minute" comment:"job requests one peer may publish per minute before its messages are rejected"`
@@ -55,7 +56,7 @@ func DefaultConfig() Config {
 		MinReputation:       reputation.DefaultMinReputation,
 		DefaultMaxPrice:     5,
 		Invite:              true,
-		InviteAbove:         64,
+		InviteAbove:         0,
 		RequestsPerMinute:   30,
 		MaxOpenBids:         256,
 	}

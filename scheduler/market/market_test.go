@@ -333,7 +333,7 @@ func TestInvitations(t *testing.T) {
 	if v, err = mReq.Wait(ctx, v.ID); err != nil || v.State != market.StateFailed {
 		t.Fatalf("job no one can serve: %s %v", v.State, err)
 	}
-	if !strings.Contains(v.Error, "of 1 invited, 1 would not bid (1 devices)") {
+	if !strings.Contains(v.Error, "of 1 provider invited directly, 1 would not bid: 1 devices (no device matches class H100-80GB)") {
 		t.Errorf("failure %q does not carry the invited provider's reason", v.Error)
 	}
 }

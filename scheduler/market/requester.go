@@ -40,6 +40,7 @@ type job struct {
 	newBid  chan struct{}
 	changed chan struct{} // closed and replaced at every event
 	done    chan struct{} // closed when the job reaches a final state
+	invited chan struct{} // closed once invitations, if any, have answered
 }
 
 // event appends an event; m.mu must be held.
@@ -71,7 +72,7 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 	if err := req.Validate(now, time.Minute); err != nil {
 		return JobView{}, fmt.Errorf("%w: %w", ErrBadSpec, err)
 	}
-	j := &job{req: req, newBid: make(chan struct{}, 1), changed: make(chan struct{}), done: make(chan struct{}),
+	j := &job{req: req, newBid: make(chan struct{}, 1), changed: make(chan struct{}), done: make(chan struct{}), invited: make(chan struct{}),
 		view: JobView{ID: req.ID, Role: "requester", State: StateBidding, Spec: spec, Created: now, Updated: now}}
 	m.mu.Lock()
 	m.jobs[req.ID] = j
@@ -96,8 +97,10 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 // run takes a published job to a formed cluster or a failure.
 func (m *Market) run(j *job) {
 	ctx := m.life
-	if m.cfg.Invite && m.d.Invitees != nil && m.d.RoutingTableSize != nil && m.d.RoutingTableSize() >= m.cfg.InviteAbove {
+	if m.invites() {
 		m.wg.Go(func() { m.invite(j) })
+	} else {
+		close(j.invited)
 	}
 	if !m.collect(ctx, j) {
 		return
@@ -105,14 +108,21 @@ func (m *Market) run(j *job) {
 	m.confirm(ctx, j)
 }
 
+// invites reports whether requests go to providers found through
+// capability keys too.
+func (m *Market) invites() bool {
+	return m.cfg.Invite && m.d.Invitees != nil && (m.cfg.InviteAbove == 0 || m.d.RoutingTableSize != nil && m.d.RoutingTableSize() >= m.cfg.InviteAbove)
+}
+
 // invite asks providers found through capability keys directly.
 func (m *Market) invite(j *job) {
+	defer close(j.invited)
 	ctx, cancel := context.WithDeadline(m.life, j.req.BidDeadline)
 	defer cancel()
 	found := m.d.Invitees(ctx, j.req, m.cfg.EnoughBidsPerWorker*j.req.Workers)
 	sem := make(chan struct{}, 16)
-	asked, had, declined := 0, 0, map[string]int{}
-	results := make(chan string, len(found))
+	asked, had, declined, details := 0, 0, map[string]int{}, map[string]string{}
+	results := make(chan [2]string, len(found))
 	for _, p := range found {
 		if p.ID == m.self {
 			continue
@@ -130,28 +140,31 @@ func (m *Market) invite(j *job) {
 			defer func() { <-sem }()
 			answer, err := m.send(ctx, p.ID, addrStrings(p), InviteProtocol, j.req, maxAckBytes)
 			if err != nil {
-				results <- "unreachable"
+				results <- [2]string{"unreachable", trim(err.Error())}
 				return
 			}
 			ack, err := readAck(answer)
 			switch {
 			case err != nil:
-				results <- "unreadable answer"
+				results <- [2]string{"unreadable answer", trim(err.Error())}
 			case ack.OK:
-				results <- ""
+				results <- [2]string{}
 			default:
-				check, _, _ := strings.Cut(ack.Reason, ":")
-				results <- check
+				check, detail, _ := strings.Cut(ack.Reason, ":")
+				results <- [2]string{check, strings.TrimSpace(detail)}
 			}
 		}()
 	}
 	for range asked {
-		if r := <-results; r != "" {
-			declined[r]++
+		if r := <-results; r[0] != "" {
+			declined[r[0]]++
+			if details[r[0]] == "" {
+				details[r[0]] = r[1]
+			}
 		}
 	}
 	m.mu.Lock()
-	j.view.Invited, j.view.InviteRefusals = asked, declined
+	j.view.Found, j.view.Invited, j.view.InviteRefusals, j.view.InviteReasons = len(found), asked, declined, details
 	j.event("invited", "", "capability keys gave %s: %d had bid already; invited %d, of whom %d said they would not bid%s",
 		plural(len(found), "provider"), had, asked, total(declined), reasonList(declined))
 	m.mu.Unlock()
@@ -481,8 +494,12 @@ func (m *Market) formed(ctx context.Context, j *job, cluster []*member, measured
 	j.view.Cost = &cost
 	j.view.Placement = res.Explain()
 	j.view.FormedAt = &now
-	j.event("formed", "", "cluster formed in %s: %s on %s, measured max pairwise RTT %s (%s); %s per hour, %s for %s with fees",
-		ms(now.Sub(j.view.Created)), plural(j.req.Workers, "worker"), plural(len(cluster), "provider"), ms(maxPair), bound(j.req.MaxRTT),
+	pairs := "pairwise RTTs not measured (no RTT bound)"
+	if j.req.MaxRTT > 0 {
+		pairs = fmt.Sprintf("measured max pairwise RTT %s (%s)", ms(maxPair), bound(j.req.MaxRTT))
+	}
+	j.event("formed", "", "cluster formed in %s: %s on %s, %s; %s per hour, %s for %s with fees",
+		ms(now.Sub(j.view.Created)), plural(j.req.Workers, "worker"), plural(len(cluster), "provider"), pairs,
 		cost.PerHour, cost.RequesterPays, time.Duration(j.view.Spec.Duration))
 	m.mu.Unlock()
 	m.finish(j, StateFormed, "")
@@ -581,22 +598,30 @@ func (m *Market) recordRejections(j *job, res placement.Result, idx []int, exclu
 	}
 }
 
-// explainFailure says why no cluster could be formed, in numbers.
+// explainFailure says why no cluster could be formed, in numbers: what
+// placement made of the bids, and what the providers invited directly
+// said about the request.
 func (m *Market) explainFailure(j *job, res placement.Result, excluded map[int]string) string {
+	<-j.invited // bounded by the bid deadline
 	m.mu.Lock()
 	n := len(j.bids)
-	invited, refusals := j.view.Invited, j.view.InviteRefusals
+	v := j.view
 	m.mu.Unlock()
+	var out string
 	if n == 0 {
-		msg := "no provider bid before the deadline"
-		if invited > 0 {
-			msg += fmt.Sprintf("; of %d invited, %d would not bid%s", invited, total(refusals), reasonList(refusals))
-		}
-		return msg
+		out = "no provider bid before the deadline"
+	} else {
+		out = fmt.Sprintf("%s received; %s", plural(n, "bid"), res.Explain())
 	}
-	out := fmt.Sprintf("%s received; %s", plural(n, "bid"), res.Explain())
 	if len(excluded) > 0 {
 		out += "; " + exclusionSummary(excluded)
+	}
+	switch {
+	case v.InviteReasons == nil && v.Invited == 0 && v.Found == 0 && !m.invites():
+	case v.Found == 0:
+		out += "; the capability keys list no provider that matches the request (" + describe(j.req.PerWorker) + ", executor " + j.req.Executor + ")"
+	case v.Invited > 0:
+		out += fmt.Sprintf("; of %s invited directly, %d would not bid%s", plural(v.Invited, "provider"), total(v.InviteRefusals), detailList(v.InviteRefusals, v.InviteReasons))
 	}
 	return out
 }
@@ -653,6 +678,26 @@ func exclusionSummary(excluded map[int]string) string {
 		counts[strings.SplitN(why, ":", 2)[0]]++
 	}
 	return fmt.Sprintf("%d winners replaced%s", len(excluded), reasonList(counts))
+}
+
+// detailList is reasonList with one example of each reason.
+func detailList(counts map[string]int, details map[string]string) string {
+	if len(counts) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(counts))
+	for k := range counts {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%d %s", counts[k], k)
+		if d := details[k]; d != "" {
+			parts[i] += " (" + d + ")"
+		}
+	}
+	return ": " + strings.Join(parts, ", ")
 }
 
 func reasonList(counts map[string]int) string {

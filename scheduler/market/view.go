@@ -87,11 +87,15 @@ type JobView struct {
 	Cost *Cost `json:"cost,omitempty"`
 	// Placement is placement's explanation of the final choice.
 	Placement string `json:"placement,omitempty"`
-	// Bids is how many bids arrived; Invited how many providers were
-	// invited directly, and InviteRefusals why those that would not bid.
-	Bids           int            `json:"bids"`
-	Invited        int            `json:"invited,omitempty"`
-	InviteRefusals map[string]int `json:"invite_refusals,omitempty"`
+	// Bids is how many bids arrived. Found is how many providers the
+	// capability keys gave, Invited how many of them were invited directly
+	// (the others had bid already), InviteRefusals why those that would
+	// not bid, by check, and InviteReasons one provider's words for each.
+	Bids           int               `json:"bids"`
+	Found          int               `json:"found,omitempty"`
+	Invited        int               `json:"invited,omitempty"`
+	InviteRefusals map[string]int    `json:"invite_refusals,omitempty"`
+	InviteReasons  map[string]string `json:"invite_reasons,omitempty"`
 	// Rejected counts the bids not chosen by reason, for a failed job.
 	Rejected map[string]int `json:"rejected,omitempty"`
 	// Error says why a failed job failed, in numbers.

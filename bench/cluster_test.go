@@ -75,14 +75,7 @@ func benchClusterSim(t *testing.T, providers, jobs int) Result {
 		c.Market.ReserveHold = p2p.Duration(time.Second)
 	}})
 	s.WaitRoutingTables(t, 3, 2*time.Minute)
-	nodetest.WaitFor(t, 10*time.Minute, func() bool {
-		for _, nd := range s.Nodes {
-			if nd.Network().Latency().Samples() < 20 {
-				return false
-			}
-		}
-		return true
-	}, func() string { return "nodes did not take 20 samples each" })
+	s.WaitSamples(t, 20, 10*time.Minute)
 	index := map[string]int{}
 	for i, nd := range s.Nodes {
 		index[nd.PeerID().String()] = i

@@ -36,14 +36,7 @@ func TestCoordinatesConvergeOnCountryNetwork(t *testing.T) {
 			c.P2P.ProbePeers = 1
 		}})
 		s.WaitRoutingTables(t, 3, time.Minute)
-		nodetest.WaitFor(t, 5*time.Minute, func() bool {
-			for _, nd := range s.Nodes {
-				if nd.Network().Latency().Samples() < 20 {
-					return false
-				}
-			}
-			return true
-		}, func() string { return "nodes did not take 20 samples each" })
+		s.WaitSamples(t, 20, 5*time.Minute)
 		var errs []float64
 		for i := range n {
 			ci, _ := s.Nodes[i].Network().Latency().Coordinate()

@@ -52,14 +52,7 @@ func TestMarketOnCountryNetwork(t *testing.T) {
 				c.Market.ReserveHold = p2p.Duration(time.Second)
 			}})
 		s.WaitRoutingTables(t, 3, time.Minute)
-		nodetest.WaitFor(t, 5*time.Minute, func() bool {
-			for _, nd := range s.Nodes {
-				if nd.Network().Latency().Samples() < 20 {
-					return false
-				}
-			}
-			return true
-		}, func() string { return "nodes did not take 20 samples each" })
+		s.WaitSamples(t, 20, 5*time.Minute)
 		index := map[string]int{}
 		for i, nd := range s.Nodes {
 			index[nd.PeerID().String()] = i

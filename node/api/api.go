@@ -146,14 +146,7 @@ func Handler(b Backend) http.Handler {
 			limit = n
 		}
 		res, err := b.Offers(r.Context(), q.Get("filter"), q.Get("order"), limit)
-		switch {
-		case errors.Is(err, ErrBadRequest):
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: strings.TrimPrefix(err.Error(), ErrBadRequest.Error()+": ")})
-		case err != nil:
-			writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
-		default:
-			writeJSON(w, http.StatusOK, res)
-		}
+		writeResult(w, http.StatusOK, res, err)
 	})
 	handleJobs(mux, b)
 	return localOnly(mux)
@@ -186,6 +179,19 @@ func isLocalHost(hostport string) bool {
 
 type errorBody struct {
 	Error string `json:"error"`
+}
+
+// writeResult answers v with code, or the error: 400 for one wrapping
+// ErrBadRequest (with the reason alone), 500 for any other.
+func writeResult(w http.ResponseWriter, code int, v any, err error) {
+	switch {
+	case errors.Is(err, ErrBadRequest):
+		writeJSON(w, http.StatusBadRequest, errorBody{Error: strings.TrimPrefix(err.Error(), ErrBadRequest.Error()+": ")})
+	case err != nil:
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
+	default:
+		writeJSON(w, code, v)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

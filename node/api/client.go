@@ -87,20 +87,33 @@ func (c *Client) get(ctx context.Context, path string, timeout time.Duration, ou
 	if err != nil {
 		return err
 	}
+	return c.do(req, http.StatusOK, out)
+}
+
+// do sends req and decodes a want-status answer into out.
+func (c *Client) do(req *http.Request, want int, out any) error {
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("node API at %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return readError(resp, path)
+	if resp.StatusCode != want {
+		return readError(resp, req.URL.Path)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
 	if err != nil {
-		return fmt.Errorf("read %s: %w", path, err)
+		return fmt.Errorf("read %s: %w", req.URL.Path, err)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("decode %s: %w", path, err)
+		return fmt.Errorf("decode %s: %w", req.URL.Path, err)
 	}
 	return nil
+}
+
+// readError turns an error answer into an *Error.
+func readError(resp *http.Response, path string) error {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
+	var e errorBody
+	_ = json.Unmarshal(body, &e)
+	return &Error{Status: resp.StatusCode, Message: e.Error, path: path}
 }

@@ -5,13 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
@@ -51,14 +49,7 @@ func handleJobs(mux *http.ServeMux, b JobBackend) {
 			return
 		}
 		v, err := b.SubmitJob(r.Context(), spec)
-		switch {
-		case errors.Is(err, ErrBadRequest):
-			writeJSON(w, http.StatusBadRequest, errorBody{Error: strings.TrimPrefix(err.Error(), ErrBadRequest.Error()+": ")})
-		case err != nil:
-			writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
-		default:
-			writeJSON(w, http.StatusCreated, v)
-		}
+		writeResult(w, http.StatusCreated, v, err)
 	})
 	mux.HandleFunc("GET /api/v1/jobs", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, b.Jobs())
@@ -163,32 +154,4 @@ func (c *Client) FollowJob(ctx context.Context, id string, fn func(market.Event)
 		fn(e)
 	}
 	return sc.Err()
-}
-
-// do sends req and decodes a want-status answer into out.
-func (c *Client) do(req *http.Request, want int, out any) error {
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("node API at %s: %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != want {
-		return readError(resp, req.URL.Path)
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
-		return fmt.Errorf("read %s: %w", req.URL.Path, err)
-	}
-	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("decode %s: %w", req.URL.Path, err)
-	}
-	return nil
-}
-
-// readError turns an error answer into an *Error.
-func readError(resp *http.Response, path string) error {
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	var e errorBody
-	_ = json.Unmarshal(body, &e)
-	return &Error{Status: resp.StatusCode, Message: e.Error, path: path}
 }

@@ -201,6 +201,20 @@ func (f *Fleet) WaitRoutingTables(t TB, min int, timeout time.Duration) {
 	})
 }
 
+// WaitSamples waits until every node's network coordinate has taken at
+// least n RTT samples (its own pings and record fetches).
+func (f *Fleet) WaitSamples(t TB, n int, timeout time.Duration) {
+	t.Helper()
+	WaitFor(t, timeout, func() bool {
+		for _, nd := range f.Nodes {
+			if nd.Network().Latency().Samples() < n {
+				return false
+			}
+		}
+		return true
+	}, func() string { return fmt.Sprintf("nodes did not take %d samples each", n) })
+}
+
 // WaitHeard waits until every node has heard a gossip heartbeat from every other node.
 func (f *Fleet) WaitHeard(t TB, timeout time.Duration) {
 	t.Helper()

@@ -680,7 +680,8 @@ func exclusionSummary(excluded map[int]string) string {
 	return fmt.Sprintf("%d winners replaced%s", len(excluded), reasonList(counts))
 }
 
-// detailList is reasonList with one example of each reason.
+// detailList is ": 2 free (detail), 1 price (detail)", by reason, with
+// one example of each reason when details has one.
 func detailList(counts map[string]int, details map[string]string) string {
 	if len(counts) == 0 {
 		return ""
@@ -700,20 +701,12 @@ func detailList(counts map[string]int, details map[string]string) string {
 	return ": " + strings.Join(parts, ", ")
 }
 
+// reasonList is " (2 free, 1 price)", by reason.
 func reasonList(counts map[string]int) string {
 	if len(counts) == 0 {
 		return ""
 	}
-	keys := make([]string, 0, len(counts))
-	for k := range counts {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%d %s", counts[k], k)
-	}
-	return " (" + strings.Join(parts, ", ") + ")"
+	return " (" + strings.TrimPrefix(detailList(counts, nil), ": ") + ")"
 }
 
 func total(counts map[string]int) int {

@@ -23,9 +23,10 @@ import (
 // of its peers' reputations.
 const ReputationFile = "reputation.json"
 
-// startJobs opens the reputation book, creates the market and wires it to
-// the jobs topic. It runs before gossip starts, so no request is missed.
-func (n *Node) startJobs(life context.Context) error {
+// newJobs opens the reputation book, creates the market and wires it to
+// the jobs topic. It runs before gossip starts, so no request is missed;
+// Start then starts the market.
+func (n *Node) newJobs(life context.Context) error {
 	book, err := reputation.Open(filepath.Join(n.opts.DataDir, ReputationFile), reputation.Config{Log: n.log.With("component", "reputation")}, nil)
 	if errors.Is(err, reputation.ErrCorrupt) {
 		n.log.Warn("started with an empty reputation book", "err", err)
@@ -54,8 +55,6 @@ func (n *Node) startJobs(life context.Context) error {
 	per := time.Minute / time.Duration(cfg.RequestsPerMinute)
 	n.gossip.AllowLimited(gossip.TopicJobs, gossip.JobRequestType, gossip.Limit{Every: per, Burst: max(cfg.RequestsPerMinute/3, 1)})
 	n.gossip.Handle(gossip.TopicJobs, n.jobs.OnRequest)
-	n.jobs.Start(life)
-	n.wg.Go(func() { n.watchHeartbeats(life) })
 	return nil
 }
 

@@ -171,10 +171,14 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return c, true
 	})
 	n.net.Latency().SetSource(n.gossip.Presence().Coordinate)
-	n.startMarket(life)
-	if err := n.startJobs(life); err != nil {
+	// The market exists before the publisher starts (records show its
+	// reservations) and serves its streams once the publisher is set.
+	if err := n.newJobs(life); err != nil {
 		return err
 	}
+	n.startMarket(life)
+	n.jobs.Start()
+	n.wg.Go(func() { n.watchHeartbeats(life) })
 	if err := n.gossip.Start(ctx); err != nil {
 		return err
 	}

@@ -182,25 +182,22 @@ func New(cfg Config, d Deps) (*Market, error) {
 		sem:   make(chan struct{}, 32)}
 	// Sequence numbers follow the clock, so they keep growing across restarts.
 	m.seq.Store(uint64(time.Now().UnixNano()))
+	// Background work lives until Close.
+	m.life, m.cancel = context.WithCancel(context.Background())
 	return m, nil
 }
 
 // Start registers the stream handlers and starts expiring reservations.
-// Background work lives until Close.
-func (m *Market) Start(ctx context.Context) {
-	m.life, m.cancel = context.WithCancel(context.WithoutCancel(ctx))
+func (m *Market) Start() {
 	m.d.Host.SetStreamHandler(BidProtocol, m.handleBid)
 	m.d.Host.SetStreamHandler(AwardProtocol, m.handleAward)
 	m.d.Host.SetStreamHandler(InviteProtocol, m.handleInvite)
 	m.wg.Go(m.sweep)
 }
 
-// Close removes the handlers, releases this node's open jobs' reservations
-// and waits for the market's goroutines.
+// Close removes the handlers, ends the market's work (a job still forming
+// fails, releasing the awards it holds) and waits for its goroutines.
 func (m *Market) Close() error {
-	if m.cancel == nil {
-		return nil
-	}
 	for _, p := range []protocol.ID{BidProtocol, AwardProtocol, InviteProtocol} {
 		m.d.Host.RemoveStreamHandler(p)
 	}

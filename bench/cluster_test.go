@@ -37,7 +37,7 @@ func TestB3TimeToCluster(t *testing.T) {
 	}
 	providers, _ := strconv.Atoi(os.Getenv("GPUMESH_B3_PROVIDERS"))
 	if providers <= 0 {
-		providers = 200
+		providers = 100
 	}
 	jobs, _ := strconv.Atoi(os.Getenv("GPUMESH_B3_JOBS"))
 	if jobs <= 0 {

@@ -7,10 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
 	"github.com/gpumesh/gpumesh/scheduler/market"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
 
 // TestClusterOnLoopback: three CPU providers and a requester on loopback
@@ -56,6 +59,15 @@ func TestClusterOnLoopback(t *testing.T) {
 	if v.Bids != 3 {
 		t.Errorf("%d bids from 3 providers", v.Bids)
 	}
+	// The requester watches its cluster's heartbeats for reputation.
+	winner, _ := peer.Decode(v.Cluster[0].Peer)
+	nodetest.WaitFor(t, 10*time.Second, func() bool {
+		view, ok := req.Reputation().View(winner)
+		return ok && view.Counts[reputation.HeartbeatOnTime] > 0 && view.Counts[reputation.AwardAccepted] > 0
+	}, func() string {
+		view, _ := req.Reputation().View(winner)
+		return fmt.Sprintf("winner's record in the requester's book: %+v", view.Counts)
+	})
 	// Each winner holds one reserved device, shown in its next capacity record.
 	for _, m := range v.Cluster {
 		for _, nd := range f.Nodes[1:] {

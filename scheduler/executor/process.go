@@ -1,0 +1,231 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// ProcessConfig is what the process executor may run.
+type ProcessConfig struct {
+	// Allow maps a command name a job may ask for to the program and fixed
+	// arguments it runs: {"train": {"/opt/stack/bin/train", "--quiet"}}.
+	// Nothing else runs.
+	Allow map[string][]string
+	// Limits cap every job's; zero fields take DefaultProcessLimits'.
+	Limits Limits
+}
+
+// DefaultProcessLimits are the process executor's limits when the
+// provider sets none.
+var DefaultProcessLimits = Limits{Wall: time.Hour, CPU: time.Hour, MemoryBytes: 2 << 30, OutputBytes: 64 << 20}
+
+// Process runs allowlisted commands as child processes, for data centers
+// with preinstalled stacks. It is a trust boundary only as far as the
+// allowlist is: the command sees the host as the provider's user does.
+// Limits: wall time (the process group is killed), CPU time and address
+// space (RLIMIT_CPU, RLIMIT_AS, set on the child right after it starts),
+// logs and the outputs folder (OutputBytes each). PIDs is not enforced
+// (RLIMIT_NPROC counts the whole user, not the job).
+type Process struct {
+	cfg ProcessConfig
+}
+
+// NewProcess returns a process executor for cfg.
+func NewProcess(cfg ProcessConfig) (*Process, error) {
+	for name, argv := range cfg.Allow {
+		if len(argv) == 0 || !filepath.IsAbs(argv[0]) {
+			return nil, fmt.Errorf("process executor: command %q must map to an absolute program path", name)
+		}
+	}
+	cfg.Limits = cfg.Limits.Cap(DefaultProcessLimits)
+	return &Process{cfg: cfg}, nil
+}
+
+// Name implements Executor.
+func (*Process) Name() string { return "process" }
+
+// Commands lists the allowlisted command names, sorted.
+func (p *Process) Commands() []string {
+	out := make([]string, 0, len(p.cfg.Allow))
+	for name := range p.cfg.Allow {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Start implements Executor.
+func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
+	if job.Spec.Process == nil {
+		return nil, fmt.Errorf("%w: no process section", ErrBadSpec)
+	}
+	argv, ok := p.cfg.Allow[job.Spec.Process.Command]
+	if !ok {
+		return nil, fmt.Errorf("%w: command %q is not allowlisted (allowed: %v)", ErrNotAllowed, job.Spec.Process.Command, p.Commands())
+	}
+	lim := job.Limits.Cap(p.cfg.Limits)
+	h := &procHandle{done: make(chan struct{}), limits: lim, dir: job.Dir}
+	h.logs = NewLogs(lim.OutputBytes, func() { h.stop(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
+	cmd := exec.Command(argv[0], append(append([]string{}, argv[1:]...), job.Spec.Args...)...)
+	cmd.Dir = job.Dir
+	cmd.Env = processEnv(job)
+	cmd.Stdout, cmd.Stderr = h.logs.Writer("stdout"), h.logs.Writer("stderr")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("%w: start %s: %w", ErrUnavailable, argv[0], err)
+	}
+	h.cmd = cmd
+	h.started = time.Now()
+	pid := cmd.Process.Pid
+	var errs []error
+	if lim.CPU > 0 {
+		secs := uint64((lim.CPU + time.Second - 1) / time.Second)
+		errs = append(errs, unix.Prlimit(pid, unix.RLIMIT_CPU, &unix.Rlimit{Cur: secs, Max: secs + 1}, nil))
+	}
+	if lim.MemoryBytes > 0 {
+		m := uint64(lim.MemoryBytes)
+		errs = append(errs, unix.Prlimit(pid, unix.RLIMIT_AS, &unix.Rlimit{Cur: m, Max: m}, nil))
+	}
+	if err := errors.Join(errs...); err != nil {
+		h.stop(StatusFailed, "could not set limits: "+err.Error())
+	}
+	go h.run(lim.Wall)
+	return h, nil
+}
+
+// processEnv is the job's environment plus where its folders are; the
+// host's environment is not passed on.
+func processEnv(job Job) []string {
+	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + job.Dir,
+		"GPUMESH_INPUTS=" + filepath.Join(job.Dir, "inputs"), "GPUMESH_OUTPUTS=" + filepath.Join(job.Dir, "outputs")}
+	for k, v := range job.Env {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// procHandle is a running process.
+type procHandle struct {
+	cmd     *exec.Cmd
+	logs    *Logs
+	limits  Limits
+	dir     string
+	started time.Time
+	done    chan struct{}
+
+	mu     sync.Mutex
+	status Status // set by stop before the process ends
+	reason string
+	result Result
+}
+
+// stop kills the process group, recording why, once.
+func (h *procHandle) stop(status Status, reason string) {
+	h.mu.Lock()
+	if h.status == "" {
+		h.status, h.reason = status, reason
+	}
+	h.mu.Unlock()
+	if h.cmd != nil && h.cmd.Process != nil {
+		_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
+
+// run waits for the process, enforcing the wall limit, and records the result.
+func (h *procHandle) run(wall time.Duration) {
+	var timer *time.Timer
+	if wall > 0 {
+		timer = time.AfterFunc(wall, func() { h.stop(StatusLimit, fmt.Sprintf("wall time over %s", wall)) })
+	}
+	err := h.cmd.Wait()
+	if timer != nil {
+		timer.Stop()
+	}
+	// The group may have children left: end them with the leader.
+	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+	h.logs.Close()
+	res := Result{Started: h.started, Ended: time.Now(), ExitCode: h.cmd.ProcessState.ExitCode()}
+	h.mu.Lock()
+	status, reason := h.status, h.reason
+	h.mu.Unlock()
+	switch {
+	case status != "":
+		res.Status, res.Reason = status, reason
+	case signalled(h.cmd.ProcessState, syscall.SIGXCPU):
+		res.Status, res.Reason = StatusLimit, fmt.Sprintf("CPU time over %s", h.limits.CPU)
+	case err == nil:
+		res.Status = StatusSucceeded
+	default:
+		res.Status, res.Reason = StatusFailed, err.Error()
+	}
+	if res.Status == StatusSucceeded || res.Status == StatusFailed {
+		if n, err := dirSize(filepath.Join(h.dir, "outputs")); err == nil && h.limits.OutputBytes > 0 && n > h.limits.OutputBytes {
+			res.Status, res.Reason = StatusLimit, fmt.Sprintf("outputs of %d bytes, over %d", n, h.limits.OutputBytes)
+		}
+	}
+	h.mu.Lock()
+	h.result = res
+	h.mu.Unlock()
+	close(h.done)
+}
+
+func signalled(ps *os.ProcessState, sig syscall.Signal) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
+}
+
+// Wait implements Handle.
+func (h *procHandle) Wait(ctx context.Context) (Result, error) {
+	select {
+	case <-h.done:
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.result, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// Logs implements Handle.
+func (h *procHandle) Logs() *Logs { return h.logs }
+
+// Cancel implements Handle.
+func (h *procHandle) Cancel(ctx context.Context) error {
+	h.stop(StatusCancelled, "cancelled")
+	select {
+	case <-h.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// dirSize is the total size of the regular files under dir, not following
+// symbolic links.
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	return n, err
+}

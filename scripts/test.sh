@@ -8,11 +8,13 @@ say() { printf '==> %s\n' "$*"; }
 
 # Debian packages the tests use: unshare (util-linux) and ip (iproute2) put
 # the mDNS test in a private network namespace so multicast never leaves
-# this machine. Installed only when missing and we are root.
+# this machine; docker.io is the engine the docker executor's tests run
+# against. Installed only when missing and we are root.
 need=()
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${need[*]}"
@@ -21,6 +23,30 @@ if ((${#need[@]})); then
   else
     say "missing ${need[*]}: the tests that need them will skip and say so"
   fi
+fi
+
+# The docker executor's tests (scheduler/executor) need an engine: when none
+# answers and we are root, dockerd starts in the background with the vfs
+# storage driver (it works on any filesystem, inside a container too), logs
+# to $TMPDIR and is left running for the next run. No registry is needed:
+# the tests build their FROM scratch image through the engine's API. With an
+# engine up, GPUMESH_REQUIRE_DOCKER=1 makes those tests fail, not skip, if
+# they cannot reach it.
+docker_answers() { command -v docker >/dev/null 2>&1 && timeout 10 docker info >/dev/null 2>&1; }
+if ! docker_answers && [ "$(id -u)" = 0 ] && command -v dockerd >/dev/null 2>&1; then
+  dockerd_log="${TMPDIR:-/tmp}/gpumesh-dockerd.log"
+  pid=$(cat /var/run/docker.pid 2>/dev/null || true)
+  if [ -z "$pid" ] || ! kill -0 "$pid" 2>/dev/null; then
+    say "starting dockerd --storage-driver=vfs (log: $dockerd_log)"
+    setsid dockerd --storage-driver=vfs >"$dockerd_log" 2>&1 </dev/null &
+  fi
+  for _ in $(seq 120); do docker_answers && break; sleep 0.5; done
+fi
+if docker_answers; then
+  export GPUMESH_REQUIRE_DOCKER=1
+else
+  say "no docker engine answers (needs root, docker.io and a dockerd that starts; log: ${dockerd_log:-none}): the docker tests will skip and say so"
+  [ -n "${dockerd_log:-}" ] && tail -n 20 "$dockerd_log" >&2 || true
 fi
 
 if ! command -v go >/dev/null 2>&1; then

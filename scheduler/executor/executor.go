@@ -137,6 +137,19 @@ func (l Limits) Cap(max Limits) Limits {
 		OutputBytes: capI(l.OutputBytes, max.OutputBytes), PIDs: capI(l.PIDs, max.PIDs)}
 }
 
+// Or returns l with its zero fields taken from def: a provider's limits
+// over the executor's defaults.
+func (l Limits) Or(def Limits) Limits {
+	pick := func(a, b int64) int64 {
+		if a == 0 {
+			return b
+		}
+		return a
+	}
+	return Limits{Wall: time.Duration(pick(int64(l.Wall), int64(def.Wall))), CPU: time.Duration(pick(int64(l.CPU), int64(def.CPU))),
+		MemoryBytes: pick(l.MemoryBytes, def.MemoryBytes), OutputBytes: pick(l.OutputBytes, def.OutputBytes), PIDs: pick(l.PIDs, def.PIDs)}
+}
+
 // Validate checks the spec's shape (not what the provider allows).
 func (s Spec) Validate() error {
 	var errs []error

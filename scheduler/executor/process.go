@@ -47,7 +47,7 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 			return nil, fmt.Errorf("process executor: command %q must map to an absolute program path", name)
 		}
 	}
-	cfg.Limits = cfg.Limits.Cap(DefaultProcessLimits)
+	cfg.Limits = cfg.Limits.Or(DefaultProcessLimits)
 	return &Process{cfg: cfg}, nil
 }
 

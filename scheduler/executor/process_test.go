@@ -128,6 +128,9 @@ func TestLimitsCapAndSpecValidate(t *testing.T) {
 	if got != (Limits{Wall: time.Minute, CPU: time.Second, MemoryBytes: 10}) {
 		t.Errorf("Cap = %+v", got)
 	}
+	if got := (Limits{Wall: 2 * time.Hour}).Or(DefaultProcessLimits); got.Wall != 2*time.Hour || got.MemoryBytes != DefaultProcessLimits.MemoryBytes {
+		t.Errorf("Or = %+v: a provider's own limit must stand, zero fields take the defaults", got)
+	}
 	good := Spec{Version: SpecVersion, Executor: "process", Process: &ProcessSpec{Command: "sh"}}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)

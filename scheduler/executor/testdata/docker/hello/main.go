@@ -1,0 +1,133 @@
+// Command hello is the docker executor's test program. It is built static
+// (CGO_ENABLED=0) into a FROM scratch image by the tests, so it can rely on
+// nothing but the kernel. The first argument picks what it does:
+//
+//	(none or other)  print the rank, arguments and user, probe the sandbox,
+//	                 and write /outputs/out.txt (/inputs/in.txt upper-cased)
+//	sleep            print "sleeping" and sleep forever
+//	spam             print lines forever
+//	net              try the network: a UDP route out, TCP to 127.0.0.1:1
+//	alloc            allocate and touch memory until killed
+//	fill             write 64 MiB to /outputs, then sleep forever
+//	spin             burn CPU forever
+//	exit N           exit with status N
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+)
+
+func main() {
+	mode := ""
+	if len(os.Args) > 1 {
+		mode = os.Args[1]
+	}
+	switch mode {
+	case "sleep":
+		fmt.Println("sleeping")
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "spam":
+		line := bytes.Repeat([]byte("x"), 100)
+		for i := 0; ; i++ {
+			fmt.Printf("%d %s\n", i, line)
+		}
+	case "net":
+		os.Exit(probeNet())
+	case "alloc":
+		fmt.Println("allocating")
+		var keep [][]byte
+		for {
+			b := make([]byte, 1<<20)
+			for i := range b {
+				b[i] = byte(i)
+			}
+			keep = append(keep, b)
+		}
+	case "fill":
+		f, err := os.Create("/outputs/big")
+		if err != nil {
+			fmt.Println("create:", err)
+			os.Exit(1)
+		}
+		chunk := make([]byte, 1<<20)
+		for range 64 {
+			if _, err := f.Write(chunk); err != nil {
+				fmt.Println("write:", err)
+				os.Exit(1)
+			}
+		}
+		fmt.Println("filled")
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "spin":
+		fmt.Println("spinning")
+		x := 0
+		for {
+			x++
+		}
+	case "exit":
+		code := 0
+		if len(os.Args) > 2 {
+			code, _ = strconv.Atoi(os.Args[2])
+		}
+		fmt.Println("exiting", code)
+		os.Exit(code)
+	default:
+		os.Exit(hello())
+	}
+}
+
+func hello() int {
+	fmt.Printf("rank=%s args=%q\n", os.Getenv("GPUMESH_RANK"), os.Args[1:])
+	fmt.Printf("uid=%d gid=%d\n", os.Getuid(), os.Getgid())
+	probe := func(name, path string) {
+		if err := os.WriteFile(path, []byte("x"), 0o644); err != nil {
+			fmt.Printf("%s: not writable\n", name)
+			return
+		}
+		fmt.Printf("%s: writable\n", name)
+	}
+	probe("rootfs", "/probe")
+	probe("tmp", "/tmp/probe")
+	probe("inputs", "/inputs/probe")
+	in, err := os.ReadFile("/inputs/in.txt")
+	if err != nil && !os.IsNotExist(err) {
+		fmt.Fprintln(os.Stderr, "read input:", err)
+		return 1
+	}
+	if err := os.WriteFile("/outputs/out.txt", bytes.ToUpper(in), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "write output:", err)
+		return 1
+	}
+	fmt.Println("wrote /outputs/out.txt")
+	return 0
+}
+
+// probeNet reports whether the container has a route out (a UDP "dial"
+// only needs a route, so it answers at once with or without a network)
+// and what a TCP dial to 127.0.0.1:1 says; it exits 0 only with a route.
+func probeNet() int {
+	code := 0
+	if c, err := net.Dial("udp", "192.0.2.1:9"); err != nil {
+		fmt.Println("route: none:", err)
+		code = 3
+	} else {
+		fmt.Println("route: ok from", c.LocalAddr())
+		c.Close()
+	}
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:1", 2*time.Second); err != nil {
+		fmt.Println("loopback:", err)
+	} else {
+		fmt.Println("loopback: connected")
+		c.Close()
+	}
+	return code
+}

@@ -45,7 +45,7 @@ func main() {
 	b7peers := flag.Int("b7-peers", 50, "B7: peers connected to the idle node")
 	binary := flag.String("binary", "bin/gpumesh", "B7: the gpumesh binary to measure")
 	out := flag.String("out", "bench/results.json", "where to write the JSON results")
-	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B3,B4,B5,B7,B9)")
+	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B3,B4,B5,B7,B8,B9)")
 	b5nodes := flag.Int("b5-nodes", 200, "B5: nodes placed in countries")
 	b2providers := flag.Int("b2-providers", 100, "B2: providers advertising in the DHT")
 	b2searches := flag.Int("b2-searches", 40, "B2: searches per mode")
@@ -54,6 +54,7 @@ func main() {
 	b4requests := flag.Int("b4-requests", 20, "B4: requests per k and RTT bound")
 	b3providers := flag.Int("b3-providers", 100, "B3: providers on the simulated country network (200 stalls the synctest bubble, see README)")
 	b3jobs := flag.Int("b3-jobs", 10, "B3: jobs per k")
+	b8runs := flag.Int("b8-runs", 20, "B8: runs per executor")
 	flag.Parse()
 
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
@@ -84,6 +85,10 @@ func main() {
 	if want("B3") {
 		fmt.Fprintf(os.Stderr, "B3: time to cluster with %d providers on the simulated country network...\n", *b3providers)
 		results = append(results, benchCluster(*b3providers, *b3jobs))
+	}
+	if want("B8") {
+		fmt.Fprintf(os.Stderr, "B8: executor start-up, %d runs each...\n", *b8runs)
+		results = append(results, benchExecutors(*b8runs))
 	}
 	if want("B9") {
 		var sizes []int

@@ -36,12 +36,12 @@ func benchExecutors(runs int) Result {
 		if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") {
 			continue
 		}
-		name := strings.ToLower(strings.TrimSuffix(strings.TrimPrefix(fields[0], "Benchmark"), "FirstLine"))
-		name = name[:strings.IndexAny(name+"-", "-")]
+		name, _, _ := strings.Cut(strings.TrimPrefix(fields[0], "Benchmark"), "-") // BenchmarkWasmFirstLine-2
+		name = strings.ToLower(strings.TrimSuffix(name, "FirstLine"))
 		for i := 2; i+1 < len(fields); i += 2 {
 			v, perr := strconv.ParseFloat(fields[i], 64)
 			if perr == nil && strings.HasPrefix(fields[i+1], "ms-") {
-				res.Figures[name+"_"+strings.TrimPrefix(fields[i+1], "ms-")] = v
+				res.Figures[name+"_"+strings.ReplaceAll(strings.TrimPrefix(fields[i+1], "ms-"), "-", "_")] = v
 			}
 		}
 	}
@@ -49,7 +49,7 @@ func benchExecutors(runs int) Result {
 		res.Skipped = fmt.Sprintf("the executor benchmarks reported nothing (%v)", err)
 		return res
 	}
-	p50, ok := res.Figures["wasm_first-line-p50"]
+	p50, ok := res.Figures["wasm_first_line_p50"]
 	res.Verdict = map[bool]string{true: "met", false: "missed"}[ok && p50 <= 20]
 	return res
 }

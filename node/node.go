@@ -28,6 +28,7 @@ import (
 	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/scheduler/challenge"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
@@ -80,6 +81,7 @@ type Node struct {
 	capacity *capacityState
 	jobs     *market.Market
 	book     *reputation.Book
+	execs    executor.Set
 	wg       sync.WaitGroup // background work that ends with stop
 	started  time.Time
 }
@@ -136,6 +138,16 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("detect hardware: %w", err)
 	}
 	n.logHardware()
+	var skipped map[string]string
+	n.execs, skipped, err = executor.Open(ctx, n.cfg.Executor, filepath.Join(dir, "cache", "wasm"))
+	if err != nil {
+		return err
+	}
+	for name, why := range skipped {
+		if slices.Contains(n.cfg.Offer.Executors, name) {
+			n.log.Warn("executor offered but not available: not advertised", "executor", name, "why", why)
+		}
+	}
 	n.sampler, err = gpu.NewSampler(n.probe, time.Duration(n.cfg.GPU.SampleInterval), time.Duration(n.cfg.GPU.History))
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
@@ -242,6 +254,10 @@ func (n *Node) Close() error {
 	if n.net != nil {
 		errs = append(errs, n.net.Close())
 		n.net = nil
+	}
+	if n.execs != nil {
+		errs = append(errs, n.execs.Close())
+		n.execs = nil
 	}
 	if n.sampler != nil {
 		errs = append(errs, n.sampler.Close())

@@ -111,11 +111,16 @@ func (n *Node) selfTest(ctx context.Context) {
 func (n *Node) capacityRecord() (capacity.Record, error) {
 	c := n.Config().Offer
 	r := capacity.Record{
-		Agent:     "gpumesh/" + Version,
-		Prices:    map[string]float64{},
-		Country:   c.Country,
-		Region:    c.Region,
-		Executors: slices.Clone(c.Executors),
+		Agent:   "gpumesh/" + Version,
+		Prices:  map[string]float64{},
+		Country: c.Country,
+		Region:  c.Region,
+	}
+	// Only executors that run here are advertised.
+	for _, e := range c.Executors {
+		if _, ok := n.execs[e]; ok {
+			r.Executors = append(r.Executors, e)
+		}
 	}
 	var reserved map[int]bool
 	if n.jobs != nil {

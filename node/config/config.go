@@ -21,6 +21,7 @@ import (
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
 
@@ -43,6 +44,8 @@ type Config struct {
 	Offer capacity.Config `toml:"offer"`
 	// Market configures job requests, bids and awards.
 	Market market.Config `toml:"market"`
+	// Executor says which executors run strangers' work, and their caps.
+	Executor executor.Config `toml:"executor"`
 	// API configures the local HTTP API.
 	API API `toml:"api"`
 	// Log configures logging.
@@ -86,11 +89,12 @@ var Profiles = []string{"home", "datacenter", "test"}
 // Default returns the home profile: what a double-clicked binary runs with.
 func Default() Config {
 	return Config{
-		Profile: "home",
-		P2P:     p2p.DefaultConfig(),
-		Gossip:  gossip.DefaultConfig(),
-		Offer:   capacity.DefaultConfig(),
-		Market:  market.DefaultConfig(),
+		Profile:  "home",
+		P2P:      p2p.DefaultConfig(),
+		Gossip:   gossip.DefaultConfig(),
+		Offer:    capacity.DefaultConfig(),
+		Market:   market.DefaultConfig(),
+		Executor: executor.DefaultConfig(),
 		GPU: GPU{
 			SampleInterval:       p2p.Duration(2 * time.Second),
 			History:              p2p.Duration(10 * time.Minute),
@@ -225,7 +229,7 @@ func (c Config) Validate() error {
 	if !slices.Contains(Profiles, c.Profile) {
 		errs = append(errs, fmt.Errorf("profile: %q is not one of %s", c.Profile, strings.Join(Profiles, ", ")))
 	}
-	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"), c.Market.Validate("market"))
+	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"), c.Market.Validate("market"), c.Executor.Validate("executor"))
 	errs = append(errs, c.GPU.validate())
 	if err := validateAPIListen(c.API.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("api.listen: %w", err))

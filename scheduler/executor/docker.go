@@ -132,6 +132,15 @@ func NewDocker(cfg DockerConfig) (*Docker, error) {
 // Name implements Executor.
 func (*Docker) Name() string { return "docker" }
 
+// Ping reports whether the engine answers, with an error wrapping
+// ErrUnavailable when it does not.
+func (d *Docker) Ping(ctx context.Context) error {
+	if _, err := d.cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+		return fmt.Errorf("%w: docker engine: %w", ErrUnavailable, err)
+	}
+	return nil
+}
+
 // Close releases the connection to the engine; call it after every
 // handle's work has ended.
 func (d *Docker) Close() error { return d.cli.Close() }

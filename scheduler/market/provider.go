@@ -199,7 +199,56 @@ type reservation struct {
 	price     float64
 	accepted  time.Time
 	until     time.Time
+	running   bool   // the requester started the work (BeginRun)
 	ended     string // why it ended; empty while it holds
+}
+
+// BeginRun lets requester start the work of ranks of job on the devices
+// its accepted award reserved: the reservation then holds for the job's
+// duration instead of market.reserve_hold. It refuses a requester without
+// a live reservation, ranks it was not awarded, and a second start.
+func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := m.reserved[job]
+	switch {
+	case r == nil:
+		return fmt.Errorf("no award of job %s accepted here", job)
+	case r.requester != requester:
+		return fmt.Errorf("job %s was awarded by another peer", job)
+	case r.ended != "":
+		return fmt.Errorf("the reservation of job %s ended: %s", job, r.ended)
+	case r.running:
+		return fmt.Errorf("job %s is already running", job)
+	}
+	for _, k := range ranks {
+		if !slices.Contains(r.ranks, k) {
+			return fmt.Errorf("rank %d of job %s was not awarded here (ranks %v)", k, job, r.ranks)
+		}
+	}
+	r.running = true
+	hold := time.Hour
+	if o := m.open[job]; o != nil {
+		hold = o.req.Duration
+	}
+	r.until = time.Now().Add(hold + time.Minute)
+	return nil
+}
+
+// EndRun ends job's reservation once its work is over, for reason.
+func (m *Market) EndRun(job string, requester peer.ID, reason string) {
+	m.mu.Lock()
+	r := m.reserved[job]
+	ended := r != nil && r.requester == requester && r.ended == ""
+	if ended {
+		r.running = false
+		r.ended = "ran: " + reason
+		m.stats.Released++
+	}
+	m.mu.Unlock()
+	if ended {
+		m.d.Changed()
+	}
 }
 
 // OnRequest is the gossip handler of the jobs topic: it considers each

@@ -120,6 +120,8 @@ type Reservation struct {
 	Price     float64   `json:"price"`
 	Accepted  time.Time `json:"accepted"`
 	Until     time.Time `json:"until"`
+	// Running says the requester started the work.
+	Running bool `json:"running,omitempty"`
 	// Ended says why it no longer holds; empty while it does.
 	Ended string `json:"ended,omitempty"`
 }
@@ -166,7 +168,7 @@ func (m *Market) Reservations() []Reservation {
 	out := make([]Reservation, 0, len(m.reserved))
 	for _, r := range m.reserved {
 		out = append(out, Reservation{Job: r.job, Requester: r.requester.String(), Ranks: slices.Clone(r.ranks),
-			WorldSize: r.world, Devices: slices.Clone(r.devices), Price: r.price, Accepted: r.accepted, Until: r.until, Ended: r.ended})
+			WorldSize: r.world, Devices: slices.Clone(r.devices), Price: r.price, Accepted: r.accepted, Until: r.until, Running: r.running, Ended: r.ended})
 	}
 	slices.SortFunc(out, func(a, b Reservation) int { return b.Accepted.Compare(a.Accepted) })
 	return out

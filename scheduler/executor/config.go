@@ -1,0 +1,149 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gpumesh/gpumesh/p2p"
+)
+
+// Config is the [executor] table: which executors a provider runs and how
+// far it lets strangers' work go.
+type Config struct {
+	// Docker runs container jobs when a Docker engine answers.
+	Docker bool `toml:"docker" comment:"run container jobs when a Docker engine answers (offer.executors must list docker too)"`
+	// DockerAllowNetwork lets container jobs that ask have a network.
+	DockerAllowNetwork bool `toml:"docker_allow_network" comment:"let container jobs that ask have a network (default: none, loopback only)"`
+	// DockerAllowHostNetwork lets container jobs that ask share the host's network.
+	DockerAllowHostNetwork bool `toml:"docker_allow_host_network" comment:"let container jobs that ask share the host's network"`
+	// DockerAllowPrivileged lets container jobs that ask run privileged.
+	DockerAllowPrivileged bool `toml:"docker_allow_privileged" comment:"let container jobs that ask run privileged (no sandbox left)"`
+	// Commands are the process executor's allowlist, NAME=/absolute/program [ARGS...].
+	Commands []string `toml:"commands" comment:"process executor allowlist: NAME=/absolute/program [fixed args...]; empty = no process jobs"`
+	// MaxWall, MaxCPU, MaxMemoryMB and MaxOutputMB cap every job's limits.
+	MaxWall     p2p.Duration `toml:"max_wall" comment:"longest a job may run"`
+	MaxCPU      p2p.Duration `toml:"max_cpu" comment:"most CPU time a job may use"`
+	MaxMemoryMB int64        `toml:"max_memory_mb" comment:"most memory a job may use, MiB"`
+	MaxOutputMB int64        `toml:"max_output_mb" comment:"most logs, and separately outputs, a job may write, MiB"`
+}
+
+// DefaultConfig runs wasm only, with an hour, 2 GiB and 64 MiB of output
+// at most per job.
+func DefaultConfig() Config {
+	return Config{MaxWall: p2p.Duration(time.Hour), MaxCPU: p2p.Duration(time.Hour), MaxMemoryMB: 2048, MaxOutputMB: 64}
+}
+
+// Limits are the caps of the config.
+func (c Config) Limits() Limits {
+	return Limits{Wall: time.Duration(c.MaxWall), CPU: time.Duration(c.MaxCPU), MemoryBytes: c.MaxMemoryMB << 20, OutputBytes: c.MaxOutputMB << 20}
+}
+
+// Allowlist parses Commands.
+func (c Config) Allowlist() (map[string][]string, error) {
+	out := map[string][]string{}
+	var errs []error
+	for _, e := range c.Commands {
+		name, cmd, ok := strings.Cut(e, "=")
+		argv := strings.Fields(cmd)
+		switch {
+		case !ok || strings.TrimSpace(name) == "" || len(argv) == 0:
+			errs = append(errs, fmt.Errorf("%q is not NAME=/absolute/program [ARGS...]", e))
+		case !filepath.IsAbs(argv[0]):
+			errs = append(errs, fmt.Errorf("%q: the program must be an absolute path", e))
+		default:
+			out[strings.TrimSpace(name)] = argv
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// Validate names every bad key under prefix.
+func (c Config) Validate(prefix string) error {
+	var errs []error
+	if _, err := c.Allowlist(); err != nil {
+		errs = append(errs, fmt.Errorf("%s.commands: %w", prefix, err))
+	}
+	if c.MaxWall <= 0 || c.MaxCPU <= 0 {
+		errs = append(errs, fmt.Errorf("%s.max_wall and %s.max_cpu must be positive", prefix, prefix))
+	}
+	if c.MaxMemoryMB < 16 || c.MaxOutputMB < 1 {
+		errs = append(errs, fmt.Errorf("%s.max_memory_mb must be at least 16 and %s.max_output_mb at least 1", prefix, prefix))
+	}
+	return errors.Join(errs...)
+}
+
+// Set is the executors a node runs, by name.
+type Set map[string]Executor
+
+// Names lists the set's executors, sorted.
+func (s Set) Names() []string {
+	out := make([]string, 0, len(s))
+	for n := range s {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Close closes every executor that has a Close method.
+func (s Set) Close() error {
+	var errs []error
+	for _, e := range s {
+		if c, ok := e.(interface{ Close() error }); ok {
+			errs = append(errs, c.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Open builds the executors cfg enables: wasm always (modules cached in
+// cacheDir), docker when enabled and an engine answers, process when the
+// allowlist is not empty. Executors that cannot run are left out, each
+// with its reason in skipped.
+func Open(ctx context.Context, cfg Config, cacheDir string) (set Set, skipped map[string]string, err error) {
+	set, skipped = Set{}, map[string]string{}
+	lim := cfg.Limits()
+	w, err := NewWasm(WasmConfig{CacheDir: cacheDir, Limits: lim})
+	if err != nil {
+		return nil, nil, fmt.Errorf("wasm executor: %w", err)
+	}
+	set["wasm"] = w
+	if cfg.Docker {
+		d, err := NewDocker(DockerConfig{AllowNetwork: cfg.DockerAllowNetwork, AllowHostNetwork: cfg.DockerAllowHostNetwork,
+			AllowPrivileged: cfg.DockerAllowPrivileged, Limits: lim})
+		if err == nil {
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			err = d.Ping(pctx)
+			cancel()
+			if err != nil {
+				_ = d.Close()
+			}
+		}
+		if err != nil {
+			skipped["docker"] = err.Error()
+		} else {
+			set["docker"] = d
+		}
+	} else {
+		skipped["docker"] = "executor.docker = false"
+	}
+	allow, err := cfg.Allowlist()
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(allow) == 0 {
+		skipped["process"] = "executor.commands is empty"
+	} else {
+		p, err := NewProcess(ProcessConfig{Allow: allow, Limits: lim})
+		if err != nil {
+			return nil, nil, err
+		}
+		set["process"] = p
+	}
+	return set, skipped, nil
+}

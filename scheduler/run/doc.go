@@ -1,0 +1,40 @@
+// Package run is the run protocol, /gpumesh/run/1: how a requester hands
+// the work of a formed cluster to each provider and gets back its logs,
+// results and outputs.
+//
+// The requester opens one stream per provider and the two sides exchange
+// length-prefixed frames (p2p/frame):
+//
+//	requester                                  provider
+//	RunRequest, signed (gpumesh-run-request) ->
+//	                                         <- Ack {ok, reason, heartbeat_ns}
+//	if ok, each file of RunRequest.Files in order, as frames of at most
+//	MaxChunk bytes (none for an empty file), then a half-close ->
+//	                                         <- Event frames (JSON), in any order:
+//	                                            heartbeat every Ack.Heartbeat,
+//	                                            state "running" per rank,
+//	                                            log lines per rank,
+//	                                            result per rank, each followed by
+//	                                            the bytes of its listed outputs not
+//	                                            marked truncated, as file frames
+//	                                         <- Event end (after every rank's result)
+//
+// The provider refuses with Ack{ok: false, reason} a request that does
+// not decode or validate, that the stream's remote peer did not sign, that
+// asks for an executor it does not offer or for files over its limits, or
+// that its Authorizer (the market's accepted award and reservation)
+// refuses. It checks every file's size and digest as it arrives and starts
+// no rank before all files are in; a file that does not match ends the
+// exchange with an end event carrying the error. A requester that resets
+// the stream (or whose connection drops) cancels the work: the provider
+// notices at its next write, within one heartbeat. The provider calls
+// Authorizer.EndRun in every case once BeginRun succeeded.
+//
+// A requester that hears nothing (not even a heartbeat) for
+// HeartbeatTolerance heartbeats, or whose stream breaks, gets an error
+// wrapping ErrProviderLost, which failover uses to replace the provider.
+//
+// Not yet here: results signed by the provider (the receipts that usage
+// accounting will rest on come later), and failover itself, which belongs
+// to the requester's scheduler above this package.
+package run

@@ -1,0 +1,307 @@
+package run
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gpumesh/gpumesh/scheduler/executor"
+)
+
+// wasmPrograms are the executor's test programs these tests run.
+var wasmPrograms = []string{"copy", "sleep"}
+
+var (
+	wasmBuildOnce sync.Once
+	wasmBuiltDir  string
+	wasmBuildErr  error
+	wasmBuildSkip string
+)
+
+// wasmModule returns the path of ../executor/testdata/wasm/<name> built
+// with GOOS=wasip1 GOARCH=wasm, built once into a folder of os.TempDir
+// named after a hash of the sources (the executor's tests do the same).
+func wasmModule(tb testing.TB, name string) string {
+	tb.Helper()
+	wasmBuildOnce.Do(buildWasm)
+	if wasmBuildSkip != "" {
+		tb.Skip(wasmBuildSkip)
+	}
+	if wasmBuildErr != nil {
+		tb.Fatal(wasmBuildErr)
+	}
+	return filepath.Join(wasmBuiltDir, name+".wasm")
+}
+
+func buildWasm() {
+	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(gobin); err != nil {
+		if gobin, err = exec.LookPath("go"); err != nil {
+			wasmBuildSkip = "cannot build the wasm test programs: no go command in GOROOT or PATH"
+			return
+		}
+	}
+	src := filepath.Join("..", "executor", "testdata", "wasm")
+	h := sha256.New()
+	fmt.Fprintln(h, runtime.Version())
+	for _, p := range wasmPrograms {
+		b, err := os.ReadFile(filepath.Join(src, p, "main.go"))
+		if err != nil {
+			wasmBuildErr = err
+			return
+		}
+		fmt.Fprintf(h, "%s %d\n", p, len(b))
+		h.Write(b)
+	}
+	wasmBuiltDir = filepath.Join(os.TempDir(), "gpumesh-run-wasm-"+hex.EncodeToString(h.Sum(nil))[:16])
+	if _, err := os.Stat(filepath.Join(wasmBuiltDir, "done")); err == nil {
+		return
+	}
+	tmp, err := os.MkdirTemp(os.TempDir(), "gpumesh-run-wasm-build-")
+	if err != nil {
+		wasmBuildErr = err
+		return
+	}
+	defer os.RemoveAll(tmp)
+	for _, p := range wasmPrograms {
+		cmd := exec.Command(gobin, "build", "-o", filepath.Join(tmp, p+".wasm"), "./"+filepath.ToSlash(filepath.Join(src, p)))
+		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			wasmBuildErr = fmt.Errorf("build wasm test program %s: %v\n%s", p, err, out)
+			return
+		}
+	}
+	if err := os.WriteFile(filepath.Join(tmp, "done"), nil, 0o644); err != nil {
+		wasmBuildErr = err
+		return
+	}
+	if err := os.Rename(tmp, wasmBuiltDir); err != nil && !errors.Is(err, fs.ErrExist) {
+		if _, serr := os.Stat(filepath.Join(wasmBuiltDir, "done")); serr != nil {
+			wasmBuildErr = err
+		}
+	}
+}
+
+var (
+	wasmOnce sync.Once
+	wasmExec *executor.Wasm
+	wasmErr  error
+)
+
+// testWasm is a wasm executor shared by the tests, caching compiled
+// modules in os.TempDir across runs.
+func testWasm(tb testing.TB) *executor.Wasm {
+	tb.Helper()
+	wasmOnce.Do(func() {
+		wasmExec, wasmErr = executor.NewWasm(executor.WasmConfig{CacheDir: filepath.Join(os.TempDir(), "gpumesh-run-wasm-cache")})
+	})
+	if wasmErr != nil {
+		tb.Fatal(wasmErr)
+	}
+	return wasmExec
+}
+
+// node is a libp2p host on loopback with its key.
+type node struct {
+	host.Host
+	key crypto.PrivKey
+}
+
+func newNode(t *testing.T) node {
+	t.Helper()
+	key, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := libp2p.New(libp2p.Identity(key), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { h.Close() })
+	return node{h, key}
+}
+
+// connect tells a where b listens.
+func connect(a, b node) {
+	a.Peerstore().AddAddrs(b.ID(), b.Addrs(), time.Hour)
+}
+
+// fakeAuth records BeginRun and EndRun and refuses with refuse if set.
+type fakeAuth struct {
+	mu     sync.Mutex
+	refuse error
+	begins []string // "job requester ranks"
+	ends   []string // reasons
+	ended  chan string
+}
+
+func newFakeAuth() *fakeAuth { return &fakeAuth{ended: make(chan string, 16)} }
+
+func (a *fakeAuth) BeginRun(job string, requester peer.ID, ranks []int) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.begins = append(a.begins, fmt.Sprintf("%s %s %v", job, requester, ranks))
+	return a.refuse
+}
+
+func (a *fakeAuth) EndRun(job string, requester peer.ID, reason string) {
+	a.mu.Lock()
+	a.ends = append(a.ends, reason)
+	a.mu.Unlock()
+	a.ended <- reason
+}
+
+func (a *fakeAuth) calls() (begins, ends []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.begins), slices.Clone(a.ends)
+}
+
+// waitEnd waits for an EndRun and returns its reason.
+func (a *fakeAuth) waitEnd(t *testing.T) string {
+	t.Helper()
+	select {
+	case r := <-a.ended:
+		return r
+	case <-time.After(20 * time.Second):
+		t.Fatal("EndRun was not called within 20s")
+		return ""
+	}
+}
+
+// provider is a node serving the run protocol with the wasm executor.
+type provider struct {
+	node
+	srv  *Server
+	auth *fakeAuth
+	exec *recordingExec
+	dir  string
+}
+
+func newProvider(t *testing.T, cfg ServerConfig) *provider {
+	t.Helper()
+	n := newNode(t)
+	if cfg.Dir == "" {
+		cfg.Dir = t.TempDir()
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = time.Second // generous: tests share 2 cores with others
+	}
+	auth := newFakeAuth()
+	rec := &recordingExec{Executor: testWasm(t)}
+	srv := NewServer(n, map[string]executor.Executor{"wasm": rec}, auth, cfg, nil)
+	srv.Start()
+	t.Cleanup(func() { srv.Close() })
+	return &provider{node: n, srv: srv, auth: auth, exec: rec, dir: cfg.Dir}
+}
+
+// jobID is a fresh job ID for test name.
+func jobID(t *testing.T) string {
+	sum := sha256.Sum256([]byte(t.Name() + time.Now().String()))
+	return hex.EncodeToString(sum[:16])
+}
+
+// wasmRequest is a request for ranks of a world run by peers, running
+// the module given as a file.
+func wasmRequest(job string, ranks []int, peers []peer.ID, args ...string) *RunRequest {
+	ps := make([]string, len(peers))
+	for i, p := range peers {
+		ps[i] = p.String()
+	}
+	return &RunRequest{Job: job, Ranks: ranks, WorldSize: len(peers), Peers: ps,
+		Spec: executor.Spec{Version: executor.SpecVersion, Executor: "wasm", Wasm: &executor.WasmSpec{}, Args: args}}
+}
+
+// writeFile writes content to a new file in a temporary folder.
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return "sha256:" + hex.EncodeToString(s[:])
+}
+
+// events collects events safely.
+type events struct {
+	mu  sync.Mutex
+	evs []Event
+}
+
+func (e *events) add(ev Event) {
+	e.mu.Lock()
+	e.evs = append(e.evs, ev)
+	e.mu.Unlock()
+}
+
+func (e *events) all() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.evs)
+}
+
+// recordingExec wraps an executor and counts the Cancel calls on the
+// handles it started.
+type recordingExec struct {
+	executor.Executor
+	mu      sync.Mutex
+	cancels int
+	results []executor.Result
+}
+
+func (r *recordingExec) Start(ctx context.Context, job executor.Job) (executor.Handle, error) {
+	h, err := r.Executor.Start(ctx, job)
+	if err != nil {
+		return nil, err
+	}
+	return &recordingHandle{Handle: h, r: r}, nil
+}
+
+func (r *recordingExec) counts() (int, []executor.Result) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cancels, slices.Clone(r.results)
+}
+
+type recordingHandle struct {
+	executor.Handle
+	r *recordingExec
+}
+
+func (h *recordingHandle) Cancel(ctx context.Context) error {
+	h.r.mu.Lock()
+	h.r.cancels++
+	h.r.mu.Unlock()
+	return h.Handle.Cancel(ctx)
+}
+
+func (h *recordingHandle) Wait(ctx context.Context) (executor.Result, error) {
+	res, err := h.Handle.Wait(ctx)
+	if err == nil {
+		h.r.mu.Lock()
+		h.r.results = append(h.r.results, res)
+		h.r.mu.Unlock()
+	}
+	return res, err
+}

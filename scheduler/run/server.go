@@ -1,0 +1,662 @@
+package run
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/p2p/frame"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
+)
+
+// Authorizer decides whether a peer may run a job's ranks here, and holds
+// what the job uses while it runs. The node's market implements it: an
+// accepted award's reservation for that requester and those ranks, not
+// lapsed.
+type Authorizer interface {
+	// BeginRun returns nil if requester may run ranks of job now; the
+	// error's text is the refusal's reason.
+	BeginRun(job string, requester peer.ID, ranks []int) error
+	// EndRun is called once for every BeginRun that returned nil, when the
+	// run ends for any reason, which reason says.
+	EndRun(job string, requester peer.ID, reason string)
+}
+
+// Defaults of ServerConfig.
+const (
+	DefaultMaxFileBytes   = 64 << 20
+	DefaultMaxTotalBytes  = 256 << 20
+	DefaultMaxOutputBytes = 64 << 20
+	DefaultHeartbeat      = 5 * time.Second
+)
+
+// streamTimeout bounds each read and write of the exchange except the
+// wait for events, which heartbeats bound.
+const streamTimeout = 30 * time.Second
+
+// ServerConfig is a provider's configuration of the run protocol.
+type ServerConfig struct {
+	// Dir holds the jobs: Dir/<job>/rank-<r>/{inputs,outputs}. Required.
+	Dir string
+	// MaxFileBytes bounds each file of a request (DefaultMaxFileBytes).
+	MaxFileBytes int64
+	// MaxTotalBytes bounds all files of a request (DefaultMaxTotalBytes).
+	MaxTotalBytes int64
+	// MaxOutputBytes bounds the output bytes sent back for one request,
+	// all ranks together (DefaultMaxOutputBytes); outputs past it are
+	// listed as truncated.
+	MaxOutputBytes int64
+	// Heartbeat is the interval of heartbeats (DefaultHeartbeat).
+	Heartbeat time.Duration
+	// Limits cap every spec's limits; zero fields leave the executor's.
+	Limits executor.Limits
+	// Keep keeps a job's folder after its run; by default it is removed.
+	Keep bool
+}
+
+// withDefaults fills zero fields with their defaults.
+func (c ServerConfig) withDefaults() ServerConfig {
+	if c.MaxFileBytes <= 0 {
+		c.MaxFileBytes = DefaultMaxFileBytes
+	}
+	if c.MaxTotalBytes <= 0 {
+		c.MaxTotalBytes = DefaultMaxTotalBytes
+	}
+	if c.MaxOutputBytes <= 0 {
+		c.MaxOutputBytes = DefaultMaxOutputBytes
+	}
+	if c.Heartbeat <= 0 {
+		c.Heartbeat = DefaultHeartbeat
+	}
+	c.Heartbeat = min(c.Heartbeat, MaxHeartbeat)
+	return c
+}
+
+// Server is the provider's side of the run protocol. Create it with
+// NewServer, Start it, Close it.
+type Server struct {
+	h     host.Host
+	execs map[string]executor.Executor
+	auth  Authorizer
+	cfg   ServerConfig
+	log   *slog.Logger
+
+	life   context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex
+	closed bool
+	active map[string]bool // job IDs running here
+	wg     sync.WaitGroup  // stream handlers
+}
+
+// NewServer returns a server that has not started. execs are the
+// executors offered, by name; auth is required.
+func NewServer(h host.Host, execs map[string]executor.Executor, auth Authorizer, cfg ServerConfig, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	life, cancel := context.WithCancel(context.Background())
+	return &Server{h: h, execs: execs, auth: auth, cfg: cfg.withDefaults(), log: log,
+		life: life, cancel: cancel, active: map[string]bool{}}
+}
+
+// Start registers the stream handler.
+func (s *Server) Start() { s.h.SetStreamHandler(Protocol, s.handle) }
+
+// Close removes the handler, cancels the work running and waits for every
+// stream's handler to end (EndRun called).
+func (s *Server) Close() error {
+	s.h.RemoveStreamHandler(Protocol)
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.cancel()
+	s.wg.Wait()
+	return nil
+}
+
+// refusal is an error whose text the requester reads in the Ack.
+type refusal struct{ reason string }
+
+func (r refusal) Error() string { return r.reason }
+
+func refuse(format string, args ...any) error { return refusal{fmt.Sprintf(format, args...)} }
+
+// handle serves one run stream.
+func (s *Server) handle(st network.Stream) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		_ = st.Reset()
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	// One chunk buffer and one event in flight at a time.
+	if err := st.Scope().ReserveMemory(MaxChunk+MaxEventBytes, network.ReservationPriorityMedium); err != nil {
+		s.log.Debug("run stream refused: no memory", "peer", st.Conn().RemotePeer(), "err", err)
+		_ = st.Reset()
+		return
+	}
+	defer st.Scope().ReleaseMemory(MaxChunk + MaxEventBytes)
+
+	remote := st.Conn().RemotePeer()
+	r := bufio.NewReader(st)
+	_ = st.SetDeadline(time.Now().Add(streamTimeout))
+	req, err := s.admit(r, remote)
+	if err != nil {
+		s.log.Debug("run refused", "peer", remote, "err", err)
+		reason := err.Error()
+		if len(reason) > maxReasonBytes {
+			reason = reason[:maxReasonBytes]
+		}
+		s.ack(st, Ack{Reason: reason})
+		_ = st.Close()
+		return
+	}
+	defer s.forget(req.Job)
+	log := s.log.With("job", req.Job, "requester", remote.String(), "ranks", req.Ranks)
+	if err := s.auth.BeginRun(req.Job, remote, slices.Clone(req.Ranks)); err != nil {
+		log.Info("run refused by authorizer", "err", err)
+		s.ack(st, Ack{Reason: truncate(err.Error())})
+		_ = st.Close()
+		return
+	}
+	reason := s.serve(st, r, req, log)
+	s.auth.EndRun(req.Job, remote, reason)
+	log.Info("run ended", "reason", reason)
+}
+
+// truncate cuts a reason to maxReasonBytes.
+func truncate(s string) string {
+	if len(s) > maxReasonBytes {
+		return s[:maxReasonBytes]
+	}
+	return s
+}
+
+// ack writes a, with its write deadline.
+func (s *Server) ack(st network.Stream, a Ack) error {
+	b, _ := json.Marshal(a)
+	_ = st.SetWriteDeadline(time.Now().Add(streamTimeout))
+	return frame.Write(st, b)
+}
+
+// admit reads and checks the request; it marks the job active here.
+func (s *Server) admit(r *bufio.Reader, remote peer.ID) (*RunRequest, error) {
+	data, err := frame.Read(r, MaxRequestBytes)
+	if err != nil {
+		return nil, fmt.Errorf("read run request: %w", err)
+	}
+	msg, signer, err := gossip.Decode(data, []gossip.Type{RequestType}, time.Now(), MaxRequestBytes, time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	if signer != remote {
+		return nil, refuse("signed by someone else: %s, sent by %s", signer, remote)
+	}
+	req := msg.(*RunRequest)
+	var errs []error
+	self := s.h.ID().String()
+	for _, rk := range req.Ranks {
+		if req.Peers[rk] != self {
+			errs = append(errs, fmt.Errorf("rank %d is not this provider's", rk))
+		}
+	}
+	if _, ok := s.execs[req.Spec.Executor]; !ok {
+		errs = append(errs, fmt.Errorf("executor %s not offered", req.Spec.Executor))
+	}
+	for _, f := range req.Files {
+		if f.Size > s.cfg.MaxFileBytes {
+			errs = append(errs, fmt.Errorf("file %s: size %d over the limit of %d", f.Name, f.Size, s.cfg.MaxFileBytes))
+		}
+	}
+	if t := req.TotalSize(); t > s.cfg.MaxTotalBytes {
+		errs = append(errs, fmt.Errorf("files of %d bytes in all, size over the limit of %d", t, s.cfg.MaxTotalBytes))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active[req.Job] {
+		return nil, refuse("job %s is already running here", req.Job)
+	}
+	s.active[req.Job] = true
+	return req, nil
+}
+
+// forget marks job as no longer running here.
+func (s *Server) forget(job string) {
+	s.mu.Lock()
+	delete(s.active, job)
+	s.mu.Unlock()
+}
+
+// serve runs an admitted, authorized request and returns why it ended.
+func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log *slog.Logger) string {
+	jobDir := filepath.Join(s.cfg.Dir, req.Job)
+	if !s.cfg.Keep {
+		defer os.RemoveAll(jobDir)
+	}
+	if err := s.ack(st, Ack{OK: true, Heartbeat: s.cfg.Heartbeat}); err != nil {
+		_ = st.Reset()
+		return "ack: " + err.Error()
+	}
+	module, err := s.receiveFiles(st, r, req, jobDir)
+	if err != nil {
+		var mismatch bool
+		if mismatch = errors.Is(err, errMismatch) || errors.Is(err, frame.ErrTooLarge); mismatch {
+			// Tell the requester why, then let it go: it may still be writing.
+			b, _ := json.Marshal(Event{Kind: KindEnd, Error: truncate(err.Error())})
+			_ = st.SetWriteDeadline(time.Now().Add(streamTimeout))
+			if frame.Write(st, b) == nil {
+				_ = st.CloseWrite()
+				_ = st.SetReadDeadline(time.Now().Add(5 * time.Second))
+				_, _ = io.Copy(io.Discard, io.LimitReader(r, req.TotalSize()))
+			}
+		}
+		_ = st.Reset()
+		log.Info("run inputs refused", "err", err, "mismatch", mismatch)
+		return "inputs: " + err.Error()
+	}
+	// The requester half-closes after the files; anything else ends the work.
+	ctx, cancel := context.WithCancelCause(s.life)
+	defer cancel(nil)
+	go func() {
+		_ = st.SetReadDeadline(time.Now().Add(streamTimeout))
+		if _, err := r.ReadByte(); err != io.EOF {
+			cancel(fmt.Errorf("requester: %v", err))
+		}
+	}()
+
+	reason := s.runRanks(ctx, cancel, st, req, jobDir, module, log)
+	if reason != "" {
+		_ = st.Reset()
+		return reason
+	}
+	_ = st.Close()
+	return "completed"
+}
+
+// receiveFiles reads the request's files into jobDir/files/, checking each
+// one's size and digest, and returns the module's bytes if there is one.
+func (s *Server) receiveFiles(st network.Stream, r *bufio.Reader, req *RunRequest, jobDir string) ([]byte, error) {
+	if err := os.RemoveAll(jobDir); err != nil {
+		return nil, fmt.Errorf("clear job folder: %w", err)
+	}
+	staging := filepath.Join(jobDir, "files")
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return nil, fmt.Errorf("job folder: %w", err)
+	}
+	var module []byte
+	deadline := func() { _ = st.SetReadDeadline(time.Now().Add(streamTimeout)) }
+	for _, f := range req.Files {
+		out, err := os.Create(filepath.Join(staging, stagedName(f.Name)))
+		if err != nil {
+			return nil, fmt.Errorf("file %s: %w", f.Name, err)
+		}
+		var w io.Writer = out
+		var buf bytes.Buffer
+		if f.Name == ModuleFile {
+			w = io.MultiWriter(out, &buf)
+		}
+		err = receiveBytes(r, w, f, deadline)
+		if cerr := out.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("file %s: %w", f.Name, cerr)
+		}
+		if err != nil {
+			return nil, err
+		}
+		// Ranks share these bytes through hard links: none may change them.
+		if err := os.Chmod(out.Name(), 0o444); err != nil {
+			return nil, fmt.Errorf("file %s: %w", f.Name, err)
+		}
+		if f.Name == ModuleFile {
+			module = buf.Bytes()
+		}
+	}
+	return module, nil
+}
+
+// stagedName is where file name is kept in the staging folder.
+func stagedName(name string) string {
+	if name == ModuleFile {
+		return ModuleFile
+	}
+	return "input-" + strings.TrimPrefix(name, InputPrefix)
+}
+
+// item is what a rank's goroutine hands the writer: an event, or for a
+// result the rank's outputs folder too.
+type item struct {
+	ev      Event
+	outputs string
+}
+
+// runRanks starts every rank, streams their events, and returns "" when
+// all results went out, or why it stopped.
+func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, st network.Stream, req *RunRequest, jobDir string, module []byte, log *slog.Logger) string {
+	items := make(chan item, 64)
+	var wg sync.WaitGroup
+	defer wg.Wait() // after cancel (deferred later, runs first) stops the work
+	defer cancel(errors.New("run over"))
+	for _, rk := range req.Ranks {
+		wg.Go(func() { s.rank(ctx, req, rk, jobDir, module, items, log) })
+	}
+
+	write := func(v any) error {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return err
+		}
+		_ = st.SetWriteDeadline(time.Now().Add(streamTimeout))
+		return frame.Write(st, b)
+	}
+	fail := func(err error) string {
+		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
+			if s.life.Err() != nil {
+				return "provider closed"
+			}
+			return "cancelled: " + c.Error()
+		}
+		return "requester gone: " + err.Error()
+	}
+	if err := write(Event{Kind: KindHeartbeat, At: time.Now()}); err != nil {
+		return fail(err)
+	}
+	tick := time.NewTicker(s.cfg.Heartbeat)
+	defer tick.Stop()
+	budget := s.cfg.MaxOutputBytes
+	buf := make([]byte, MaxChunk)
+	for left := len(req.Ranks); left > 0; {
+		select {
+		case <-ctx.Done():
+			return fail(ctx.Err())
+		case now := <-tick.C:
+			if err := write(Event{Kind: KindHeartbeat, At: now}); err != nil {
+				return fail(err)
+			}
+		case it := <-items:
+			if it.ev.Kind != KindResult {
+				if err := write(it.ev); err != nil {
+					return fail(err)
+				}
+				continue
+			}
+			left--
+			ev := it.ev
+			var paths []string
+			ev.Outputs, paths, ev.Omitted = listOutputs(it.outputs, &budget)
+			if err := write(ev); err != nil {
+				return fail(err)
+			}
+			for i, f := range ev.Outputs {
+				if f.Truncated {
+					continue
+				}
+				if err := sendFile(st, paths[i], f.Size, buf); err != nil {
+					return fail(fmt.Errorf("output %s of rank %d: %w", f.Name, ev.Rank, err))
+				}
+			}
+		}
+	}
+	if err := write(Event{Kind: KindEnd}); err != nil {
+		return fail(err)
+	}
+	return ""
+}
+
+// sendFile sends size bytes of the file at path as frames.
+func sendFile(st network.Stream, path string, size int64, buf []byte) error {
+	f, err := openNoFollow(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return sendBytes(st, f, size, buf, func() { _ = st.SetWriteDeadline(time.Now().Add(streamTimeout)) })
+}
+
+// rank prepares, starts and follows one rank's work, handing its events
+// to items. It returns once the work ended and its result is handed over,
+// or once ctx ends and the work is stopped.
+func (s *Server) rank(ctx context.Context, req *RunRequest, rk int, jobDir string, module []byte, items chan<- item, log *slog.Logger) {
+	dir := filepath.Join(jobDir, "rank-"+strconv.Itoa(rk))
+	send := func(it item) bool {
+		select {
+		case items <- it:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	failed := func(err error) {
+		now := time.Now()
+		log.Info("rank did not start", "rank", rk, "err", err)
+		send(item{ev: Event{Kind: KindResult, Rank: rk, Result: &executor.Result{Status: executor.StatusFailed, ExitCode: -1,
+			Reason: truncate("start: " + err.Error()), Started: now, Ended: now}}, outputs: filepath.Join(dir, "outputs")})
+	}
+	if err := prepareRank(dir, filepath.Join(jobDir, "files"), req); err != nil {
+		failed(err)
+		return
+	}
+	job := s.job(req, rk, dir, module)
+	h, err := s.execs[req.Spec.Executor].Start(ctx, job)
+	if err != nil {
+		failed(err)
+		return
+	}
+	done := make(chan struct{})
+	var res executor.Result
+	go func() { // ends when the work does: below, ctx's end cancels it
+		res, _ = h.Wait(context.Background())
+		close(done)
+	}()
+	stop := func() {
+		c, cancel := context.WithTimeout(context.Background(), streamTimeout)
+		defer cancel()
+		if err := h.Cancel(c); err != nil {
+			log.Warn("cancel rank", "rank", rk, "err", err)
+		}
+		select {
+		case <-done:
+		case <-c.Done():
+		}
+	}
+	if !send(item{ev: Event{Kind: KindState, Rank: rk, State: StateRunning}}) {
+		stop()
+		return
+	}
+	from, ended := 0, false
+	for {
+		lines, changed, closed := h.Logs().Lines(from)
+		for i := range lines {
+			if !send(item{ev: Event{Kind: KindLog, Rank: rk, Line: &lines[i]}}) {
+				stop()
+				return
+			}
+		}
+		from += len(lines)
+		if closed || ended {
+			break
+		}
+		select {
+		case <-changed:
+		case <-done:
+			ended = true // one last look at the lines
+		case <-ctx.Done():
+			stop()
+			return
+		}
+	}
+	select {
+	case <-done:
+	case <-ctx.Done():
+		stop()
+		return
+	}
+	send(item{ev: Event{Kind: KindResult, Rank: rk, Result: &res}, outputs: filepath.Join(dir, "outputs")})
+}
+
+// job is the executor's view of rank rk.
+func (s *Server) job(req *RunRequest, rk int, dir string, module []byte) executor.Job {
+	spec := req.Spec
+	if spec.Wasm != nil {
+		spec.Wasm = &executor.WasmSpec{Module: module, Digest: spec.Wasm.Digest}
+	}
+	env := make(map[string]string, len(req.Env)+4)
+	for k, v := range req.Env {
+		env[k] = v
+	}
+	env["GPUMESH_RANK"] = strconv.Itoa(rk)
+	env["GPUMESH_WORLD_SIZE"] = strconv.Itoa(req.WorldSize)
+	env["GPUMESH_JOB_ID"] = req.Job
+	env["GPUMESH_PEERS"] = strings.Join(req.Peers, ",")
+	return executor.Job{ID: req.Job, Dir: dir, Spec: spec, Env: env, Limits: spec.Limits.Cap(s.cfg.Limits)}
+}
+
+// prepareRank makes dir's inputs/ and outputs/ and puts every input in
+// inputs/, hard-linked from staging (copied where links fail).
+func prepareRank(dir, staging string, req *RunRequest) error {
+	inputs := filepath.Join(dir, "inputs")
+	for _, d := range []string{inputs, filepath.Join(dir, "outputs")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, f := range req.Files {
+		base, ok := strings.CutPrefix(f.Name, InputPrefix)
+		if !ok {
+			continue
+		}
+		src, dst := filepath.Join(staging, stagedName(f.Name)), filepath.Join(inputs, base)
+		if err := os.Link(src, dst); err == nil {
+			continue
+		}
+		if err := copyFile(src, dst); err != nil {
+			return fmt.Errorf("input %s: %w", f.Name, err)
+		}
+	}
+	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// listOutputs lists the regular files under dir (never following a
+// symlink), with their digests, in lexical order; files past *budget
+// bytes are marked truncated and the budget shrinks by those that are
+// not. It returns the files, their paths on disk, and how many it left
+// out (past MaxOutputFiles, unsafe names, unreadable).
+func listOutputs(dir string, budget *int64) ([]File, []string, int) {
+	var files []File
+	var paths []string
+	omitted := 0
+	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || path == dir || !d.Type().IsRegular() {
+			if err == nil && !d.IsDir() {
+				omitted++ // symlinks, devices, pipes
+			}
+			return nil
+		}
+		rel, err := filepath.Rel(dir, path)
+		name := filepath.ToSlash(rel)
+		if err != nil || validOutputName(name) != nil || len(files) >= MaxOutputFiles {
+			omitted++
+			return nil
+		}
+		f, err := digestFile(path)
+		if err != nil {
+			omitted++
+			return nil
+		}
+		f.Name = name
+		if f.Size > *budget {
+			f.Truncated = true
+		} else {
+			*budget -= f.Size
+		}
+		files = append(files, f)
+		paths = append(paths, path)
+		return nil
+	})
+	return files, paths, omitted
+}
+
+// digestFile returns the size and digest of a regular file, opened
+// without following a symlink put in its place.
+func digestFile(path string) (File, error) {
+	f, err := openNoFollow(path)
+	if err != nil {
+		return File{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return File{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return File{}, err
+	}
+	return File{Digest: digestOf(h), Size: n}, nil
+}
+
+// openNoFollow opens path for reading only if it is a regular file and not
+// a symlink, and is still the file it checked once opened.
+func openNoFollow(path string) (*os.File, error) {
+	before, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !before.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	after, err := f.Stat()
+	if err != nil || !os.SameFile(before, after) {
+		f.Close()
+		return nil, fmt.Errorf("%s changed while opened", path)
+	}
+	return f, nil
+}

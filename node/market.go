@@ -43,6 +43,7 @@ func (n *Node) newJobs(life context.Context) error {
 		Invitees:         n.invitees,
 		RoutingTableSize: n.net.RoutingTableSize,
 		Changed:          n.offerChanged,
+		ResultsDir:       filepath.Join(n.opts.DataDir, "results"),
 		Log:              n.log.With("component", "market"),
 	}
 	if n.cfg.Offer.Enabled {
@@ -177,6 +178,9 @@ func (n *Node) Jobs() api.Jobs {
 
 // Job implements api.Backend.
 func (n *Node) Job(id string) (market.JobView, bool) { return n.jobs.Job(id) }
+
+// CancelJob implements api.Backend.
+func (n *Node) CancelJob(id string) error { return n.jobs.Cancel(id) }
 
 // WatchJob implements api.Backend.
 func (n *Node) WatchJob(id string, from int) ([]market.Event, <-chan struct{}, bool, bool) {

@@ -3,6 +3,8 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
+	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
@@ -149,4 +152,61 @@ func TestJobRequestsFromABadPeer(t *testing.T) {
 	if v.Cluster[0].Peer != provider.PeerID().String() {
 		t.Errorf("cluster %v, want the provider", v.Cluster)
 	}
+}
+
+// TestWasmJobOnThreeWorkers: a 3-worker wasm job reads its input and
+// writes an output on each of three providers; every output comes back,
+// each rank's logs arrive as events, and the awards end with the work.
+func TestWasmJobOnThreeWorkers(t *testing.T) {
+	module := executortest.WasmModule(t, "copy")
+	f := nodetest.Start(t, 4, nodetest.Options{Configure: func(i int, c *config.Config) {
+		c.Offer.Enabled = i > 0
+	}})
+	f.WaitHeard(t, 30*time.Second)
+	req := f.Nodes[0]
+	in := filepath.Join(t.TempDir(), "in.txt")
+	if err := os.WriteFile(in, []byte("gpumesh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	v, err := req.Market().Submit(ctx, market.Spec{Workers: 3, Module: module, Inputs: []string{in}, Args: []string{"--epochs", "2"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err = req.Market().Wait(ctx, v.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range v.Events {
+		t.Logf("%s %-9s %s", e.At.Format("15:04:05.000"), e.Kind, e.Text)
+	}
+	if v.State != market.StateSucceeded {
+		t.Fatalf("state %s: %s", v.State, v.Error)
+	}
+	if len(v.Workers) != 3 {
+		t.Fatalf("workers %+v", v.Workers)
+	}
+	for r, w := range v.Workers {
+		if w.Rank != r || w.Result.Status != "succeeded" || !slices.Contains(w.Outputs, "out.txt") {
+			t.Errorf("rank %d: %+v", r, w)
+		}
+		b, err := os.ReadFile(filepath.Join(v.Results, fmt.Sprintf("rank-%d", r), "out.txt"))
+		if err != nil || string(b) != "GPUMESH\n" {
+			t.Errorf("rank %d output %q, %v", r, b, err)
+		}
+		if !slices.ContainsFunc(v.Events, func(e market.Event) bool {
+			return e.Kind == "log" && e.Text == fmt.Sprintf("[%d] rank=%d", r, r)
+		}) {
+			t.Errorf("no log line of rank %d", r)
+		}
+	}
+	// The awards ended with the work: no provider holds a device.
+	nodetest.WaitFor(t, 10*time.Second, func() bool {
+		for _, nd := range f.Nodes[1:] {
+			if len(nd.Market().Reserved()) > 0 {
+				return false
+			}
+		}
+		return true
+	}, func() string { return "a provider still holds its devices after the work" })
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
+	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // Version is the gpumesh version; main overrides it at link time.
@@ -82,6 +83,7 @@ type Node struct {
 	jobs     *market.Market
 	book     *reputation.Book
 	execs    executor.Set
+	runs     *run.Server
 	wg       sync.WaitGroup // background work that ends with stop
 	started  time.Time
 }
@@ -190,6 +192,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.startMarket(life)
 	n.jobs.Start()
+	// Accepted awards admit their requester's work through the run protocol.
+	n.runs = run.NewServer(n.net.Host(), n.execs, n.jobs, run.ServerConfig{
+		Dir: filepath.Join(dir, "jobs"), Limits: n.cfg.Executor.Limits(),
+	}, n.log.With("component", "run"))
+	n.runs.Start()
 	n.wg.Go(func() { n.watchHeartbeats(life) })
 	if err := n.gossip.Start(ctx); err != nil {
 		return err
@@ -234,6 +241,10 @@ func (n *Node) Close() error {
 		errs = append(errs, n.api.Shutdown(ctx))
 		cancel()
 		n.api = nil
+	}
+	if n.runs != nil {
+		n.runs.Close()
+		n.runs = nil
 	}
 	if n.jobs != nil {
 		errs = append(errs, n.jobs.Close())

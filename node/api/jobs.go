@@ -33,6 +33,8 @@ type JobBackend interface {
 	Job(id string) (market.JobView, bool)
 	// WatchJob is market.Market.Watch.
 	WatchJob(id string, from int) (events []market.Event, next <-chan struct{}, final, ok bool)
+	// CancelJob stops a job this node requested (market.ErrUnknownJob if none).
+	CancelJob(id string) error
 }
 
 // maxSpecBytes bounds the body of POST /api/v1/jobs.
@@ -60,6 +62,15 @@ func handleJobs(mux *http.ServeMux, b JobBackend) {
 			writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no job %q requested by this node", r.PathValue("id"))})
 			return
 		}
+		writeJSON(w, http.StatusOK, v)
+	})
+	mux.HandleFunc("POST /api/v1/jobs/{id}/cancel", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if err := b.CancelJob(id); err != nil {
+			writeJSON(w, http.StatusNotFound, errorBody{Error: fmt.Sprintf("no job %q requested by this node", id)})
+			return
+		}
+		v, _ := b.Job(id)
 		writeJSON(w, http.StatusOK, v)
 	})
 	mux.HandleFunc("GET /api/v1/jobs/{id}/events", func(w http.ResponseWriter, r *http.Request) {
@@ -126,6 +137,19 @@ func (c *Client) Jobs(ctx context.Context) (Jobs, error) {
 func (c *Client) Job(ctx context.Context, id string) (market.JobView, error) {
 	var v market.JobView
 	err := c.get(ctx, "/api/v1/jobs/"+url.PathEscape(id), requestTimeout, &v)
+	return v, err
+}
+
+// CancelJob posts to /api/v1/jobs/{id}/cancel.
+func (c *Client) CancelJob(ctx context.Context, id string) (market.JobView, error) {
+	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/jobs/"+url.PathEscape(id)+"/cancel", nil)
+	if err != nil {
+		return market.JobView{}, err
+	}
+	var v market.JobView
+	err = c.do(req, http.StatusOK, &v)
 	return v, err
 }
 

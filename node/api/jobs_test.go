@@ -29,6 +29,13 @@ func (fakeBackend) Job(id string) (market.JobView, bool) {
 	return market.JobView{ID: id, State: market.StateFormed}, id == "j1"
 }
 
+func (fakeBackend) CancelJob(id string) error {
+	if id != "j1" {
+		return market.ErrUnknownJob
+	}
+	return nil
+}
+
 func (fakeBackend) WatchJob(id string, from int) ([]market.Event, <-chan struct{}, bool, bool) {
 	all := []market.Event{{Kind: "request", Text: "asked"}, {Kind: "bid", Text: "bid from x"}, {Kind: "formed", Text: "done"}}
 	if id != "j1" {
@@ -76,5 +83,11 @@ func TestJobEndpoints(t *testing.T) {
 	}
 	if err := c.FollowJob(ctx, "nope", func(market.Event) {}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
 		t.Errorf("follow an unknown job: %v, want 404", err)
+	}
+	if _, err := c.CancelJob(ctx, "j1"); err != nil {
+		t.Errorf("cancel: %v", err)
+	}
+	if _, err := c.CancelJob(ctx, "nope"); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
+		t.Errorf("cancel an unknown job: %v, want 404", err)
 	}
 }

@@ -10,9 +10,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,92 +21,19 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+
+	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
 )
 
-// wasmPrograms are the Go programs under testdata/wasm, built for wasip1.
-var wasmPrograms = []string{"copy", "escape", "loop", "alloc", "spam", "exit3", "fill", "sleep", "hash", "hello"}
-
-var (
-	wasmBuildOnce sync.Once
-	wasmBuiltDir  string
-	wasmBuildErr  error
-	wasmBuildSkip string
-)
-
-// wasmTestModule returns the bytes of testdata/wasm/<name> built with
-// GOOS=wasip1 GOARCH=wasm by the go command that runs these tests. All
-// programs are built once per test binary into a folder of os.TempDir
-// named after a hash of their sources, so later runs reuse it.
+// wasmTestModule returns the bytes of testdata/wasm/<name> built as a
+// WASI module (see executortest).
 func wasmTestModule(tb testing.TB, name string) []byte {
 	tb.Helper()
-	wasmBuildOnce.Do(wasmBuildModules)
-	if wasmBuildSkip != "" {
-		tb.Skip(wasmBuildSkip)
-	}
-	if wasmBuildErr != nil {
-		tb.Fatal(wasmBuildErr)
-	}
-	b, err := os.ReadFile(filepath.Join(wasmBuiltDir, name+".wasm"))
+	b, err := os.ReadFile(executortest.WasmModule(tb, name))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	return b
-}
-
-func wasmBuildModules() {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			wasmBuildSkip = "cannot build the wasm test programs: no go command in GOROOT or PATH"
-			return
-		}
-	}
-	h := sha256.New()
-	fmt.Fprintln(h, runtime.Version())
-	for _, p := range wasmPrograms {
-		src, err := os.ReadFile(filepath.Join("testdata", "wasm", p, "main.go"))
-		if err != nil {
-			wasmBuildErr = err
-			return
-		}
-		fmt.Fprintf(h, "%s %d\n", p, len(src))
-		h.Write(src)
-	}
-	wasmBuiltDir = filepath.Join(os.TempDir(), "gpumesh-wasm-testdata-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if _, err := os.Stat(filepath.Join(wasmBuiltDir, "done")); err == nil {
-		return
-	}
-	tmp, err := os.MkdirTemp(os.TempDir(), "gpumesh-wasm-build-")
-	if err != nil {
-		wasmBuildErr = err
-		return
-	}
-	defer os.RemoveAll(tmp)
-	args := []string{"build", "-o", tmp + string(filepath.Separator)}
-	for _, p := range wasmPrograms {
-		args = append(args, "./testdata/wasm/"+p)
-	}
-	cmd := exec.Command(gobin, args...)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		wasmBuildErr = fmt.Errorf("build wasm test programs: %v\n%s", err, out)
-		return
-	}
-	for _, p := range wasmPrograms {
-		if err := os.Rename(filepath.Join(tmp, p), filepath.Join(tmp, p+".wasm")); err != nil {
-			wasmBuildErr = err
-			return
-		}
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "done"), nil, 0o644); err != nil {
-		wasmBuildErr = err
-		return
-	}
-	if err := os.Rename(tmp, wasmBuiltDir); err != nil && !errors.Is(err, fs.ErrExist) {
-		if _, serr := os.Stat(filepath.Join(wasmBuiltDir, "done")); serr != nil { // lost a race to another test binary otherwise
-			wasmBuildErr = err
-		}
-	}
 }
 
 var (

@@ -94,6 +94,9 @@ type Deps struct {
 	RoutingTableSize func() int
 	// Changed is called when this node's reservations change.
 	Changed func()
+	// ResultsDir is where the outputs of this node's jobs are written, a
+	// folder per job.
+	ResultsDir string
 	// Log receives the market's logs.
 	Log *slog.Logger
 }

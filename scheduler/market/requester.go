@@ -38,9 +38,12 @@ type job struct {
 	at      []time.Time
 	closed  bool
 	newBid  chan struct{}
-	changed chan struct{} // closed and replaced at every event
-	done    chan struct{} // closed when the job reaches a final state
-	invited chan struct{} // closed once invitations, if any, have answered
+	changed chan struct{}      // closed and replaced at every event
+	done    chan struct{}      // closed when the job reaches a final state
+	invited chan struct{}      // closed once invitations, if any, have answered
+	cancel  context.CancelFunc // ends everything the job does
+	logs    int                // log lines kept as events
+	dropped int                // log lines past maxLogEvents
 }
 
 // event appends an event; m.mu must be held.
@@ -90,13 +93,19 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 		m.finish(j, StateFailed, "could not publish the request: "+err.Error())
 		return m.viewOf(j), err
 	}
-	m.wg.Go(func() { m.run(j) })
+	jctx, cancel := context.WithCancel(m.life)
+	m.mu.Lock()
+	j.cancel = cancel
+	m.mu.Unlock()
+	m.wg.Go(func() {
+		defer cancel()
+		m.run(jctx, j)
+	})
 	return v, nil
 }
 
 // run takes a published job to a formed cluster or a failure.
-func (m *Market) run(j *job) {
-	ctx := m.life
+func (m *Market) run(ctx context.Context, j *job) {
 	if m.invites() {
 		m.wg.Go(func() { m.invite(j) })
 	} else {
@@ -316,6 +325,11 @@ func (m *Market) confirm(ctx context.Context, j *job) {
 		}
 		if over := m.check(j, cluster, measured); len(cluster) == len(held) && len(over) == 0 {
 			m.formed(ctx, j, cluster, measured, res)
+			if j.view.Spec.runnable() {
+				m.execute(ctx, j, cluster)
+				return
+			}
+			m.finish(j, StateFormed, "")
 			return
 		} else if len(over) > 0 {
 			m.mu.Lock()
@@ -502,7 +516,6 @@ func (m *Market) formed(ctx context.Context, j *job, cluster []*member, measured
 		ms(now.Sub(j.view.Created)), plural(j.req.Workers, "worker"), plural(len(cluster), "provider"), pairs,
 		cost.PerHour, cost.RequesterPays, time.Duration(j.view.Spec.Duration))
 	m.mu.Unlock()
-	m.finish(j, StateFormed, "")
 }
 
 // releaseAll releases every held award.
@@ -630,8 +643,10 @@ func (m *Market) explainFailure(j *job, res placement.Result, excluded map[int]s
 func (m *Market) finish(j *job, state, why string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if j.view.State == StateFormed || j.view.State == StateFailed {
+	select {
+	case <-j.done:
 		return
+	default:
 	}
 	j.closed = true
 	j.view.State = state

@@ -2,9 +2,13 @@ package market
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -57,6 +61,104 @@ type Spec struct {
 	BidWindow p2p.Duration `json:"bid_window,omitempty" yaml:"bid_window"`
 	// MinReputation is the least provider reputation accepted (default market.min_reputation).
 	MinReputation *float64 `json:"min_reputation,omitempty" yaml:"min_reputation"`
+	// Module is a WASI module's path on the requesting node's machine: the
+	// wasm executor runs it. Module, Image and Command each name the work;
+	// give one, or none for a cluster without work.
+	Module string `json:"module,omitempty" yaml:"module"`
+	// Image is a container image: the docker executor runs it.
+	Image string `json:"image,omitempty" yaml:"image"`
+	// Command is a command the providers allowlisted: the process executor runs it.
+	Command string `json:"command,omitempty" yaml:"command"`
+	// Args are the program's arguments.
+	Args []string `json:"args,omitempty" yaml:"args"`
+	// Inputs are files on the requesting node's machine; every worker sees
+	// each as /inputs/<its base name>.
+	Inputs []string `json:"inputs,omitempty" yaml:"inputs"`
+}
+
+// MaxModuleBytes bounds a job's wasm module, and MaxInputsBytes its inputs together.
+const (
+	MaxModuleBytes = 64 << 20
+	MaxInputsBytes = 256 << 20
+)
+
+// runnable reports whether the spec names work to run.
+func (s Spec) runnable() bool { return s.Module != "" || s.Image != "" || s.Command != "" }
+
+// workload checks the work the spec names, sets its executor and
+// workload reference, and returns the problems.
+func (s *Spec) workload() []error {
+	var errs []error
+	named := 0
+	set := func(executor, ref string) {
+		named++
+		if s.Executor != "" && s.Executor != executor {
+			errs = append(errs, fmt.Errorf("the %s executor runs this work, not %s", executor, s.Executor))
+		}
+		s.Executor, s.Workload = executor, ref
+	}
+	for _, p := range append([]string{s.Module}, s.Inputs...) {
+		if p != "" && !filepath.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("path %s is relative: the node reads module and inputs by absolute path", p))
+		}
+	}
+	if s.Module != "" {
+		digest, err := fileDigest(s.Module, MaxModuleBytes)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("module: %w", err))
+		}
+		set("wasm", digest)
+	}
+	if s.Image != "" {
+		set("docker", s.Image)
+	}
+	if s.Command != "" {
+		set("process", s.Command)
+	}
+	if named > 1 {
+		errs = append(errs, errors.New("module, image and command each name the work: give one"))
+	}
+	if len(s.Inputs) > 0 && !s.runnable() {
+		errs = append(errs, errors.New("inputs without work to read them (module, image or command)"))
+	}
+	var total int64
+	seen := map[string]bool{}
+	for _, in := range s.Inputs {
+		st, err := os.Stat(in)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("input: %w", err))
+			continue
+		case !st.Mode().IsRegular():
+			errs = append(errs, fmt.Errorf("input %s is not a regular file", in))
+		case seen[filepath.Base(in)]:
+			errs = append(errs, fmt.Errorf("two inputs named %s", filepath.Base(in)))
+		}
+		seen[filepath.Base(in)] = true
+		total += st.Size()
+	}
+	if total > MaxInputsBytes {
+		errs = append(errs, fmt.Errorf("inputs of %d bytes, at most %d", total, MaxInputsBytes))
+	}
+	return errs
+}
+
+// fileDigest is "sha256:<hex>" of the file at path, refused past limit bytes.
+func fileDigest(path string, limit int64) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, limit+1))
+	if err != nil {
+		return "", err
+	}
+	if n > limit {
+		return "", fmt.Errorf("%s is over %d bytes", path, limit)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // ParseSpec reads a job file: YAML unless name ends in .json. Unknown
@@ -97,6 +199,9 @@ func (s Spec) Normalize(cfg Config) (Spec, error) {
 	}
 	if s.Duration == 0 {
 		s.Duration = p2p.Duration(time.Hour)
+	}
+	if errs := s.workload(); len(errs) > 0 {
+		return s, fmt.Errorf("%w: %w", ErrBadSpec, errors.Join(errs...))
 	}
 	if s.Executor == "" {
 		s.Executor = "wasm"

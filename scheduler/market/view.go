@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
 )
 
@@ -14,9 +15,14 @@ const (
 	StateBidding = "bidding"
 	// StateAwarding: winners are being awarded and their pings checked.
 	StateAwarding = "awarding"
-	// StateFormed: every winner accepted and the cluster is within the bound.
+	// StateFormed: every winner accepted and the cluster is within the
+	// bound; final for a job with no workload to run.
 	StateFormed = "formed"
-	// StateFailed: no cluster; Error says why in numbers.
+	// StateRunning: the cluster runs the workload.
+	StateRunning = "running"
+	// StateSucceeded: every worker's work ended with exit status 0.
+	StateSucceeded = "succeeded"
+	// StateFailed: no cluster, or the work failed; Error says why.
 	StateFailed = "failed"
 )
 
@@ -100,6 +106,10 @@ type JobView struct {
 	Rejected map[string]int `json:"rejected,omitempty"`
 	// Error says why a failed job failed, in numbers.
 	Error string `json:"error,omitempty"`
+	// Results is where the workers' outputs were written, by rank
+	// (DIR/results/<job>/rank-<r>), and Workers how each rank's work ended.
+	Results string         `json:"results,omitempty"`
+	Workers []WorkerResult `json:"workers,omitempty"`
 	// Events is the job's history.
 	Events []Event `json:"events,omitempty"`
 }
@@ -108,6 +118,16 @@ func (v JobView) clone() JobView {
 	v.Events = slices.Clone(v.Events)
 	v.Cluster = slices.Clone(v.Cluster)
 	return v
+}
+
+// WorkerResult is how one rank's work ended, on which provider, for how long.
+type WorkerResult struct {
+	Rank    int             `json:"rank"`
+	Peer    string          `json:"peer"`
+	Result  executor.Result `json:"result"`
+	Outputs []string        `json:"outputs,omitempty"`
+	Seconds float64         `json:"seconds"`
+	Error   string          `json:"error,omitempty"`
 }
 
 // Reservation is an award this node accepted as provider.
@@ -187,7 +207,11 @@ func (m *Market) Watch(id string, from int) (events []Event, next <-chan struct{
 	if from < len(j.view.Events) {
 		events = slices.Clone(j.view.Events[max(from, 0):])
 	}
-	final = j.view.State == StateFormed || j.view.State == StateFailed
+	select {
+	case <-j.done:
+		final = true
+	default:
+	}
 	return events, j.changed, final, true
 }
 

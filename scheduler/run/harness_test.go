@@ -4,13 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"sync"
 	"testing"
@@ -22,80 +18,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/scheduler/executor"
-)
-
-// wasmPrograms are the executor's test programs these tests run.
-var wasmPrograms = []string{"copy", "sleep"}
-
-var (
-	wasmBuildOnce sync.Once
-	wasmBuiltDir  string
-	wasmBuildErr  error
-	wasmBuildSkip string
+	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
 )
 
 // wasmModule returns the path of ../executor/testdata/wasm/<name> built
-// with GOOS=wasip1 GOARCH=wasm, built once into a folder of os.TempDir
-// named after a hash of the sources (the executor's tests do the same).
+// as a WASI module (see executortest).
 func wasmModule(tb testing.TB, name string) string {
 	tb.Helper()
-	wasmBuildOnce.Do(buildWasm)
-	if wasmBuildSkip != "" {
-		tb.Skip(wasmBuildSkip)
-	}
-	if wasmBuildErr != nil {
-		tb.Fatal(wasmBuildErr)
-	}
-	return filepath.Join(wasmBuiltDir, name+".wasm")
-}
-
-func buildWasm() {
-	gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-	if _, err := os.Stat(gobin); err != nil {
-		if gobin, err = exec.LookPath("go"); err != nil {
-			wasmBuildSkip = "cannot build the wasm test programs: no go command in GOROOT or PATH"
-			return
-		}
-	}
-	src := filepath.Join("..", "executor", "testdata", "wasm")
-	h := sha256.New()
-	fmt.Fprintln(h, runtime.Version())
-	for _, p := range wasmPrograms {
-		b, err := os.ReadFile(filepath.Join(src, p, "main.go"))
-		if err != nil {
-			wasmBuildErr = err
-			return
-		}
-		fmt.Fprintf(h, "%s %d\n", p, len(b))
-		h.Write(b)
-	}
-	wasmBuiltDir = filepath.Join(os.TempDir(), "gpumesh-run-wasm-"+hex.EncodeToString(h.Sum(nil))[:16])
-	if _, err := os.Stat(filepath.Join(wasmBuiltDir, "done")); err == nil {
-		return
-	}
-	tmp, err := os.MkdirTemp(os.TempDir(), "gpumesh-run-wasm-build-")
-	if err != nil {
-		wasmBuildErr = err
-		return
-	}
-	defer os.RemoveAll(tmp)
-	for _, p := range wasmPrograms {
-		cmd := exec.Command(gobin, "build", "-o", filepath.Join(tmp, p+".wasm"), "./"+filepath.ToSlash(filepath.Join(src, p)))
-		cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			wasmBuildErr = fmt.Errorf("build wasm test program %s: %v\n%s", p, err, out)
-			return
-		}
-	}
-	if err := os.WriteFile(filepath.Join(tmp, "done"), nil, 0o644); err != nil {
-		wasmBuildErr = err
-		return
-	}
-	if err := os.Rename(tmp, wasmBuiltDir); err != nil && !errors.Is(err, fs.ErrExist) {
-		if _, serr := os.Stat(filepath.Join(wasmBuiltDir, "done")); serr != nil {
-			wasmBuildErr = err
-		}
-	}
+	return executortest.WasmModule(tb, name)
 }
 
 var (

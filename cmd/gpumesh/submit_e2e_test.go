@@ -5,8 +5,11 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
 )
 
 // heardPeers lists the peers whose heartbeats the node of dir has heard.
@@ -173,5 +176,63 @@ func TestSubmitFormsACluster(t *testing.T) {
 		if code != 2 || !strings.Contains(errOut, tc.want) {
 			t.Errorf("gpumesh %v = exit %d, %q; want 2 mentioning %q", args, code, out+errOut, tc.want)
 		}
+	}
+}
+
+// TestSubmitRunsWasmWork: as a new user would, a requester and two CPU
+// providers as processes; `gpumesh submit --wasm` runs a module that reads
+// its input on both workers, prints the logs live, and `gpumesh results`
+// copies every rank's output.
+func TestSubmitRunsWasmWork(t *testing.T) {
+	module := executortest.WasmModule(t, "copy")
+	reqDir := t.TempDir()
+	cfg := "profile = \"test\"\n[offer]\nenabled = false\n"
+	if err := os.WriteFile(filepath.Join(reqDir, "config.toml"), []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	startNode(t, nil, "run", "--data-dir", reqDir)
+	out, _, _ := gpumesh(t, "id", "--data-dir", reqDir)
+	boot := strings.Fields(out)[1]
+	var providers []string
+	for range 2 {
+		providers = append(providers, startNode(t, nil, "run", "--profile", "test", "--data-dir", t.TempDir(), "--bootstrap", boot).peer)
+	}
+	waitFor(t, "the requester hearing the two providers", func() bool {
+		heard := heardPeers(t, reqDir)
+		return contains(heard, providers[0]) && contains(heard, providers[1])
+	})
+	in := filepath.Join(t.TempDir(), "in.txt")
+	if err := os.WriteFile(in, []byte("hello gpumesh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := gpumesh(t, "submit", "--workers", "2", "--wasm", module, "--input", in, "--data-dir", reqDir, "--", "--lr", "0.1")
+	t.Logf("gpumesh submit --wasm:\n%s%s", out, errOut)
+	if code != 0 || !strings.Contains(out, "succeeded") {
+		t.Fatalf("submit --wasm = exit %d, want 0 and succeeded", code)
+	}
+	for _, want := range []string{"[0] rank=0", "[1] rank=1", `[1] args=["--lr" "0.1"]`, "out.txt"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("submit output lacks %q", want)
+		}
+	}
+	id := submittedLine.FindStringSubmatch(out)[1]
+	dest := t.TempDir()
+	if out, errOut, code = gpumesh(t, "results", id, "-o", dest, "--data-dir", reqDir); code != 0 {
+		t.Fatalf("results = exit %d: %s%s", code, out, errOut)
+	}
+	for r := range 2 {
+		b, err := os.ReadFile(filepath.Join(dest, "rank-"+strconv.Itoa(r), "out.txt"))
+		if err != nil || string(b) != "HELLO GPUMESH\n" {
+			t.Errorf("rank %d output %q, %v", r, b, err)
+		}
+	}
+	if out, _, code = gpumesh(t, "logs", id, "--data-dir", reqDir); code != 0 || !strings.Contains(out, "[0] copied 14 bytes") {
+		t.Errorf("logs = exit %d:\n%s", code, out)
+	}
+	if _, errOut, code = gpumesh(t, "cancel", "0123456789abcdef0123456789abcdef", "--data-dir", reqDir); code != 1 || !strings.Contains(errOut, "no job") {
+		t.Errorf("cancel of an unknown job = exit %d, %q", code, errOut)
+	}
+	if _, errOut, code = gpumesh(t, "results", id, "--data-dir", reqDir); code != 2 {
+		t.Errorf("results without -o = exit %d, %q; want 2", code, errOut)
 	}
 }

@@ -37,13 +37,13 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 		}
 	}
 	out := filepath.Join(m.d.ResultsDir, j.req.ID)
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := context.WithCancelCause(ctx)
 	m.mu.Lock()
 	j.view.State = StateRunning
 	j.view.Results = out
 	j.event("run", "", "starting the work on %s: %s %s", plural(len(cluster), "provider"), spec.Executor, j.req.Workload)
 	m.mu.Unlock()
-	defer cancel()
+	defer cancel(nil)
 
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -52,7 +52,13 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 		wg.Go(func() {
 			req := &run.RunRequest{Job: j.req.ID, Ranks: mb.ranks, WorldSize: j.req.Workers, Peers: peers, Spec: spec}
 			o, err := run.Run(ctx, m.d.Host, m.d.Key, mb.peer, req, files, out, func(e run.Event) { m.onRunEvent(j, mb, e) })
-			served := o.Ended.Sub(o.Started).Seconds()
+			if err != nil && ctx.Err() != nil && context.Cause(ctx) != nil {
+				err = context.Cause(ctx)
+			}
+			served := 0.0
+			if !o.Started.IsZero() && !o.Ended.IsZero() {
+				served = o.Ended.Sub(o.Started).Seconds()
+			}
 			m.mu.Lock()
 			for _, r := range mb.ranks {
 				w := WorkerResult{Rank: r, Peer: mb.peer.String(), Seconds: served}
@@ -86,7 +92,8 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 				mu.Lock()
 				failures = append(failures, fmt.Sprintf("%s (ranks %v): %s", short(mb.peer), mb.ranks, failureText(o, mb.ranks, err)))
 				mu.Unlock()
-				cancel() // one worker failing ends the cluster's work
+				// One worker failing ends the cluster's work.
+				cancel(fmt.Errorf("stopped: the work of %s failed", short(mb.peer)))
 			}
 		})
 	}

@@ -2,14 +2,13 @@ package cli
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,7 +31,7 @@ type submitFlags struct {
 	maxRTT                         msDuration
 	regions, inputs                []string
 	duration, bidWindow            time.Duration
-	wasm, image                    string
+	wasm, image, command           string
 	detach                         bool
 }
 
@@ -58,15 +57,18 @@ min_reputation; an unknown key is an error. Flags given override the file.
 A CPU-only node's CPU counts as one device: --gpus 1 (the default) is also
 met by a CPU provider; --pool gpu excludes CPU-only providers.
 
---wasm FILE (the module's sha256 digest), --image IMAGE and ARGS after --
-(a command, for the process executor) only name the workload in the
-request for now, and choose the executor unless --executor does: running
-them comes in a later issue, as do the files of --input, which are only
-checked to exist.
+The work: --wasm FILE (a WASI module, wasm executor), --image IMAGE
+(docker) or --command NAME (a command the providers allowlisted, process),
+with ARGS after -- as its arguments and --input FILE (repeatable) as
+/inputs/<name>. submit then runs it on the cluster, prints its logs live,
+and leaves every rank's /outputs/ under the node's results folder
+(gpumesh results JOB -o DIR copies them). Without work, the cluster is
+formed and held until its awards lapse.
 
-Ctrl-C stops following; the job goes on on the node (gpumesh jobs JOB).
-Exit status: 0 formed (or submitted, with --detach), 1 failed, 2 bad usage
-or a bad job spec.`,
+Ctrl-C stops following; the job goes on on the node (gpumesh jobs JOB;
+gpumesh cancel JOB stops it). Exit status: 0 succeeded (or formed, for a
+job without work, or submitted, with --detach), 1 failed, 2 bad usage or a
+bad job spec.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			before := args
 			if dash := cmd.ArgsLenAtDash(); dash >= 0 {
@@ -125,10 +127,11 @@ or a bad job spec.`,
 	fl.Var(&f.maxRTT, "max-rtt", "largest RTT between any two workers: 40ms, or a bare number of milliseconds (default no bound)")
 	fl.StringSliceVar(&f.regions, "region", nil, "region or country the workers must be in (repeatable, or comma-separated)")
 	fl.DurationVar(&f.duration, "duration", 0, "how long the job may run (default 1h)")
-	fl.StringVar(&f.executor, "executor", "", "wasm, docker or process (default wasm, or what --wasm, --image or ARGS imply)")
-	fl.StringVar(&f.wasm, "wasm", "", "WebAssembly module: the request names it by its sha256 digest (running it comes later)")
-	fl.StringVar(&f.image, "image", "", "container image for the docker executor (running it comes later)")
-	fl.StringArrayVar(&f.inputs, "input", nil, "input file, checked to exist (repeatable; sending inputs comes later)")
+	fl.StringVar(&f.executor, "executor", "", "wasm, docker or process (default what --wasm, --image or --command imply)")
+	fl.StringVar(&f.wasm, "wasm", "", "WASI module to run (wasm executor)")
+	fl.StringVar(&f.image, "image", "", "container image to run (docker executor)")
+	fl.StringVar(&f.command, "command", "", "allowlisted command to run (process executor)")
+	fl.StringArrayVar(&f.inputs, "input", nil, "input file, seen by the work as /inputs/<name> (repeatable)")
 	fl.StringVar(&f.urgency, "urgency", "", "low, normal or high: providers charge more for high (default normal)")
 	fl.DurationVar(&f.bidWindow, "bid-window", 0, "how long bidding stays open at most (default the node's market.bid_window)")
 	fl.Float64Var(&f.minRep, "min-reputation", 0, "least provider reputation, 0 to 1 (default the node's market.min_reputation)")
@@ -231,49 +234,41 @@ func buildSpec(cmd *cobra.Command, file string, f submitFlags, workArgs []string
 		spec.MinReputation = &f.minRep
 	}
 
-	// --wasm, --image and ARGS each name the workload and imply an executor.
-	var named []string
-	workload, implied := "", ""
-	if set("wasm") {
-		named = append(named, "--wasm")
-		data, err := os.ReadFile(f.wasm)
+	// --wasm, --image and --command each name the work; the node checks
+	// the files and that only one is given. Paths go to it absolute.
+	abs := func(flag, p string) string {
+		a, err := filepath.Abs(p)
 		if err != nil {
-			bad("--wasm: %v", err)
+			bad("%s: %v", flag, err)
+		} else if st, err := os.Stat(a); err != nil {
+			bad("%s: %v", flag, err)
+		} else if !st.Mode().IsRegular() {
+			bad("%s: %s is not a regular file", flag, p)
 		}
-		sum := sha256.Sum256(data)
-		workload, implied = "sha256:"+hex.EncodeToString(sum[:]), "wasm"
+		return a
+	}
+	if set("wasm") {
+		spec.Module = abs("--wasm", f.wasm)
 	}
 	if set("image") {
-		named = append(named, "--image")
 		if strings.TrimSpace(f.image) == "" {
 			bad("--image must name an image")
 		}
-		workload, implied = f.image, "docker"
+		spec.Image = f.image
+	}
+	if set("command") {
+		spec.Command = f.command
 	}
 	if len(workArgs) > 0 {
-		named = append(named, "ARGS after --")
-		workload, implied = strings.Join(workArgs, " "), "process"
+		spec.Args = workArgs
 	}
-	switch {
-	case len(named) > 1:
-		bad("%s each name the workload: give one", strings.Join(named, " and "))
-	case len(named) == 1:
-		if spec.Executor != "" && spec.Executor != implied {
-			bad("%s: needs the %s executor, not %s", named[0], implied, spec.Executor)
-		}
-		spec.Executor, spec.Workload = implied, workload
+	for _, in := range f.inputs {
+		spec.Inputs = append(spec.Inputs, abs("--input", in))
 	}
 	switch spec.Executor {
 	case "", "wasm", "docker", "process":
 	default:
 		bad("executor %q is not wasm, docker or process", spec.Executor)
-	}
-	for _, in := range f.inputs {
-		if st, err := os.Stat(in); err != nil {
-			bad("--input: %v", err)
-		} else if !st.Mode().IsRegular() {
-			bad("--input: %s is not a regular file", in)
-		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return spec, usageError{err}
@@ -357,41 +352,15 @@ func printEvent(w io.Writer, e market.Event) {
 func printOutcome(w io.Writer, v market.JobView) {
 	switch v.State {
 	case market.StateFormed:
-		took := ""
-		if v.FormedAt != nil {
-			took = " in " + v.FormedAt.Sub(v.Created).Round(time.Millisecond).String()
-		}
-		fmt.Fprintf(w, "job %s formed%s: %s on %s, from %s\n", v.ID, took,
-			count(v.Spec.Workers, "worker"), count(len(v.Cluster), "provider"), count(v.Bids, "bid"))
-		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "PEER\tRANKS\tCLASS\tDEVICES\tPRICE/H\tRTT FROM YOU")
-		for _, m := range v.Cluster {
-			rtt := "-"
-			if m.RTTFromYouMS > 0 {
-				rtt = fmtMS(m.RTTFromYouMS)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t$%.2f\t%s\n", m.Peer, fmtRanks(m.Ranks), m.Class, m.Devices, m.Price, rtt)
-		}
-		tw.Flush()
-		// Winners ping each other only for a job with an RTT bound.
-		switch {
-		case len(v.Cluster) < 2:
-		case v.Spec.MaxRTT <= 0:
-			fmt.Fprintln(w, "max RTT between workers: not measured (no bound; --max-rtt sets one)")
-		default:
-			bound := fmtMS(float64(time.Duration(v.Spec.MaxRTT)) / float64(time.Millisecond))
-			fmt.Fprintf(w, "max RTT between workers: %s measured, bound %s\n", fmtMS(v.MaxPairRTTMS), bound)
-		}
-		if c := v.Cost; c != nil {
-			fmt.Fprintf(w, "cost: %s per hour; for %s: %s + %s requester fee (0.25 %%) = %s\n",
-				c.PerHour, fmtDuration(time.Duration(v.Spec.Duration)), c.Gross, c.RequesterFee, c.RequesterPays)
-		}
-		if v.Placement != "" {
-			fmt.Fprintf(w, "placement: %s\n", v.Placement)
-		}
+		printCluster(w, v)
+	case market.StateSucceeded:
+		printCluster(w, v)
+		fmt.Fprintf(w, "job %s succeeded in %s\n", v.ID, v.Updated.Sub(v.Created).Round(time.Millisecond))
+		printWorkers(w, v)
 	case market.StateFailed:
 		fmt.Fprintf(w, "job %s failed after %s, %s: %s\n", v.ID, v.Updated.Sub(v.Created).Round(time.Millisecond),
 			count(v.Bids, "bid"), v.Error)
+		printWorkers(w, v)
 		if len(v.Rejected) > 0 {
 			fmt.Fprintf(w, "bids not chosen: %s\n", reasons(v.Rejected))
 		}
@@ -404,6 +373,65 @@ func printOutcome(w io.Writer, v market.JobView) {
 		}
 	default:
 		fmt.Fprintf(w, "job %s is %s, %s so far\n", v.ID, v.State, count(v.Bids, "bid"))
+	}
+}
+
+// printCluster writes a formed cluster: its providers, RTTs, cost and
+// placement's explanation.
+func printCluster(w io.Writer, v market.JobView) {
+	took := ""
+	if v.FormedAt != nil {
+		took = " in " + v.FormedAt.Sub(v.Created).Round(time.Millisecond).String()
+	}
+	fmt.Fprintf(w, "job %s formed%s: %s on %s, from %s\n", v.ID, took,
+		count(v.Spec.Workers, "worker"), count(len(v.Cluster), "provider"), count(v.Bids, "bid"))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PEER\tRANKS\tCLASS\tDEVICES\tPRICE/H\tRTT FROM YOU")
+	for _, m := range v.Cluster {
+		rtt := "-"
+		if m.RTTFromYouMS > 0 {
+			rtt = fmtMS(m.RTTFromYouMS)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t$%.2f\t%s\n", m.Peer, fmtRanks(m.Ranks), m.Class, m.Devices, m.Price, rtt)
+	}
+	tw.Flush()
+	// Winners ping each other only for a job with an RTT bound.
+	switch {
+	case len(v.Cluster) < 2:
+	case v.Spec.MaxRTT <= 0:
+		fmt.Fprintln(w, "max RTT between workers: not measured (no bound; --max-rtt sets one)")
+	default:
+		bound := fmtMS(float64(time.Duration(v.Spec.MaxRTT)) / float64(time.Millisecond))
+		fmt.Fprintf(w, "max RTT between workers: %s measured, bound %s\n", fmtMS(v.MaxPairRTTMS), bound)
+	}
+	if c := v.Cost; c != nil {
+		fmt.Fprintf(w, "cost: %s per hour; for %s: %s + %s requester fee (0.25 %%) = %s\n",
+			c.PerHour, fmtDuration(time.Duration(v.Spec.Duration)), c.Gross, c.RequesterFee, c.RequesterPays)
+	}
+	if v.Placement != "" {
+		fmt.Fprintf(w, "placement: %s\n", v.Placement)
+	}
+}
+
+// printWorkers writes each rank's result and where its outputs are.
+func printWorkers(w io.Writer, v market.JobView) {
+	if len(v.Workers) == 0 {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RANK\tPEER\tSTATUS\tEXIT\tTIME\tOUTPUTS")
+	for _, r := range v.Workers {
+		status := string(r.Result.Status)
+		if r.Error != "" && status == "" {
+			status = "lost: " + r.Error
+		} else if r.Result.Reason != "" {
+			status += " (" + r.Result.Reason + ")"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%.2fs\t%s\n", r.Rank, shortPeer(r.Peer), status, r.Result.ExitCode, r.Seconds, strings.Join(r.Outputs, " "))
+	}
+	tw.Flush()
+	if v.Results != "" {
+		fmt.Fprintf(w, "outputs: %s (gpumesh results %s -o DIR copies them)\n", v.Results, v.ID)
 	}
 }
 

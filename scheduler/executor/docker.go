@@ -182,7 +182,8 @@ func (d *Docker) Start(ctx context.Context, job Job) (Handle, error) {
 		return nil, dockerErr("create container "+name, err)
 	}
 	h := &dockerHandle{cli: d.cli, id: created.ID, name: name, lim: lim, grace: d.cfg.StopGrace, out: out,
-		stopc: make(chan struct{}), done: make(chan struct{})}
+		stopc: make(chan struct{})}
+	h.outcome = newOutcome(h.stop)
 	h.logs = NewLogs(lim.OutputBytes, func() { h.stop(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
 	// The container's requests outlive Start's ctx: the handle owns them.
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -442,20 +443,20 @@ type dockerHandle struct {
 	lim     Limits
 	grace   time.Duration
 	out     string
-	logs    *Logs
 	started time.Time
+	outcome // done is closed once the result is set and the container removed
 
 	stopOnce sync.Once
 	stopc    chan struct{} // closed by the first stop
-	done     chan struct{} // closed once result is set and the container removed
 
 	mu     sync.Mutex
 	status Status // set by the first stop
 	reason string
-	result Result
 }
 
 // stop asks run to stop the container, recording why; the first call wins.
+// Cancel (the outcome's) calls it: SIGTERM, SIGKILL after the grace
+// period, and Cancel returns once the container is removed.
 // It never blocks, so the logs' writer may call it.
 func (h *dockerHandle) stop(status Status, reason string) {
 	h.stopOnce.Do(func() {
@@ -548,15 +549,7 @@ wait:
 	default:
 		res.Status, res.Reason = StatusFailed, fmt.Sprintf("exit status %d", res.ExitCode)
 	}
-	if res.Status == StatusSucceeded || res.Status == StatusFailed {
-		if n, err := dirSize(h.out); err == nil && h.lim.OutputBytes > 0 && n > h.lim.OutputBytes {
-			res.Status, res.Reason = StatusLimit, fmt.Sprintf("outputs of %d bytes, over %d", n, h.lim.OutputBytes)
-		}
-	}
-	h.mu.Lock()
-	h.result = res
-	h.mu.Unlock()
-	close(h.done)
+	h.finish(res, h.out, h.lim.OutputBytes)
 }
 
 // poll stops the container when its outputs folder or CPU time is over
@@ -592,31 +585,4 @@ func (h *dockerHandle) remove(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	_, _ = h.cli.ContainerRemove(rctx, h.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
-}
-
-// Wait implements Handle.
-func (h *dockerHandle) Wait(ctx context.Context) (Result, error) {
-	select {
-	case <-h.done:
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.result, nil
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
-	}
-}
-
-// Logs implements Handle.
-func (h *dockerHandle) Logs() *Logs { return h.logs }
-
-// Cancel implements Handle: the container gets SIGTERM, then SIGKILL
-// after the grace period, and is removed before Cancel returns.
-func (h *dockerHandle) Cancel(ctx context.Context) error {
-	h.stop(StatusCancelled, "cancelled")
-	select {
-	case <-h.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -232,4 +233,59 @@ type Executor interface {
 	Name() string
 	// Start starts the job's work (see the package doc).
 	Start(ctx context.Context, job Job) (Handle, error)
+}
+
+// outcome is what the docker and process handles share: their logs, the
+// result once the work ended, and Wait, Logs and Cancel over them.
+type outcome struct {
+	logs   *Logs
+	done   chan struct{}
+	stopFn func(Status, string) // the handle's stop: never blocks
+
+	resMu  sync.Mutex
+	result Result
+}
+
+func newOutcome(stop func(Status, string)) outcome {
+	return outcome{done: make(chan struct{}), stopFn: stop}
+}
+
+// finish records res as the result; work that ended by itself whose
+// outputs folder is over limit ends StatusLimit instead.
+func (o *outcome) finish(res Result, outputs string, limit int64) {
+	if res.Status == StatusSucceeded || res.Status == StatusFailed {
+		if n, err := dirSize(outputs); err == nil && limit > 0 && n > limit {
+			res.Status, res.Reason = StatusLimit, fmt.Sprintf("outputs of %d bytes, over %d", n, limit)
+		}
+	}
+	o.resMu.Lock()
+	o.result = res
+	o.resMu.Unlock()
+	close(o.done)
+}
+
+// Wait implements Handle.
+func (o *outcome) Wait(ctx context.Context) (Result, error) {
+	select {
+	case <-o.done:
+		o.resMu.Lock()
+		defer o.resMu.Unlock()
+		return o.result, nil
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+}
+
+// Logs implements Handle.
+func (o *outcome) Logs() *Logs { return o.logs }
+
+// Cancel implements Handle.
+func (o *outcome) Cancel(ctx context.Context) error {
+	o.stopFn(StatusCancelled, "cancelled")
+	select {
+	case <-o.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

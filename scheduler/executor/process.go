@@ -74,7 +74,8 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 		return nil, fmt.Errorf("%w: command %q is not allowlisted (allowed: %v)", ErrNotAllowed, job.Spec.Process.Command, p.Commands())
 	}
 	lim := job.Limits.Cap(p.cfg.Limits)
-	h := &procHandle{done: make(chan struct{}), limits: lim, dir: job.Dir}
+	h := &procHandle{limits: lim, dir: job.Dir}
+	h.outcome = newOutcome(h.stop)
 	h.logs = NewLogs(lim.OutputBytes, func() { h.stop(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
 	cmd := exec.Command(argv[0], append(append([]string{}, argv[1:]...), job.Spec.Args...)...)
 	cmd.Dir = job.Dir
@@ -117,16 +118,14 @@ func processEnv(job Job) []string {
 // procHandle is a running process.
 type procHandle struct {
 	cmd     *exec.Cmd
-	logs    *Logs
 	limits  Limits
 	dir     string
 	started time.Time
-	done    chan struct{}
+	outcome
 
 	mu     sync.Mutex
 	status Status // set by stop before the process ends
 	reason string
-	result Result
 }
 
 // stop kills the process group, recording why, once.
@@ -168,46 +167,12 @@ func (h *procHandle) run(wall time.Duration) {
 	default:
 		res.Status, res.Reason = StatusFailed, err.Error()
 	}
-	if res.Status == StatusSucceeded || res.Status == StatusFailed {
-		if n, err := dirSize(filepath.Join(h.dir, "outputs")); err == nil && h.limits.OutputBytes > 0 && n > h.limits.OutputBytes {
-			res.Status, res.Reason = StatusLimit, fmt.Sprintf("outputs of %d bytes, over %d", n, h.limits.OutputBytes)
-		}
-	}
-	h.mu.Lock()
-	h.result = res
-	h.mu.Unlock()
-	close(h.done)
+	h.finish(res, filepath.Join(h.dir, "outputs"), h.limits.OutputBytes)
 }
 
 func signalled(ps *os.ProcessState, sig syscall.Signal) bool {
 	ws, ok := ps.Sys().(syscall.WaitStatus)
 	return ok && ws.Signaled() && ws.Signal() == sig
-}
-
-// Wait implements Handle.
-func (h *procHandle) Wait(ctx context.Context) (Result, error) {
-	select {
-	case <-h.done:
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.result, nil
-	case <-ctx.Done():
-		return Result{}, ctx.Err()
-	}
-}
-
-// Logs implements Handle.
-func (h *procHandle) Logs() *Logs { return h.logs }
-
-// Cancel implements Handle.
-func (h *procHandle) Cancel(ctx context.Context) error {
-	h.stop(StatusCancelled, "cancelled")
-	select {
-	case <-h.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // dirSize is the total size of the regular files under dir, not following

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -88,6 +89,13 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 	h.cmd = cmd
 	h.started = time.Now()
 	pid := cmd.Process.Pid
+	h.pid.Store(int64(pid))
+	h.mu.Lock()
+	stopped := h.status != ""
+	h.mu.Unlock()
+	if stopped { // the logs hit their limit before the pid was known
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
 	var errs []error
 	if lim.CPU > 0 {
 		secs := uint64((lim.CPU + time.Second - 1) / time.Second)
@@ -122,6 +130,7 @@ type procHandle struct {
 	dir     string
 	started time.Time
 	outcome
+	pid atomic.Int64 // the process group, once started
 
 	mu     sync.Mutex
 	status Status // set by stop before the process ends
@@ -135,8 +144,8 @@ func (h *procHandle) stop(status Status, reason string) {
 		h.status, h.reason = status, reason
 	}
 	h.mu.Unlock()
-	if h.cmd != nil && h.cmd.Process != nil {
-		_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+	if pid := h.pid.Load(); pid > 0 {
+		_ = syscall.Kill(-int(pid), syscall.SIGKILL)
 	}
 }
 

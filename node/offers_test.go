@@ -53,7 +53,9 @@ func providerSpec(i int) provider {
 		green:     i%4 == 0,
 	}
 	if i%3 == 0 {
-		p.executors = append(p.executors, "docker")
+		// A node advertises only executors that run: process runs with an
+		// allowlist, on any machine (docker would need an engine).
+		p.executors = append(p.executors, "process")
 	}
 	return p
 }
@@ -82,6 +84,9 @@ func TestOffersInFiftyNodeNetwork(t *testing.T) {
 			c.Offer.Country, c.Offer.Region = s.country, s.region
 			c.Offer.Prices = []string{fmt.Sprintf("gpu=%.2f", s.price), fmt.Sprintf("cpu=%.2f", s.price)}
 			c.Offer.Executors = s.executors
+			if slices.Contains(s.executors, "process") {
+				c.Executor.Commands = []string{"train=/bin/true"}
+			}
 			if s.green {
 				c.Offer.Attributes = []string{"green=true"}
 			}
@@ -153,8 +158,8 @@ func TestOffersInFiftyNodeNetwork(t *testing.T) {
 	check("num_gpus>=3 price<=1.5 region in [EU,US]", func(i int, s provider) bool {
 		return s.model != nil && s.count >= 3 && s.price <= 1.5 && (s.region == "EU" || s.country == "US")
 	})
-	check("vram_gb>=80 executor=docker", func(i int, s provider) bool {
-		return s.model != nil && s.model != &gpus.A30_PCIE_24GB && slices.Contains(s.executors, "docker")
+	check("vram_gb>=80 executor=process", func(i int, s provider) bool {
+		return s.model != nil && s.model != &gpus.A30_PCIE_24GB && slices.Contains(s.executors, "process")
 	})
 	check("pool=cpu attr.green=true", func(i int, s provider) bool { return s.model == nil && s.green })
 	check("", func(i int, s provider) bool { return true })

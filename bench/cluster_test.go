@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"testing"
 	"testing/synctest"
@@ -142,24 +141,4 @@ func benchClusterSim(t *testing.T, providers, jobs int) Result {
 	}
 	res.Verdict = map[bool]string{true: "met", false: "missed"}[ok]
 	return res
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func mean(xs []float64) float64 {
-	sum := 0.0
-	for _, x := range xs {
-		sum += x
-	}
-	return sum / float64(max(len(xs), 1))
-}
-
-// nearestRank is the q-quantile of xs by nearest rank.
-func nearestRank(xs []float64, q float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	if len(s) == 0 {
-		return 0
-	}
-	return s[min(len(s)-1, int(q*float64(len(s))))]
 }

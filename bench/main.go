@@ -45,7 +45,7 @@ func main() {
 	b7peers := flag.Int("b7-peers", 50, "B7: peers connected to the idle node")
 	binary := flag.String("binary", "bin/gpumesh", "B7: the gpumesh binary to measure")
 	out := flag.String("out", "bench/results.json", "where to write the JSON results")
-	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B3,B4,B5,B7,B8,B9)")
+	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B3,B4,B5,B7,B8,B9,B10)")
 	b5nodes := flag.Int("b5-nodes", 200, "B5: nodes placed in countries")
 	b2providers := flag.Int("b2-providers", 100, "B2: providers advertising in the DHT")
 	b2searches := flag.Int("b2-searches", 40, "B2: searches per mode")
@@ -55,6 +55,8 @@ func main() {
 	b3providers := flag.Int("b3-providers", 100, "B3: providers on the simulated country network (200 stalls the synctest bubble, see README)")
 	b3jobs := flag.Int("b3-jobs", 10, "B3: jobs per k")
 	b8runs := flag.Int("b8-runs", 20, "B8: runs per executor")
+	b10runs := flag.Int("b10-runs", 10, "B10: timed jobs per size")
+	b10jobs := flag.Int("b10-jobs", 40, "B10: jobs before the provider's RSS is read again")
 	flag.Parse()
 
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
@@ -89,6 +91,10 @@ func main() {
 	if want("B8") {
 		fmt.Fprintf(os.Stderr, "B8: executor start-up, %d runs each...\n", *b8runs)
 		results = append(results, benchExecutors(*b8runs))
+	}
+	if want("B10") {
+		fmt.Fprintf(os.Stderr, "B10: jobs end to end through the CLI...\n")
+		results = append(results, benchEndToEnd(*binary, *b10runs, *b10jobs))
 	}
 	if want("B9") {
 		var sizes []int
@@ -196,7 +202,9 @@ func (b *benchTB) TempDir() string {
 	b.dirs = append(b.dirs, d)
 	return d
 }
-func (b *benchTB) Cleanup(f func()) { b.cleanups = append(b.cleanups, f) }
+func (b *benchTB) Cleanup(f func())  { b.cleanups = append(b.cleanups, f) }
+func (b *benchTB) Skip(args ...any)  { b.Fatalf("cannot run: %s", fmt.Sprint(args...)) }
+func (b *benchTB) Fatal(args ...any) { b.Fatalf("%s", fmt.Sprint(args...)) }
 func (b *benchTB) Fatalf(format string, args ...any) {
 	b.close()
 	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)

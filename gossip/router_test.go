@@ -104,6 +104,12 @@ func TestRateLimitPerSigner(t *testing.T) {
 	if got := validate(hb(a, 5)); got != pubsub.ValidationAccept {
 		t.Errorf("a second later: %v, want accept", got)
 	}
+	// Our own requests are never limited: the user decides how many.
+	for seq := uint64(1); seq <= 5; seq++ {
+		if got := validate(hb(key, seq)); got != pubsub.ValidationAccept {
+			t.Errorf("own message %d: %v, want accept", seq, got)
+		}
+	}
 	if st := r.Stats(); st.Rejected["rate_limited"] != 1 {
 		t.Errorf("stats %+v, want 1 rate_limited", st)
 	}

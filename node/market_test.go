@@ -88,6 +88,7 @@ func TestClusterOnLoopback(t *testing.T) {
 func TestJobRequestsFromABadPeer(t *testing.T) {
 	f := nodetest.Start(t, 2, nodetest.Options{Configure: func(i int, c *config.Config) {
 		c.Offer.Enabled = i == 0
+		c.Market.RequestsPerMinute = 30
 	}})
 	f.WaitHeard(t, 30*time.Second)
 	provider, honest := f.Nodes[0], f.Nodes[1]

@@ -57,7 +57,7 @@ func DefaultConfig() Config {
 		DefaultMaxPrice:     5,
 		Invite:              true,
 		InviteAbove:         0,
-		RequestsPerMinute:   30,
+		RequestsPerMinute:   600,
 		MaxOpenBids:         256,
 	}
 }

@@ -655,6 +655,10 @@ func (m *Market) finish(j *job, state, why string) {
 		j.event("failed", "", "%s", why)
 	}
 	close(j.done)
+	// Watchers that read the last event before the job was final wait on
+	// changed: tell them it is.
+	close(j.changed)
+	j.changed = make(chan struct{})
 }
 
 // setState moves the job to state.

@@ -55,12 +55,13 @@ func clusterPeers(out string) []string {
 	return peers
 }
 
-// TestSubmitFormsACluster: a requester that offers nothing and three CPU
-// providers, as separate processes; `gpumesh submit --workers 2` follows the
-// job to a formed cluster of two of them, and the failures exit 1 or 2 with
-// a reason.
-func TestSubmitFormsACluster(t *testing.T) {
-	reqDir := t.TempDir()
+// startMarket starts a requester that offers nothing and n CPU providers
+// bootstrapped to it, each its own process, and waits until the requester
+// has heard every provider. It returns the requester's data dir and each
+// provider's, by peer ID, in start order.
+func startMarket(t *testing.T, n int) (reqDir string, providers []string, providerDir map[string]string) {
+	t.Helper()
+	reqDir = t.TempDir()
 	cfg := "profile = \"test\"\n[offer]\nenabled = false\n"
 	if err := os.WriteFile(filepath.Join(reqDir, "config.toml"), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -68,15 +69,14 @@ func TestSubmitFormsACluster(t *testing.T) {
 	startNode(t, nil, "run", "--data-dir", reqDir)
 	out, _, _ := gpumesh(t, "id", "--data-dir", reqDir)
 	boot := strings.Fields(out)[1]
-	var providers []string
-	providerDir := map[string]string{}
-	for range 3 {
+	providerDir = map[string]string{}
+	for range n {
 		dir := t.TempDir()
 		p := startNode(t, nil, "run", "--profile", "test", "--data-dir", dir, "--bootstrap", boot)
 		providers = append(providers, p.peer)
 		providerDir[p.peer] = dir
 	}
-	waitFor(t, "the requester hearing the three providers", func() bool {
+	waitFor(t, "the requester hearing every provider", func() bool {
 		heard := heardPeers(t, reqDir)
 		for _, p := range providers {
 			if !contains(heard, p) {
@@ -85,6 +85,15 @@ func TestSubmitFormsACluster(t *testing.T) {
 		}
 		return true
 	})
+	return reqDir, providers, providerDir
+}
+
+// TestSubmitFormsACluster: a requester that offers nothing and three CPU
+// providers, as separate processes; `gpumesh submit --workers 2` follows the
+// job to a formed cluster of two of them, and the failures exit 1 or 2 with
+// a reason.
+func TestSubmitFormsACluster(t *testing.T) {
+	reqDir, providers, providerDir := startMarket(t, 3)
 
 	// --max-rtt as a bare number is milliseconds; the winners then ping each other.
 	out, errOut, code := gpumesh(t, "submit", "--workers", "2", "--max-rtt", "500", "--data-dir", reqDir)
@@ -185,22 +194,7 @@ func TestSubmitFormsACluster(t *testing.T) {
 // copies every rank's output.
 func TestSubmitRunsWasmWork(t *testing.T) {
 	module := executortest.WasmModule(t, "copy")
-	reqDir := t.TempDir()
-	cfg := "profile = \"test\"\n[offer]\nenabled = false\n"
-	if err := os.WriteFile(filepath.Join(reqDir, "config.toml"), []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	startNode(t, nil, "run", "--data-dir", reqDir)
-	out, _, _ := gpumesh(t, "id", "--data-dir", reqDir)
-	boot := strings.Fields(out)[1]
-	var providers []string
-	for range 2 {
-		providers = append(providers, startNode(t, nil, "run", "--profile", "test", "--data-dir", t.TempDir(), "--bootstrap", boot).peer)
-	}
-	waitFor(t, "the requester hearing the two providers", func() bool {
-		heard := heardPeers(t, reqDir)
-		return contains(heard, providers[0]) && contains(heard, providers[1])
-	})
+	reqDir, _, _ := startMarket(t, 2)
 	in := filepath.Join(t.TempDir(), "in.txt")
 	if err := os.WriteFile(in, []byte("hello gpumesh\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -9,7 +9,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
 	"github.com/gpumesh/gpumesh/p2p"
@@ -195,5 +194,3 @@ func countries(s *nodetest.Sim, idx []int) string {
 	}
 	return strings.Join(out, " ")
 }
-
-var _ = node.ReputationFile

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -214,17 +215,9 @@ func (m *Market) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.stats
-	s.Declined = clone(m.stats.Declined)
-	s.Refused = clone(m.stats.Refused)
+	s.Declined = maps.Clone(m.stats.Declined)
+	s.Refused = maps.Clone(m.stats.Refused)
 	return s
-}
-
-func clone(in map[string]uint64) map[string]uint64 {
-	out := make(map[string]uint64, len(in))
-	for k, v := range in {
-		out[k] = v
-	}
-	return out
 }
 
 // count adds one to counter[reason] under the lock.

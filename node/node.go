@@ -194,7 +194,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	n.jobs.Start()
 	// Accepted awards admit their requester's work through the run protocol.
 	n.runs = run.NewServer(n.net.Host(), n.execs, n.jobs, run.ServerConfig{
-		Dir: filepath.Join(dir, "jobs"), Limits: n.cfg.Executor.Limits(),
+		Dir: filepath.Join(dir, "jobs"), Limits: n.cfg.Executor.Limits(), Heartbeat: time.Duration(n.cfg.Market.HeartbeatInterval),
 	}, n.log.With("component", "run"))
 	n.runs.Start()
 	n.wg.Go(func() { n.watchHeartbeats(life) })

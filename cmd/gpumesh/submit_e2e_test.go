@@ -7,9 +7,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
+	"github.com/gpumesh/gpumesh/scheduler/market"
 )
 
 // heardPeers lists the peers whose heartbeats the node of dir has heard.
@@ -59,7 +61,7 @@ func clusterPeers(out string) []string {
 // bootstrapped to it, each its own process, and waits until the requester
 // has heard every provider. It returns the requester's data dir and each
 // provider's, by peer ID, in start order.
-func startMarket(t *testing.T, n int) (reqDir string, providers []string, providerDir map[string]string) {
+func startMarket(t *testing.T, n int) (reqDir string, providers []string, providerDir map[string]string, procs map[string]*proc) {
 	t.Helper()
 	reqDir = t.TempDir()
 	cfg := "profile = \"test\"\n[offer]\nenabled = false\n"
@@ -69,12 +71,13 @@ func startMarket(t *testing.T, n int) (reqDir string, providers []string, provid
 	startNode(t, nil, "run", "--data-dir", reqDir)
 	out, _, _ := gpumesh(t, "id", "--data-dir", reqDir)
 	boot := strings.Fields(out)[1]
-	providerDir = map[string]string{}
+	providerDir, procs = map[string]string{}, map[string]*proc{}
 	for range n {
 		dir := t.TempDir()
 		p := startNode(t, nil, "run", "--profile", "test", "--data-dir", dir, "--bootstrap", boot)
 		providers = append(providers, p.peer)
 		providerDir[p.peer] = dir
+		procs[p.peer] = p
 	}
 	waitFor(t, "the requester hearing every provider", func() bool {
 		heard := heardPeers(t, reqDir)
@@ -85,7 +88,7 @@ func startMarket(t *testing.T, n int) (reqDir string, providers []string, provid
 		}
 		return true
 	})
-	return reqDir, providers, providerDir
+	return reqDir, providers, providerDir, procs
 }
 
 // TestSubmitFormsACluster: a requester that offers nothing and three CPU
@@ -93,7 +96,7 @@ func startMarket(t *testing.T, n int) (reqDir string, providers []string, provid
 // job to a formed cluster of two of them, and the failures exit 1 or 2 with
 // a reason.
 func TestSubmitFormsACluster(t *testing.T) {
-	reqDir, providers, providerDir := startMarket(t, 3)
+	reqDir, providers, providerDir, _ := startMarket(t, 3)
 
 	// --max-rtt as a bare number is milliseconds; the winners then ping each other.
 	out, errOut, code := gpumesh(t, "submit", "--workers", "2", "--max-rtt", "500", "--data-dir", reqDir)
@@ -194,7 +197,7 @@ func TestSubmitFormsACluster(t *testing.T) {
 // copies every rank's output.
 func TestSubmitRunsWasmWork(t *testing.T) {
 	module := executortest.WasmModule(t, "copy")
-	reqDir, _, _ := startMarket(t, 2)
+	reqDir, _, _, _ := startMarket(t, 2)
 	in := filepath.Join(t.TempDir(), "in.txt")
 	if err := os.WriteFile(in, []byte("hello gpumesh\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -228,5 +231,88 @@ func TestSubmitRunsWasmWork(t *testing.T) {
 	}
 	if _, errOut, code = gpumesh(t, "results", id, "--data-dir", reqDir); code != 2 {
 		t.Errorf("results without -o = exit %d, %q; want 2", code, errOut)
+	}
+}
+
+// TestSubmitSurvivesAKilledProvider: a provider process of a running
+// 2-worker job is killed with SIGKILL; the job finishes on the runner-up,
+// `gpumesh jobs` shows the loss, the replacement and each provider's time
+// served, and the results are all there.
+func TestSubmitSurvivesAKilledProvider(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four node processes and a killed one; runs without -short")
+	}
+	module := executortest.WasmModule(t, "ticks")
+	reqDir, _, _, procs := startMarket(t, 3)
+	in := filepath.Join(t.TempDir(), "in.txt")
+	if err := os.WriteFile(in, []byte("hello gpumesh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errOut, code := gpumesh(t, "submit", "--workers", "2", "--wasm", module, "--input", in, "--detach", "--data-dir", reqDir, "--", "-n", "60", "-every", "100ms")
+	if code != 0 {
+		t.Fatalf("submit --detach = exit %d: %s%s", code, out, errOut)
+	}
+	id := strings.TrimSpace(out) // --detach prints the job ID alone
+	var v market.JobView
+	view := func() market.JobView {
+		out, errOut, code := gpumesh(t, "jobs", id, "--json", "--data-dir", reqDir)
+		if code != 0 {
+			t.Fatalf("jobs %s --json = exit %d: %s", id, code, errOut)
+		}
+		var v market.JobView
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("jobs --json: %v\n%s", err, out)
+		}
+		return v
+	}
+	waitFor(t, "both workers ticking", func() bool {
+		v = view()
+		n := 0
+		for _, e := range v.Events {
+			if e.Kind == "log" && strings.Contains(e.Text, "tick 1 ") {
+				n++
+			}
+		}
+		return n == 2
+	})
+	victim := v.Cluster[0].Peer
+	t.Logf("killing %s (ranks %v) with SIGKILL", victim, v.Cluster[0].Ranks)
+	if err := procs[victim].cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// logs -f follows the job to its end.
+	if out, errOut, code = gpumesh(t, "logs", id, "-f", "--data-dir", reqDir); code != 0 {
+		t.Fatalf("logs -f = exit %d: %s%s", code, out, errOut)
+	}
+	out, _, _ = gpumesh(t, "jobs", id, "--data-dir", reqDir)
+	t.Logf("gpumesh jobs %s:\n%s", id, out)
+	v = view()
+	if v.State != market.StateSucceeded || v.Failovers != 1 {
+		t.Fatalf("job %s with %d failovers: %s", v.State, v.Failovers, v.Error)
+	}
+	for _, want := range []string{"lost mid-job", "replaced", "charged for time served", "(1 lost provider replaced)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("jobs output lacks %q", want)
+		}
+	}
+	statuses := map[string]string{}
+	for _, u := range v.Usage {
+		statuses[u.Peer] = u.Status
+		if !u.End.After(u.Start) {
+			t.Errorf("usage of %s: %s to %s", u.Peer, u.Start, u.End)
+		}
+	}
+	if len(v.Usage) != 3 || statuses[victim] != market.UsageLost {
+		t.Errorf("usage %+v: want 3 records, the killed provider's lost", v.Usage)
+	}
+	dest := t.TempDir()
+	if out, errOut, code = gpumesh(t, "results", id, "-o", dest, "--data-dir", reqDir); code != 0 {
+		t.Fatalf("results = exit %d: %s%s", code, out, errOut)
+	}
+	for r := range 2 {
+		b, err := os.ReadFile(filepath.Join(dest, "rank-"+strconv.Itoa(r), "out.txt"))
+		if err != nil || string(b) != "HELLO GPUMESH\n" {
+			t.Errorf("rank %d output %q, %v", r, b, err)
+		}
 	}
 }

@@ -42,6 +42,14 @@ type Config struct {
 	// MaxOpenBids bounds the requests this node has bid on and not yet
 	// seen awarded or expired.
 	MaxOpenBids int `toml:"max_open_bids" comment:"most job requests this node keeps bids open for"`
+	// HeartbeatInterval is how often this node, as a provider, tells a
+	// requester its work is alive.
+	HeartbeatInterval p2p.Duration `toml:"heartbeat_interval" comment:"how often this node, running work as a provider, sends the requester a heartbeat"`
+	// HeartbeatTolerance is how many of a provider's heartbeat intervals
+	// may pass without a word before its worker is replaced.
+	HeartbeatTolerance int `toml:"heartbeat_tolerance" comment:"heartbeats a provider may miss before its workers are replaced (failover)"`
+	// MaxFailovers bounds the replacements of lost providers in one job.
+	MaxFailovers int `toml:"max_failovers" comment:"most lost providers one job replaces before it fails"`
 }
 
 // DefaultConfig is a market tuned for interactive use: two seconds of
@@ -59,6 +67,9 @@ func DefaultConfig() Config {
 		InviteAbove:         0,
 		RequestsPerMinute:   600,
 		MaxOpenBids:         256,
+		HeartbeatInterval:   p2p.Duration(2 * time.Second),
+		HeartbeatTolerance:  3,
+		MaxFailovers:        3,
 	}
 }
 
@@ -97,6 +108,15 @@ func (c Config) Validate(prefix string) error {
 	}
 	if c.MaxOpenBids < 1 || c.MaxOpenBids > 100000 {
 		bad("max_open_bids", "%d not in [1, 100000]", c.MaxOpenBids)
+	}
+	if h := time.Duration(c.HeartbeatInterval); h < 10*time.Millisecond || h > time.Minute {
+		bad("heartbeat_interval", "%s not in [10ms, 1m]", h)
+	}
+	if c.HeartbeatTolerance < 1 || c.HeartbeatTolerance > 100 {
+		bad("heartbeat_tolerance", "%d not in [1, 100]", c.HeartbeatTolerance)
+	}
+	if c.MaxFailovers < 0 || c.MaxFailovers > 100 {
+		bad("max_failovers", "%d not in [0, 100]", c.MaxFailovers)
 	}
 	return errors.Join(errs...)
 }

@@ -12,6 +12,15 @@
 // market.verify_rounds run out. Every step is an Event on the job, and a
 // failure is explained in numbers.
 //
+// A formed cluster with work runs it over /gpumesh/run/1 (execute.go). A
+// provider lost mid-job (its connection drops, or it misses
+// market.heartbeat_tolerance heartbeats) is replaced (failover.go): by the
+// best runner-up bid still valid, else through a failover request for its
+// ranks alone; its ranks restart on the replacement while the other
+// workers go on (Spec.Failover "none" fails the job instead). Each
+// provider's time served is a Usage, the lost one's until it was last
+// heard from, and the loss counts against its reputation.
+//
 // As a provider it answers requests heard on gossip or by invitation: a
 // chain of checks (executor, hours, region, pool, class, memory, cores,
 // free devices, price) gives a reason for every request it does not bid

@@ -8,11 +8,15 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
+
 	"github.com/gpumesh/gpumesh/scheduler/executor"
+	"github.com/gpumesh/gpumesh/scheduler/pricing"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 	"github.com/gpumesh/gpumesh/scheduler/run"
 )
@@ -21,8 +25,32 @@ import (
 // are counted, not kept.
 const maxLogEvents = 10000
 
+// work is what every provider of a running job gets: the executor spec,
+// the files, where outputs go, and the peers of each rank (which change
+// when a lost provider is replaced; guarded by Market.mu).
+type work struct {
+	spec    executor.Spec
+	files   map[string]string
+	out     string
+	peers   []string
+	members []*member // the provider now serving each slot of the cluster
+	lost    map[peer.ID]bool
+}
+
+// others are the members serving besides mb; m.mu must be held.
+func (w *work) others(mb *member) []*member {
+	var out []*member
+	for _, o := range w.members {
+		if o != mb {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // execute runs the job's work on its formed cluster over /gpumesh/run/1,
-// one stream per provider, and records each rank's result and outputs.
+// one stream per provider, replaces providers lost mid-job (failover),
+// and records each rank's result and outputs and each provider's time.
 func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 	spec, files, err := m.workSpec(j)
 	if err != nil {
@@ -30,17 +58,18 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 		m.finish(j, StateFailed, "the work could not be prepared: "+err.Error())
 		return
 	}
-	peers := make([]string, j.req.Workers)
+	w := &work{spec: spec, files: files, out: filepath.Join(m.d.ResultsDir, j.req.ID),
+		peers: make([]string, j.req.Workers), members: slices.Clone(cluster), lost: map[peer.ID]bool{}}
 	for _, mb := range cluster {
 		for _, r := range mb.ranks {
-			peers[r] = mb.peer.String()
+			w.peers[r] = mb.peer.String()
 		}
 	}
-	out := filepath.Join(m.d.ResultsDir, j.req.ID)
 	ctx, cancel := context.WithCancelCause(ctx)
 	m.mu.Lock()
 	j.view.State = StateRunning
-	j.view.Results = out
+	j.view.Results = w.out
+	j.view.Charged = &Cost{}
 	j.event("run", "", "starting the work on %s: %s %s", plural(len(cluster), "provider"), spec.Executor, j.req.Workload)
 	m.mu.Unlock()
 	defer cancel(nil)
@@ -48,58 +77,20 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	var failures []string
-	for _, mb := range cluster {
+	for slot := range cluster {
 		wg.Go(func() {
-			req := &run.RunRequest{Job: j.req.ID, Ranks: mb.ranks, WorldSize: j.req.Workers, Peers: peers, Spec: spec}
-			o, err := run.Run(ctx, m.d.Host, m.d.Key, mb.peer, req, files, out, func(e run.Event) { m.onRunEvent(j, mb, e) })
-			if err != nil && ctx.Err() != nil && context.Cause(ctx) != nil {
-				err = context.Cause(ctx)
-			}
-			served := 0.0
-			if !o.Started.IsZero() && !o.Ended.IsZero() {
-				served = o.Ended.Sub(o.Started).Seconds()
-			}
-			m.mu.Lock()
-			for _, r := range mb.ranks {
-				w := WorkerResult{Rank: r, Peer: mb.peer.String(), Seconds: served}
-				if res, ok := o.Results[r]; ok {
-					w.Result = res
-				}
-				for _, f := range o.Outputs[r] {
-					w.Outputs = append(w.Outputs, f.Name)
-				}
-				if err != nil {
-					w.Error = err.Error()
-				}
-				j.view.Workers = append(j.view.Workers, w)
-			}
-			m.mu.Unlock()
-			ok := err == nil
-			for _, r := range mb.ranks {
-				if res, has := o.Results[r]; !has || res.Status != executor.StatusSucceeded {
-					ok = false
-				}
-			}
-			switch {
-			case errors.Is(err, run.ErrProviderLost):
-				m.d.Book.Record(mb.peer, reputation.JobFailed, "lost mid-job: "+err.Error())
-			case err != nil && ctx.Err() == nil:
-				m.d.Book.Record(mb.peer, reputation.JobFailed, err.Error())
-			case err == nil:
-				m.d.Book.Record(mb.peer, reputation.JobCompleted, j.req.ID)
-			}
-			if !ok {
+			if err := m.serve(ctx, j, w, slot); err != nil {
 				mu.Lock()
-				failures = append(failures, fmt.Sprintf("%s (ranks %v): %s", short(mb.peer), mb.ranks, failureText(o, mb.ranks, err)))
+				failures = append(failures, err.Error())
 				mu.Unlock()
 				// One worker failing ends the cluster's work.
-				cancel(fmt.Errorf("stopped: the work of %s failed", short(mb.peer)))
+				cancel(fmt.Errorf("stopped: %w", err))
 			}
 		})
 	}
 	wg.Wait()
 	m.mu.Lock()
-	sort.Slice(j.view.Workers, func(a, b int) bool { return j.view.Workers[a].Rank < j.view.Workers[b].Rank })
+	sort.SliceStable(j.view.Workers, func(a, b int) bool { return j.view.Workers[a].Rank < j.view.Workers[b].Rank })
 	m.mu.Unlock()
 	if len(failures) > 0 {
 		sort.Strings(failures)
@@ -107,9 +98,133 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 		return
 	}
 	m.mu.Lock()
-	j.event("done", "", "every worker succeeded; outputs under %s", out)
+	j.event("done", "", "every worker succeeded; outputs under %s; charged %s for the time served%s", w.out,
+		j.view.Charged.RequesterPays, prefixed(", failovers: ", failoverCount(j.view.Failovers)))
 	m.mu.Unlock()
 	m.finish(j, StateSucceeded, "")
+}
+
+// failoverCount is n as text, empty for none.
+func failoverCount(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
+}
+
+// serve runs the ranks of one slot of the cluster to their end, on its
+// provider and, when that one is lost, on replacements. It returns why the
+// ranks failed, or nil.
+func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
+	for {
+		m.mu.Lock()
+		mb := w.members[slot]
+		m.mu.Unlock()
+		o, err := m.runOn(ctx, j, w, mb)
+		if err == nil && succeeded(o, mb.ranks) {
+			return nil
+		}
+		if !errors.Is(err, run.ErrProviderLost) || ctx.Err() != nil {
+			return fmt.Errorf("%s (ranks %v): %s", short(mb.peer), mb.ranks, failureText(o, mb.ranks, err))
+		}
+		if succeeded(o, mb.ranks) { // every result came before the connection broke
+			return nil
+		}
+		next, ferr := m.replace(ctx, j, w, mb, err)
+		if ferr != nil {
+			return fmt.Errorf("%s (ranks %v) was lost (%v) and not replaced: %w", short(mb.peer), mb.ranks, err, ferr)
+		}
+		m.mu.Lock()
+		w.members[slot] = next
+		for _, r := range next.ranks {
+			w.peers[r] = next.peer.String()
+			_ = os.RemoveAll(filepath.Join(w.out, "rank-"+strconv.Itoa(r))) // a lost provider's outputs, if any
+		}
+		m.mu.Unlock()
+	}
+}
+
+// succeeded reports whether every rank has a succeeded result.
+func succeeded(o run.Outcome, ranks []int) bool {
+	for _, r := range ranks {
+		if res, ok := o.Results[r]; !ok || res.Status != executor.StatusSucceeded {
+			return false
+		}
+	}
+	return true
+}
+
+// runOn runs mb's ranks on mb and records their results, the provider's
+// time served and the outcome in its reputation.
+func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Outcome, error) {
+	m.mu.Lock()
+	req := &run.RunRequest{Job: mb.req, Ranks: mb.ranks, WorldSize: j.req.Workers, Peers: slices.Clone(w.peers), Spec: w.spec}
+	m.mu.Unlock()
+	o, err := run.Run(ctx, m.d.Host, m.d.Key, mb.peer, req, w.files, w.out, func(e run.Event) { m.onRunEvent(j, mb, e) },
+		run.WithTolerance(m.cfg.HeartbeatTolerance))
+	if err != nil && ctx.Err() != nil && context.Cause(ctx) != nil {
+		err = context.Cause(ctx)
+	}
+	lost := errors.Is(err, run.ErrProviderLost) && ctx.Err() == nil
+	end := o.Ended
+	if end.IsZero() {
+		end = o.LastHeard // lost: paid until last heard from; stopped: until its last word
+	}
+	served := 0.0
+	if !o.Started.IsZero() && !end.IsZero() {
+		served = end.Sub(o.Started).Seconds()
+	}
+	m.mu.Lock()
+	for _, r := range mb.ranks {
+		wr := WorkerResult{Rank: r, Peer: mb.peer.String(), Attempt: mb.attempt, Seconds: served}
+		if res, ok := o.Results[r]; ok {
+			wr.Result = res
+		}
+		for _, f := range o.Outputs[r] {
+			wr.Outputs = append(wr.Outputs, f.Name)
+		}
+		if err != nil {
+			wr.Error = err.Error()
+		}
+		j.view.Workers = append(j.view.Workers, wr)
+	}
+	if !o.Started.IsZero() {
+		u := Usage{Peer: mb.peer.String(), Ranks: mb.ranks, Attempt: mb.attempt, Request: mb.req, Start: o.Started, End: end,
+			Devices: len(mb.ranks) * devicesPerWorker(j.req), Price: mb.price}
+		if mb.replaces != "" {
+			u.Replaces = mb.replaces.String()
+		}
+		switch {
+		case err == nil && succeeded(o, mb.ranks):
+			u.Status = UsageServed
+		case lost:
+			u.Status = UsageLost
+		case ctx.Err() != nil:
+			u.Status = UsageStopped
+		default:
+			u.Status = UsageFailed
+		}
+		if err != nil {
+			u.Error = err.Error()
+		}
+		if price, perr := pricing.FromFloat(mb.price); perr == nil {
+			if q, qerr := pricing.NewQuote(price, u.Devices, end.Sub(o.Started)); qerr == nil {
+				u.Quote = q
+				j.view.Charged.add(q)
+			}
+		}
+		j.view.Usage = append(j.view.Usage, u)
+	}
+	m.mu.Unlock()
+	switch {
+	case lost:
+		m.d.Book.Record(mb.peer, reputation.JobFailed, "lost mid-job: "+err.Error())
+	case err != nil && ctx.Err() == nil:
+		m.d.Book.Record(mb.peer, reputation.JobFailed, err.Error())
+	case err == nil:
+		m.d.Book.Record(mb.peer, reputation.JobCompleted, j.req.ID)
+	}
+	return o, err
 }
 
 // failureText says why a provider's ranks did not succeed.

@@ -288,6 +288,7 @@ func TestBadSpecs(t *testing.T) {
 		"bad pool":          {Pool: "tpu"},
 		"bad urgency":       {Urgency: "yesterday"},
 		"hour-long bidding": {BidWindow: 3600 * 1e9},
+		"unknown failover":  {Failover: "resume-somehow"},
 	} {
 		if _, err := m.Submit(context.Background(), spec); !errors.Is(err, market.ErrBadSpec) {
 			t.Errorf("%s: %v, want ErrBadSpec", name, err)

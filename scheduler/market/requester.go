@@ -268,11 +268,28 @@ func (m *Market) place(j *job, excluded map[int]string, measured map[[2]int]time
 
 // member is a provider of a proposed cluster.
 type member struct {
-	bid      int
+	bid      int // index of its bid in the job's bids (or its failover request's)
 	peer     peer.ID
 	ranks    []int
 	accepted bool
 	awardSeq uint64
+	// From its bid: the request it answered, where to reach it, its price,
+	// class and coordinate.
+	req   string
+	addrs []string
+	price float64
+	class string
+	coord *coord.Coordinate
+	// attempt is 0 for a first member, n for the n-th replacement of its
+	// ranks; replaces is the provider it replaced.
+	attempt  int
+	replaces peer.ID
+}
+
+// newMember is the member bid i of j (or of a failover request) makes.
+func newMember(r *job, i int) *member {
+	b := r.bids[i]
+	return &member{bid: i, peer: r.from[i], req: r.req.ID, addrs: b.Addrs, price: b.Price, class: b.Class, coord: b.Coord}
 }
 
 // confirm awards the placement's choice, collects the winners' answers and
@@ -298,7 +315,7 @@ func (m *Market) confirm(ctx context.Context, j *job) {
 			i := idx[a.Index]
 			mb := held[i]
 			if mb == nil {
-				mb = &member{bid: i, peer: j.from[i]}
+				mb = newMember(j, i)
 			}
 			mb.ranks = nil
 			for range a.Workers {
@@ -527,10 +544,10 @@ func (m *Market) releaseAll(ctx context.Context, j *job, held map[int]*member, r
 
 // releaseOne tells a provider its accepted award no longer stands.
 func (m *Market) releaseOne(ctx context.Context, j *job, mb *member, reason string) {
-	rel := &gossip.Release{Job: j.req.ID, Provider: mb.peer.String(), Seq: m.nextSeq(), Sent: time.Now(), Reason: reason}
+	rel := &gossip.Release{Job: mb.req, Provider: mb.peer.String(), Seq: m.nextSeq(), Sent: time.Now(), Reason: reason}
 	rctx, cancel := context.WithTimeout(ctx, time.Duration(m.cfg.AwardTimeout))
 	defer cancel()
-	_, err := m.send(rctx, mb.peer, j.bids[mb.bid].Addrs, AwardProtocol, rel, maxAckBytes)
+	_, err := m.send(rctx, mb.peer, mb.addrs, AwardProtocol, rel, maxAckBytes)
 	m.mu.Lock()
 	if err != nil {
 		j.event("release", mb.peer, "release of %s failed (%v); its reservation lapses by itself", short(mb.peer), err)

@@ -74,7 +74,17 @@ type Spec struct {
 	// Inputs are files on the requesting node's machine; every worker sees
 	// each as /inputs/<its base name>.
 	Inputs []string `json:"inputs,omitempty" yaml:"inputs"`
+	// Failover is what happens to the ranks of a provider lost mid-job:
+	// restart (default) starts them again from their inputs on the next-best
+	// provider while the other workers go on; none fails the job.
+	Failover string `json:"failover,omitempty" yaml:"failover"`
 }
+
+// Failover policies of a Spec.
+const (
+	FailoverRestart = "restart"
+	FailoverNone    = "none"
+)
 
 // MaxModuleBytes bounds a job's wasm module, and MaxInputsBytes its inputs together.
 const (
@@ -218,6 +228,13 @@ func (s Spec) Normalize(cfg Config) (Spec, error) {
 	if s.MinReputation == nil {
 		r := cfg.MinReputation
 		s.MinReputation = &r
+	}
+	switch s.Failover {
+	case "":
+		s.Failover = FailoverRestart
+	case FailoverRestart, FailoverNone:
+	default:
+		return s, fmt.Errorf("%w: failover %q is not restart or none", ErrBadSpec, s.Failover)
 	}
 	if r := *s.MinReputation; !(r >= 0 && r <= 1) {
 		return s, fmt.Errorf("%w: min_reputation %v not in [0, 1]", ErrBadSpec, r)

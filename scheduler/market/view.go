@@ -110,6 +110,12 @@ type JobView struct {
 	// (DIR/results/<job>/rank-<r>), and Workers how each rank's work ended.
 	Results string         `json:"results,omitempty"`
 	Workers []WorkerResult `json:"workers,omitempty"`
+	// Usage is each provider's time served, and Charged its sum: what the
+	// job costs, failovers included.
+	Usage   []Usage `json:"usage,omitempty"`
+	Charged *Cost   `json:"charged,omitempty"`
+	// Failovers counts the lost providers replaced.
+	Failovers int `json:"failovers,omitempty"`
 	// Events is the job's history.
 	Events []Event `json:"events,omitempty"`
 }
@@ -117,17 +123,60 @@ type JobView struct {
 func (v JobView) clone() JobView {
 	v.Events = slices.Clone(v.Events)
 	v.Cluster = slices.Clone(v.Cluster)
+	v.Workers = slices.Clone(v.Workers)
+	v.Usage = slices.Clone(v.Usage)
 	return v
 }
 
-// WorkerResult is how one rank's work ended, on which provider, for how long.
+// WorkerResult is how one rank's work ended, on which provider, for how
+// long. A rank that failed over has one result per attempt.
 type WorkerResult struct {
-	Rank    int             `json:"rank"`
-	Peer    string          `json:"peer"`
+	Rank int    `json:"rank"`
+	Peer string `json:"peer"`
+	// Attempt is 0 on the first provider of the rank, n on its n-th replacement.
+	Attempt int             `json:"attempt,omitempty"`
 	Result  executor.Result `json:"result"`
 	Outputs []string        `json:"outputs,omitempty"`
 	Seconds float64         `json:"seconds"`
 	Error   string          `json:"error,omitempty"`
+}
+
+// Usage states of a provider's time on a job.
+const (
+	// UsageServed: the provider ran its ranks to their end.
+	UsageServed = "served"
+	// UsageLost: the provider dropped or fell silent mid-job; it is paid
+	// until it was last heard from.
+	UsageLost = "lost"
+	// UsageFailed: its ranks failed, or it broke the protocol.
+	UsageFailed = "failed"
+	// UsageStopped: the job ended (cancelled, or another worker failed)
+	// while it ran.
+	UsageStopped = "stopped"
+)
+
+// Usage is one provider's time on a job: what the requester is charged
+// for, and what its receipt will state. Only time served is charged: from
+// the provider's acceptance of the run to its end, or to when it was last
+// heard from if it was lost.
+type Usage struct {
+	Peer  string `json:"peer"`
+	Ranks []int  `json:"ranks"`
+	// Attempt is 0 for the cluster's first providers, n for the n-th
+	// replacement of a lost provider, whose peer Replaces names.
+	Attempt  int    `json:"attempt,omitempty"`
+	Replaces string `json:"replaces,omitempty"`
+	// Request is the job request the provider's award was made under: the
+	// job's own, or the failover request that found the replacement.
+	Request string    `json:"request"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	Devices int       `json:"devices"`
+	// Price is per device-hour; Quote is the charge for the time served.
+	Price  float64       `json:"price"`
+	Quote  pricing.Quote `json:"quote"`
+	Status string        `json:"status"`
+	Error  string        `json:"error,omitempty"`
 }
 
 // Reservation is an award this node accepted as provider.

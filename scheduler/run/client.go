@@ -50,9 +50,30 @@ type Outcome struct {
 	// Truncated were listed but not sent).
 	Outputs map[int][]File
 	// Started is when the provider accepted the request; Ended when its
-	// last event came.
-	Started time.Time
-	Ended   time.Time
+	// last event came. LastHeard is when the provider was last heard from
+	// (any event, heartbeats included): the end of the time it served when
+	// it was lost.
+	Started   time.Time
+	Ended     time.Time
+	LastHeard time.Time
+}
+
+// Option tunes Run.
+type Option func(*options)
+
+type options struct {
+	tolerance int
+}
+
+// WithTolerance sets how many of the provider's heartbeat intervals may pass
+// without a word before Run gives up on it with ErrProviderLost
+// (HeartbeatTolerance when n < 1).
+func WithTolerance(n int) Option {
+	return func(o *options) {
+		if n >= 1 {
+			o.tolerance = n
+		}
+	}
 }
 
 // source opens the bytes of one file to send.
@@ -71,7 +92,11 @@ type source func() (io.ReadCloser, error)
 // passed on. Run returns once every rank has its result. Errors wrap
 // ErrRefused, ErrProviderLost or ErrBadOutput, or are ctx's: ending ctx
 // resets the stream, which cancels the provider's work.
-func Run(ctx context.Context, h host.Host, key crypto.PrivKey, p peer.ID, req *RunRequest, files map[string]string, outDir string, onEvent func(Event)) (Outcome, error) {
+func Run(ctx context.Context, h host.Host, key crypto.PrivKey, p peer.ID, req *RunRequest, files map[string]string, outDir string, onEvent func(Event), opts ...Option) (Outcome, error) {
+	o := options{tolerance: HeartbeatTolerance}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	r, sources, err := prepare(req, files, time.Now())
 	if err != nil {
 		return Outcome{}, err
@@ -90,7 +115,7 @@ func Run(ctx context.Context, h host.Host, key crypto.PrivKey, p peer.ID, req *R
 		}
 		return Outcome{}, fmt.Errorf("%w: open %s to %s: %w", ErrProviderLost, Protocol, p, err)
 	}
-	return exchange(ctx, st, data, r, sources, outDir, onEvent)
+	return exchange(ctx, st, data, r, sources, outDir, onEvent, o)
 }
 
 // prepare returns a copy of req with its files described, and where each
@@ -169,7 +194,7 @@ func describe(name string, open source) (File, error) {
 }
 
 // exchange runs the protocol on an open stream: data is req signed.
-func exchange(ctx context.Context, st network.Stream, data []byte, req *RunRequest, sources map[string]source, outDir string, onEvent func(Event)) (out Outcome, err error) {
+func exchange(ctx context.Context, st network.Stream, data []byte, req *RunRequest, sources map[string]source, outDir string, onEvent func(Event), o options) (out Outcome, err error) {
 	if onEvent == nil {
 		onEvent = func(Event) {}
 	}
@@ -208,7 +233,8 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 	if !ack.OK {
 		return out, fmt.Errorf("%w by %s: %s", ErrRefused, p, ack.Reason)
 	}
-	out = Outcome{Results: map[int]executor.Result{}, Outputs: map[int][]File{}, Started: time.Now()}
+	now := time.Now()
+	out = Outcome{Results: map[int]executor.Result{}, Outputs: map[int][]File{}, Started: now, LastHeard: now}
 
 	buf := make([]byte, MaxChunk)
 	for _, f := range req.Files {
@@ -220,7 +246,7 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 		return out, lost("half-close the stream to", err)
 	}
 
-	wait := HeartbeatTolerance * ack.Heartbeat
+	wait := time.Duration(o.tolerance) * ack.Heartbeat
 	ranks := make(map[int]bool, len(req.Ranks))
 	for _, rk := range req.Ranks {
 		ranks[rk] = true
@@ -239,6 +265,7 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 		if err != nil {
 			return out, fmt.Errorf("from %s: %w", p, err)
 		}
+		out.LastHeard = time.Now()
 		switch ev.Kind {
 		case KindState, KindLog:
 			if !ranks[ev.Rank] {

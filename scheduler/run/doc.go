@@ -31,10 +31,8 @@
 // Authorizer.EndRun in every case once BeginRun succeeded.
 //
 // A requester that hears nothing (not even a heartbeat) for
-// HeartbeatTolerance heartbeats, or whose stream breaks, gets an error
-// wrapping ErrProviderLost, which failover uses to replace the provider.
-//
-// Not yet here: results signed by the provider (the receipts that usage
-// accounting will rest on come later), and failover itself, which belongs
-// to the requester's scheduler above this package.
+// HeartbeatTolerance heartbeats (WithTolerance sets another count), or
+// whose stream breaks, gets an error wrapping ErrProviderLost; the market
+// then replaces the provider (failover) and pays it only until
+// Outcome.LastHeard.
 package run

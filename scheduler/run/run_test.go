@@ -295,7 +295,7 @@ func TestInputDigestMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = exchange(t.Context(), st, data, r, sources, t.TempDir(), nil)
+	_, err = exchange(t.Context(), st, data, r, sources, t.TempDir(), nil, options{tolerance: HeartbeatTolerance})
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "do not match") {
 		t.Fatalf("got %v, want ErrRefused: bytes do not match", err)
 	}

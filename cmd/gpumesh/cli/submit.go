@@ -33,6 +33,7 @@ type submitFlags struct {
 	duration, bidWindow            time.Duration
 	wasm, image, command           string
 	detach                         bool
+	failover                       string
 }
 
 func newSubmitCmd(g *globals) *cobra.Command {
@@ -136,6 +137,7 @@ bad job spec.`,
 	fl.DurationVar(&f.bidWindow, "bid-window", 0, "how long bidding stays open at most (default the node's market.bid_window)")
 	fl.Float64Var(&f.minRep, "min-reputation", 0, "least provider reputation, 0 to 1 (default the node's market.min_reputation)")
 	fl.BoolVar(&f.detach, "detach", false, "print the job ID and return without following")
+	fl.StringVar(&f.failover, "failover", "", "what a provider lost mid-job costs: restart (its ranks start again on the next-best provider; default) or none (the job fails)")
 	return cmd
 }
 
@@ -175,6 +177,9 @@ func buildSpec(cmd *cobra.Command, file string, f submitFlags, workArgs []string
 	}
 	if set("pool") {
 		spec.Pool = f.pool
+	}
+	if set("failover") {
+		spec.Failover = f.failover
 	}
 	if set("class") {
 		spec.Class = f.class
@@ -423,7 +428,7 @@ func printWorkers(w io.Writer, v market.JobView) {
 	for _, r := range v.Workers {
 		status := string(r.Result.Status)
 		if r.Error != "" && status == "" {
-			status = "lost: " + r.Error
+			status = "lost: " + clip(r.Error, 60)
 		} else if r.Result.Reason != "" {
 			status += " (" + r.Result.Reason + ")"
 		}
@@ -433,6 +438,28 @@ func printWorkers(w io.Writer, v market.JobView) {
 	if v.Results != "" {
 		fmt.Fprintf(w, "outputs: %s (gpumesh results %s -o DIR copies them)\n", v.Results, v.ID)
 	}
+	printUsage(w, v)
+}
+
+// printUsage writes each provider's time served and what it costs; only
+// time served is charged, a lost provider's until it was last heard from.
+func printUsage(w io.Writer, v market.JobView) {
+	if len(v.Usage) == 0 || v.Charged == nil {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROVIDER\tRANKS\tATTEMPT\tSTATUS\tSERVED\tDEVICES\tCHARGE")
+	for _, u := range v.Usage {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", shortPeer(u.Peer), fmtRanks(u.Ranks), u.Attempt, u.Status,
+			u.End.Sub(u.Start).Round(time.Millisecond), u.Devices, u.Quote.Gross)
+	}
+	tw.Flush()
+	c := v.Charged
+	fmt.Fprintf(w, "charged for time served: %s + %s requester fee = %s", c.Gross, c.RequesterFee, c.RequesterPays)
+	if v.Failovers > 0 {
+		fmt.Fprintf(w, " (%s replaced)", count(v.Failovers, "lost provider"))
+	}
+	fmt.Fprintln(w)
 }
 
 func newJobsCmd(g *globals) *cobra.Command {
@@ -641,4 +668,12 @@ func ago(now, t time.Time) string {
 		return "just now"
 	}
 	return d.Round(time.Second).String() + " ago"
+}
+
+// clip shortens s to n runes, marking the cut.
+func clip(s string, n int) string {
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }

@@ -141,7 +141,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.logHardware()
 	var skipped map[string]string
-	n.execs, skipped, err = executor.Open(ctx, n.cfg.Executor, filepath.Join(dir, "cache", "wasm"))
+	n.execs, skipped, err = executor.Open(ctx, n.cfg.Executor, filepath.Join(dir, "cache", "wasm"), n.PeerID().String())
 	if err != nil {
 		return err
 	}

@@ -104,8 +104,10 @@ func (s Set) Close() error {
 // Open builds the executors cfg enables: wasm always (modules cached in
 // cacheDir), docker when enabled and an engine answers, process when the
 // allowlist is not empty. Executors that cannot run are left out, each
-// with its reason in skipped.
-func Open(ctx context.Context, cfg Config, cacheDir string) (set Set, skipped map[string]string, err error) {
+// with its reason in skipped. owner labels the docker executor's
+// containers; those an earlier run of the same owner left behind (a crash
+// mid-job) are removed here.
+func Open(ctx context.Context, cfg Config, cacheDir, owner string) (set Set, skipped map[string]string, err error) {
 	set, skipped = Set{}, map[string]string{}
 	lim := cfg.Limits()
 	w, err := NewWasm(WasmConfig{CacheDir: cacheDir, Limits: lim})
@@ -115,10 +117,13 @@ func Open(ctx context.Context, cfg Config, cacheDir string) (set Set, skipped ma
 	set["wasm"] = w
 	if cfg.Docker {
 		d, err := NewDocker(DockerConfig{AllowNetwork: cfg.DockerAllowNetwork, AllowHostNetwork: cfg.DockerAllowHostNetwork,
-			AllowPrivileged: cfg.DockerAllowPrivileged, Limits: lim})
+			AllowPrivileged: cfg.DockerAllowPrivileged, Limits: lim, Owner: owner})
 		if err == nil {
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err = d.Ping(pctx)
+			if err == nil {
+				_, err = d.Prune(pctx)
+			}
 			cancel()
 			if err != nil {
 				_ = d.Close()

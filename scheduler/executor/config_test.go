@@ -20,7 +20,7 @@ func TestConfigAndOpen(t *testing.T) {
 	}
 	c.Docker = true
 	t.Setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
-	set, skipped, err := Open(context.Background(), c, t.TempDir())
+	set, skipped, err := Open(context.Background(), c, t.TempDir(), "test-owner")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,10 @@ type DockerConfig struct {
 	// TmpBytes is the size of the writable tmpfs at /tmp (it counts
 	// against the memory limit). Default 64 MiB.
 	TmpBytes int64
+	// Owner labels this node's containers (gpumesh.owner), so that Prune
+	// removes only what this node left behind on an engine other nodes
+	// may share. The node sets its peer ID.
+	Owner string
 	// StopGrace is how long a stopped container has between SIGTERM and
 	// SIGKILL. Default 2 s.
 	StopGrace time.Duration
@@ -139,6 +143,28 @@ func (d *Docker) Ping(ctx context.Context) error {
 		return fmt.Errorf("%w: docker engine: %w", ErrUnavailable, err)
 	}
 	return nil
+}
+
+// Prune removes every container of this executor's Owner, running or not:
+// what a provider that crashed mid-job left behind. Call it before any job
+// starts. It returns how many it removed.
+func (d *Docker) Prune(ctx context.Context) (int, error) {
+	f := client.Filters{}.Add("label", "gpumesh.executor=docker", "gpumesh.owner="+d.cfg.Owner)
+	list, err := d.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+	if err != nil {
+		return 0, dockerErr("list containers", err)
+	}
+	n := 0
+	for _, c := range list.Items {
+		if c.Labels["gpumesh.owner"] != d.cfg.Owner { // the engine ANDs label filters; check anyway
+			continue
+		}
+		if _, err := d.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+			return n, dockerErr("remove container "+c.ID, err)
+		}
+		n++
+	}
+	return n, nil
 }
 
 // Close releases the connection to the engine; call it after every
@@ -230,14 +256,8 @@ func dockerCheck(cfg DockerConfig, job Job) error {
 	if job.ID == "" {
 		bad("job without an ID")
 	}
-	if s.Image == "" || len(s.Image) > 255 || strings.ContainsAny(s.Image, " \t\r\n\x00") {
-		bad("image %q is not an image reference", s.Image)
-	}
-	if len(s.Entrypoint) > 256 {
-		bad("entrypoint of %d words, at most 256", len(s.Entrypoint))
-	}
-	if s.GPUs < 0 {
-		bad("gpus %d is negative", s.GPUs)
+	if err := s.validate(); err != nil {
+		errs = append(errs, err)
 	}
 	for k, v := range job.Env {
 		if k == "" || strings.ContainsAny(k, "=\x00") || strings.Contains(v, "\x00") {
@@ -255,6 +275,32 @@ func dockerCheck(cfg DockerConfig, job Job) error {
 	}
 	if s.GPUs > cfg.GPUs {
 		refuse("gpus: %d asked, %d offered", s.GPUs, cfg.GPUs)
+	}
+	return errors.Join(errs...)
+}
+
+// validate checks the spec's own shape, whatever the provider allows.
+func (s *DockerSpec) validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: docker: "+format, append([]any{ErrBadSpec}, args...)...))
+	}
+	if s.Image == "" || len(s.Image) > 255 || strings.ContainsAny(s.Image, " \t\r\n\x00") {
+		bad("image %q is not an image reference", s.Image)
+	}
+	if len(s.Entrypoint) > 256 {
+		bad("entrypoint of %d words, at most 256", len(s.Entrypoint))
+	}
+	for _, w := range s.Entrypoint {
+		if len(w) > 4096 || strings.Contains(w, "\x00") {
+			bad("an entrypoint word of %d bytes or with a NUL", len(w))
+			break
+		}
+	}
+	if s.GPUs < 0 {
+		bad("gpus %d is negative", s.GPUs)
+	} else if s.GPUs > 64 {
+		bad("gpus %d, at most 64", s.GPUs)
 	}
 	return errors.Join(errs...)
 }
@@ -350,7 +396,7 @@ func dockerContainer(cfg DockerConfig, job Job, lim Limits, user, in, out string
 		Hostname:     "gpumesh",
 		AttachStdout: true,
 		AttachStderr: true,
-		Labels:       map[string]string{"gpumesh.executor": "docker", "gpumesh.job": job.ID},
+		Labels:       map[string]string{"gpumesh.executor": "docker", "gpumesh.job": job.ID, "gpumesh.owner": cfg.Owner},
 		StopTimeout:  &grace,
 	}
 	if len(s.Entrypoint) > 0 {

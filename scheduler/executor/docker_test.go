@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -563,4 +564,33 @@ func BenchmarkDockerFirstLine(b *testing.B) {
 	slices.Sort(firsts)
 	b.ReportMetric(float64(firsts[len(firsts)/2].Microseconds())/1000, "ms-first-line-p50")
 	b.ReportMetric(float64(firsts[len(firsts)-1].Microseconds())/1000, "ms-first-line-max")
+}
+
+// TestDockerPruneRemovesLeftovers: Prune removes the containers of its
+// owner (what a crashed provider left running) and no one else's.
+func TestDockerPruneRemovesLeftovers(t *testing.T) {
+	owner := "prune-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	d := dockerEngine(t, DockerConfig{Owner: owner})
+	h, err := d.Start(context.Background(), dockerJob(t, "sleep"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dockerWaitLine(t, h.Logs(), "sleeping")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	other := dockerEngine(t, DockerConfig{Owner: owner + "-other"})
+	if n, err := other.Prune(ctx); err != nil || n != 0 {
+		t.Fatalf("another owner's Prune removed %d (%v), want 0", n, err)
+	}
+	same := dockerEngine(t, DockerConfig{Owner: owner})
+	if n, err := same.Prune(ctx); err != nil || n != 1 {
+		t.Fatalf("the owner's Prune removed %d (%v), want 1", n, err)
+	}
+	res, logs := dockerWait(t, h)
+	if res.Status == StatusSucceeded {
+		t.Fatalf("a pruned container's work succeeded\n%s", logs)
+	}
+	if n, err := same.Prune(ctx); err != nil || n != 0 {
+		t.Fatalf("a second Prune removed %d (%v), want 0", n, err)
+	}
 }

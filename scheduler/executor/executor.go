@@ -174,6 +174,11 @@ func (s Spec) Validate() error {
 	case s.Executor != "wasm" && s.Executor != "docker" && s.Executor != "process":
 		bad("executor %q is not wasm, docker or process", s.Executor)
 	}
+	if s.Docker != nil {
+		if err := s.Docker.validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if len(s.Args) > 256 {
 		bad("%d arguments, at most 256", len(s.Args))
 	}

@@ -45,7 +45,7 @@ func main() {
 	b7peers := flag.Int("b7-peers", 50, "B7: peers connected to the idle node")
 	binary := flag.String("binary", "bin/gpumesh", "B7: the gpumesh binary to measure")
 	out := flag.String("out", "bench/results.json", "where to write the JSON results")
-	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B3,B4,B5,B7,B8,B9,B10)")
+	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B3,B4,B5,B6,B7,B8,B9,B10)")
 	b5nodes := flag.Int("b5-nodes", 200, "B5: nodes placed in countries")
 	b2providers := flag.Int("b2-providers", 100, "B2: providers advertising in the DHT")
 	b2searches := flag.Int("b2-searches", 40, "B2: searches per mode")
@@ -57,6 +57,9 @@ func main() {
 	b8runs := flag.Int("b8-runs", 20, "B8: runs per executor")
 	b10runs := flag.Int("b10-runs", 10, "B10: timed jobs per size")
 	b10jobs := flag.Int("b10-jobs", 40, "B10: jobs before the provider's RSS is read again")
+	b6receipts := flag.Int("b6-receipts", 20000, "B6: signed receipts appended to the ledger")
+	b6writers := flag.Int("b6-writers", 64, "B6: concurrent appenders (group commit batches them)")
+	b6tree := flag.Int("b6-tree", 1000000, "B6: leaves in the in-memory Merkle tree")
 	flag.Parse()
 
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
@@ -83,6 +86,10 @@ func main() {
 	if want("B5") {
 		fmt.Fprintf(os.Stderr, "B5: coordinates for %d nodes...\n", *b5nodes)
 		results = append(results, benchCoordinates(*b5nodes, 60))
+	}
+	if want("B6") {
+		fmt.Fprintf(os.Stderr, "B6: %d durable signed receipts, a %d-leaf Merkle tree...\n", *b6receipts, *b6tree)
+		results = append(results, benchLedger(*b6receipts, *b6writers, *b6tree))
 	}
 	if want("B3") {
 		fmt.Fprintf(os.Stderr, "B3: time to cluster with %d providers on the simulated country network...\n", *b3providers)

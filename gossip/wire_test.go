@@ -127,10 +127,11 @@ func (*fakeRecord) UnmarshalRecord(b []byte) error { return nil }
 func FuzzDecode(f *testing.F) {
 	key, _ := newKey(f)
 	f.Add(seal(f, validHeartbeat(), key))
+	f.Add(seal(f, &AnchorAnnouncement{Seq: 1, Sent: t0, Expires: t0.Add(time.Minute), Anchor: []byte(`{"anchor":1}`)}, key))
 	f.Add([]byte{})
 	f.Add([]byte("\x0a\x00\x12\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		msg, _, err := Decode(data, []Type{HeartbeatType}, t0, 64<<10, time.Minute)
+		msg, _, err := Decode(data, []Type{HeartbeatType, AnchorType}, t0, 64<<10, time.Minute)
 		if err == nil && msg == nil {
 			t.Fatal("nil message without an error")
 		}
@@ -163,5 +164,27 @@ func TestPresenceSequenceKeepsIncreasing(t *testing.T) {
 	}
 	if alive := p.Alive(first.Expires); len(alive) != 0 {
 		t.Errorf("Alive after expiry = %v, want none", alive)
+	}
+}
+
+// TestAnchorAnnouncementBounds: an announcement must carry an anchor of
+// bounded size, a positive seq and a short life.
+func TestAnchorAnnouncementBounds(t *testing.T) {
+	ok := AnchorAnnouncement{Seq: 1, Sent: t0, Expires: t0.Add(time.Minute), Anchor: []byte("x")}
+	if err := ok.Validate(t0, time.Minute); err != nil {
+		t.Fatalf("valid announcement: %v", err)
+	}
+	for name, mut := range map[string]func(*AnchorAnnouncement){
+		"empty anchor": func(a *AnchorAnnouncement) { a.Anchor = nil },
+		"huge anchor":  func(a *AnchorAnnouncement) { a.Anchor = make([]byte, MaxAnchorBytes+1) },
+		"zero seq":     func(a *AnchorAnnouncement) { a.Seq = 0 },
+		"day-long":     func(a *AnchorAnnouncement) { a.Expires = t0.Add(24 * time.Hour) },
+		"expired":      func(a *AnchorAnnouncement) { a.Sent, a.Expires = t0.Add(-time.Hour), t0.Add(-time.Minute) },
+	} {
+		a := ok
+		mut(&a)
+		if err := a.Validate(t0, time.Minute); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
 	}
 }

@@ -27,6 +27,9 @@ const ReputationFile = "reputation.json"
 // the jobs topic. It runs before gossip starts, so no request is missed;
 // Start then starts the market.
 func (n *Node) newJobs(life context.Context) error {
+	if err := n.openLedger(); err != nil {
+		return err
+	}
 	book, err := reputation.Open(filepath.Join(n.opts.DataDir, ReputationFile), reputation.Config{Log: n.log.With("component", "reputation")}, nil)
 	if errors.Is(err, reputation.ErrCorrupt) {
 		n.log.Warn("started with an empty reputation book", "err", err)
@@ -44,6 +47,7 @@ func (n *Node) newJobs(life context.Context) error {
 		RoutingTableSize: n.net.RoutingTableSize,
 		Changed:          n.offerChanged,
 		ResultsDir:       filepath.Join(n.opts.DataDir, "results"),
+		Ledger:           n.ledger,
 		Log:              n.log.With("component", "market"),
 	}
 	if n.cfg.Offer.Enabled {

@@ -1,6 +1,7 @@
 package node_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -12,6 +13,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/ledger"
+	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
 	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
@@ -199,6 +202,40 @@ func TestWasmJobOnThreeWorkers(t *testing.T) {
 			return e.Kind == "log" && e.Text == fmt.Sprintf("[%d] rank=%d", r, r)
 		}) {
 			t.Errorf("no log line of rank %d", r)
+		}
+	}
+	// Each provider's run ended in receipts both sides signed and logged:
+	// the same bytes in the requester's log and the provider's.
+	for _, u := range v.Usage {
+		if len(u.Receipts) != len(u.Ranks) {
+			t.Errorf("usage of %s: receipts %v for ranks %v (%s)", u.Peer, u.Receipts, u.Ranks, u.Settlement)
+			continue
+		}
+		prov := slices.IndexFunc(f.Nodes, func(nd *node.Node) bool { return nd.PeerID().String() == u.Peer })
+		for _, id := range u.Receipts {
+			mine, err := req.Ledger().ByReceipt(id)
+			if err != nil {
+				t.Fatalf("requester's ledger: %v", err)
+			}
+			theirs, err := f.Nodes[prov].Ledger().ByReceipt(id)
+			if err != nil {
+				t.Fatalf("provider's ledger: %v", err)
+			}
+			if !bytes.Equal(mine.Data, theirs.Data) {
+				t.Errorf("receipt %s differs between the two logs", id)
+			}
+			sg, err := ledger.UnmarshalSigned(mine.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rc, err := ledger.Verify(sg)
+			if err != nil {
+				t.Fatalf("receipt %s: %v", id, err)
+			}
+			if rc.Job != v.ID || rc.Provider != u.Peer || rc.Requester != req.PeerID().String() ||
+				rc.Status != ledger.StatusSucceeded || rc.ResultDigest == "" || rc.Amount <= 0 || rc.GPUMillis <= 0 {
+				t.Errorf("receipt %+v", rc)
+			}
 		}
 	}
 	// The awards ended with the work: no provider holds a device.

@@ -21,6 +21,7 @@ import (
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/gpu/proof"
+	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/datadir"
@@ -84,6 +85,7 @@ type Node struct {
 	book     *reputation.Book
 	execs    executor.Set
 	runs     *run.Server
+	ledger   *ledger.Log
 	wg       sync.WaitGroup // background work that ends with stop
 	started  time.Time
 }
@@ -253,6 +255,10 @@ func (n *Node) Close() error {
 	if n.book != nil {
 		errs = append(errs, n.book.Close())
 		n.book = nil
+	}
+	if n.ledger != nil {
+		errs = append(errs, n.ledger.Close())
+		n.ledger = nil
 	}
 	if n.gossip != nil {
 		errs = append(errs, n.gossip.Close())

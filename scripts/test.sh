@@ -14,6 +14,7 @@ need=()
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -47,6 +48,53 @@ if docker_answers; then
 else
   say "no docker engine answers (needs root, docker.io and a dockerd that starts; log: ${dockerd_log:-none}): the docker tests will skip and say so"
   [ -n "${dockerd_log:-}" ] && tail -n 20 "$dockerd_log" >&2 || true
+fi
+
+# The anchoring tests (ledger/anchor/evm) run against a real EVM dev chain
+# over JSON-RPC: Foundry's anvil, a prebuilt binary from the npm registry
+# (package @foundry-rs/anvil-linux-amd64, pinned and checked by its sha512
+# below), cached in ~/.cache/gpumesh/anvil. It listens on 127.0.0.1 only,
+# mines each transaction at once, logs to $TMPDIR and is left running for the
+# next run (reused when it already answers). With a chain up,
+# GPUMESH_REQUIRE_EVM=1 makes those tests fail, not skip, if they cannot
+# reach it. GPUMESH_EVM_RPC set beforehand points them at another chain.
+anvil_version=1.7.1
+anvil_sha512=f979928726c46b17c2aebd0e514670604cb63a7619b79a471fd4f306d2efdfe56b2b43bf00db8d49511a86a3612879605fb191279f77f37a1f361c644562184e
+anvil_port="${GPUMESH_ANVIL_PORT:-8545}"
+anvil_dir="${XDG_CACHE_HOME:-$HOME/.cache}/gpumesh/anvil/$anvil_version"
+evm_rpc="${GPUMESH_EVM_RPC:-http://127.0.0.1:$anvil_port}"
+evm_answers() {
+  curl -fsS -m 2 -H 'content-type: application/json' \
+    -d '{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}' "$evm_rpc" 2>/dev/null | grep -q '"result"'
+}
+if ! evm_answers && [ -z "${GPUMESH_EVM_RPC:-}" ]; then
+  anvil_bin=$(command -v anvil 2>/dev/null || true)
+  [ -z "$anvil_bin" ] && [ -x "$anvil_dir/anvil" ] && anvil_bin="$anvil_dir/anvil"
+  if [ -z "$anvil_bin" ] && [ "$(uname -sm)" = "Linux x86_64" ] && command -v curl >/dev/null 2>&1; then
+    say "fetching anvil $anvil_version from the npm registry"
+    tgz=$(mktemp)
+    if curl -fsSL -m 120 -o "$tgz" "https://registry.npmjs.org/@foundry-rs/anvil-linux-amd64/-/anvil-linux-amd64-$anvil_version.tgz" &&
+      [ "$(sha512sum "$tgz" | cut -d' ' -f1)" = "$anvil_sha512" ]; then
+      mkdir -p "$anvil_dir"
+      tar -xzf "$tgz" -C "$anvil_dir" --strip-components=2 package/bin/anvil && chmod 755 "$anvil_dir/anvil"
+      anvil_bin="$anvil_dir/anvil"
+    else
+      say "anvil download failed or its checksum did not match"
+    fi
+    rm -f "$tgz"
+  fi
+  if [ -n "$anvil_bin" ]; then
+    anvil_log="${TMPDIR:-/tmp}/gpumesh-anvil.log"
+    say "starting anvil on 127.0.0.1:$anvil_port (log: $anvil_log)"
+    setsid "$anvil_bin" --host 127.0.0.1 --port "$anvil_port" >"$anvil_log" 2>&1 </dev/null &
+    for _ in $(seq 100); do evm_answers && break; sleep 0.1; done
+  fi
+fi
+if evm_answers; then
+  export GPUMESH_EVM_RPC="$evm_rpc" GPUMESH_REQUIRE_EVM=1
+else
+  say "no EVM dev chain answers at $evm_rpc (needs curl, Linux x86_64 and the npm registry, or anvil on PATH; log: ${anvil_log:-none}): the chain tests will skip and say so"
+  [ -n "${anvil_log:-}" ] && tail -n 20 "$anvil_log" >&2 || true
 fi
 
 if ! command -v go >/dev/null 2>&1; then

@@ -69,6 +69,12 @@ func Start(t TB, n int, opts Options) *Fleet {
 		opts.Log = defaultLog()
 	}
 	f := &Fleet{Nodes: make([]*node.Node, n)}
+	// The data dirs first: cleanups run last-in first-out, so the nodes
+	// close (their ledgers flushing) before their folders are removed.
+	dirs := make([]string, n)
+	for i := range dirs {
+		dirs[i] = t.TempDir()
+	}
 	t.Cleanup(f.Close)
 	start := func(i int, bootstrap []string) error {
 		c, err := config.ForProfile("test")
@@ -89,7 +95,7 @@ func Start(t TB, n int, opts Options) *Fleet {
 				detect = d
 			}
 		}
-		nd, err := node.New(node.Options{DataDir: t.TempDir(), Config: c, Log: opts.Log.With("node", i), Detect: detect})
+		nd, err := node.New(node.Options{DataDir: dirs[i], Config: c, Log: opts.Log.With("node", i), Detect: detect})
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i, err)
 		}

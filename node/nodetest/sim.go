@@ -134,6 +134,12 @@ func StartSim(t TB, n int, opts SimOptions) *Sim {
 	if err != nil {
 		t.Fatalf("start sim: %v", err)
 	}
+	// The data dirs first: cleanups run last-in first-out, so the nodes
+	// close (their ledgers flushing) before their folders are removed.
+	dirs := make([]string, n)
+	for i := range dirs {
+		dirs[i] = t.TempDir()
+	}
 	s.net = &simnet.Simnet{LatencyFunc: s.latency, Logger: opts.Log.With("component", "simnet")}
 	s.net.Start()
 	t.Cleanup(s.Close)
@@ -157,7 +163,7 @@ func StartSim(t TB, n int, opts SimOptions) *Sim {
 		}
 		addr := fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", simnet.IntToPublicIPv4(i), SimPort)
 		nd, err := node.New(node.Options{
-			DataDir: t.TempDir(),
+			DataDir: dirs[i],
 			Config:  c,
 			Log:     opts.Log.With("node", i, "country", s.countries[i]),
 			Detect:  opts.Detect,

@@ -89,6 +89,7 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 		})
 	}
 	wg.Wait()
+	j.awaitSettlements()
 	m.mu.Lock()
 	sort.SliceStable(j.view.Workers, func(a, b int) bool { return j.view.Workers[a].Rank < j.view.Workers[b].Rank })
 	m.mu.Unlock()
@@ -214,6 +215,7 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 			}
 		}
 		j.view.Usage = append(j.view.Usage, u)
+		m.settle(j, mb, len(j.view.Usage)-1, o, lost)
 	}
 	m.mu.Unlock()
 	switch {

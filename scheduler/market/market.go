@@ -23,6 +23,7 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/p2p/frame"
@@ -98,6 +99,9 @@ type Deps struct {
 	// ResultsDir is where the outputs of this node's jobs are written, a
 	// folder per job.
 	ResultsDir string
+	// Ledger keeps the receipts of every run this node took part in, as
+	// requester or provider; nil exchanges no receipts.
+	Ledger *ledger.Log
 	// Log receives the market's logs.
 	Log *slog.Logger
 }
@@ -196,13 +200,14 @@ func (m *Market) Start() {
 	m.d.Host.SetStreamHandler(BidProtocol, m.handleBid)
 	m.d.Host.SetStreamHandler(AwardProtocol, m.handleAward)
 	m.d.Host.SetStreamHandler(InviteProtocol, m.handleInvite)
+	m.d.Host.SetStreamHandler(ReceiptProtocol, m.handleSettle)
 	m.wg.Go(m.sweep)
 }
 
 // Close removes the handlers, ends the market's work (a job still forming
 // fails, releasing the awards it holds) and waits for its goroutines.
 func (m *Market) Close() error {
-	for _, p := range []protocol.ID{BidProtocol, AwardProtocol, InviteProtocol} {
+	for _, p := range []protocol.ID{BidProtocol, AwardProtocol, InviteProtocol, ReceiptProtocol} {
 		m.d.Host.RemoveStreamHandler(p)
 	}
 	m.cancel()

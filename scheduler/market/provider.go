@@ -15,6 +15,7 @@ import (
 	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
+	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // Checks of the provider's decision chain, in order; each is the label a
@@ -186,6 +187,7 @@ type offered struct {
 	requester peer.ID
 	bid       *gossip.Bid
 	plan      plan
+	pool      string // of the devices the bid offers
 	lastAward uint64 // highest award or release seq seen
 }
 
@@ -201,6 +203,10 @@ type reservation struct {
 	until     time.Time
 	running   bool   // the requester started the work (BeginRun)
 	ended     string // why it ended; empty while it holds
+	served    *run.RunEnd
+	settled   bool // its receipts were exchanged
+	// class, pool and executor describe the work, for its receipts.
+	class, pool, executor string
 }
 
 // BeginRun lets requester start the work of ranks of job on the devices
@@ -235,14 +241,16 @@ func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
 	return nil
 }
 
-// EndRun ends job's reservation once its work is over, for reason.
-func (m *Market) EndRun(job string, requester peer.ID, reason string) {
+// EndRun ends job's reservation once its work is over, and keeps what it
+// served for the receipt.
+func (m *Market) EndRun(job string, requester peer.ID, end run.RunEnd) {
 	m.mu.Lock()
 	r := m.reserved[job]
 	ended := r != nil && r.requester == requester && r.ended == ""
 	if ended {
 		r.running = false
-		r.ended = "ran: " + reason
+		r.ended = "ran: " + end.Reason
+		r.served = &end
 		m.stats.Released++
 	}
 	m.mu.Unlock()
@@ -307,7 +315,11 @@ func (m *Market) consider(requester peer.ID, req *gossip.JobRequest) *Refusal {
 	if life := bid.Expires.Sub(bid.Sent); life > gossip.MaxMessageLife {
 		bid.Expires = bid.Sent.Add(gossip.MaxMessageLife)
 	}
-	m.open[req.ID] = &offered{req: req, requester: requester, bid: bid, plan: p}
+	pool := ""
+	if len(p.devices) > 0 && p.devices[0] < len(o.Record.Devices) {
+		pool = o.Record.Devices[p.devices[0]].Pool
+	}
+	m.open[req.ID] = &offered{req: req, requester: requester, bid: bid, plan: p, pool: pool}
 	m.mu.Unlock()
 
 	ctx, cancel := context.WithDeadline(m.life, req.BidDeadline)
@@ -468,6 +480,7 @@ func (m *Market) accept(remote peer.ID, a *gossip.Award) (*reservation, gossip.M
 		return decline("busy", fmt.Sprintf("%d devices free now, %d needed", len(devs), need))
 	}
 	res := &reservation{job: a.Job, requester: remote, devices: devs, ranks: slices.Clone(a.Ranks),
+		class: o.bid.Class, pool: o.pool, executor: o.req.Executor,
 		world: a.WorldSize, price: a.Price, accepted: now, until: now.Add(time.Duration(m.cfg.ReserveHold))}
 	m.reserved[a.Job] = res
 	m.stats.Accepted++

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
@@ -44,6 +45,7 @@ type job struct {
 	cancel  context.CancelFunc // ends everything the job does
 	logs    int                // log lines kept as events
 	dropped int                // log lines past maxLogEvents
+	settles sync.WaitGroup     // receipt exchanges under way
 }
 
 // event appends an event; m.mu must be held.

@@ -177,6 +177,10 @@ type Usage struct {
 	Quote  pricing.Quote `json:"quote"`
 	Status string        `json:"status"`
 	Error  string        `json:"error,omitempty"`
+	// Receipts are the IDs of the receipts both sides signed and logged
+	// for this time; Settlement says how the exchange went.
+	Receipts   []string `json:"receipts,omitempty"`
+	Settlement string   `json:"settlement,omitempty"`
 }
 
 // Reservation is an award this node accepted as provider.

@@ -78,6 +78,7 @@ type fakeAuth struct {
 	refuse error
 	begins []string // "job requester ranks"
 	ends   []string // reasons
+	runs   []RunEnd
 	ended  chan string
 }
 
@@ -90,11 +91,12 @@ func (a *fakeAuth) BeginRun(job string, requester peer.ID, ranks []int) error {
 	return a.refuse
 }
 
-func (a *fakeAuth) EndRun(job string, requester peer.ID, reason string) {
+func (a *fakeAuth) EndRun(job string, requester peer.ID, end RunEnd) {
 	a.mu.Lock()
-	a.ends = append(a.ends, reason)
+	a.ends = append(a.ends, end.Reason)
+	a.runs = append(a.runs, end)
 	a.mu.Unlock()
-	a.ended <- reason
+	a.ended <- end.Reason
 }
 
 func (a *fakeAuth) calls() (begins, ends []string) {

@@ -118,6 +118,20 @@ func TestRunThreeWorkers(t *testing.T) {
 		if len(begins) != 1 || begins[0] != wantBegin || len(ends) != 1 {
 			t.Errorf("begins %q, ends %q; want one begin %q and one end", begins, ends, wantBegin)
 		}
+		// The provider's record of what it served states the same results
+		// the requester received: the receipt's result digest.
+		p.prov.auth.mu.Lock()
+		run := p.prov.auth.runs[0]
+		p.prov.auth.mu.Unlock()
+		if run.Started.IsZero() || !run.Ended.After(run.Started) || len(run.Results) != len(p.ranks) {
+			t.Errorf("provider's run end %+v", run)
+		}
+		for _, rk := range p.ranks {
+			want := ResultDigest(g.out.Results[rk], g.out.Outputs[rk])
+			if got := run.Results[rk].Digest; got != want {
+				t.Errorf("rank %d: provider's result digest %s, requester's %s", rk, got, want)
+			}
+		}
 		if _, err := os.Stat(filepath.Join(p.prov.dir, job)); !os.IsNotExist(err) {
 			t.Errorf("job folder left behind on the provider: %v", err)
 		}

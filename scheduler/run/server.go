@@ -37,8 +37,27 @@ type Authorizer interface {
 	// error's text is the refusal's reason.
 	BeginRun(job string, requester peer.ID, ranks []int) error
 	// EndRun is called once for every BeginRun that returned nil, when the
-	// run ends for any reason, which reason says.
-	EndRun(job string, requester peer.ID, reason string)
+	// run ends for any reason, with what was served: the provider's side of
+	// the receipt.
+	EndRun(job string, requester peer.ID, end RunEnd)
+}
+
+// RunEnd is what one run served, as the provider saw it.
+type RunEnd struct {
+	// Reason is "completed" or why the run stopped.
+	Reason string
+	// Started is when the provider accepted the run (its ack); Ended when
+	// it sent the end, or stopped.
+	Started, Ended time.Time
+	// Results are the ranks whose results were sent, with the digest the
+	// requester computes from the same event (ResultDigest).
+	Results map[int]RankEnd
+}
+
+// RankEnd is one rank's result as sent.
+type RankEnd struct {
+	Result executor.Result
+	Digest string
 }
 
 // Defaults of ServerConfig.
@@ -184,9 +203,9 @@ func (s *Server) handle(st network.Stream) {
 		_ = st.Close()
 		return
 	}
-	reason := s.serve(st, r, req, log)
-	s.auth.EndRun(req.Job, remote, reason)
-	log.Info("run ended", "reason", reason)
+	end := s.serve(st, r, req, log)
+	s.auth.EndRun(req.Job, remote, end)
+	log.Info("run ended", "reason", end.Reason)
 }
 
 // truncate cuts a reason to maxReasonBytes.
@@ -255,15 +274,19 @@ func (s *Server) forget(job string) {
 	s.mu.Unlock()
 }
 
-// serve runs an admitted, authorized request and returns why it ended.
-func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log *slog.Logger) string {
+// serve runs an admitted, authorized request and returns what it served
+// and why it ended.
+func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log *slog.Logger) (end RunEnd) {
 	jobDir := filepath.Join(s.cfg.Dir, req.Job)
 	if !s.cfg.Keep {
 		defer os.RemoveAll(jobDir)
 	}
+	end = RunEnd{Started: time.Now(), Results: map[int]RankEnd{}}
+	defer func() { end.Ended = time.Now() }()
 	if err := s.ack(st, Ack{OK: true, Heartbeat: s.cfg.Heartbeat}); err != nil {
 		_ = st.Reset()
-		return "ack: " + err.Error()
+		end.Reason = "ack: " + err.Error()
+		return end
 	}
 	module, err := s.receiveFiles(st, r, req, jobDir)
 	if err != nil {
@@ -280,7 +303,8 @@ func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log 
 		}
 		_ = st.Reset()
 		log.Info("run inputs refused", "err", err, "mismatch", mismatch)
-		return "inputs: " + err.Error()
+		end.Reason = "inputs: " + err.Error()
+		return end
 	}
 	// The requester half-closes after the files; anything else ends the work.
 	ctx, cancel := context.WithCancelCause(s.life)
@@ -292,13 +316,15 @@ func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log 
 		}
 	}()
 
-	reason := s.runRanks(ctx, cancel, st, req, jobDir, module, log)
+	reason := s.runRanks(ctx, cancel, st, req, jobDir, module, end.Results, log)
 	if reason != "" {
 		_ = st.Reset()
-		return reason
+		end.Reason = reason
+		return end
 	}
 	_ = st.Close()
-	return "completed"
+	end.Reason = "completed"
+	return end
 }
 
 // receiveFiles reads the request's files into jobDir/files/, checking each
@@ -356,9 +382,10 @@ type item struct {
 	outputs string
 }
 
-// runRanks starts every rank, streams their events, and returns "" when
-// all results went out, or why it stopped.
-func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, st network.Stream, req *RunRequest, jobDir string, module []byte, log *slog.Logger) string {
+// runRanks starts every rank, streams their events, records each result
+// sent in sent, and returns "" when all results went out, or why it
+// stopped.
+func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, st network.Stream, req *RunRequest, jobDir string, module []byte, sent map[int]RankEnd, log *slog.Logger) string {
 	items := make(chan item, 64)
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel (deferred later, runs first) stops the work
@@ -421,6 +448,7 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 					return fail(fmt.Errorf("output %s of rank %d: %w", f.Name, ev.Rank, err))
 				}
 			}
+			sent[ev.Rank] = RankEnd{Result: *ev.Result, Digest: ResultDigest(*ev.Result, ev.Outputs)}
 		}
 	}
 	if err := write(Event{Kind: KindEnd}); err != nil {

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -506,4 +507,19 @@ func receiveBytes(r *bufio.Reader, w io.Writer, f File, before func()) error {
 		return fmt.Errorf("file %s: %w: its digest is %s, not %s", f.Name, errMismatch, d, f.Digest)
 	}
 	return nil
+}
+
+// ResultDigest is "sha256:<hex>" over what a rank's result states: its
+// status, exit code and outputs (names, digests, sizes, truncation), in a
+// canonical form. Provider and requester compute it from the same result
+// event, so a receipt's result digest is checkable by both.
+func ResultDigest(res executor.Result, outputs []File) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "gpumesh-result/1\nstatus=%s\nexit=%d\n", res.Status, res.ExitCode)
+	sorted := slices.Clone(outputs)
+	slices.SortFunc(sorted, func(a, b File) int { return strings.Compare(a.Name, b.Name) })
+	for _, f := range sorted {
+		fmt.Fprintf(h, "%q\t%s\t%d\t%t\n", f.Name, f.Digest, f.Size, f.Truncated)
+	}
+	return digestOf(h)
 }

@@ -3,6 +3,7 @@ package run
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -200,4 +201,30 @@ func FuzzDecodeEvent(f *testing.F) {
 			t.Fatalf("re-encoded event does not decode: %v", err)
 		}
 	})
+}
+
+// TestResultDigest: the digest ignores the outputs' order and changes with
+// anything a receipt states (status, exit code, an output's name, digest,
+// size or truncation).
+func TestResultDigest(t *testing.T) {
+	res := executor.Result{Status: executor.StatusSucceeded}
+	outs := []File{{Name: "a.txt", Digest: "sha256:aa", Size: 2}, {Name: "b.txt", Digest: "sha256:bb", Size: 3}}
+	base := ResultDigest(res, outs)
+	if got := ResultDigest(res, []File{outs[1], outs[0]}); got != base {
+		t.Errorf("order changed the digest: %s vs %s", got, base)
+	}
+	variants := map[string]func() (executor.Result, []File){
+		"status":    func() (executor.Result, []File) { r := res; r.Status = executor.StatusFailed; return r, outs },
+		"exit code": func() (executor.Result, []File) { r := res; r.ExitCode = 1; return r, outs },
+		"name":      func() (executor.Result, []File) { o := slices.Clone(outs); o[0].Name = "c.txt"; return res, o },
+		"digest":    func() (executor.Result, []File) { o := slices.Clone(outs); o[0].Digest = "sha256:ab"; return res, o },
+		"size":      func() (executor.Result, []File) { o := slices.Clone(outs); o[0].Size = 4; return res, o },
+		"truncated": func() (executor.Result, []File) { o := slices.Clone(outs); o[0].Truncated = true; return res, o },
+		"missing":   func() (executor.Result, []File) { return res, outs[:1] },
+	}
+	for name, f := range variants {
+		if got := ResultDigest(f()); got == base {
+			t.Errorf("%s: digest unchanged", name)
+		}
+	}
 }

@@ -1,0 +1,216 @@
+package evm
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/crypto"
+
+	"github.com/gpumesh/gpumesh/ledger/anchor"
+	"github.com/gpumesh/gpumesh/ledger/merkle"
+)
+
+// anvilKey is anvil's first dev account key (public knowledge; funds the
+// tests against the real dev chain).
+const anvilKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
+
+// evmRPC returns the dev chain's URL from GPUMESH_EVM_RPC, skipping the test
+// when it is unset, or failing it when GPUMESH_REQUIRE_EVM=1.
+func evmRPC(t *testing.T) string {
+	t.Helper()
+	u := os.Getenv("GPUMESH_EVM_RPC")
+	if u == "" {
+		msg := "GPUMESH_EVM_RPC is not set: no EVM dev chain to anchor on (scripts/test.sh starts anvil and sets it)"
+		if os.Getenv("GPUMESH_REQUIRE_EVM") == "1" {
+			t.Fatal(msg + ", yet GPUMESH_REQUIRE_EVM=1")
+		}
+		t.Skip(msg)
+	}
+	return u
+}
+
+// memLog is an anchor.Source over an in-memory tree of entries
+// "receipt-<i>".
+type memLog struct {
+	mu sync.Mutex
+	s  merkle.MemStore
+}
+
+func leaf(i int64) merkle.Hash { return merkle.LeafHash(fmt.Appendf(nil, "receipt-%d", i)) }
+
+func (l *memLog) add(t testing.TB, n int) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for range n {
+		if _, err := l.s.Append(fmt.Appendf(nil, "receipt-%d", l.s.Size())); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (l *memLog) Head() (int64, merkle.Hash, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r, err := merkle.Root(l.s.Size(), &l.s)
+	return l.s.Size(), r, err
+}
+
+func (l *memLog) RootAt(n int64) (merkle.Hash, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return merkle.Root(n, &l.s)
+}
+
+func (l *memLog) ConsistencyProof(o, n int64) ([]merkle.Hash, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return merkle.ConsistencyProof(o, n, &l.s)
+}
+
+func (l *memLog) inclusion(t testing.TB, i, size int64) []merkle.Hash {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p, err := merkle.InclusionProof(i, size, &l.s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.t.IsZero() {
+		c.t = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	}
+	return c.t
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// rig is an anchorer of a memLog on some chain, with a test clock and a log
+// buffer.
+type rig struct {
+	log   *memLog
+	clock *clock
+	a     *anchor.Anchorer
+	logs  *syncBuffer
+	dir   string
+}
+
+func newRig(t *testing.T, cfg anchor.Config, chain anchor.Backend) *rig {
+	t.Helper()
+	k, _, err := crypto.GenerateEd25519Key(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &rig{log: &memLog{}, clock: &clock{}, logs: &syncBuffer{}, dir: t.TempDir()}
+	r.a, err = anchor.New(cfg, r.log, chain, k, anchor.Options{
+		Dir: r.dir, Now: r.clock.Now, Log: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func (r *rig) flush(t *testing.T) {
+	t.Helper()
+	if err := r.a.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var _ io.Writer = (*syncBuffer)(nil)
+
+// confirmed returns the confirmed anchors, oldest first.
+func confirmed(a *anchor.Anchorer) []anchor.Anchor {
+	var out []anchor.Anchor
+	for _, x := range a.Anchors() {
+		if x.State == anchor.StateConfirmed {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// checkProofs checks, for each anchored checkpoint, that inclusion proofs of
+// its entries verify against the root anchored on chain and fail against a
+// different root, and that the consistency proof between consecutive anchors
+// verifies and fails against a different root.
+func checkProofs(t *testing.T, chain anchor.Backend, l *memLog, anchors []anchor.Anchor) {
+	t.Helper()
+	ctx := context.Background()
+	for i := range anchors {
+		a := &anchors[i]
+		if err := anchor.VerifyOnChain(ctx, chain, a); err != nil {
+			t.Fatalf("anchor %d: %v", i, err)
+		}
+		cp, _ := a.Checkpoint()
+		var other merkle.Hash
+		other[0] = 1
+		for _, idx := range []int64{0, cp.Size / 2, cp.Size - 1} {
+			proof := l.inclusion(t, idx, cp.Size)
+			if err := anchor.VerifyEntry(ctx, chain, a, leaf(idx), idx, proof); err != nil {
+				t.Fatalf("entry %d against anchored size %d: %v", idx, cp.Size, err)
+			}
+			if err := merkle.VerifyInclusion(leaf(idx), idx, cp.Size, proof, other); err == nil {
+				t.Fatalf("entry %d verified against a different root", idx)
+			}
+		}
+		if i == 0 {
+			continue
+		}
+		prev, _ := anchors[i-1].Checkpoint()
+		if err := a.Extends(&anchors[i-1]); err != nil {
+			t.Fatal(err)
+		}
+		if err := merkle.VerifyConsistency(prev.Size, cp.Size, prev.Root, cp.Root, a.Consistency); err != nil {
+			t.Fatalf("consistency %d..%d between anchored roots: %v", prev.Size, cp.Size, err)
+		}
+		if err := merkle.VerifyConsistency(prev.Size, cp.Size, other, cp.Root, a.Consistency); err == nil {
+			t.Fatalf("consistency %d..%d verified from a different old root", prev.Size, cp.Size)
+		}
+		if err := merkle.VerifyConsistency(prev.Size, cp.Size, prev.Root, other, a.Consistency); err == nil {
+			t.Fatalf("consistency %d..%d verified to a different new root", prev.Size, cp.Size)
+		}
+	}
+}

@@ -1,0 +1,76 @@
+package ledger
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors callers can test for with errors.Is; each is wrapped with the
+// detail of what failed.
+var (
+	// ErrInvalid marks a receipt field out of bounds or badly formed.
+	ErrInvalid = errors.New("invalid receipt")
+	// ErrArithmetic marks a receipt whose GPU time or amount does not add up.
+	ErrArithmetic = errors.New("receipt arithmetic wrong")
+	// ErrFee marks a receipt whose protocol fee is not FeeBP of its amount.
+	ErrFee = errors.New("receipt fee wrong")
+	// ErrMalformed marks signed receipt bytes that do not decode.
+	ErrMalformed = errors.New("malformed signed receipt")
+	// ErrTooLarge marks signed receipt bytes over MaxSignedSize.
+	ErrTooLarge = errors.New("signed receipt too large")
+	// ErrUnsigned marks a receipt without the provider's signature.
+	ErrUnsigned = errors.New("receipt not signed")
+	// ErrOneSignature marks a receipt signed by the provider but not countersigned by the requester.
+	ErrOneSignature = errors.New("receipt has one signature only")
+	// ErrBadSignature marks a signature that does not verify.
+	ErrBadSignature = errors.New("bad receipt signature")
+	// ErrWrongSigner marks a signature by someone other than the party it stands for.
+	ErrWrongSigner = errors.New("receipt signed by the wrong peer")
+	// ErrCountersignMismatch marks a countersignature over another receipt or other provider bytes.
+	ErrCountersignMismatch = errors.New("countersignature is for another receipt")
+	// ErrNotParty marks a receipt in which this node is neither provider nor requester.
+	ErrNotParty = errors.New("node is not a party to the receipt")
+	// ErrReplay marks a receipt already logged, or not newer than the latest for its work.
+	ErrReplay = errors.New("receipt replayed")
+	// ErrNotFound marks a log entry or receipt that is not in the log.
+	ErrNotFound = errors.New("not found in ledger")
+	// ErrClosed marks use of a closed log.
+	ErrClosed = errors.New("ledger closed")
+	// ErrCorrupt marks a log whose contents fail their checks; see CorruptError.
+	ErrCorrupt = errors.New("ledger corrupt")
+)
+
+// CorruptError says where a log first fails its checks. It wraps ErrCorrupt.
+type CorruptError struct {
+	// Index is the first bad entry, or -1 when the damage is not in one entry.
+	Index int64
+	// Reason says what check failed.
+	Reason string
+	// Err is the underlying error, if any.
+	Err error
+}
+
+// Error implements error.
+func (e *CorruptError) Error() string {
+	s := "ledger corrupt"
+	if e.Index >= 0 {
+		s += fmt.Sprintf(" at entry %d", e.Index)
+	}
+	s += ": " + e.Reason
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns ErrCorrupt and the underlying error.
+func (e *CorruptError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrCorrupt, e.Err}
+	}
+	return []error{ErrCorrupt}
+}
+
+func corrupt(index int64, err error, format string, a ...any) *CorruptError {
+	return &CorruptError{Index: index, Reason: fmt.Sprintf(format, a...), Err: err}
+}

@@ -1,0 +1,92 @@
+package ledger
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/gpumesh/gpumesh/ledger/merkle"
+)
+
+// headFile, in the log's directory, records the size and root at the last
+// clean Close (or Open). Open checks that the log still holds that many
+// entries with that root: Badger drops the tail of a write-ahead log whose
+// checksum fails when it replays it, and this is what turns such a silent
+// truncation into a reported one.
+const headFile = "LEDGER_HEAD"
+
+type head struct {
+	Size int64       `json:"size"`
+	Root merkle.Hash `json:"root"`
+}
+
+// checkHead compares the log with the head file, then rewrites the file.
+func (l *Log) checkHead() error {
+	path := filepath.Join(l.dir, headFile)
+	data, err := os.ReadFile(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return fmt.Errorf("read %s: %w", headFile, err)
+	default:
+		var h head
+		if err := json.Unmarshal(data, &h); err != nil {
+			return corrupt(-1, err, "%s unreadable", headFile)
+		}
+		if h.Size > l.size {
+			return corrupt(l.size, nil, "log has %d entries but held %d when last closed: entries from %d on are lost", l.size, h.Size, l.size)
+		}
+		var root merkle.Hash
+		err := l.db.View(func(txn *badger.Txn) error {
+			var err error
+			root, err = merkle.Root(h.Size, txnStore{txn})
+			return err
+		})
+		if err != nil {
+			return corrupt(-1, err, "root at last close (size %d) unreadable", h.Size)
+		}
+		if root != h.Root {
+			return corrupt(-1, nil, "root of the first %d entries changed since the last close", h.Size)
+		}
+	}
+	return l.writeHead()
+}
+
+// writeHead records the current size and root: temp file, sync, rename.
+func (l *Log) writeHead() error {
+	var h head
+	h.Size = l.size
+	err := l.db.View(func(txn *badger.Txn) error {
+		var err error
+		h.Root, err = merkle.Root(h.Size, txnStore{txn})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("write %s: %w", headFile, err)
+	}
+	data, _ := json.Marshal(h)
+	path := filepath.Join(l.dir, headFile)
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", headFile, err)
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", headFile, err)
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package ledger
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/gpumesh/gpumesh/ledger/merkle"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// DefaultBatchSize is how many receipts at most one group commit writes in
+// one Badger transaction (unless a single Append brings more).
+const DefaultBatchSize = 100
+
+// MaxAppend bounds the receipts in one Append call, so that one call always
+// fits in one Badger transaction.
+const MaxAppend = 1000
+
+// tailCheck is how many entries at the end of the log Open checks.
+const tailCheck = 16
+
+// Options configure a Log.
+type Options struct {
+	// Self is this node's peer ID; receipts where it is neither provider
+	// nor requester are refused with ErrNotParty. Required.
+	Self peer.ID
+	// NoSync, when true, acknowledges an Append once its batch is written
+	// to Badger's memory-mapped write-ahead log, without fsync. That
+	// survives the process being killed (SIGKILL lost no acknowledged
+	// write in testing) but not a power loss or kernel crash. The default,
+	// false, fsyncs every batch before any caller in it returns.
+	NoSync bool
+	// BatchSize is the most receipts one group commit writes; 0 means
+	// DefaultBatchSize.
+	BatchSize int
+	// Logger receives the log's and Badger's messages (Badger's info
+	// messages at debug level); nil discards them.
+	Logger *slog.Logger
+	// Now is the clock for entry times; nil means time.Now.
+	Now func() time.Time
+}
+
+// Log is an append-only, hash-chained, Merkle-committed log of signed
+// receipts in a Badger database. It is safe for concurrent use.
+type Log struct {
+	db   *badger.DB
+	dir  string
+	opts Options
+	log  *slog.Logger
+
+	reqs chan *appendReq
+	quit chan struct{}
+	done chan struct{}
+
+	mu     sync.RWMutex
+	size   int64       // entries committed
+	tail   merkle.Hash // Hash of entry size-1
+	tailMS int64       // Time of entry size-1, Unix ms
+	closed bool
+}
+
+// badgerOptions are small-footprint Badger options: 8 MiB memtables (two),
+// an 8 MiB block cache, no compression, two compactors, checksums
+// verified on every block read so a damaged file is reported (not
+// OnTableRead: Badger v4.9.6 crashes on a bad table at open; checkTables
+// checks table footers itself).
+func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
+	return badger.DefaultOptions(dir).
+		WithSyncWrites(!o.NoSync).
+		WithLogger(badgerLogger{log}).
+		WithMemTableSize(8 << 20).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithBaseTableSize(2 << 20).
+		WithBaseLevelSize(8 << 20).
+		WithValueLogFileSize(64 << 20).
+		WithBlockCacheSize(8 << 20).
+		WithIndexCacheSize(0).
+		WithCompression(options.None).
+		WithNumCompactors(2).
+		WithNumGoroutines(2).
+		WithMetricsEnabled(false).
+		WithDetectConflicts(false).
+		WithVerifyValueChecksum(true).
+		WithChecksumVerificationMode(options.OnBlockRead)
+}
+
+// Open opens or creates the log in dir, checks its tail (the last entries'
+// chain links and Merkle hashes, the entry count against the entries and
+// hashes present, and the size and root recorded at the last clean Close),
+// and starts the group committer. A damaged directory gives an error
+// wrapping ErrCorrupt or Badger's own, never a panic.
+func Open(dir string, opts Options) (l *Log, err error) {
+	if opts.Self == "" {
+		return nil, errors.New("open ledger: Options.Self is required")
+	}
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = DefaultBatchSize
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("component", "ledger")
+	if err := checkTables(dir); err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", dir, err)
+	}
+	db, err := openBadger(badgerOptions(dir, opts, log))
+	if err != nil {
+		return nil, fmt.Errorf("open ledger %s: %w", dir, err)
+	}
+	l = &Log{db: db, dir: dir, opts: opts, log: log,
+		reqs: make(chan *appendReq), quit: make(chan struct{}), done: make(chan struct{})}
+	if err := l.recover(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", dir, err)
+	}
+	if err := l.checkHead(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open ledger %s: %w", dir, err)
+	}
+	go l.committer()
+	log.Debug("ledger open", "dir", dir, "entries", l.size, "sync", !opts.NoSync)
+	return l, nil
+}
+
+// openBadger opens Badger, turning a panic on a damaged directory into an error.
+func openBadger(o badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			db, err = nil, fmt.Errorf("%w: badger panicked opening it: %v", ErrCorrupt, p)
+		}
+	}()
+	return badger.Open(o)
+}
+
+// recover reads the count and checks the tail: the entries and stored
+// hashes present must match the count, and the last entries must chain and
+// agree with the tree's leaf hashes.
+func (l *Log) recover() error {
+	return l.db.View(func(txn *badger.Txn) error {
+		n, err := readCount(txn)
+		if err != nil {
+			return err
+		}
+		// Nothing may lie past the count, and the last counted entry and
+		// hash must be there: a batch is one transaction, so a mismatch is damage.
+		if _, err := txn.Get(entryKey(n)); err == nil {
+			return corrupt(n, nil, "entry present past the count of %d entries", n)
+		}
+		if _, err := txn.Get(hashKey(merkle.StoredHashCount(n))); err == nil {
+			return corrupt(n, nil, "Merkle hash present past the count of %d entries", n)
+		}
+		if n > 0 {
+			if _, err := txn.Get(hashKey(merkle.StoredHashCount(n) - 1)); err != nil {
+				return corrupt(n-1, err, "Merkle hashes missing for the last entry")
+			}
+		}
+		from := max(0, n-tailCheck)
+		var prev merkle.Hash
+		for i := from; i < n; i++ {
+			e, err := getEntry(txn, i)
+			if err != nil {
+				return err
+			}
+			if i > from && e.Prev != prev {
+				return corrupt(i, nil, "prev hash does not match entry %d", i-1)
+			}
+			if err := checkLeaf(txn, e); err != nil {
+				return err
+			}
+			prev = e.Hash
+			if i == n-1 {
+				l.tail, l.tailMS = e.Hash, e.Time.UnixMilli()
+			}
+		}
+		if _, err := merkle.Root(n, txnStore{txn}); err != nil {
+			return corrupt(-1, err, "tree root of %d entries unreadable", n)
+		}
+		l.size = n
+		return nil
+	})
+}
+
+func readCount(txn *badger.Txn) (int64, error) {
+	item, err := txn.Get(countKey)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, corrupt(-1, err, "read entry count")
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil || len(v) != 8 || int64(binary.BigEndian.Uint64(v)) < 0 {
+		return 0, corrupt(-1, err, "entry count unreadable")
+	}
+	return int64(binary.BigEndian.Uint64(v)), nil
+}
+
+// getEntry reads and decodes entry i, reporting damage as a CorruptError.
+func getEntry(txn *badger.Txn, i int64) (Entry, error) {
+	item, err := txn.Get(entryKey(i))
+	if err != nil {
+		return Entry{}, corrupt(i, err, "entry missing or unreadable")
+	}
+	v, err := item.ValueCopy(nil)
+	if err != nil {
+		return Entry{}, corrupt(i, err, "entry unreadable")
+	}
+	e, err := DecodeEntry(v)
+	if err != nil {
+		return Entry{}, corrupt(i, err, "entry does not decode")
+	}
+	if e.Index != i {
+		return Entry{}, corrupt(i, nil, "entry says it is index %d", e.Index)
+	}
+	return e, nil
+}
+
+// checkLeaf checks that the tree's stored leaf hash for e is e's hash.
+func checkLeaf(txn *badger.Txn, e Entry) error {
+	hs, err := txnStore{txn}.ReadHashes([]int64{merkle.StoredHashIndex(0, e.Index)})
+	if err != nil {
+		return corrupt(e.Index, err, "Merkle leaf hash unreadable")
+	}
+	if hs[0] != e.Hash {
+		return corrupt(e.Index, nil, "entry hash %x differs from the Merkle leaf hash %x", e.Hash[:8], hs[0][:8])
+	}
+	return nil
+}
+
+// txnStore reads stored Merkle hashes through a Badger transaction
+// (including the transaction's own pending writes).
+type txnStore struct{ txn *badger.Txn }
+
+// ReadHashes implements merkle.HashStore.
+func (s txnStore) ReadHashes(indexes []int64) ([]merkle.Hash, error) {
+	out := make([]merkle.Hash, len(indexes))
+	for i, x := range indexes {
+		item, err := s.txn.Get(hashKey(x))
+		if err != nil {
+			return nil, fmt.Errorf("stored hash %d: %w", x, err)
+		}
+		err = item.Value(func(v []byte) error {
+			h, ok := hashFromValue(v)
+			if !ok {
+				return fmt.Errorf("stored hash %d is %d bytes", x, len(v))
+			}
+			out[i] = h
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Size is the number of entries committed.
+func (l *Log) Size() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.size
+}
+
+// Close stops the committer (Appends waiting get ErrClosed), records the
+// size and root for the next Open to check, and closes Badger, which
+// flushes its memtable to disk.
+func (l *Log) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return ErrClosed
+	}
+	l.closed = true
+	l.mu.Unlock()
+	close(l.quit)
+	<-l.done
+	herr := l.writeHead()
+	if err := l.db.Close(); err != nil {
+		return fmt.Errorf("close ledger: %w", err)
+	}
+	if herr != nil {
+		return fmt.Errorf("close ledger: %w", herr)
+	}
+	return nil
+}
+
+// view runs fn in a read transaction, failing once the log is closed.
+func (l *Log) view(fn func(txn *badger.Txn) error) error {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return ErrClosed
+	}
+	return l.db.View(fn)
+}
+
+// badgerLogger sends Badger's messages to slog, info as debug.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any)   { b.l.Error(trim(f, a), "source", "badger") }
+func (b badgerLogger) Warningf(f string, a ...any) { b.l.Warn(trim(f, a), "source", "badger") }
+func (b badgerLogger) Infof(f string, a ...any) {
+	b.l.Log(context.Background(), slog.LevelDebug, trim(f, a), "source", "badger")
+}
+func (b badgerLogger) Debugf(f string, a ...any) {
+	b.l.Log(context.Background(), slog.LevelDebug-4, trim(f, a), "source", "badger")
+}
+
+func trim(f string, a []any) string {
+	s := fmt.Sprintf(f, a...)
+	for len(s) > 0 && s[len(s)-1] == '\n' {
+		s = s[:len(s)-1]
+	}
+	return s
+}

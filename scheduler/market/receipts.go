@@ -1,0 +1,452 @@
+package market
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/network"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/gpumesh/gpumesh/ledger"
+	"github.com/gpumesh/gpumesh/p2p/frame"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
+	"github.com/gpumesh/gpumesh/scheduler/pricing"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
+	"github.com/gpumesh/gpumesh/scheduler/run"
+)
+
+// ReceiptProtocol settles one provider's run of a job: once the run is
+// over, the requester asks for the provider's receipts (one per rank, the
+// provider's own account of what it served, signed), checks each against
+// what it observed, countersigns those that agree and logs them, and sends
+// them back; the provider checks the countersignatures and logs them too.
+//
+//	requester -> settleRequest{job, ranks, attempt, replaces}
+//	          <- settleOffer{receipts signed by the provider | error}
+//	          -> settleAnswer{countersigned, refused: id -> reason}
+//	          <- Ack
+//
+// The request carries no claim worth signing (the stream's peer is
+// authenticated, and the provider states everything the receipt says);
+// both receipts' signatures are ledger envelopes.
+const ReceiptProtocol = protocol.ID("/gpumesh/receipt/1")
+
+// Bounds of the receipt exchange.
+const (
+	maxSettleRequestBytes = 4 << 10
+	maxSettleBytes        = 64 * ledger.MaxSignedSize
+	// settleTolerance is how much longer than the requester saw a
+	// provider's run may last in its receipt: the two ends of a stream see
+	// its start and end a round trip apart.
+	settleTolerance = 2 * time.Second
+	// settleTries bounds the attempts to settle one run (one for a
+	// provider that was lost).
+	settleTries = 3
+)
+
+type settleRequest struct {
+	Job      string `json:"job"`
+	Ranks    []int  `json:"ranks"`
+	Attempt  int    `json:"attempt,omitempty"`
+	Replaces string `json:"replaces,omitempty"`
+}
+
+type settleOffer struct {
+	Receipts [][]byte `json:"receipts,omitempty"`
+	Error    string   `json:"error,omitempty"`
+}
+
+type settleAnswer struct {
+	Countersigned [][]byte          `json:"countersigned,omitempty"`
+	Refused       map[string]string `json:"refused,omitempty"`
+}
+
+// errDisputed: the requester refused some of the provider's receipts.
+var errDisputed = errors.New("receipts disputed")
+
+// settle exchanges the receipts of mb's run (the job's usage record k) in
+// the background and records the outcome on the usage record.
+func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool) {
+	if m.d.Ledger == nil || o.Started.IsZero() {
+		return
+	}
+	tries := settleTries
+	if lost {
+		tries = 1
+	}
+	j.settles.Add(1)
+	m.wg.Go(func() {
+		defer j.settles.Done()
+		var ids []string
+		var err error
+		for try := range tries {
+			ctx, cancel := context.WithTimeout(m.life, 2*streamTimeout)
+			ids, err = m.settleOnce(ctx, j, mb, k, o)
+			cancel()
+			if err == nil || errors.Is(err, errDisputed) || m.life.Err() != nil {
+				break
+			}
+			if try < tries-1 {
+				select {
+				case <-time.After(time.Second << try):
+				case <-m.life.Done():
+				}
+			}
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		u := &j.view.Usage[k]
+		u.Receipts = ids
+		switch {
+		case err != nil:
+			u.Settlement = "not settled: " + err.Error()
+			j.event("receipt", mb.peer, "receipts of %s for ranks %v: %v", short(mb.peer), mb.ranks, err)
+		default:
+			u.Settlement = fmt.Sprintf("%s countersigned and logged", plural(len(ids), "receipt"))
+			j.event("receipt", mb.peer, "%s of %s countersigned and logged", plural(len(ids), "receipt"), short(mb.peer))
+		}
+	})
+}
+
+// settleWait is how long a job that ended waits for its receipt
+// exchanges before it is final; later ones go on in the background.
+const settleWait = 5 * time.Second
+
+// awaitSettlements waits up to settleWait for j's receipt exchanges.
+func (j *job) awaitSettlements() {
+	done := make(chan struct{})
+	go func() {
+		j.settles.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(settleWait):
+	}
+}
+
+// settleOnce runs the exchange once and returns the IDs of the receipts
+// countersigned and logged.
+func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o run.Outcome) ([]string, error) {
+	addAddrs(m.d.Host, mb.peer, mb.addrs)
+	s, err := m.d.Host.NewStream(network.WithAllowLimitedConn(ctx, string(ReceiptProtocol)), mb.peer, ReceiptProtocol)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", ReceiptProtocol, err)
+	}
+	defer s.Close()
+	_ = s.SetDeadline(time.Now().Add(2 * streamTimeout))
+	req := settleRequest{Job: mb.req, Ranks: mb.ranks, Attempt: mb.attempt}
+	if mb.replaces != "" {
+		req.Replaces = mb.replaces.String()
+	}
+	if err := writeJSON(s, req); err != nil {
+		_ = s.Reset()
+		return nil, err
+	}
+	r := bufio.NewReader(s)
+	var offer settleOffer
+	if err := readJSON(r, maxSettleBytes, &offer); err != nil {
+		_ = s.Reset()
+		return nil, fmt.Errorf("offer: %w", err)
+	}
+	if offer.Error != "" {
+		return nil, fmt.Errorf("provider: %s", offer.Error)
+	}
+	m.mu.Lock()
+	u := j.view.Usage[k]
+	m.mu.Unlock()
+	ans := settleAnswer{Refused: map[string]string{}}
+	var signed []ledger.Signed
+	var ids []string
+	seen := map[int]bool{}
+	for _, b := range offer.Receipts {
+		sg, err := ledger.UnmarshalSigned(b)
+		var rc ledger.Receipt
+		if err == nil {
+			rc, err = ledger.OpenReceipt(sg)
+		}
+		if err != nil {
+			m.d.Book.Record(mb.peer, reputation.Violation, "receipt: "+err.Error())
+			return nil, fmt.Errorf("a receipt from %s: %w", short(mb.peer), err)
+		}
+		if why := m.checkReceipt(j, mb, u, o, rc, seen); why != "" {
+			ans.Refused[rc.ID] = why
+			continue
+		}
+		cs, err := ledger.Countersign(m.d.Key, sg)
+		if err != nil {
+			ans.Refused[rc.ID] = err.Error()
+			continue
+		}
+		signed, ids = append(signed, cs), append(ids, rc.ID)
+	}
+	for _, rk := range mb.ranks {
+		if !seen[rk] {
+			ans.Refused["rank-"+fmt.Sprint(rk)] = "no receipt for this rank"
+		}
+	}
+	// Logged here before the provider gets them: what we acknowledge, we keep.
+	if len(signed) > 0 {
+		if _, err := m.d.Ledger.Append(ctx, signed...); err != nil {
+			_ = s.Reset()
+			return nil, fmt.Errorf("log the receipts: %w", err)
+		}
+	}
+	for _, cs := range signed {
+		b, err := cs.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		ans.Countersigned = append(ans.Countersigned, b)
+	}
+	if err := writeJSON(s, ans); err != nil {
+		_ = s.Reset()
+		return ids, err
+	}
+	_ = s.CloseWrite()
+	b, err := frame.Read(r, maxAckBytes)
+	if err == nil {
+		var ack Ack
+		if ack, err = readAck(b); err == nil && !ack.OK {
+			err = fmt.Errorf("provider: %s", ack.Reason)
+		}
+	}
+	if err != nil {
+		return ids, fmt.Errorf("the provider's acknowledgement: %w", err)
+	}
+	if len(ans.Refused) > 0 {
+		return ids, fmt.Errorf("%w: %s", errDisputed, refusedText(ans.Refused))
+	}
+	return ids, nil
+}
+
+// refusedText lists refusals in a stable order.
+func refusedText(refused map[string]string) string {
+	var parts []string
+	for id, why := range refused {
+		parts = append(parts, short8(id)+": "+why)
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "; ")
+}
+
+// checkReceipt compares a provider's receipt with what this requester
+// observed of the run (usage u, outcome o) and says why it disagrees, or
+// "". Durations are compared, not clock times: the two clocks may differ.
+func (m *Market) checkReceipt(j *job, mb *member, u Usage, o run.Outcome, rc ledger.Receipt, seen map[int]bool) string {
+	price, _ := pricing.FromFloat(mb.price)
+	replaces := ""
+	if mb.replaces != "" {
+		replaces = mb.replaces.String()
+	}
+	want := ""
+	if res, ok := o.Results[rc.Rank]; ok {
+		want = receiptDigest(run.ResultDigest(res, o.Outputs[rc.Rank]))
+	}
+	served := u.End.Sub(u.Start)
+	claimed := rc.End.Sub(rc.Start)
+	switch {
+	case rc.Provider != mb.peer.String() || rc.Requester != m.self.String():
+		return "the parties are not this run's"
+	case rc.Job != mb.req:
+		return fmt.Sprintf("job %s, the run's is %s", rc.Job, mb.req)
+	case !slices.Contains(mb.ranks, rc.Rank) || seen[rc.Rank]:
+		return fmt.Sprintf("rank %d not one of %v, or twice", rc.Rank, mb.ranks)
+	case rc.Attempt != mb.attempt || rc.Replaces != replaces:
+		return fmt.Sprintf("attempt %d replacing %q, the run's is %d replacing %q", rc.Attempt, rc.Replaces, mb.attempt, replaces)
+	case rc.Devices != devicesPerWorker(j.req):
+		return fmt.Sprintf("%d devices, the job's workers have %d", rc.Devices, devicesPerWorker(j.req))
+	case int64(rc.UnitPrice) != int64(price):
+		return fmt.Sprintf("unit price %d micros, the award's is %d", rc.UnitPrice, price)
+	case rc.ResultDigest != want:
+		return fmt.Sprintf("result digest %q, the result received has %q", rc.ResultDigest, want)
+	case claimed > served+settleTolerance+served/100:
+		return fmt.Sprintf("claims %s served, %s observed", claimed.Round(time.Millisecond), served.Round(time.Millisecond))
+	case rc.Start.Sub(u.Start).Abs() > time.Minute:
+		return fmt.Sprintf("starts %s, more than a minute from %s", rc.Start.Format(time.RFC3339), u.Start.Format(time.RFC3339))
+	}
+	seen[rc.Rank] = true
+	return ""
+}
+
+// handleSettle is the provider's side of ReceiptProtocol.
+func (m *Market) handleSettle(s network.Stream) {
+	_ = s.SetDeadline(time.Now().Add(2 * streamTimeout))
+	remote := s.Conn().RemotePeer()
+	r := bufio.NewReader(s)
+	var req settleRequest
+	if err := readJSON(r, maxSettleRequestBytes, &req); err != nil {
+		m.violation(remote, "receipt request", err)
+		_ = s.Reset()
+		return
+	}
+	receipts, err := m.issueReceipts(remote, req)
+	offer := settleOffer{}
+	if err != nil {
+		offer.Error = err.Error()
+	}
+	issued := map[string][]byte{}
+	for _, sg := range receipts {
+		b, merr := sg.Marshal()
+		if merr != nil {
+			offer = settleOffer{Error: merr.Error()}
+			break
+		}
+		rc, _ := ledger.OpenReceipt(sg)
+		issued[rc.ID] = sg.Provider
+		offer.Receipts = append(offer.Receipts, b)
+	}
+	if err := writeJSON(s, offer); err != nil || offer.Error != "" {
+		_ = s.Close()
+		return
+	}
+	var ans settleAnswer
+	if err := readJSON(r, maxSettleBytes, &ans); err != nil {
+		m.log.Info("receipts not countersigned", "job", req.Job, "requester", short(remote), "err", err)
+		_ = s.Reset()
+		return
+	}
+	var vs []ledger.Verified
+	for _, b := range ans.Countersigned {
+		sg, err := ledger.UnmarshalSigned(b)
+		var v ledger.Verified
+		if err == nil {
+			v, err = ledger.Prepare(sg)
+		}
+		if err == nil && !slices.Equal(issued[v.Receipt().ID], sg.Provider) {
+			err = errors.New("countersigned a receipt this node did not issue")
+		}
+		if err != nil {
+			m.violation(remote, "countersigned receipt", err)
+			reply(s, false, err.Error())
+			return
+		}
+		vs = append(vs, v)
+	}
+	if len(vs) > 0 {
+		ctx, cancel := context.WithTimeout(m.life, streamTimeout)
+		_, err := m.d.Ledger.AppendVerified(ctx, vs...)
+		cancel()
+		if err != nil {
+			reply(s, false, "log the receipts: "+err.Error())
+			return
+		}
+	}
+	if len(ans.Refused) > 0 {
+		m.log.Warn("requester refused receipts", "job", req.Job, "requester", short(remote), "refused", refusedText(ans.Refused))
+	}
+	m.mu.Lock()
+	if res := m.reserved[req.Job]; res != nil {
+		res.settled = true
+	}
+	m.mu.Unlock()
+	reply(s, true, "")
+}
+
+// issueReceipts signs this provider's receipts for the ranks of a run it
+// served requester: its own account of the run, from its reservation.
+func (m *Market) issueReceipts(requester peer.ID, req settleRequest) ([]ledger.Signed, error) {
+	if m.d.Ledger == nil {
+		return nil, errors.New("this node keeps no ledger")
+	}
+	m.mu.Lock()
+	res := m.reserved[req.Job]
+	var (
+		served                *run.RunEnd
+		price                 float64
+		per                   int
+		class, pool, executor string
+		settled               bool
+	)
+	if res != nil && res.requester == requester {
+		served, price, class, pool, executor, settled = res.served, res.price, res.class, res.pool, res.executor, res.settled
+		per = len(res.devices) / max(len(res.ranks), 1)
+	}
+	var ranks []int
+	if res != nil {
+		ranks = slices.Clone(res.ranks)
+	}
+	m.mu.Unlock()
+	switch {
+	case res == nil || res.requester != requester:
+		return nil, fmt.Errorf("no run of job %s for this requester here", req.Job)
+	case served == nil:
+		return nil, fmt.Errorf("the run of job %s has not ended", req.Job)
+	case settled:
+		return nil, fmt.Errorf("the run of job %s is settled already", req.Job)
+	case len(req.Ranks) == 0 || len(req.Ranks) > len(ranks):
+		return nil, fmt.Errorf("ranks %v, the run had %v", req.Ranks, ranks)
+	case req.Attempt < 0 || req.Attempt > 1000 || len(req.Replaces) > 128:
+		return nil, errors.New("bad attempt or replaced peer")
+	}
+	unit, err := pricing.FromFloat(price)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	var out []ledger.Signed
+	for _, rk := range req.Ranks {
+		if !slices.Contains(ranks, rk) {
+			return nil, fmt.Errorf("rank %d was not run here (ranks %v)", rk, ranks)
+		}
+		rc := ledger.Receipt{Job: req.Job, Requester: requester.String(), Provider: m.self.String(), Rank: rk,
+			Attempt: req.Attempt, Replaces: req.Replaces, Devices: per, Class: class, Pool: pool, Executor: executor,
+			Start: served.Started, End: served.Ended, UnitPrice: ledger.Micros(unit), Seq: 1, Issued: now,
+			Status: ledger.StatusLost}
+		if rr, ok := served.Results[rk]; ok {
+			rc.ResultDigest, rc.ExitStatus, rc.Status = receiptDigest(rr.Digest), rr.Result.ExitCode, receiptStatus(rr.Result.Status)
+		}
+		rc.Finalize()
+		sg, err := ledger.Sign(m.d.Key, rc)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sg)
+	}
+	return out, nil
+}
+
+// receiptDigest is a result digest as a receipt states it: the hex alone.
+func receiptDigest(d string) string { return strings.TrimPrefix(d, "sha256:") }
+
+// receiptStatus is a receipt's status for an executor's.
+func receiptStatus(s executor.Status) string {
+	switch s {
+	case executor.StatusSucceeded:
+		return ledger.StatusSucceeded
+	case executor.StatusCancelled:
+		return ledger.StatusCancelled
+	}
+	return ledger.StatusFailed
+}
+
+// writeJSON writes v as one frame.
+func writeJSON(s network.Stream, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return frame.Write(s, b)
+}
+
+// readJSON reads one frame of at most limit bytes into v.
+func readJSON(r *bufio.Reader, limit int, v any) error {
+	b, err := frame.Read(r, limit)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%w: %w", errMalformedJSON, err)
+	}
+	return nil
+}
+
+// errMalformedJSON marks a frame that is not the JSON expected.
+var errMalformedJSON = errors.New("malformed message")

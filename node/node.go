@@ -22,6 +22,8 @@ import (
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/gpu/proof"
 	"github.com/gpumesh/gpumesh/ledger"
+	"github.com/gpumesh/gpumesh/ledger/anchor"
+	"github.com/gpumesh/gpumesh/ledger/anchor/evm"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/datadir"
@@ -86,8 +88,13 @@ type Node struct {
 	execs    executor.Set
 	runs     *run.Server
 	ledger   *ledger.Log
-	wg       sync.WaitGroup // background work that ends with stop
-	started  time.Time
+	anchorer *anchor.Anchorer
+	chain    evm.Chain
+	anchors  *peerAnchors
+	// anchorErr says why anchoring is off when the chain could not be opened.
+	anchorErr string
+	wg        sync.WaitGroup // background work that ends with stop
+	started   time.Time
 }
 
 // New checks opts and returns a node that has not started.
@@ -194,6 +201,9 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	}
 	n.startMarket(life)
 	n.jobs.Start()
+	if err := n.startAnchoring(ctx, life); err != nil {
+		return err
+	}
 	// Accepted awards admit their requester's work through the run protocol.
 	n.runs = run.NewServer(n.net.Host(), n.execs, n.jobs, run.ServerConfig{
 		Dir: filepath.Join(dir, "jobs"), Limits: n.cfg.Executor.Limits(), Heartbeat: time.Duration(n.cfg.Market.HeartbeatInterval),
@@ -259,6 +269,10 @@ func (n *Node) Close() error {
 	if n.ledger != nil {
 		errs = append(errs, n.ledger.Close())
 		n.ledger = nil
+	}
+	if n.chain != nil {
+		errs = append(errs, n.chain.Close())
+		n.chain = nil
 	}
 	if n.gossip != nil {
 		errs = append(errs, n.gossip.Close())

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/gpu"
+	"github.com/gpumesh/gpumesh/ledger/anchor"
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
@@ -46,6 +47,8 @@ type Config struct {
 	Market market.Config `toml:"market"`
 	// Executor says which executors run strangers' work, and their caps.
 	Executor executor.Config `toml:"executor"`
+	// Anchor says where the ledger's checkpoints are anchored.
+	Anchor anchor.Config `toml:"anchor"`
 	// API configures the local HTTP API.
 	API API `toml:"api"`
 	// Log configures logging.
@@ -95,6 +98,7 @@ func Default() Config {
 		Offer:    capacity.DefaultConfig(),
 		Market:   market.DefaultConfig(),
 		Executor: executor.DefaultConfig(),
+		Anchor:   anchor.DefaultConfig(),
 		GPU: GPU{
 			SampleInterval:       p2p.Duration(2 * time.Second),
 			History:              p2p.Duration(10 * time.Minute),
@@ -229,7 +233,7 @@ func (c Config) Validate() error {
 	if !slices.Contains(Profiles, c.Profile) {
 		errs = append(errs, fmt.Errorf("profile: %q is not one of %s", c.Profile, strings.Join(Profiles, ", ")))
 	}
-	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"), c.Market.Validate("market"), c.Executor.Validate("executor"))
+	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"), c.Market.Validate("market"), c.Executor.Validate("executor"), c.Anchor.Validate("anchor"))
 	errs = append(errs, c.GPU.validate())
 	if err := validateAPIListen(c.API.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("api.listen: %w", err))

@@ -133,7 +133,7 @@ func TestFailoverWhenProvidersDie(t *testing.T) {
 	var served time.Duration
 	for _, u := range v.Usage {
 		t.Logf("usage %s ranks %v attempt %d %s: %s, %s", u.Peer[len(u.Peer)-6:], u.Ranks, u.Attempt, u.Status,
-			u.End.Sub(u.Start).Round(time.Millisecond), u.Quote.Gross)
+			u.End.Sub(u.Start).Round(time.Millisecond), u.Amount)
 		d := u.End.Sub(u.Start)
 		switch u.Peer {
 		case lostA, lostB:
@@ -145,8 +145,8 @@ func TestFailoverWhenProvidersDie(t *testing.T) {
 				t.Errorf("replacement's usage %+v", u)
 			}
 		}
-		if u.Quote.Seconds != int64((d+time.Second-1)/time.Second) {
-			t.Errorf("usage of %s billed %d s for %s served", u.Peer, u.Quote.Seconds, d)
+		if ms := d.Milliseconds(); u.GPUMillis < ms-1 || u.GPUMillis > ms+1 || u.Amount <= 0 {
+			t.Errorf("usage of %s: %d GPU-ms, %s, for %s served", u.Peer, u.GPUMillis, u.Amount, d)
 		}
 		served += d
 	}

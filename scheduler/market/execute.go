@@ -15,6 +15,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
@@ -209,10 +210,14 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 			u.Error = err.Error()
 		}
 		if price, perr := pricing.FromFloat(mb.price); perr == nil {
-			if q, qerr := pricing.NewQuote(price, u.Devices, end.Sub(o.Started)); qerr == nil {
-				u.Quote = q
-				j.view.Charged.add(q)
+			// The receipts' arithmetic: milliseconds, rounded half up.
+			u.GPUMillis = int64(u.Devices) * end.UTC().Truncate(time.Millisecond).Sub(o.Started.UTC().Truncate(time.Millisecond)).Milliseconds()
+			if amount, ok := ledger.Cost(ledger.Micros(price), u.GPUMillis); ok {
+				u.Amount = pricing.Micros(amount)
+				u.RequesterFee = pricing.Micros(ledger.Fee(amount))
+				u.ProviderFee = u.RequesterFee
 			}
+			j.view.Charged.addUsage(u)
 		}
 		j.view.Usage = append(j.view.Usage, u)
 		m.settle(j, mb, len(j.view.Usage)-1, o, lost)

@@ -67,6 +67,14 @@ type Cost struct {
 	ProviderFees  pricing.Micros `json:"provider_fees"`
 }
 
+// addUsage adds what u charges.
+func (c *Cost) addUsage(u Usage) {
+	c.Gross += u.Amount
+	c.RequesterFee += u.RequesterFee
+	c.RequesterPays += u.Amount + u.RequesterFee
+	c.ProviderFees += u.ProviderFee
+}
+
 func (c *Cost) add(q pricing.Quote) {
 	c.PerHour += q.PricePerHour * pricing.Micros(q.Devices)
 	c.Gross += q.Gross
@@ -172,11 +180,16 @@ type Usage struct {
 	Start   time.Time `json:"start"`
 	End     time.Time `json:"end"`
 	Devices int       `json:"devices"`
-	// Price is per device-hour; Quote is the charge for the time served.
-	Price  float64       `json:"price"`
-	Quote  pricing.Quote `json:"quote"`
-	Status string        `json:"status"`
-	Error  string        `json:"error,omitempty"`
+	// Price is per device-hour. GPUMillis is Devices x the time served in
+	// milliseconds, and Amount its price with the fees on each side: the
+	// receipts' own arithmetic (ledger.Cost, ledger.Fee).
+	Price        float64        `json:"price"`
+	GPUMillis    int64          `json:"gpu_millis"`
+	Amount       pricing.Micros `json:"amount"`
+	RequesterFee pricing.Micros `json:"requester_fee"`
+	ProviderFee  pricing.Micros `json:"provider_fee"`
+	Status       string         `json:"status"`
+	Error        string         `json:"error,omitempty"`
 	// Receipts are the IDs of the receipts both sides signed and logged
 	// for this time; Settlement says how the exchange went.
 	Receipts   []string `json:"receipts,omitempty"`

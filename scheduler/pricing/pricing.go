@@ -19,6 +19,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gpumesh/gpumesh/ledger"
 )
 
 // Micros is an amount of money in micro-USD: 1_000_000 Micros is one dollar.
@@ -332,25 +334,15 @@ func divRoundHalfUp(num, den *big.Int) *big.Int {
 
 // FeeBP is the protocol fee in basis points, charged on each side of a
 // job: 25 bp is 0.25 % of the gross, added to what the requester pays and
-// taken from what the provider gets.
-const FeeBP = 25
+// taken from what the provider gets. It is the receipts' fee (ledger.FeeBP).
+const FeeBP = ledger.FeeBP
 
 // Fee returns FeeBP of amount, rounded to the nearest micro-dollar, a half
 // up (so $0.000199 pays no fee and $0.0002, a fee of exactly half a
 // micro, pays one). It is exact for every amount up to MaxMicros. Fees are never
-// negative: the fee of a zero or negative amount is zero.
-func Fee(amount Micros) Micros {
-	if amount <= 0 {
-		return 0
-	}
-	// amount x 25 / 10_000 = amount / 400; split to avoid overflow.
-	const per = 10_000 / FeeBP
-	q, r := amount/per, amount%per
-	if 2*r >= per {
-		q++
-	}
-	return q
-}
+// negative: the fee of a zero or negative amount is zero. It is ledger.Fee,
+// so a quote and a receipt always agree.
+func Fee(amount Micros) Micros { return Micros(ledger.Fee(ledger.Micros(amount))) }
 
 // Quote is what a job costs each side: Gross is price x devices x hours;
 // the requester pays Gross plus its fee, the provider gets Gross less its

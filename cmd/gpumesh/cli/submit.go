@@ -451,7 +451,7 @@ func printUsage(w io.Writer, v market.JobView) {
 	fmt.Fprintln(tw, "PROVIDER\tRANKS\tATTEMPT\tSTATUS\tSERVED\tDEVICES\tCHARGE")
 	for _, u := range v.Usage {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%d\t%s\n", shortPeer(u.Peer), fmtRanks(u.Ranks), u.Attempt, u.Status,
-			u.End.Sub(u.Start).Round(time.Millisecond), u.Devices, u.Quote.Gross)
+			u.End.Sub(u.Start).Round(time.Millisecond), u.Devices, u.Amount)
 	}
 	tw.Flush()
 	c := v.Charged

@@ -356,6 +356,18 @@ func (m *Market) issueReceipts(requester peer.ID, req settleRequest) ([]ledger.S
 	if m.d.Ledger == nil {
 		return nil, errors.New("this node keeps no ledger")
 	}
+	// The requester asks as soon as it has the run's end event; the run
+	// server reports the run over (EndRun) a moment after sending it.
+	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
+		m.mu.Lock()
+		r := m.reserved[req.Job]
+		ended := r == nil || r.requester != requester || r.served != nil
+		m.mu.Unlock()
+		if ended {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	m.mu.Lock()
 	res := m.reserved[req.Job]
 	var (

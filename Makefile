@@ -1,11 +1,11 @@
-# gpumesh: `make build`, `make test`, `make bench`, `make run`, `make fuzz`, `make lint`.
+# gpumesh: `make build`, `make test`, `make bench`, `make run`, `make demo`, `make fuzz`, `make lint`.
 GO      ?= go
 BIN     ?= bin/gpumesh
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/gpumesh/gpumesh/node.Version=$(VERSION)
 FUZZTIME ?= 30s
 
-.PHONY: build test test-short bench run fuzz lint clean
+.PHONY: build test test-short bench run demo fuzz lint clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpumesh
@@ -23,6 +23,10 @@ bench: build
 
 run: build
 	./$(BIN) run
+
+# See it work: a local network in one process runs a job end to end.
+demo: build
+	./$(BIN) demo
 
 # Each fuzz target runs for FUZZTIME.
 fuzz:

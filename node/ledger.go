@@ -60,14 +60,18 @@ func (n *Node) startAnchoring(ctx, life context.Context) error {
 	n.gossip.Handle(gossip.TopicAnchors, n.onAnchor)
 	cfg := n.cfg.Anchor
 	var backend anchor.Backend
-	chain, err := evm.Open(ctx, cfg, os.Getenv)
-	switch {
-	case errors.Is(err, evm.ErrOff):
-	case err != nil:
-		n.log.Error("anchoring off: the chain could not be opened", "err", err)
-		n.anchorErr = "anchoring off: " + err.Error()
-	default:
-		n.chain, backend = chain, chain
+	if n.opts.Chain != nil {
+		backend = n.opts.Chain
+	} else {
+		chain, err := evm.Open(ctx, cfg, os.Getenv)
+		switch {
+		case errors.Is(err, evm.ErrOff):
+		case err != nil:
+			n.log.Error("anchoring off: the chain could not be opened", "err", err)
+			n.anchorErr = "anchoring off: " + err.Error()
+		default:
+			n.chain, backend = chain, chain
+		}
 	}
 	a, err := anchor.New(cfg, n.ledger, backend, n.key, anchor.Options{
 		Dir: n.opts.DataDir, OnAnchored: n.announceAnchor, Log: n.log.With("component", "anchor"),
@@ -164,8 +168,11 @@ func (n *Node) Anchorer() *anchor.Anchorer { return n.anchorer }
 
 // Chain is the chain the node anchors on, nil when anchoring is off.
 func (n *Node) Chain() anchor.Backend {
-	if n.chain == nil {
-		return nil
+	switch {
+	case n.opts.Chain != nil:
+		return n.opts.Chain
+	case n.chain != nil:
+		return n.chain
 	}
-	return n.chain
+	return nil
 }

@@ -64,6 +64,10 @@ type Options struct {
 	// readiness line with api=none): for simulations in virtual time, where
 	// a real socket would block the clock. Users always have an API.
 	NoAPI bool
+	// Chain, if set, is the chain the node anchors on, whatever [anchor]
+	// says of the chain (its epoch rules still apply); the caller owns it.
+	// `gpumesh demo` shares one simulated chain among its nodes.
+	Chain anchor.Backend
 }
 
 // Node is a running gpumesh node. Create it with New, Start it, Close it.

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"runtime"
+	"sync"
 	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
@@ -14,6 +16,7 @@ import (
 // appendReq is one Append call waiting for the committer.
 type appendReq struct {
 	items []pendingReceipt
+	bytes int               // estimated size in a Badger transaction
 	done  chan appendResult // buffered 1
 }
 
@@ -34,11 +37,14 @@ type appendResult struct {
 //
 // Durability: Append returns only once its entries are committed, and,
 // unless Options.NoSync, fsynced. Concurrent Appends are group-committed:
-// one goroutine writes everything queued, up to Options.BatchSize receipts,
-// in one Badger transaction with one fsync, and every caller in the batch
-// returns after it. There is no linger timer: a lone Append commits at
-// once (the fast path), and batches form from the calls that arrive while
-// the previous batch is being synced.
+// one goroutine writes everything queued, up to Options.BatchSize receipts
+// and about batchBytes, in one Badger transaction with one fsync, and
+// every caller in the batch returns after it. There is no linger timer: a
+// lone Append commits at once (the fast path), and batches form from the
+// calls that arrive while the previous batch is being synced. A call of
+// MaxAppend receipts fits in one Badger transaction; should one not
+// (receipts whose IDs and names are all near their maximum length), it
+// fails with ErrAppendTooLarge and writes nothing.
 //
 // If ctx ends while Append waits for its batch, Append returns the
 // context's error, but the receipts may still be committed: ByReceipt says.
@@ -46,15 +52,40 @@ func (l *Log) Append(ctx context.Context, signed ...Signed) ([]Entry, error) {
 	if len(signed) > MaxAppend {
 		return nil, fmt.Errorf("append: %d receipts in one call, max %d", len(signed), MaxAppend)
 	}
+	vs, err := prepareAll(signed)
+	if err != nil {
+		return nil, err
+	}
+	return l.AppendVerified(ctx, vs...)
+}
+
+// prepareAll runs Prepare on every receipt, on all cores when there are
+// several, before anything reaches the committer; the error names the
+// first receipt that fails.
+func prepareAll(signed []Signed) ([]Verified, error) {
 	vs := make([]Verified, len(signed))
-	for i, s := range signed {
-		v, err := Prepare(s)
+	errs := make([]error, len(signed))
+	workers := min(runtime.GOMAXPROCS(0), len(signed))
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(signed); i += workers {
+				vs[i], errs[i] = Prepare(signed[i])
+			}
+		}()
+	}
+	for i := 0; i < len(signed); i += workers {
+		vs[i], errs[i] = Prepare(signed[i])
+	}
+	wg.Wait()
+	for i, err := range errs {
 		if err != nil {
 			return nil, fmt.Errorf("append receipt %d: %w", i, err)
 		}
-		vs[i] = v
 	}
-	return l.AppendVerified(ctx, vs...)
+	return vs, nil
 }
 
 // AppendVerified is Append for receipts already verified by Prepare (the
@@ -79,6 +110,7 @@ func (l *Log) AppendVerified(ctx context.Context, vs ...Verified) ([]Entry, erro
 			return nil, fmt.Errorf("append receipt %s: %w: provider %s, requester %s", r.ID, ErrNotParty, r.Provider, r.Requester)
 		}
 		req.items[i] = pendingReceipt{r: r, data: v.data}
+		req.bytes += entryBytes(r)
 	}
 	select {
 	case l.reqs <- req:
@@ -95,38 +127,67 @@ func (l *Log) AppendVerified(ctx context.Context, vs ...Verified) ([]Entry, erro
 	}
 }
 
-// committer is the log's only writer. It exits when quit is closed,
-// failing queued Appends with ErrClosed, and closes done.
+// batchBytes bounds the estimated size of one group commit, under
+// Badger's limit for one transaction (15% of the 8 MiB memtable, 1.2 MiB).
+const batchBytes = 1 << 20
+
+// entryBytes estimates what one receipt adds to a Badger transaction, as
+// Badger counts it (key, value or 14 bytes for a value in the value log,
+// 12 bytes of overhead per key): six keys of about 460 bytes in all with
+// their small values, and the job and peer IDs repeated in them.
+func entryBytes(r Receipt) int {
+	return 460 + 2*len(r.Job) + 2*len(r.Provider) + 2*len(r.Requester)
+}
+
+// committer is the log's only writer. It exits when quit is closed (calls
+// still waiting to hand over a request get ErrClosed from Append; requests
+// it has taken are committed first) and closes done.
 func (l *Log) committer() {
 	defer close(l.done)
+	var next *appendReq // taken but left for the next batch
 	for {
-		select {
-		case <-l.quit:
-			return
-		case req := <-l.reqs:
-			batch := []*appendReq{req}
-			n := len(req.items)
-		more:
-			for n < l.opts.BatchSize {
-				select {
-				case r := <-l.reqs:
-					batch = append(batch, r)
-					n += len(r.items)
-				default:
+		req := next
+		next = nil
+		if req == nil {
+			select {
+			case <-l.quit:
+				return
+			case req = <-l.reqs:
+			}
+		}
+		batch := []*appendReq{req}
+		n, size := len(req.items), req.bytes
+	more:
+		for n < l.opts.BatchSize && size < batchBytes {
+			select {
+			case r := <-l.reqs:
+				if n+len(r.items) > l.opts.BatchSize || size+r.bytes > batchBytes {
+					next = r
 					break more
 				}
+				batch = append(batch, r)
+				n += len(r.items)
+				size += r.bytes
+			default:
+				break more
 			}
-			l.commit(batch)
+		}
+		for len(batch) > 0 {
+			batch = batch[l.commit(batch):]
 		}
 	}
 }
 
-// commit writes the acceptable requests of batch in one transaction and
-// answers every request.
-func (l *Log) commit(batch []*appendReq) {
+// commit writes the acceptable requests of a prefix of batch in one
+// transaction, answers them, and returns how many it answered: all of
+// them, unless Badger's transaction would overflow, in which case it
+// commits the requests before the one that overflowed (or, if that is the
+// first, fails it alone with ErrAppendTooLarge).
+func (l *Log) commit(batch []*appendReq) int {
 	txn := l.db.NewTransaction(true)
 	defer txn.Discard()
-	size, tail, tailMS := l.size, l.tail, l.tailMS
+	size, tail, tailMS, front := l.size, l.tail, l.tailMS, l.front
+	self := l.opts.Self.String()
 	now := l.opts.Now().UTC().Truncate(time.Millisecond).UnixMilli()
 	if now < tailMS { // entry times never go backwards
 		now = tailMS
@@ -141,7 +202,16 @@ func (l *Log) commit(batch []*appendReq) {
 		entries := make([]Entry, 0, len(req.items))
 		for _, it := range req.items {
 			e := Entry{Index: size, Prev: tail, Time: time.UnixMilli(now).UTC(), Kind: KindReceipt, Data: it.data}
-			if err := writeEntry(txn, &e, it.r); err != nil {
+			err := writeEntry(txn, &e, &front, it.r, self)
+			if errors.Is(err, badger.ErrTxnTooBig) {
+				txn.Discard()
+				if bi > 0 {
+					return l.commit(batch[:bi])
+				}
+				req.done <- appendResult{err: fmt.Errorf("append: %d receipts, about %d bytes: %w: split the call", len(req.items), req.bytes, ErrAppendTooLarge)}
+				return 1
+			}
+			if err != nil {
 				failed = err
 				break
 			}
@@ -154,58 +224,67 @@ func (l *Log) commit(batch []*appendReq) {
 		results[bi].entries = entries
 	}
 	if failed == nil && size != l.size {
-		failed = txn.Set(countKey, binary.BigEndian.AppendUint64(nil, uint64(size)))
+		if l.size == 0 {
+			failed = txn.Set(layoutKey, binary.BigEndian.AppendUint64(nil, layoutVersion))
+		}
+		if failed == nil {
+			failed = txn.Set(countKey, binary.BigEndian.AppendUint64(nil, uint64(size)))
+		}
 		if failed == nil {
 			failed = txn.Commit()
 		}
 	}
 	if failed != nil {
-		l.log.Error("ledger commit failed", "err", failed, "receipts", len(batch))
+		l.log.Error("ledger commit failed", "err", failed, "requests", len(batch))
 		for bi := range batch {
 			batch[bi].done <- appendResult{err: fmt.Errorf("append: commit: %w", failed)}
 		}
-		return
+		return len(batch)
 	}
 	l.mu.Lock()
-	l.size, l.tail, l.tailMS = size, tail, now
+	l.size, l.tail, l.tailMS, l.front = size, tail, now, front
 	l.mu.Unlock()
 	for bi := range batch {
 		batch[bi].done <- results[bi]
 	}
+	return len(batch)
 }
 
-// checkReplay refuses items already logged or not newer than the latest
-// logged (or earlier in the same call) for their work.
+// checkReplay refuses items not newer than the latest logged (or earlier
+// in the same call) for their work. That also refuses a receipt already
+// logged: its ID is a hash of its work and Seq (Check), so the same ID
+// means the same work and a Seq not above the latest; the receipt index
+// is read only to say which it was.
 func checkReplay(txn *badger.Txn, items []pendingReceipt) error {
-	seen := map[Key]uint64{}
-	ids := map[string]bool{}
+	seen := make(map[Key]uint64, len(items))
+	ids := make(map[string]bool, len(items))
 	for _, it := range items {
 		r := it.r
 		if ids[r.ID] {
 			return fmt.Errorf("append receipt %s: %w: twice in one call", r.ID, ErrReplay)
 		}
 		ids[r.ID] = true
-		if _, err := txn.Get(receiptKey(r.ID)); err == nil {
-			return fmt.Errorf("append receipt %s: %w: already logged", r.ID, ErrReplay)
-		} else if !errors.Is(err, badger.ErrKeyNotFound) {
-			return fmt.Errorf("append receipt %s: %w", r.ID, err)
-		}
 		k := r.Key()
 		latest, ok := seen[k]
 		if !ok {
 			item, err := txn.Get(latestKey(k))
 			switch {
 			case err == nil:
-				v, err := item.ValueCopy(nil)
+				err = item.Value(func(v []byte) error {
+					_, latest, _ = parseLatest(v)
+					return nil
+				})
 				if err != nil {
 					return fmt.Errorf("append receipt %s: %w", r.ID, err)
 				}
-				_, latest, _ = parseLatest(v)
 			case !errors.Is(err, badger.ErrKeyNotFound):
 				return fmt.Errorf("append receipt %s: %w", r.ID, err)
 			}
 		}
 		if r.Seq <= latest {
+			if _, err := txn.Get(receiptKey(r.ID)); err == nil {
+				return fmt.Errorf("append receipt %s: %w: already logged", r.ID, ErrReplay)
+			}
 			return fmt.Errorf("append receipt %s: %w: seq %d, latest logged for this work is %d", r.ID, ErrReplay, r.Seq, latest)
 		}
 		seen[k] = r.Seq
@@ -213,29 +292,27 @@ func checkReplay(txn *badger.Txn, items []pendingReceipt) error {
 	return nil
 }
 
-// writeEntry sets e's Hash and writes the entry, its Merkle stored hashes
-// and its index keys into txn.
-func writeEntry(txn *badger.Txn, e *Entry, r Receipt) error {
+// writeEntry sets e's Hash, adds it to the tree's frontier f, and writes
+// the entry, the tree hashes it stores and its index keys into txn.
+func writeEntry(txn *badger.Txn, e *Entry, f *frontier, r Receipt, self string) error {
 	enc := e.Encode()
 	e.Hash = merkle.LeafHash(enc)
-	hs, err := merkle.StoredHashes(e.Index, enc, txnStore{txn})
-	if err != nil {
-		return fmt.Errorf("merkle hashes for entry %d: %w", e.Index, err)
+	hs := f.add(e.Hash)
+	hb := make([]byte, 0, len(hs)*merkle.HashSize)
+	for _, h := range hs {
+		hb = append(hb, h[:]...)
 	}
-	base := merkle.StoredHashCount(e.Index)
-	for i, h := range hs {
-		if err := txn.Set(hashKey(base+int64(i)), h[:]); err != nil {
-			return err
-		}
+	other := r.Requester
+	if other == self {
+		other = r.Provider
 	}
 	idx := u64(nil, e.Index)
-	sets := [][2][]byte{
+	sets := [...][2][]byte{
 		{entryKey(e.Index), enc},
+		{hashKey(e.Index), hb},
 		{receiptKey(r.ID), idx},
 		{u64(jobPrefix(r.Job), e.Index), nil},
-		{u64(peerPrefix(r.Provider), e.Index), nil},
-		{u64(peerPrefix(r.Requester), e.Index), nil},
-		{timeKey(e.Time.UnixMilli(), e.Index), nil},
+		{u64(peerPrefix(other), e.Index), nil},
 		{latestKey(r.Key()), latestValue(e.Index, r.Seq)},
 	}
 	for _, kv := range sets {

@@ -18,6 +18,9 @@ var (
 	ErrMalformed = errors.New("malformed signed receipt")
 	// ErrTooLarge marks signed receipt bytes over MaxSignedSize.
 	ErrTooLarge = errors.New("signed receipt too large")
+	// ErrAppendTooLarge marks an Append whose receipts, together, do not
+	// fit in one Badger transaction (about 1 MiB); nothing was written.
+	ErrAppendTooLarge = errors.New("append too large for one transaction")
 	// ErrUnsigned marks a receipt without the provider's signature.
 	ErrUnsigned = errors.New("receipt not signed")
 	// ErrOneSignature marks a receipt signed by the provider but not countersigned by the requester.

@@ -45,23 +45,77 @@ func (l *Log) ByReceipt(id string) (Entry, error) {
 }
 
 // ByJob returns the entries of a job's receipts, oldest first.
-func (l *Log) ByJob(job string) ([]Entry, error) { return l.scan(jobPrefix(job), nil) }
+func (l *Log) ByJob(job string) ([]Entry, error) { return l.scan(jobPrefix(job)) }
 
 // ByPeer returns the entries of receipts in which p is provider or
-// requester, oldest first.
-func (l *Log) ByPeer(p peer.ID) ([]Entry, error) { return l.scan(peerPrefix(p.String()), nil) }
-
-// Range returns the entries appended in [from, to), oldest first.
-func (l *Log) Range(from, to time.Time) ([]Entry, error) {
-	return l.scan([]byte{pTime}, func(it *badger.Iterator) bool {
-		it.Seek(timeKey(max(0, from.UnixMilli()), 0))
-		return true
-	}, to.UnixMilli())
+// requester, oldest first. Every entry names this node, so ByPeer of
+// Options.Self is every entry.
+func (l *Log) ByPeer(p peer.ID) ([]Entry, error) {
+	if p == l.opts.Self {
+		var out []Entry
+		err := l.view(func(txn *badger.Txn) error {
+			var err error
+			out, err = entries(txn, 0, l.size)
+			return err
+		})
+		return out, err
+	}
+	return l.scan(peerPrefix(p.String()))
 }
 
-// scan returns the entries whose indexes end the keys under prefix. seek,
-// if set, positions the iterator; stopMS, if given, ends a time scan.
-func (l *Log) scan(prefix []byte, seek func(*badger.Iterator) bool, stopMS ...int64) ([]Entry, error) {
+// Range returns the entries appended in [from, to), oldest first. Entry
+// times never go backwards, so it finds both ends by binary search.
+func (l *Log) Range(from, to time.Time) ([]Entry, error) {
+	var out []Entry
+	err := l.view(func(txn *badger.Txn) error {
+		lo, err := firstAt(txn, l.size, from.UnixMilli())
+		if err != nil {
+			return err
+		}
+		hi, err := firstAt(txn, l.size, to.UnixMilli())
+		if err != nil {
+			return err
+		}
+		out, err = entries(txn, lo, hi)
+		return err
+	})
+	return out, err
+}
+
+// firstAt returns the first of the n entries whose time is at or after
+// ms, or n.
+func firstAt(txn *badger.Txn, n, ms int64) (int64, error) {
+	lo, hi := int64(0), n
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		e, err := getEntry(txn, mid)
+		if err != nil {
+			return 0, err
+		}
+		if e.Time.UnixMilli() < ms {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo, nil
+}
+
+// entries reads entries [from, to).
+func entries(txn *badger.Txn, from, to int64) ([]Entry, error) {
+	var out []Entry
+	for i := from; i < to; i++ {
+		e, err := getEntry(txn, i)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// scan returns the entries whose indexes end the keys under prefix.
+func (l *Log) scan(prefix []byte) ([]Entry, error) {
 	var out []Entry
 	err := l.view(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
@@ -69,17 +123,8 @@ func (l *Log) scan(prefix []byte, seek func(*badger.Iterator) bool, stopMS ...in
 		o.Prefix = prefix
 		it := txn.NewIterator(o)
 		defer it.Close()
-		if seek != nil {
-			seek(it)
-		} else {
-			it.Rewind()
-		}
-		for ; it.Valid(); it.Next() {
-			k := it.Item().Key()
-			if len(stopMS) > 0 && len(k) == 17 && int64(indexSuffix(k[:9])) >= stopMS[0] {
-				break
-			}
-			i := indexSuffix(k)
+		for it.Rewind(); it.Valid(); it.Next() {
+			i := indexSuffix(it.Item().Key())
 			if i >= l.size {
 				continue
 			}

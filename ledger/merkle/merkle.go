@@ -60,6 +60,10 @@ func StoredHashCount(n int64) int64 { return tlog.StoredHashCount(n) }
 // the leaf hashes.
 func StoredHashIndex(level int, n int64) int64 { return tlog.StoredHashIndex(level, n) }
 
+// SplitStoredHashIndex is the inverse of StoredHashIndex: the node (level,
+// n) stored at storage index x.
+func SplitStoredHashIndex(x int64) (level int, n int64) { return tlog.SplitStoredHashIndex(x) }
+
 // Root returns the root of the tree of the first size records.
 func Root(size int64, s HashStore) (Hash, error) {
 	if size < 0 {

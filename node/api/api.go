@@ -108,6 +108,7 @@ type Backend interface {
 	// ErrBadRequest is the caller's fault.
 	Offers(ctx context.Context, filter, order string, limit int) (offers.Result, error)
 	JobBackend
+	ReceiptBackend
 }
 
 // ErrBadRequest marks errors caused by the request's input (answered 400).
@@ -149,6 +150,7 @@ func Handler(b Backend) http.Handler {
 		writeResult(w, http.StatusOK, res, err)
 	})
 	handleJobs(mux, b)
+	handleReceipts(mux, b)
 	return localOnly(mux)
 }
 

@@ -16,7 +16,9 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/offers"
 )
 
-type fakeBackend struct{}
+// fakeBackend answers the receipt endpoints through ReceiptBackend when set
+// (receipts_test.go); the other tests leave it nil.
+type fakeBackend struct{ ReceiptBackend }
 
 func (fakeBackend) Status() Status { return Status{PeerID: "12D3KooWtest", RoutingTableSize: 3} }
 func (fakeBackend) Peers() []Peer  { return []Peer{{ID: "a"}, {ID: "b"}} }

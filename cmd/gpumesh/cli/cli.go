@@ -74,7 +74,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", "", "node home (default $"+datadir.EnvVar+" or the OS convention)")
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(run, newIDCmd(g), newStatusCmd(g), newPeersCmd(g), newGPUCmd(g), newOffersCmd(g), newSubmitCmd(g), newJobsCmd(g), newLogsCmd(g), newResultsCmd(g), newCancelCmd(g), newDemoCmd(g), newBenchCmd(g), newVersionCmd(g))
+	root.AddCommand(run, newIDCmd(g), newStatusCmd(g), newPeersCmd(g), newGPUCmd(g), newOffersCmd(g), newSubmitCmd(g), newJobsCmd(g), newLogsCmd(g), newResultsCmd(g), newCancelCmd(g), newReceiptsCmd(g), newDemoCmd(g), newBenchCmd(g), newVersionCmd(g))
 	return root
 }
 

@@ -1,20 +1,15 @@
 package node_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	ethcrypto "github.com/ethereum/go-ethereum/crypto"
-
 	"github.com/gpumesh/gpumesh/ledger/anchor"
+	"github.com/gpumesh/gpumesh/ledger/anchor/evm/evmtest"
 	"github.com/gpumesh/gpumesh/ledger/merkle"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
@@ -22,56 +17,15 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
 
-// devChain returns the EVM dev chain's URL (anvil, started by
-// scripts/test.sh), skipping the test when there is none, failing it when
-// GPUMESH_REQUIRE_EVM=1.
-func devChain(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("GPUMESH_EVM_RPC")
-	if u == "" {
-		msg := "GPUMESH_EVM_RPC is not set: no EVM dev chain to anchor on (scripts/test.sh starts anvil and sets it)"
-		if os.Getenv("GPUMESH_REQUIRE_EVM") == "1" {
-			t.Fatal(msg + ", yet GPUMESH_REQUIRE_EVM=1")
-		}
-		t.Skip(msg)
-	}
-	return u
-}
-
-// fundedKey makes a fresh account on the dev chain with 10 ETH (anvil's
-// anvil_setBalance) and returns its hex private key: one per node, so that
-// nodes never race for the same nonce.
-func fundedKey(t *testing.T, rpc string) string {
-	t.Helper()
-	k, err := ethcrypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ethcrypto.PubkeyToAddress(k.PublicKey).Hex()
-	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"anvil_setBalance","params":["%s","0x8AC7230489E80000"]}`, addr)
-	resp, err := http.Post(rpc, "application/json", bytes.NewBufferString(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Error *struct{ Message string } `json:"error"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
-		t.Fatalf("anvil_setBalance: %v %+v", err, out.Error)
-	}
-	return hex.EncodeToString(ethcrypto.FromECDSA(k))
-}
-
 // TestReceiptsAnchoredAndAnnounced: a requester and a provider anchor their
 // ledgers on the dev chain after a job; each hears the other's anchor on
 // the anchors topic, the anchor checks out on chain, and the provider's
 // receipt is proven included in the root the provider anchored, which no
 // other root accepts.
 func TestReceiptsAnchoredAndAnnounced(t *testing.T) {
-	rpc := devChain(t)
+	rpc := evmtest.RPC(t)
 	module := executortest.WasmModule(t, "copy")
-	keys := []string{fundedKey(t, rpc), fundedKey(t, rpc)}
+	keys := []string{evmtest.FundedKey(t, rpc), evmtest.FundedKey(t, rpc)}
 	f := nodetest.Start(t, 2, nodetest.Options{Configure: func(i int, c *config.Config) {
 		c.Offer.Enabled = i > 0
 		c.Anchor.RPCURL = rpc

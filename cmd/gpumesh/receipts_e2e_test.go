@@ -3,7 +3,6 @@ package main_test
 import (
 	"bytes"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,8 +17,7 @@ import (
 	"syscall"
 	"testing"
 
-	ethcrypto "github.com/ethereum/go-ethereum/crypto"
-
+	"github.com/gpumesh/gpumesh/ledger/anchor/evm/evmtest"
 	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
@@ -347,62 +345,13 @@ func findBytes(t *testing.T, dir string, b []byte) (string, int) {
 	return "", 0
 }
 
-// devChain returns the EVM dev chain's URL (anvil, started by
-// scripts/test.sh), skipping the test when there is none and failing it
-// when GPUMESH_REQUIRE_EVM=1 and it is unset or does not answer.
-func devChain(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("GPUMESH_EVM_RPC")
-	if u == "" {
-		msg := "GPUMESH_EVM_RPC is not set: no EVM dev chain to anchor on (scripts/test.sh starts anvil and sets it)"
-		if os.Getenv("GPUMESH_REQUIRE_EVM") == "1" {
-			t.Fatal(msg + ", yet GPUMESH_REQUIRE_EVM=1")
-		}
-		t.Skip(msg)
-	}
-	resp, err := http.Post(u, "application/json", strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}`))
-	if err != nil {
-		if os.Getenv("GPUMESH_REQUIRE_EVM") == "1" {
-			t.Fatalf("the dev chain at %s does not answer (GPUMESH_REQUIRE_EVM=1): %v", u, err)
-		}
-		t.Skipf("the dev chain at %s does not answer: %v", u, err)
-	}
-	resp.Body.Close()
-	return u
-}
-
-// fundedKey makes a fresh account on the dev chain with 10 ETH (anvil's
-// anvil_setBalance) and returns its hex private key: one per node, so that
-// nodes never race for the same nonce.
-func fundedKey(t *testing.T, rpc string) string {
-	t.Helper()
-	k, err := ethcrypto.GenerateKey()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ethcrypto.PubkeyToAddress(k.PublicKey).Hex()
-	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":1,"method":"anvil_setBalance","params":["%s","0x8AC7230489E80000"]}`, addr)
-	resp, err := http.Post(rpc, "application/json", strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Error *struct{ Message string } `json:"error"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.Error != nil {
-		t.Fatalf("anvil_setBalance: %v %+v", err, out.Error)
-	}
-	return hex.EncodeToString(ethcrypto.FromECDSA(k))
-}
-
 // TestReceiptsVerifyAnchoredOnChain: a requester and a provider, each
 // anchoring its ledger on the dev chain after every entry (keys from
 // GPUMESH_ANCHOR_KEY); after a job, `gpumesh receipts verify` passes every
 // check on both sides, the on-chain one through the node and through
 // --rpc, and with --require-anchor.
 func TestReceiptsVerifyAnchoredOnChain(t *testing.T) {
-	rpc := devChain(t)
+	rpc := evmtest.RPC(t)
 	anchorCfg := fmt.Sprintf("[anchor]\nrpc_url = %q\nevery = 1\ninterval = \"2s\"\n", rpc)
 	reqDir, provDir := t.TempDir(), t.TempDir()
 	if err := os.WriteFile(filepath.Join(reqDir, "config.toml"), []byte("profile = \"test\"\n[offer]\nenabled = false\n"+anchorCfg), 0o600); err != nil {
@@ -411,9 +360,9 @@ func TestReceiptsVerifyAnchoredOnChain(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(provDir, "config.toml"), []byte("profile = \"test\"\n"+anchorCfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	req := startNode(t, []string{"GPUMESH_ANCHOR_KEY=" + fundedKey(t, rpc)}, "run", "--data-dir", reqDir)
+	req := startNode(t, []string{"GPUMESH_ANCHOR_KEY=" + evmtest.FundedKey(t, rpc)}, "run", "--data-dir", reqDir)
 	out, _, _ := gpumesh(t, "id", "--data-dir", reqDir)
-	prov := startNode(t, []string{"GPUMESH_ANCHOR_KEY=" + fundedKey(t, rpc)}, "run", "--data-dir", provDir, "--bootstrap", strings.Fields(out)[1])
+	prov := startNode(t, []string{"GPUMESH_ANCHOR_KEY=" + evmtest.FundedKey(t, rpc)}, "run", "--data-dir", provDir, "--bootstrap", strings.Fields(out)[1])
 	waitFor(t, "the requester hearing the provider", func() bool { return contains(heardPeers(t, reqDir), prov.peer) })
 	_, ids := runWasmJob(t, reqDir)
 	id := ids[0]

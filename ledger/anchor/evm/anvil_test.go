@@ -10,17 +10,18 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/gpumesh/gpumesh/ledger/anchor"
+	"github.com/gpumesh/gpumesh/ledger/anchor/evm/evmtest"
 )
 
 func dialAnvil(t *testing.T) (*EVM, anchor.Config) {
 	t.Helper()
 	cfg := anchor.DefaultConfig()
-	cfg.RPCURL = evmRPC(t)
+	cfg.RPCURL = evmtest.RPC(t)
 	cfg.Timeout = anchor.Duration(10 * time.Second)
 	cfg.Every = 8
 	e, err := Dial(context.Background(), cfg, func(k string) string {
 		if k == anchor.DefaultKeyEnv {
-			return anvilKey
+			return evmtest.AnvilKey
 		}
 		return ""
 	})

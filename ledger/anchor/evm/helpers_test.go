@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -16,25 +15,6 @@ import (
 	"github.com/gpumesh/gpumesh/ledger/anchor"
 	"github.com/gpumesh/gpumesh/ledger/merkle"
 )
-
-// anvilKey is anvil's first dev account key (public knowledge; funds the
-// tests against the real dev chain).
-const anvilKey = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
-
-// evmRPC returns the dev chain's URL from GPUMESH_EVM_RPC, skipping the test
-// when it is unset, or failing it when GPUMESH_REQUIRE_EVM=1.
-func evmRPC(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("GPUMESH_EVM_RPC")
-	if u == "" {
-		msg := "GPUMESH_EVM_RPC is not set: no EVM dev chain to anchor on (scripts/test.sh starts anvil and sets it)"
-		if os.Getenv("GPUMESH_REQUIRE_EVM") == "1" {
-			t.Fatal(msg + ", yet GPUMESH_REQUIRE_EVM=1")
-		}
-		t.Skip(msg)
-	}
-	return u
-}
 
 // memLog is an anchor.Source over an in-memory tree of entries
 // "receipt-<i>".

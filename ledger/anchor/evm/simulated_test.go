@@ -23,6 +23,7 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/gpumesh/gpumesh/ledger/anchor"
+	"github.com/gpumesh/gpumesh/ledger/anchor/evm/evmtest"
 )
 
 func newSim(t *testing.T) *Simulated {
@@ -343,7 +344,7 @@ func TestChainIDMismatch(t *testing.T) {
 }
 
 func TestDialNeverShowsTheKey(t *testing.T) {
-	bare := strings.TrimPrefix(anvilKey, "0x")
+	bare := strings.TrimPrefix(evmtest.AnvilKey, "0x")
 	cfg := anchor.DefaultConfig()
 	cfg.RPCURL = "http://127.0.0.1:1"
 	for _, bad := range []string{"0x" + strings.Repeat("0", 64), "0x" + strings.Repeat("f", 64)} { // not valid secp256k1 keys
@@ -352,7 +353,7 @@ func TestDialNeverShowsTheKey(t *testing.T) {
 			t.Errorf("Dial with an invalid key: %v", err)
 		}
 	}
-	e, err := Dial(context.Background(), cfg, func(string) string { return anvilKey })
+	e, err := Dial(context.Background(), cfg, func(string) string { return evmtest.AnvilKey })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo = exit %d", code)
 	}
 	for _, want := range []string{"[0] rank 0 of 2", "[1] rank 1 of 2", "placement:", "countersigned by the researcher",
-		"anchored the researcher's ledger (2 entries)", "is in the anchored tree", "carries exactly that root", "demo done"} {
+		"anchored the researcher's ledger (2 entries)", "is in the anchored tree", "carries the checkpoint's commitment (checked through --rpc)", "verified: 5 checks passed", "demo done"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}

@@ -17,10 +17,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/ledger/anchor"
 	"github.com/gpumesh/gpumesh/ledger/anchor/evm"
-	"github.com/gpumesh/gpumesh/ledger/merkle"
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/scheduler/market"
@@ -59,7 +57,7 @@ removed at the end unless --keep.`,
 			if f.providers < 1 || f.providers > 32 || f.workers < 1 || f.workers > f.providers || f.points < 1 {
 				return usageError{fmt.Errorf("want 1 <= --workers (%d) <= --providers (%d) <= 32 and --points > 0", f.workers, f.providers)}
 			}
-			return runDemo(cmd.Context(), g.stdout, f)
+			return runDemo(cmd.Context(), g, f)
 		},
 	}
 	fl := cmd.Flags()
@@ -184,8 +182,9 @@ func (d *demoNet) heardAll(ctx context.Context) error {
 	}
 }
 
-// runDemo runs the whole demo, writing what happens to w.
-func runDemo(ctx context.Context, w io.Writer, f *demoFlags) (err error) {
+// runDemo runs the whole demo, writing what happens to g.stdout.
+func runDemo(ctx context.Context, g *globals, f *demoFlags) (err error) {
+	w := g.stdout
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
@@ -245,13 +244,10 @@ func runDemo(ctx context.Context, w io.Writer, f *demoFlags) (err error) {
 	}
 	fmt.Fprintf(w, "\nanchored the researcher's ledger (%d entries) on the simulated chain (id %d): tx %s in block %d, %d gas\n",
 		st.Anchored, st.Last.ChainID, st.Last.Tx, st.Last.Block, st.Last.GasUsed)
-	fmt.Fprintf(w, "\nverifying receipt %s from scratch:\n", ids[0])
-	checks, err := verifyFromScratch(ctx, researcher, ids[0], *st.Last)
-	for _, c := range checks {
-		fmt.Fprintf(w, "  ok  %s\n", c)
-	}
-	if err != nil {
-		fmt.Fprintf(w, "  FAIL %v\n", err)
+	// The same checks as `gpumesh receipts verify`, from the bytes the
+	// researcher's node hands over, the chain checked directly.
+	fmt.Fprintf(w, "\nverifying receipt %s from scratch (as `gpumesh receipts verify --require-anchor` does):\n", ids[0])
+	if err := g.verifyOne(ctx, researcher, false, d.chain, verifyFlags{requireAnchor: true}, ids[0]); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\ndemo done in %s\n", time.Since(began).Round(time.Millisecond))
@@ -327,46 +323,3 @@ func printDemoReceipts(w io.Writer, researcher *node.Node, v market.JobView) ([]
 	tw.Flush()
 	return ids, nil
 }
-
-// verifyFromScratch checks receipt id as a stranger would, from bytes: both
-// signatures and the arithmetic, the log entry that holds it, its
-// inclusion in the root the anchor commits to, the checkpoint's signature,
-// and the commitment on chain. It returns the checks that passed.
-func verifyFromScratch(ctx context.Context, n *node.Node, id string, a anchor.Anchor) ([]string, error) {
-	var done []string
-	e, err := n.Ledger().ByReceipt(id)
-	if err != nil {
-		return done, err
-	}
-	sg, err := ledger.UnmarshalSigned(e.Data)
-	if err != nil {
-		return done, err
-	}
-	r, err := ledger.Verify(sg)
-	if err != nil {
-		return done, fmt.Errorf("signatures and arithmetic: %w", err)
-	}
-	done = append(done, fmt.Sprintf("signed by provider %s and countersigned by requester %s; GPU time, amount and 0.25 %% fees add up", shortPeer(r.Provider), shortPeer(r.Requester)))
-	cp, err := a.Checkpoint()
-	if err != nil {
-		return done, fmt.Errorf("checkpoint: %w", err)
-	}
-	if cp.Log != n.PeerID() {
-		return done, fmt.Errorf("checkpoint of %s, not of this ledger", cp.Log)
-	}
-	done = append(done, fmt.Sprintf("checkpoint signed by the ledger's own key: size %d, root %x", cp.Size, cp.Root[:8]))
-	proof, err := n.Ledger().InclusionProof(e.Index, cp.Size)
-	if err != nil {
-		return done, err
-	}
-	if err := anchor.VerifyEntry(ctx, n.Chain(), &a, ledgerLeaf(e), e.Index, proof); err != nil {
-		return done, fmt.Errorf("anchor: %w", err)
-	}
-	done = append(done, fmt.Sprintf("entry %d is in the anchored tree (inclusion proof of %d hashes)", e.Index, len(proof)))
-	done = append(done, fmt.Sprintf("tx %s on chain %d carries exactly that root", a.Tx, a.ChainID))
-	return done, nil
-}
-
-// ledgerLeaf is the Merkle leaf hash of a log entry: the hash of its
-// canonical bytes.
-func ledgerLeaf(e ledger.Entry) merkle.Hash { return merkle.LeafHash(e.Encode()) }

@@ -47,6 +47,9 @@ type Stats struct {
 	Ignored uint64 `json:"ignored"`
 	// Rejected counts messages dropped with a penalty to their sender, by reason.
 	Rejected map[string]uint64 `json:"rejected"`
+	// Published counts the messages this node published (its own count
+	// among Accepted too: GossipSub validates local messages).
+	Published uint64 `json:"published"`
 }
 
 // rejectReasons maps decode errors to the labels used in Stats and logs.
@@ -98,6 +101,7 @@ type Router struct {
 	presence *Presence
 
 	accepted, ignored atomic.Uint64
+	published         atomic.Uint64 // messages this node published
 	scores            atomic.Pointer[map[peer.ID]float64]
 	rejMu             sync.Mutex
 	rejected          map[string]uint64
@@ -280,7 +284,11 @@ func (r *Router) Publish(ctx context.Context, topic string, msg Message) error {
 	if len(data) > r.cfg.MaxMessageBytes {
 		return fmt.Errorf("publish on %s: %w: %d bytes", topic, ErrTooLarge, len(data))
 	}
-	return t.Publish(ctx, data)
+	if err := t.Publish(ctx, data); err != nil {
+		return err
+	}
+	r.published.Add(1)
+	return nil
 }
 
 // TopicPeers returns the peers this node knows to be subscribed to topic.
@@ -313,7 +321,7 @@ func (r *Router) Stats() Stats {
 	for k, v := range r.rejected {
 		rej[k] = v
 	}
-	return Stats{Accepted: r.accepted.Load(), Ignored: r.ignored.Load(), Rejected: rej}
+	return Stats{Accepted: r.accepted.Load(), Ignored: r.ignored.Load(), Rejected: rej, Published: r.published.Load()}
 }
 
 // validator decodes and checks every message on topic before GossipSub

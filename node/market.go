@@ -66,6 +66,9 @@ func (n *Node) newJobs(life context.Context) error {
 // marketOffer is what the provider side offers now: the capacity record as
 // it would be published, numbered as the latest published one.
 func (n *Node) marketOffer() (market.Offer, bool) {
+	if n.Paused() {
+		return market.Offer{}, false // gpumesh pause
+	}
 	r, err := n.capacityRecord()
 	if err != nil {
 		return market.Offer{}, false

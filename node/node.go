@@ -64,6 +64,10 @@ type Options struct {
 	// readiness line with api=none): for simulations in virtual time, where
 	// a real socket would block the clock. Users always have an API.
 	NoAPI bool
+	// ConfigFile, if set, is the config file the node was started from:
+	// price and hour changes made while it runs (dashboard, gpumesh
+	// prices) are saved there.
+	ConfigFile string
 	// Chain, if set, is the chain the node anchors on, whatever [anchor]
 	// says of the chain (its epoch rules still apply); the caller owns it.
 	// `gpumesh demo` shares one simulated chain among its nodes.
@@ -99,6 +103,9 @@ type Node struct {
 	anchorErr string
 	wg        sync.WaitGroup // background work that ends with stop
 	started   time.Time
+	ctl       control  // pause and offer changes made while running
+	metrics   *metrics // the node's Prometheus registry
+	token     string   // the API token mutating calls need
 }
 
 // New checks opts and returns a node that has not started.
@@ -115,7 +122,9 @@ func New(opts Options) (*Node, error) {
 	if opts.Detect == nil {
 		opts.Detect = gpu.Detect
 	}
-	return &Node{opts: opts, cfg: opts.Config, log: opts.Log}, nil
+	n := &Node{opts: opts, cfg: opts.Config, log: opts.Log}
+	n.metrics = newMetrics(n)
+	return n, nil
 }
 
 // Start brings the node up in order: data dir and its lock, identity, the
@@ -163,6 +172,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 			n.log.Warn("executor offered but not available: not advertised", "executor", name, "why", why)
 		}
 	}
+	n.execs = n.metrics.countExecutors(n.execs)
 	n.sampler, err = gpu.NewSampler(n.probe, time.Duration(n.cfg.GPU.SampleInterval), time.Duration(n.cfg.GPU.History))
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
@@ -171,7 +181,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	agent := "gpumesh/" + Version
-	netOpts := append([]p2p.Option{p2p.WithValidator(capacity.Namespace, capacity.Validator{})}, n.opts.Network...)
+	netOpts := append([]p2p.Option{p2p.WithValidator(capacity.Namespace, capacity.Validator{}), p2p.WithMetrics(n.metrics.reg)}, n.opts.Network...)
 	n.net, err = p2p.New(n.cfg.P2P, key, agent, n.log.With("component", "p2p"), netOpts...)
 	if err != nil {
 		return err
@@ -225,7 +235,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		}
 		return nil
 	}
-	n.api, err = api.Listen(n.cfg.API.Listen, n, n.log.With("component", "api"))
+	if n.token, err = api.LoadOrCreateToken(dir); err != nil {
+		return err
+	}
+	n.api, err = api.Listen(n.cfg.API.Listen, n, n.log.With("component", "api"), n.apiOptions()...)
 	if err != nil {
 		return err
 	}

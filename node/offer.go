@@ -36,7 +36,7 @@ type capacityState struct {
 func (n *Node) startMarket(life context.Context) {
 	h := n.net.Host()
 	n.capacity = &capacityState{changed: make(chan struct{}, 1)}
-	n.capacity.finder = capacity.NewFinder(n.net.DHT(), h, capacity.FinderOptions{
+	n.capacity.finder = capacity.NewFinder(n.dhtRouting(), h, capacity.FinderOptions{
 		Quorum:           n.cfg.Offer.SearchQuorum,
 		RoutingTableSize: n.net.RoutingTableSize,
 		Log:              n.log.With("component", "capacity"),
@@ -44,7 +44,7 @@ func (n *Node) startMarket(life context.Context) {
 	})
 	if n.cfg.Offer.Enabled {
 		// Set before Serve: the stream handler reads it from other goroutines.
-		n.capacity.publisher = capacity.NewPublisher(n.net.DHT(), n.key, n.cfg.Offer.Timing(), n.log.With("component", "capacity"))
+		n.capacity.publisher = capacity.NewPublisher(n.dhtRouting(), n.key, n.cfg.Offer.Timing(), n.log.With("component", "capacity"))
 	}
 	publisher := n.capacity.publisher
 	capacity.Serve(h, func() []byte {
@@ -126,11 +126,12 @@ func (n *Node) capacityRecord() (capacity.Record, error) {
 	if n.jobs != nil {
 		reserved = n.jobs.Reserved()
 	}
+	paused := n.Paused()
 	for i, d := range n.hw.Devices {
 		cd := capacity.Device{
 			Class: d.Class, Pool: d.Pool, Model: d.Name,
 			MemoryMB: d.MemoryTotal >> 20, ComputeCapability: d.ComputeCapability,
-			Free: !reserved[i], // held by an accepted award
+			Free: !reserved[i] && !paused, // held by an accepted award, or offering paused
 		}
 		if d.Pool == gpu.PoolCPU {
 			cd.Cores = max(d.Cores, 1)

@@ -25,6 +25,7 @@ import (
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // MDNSServiceName is the mDNS service gpumesh peers announce on the LAN, so
@@ -44,6 +45,7 @@ type Network struct {
 	userAgent  string
 	hostOpts   []libp2p.Option
 	validators map[string]record.Validator
+	metrics    prometheus.Registerer // libp2p's own metrics go here when set
 
 	host     host.Host
 	dht      *dht.IpfsDHT
@@ -107,6 +109,13 @@ func WithTransports(opts ...libp2p.Option) Option {
 	return func(n *Network) { n.hostOpts = opts }
 }
 
+// WithMetrics registers libp2p's own metrics (swarm, identify, relay, hole
+// punching, AutoNAT, event bus, resource manager) with reg rather than
+// Prometheus's default registry: each node exports its own.
+func WithMetrics(reg prometheus.Registerer) Option {
+	return func(n *Network) { n.metrics = reg }
+}
+
 // Start creates the libp2p host, listens, starts the DHT and discovery and
 // dials the bootstrap peers in the background. It returns once the host
 // listens; unreachable bootstrap peers are retried, not fatal. On error it
@@ -149,6 +158,9 @@ func (n *Network) Start(ctx context.Context) (err error) {
 	)
 	if n.cfg.NATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
+	}
+	if n.metrics != nil {
+		opts = append(opts, libp2p.PrometheusRegisterer(n.metrics))
 	}
 	if n.cfg.RelayService {
 		opts = append(opts, libp2p.EnableRelayService(), libp2p.EnableNATService())
@@ -389,7 +401,16 @@ func (n *Network) resourceManager() (network.ResourceManager, error) {
 		}
 		concrete = limits.Scale(mem, fds)
 	}
-	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(concrete))
+	var rmOpts []rcmgr.Option
+	if n.metrics != nil {
+		// The collectors are registered by libp2p.New; this feeds them.
+		str, err := rcmgr.NewStatsTraceReporter()
+		if err != nil {
+			return nil, err
+		}
+		rmOpts = append(rmOpts, rcmgr.WithTraceReporter(str))
+	}
+	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(concrete), rmOpts...)
 }
 
 // mdnsNotifee connects to peers found on the LAN.

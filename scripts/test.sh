@@ -9,13 +9,15 @@ say() { printf '==> %s\n' "$*"; }
 # Debian packages the tests use: unshare (util-linux) and ip (iproute2) put
 # the mDNS test in a private network namespace so multicast never leaves
 # this machine; docker.io is the engine the docker executor's tests run
-# against. Installed only when missing and we are root.
+# against; chromium runs the dashboard's browser test. Installed only when
+# missing and we are root.
 need=()
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${need[*]}"
@@ -24,6 +26,15 @@ if ((${#need[@]})); then
   else
     say "missing ${need[*]}: the tests that need them will skip and say so"
   fi
+fi
+
+# The dashboard's browser test (node/dashboard) drives Debian's chromium
+# headless against a running node; with chromium installed,
+# GPUMESH_REQUIRE_BROWSER=1 makes it fail, not skip, if it cannot start it.
+if [ -x /usr/bin/chromium ]; then
+  export GPUMESH_REQUIRE_BROWSER=1
+else
+  say "no /usr/bin/chromium (needs root and Debian's chromium package): the browser test will skip and say so"
 fi
 
 # The docker executor's tests (scheduler/executor) need an engine: when none

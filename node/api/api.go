@@ -109,13 +109,18 @@ type Backend interface {
 	Offers(ctx context.Context, filter, order string, limit int) (offers.Result, error)
 	JobBackend
 	ReceiptBackend
+	ControlBackend
 }
 
 // ErrBadRequest marks errors caused by the request's input (answered 400).
 var ErrBadRequest = errors.New("bad request")
 
 // Handler returns the API's HTTP handler over b.
-func Handler(b Backend) http.Handler {
+func Handler(b Backend, opts ...Option) http.Handler {
+	var hc handlerConfig
+	for _, o := range opts {
+		o(&hc)
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, b.Status())
@@ -151,7 +156,11 @@ func Handler(b Backend) http.Handler {
 	})
 	handleJobs(mux, b)
 	handleReceipts(mux, b)
-	return localOnly(mux)
+	handleControl(mux, b)
+	for _, x := range hc.extra {
+		mux.Handle(x.pattern, x.h)
+	}
+	return localOnly(guard(mux, hc.token))
 }
 
 // localOnly refuses requests whose Host header is not a loopback name: a
@@ -213,14 +222,14 @@ type Server struct {
 }
 
 // Listen binds addr (HOST:PORT, port 0 for any) and returns a server ready to Serve.
-func Listen(addr string, b Backend, log *slog.Logger) (*Server, error) {
+func Listen(addr string, b Backend, log *slog.Logger, opts ...Option) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("api listen on %s: %w", addr, err)
 	}
 	return &Server{
 		srv: &http.Server{
-			Handler:           Handler(b),
+			Handler:           Handler(b, opts...),
 			ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout:       30 * time.Second,
 			IdleTimeout:       2 * time.Minute,

@@ -18,8 +18,9 @@ const maxResponseBytes = 16 << 20
 
 // Client reads a node's API.
 type Client struct {
-	base string
-	http *http.Client
+	base  string
+	http  *http.Client
+	token string // sent with every request when set (see WithToken)
 }
 
 // NewClient returns a client for the API at base (such as http://127.0.0.1:7780).
@@ -92,6 +93,9 @@ func (c *Client) get(ctx context.Context, path string, timeout time.Duration, ou
 
 // do sends req and decodes a want-status answer into out.
 func (c *Client) do(req *http.Request, want int, out any) error {
+	if c.token != "" {
+		req.Header.Set(TokenHeader, c.token)
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return fmt.Errorf("node API at %s: %w", c.base, err)

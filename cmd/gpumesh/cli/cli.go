@@ -75,6 +75,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.PersistentFlags().BoolVar(&g.json, "json", false, "machine-readable JSON output")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(run, newIDCmd(g), newStatusCmd(g), newPeersCmd(g), newGPUCmd(g), newOffersCmd(g), newSubmitCmd(g), newJobsCmd(g), newLogsCmd(g), newResultsCmd(g), newCancelCmd(g), newReceiptsCmd(g), newDemoCmd(g), newBenchCmd(g), newVersionCmd(g))
+	root.AddCommand(newPauseCmd(g), newResumeCmd(g), newPricesCmd(g))
 	return root
 }
 
@@ -104,7 +105,8 @@ func (g *globals) client() (*api.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return api.NewClient(url), nil
+	tok, _ := api.ReadToken(dir) // without it, the controls answer 401 and say where it is
+	return api.NewClient(url).WithToken(tok), nil
 }
 
 // printJSON writes v as indented JSON.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
@@ -112,7 +113,11 @@ func runNode(ctx context.Context, g *globals, f *runFlags, cmd *cobra.Command) e
 	log := slog.New(h)
 	slog.SetDefault(log)
 
-	n, err := node.New(node.Options{DataDir: dir, Config: cfg, Log: log, Ready: g.stdout})
+	cfgFile := f.config
+	if cfgFile == "" {
+		cfgFile = filepath.Join(dir, config.FileName)
+	}
+	n, err := node.New(node.Options{DataDir: dir, Config: cfg, Log: log, Ready: g.stdout, ConfigFile: cfgFile})
 	if err != nil {
 		return err
 	}
@@ -122,6 +127,7 @@ func runNode(ctx context.Context, g *globals, f *runFlags, cmd *cobra.Command) e
 		}
 		return err
 	}
+	announceDashboard(ctx, g, cmd, cfg, n, log, runtime.GOOS)
 	<-ctx.Done()
 	log.Info("shutting down")
 	if err := n.Close(); err != nil {

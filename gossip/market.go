@@ -334,6 +334,9 @@ func (m *Decline) UnmarshalRecord(b []byte) error { return json.Unmarshal(b, m) 
 // Sequence implements Sequenced: a replayed request is ignored on gossip.
 func (m *JobRequest) Sequence() uint64 { return m.Seq }
 
+// SequenceKey implements SequenceKeyed: a request's sequence runs per job.
+func (m *JobRequest) SequenceKey() string { return m.ID }
+
 // Validate implements Message.
 func (m *JobRequest) Validate(now time.Time, maxSkew time.Duration) error {
 	var errs []error

@@ -39,6 +39,14 @@ type Sequenced interface {
 	Sequence() uint64
 }
 
+// SequenceKeyed is implemented by Sequenced messages whose sequence runs
+// per key rather than per sender: a node's requests for different jobs,
+// published at once, may arrive in any order, and only a replay of the same
+// job's request is stale.
+type SequenceKeyed interface {
+	SequenceKey() string
+}
+
 // Stats counts what the validators decided since start.
 type Stats struct {
 	// Accepted counts messages delivered to handlers (ours included).
@@ -115,6 +123,7 @@ type Router struct {
 type seqKey struct {
 	topic, codec string
 	from         peer.ID
+	key          string // a SequenceKeyed message's key
 }
 
 // seqSeen is the newest sequence number accepted for a seqKey, and when.
@@ -359,6 +368,9 @@ func (r *Router) validator(topic string) pubsub.ValidatorEx {
 // than the last one accepted.
 func (r *Router) newer(topic string, msg Message, from peer.ID, seq uint64) bool {
 	k := seqKey{topic: topic, codec: string(msg.Codec()), from: from}
+	if kk, ok := msg.(SequenceKeyed); ok {
+		k.key = kk.SequenceKey()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if seq <= r.lastSeq[k].seq {

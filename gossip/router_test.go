@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -112,5 +113,47 @@ func TestRateLimitPerSigner(t *testing.T) {
 	}
 	if st := r.Stats(); st.Rejected["rate_limited"] != 1 {
 		t.Errorf("stats %+v, want 1 rate_limited", st)
+	}
+}
+
+// TestJobRequestSequencePerJob: a node's requests for different jobs may
+// arrive in any order (it publishes them at once); only a replay of one
+// job's request is ignored.
+func TestJobRequestSequencePerJob(t *testing.T) {
+	key, id := newKey(t)
+	h, err := libp2p.New(libp2p.Identity(key), libp2p.NoListenAddrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	r, err := New(DefaultConfig(), h, key, "test", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.now = func() time.Time { return t0 }
+	r.Allow(TopicJobs, JobRequestType)
+	a, _ := newKey(t)
+	req := func(job string, seq uint64) []byte {
+		m := validRequest()
+		m.ID, m.Seq = job, seq
+		return seal(t, m, a)
+	}
+	validate := func(data []byte) pubsub.ValidationResult {
+		return r.validator(TopicJobs)(context.Background(), id, &pubsub.Message{Message: &pb.Message{Data: data}, ReceivedFrom: id})
+	}
+	jobA, jobB := strings.Repeat("a", 32), strings.Repeat("b", 32)
+	for _, c := range []struct {
+		name string
+		data []byte
+		want pubsub.ValidationResult
+	}{
+		{"job B, seq 11", req(jobB, 11), pubsub.ValidationAccept},
+		{"job A, seq 10, after B's 11", req(jobA, 10), pubsub.ValidationAccept},
+		{"job A asked again, seq 12", req(jobA, 12), pubsub.ValidationAccept},
+		{"job A's seq 10 replayed", req(jobA, 10), pubsub.ValidationIgnore},
+	} {
+		if got := validate(c.data); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
 	}
 }

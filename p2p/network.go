@@ -241,11 +241,26 @@ func (n *Network) Close() error {
 		n.sub = nil
 	}
 	if n.host != nil {
-		errs = append(errs, n.host.Close())
+		// go-libp2p v0.51's host Close can stall for good when an event-bus
+		// subscriber is slow at that moment (AutoNAT's subscription closing
+		// while identify holds the bus, seen with many hosts on 2 busy
+		// cores): bounded, so that a node always finishes shutting down.
+		done := make(chan error, 1)
+		go func() { done <- n.host.Close() }()
+		select {
+		case err := <-done:
+			errs = append(errs, err)
+		case <-time.After(hostCloseTimeout):
+			n.log.Error("libp2p host did not close in time; going on without it", "after", hostCloseTimeout)
+			errs = append(errs, fmt.Errorf("close libp2p host: still closing after %s", hostCloseTimeout))
+		}
 	}
 	n.wg.Wait()
 	return errors.Join(errs...)
 }
+
+// hostCloseTimeout bounds how long Close waits for the libp2p host.
+const hostCloseTimeout = 10 * time.Second
 
 // Host returns the libp2p host; nil before Start.
 func (n *Network) Host() host.Host { return n.host }

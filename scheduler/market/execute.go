@@ -169,8 +169,12 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 	}
 	lost := errors.Is(err, run.ErrProviderLost) && ctx.Err() == nil
 	end := o.Ended
-	if end.IsZero() {
-		end = o.LastHeard // lost: paid until last heard from; stopped: until its last word
+	switch {
+	case !end.IsZero():
+	case lost:
+		end = o.LastHeard // paid until last heard from
+	default:
+		end = time.Now() // stopped by us, or it failed: paid until we let go
 	}
 	served := 0.0
 	if !o.Started.IsZero() && !end.IsZero() {

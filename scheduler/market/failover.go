@@ -48,20 +48,39 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 	if mb, _ := m.takeReplacement(ctx, j, j, w, lost); mb != nil {
 		return mb, nil
 	}
+	// Failover requests, retried while this node's other jobs hold the
+	// providers that would do: each retry waits for one of them to end.
+	var why2 string
+	for try := 0; try <= maxRebids; try++ {
+		if try > 0 && !m.waitForFreed(ctx, j, fmt.Sprintf("no usable bid for ranks %v (%s); waiting for one of your other jobs to end, then asking again (%d of %d)", lost.ranks, why2, try, maxRebids)) {
+			return nil, ctx.Err()
+		}
+		mb, why, err := m.failoverRound(ctx, j, w, lost)
+		if err != nil || mb != nil {
+			return mb, err
+		}
+		why2 = why
+	}
+	return nil, fmt.Errorf("no usable bid for ranks %v after %d failover requests: %s", lost.ranks, maxRebids+1, why2)
+}
+
+// failoverRound publishes one failover request and takes the best of its
+// bids; it returns the replacement, or nil and why no bid would do.
+func (m *Market) failoverRound(ctx context.Context, j *job, w *work, lost *member) (*member, string, error) {
 	sub, err := m.failoverRequest(ctx, j, lost)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer func() {
 		m.mu.Lock()
 		delete(m.jobs, sub.req.ID)
 		m.mu.Unlock()
 	}()
-	mb, why2 := m.takeReplacement(ctx, j, sub, w, lost)
+	mb, why := m.takeReplacement(ctx, j, sub, w, lost)
 	if mb == nil {
-		return nil, fmt.Errorf("failover request %s had %s, none usable: %s", short8(sub.req.ID), plural(len(sub.bids), "bid"), why2)
+		return nil, fmt.Sprintf("failover request %s had %s, none usable: %s", short8(sub.req.ID), plural(len(sub.bids), "bid"), why), nil
 	}
-	return mb, nil
+	return mb, "", nil
 }
 
 // short8 is the first 8 characters of an ID.
@@ -74,6 +93,7 @@ func (m *Market) takeReplacement(ctx context.Context, j *job, r *job, w *work, l
 	m.mu.Lock()
 	bids := slices.Clone(r.bids)
 	from := slices.Clone(r.from)
+	busy := m.busyElsewhere(j)
 	others := w.others(lost)
 	excluded := map[peer.ID]bool{m.self: true}
 	for p := range w.lost {
@@ -96,8 +116,8 @@ func (m *Market) takeReplacement(ctx context.Context, j *job, r *job, w *work, l
 		switch {
 		case excluded[from[i]]:
 			skipped["in the cluster or lost"]++
-		case b.Workers < len(lost.ranks):
-			skipped["too few workers"]++
+		case b.Workers-busy[from[i]] < len(lost.ranks):
+			skipped["too few workers free"]++
 		case !b.Expires.After(now.Add(time.Duration(m.cfg.AwardTimeout))):
 			skipped["expired"]++
 		case b.Price > j.req.MaxPrice:
@@ -179,7 +199,13 @@ func (m *Market) awardReplacement(ctx context.Context, j *job, r *job, w *work, 
 	cand.awardSeq = a.Seq
 	m.mu.Lock()
 	j.event("award", cand.peer, "failover award to %s: ranks %v at $%.4f per device-hour", short(cand.peer), a.Ranks, a.Price)
+	m.hold(j, cand.peer, len(cand.ranks))
 	m.mu.Unlock()
+	unhold := func() {
+		m.mu.Lock()
+		m.hold(j, cand.peer, -len(cand.ranks))
+		m.mu.Unlock()
+	}
 	actx, cancel := context.WithDeadline(ctx, a.AcceptBy)
 	msg, err := m.exchange(actx, cand.peer, cand.addrs, a)
 	cancel()
@@ -198,6 +224,7 @@ func (m *Market) awardReplacement(ctx context.Context, j *job, r *job, w *work, 
 			return nil, fmt.Errorf("pings over the %s bound", bound(j.req.MaxRTT))
 		}
 		m.mu.Lock()
+		m.hold(j, lost.peer, -len(lost.ranks))
 		j.event("replaced", cand.peer, "%s accepted ranks %v in place of %s", short(cand.peer), cand.ranks, short(lost.peer))
 		for k, c := range j.view.Cluster {
 			if c.Peer == lost.peer.String() && slices.Equal(c.Ranks, lost.ranks) {
@@ -207,9 +234,11 @@ func (m *Market) awardReplacement(ctx context.Context, j *job, r *job, w *work, 
 		m.mu.Unlock()
 		return cand, nil
 	case *gossip.Decline:
+		unhold()
 		m.d.Book.Record(cand.peer, reputation.AwardDeclined, msg.Reason)
 		return nil, fmt.Errorf("declined: %s", msg.Reason)
 	default:
+		unhold()
 		m.d.Book.Record(cand.peer, reputation.AwardTimeout, fmt.Sprint(err))
 		return nil, errors.New("no answer")
 	}

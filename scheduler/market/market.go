@@ -129,6 +129,7 @@ type Market struct {
 	order    []string            // job IDs, oldest first
 	open     map[string]*offered // as provider: requests we bid on
 	reserved map[string]*reservation
+	freed    chan struct{} // closed and replaced each time a job of ours ends
 	stats    Stats
 
 	life   context.Context
@@ -185,7 +186,7 @@ func New(cfg Config, d Deps) (*Market, error) {
 		d.Changed = func() {}
 	}
 	m := &Market{cfg: cfg, d: d, self: d.Host.ID(), log: d.Log,
-		jobs: map[string]*job{}, open: map[string]*offered{}, reserved: map[string]*reservation{},
+		jobs: map[string]*job{}, open: map[string]*offered{}, reserved: map[string]*reservation{}, freed: make(chan struct{}),
 		stats: Stats{Declined: map[string]uint64{}, Refused: map[string]uint64{}},
 		sem:   make(chan struct{}, 32)}
 	// Sequence numbers follow the clock, so they keep growing across restarts.

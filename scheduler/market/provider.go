@@ -289,10 +289,12 @@ func (m *Market) consider(requester peer.ID, req *gossip.JobRequest) *Refusal {
 	}
 	now := time.Now()
 	m.mu.Lock()
-	if _, dup := m.open[req.ID]; dup {
+	if o, dup := m.open[req.ID]; dup && (req.Seq <= o.req.Seq || m.reserved[req.ID] != nil) {
 		m.mu.Unlock()
 		return nil // bid already (gossip and invitation both reached us)
 	}
+	// A newer request for the same job (the requester asks again) gets a
+	// new bid, replacing the old one.
 	if len(m.open) >= m.cfg.MaxOpenBids {
 		m.mu.Unlock()
 		m.count(m.stats.Declined, CheckLimit)

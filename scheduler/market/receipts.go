@@ -44,7 +44,9 @@ const (
 	maxSettleBytes        = 64 * ledger.MaxSignedSize
 	// settleTolerance is how much longer than the requester saw a
 	// provider's run may last in its receipt: the two ends of a stream see
-	// its start and end a round trip apart.
+	// its start and end a round trip apart (and a provider whose work the
+	// requester stopped notices within one of its heartbeats, which is
+	// allowed on top).
 	settleTolerance = 2 * time.Second
 	// settleTries bounds the attempts to settle one run (one for a
 	// provider that was lost).
@@ -165,7 +167,7 @@ func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o ru
 	ans := settleAnswer{Refused: map[string]string{}}
 	var signed []ledger.Signed
 	var ids []string
-	seen := map[int]bool{}
+	seen, offered := map[int]bool{}, map[int]bool{}
 	for _, b := range offer.Receipts {
 		sg, err := ledger.UnmarshalSigned(b)
 		var rc ledger.Receipt
@@ -176,6 +178,7 @@ func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o ru
 			m.d.Book.Record(mb.peer, reputation.Violation, "receipt: "+err.Error())
 			return nil, fmt.Errorf("a receipt from %s: %w", short(mb.peer), err)
 		}
+		offered[rc.Rank] = true
 		if why := m.checkReceipt(j, mb, u, o, rc, seen); why != "" {
 			ans.Refused[rc.ID] = why
 			continue
@@ -188,7 +191,7 @@ func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o ru
 		signed, ids = append(signed, cs), append(ids, rc.ID)
 	}
 	for _, rk := range mb.ranks {
-		if !seen[rk] {
+		if !seen[rk] && !offered[rk] {
 			ans.Refused["rank-"+fmt.Sprint(rk)] = "no receipt for this rank"
 		}
 	}
@@ -267,7 +270,7 @@ func (m *Market) checkReceipt(j *job, mb *member, u Usage, o run.Outcome, rc led
 		return fmt.Sprintf("unit price %d micros, the award's is %d", rc.UnitPrice, price)
 	case rc.ResultDigest != want:
 		return fmt.Sprintf("result digest %q, the result received has %q", rc.ResultDigest, want)
-	case claimed > served+settleTolerance+served/100:
+	case claimed > served+settleTolerance+o.Heartbeat+served/100:
 		return fmt.Sprintf("claims %s served, %s observed", claimed.Round(time.Millisecond), served.Round(time.Millisecond))
 	case rc.Start.Sub(u.Start).Abs() > time.Minute:
 		return fmt.Sprintf("starts %s, more than a minute from %s", rc.Start.Format(time.RFC3339), u.Start.Format(time.RFC3339))

@@ -46,6 +46,40 @@ type job struct {
 	logs    int                // log lines kept as events
 	dropped int                // log lines past maxLogEvents
 	settles sync.WaitGroup     // receipt exchanges under way
+	holding map[peer.ID]int    // workers awarded to each provider and not yet given back
+	rebids  int                // times bidding reopened because our other jobs took the bidders
+}
+
+// hold counts n more workers of j on provider p (n < 0 gives them back);
+// m.mu must be held. A requester's concurrent jobs see each other's
+// holdings, so they do not award one provider's single device twice.
+func (m *Market) hold(j *job, p peer.ID, n int) {
+	if j.holding == nil {
+		j.holding = map[peer.ID]int{}
+	}
+	if j.holding[p] += n; j.holding[p] <= 0 {
+		delete(j.holding, p)
+	}
+}
+
+// busyElsewhere is how many workers of each provider this node's other
+// unfinished jobs hold; m.mu must be held.
+func (m *Market) busyElsewhere(j *job) map[peer.ID]int {
+	busy := map[peer.ID]int{}
+	for _, o := range m.jobs {
+		if o == j || o.holding == nil {
+			continue
+		}
+		select {
+		case <-o.done:
+			continue
+		default:
+		}
+		for p, n := range o.holding {
+			busy[p] += n
+		}
+	}
+	return busy
 }
 
 // event appends an event; m.mu must be held.
@@ -234,6 +268,7 @@ func (m *Market) place(j *job, excluded map[int]string, measured map[[2]int]time
 	m.mu.Lock()
 	bids := slices.Clone(j.bids)
 	from := slices.Clone(j.from)
+	busy := m.busyElsewhere(j)
 	m.mu.Unlock()
 	per := devicesPerWorker(j.req)
 	var pb []placement.Bid
@@ -242,6 +277,10 @@ func (m *Market) place(j *job, excluded map[int]string, measured map[[2]int]time
 		if _, out := excluded[i]; out {
 			continue
 		}
+		workers := b.Workers - busy[from[i]]
+		if workers <= 0 {
+			continue // its devices went to another of our jobs
+		}
 		// A provider with no coordinate yet sits at the origin: placement
 		// then trusts the winners' pings to check the bound.
 		c := coord.Coordinate{Vec: make([]float64, coord.Dimensions)}
@@ -249,7 +288,7 @@ func (m *Market) place(j *job, excluded map[int]string, measured map[[2]int]time
 			c = *b.Coord
 		}
 		pb = append(pb, placement.Bid{ID: from[i].String(), Price: b.Price * float64(per), Coord: c,
-			Reputation: m.d.Book.Score(from[i]), Class: b.Class, Workers: b.Workers})
+			Reputation: m.d.Book.Score(from[i]), Class: b.Class, Workers: workers})
 		idx = append(idx, i)
 	}
 	req := placement.Request{K: j.req.Workers, MaxRTT: j.req.MaxRTT, MaxPrice: j.req.MaxPrice * float64(per),
@@ -266,6 +305,68 @@ func (m *Market) place(j *job, excluded map[int]string, measured map[[2]int]time
 		return placement.Result{Summary: placement.Summary{Request: req}}, idx
 	}
 	return res, idx
+}
+
+// maxRebids bounds how often a job reopens bidding because this node's
+// other jobs took its bidders; rebidWait bounds each wait for one of them
+// to end.
+const (
+	maxRebids = 3
+	rebidWait = 2 * time.Minute
+)
+
+// othersHold reports whether this node's other unfinished jobs hold
+// workers on any provider: they may be what j's bidders, or the providers
+// that did not bid, are busy with.
+func (m *Market) othersHold(j *job) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.busyElsewhere(j)) > 0
+}
+
+// rebid waits until another of this node's jobs ends (they hold j's
+// bidders), then publishes j's request again, with a new deadline, and
+// gathers bids anew: a provider bids again on a newer request. It reports
+// whether the job goes on.
+func (m *Market) rebid(ctx context.Context, j *job) bool {
+	m.mu.Lock()
+	j.rebids++
+	n := j.rebids
+	m.mu.Unlock()
+	if !m.waitForFreed(ctx, j, fmt.Sprintf("the providers that bid are running your other jobs; waiting for one of those to end, then asking again (%d of %d)", n, maxRebids)) {
+		return false
+	}
+	now := time.Now()
+	m.mu.Lock()
+	req := *j.req
+	req.Seq, req.Sent, req.BidDeadline = m.nextSeq(), now, now.Add(time.Duration(j.view.Spec.BidWindow))
+	j.req, j.closed = &req, false
+	j.bids, j.from, j.at = nil, nil, nil // old bids may have lapsed, or their bidders gone
+	j.event("request", "", "asked again; bids close by %s", req.BidDeadline.Format("15:04:05.000"))
+	m.mu.Unlock()
+	if err := m.d.Gossip.Publish(ctx, gossip.TopicJobs, &req); err != nil {
+		return false
+	}
+	return m.collect(ctx, j)
+}
+
+// waitForFreed records why j waits, then waits until another of this
+// node's jobs ends, or rebidWait passes; false when ctx ended first.
+func (m *Market) waitForFreed(ctx context.Context, j *job, why string) bool {
+	m.mu.Lock()
+	freed := m.freed
+	j.event("waiting", "", "%s", why)
+	m.mu.Unlock()
+	t := time.NewTimer(rebidWait)
+	defer t.Stop()
+	select {
+	case <-freed:
+		return true
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // member is a provider of a proposed cluster.
@@ -304,25 +405,59 @@ func (m *Market) confirm(ctx context.Context, j *job) {
 	m.setState(j, StateAwarding)
 	for round := 1; round <= m.cfg.VerifyRounds; round++ {
 		res, idx := m.place(j, excluded, measured)
+		if !res.Feasible && j.rebids < maxRebids && m.othersHold(j) {
+			// A fresh round of bids: what was held, declined or measured
+			// belongs to the old one.
+			m.releaseAll(ctx, j, held, "asking again")
+			clear(held)
+			if m.rebid(ctx, j) {
+				clear(excluded)
+				clear(measured)
+				round = 0
+				continue
+			}
+		}
 		if !res.Feasible {
 			m.recordRejections(j, res, idx, excluded)
 			m.releaseAll(ctx, j, held, "no cluster")
 			m.finish(j, StateFailed, m.explainFailure(j, res, excluded))
 			return
 		}
-		// Ranks in the order placement chose, cheapest first.
+		// Ranks in the order placement chose, cheapest first; a winner that
+		// already accepted keeps the ranks it accepted (its reservation is
+		// for those), so the others fill the ranks left.
 		var cluster []*member
-		var peers []string
+		peers := make([]string, j.req.Workers)
+		used := map[int]bool{}
+		for _, a := range res.Chosen {
+			if mb := held[idx[a.Index]]; mb != nil && len(mb.ranks) == a.Workers {
+				for _, r := range mb.ranks {
+					used[r] = true
+				}
+			}
+		}
+		next := 0
 		for _, a := range res.Chosen {
 			i := idx[a.Index]
 			mb := held[i]
+			if mb != nil && len(mb.ranks) != a.Workers {
+				// Its accepted award is for another number of workers.
+				m.releaseOne(ctx, j, mb, "chosen again for another number of workers")
+				delete(held, i)
+				mb = nil
+			}
 			if mb == nil {
 				mb = newMember(j, i)
+				for range a.Workers {
+					for used[next] {
+						next++
+					}
+					mb.ranks = append(mb.ranks, next)
+					used[next] = true
+				}
 			}
-			mb.ranks = nil
-			for range a.Workers {
-				mb.ranks = append(mb.ranks, len(peers))
-				peers = append(peers, mb.peer.String())
+			for _, r := range mb.ranks {
+				peers[r] = mb.peer.String()
 			}
 			cluster = append(cluster, mb)
 		}
@@ -380,8 +515,19 @@ func (m *Market) awardRound(ctx context.Context, j *job, cluster []*member, peer
 		if mb.accepted {
 			continue
 		}
-		n++
 		b := j.bids[mb.bid]
+		m.mu.Lock()
+		taken := b.Workers-m.busyElsewhere(j)[mb.peer] < len(mb.ranks)
+		if !taken {
+			m.hold(j, mb.peer, len(mb.ranks)) // at once: our other jobs see it
+		}
+		m.mu.Unlock()
+		if taken {
+			// Another of our jobs awarded it since placement: not its fault.
+			excluded[mb.bid] = "taken by another of your jobs"
+			continue
+		}
+		n++
 		a := &gossip.Award{Job: j.req.ID, Provider: mb.peer.String(), Seq: m.nextSeq(), Sent: time.Now(),
 			AcceptBy: time.Now().Add(time.Duration(m.cfg.AwardTimeout)), Price: b.Price,
 			Ranks: mb.ranks, WorldSize: len(peers), Peers: peers, Addrs: without(addrs, mb.peer.String())}
@@ -426,10 +572,12 @@ func (m *Market) awardRound(ctx context.Context, j *job, cluster []*member, peer
 			m.d.Book.Record(mb.peer, reputation.AwardAccepted, j.req.ID)
 			j.event("accepted", mb.peer, "%s accepted, reserved until %s%s", short(mb.peer), msg.ReservedUntil.Format(time.TimeOnly), prefixed("; pings: ", strings.Join(rtts, ", ")))
 		case *gossip.Decline:
+			m.hold(j, mb.peer, -len(mb.ranks))
 			excluded[mb.bid] = "declined: " + msg.Reason
 			m.d.Book.Record(mb.peer, reputation.AwardDeclined, msg.Reason)
 			j.event("declined", mb.peer, "%s declined: %s; taking the next bid", short(mb.peer), msg.Reason)
 		default:
+			m.hold(j, mb.peer, -len(mb.ranks))
 			excluded[mb.bid] = "no answer"
 			m.d.Book.Record(mb.peer, reputation.AwardTimeout, fmt.Sprint(r.err))
 			j.event("timeout", mb.peer, "%s did not accept in time (%v); taking the next bid", short(mb.peer), r.err)
@@ -551,6 +699,7 @@ func (m *Market) releaseOne(ctx context.Context, j *job, mb *member, reason stri
 	defer cancel()
 	_, err := m.send(rctx, mb.peer, mb.addrs, AwardProtocol, rel, maxAckBytes)
 	m.mu.Lock()
+	m.hold(j, mb.peer, -len(mb.ranks))
 	if err != nil {
 		j.event("release", mb.peer, "release of %s failed (%v); its reservation lapses by itself", short(mb.peer), err)
 	} else {
@@ -668,6 +817,9 @@ func (m *Market) finish(j *job, state, why string) {
 	default:
 	}
 	j.closed = true
+	j.holding = nil // the work is over: every award ended with it
+	close(m.freed)  // our jobs waiting for providers look again
+	m.freed = make(chan struct{})
 	j.view.State = state
 	if state == StateFailed {
 		j.view.Error = why

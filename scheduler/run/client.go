@@ -56,6 +56,9 @@ type Outcome struct {
 	Started   time.Time
 	Ended     time.Time
 	LastHeard time.Time
+	// Heartbeat is the provider's heartbeat interval: it notices a
+	// requester that stopped the work within one.
+	Heartbeat time.Duration
 }
 
 // Option tunes Run.
@@ -234,7 +237,7 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 		return out, fmt.Errorf("%w by %s: %s", ErrRefused, p, ack.Reason)
 	}
 	now := time.Now()
-	out = Outcome{Results: map[int]executor.Result{}, Outputs: map[int][]File{}, Started: now, LastHeard: now}
+	out = Outcome{Results: map[int]executor.Result{}, Outputs: map[int][]File{}, Started: now, LastHeard: now, Heartbeat: ack.Heartbeat}
 
 	buf := make([]byte, MaxChunk)
 	for _, f := range req.Files {

@@ -10,21 +10,30 @@ import (
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 	"github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
 )
 
-// TestValidatorVerdicts drives a router's validator directly with messages
-// a peer could send, and checks each verdict and what it counts.
-func TestValidatorVerdicts(t *testing.T) {
+// newTestRouter is a router on a host that listens nowhere, with its key
+// and peer ID; the host closes with the test.
+func newTestRouter(t *testing.T) (*Router, crypto.PrivKey, peer.ID) {
+	t.Helper()
 	key, id := newKey(t)
 	h, err := libp2p.New(libp2p.Identity(key), libp2p.NoListenAddrs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer h.Close()
+	t.Cleanup(func() { h.Close() })
 	r, err := New(DefaultConfig(), h, key, "test", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r, key, id
+}
+
+// TestValidatorVerdicts drives a router's validator directly with messages
+// a peer could send, and checks each verdict and what it counts.
+func TestValidatorVerdicts(t *testing.T) {
+	r, _, id := newTestRouter(t)
 	r.now = func() time.Time { return t0 }
 	senderKey, _ := newKey(t)
 	hb := func(seq uint64) []byte {
@@ -66,16 +75,7 @@ func TestValidatorVerdicts(t *testing.T) {
 // one signer, then rejected (and counted) until tokens return; another
 // signer has its own bucket, and replays are ignored before they cost one.
 func TestRateLimitPerSigner(t *testing.T) {
-	key, id := newKey(t)
-	h, err := libp2p.New(libp2p.Identity(key), libp2p.NoListenAddrs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	r, err := New(DefaultConfig(), h, key, "test", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, key, id := newTestRouter(t)
 	now := t0
 	r.now = func() time.Time { return now }
 	r.AllowLimited(TopicJobs, HeartbeatType, Limit{Every: time.Second, Burst: 3})
@@ -120,16 +120,7 @@ func TestRateLimitPerSigner(t *testing.T) {
 // arrive in any order (it publishes them at once); only a replay of one
 // job's request is ignored.
 func TestJobRequestSequencePerJob(t *testing.T) {
-	key, id := newKey(t)
-	h, err := libp2p.New(libp2p.Identity(key), libp2p.NoListenAddrs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	r, err := New(DefaultConfig(), h, key, "test", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	r, _, id := newTestRouter(t)
 	r.now = func() time.Time { return t0 }
 	r.Allow(TopicJobs, JobRequestType)
 	a, _ := newKey(t)

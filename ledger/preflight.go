@@ -2,10 +2,15 @@ package ledger
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
+	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/y"
 )
@@ -16,17 +21,50 @@ import (
 // caller can recover) on a truncated or mangled table footer; this turns
 // that into an error. The blocks themselves are checked by Badger on every
 // read (ChecksumVerificationMode OnBlockRead).
+//
+// Only the tables the MANIFEST references are checked: a process killed
+// while it wrote a table (a flush or a compaction) leaves a file the
+// manifest never took in, often empty, which Badger deletes as it opens.
 func checkTables(dir string) error {
+	live, err := manifestTables(dir)
+	if err != nil || live == nil {
+		return nil // no manifest yet, or one Badger itself reports on
+	}
 	tables, err := filepath.Glob(filepath.Join(dir, "*.sst"))
 	if err != nil {
 		return err
 	}
 	for _, path := range tables {
+		id, perr := strconv.ParseUint(strings.TrimSuffix(filepath.Base(path), ".sst"), 10, 64)
+		if perr != nil || !live[id] {
+			continue
+		}
 		if err := checkTable(path); err != nil {
 			return corrupt(-1, err, "table file %s damaged", filepath.Base(path))
 		}
 	}
 	return nil
+}
+
+// manifestTables are the IDs of the tables dir's MANIFEST references; nil
+// when there is no manifest.
+func manifestTables(dir string) (map[uint64]bool, error) {
+	f, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, _, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		return nil, err
+	}
+	live := make(map[uint64]bool, len(m.Tables))
+	for id := range m.Tables {
+		live[id] = true
+	}
+	return live, nil
 }
 
 func checkTable(path string) error {

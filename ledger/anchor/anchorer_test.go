@@ -14,12 +14,13 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/crypto"
 
+	"github.com/gpumesh/gpumesh/ledger/anchor/anchortest"
 	"github.com/gpumesh/gpumesh/ledger/merkle"
 )
 
 type harness struct {
 	t     *testing.T
-	log   *memLog
+	log   *anchortest.MemLog
 	chain *fakeChain
 	clock *clock
 	key   crypto.PrivKey
@@ -31,7 +32,7 @@ type harness struct {
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {
-	h := &harness{t: t, log: &memLog{}, chain: newFakeChain(), clock: newClock(), key: newKey(t), dir: t.TempDir()}
+	h := &harness{t: t, log: &anchortest.MemLog{}, chain: newFakeChain(), clock: newClock(), key: newKey(t), dir: t.TempDir()}
 	h.open(cfg)
 	return h
 }
@@ -83,17 +84,17 @@ func TestEpochsCloseByCountOrInterval(t *testing.T) {
 	if n := h.chain.sent(); n != 0 {
 		t.Fatalf("empty log: %d txs sent, want none", n)
 	}
-	h.log.add(t, 9)
+	h.log.Add(t, 9)
 	h.mustStep()
 	if n := h.chain.sent(); n != 0 {
 		t.Fatalf("9 entries, every 10, no interval passed: %d txs, want 0", n)
 	}
-	h.log.add(t, 1)
+	h.log.Add(t, 1)
 	h.mustStep()
 	if n := h.chain.sent(); n != 1 {
 		t.Fatalf("10 entries: %d txs, want 1", n)
 	}
-	h.log.add(t, 3)
+	h.log.Add(t, 3)
 	h.clock.advance(59 * time.Minute)
 	h.mustStep()
 	if n := h.chain.sent(); n != 1 {
@@ -112,7 +113,7 @@ func TestEpochsCloseByCountOrInterval(t *testing.T) {
 	if err := h.a.Flush(context.Background()); err != nil || h.chain.sent() != 2 {
 		t.Fatalf("Flush with nothing new: err %v, %d txs, want no tx", err, h.chain.sent())
 	}
-	h.log.add(t, 1)
+	h.log.Add(t, 1)
 	if err := h.a.Flush(context.Background()); err != nil || h.chain.sent() != 3 {
 		t.Fatalf("Flush with 1 new entry: err %v, %d txs, want 3", err, h.chain.sent())
 	}
@@ -151,10 +152,10 @@ func TestEpochsCloseByCountOrInterval(t *testing.T) {
 
 func TestRestartKeepsTheChainOfProofs(t *testing.T) {
 	h := newHarness(t, testConfig())
-	h.log.add(t, 10)
+	h.log.Add(t, 10)
 	h.mustStep()
 	h.open(testConfig()) // a restart: the record comes back from anchors.json
-	h.log.add(t, 10)
+	h.log.Add(t, 10)
 	h.mustStep()
 	anchors := h.a.Anchors()
 	if len(anchors) != 2 {
@@ -174,7 +175,7 @@ func TestRestartKeepsTheChainOfProofs(t *testing.T) {
 
 func TestFailedSendIsRetriedWithBackoff(t *testing.T) {
 	h := newHarness(t, testConfig())
-	h.log.add(t, 10)
+	h.log.Add(t, 10)
 	h.chain.set(func(c *fakeChain) { c.sendErr = fmt.Errorf("eth_sendRawTransaction: %w after 5s", ErrTimeout) })
 	err := h.step()
 	if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "rpc timeout after 5s") {
@@ -210,7 +211,7 @@ func TestFailedSendIsRetriedWithBackoff(t *testing.T) {
 	if st := h.a.Status(); st.Retrying != "" || st.Error != "" {
 		t.Fatalf("status after recovery: %+v", st)
 	}
-	h.log.add(t, 10)
+	h.log.Add(t, 10)
 	h.mustStep() // the next epoch
 	if got := h.a.Status().Anchored; got != 20 {
 		t.Fatalf("anchored %d, want 20", got)
@@ -221,7 +222,7 @@ func TestLandedTxIsAdoptedNotResent(t *testing.T) {
 	// The node accepted the tx but its answer timed out: the retry finds
 	// the tx on chain instead of paying again.
 	h := newHarness(t, testConfig())
-	h.log.add(t, 10)
+	h.log.Add(t, 10)
 	h.chain.set(func(c *fakeChain) { c.sendErr, c.lands = ErrTimeout, true })
 	if err := h.step(); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("step = %v, want the timeout", err)
@@ -239,7 +240,7 @@ func TestLandedTxIsAdoptedNotResent(t *testing.T) {
 
 func TestDroppedAnchorIsResent(t *testing.T) {
 	h := newHarness(t, testConfig())
-	h.log.add(t, 10)
+	h.log.Add(t, 10)
 	h.mustStep()
 	first := h.a.Anchors()[0]
 	h.chain.drop(first.Tx)
@@ -276,12 +277,12 @@ func TestDroppedAnchorIsResent(t *testing.T) {
 
 func TestRewrittenLogIsNotAnchored(t *testing.T) {
 	h := newHarness(t, testConfig())
-	h.log.add(t, 10)
+	h.log.Add(t, 10)
 	h.mustStep()
 	// Replace the log by one with different history and more entries.
-	h.log = &memLog{}
-	h.log.s.Append([]byte("forged"))
-	h.log.add(t, 19)
+	h.log = &anchortest.MemLog{}
+	h.log.AddBytes(t, []byte("forged"))
+	h.log.Add(t, 19)
 	h.open(testConfig())
 	err := h.step()
 	if !errors.Is(err, ErrRewritten) {
@@ -297,7 +298,7 @@ func TestRewrittenLogIsNotAnchored(t *testing.T) {
 
 func TestVerifyOnChainSaysWhichCheckFailed(t *testing.T) {
 	h := newHarness(t, testConfig())
-	h.log.add(t, 10)
+	h.log.Add(t, 10)
 	h.mustStep()
 	good := h.a.Anchors()[0]
 	ctx := context.Background()
@@ -306,7 +307,7 @@ func TestVerifyOnChainSaysWhichCheckFailed(t *testing.T) {
 	other := newHarness(t, testConfig())
 	other.chain = h.chain
 	other.open(testConfig())
-	other.log.add(t, 11)
+	other.log.Add(t, 11)
 	other.mustStep()
 	otherTx := other.a.Anchors()[0].Tx
 
@@ -340,15 +341,12 @@ func TestVerifyOnChainSaysWhichCheckFailed(t *testing.T) {
 
 func TestVerifyEntryAgainstAnchoredRoot(t *testing.T) {
 	h := newHarness(t, testConfig())
-	h.log.add(t, 10)
+	h.log.Add(t, 10)
 	h.mustStep()
 	a := h.a.Anchors()[0]
 	ctx := context.Background()
 	for i := range int64(10) {
-		proof, err := merkle.InclusionProof(i, 10, &h.log.s)
-		if err != nil {
-			t.Fatal(err)
-		}
+		proof := h.log.Inclusion(t, i, 10)
 		leaf := merkle.LeafHash(fmt.Appendf(nil, "receipt-%d", i))
 		if err := VerifyEntry(ctx, h.chain, &a, leaf, i, proof); err != nil {
 			t.Fatalf("entry %d: %v", i, err)
@@ -382,7 +380,7 @@ func TestCorruptAnchorsFileIsMovedAside(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, FileName), []byte(`{"version":1,"anchors":[{"v":1}]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	a, err := New(testConfig(), &memLog{}, newFakeChain(), newKey(t), Options{Dir: dir, Log: quiet()})
+	a, err := New(testConfig(), &anchortest.MemLog{}, newFakeChain(), newKey(t), Options{Dir: dir, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +393,7 @@ func TestCorruptAnchorsFileIsMovedAside(t *testing.T) {
 }
 
 func TestRunAnchorsUntilCancelled(t *testing.T) {
-	log, chain := &memLog{}, newFakeChain()
+	log, chain := &anchortest.MemLog{}, newFakeChain()
 	cfg := testConfig()
 	cfg.Every = 5
 	got := make(chan Anchor, 10)
@@ -406,7 +404,7 @@ func TestRunAnchorsUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error)
 	go func() { done <- a.Run(ctx) }()
-	log.add(t, 5)
+	log.Add(t, 5)
 	a.Poke() // no need to wait for the hour-long poll
 	select {
 	case x := <-got:

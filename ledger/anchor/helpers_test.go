@@ -10,46 +10,7 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
-
-	"github.com/gpumesh/gpumesh/ledger/merkle"
 )
-
-// memLog is a Source over an in-memory tree.
-type memLog struct {
-	mu sync.Mutex
-	s  merkle.MemStore
-}
-
-func (l *memLog) add(t testing.TB, n int) {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for range n {
-		if _, err := l.s.Append(fmt.Appendf(nil, "receipt-%d", l.s.Size())); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func (l *memLog) Head() (int64, merkle.Hash, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := l.s.Size()
-	r, err := merkle.Root(n, &l.s)
-	return n, r, err
-}
-
-func (l *memLog) RootAt(n int64) (merkle.Hash, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return merkle.Root(n, &l.s)
-}
-
-func (l *memLog) ConsistencyProof(o, n int64) ([]merkle.Hash, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return merkle.ConsistencyProof(o, n, &l.s)
-}
 
 // fakeChain is a Backend in memory: every sent tx is mined in its own block.
 type fakeChain struct {

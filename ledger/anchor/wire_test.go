@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
 
+	"github.com/gpumesh/gpumesh/ledger/anchor/anchortest"
 	"github.com/gpumesh/gpumesh/ledger/merkle"
 )
 
@@ -131,8 +132,8 @@ func TestCommitment(t *testing.T) {
 // testAnchor returns an anchor of a 5-entry log extending its first 3.
 func testAnchor(t testing.TB) *Anchor {
 	t.Helper()
-	var l memLog
-	l.add(t, 5)
+	var l anchortest.MemLog
+	l.Add(t, 5)
 	prev, _ := l.RootAt(3)
 	n, root, _ := l.Head()
 	proof, _ := l.ConsistencyProof(3, n)

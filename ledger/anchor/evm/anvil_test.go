@@ -44,7 +44,7 @@ func TestAnvilAnchorsAndProofs(t *testing.T) {
 	ctx := context.Background()
 
 	for _, n := range []int{8, 8, 5, 1} { // epochs by count, count, then forced
-		r.log.add(t, n)
+		r.log.Add(t, n)
 		if err := r.a.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func TestAnvilRevertDropsAnchor(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := newRig(t, cfg, e)
-	r.log.add(t, 8)
+	r.log.Add(t, 8)
 	if err := r.a.Step(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,6 @@ package evm
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"strings"
@@ -13,58 +12,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/gpumesh/gpumesh/ledger/anchor"
+	"github.com/gpumesh/gpumesh/ledger/anchor/anchortest"
 	"github.com/gpumesh/gpumesh/ledger/merkle"
 )
-
-// memLog is an anchor.Source over an in-memory tree of entries
-// "receipt-<i>".
-type memLog struct {
-	mu sync.Mutex
-	s  merkle.MemStore
-}
-
-func leaf(i int64) merkle.Hash { return merkle.LeafHash(fmt.Appendf(nil, "receipt-%d", i)) }
-
-func (l *memLog) add(t testing.TB, n int) {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for range n {
-		if _, err := l.s.Append(fmt.Appendf(nil, "receipt-%d", l.s.Size())); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func (l *memLog) Head() (int64, merkle.Hash, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	r, err := merkle.Root(l.s.Size(), &l.s)
-	return l.s.Size(), r, err
-}
-
-func (l *memLog) RootAt(n int64) (merkle.Hash, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return merkle.Root(n, &l.s)
-}
-
-func (l *memLog) ConsistencyProof(o, n int64) ([]merkle.Hash, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return merkle.ConsistencyProof(o, n, &l.s)
-}
-
-func (l *memLog) inclusion(t testing.TB, i, size int64) []merkle.Hash {
-	t.Helper()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	p, err := merkle.InclusionProof(i, size, &l.s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 // clock is a settable test clock.
 type clock struct {
@@ -88,10 +38,10 @@ func (c *clock) advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// rig is an anchorer of a memLog on some chain, with a test clock and a log
+// rig is an anchorer of a anchortest.MemLog on some chain, with a test clock and a log
 // buffer.
 type rig struct {
-	log   *memLog
+	log   *anchortest.MemLog
 	clock *clock
 	a     *anchor.Anchorer
 	logs  *syncBuffer
@@ -104,7 +54,7 @@ func newRig(t *testing.T, cfg anchor.Config, chain anchor.Backend) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{log: &memLog{}, clock: &clock{}, logs: &syncBuffer{}, dir: t.TempDir()}
+	r := &rig{log: &anchortest.MemLog{}, clock: &clock{}, logs: &syncBuffer{}, dir: t.TempDir()}
 	r.a, err = anchor.New(cfg, r.log, chain, k, anchor.Options{
 		Dir: r.dir, Now: r.clock.Now, Log: slog.New(slog.NewJSONHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
@@ -156,7 +106,7 @@ func confirmed(a *anchor.Anchorer) []anchor.Anchor {
 // its entries verify against the root anchored on chain and fail against a
 // different root, and that the consistency proof between consecutive anchors
 // verifies and fails against a different root.
-func checkProofs(t *testing.T, chain anchor.Backend, l *memLog, anchors []anchor.Anchor) {
+func checkProofs(t *testing.T, chain anchor.Backend, l *anchortest.MemLog, anchors []anchor.Anchor) {
 	t.Helper()
 	ctx := context.Background()
 	for i := range anchors {
@@ -168,11 +118,11 @@ func checkProofs(t *testing.T, chain anchor.Backend, l *memLog, anchors []anchor
 		var other merkle.Hash
 		other[0] = 1
 		for _, idx := range []int64{0, cp.Size / 2, cp.Size - 1} {
-			proof := l.inclusion(t, idx, cp.Size)
-			if err := anchor.VerifyEntry(ctx, chain, a, leaf(idx), idx, proof); err != nil {
+			proof := l.Inclusion(t, idx, cp.Size)
+			if err := anchor.VerifyEntry(ctx, chain, a, anchortest.Leaf(idx), idx, proof); err != nil {
 				t.Fatalf("entry %d against anchored size %d: %v", idx, cp.Size, err)
 			}
-			if err := merkle.VerifyInclusion(leaf(idx), idx, cp.Size, proof, other); err == nil {
+			if err := merkle.VerifyInclusion(anchortest.Leaf(idx), idx, cp.Size, proof, other); err == nil {
 				t.Fatalf("entry %d verified against a different root", idx)
 			}
 		}

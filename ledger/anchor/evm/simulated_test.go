@@ -49,7 +49,7 @@ func TestSimulatedAnchorsAndProofs(t *testing.T) {
 	r := newRig(t, simConfig(), s)
 	ctx := context.Background()
 	for _, n := range []int{8, 3, 8} {
-		r.log.add(t, n)
+		r.log.Add(t, n)
 		if err := r.a.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -75,7 +75,7 @@ func TestSimulatedReorg(t *testing.T) {
 	t.Run("moved", func(t *testing.T) {
 		s := newSim(t)
 		r := newRig(t, simConfig(), s)
-		r.log.add(t, 8)
+		r.log.Add(t, 8)
 		if err := r.a.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -101,7 +101,7 @@ func TestSimulatedReorg(t *testing.T) {
 	t.Run("dropped", func(t *testing.T) {
 		s := newSim(t)
 		r := newRig(t, simConfig(), s)
-		r.log.add(t, 8)
+		r.log.Add(t, 8)
 		if err := r.a.Step(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestRPCTimeoutIsRetried(t *testing.T) {
 	ctx := context.Background()
 
 	p.hang.Store(true)
-	r.log.add(t, 8)
+	r.log.Add(t, 8)
 	start := time.Now()
 	err := r.a.Step(ctx)
 	if !errors.Is(err, anchor.ErrTimeout) || !strings.Contains(err.Error(), "rpc timeout after 300ms") {
@@ -292,7 +292,7 @@ func TestLyingEndpointFailsVerification(t *testing.T) {
 	e := dialProxy(t, s, srv.URL, 5*time.Second)
 	r := newRig(t, simConfig(), s)
 	ctx := context.Background()
-	r.log.add(t, 8)
+	r.log.Add(t, 8)
 	if err := r.a.Step(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func TestLyingEndpointFailsVerification(t *testing.T) {
 	// A second log anchors; the first anchor's record is edited to name
 	// that transaction.
 	r2 := newRig(t, simConfig(), s)
-	r2.log.add(t, 9)
+	r2.log.Add(t, 9)
 	if err := r2.a.Step(ctx); err != nil {
 		t.Fatal(err)
 	}

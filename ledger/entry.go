@@ -71,7 +71,8 @@ func DecodeEntry(b []byte) (Entry, error) {
 	rest := b[fixed:]
 	next := func(name string, max int) ([]byte, error) {
 		n, k := binary.Uvarint(rest)
-		if k <= 0 || n > uint64(len(rest)-k) || n > uint64(max) {
+		// Only the minimal encoding: one entry, one byte string, one hash.
+		if k <= 0 || k != len(binary.AppendUvarint(nil, n)) || n > uint64(len(rest)-k) || n > uint64(max) {
 			return nil, fmt.Errorf("decode entry %d: bad %s length", e.Index, name)
 		}
 		p := rest[k : k+int(n)]

@@ -321,17 +321,39 @@ func (a *Anchorer) send(ctx context.Context, rec *Anchor) error {
 	if err != nil {
 		return err
 	}
-	// A tx sent earlier whose submission failed may have landed after all.
+	// A tx sent earlier whose submission failed may have landed after all;
+	// one the chain cannot be asked about now is not signed again yet.
 	if !rec.Tx.IsZero() {
-		if tx, err := a.chain.Lookup(ctx, rec.Tx); err == nil {
+		tx, err := a.chain.Lookup(ctx, rec.Tx)
+		if err == nil {
 			a.mu.Lock()
 			rec.Error = ""
 			a.mu.Unlock()
 			return a.observe(rec, tx)
 		}
+		if !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("look up anchor tx %s before sending again: %w", rec.Tx, err)
+		}
 	}
 	chainID, err := a.chainIDOf(ctx)
-	if err == nil {
+	if p, ok := a.chain.(Preparer); ok && err == nil {
+		var hash TxHash
+		var submit func(context.Context) error
+		if hash, submit, err = p.Prepare(ctx, CommitmentOf(cp).Encode()); err == nil {
+			// Write ahead: the hash is on disk before the transaction can
+			// land. A restart finds a record that was never submitted as
+			// one with no attempts, which is due: send looks its hash up
+			// first, and signs anew only when the chain does not know it.
+			a.mu.Lock()
+			rec.Tx, rec.ChainID = hash, chainID
+			a.mu.Unlock()
+			serr := a.save()
+			err = submit(ctx)
+			if serr != nil {
+				a.log.Warn("anchor about to be sent not saved", "size", cp.Size, "err", serr)
+			}
+		}
+	} else if err == nil {
 		var hash TxHash
 		hash, err = a.chain.Send(ctx, CommitmentOf(cp).Encode())
 		a.mu.Lock()
@@ -418,7 +440,9 @@ func (a *Anchorer) recheck(ctx context.Context) error {
 	}
 	var live []*Anchor
 	for _, x := range a.anchors {
-		if !x.Tx.IsZero() && (x.State == StatePending && x.Error == "" || confirmedToo && x.State == StateConfirmed && x.Confirmations < finalDepth) {
+		// A pending record with no attempts was saved before it was
+		// submitted (see send): due sends it, looking its hash up first.
+		if !x.Tx.IsZero() && (x.State == StatePending && x.Error == "" && x.Attempts > 0 || confirmedToo && x.State == StateConfirmed && x.Confirmations < finalDepth) {
 			live = append(live, x)
 		}
 	}

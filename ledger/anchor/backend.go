@@ -27,6 +27,19 @@ type Backend interface {
 	Lookup(ctx context.Context, tx TxHash) (Tx, error)
 }
 
+// Preparer is a Backend that signs a transaction before it submits it.
+// The anchorer then records the transaction's hash in anchors.json before
+// the transaction can land: a node killed between the two finds it again
+// on restart, where with Send alone it would have paid for an anchor it
+// never learns of.
+type Preparer interface {
+	// Prepare signs a transaction whose calldata is data and returns its
+	// hash and a func that submits it. The caller must call submit exactly
+	// once, and before any other Send or Prepare on the backend. An error
+	// from submit may come with a transaction that lands all the same.
+	Prepare(ctx context.Context, data []byte) (hash TxHash, submit func(context.Context) error, err error)
+}
+
 // Errors a Backend's methods wrap.
 var (
 	// ErrNotFound means the chain knows no such transaction now.

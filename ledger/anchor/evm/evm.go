@@ -20,8 +20,8 @@ import (
 	"github.com/gpumesh/gpumesh/ledger/anchor"
 )
 
-// client is the part of go-ethereum's ethclient.Client (and of
-// simulated.Client) the backend uses.
+// client is the part of go-ethereum's ethclient.Client the backend uses;
+// the in-process devChain implements it too.
 type client interface {
 	ChainID(ctx context.Context) (*big.Int, error)
 	BlockNumber(ctx context.Context) (uint64, error)
@@ -176,6 +176,28 @@ func (e *EVM) Send(ctx context.Context, data []byte) (anchor.TxHash, error) {
 	}
 	err = e.rpc.call(ctx, "eth_sendRawTransaction", func(ctx context.Context) error { return e.c.SendTransaction(ctx, tx) })
 	return anchor.TxHash(tx.Hash()), err
+}
+
+// Prepare implements anchor.Preparer: it signs the transaction Send would
+// send and returns its hash and the func that submits it. The backend
+// sends nothing else until submit is called.
+func (e *EVM) Prepare(ctx context.Context, data []byte) (anchor.TxHash, func(context.Context) error, error) {
+	e.sendMu.Lock()
+	tx, err := e.sign(ctx, data)
+	if err != nil {
+		e.sendMu.Unlock()
+		return anchor.TxHash{}, nil, err
+	}
+	var once sync.Once
+	submit := func(ctx context.Context) error {
+		err := errors.New("evm: transaction already submitted")
+		once.Do(func() {
+			defer e.sendMu.Unlock()
+			err = e.rpc.call(ctx, "eth_sendRawTransaction", func(ctx context.Context) error { return e.c.SendTransaction(ctx, tx) })
+		})
+		return err
+	}
+	return anchor.TxHash(tx.Hash()), submit, nil
 }
 
 // sign builds and signs the transaction.

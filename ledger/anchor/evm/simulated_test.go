@@ -7,19 +7,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/gpumesh/gpumesh/ledger/anchor"
@@ -134,7 +136,6 @@ func TestSimulatedReorg(t *testing.T) {
 // proxy is a JSON-RPC endpoint in front of the simulated chain that can hang
 // or lie.
 type proxy struct {
-	sim    *Simulated
 	rc     *rpc.Client
 	hang   atomic.Bool
 	tamper atomic.Bool
@@ -146,15 +147,120 @@ type proxy struct {
 
 func newProxy(t *testing.T, s *Simulated) (*proxy, *httptest.Server) {
 	t.Helper()
-	// simulated.Client hides its *ethclient.Client in an exported field of
-	// an unexported type; reflection reaches its in-process rpc.Client.
-	ec := reflect.ValueOf(s.sim.Client()).FieldByName("Client").Interface().(*ethclient.Client)
-	rc := ec.Client()
-	p := &proxy{sim: s, rc: rc, release: make(chan struct{})}
+	p := &proxy{rc: serveRPC(t, s.chain), release: make(chan struct{})}
 	srv := httptest.NewServer(p)
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { close(p.release) }) // runs first: hung handlers return
 	return p, srv
+}
+
+// serveRPC serves c's eth_ methods that ethclient calls for the EVM backend
+// on an in-process JSON-RPC server, answering as a node does.
+func serveRPC(t *testing.T, c *devChain) *rpc.Client {
+	t.Helper()
+	srv := rpc.NewServer()
+	if err := srv.RegisterName("eth", ethAPI{c}); err != nil {
+		t.Fatal(err)
+	}
+	rc := rpc.DialInProc(srv)
+	t.Cleanup(func() { rc.Close(); srv.Stop() })
+	return rc
+}
+
+// ethAPI is the eth_ namespace of a node over a dev chain. Its results are
+// what geth returns: hex quantities, headers, transactions with their block,
+// receipts, and null for what is unknown.
+type ethAPI struct{ c *devChain }
+
+func (a ethAPI) ChainId(ctx context.Context) (*hexutil.Big, error) {
+	id, err := a.c.ChainID(ctx)
+	return (*hexutil.Big)(id), err
+}
+
+func (a ethAPI) BlockNumber(ctx context.Context) (hexutil.Uint64, error) {
+	n, err := a.c.BlockNumber(ctx)
+	return hexutil.Uint64(n), err
+}
+
+func (a ethAPI) GetBlockByNumber(ctx context.Context, n rpc.BlockNumber, _ bool) (*types.Header, error) {
+	h, err := a.c.HeaderByNumber(ctx, big.NewInt(n.Int64()))
+	if errors.Is(err, ethereum.NotFound) {
+		return nil, nil
+	}
+	return h, err
+}
+
+func (a ethAPI) GetTransactionCount(ctx context.Context, addr common.Address, _ string) (hexutil.Uint64, error) {
+	n, err := a.c.PendingNonceAt(ctx, addr)
+	return hexutil.Uint64(n), err
+}
+
+// callArgs is eth_estimateGas's call object, as ethclient sends it.
+type callArgs struct {
+	From       common.Address   `json:"from"`
+	To         *common.Address  `json:"to"`
+	Input      hexutil.Bytes    `json:"input"`
+	Value      *hexutil.Big     `json:"value"`
+	Gas        hexutil.Uint64   `json:"gas"`
+	AccessList types.AccessList `json:"accessList"`
+}
+
+func (a ethAPI) EstimateGas(ctx context.Context, args callArgs) (hexutil.Uint64, error) {
+	gas, err := a.c.EstimateGas(ctx, ethereum.CallMsg{
+		From: args.From, To: args.To, Data: args.Input, Value: (*big.Int)(args.Value), Gas: uint64(args.Gas), AccessList: args.AccessList,
+	})
+	return hexutil.Uint64(gas), err
+}
+
+func (a ethAPI) GasPrice(ctx context.Context) (*hexutil.Big, error) {
+	p, err := a.c.SuggestGasPrice(ctx)
+	return (*hexutil.Big)(p), err
+}
+
+func (a ethAPI) MaxPriorityFeePerGas(ctx context.Context) (*hexutil.Big, error) {
+	p, err := a.c.SuggestGasTipCap(ctx)
+	return (*hexutil.Big)(p), err
+}
+
+func (a ethAPI) SendRawTransaction(ctx context.Context, raw hexutil.Bytes) (common.Hash, error) {
+	tx := new(types.Transaction)
+	if err := tx.UnmarshalBinary(raw); err != nil {
+		return common.Hash{}, err
+	}
+	return tx.Hash(), a.c.SendTransaction(ctx, tx)
+}
+
+func (a ethAPI) GetTransactionByHash(ctx context.Context, h common.Hash) (map[string]any, error) {
+	tx, _, err := a.c.TransactionByHash(ctx, h)
+	if errors.Is(err, ethereum.NotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	r, err := a.c.TransactionReceipt(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	from, err := types.Sender(a.c.signer, tx)
+	if err != nil {
+		return nil, err
+	}
+	enc, _ := tx.MarshalJSON()
+	var out map[string]any
+	if err := json.Unmarshal(enc, &out); err != nil {
+		return nil, err
+	}
+	out["blockNumber"], out["blockHash"] = (*hexutil.Big)(r.BlockNumber), r.BlockHash
+	out["transactionIndex"], out["from"] = hexutil.Uint(r.TransactionIndex), from
+	return out, nil
+}
+
+func (a ethAPI) GetTransactionReceipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	r, err := a.c.TransactionReceipt(ctx, h)
+	if errors.Is(err, ethereum.NotFound) {
+		return nil, nil
+	}
+	return r, err
 }
 
 func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -185,9 +291,6 @@ func (p *proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := p.rc.CallContext(r.Context(), &res, req.Method, args...); err != nil {
 		reply["error"] = map[string]any{"code": -32000, "message": err.Error()}
 	} else {
-		if req.Method == "eth_sendRawTransaction" {
-			p.sim.Commit() // auto-mine, as anvil does
-		}
 		if p.tamper.Load() && req.Method == "eth_getTransactionByHash" && string(res) != "null" {
 			var tx map[string]any
 			_ = json.Unmarshal(res, &tx)

@@ -23,7 +23,7 @@ const clockTicks = 100
 var ready = regexp.MustCompile(`^gpumesh: node ready peer=(\S+) api=(\S+)$`)
 
 // benchFootprint is B7: the gpumesh binary runs as its own process with the
-// default heartbeat interval; peers in this process connect to it; its RSS
+// home profile's defaults; peers in this process connect to it; its RSS
 // and CPU are read from /proc for dur.
 func benchFootprint(binary string, peers int, dur time.Duration) Result {
 	res := Result{
@@ -43,7 +43,12 @@ func benchFootprint(binary string, peers int, dur time.Duration) Result {
 	tb := &benchTB{}
 	defer tb.close()
 	dir := tb.TempDir()
-	conf := "profile = 'test'\n[gossip]\nheartbeat_interval = '30s'\n[p2p]\nconn_low = 64\nconn_high = 128\n"
+	// The home profile, what a double-clicked binary runs, with only what
+	// this machine needs changed: loopback only, no mDNS or port mapping
+	// (nothing may leave the machine), a free API port, no browser.
+	conf := "profile = 'home'\nheadless = true\n" +
+		"[p2p]\nlisten = ['/ip4/127.0.0.1/tcp/0']\nmdns = false\nnat_port_map = false\nconn_low = 64\nconn_high = 128\n" +
+		"[api]\nlisten = '127.0.0.1:0'\n"
 	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(conf), 0o600); err != nil {
 		tb.Fatalf("write config: %v", err)
 	}

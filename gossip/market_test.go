@@ -181,7 +181,7 @@ func FuzzDecodeMarket(f *testing.F) {
 			}
 			return
 		}
-		for _, want := range []error{ErrTooLarge, ErrMalformed, ErrUnknownType, ErrBadSignature, ErrInvalid, ErrExpired} {
+		for _, want := range []error{ErrTooLarge, ErrMalformed, ErrNonCanonical, ErrUnknownType, ErrBadSignature, ErrInvalid, ErrExpired} {
 			if errors.Is(err, want) {
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -51,7 +52,9 @@ type SequenceKeyed interface {
 type Stats struct {
 	// Accepted counts messages delivered to handlers (ours included).
 	Accepted uint64 `json:"accepted"`
-	// Ignored counts stale, replayed or expired messages dropped without penalty.
+	// Ignored counts stale, replayed or expired messages dropped without
+	// penalty, and messages over their signer's rate limit that another
+	// peer passed on.
 	Ignored uint64 `json:"ignored"`
 	// Rejected counts messages dropped with a penalty to their sender, by reason.
 	Rejected map[string]uint64 `json:"rejected"`
@@ -67,6 +70,7 @@ var rejectReasons = []struct {
 }{
 	{ErrTooLarge, "too_large"},
 	{ErrMalformed, "malformed"},
+	{ErrNonCanonical, "non_canonical"},
 	{ErrUnknownType, "unknown_type"},
 	{ErrBadSignature, "bad_signature"},
 	{ErrInvalid, "invalid"},
@@ -114,6 +118,7 @@ type Router struct {
 	rejMu             sync.Mutex
 	rejected          map[string]uint64
 	lastWarn          time.Time
+	overflows         map[peer.ID]overflowCount // under rejMu
 
 	wg           sync.WaitGroup
 	cancel       context.CancelFunc
@@ -137,6 +142,10 @@ type bucket struct {
 	lim  *rate.Limiter
 	used time.Time
 }
+
+// validateQueue is how many received messages may wait for validation
+// (at most 16 MB of them at the default gossip.max_message_bytes).
+const validateQueue = 256
 
 // seqMemory is how long the router remembers a sender's last sequence
 // number; messages older than that are refused by their own expiry.
@@ -163,6 +172,8 @@ func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Lo
 		buckets:  map[seqKey]*bucket{},
 		topics:   map[string]*pubsub.Topic{},
 		rejected: map[string]uint64{},
+
+		overflows: map[peer.ID]overflowCount{},
 	}
 	r.presence = newPresence(agent)
 	return r, nil
@@ -207,9 +218,15 @@ func (r *Router) Start(ctx context.Context) error {
 		// An RPC may batch several messages; each message is held to
 		// MaxMessageBytes by the validators.
 		pubsub.WithMaxMessageSize(max(1<<20, 4*r.cfg.MaxMessageBytes)),
+		// Messages wait here for a validator; past the queue they are
+		// dropped unread, honest ones with the rest, and nobody is scored
+		// down. GossipSub's 32 overflowed under a burst of a few dozen bad
+		// messages on a loaded machine; a flooder is graylisted after a
+		// handful, so a deeper queue rides out the burst.
+		pubsub.WithValidateQueueSize(validateQueue),
 	}
 	if r.cfg.PeerScoring {
-		params, thresholds := scoreParams(Topics)
+		params, thresholds := scoreParams(Topics, r.appScore)
 		opts = append(opts, pubsub.WithPeerScore(params, thresholds),
 			pubsub.WithPeerScoreInspect(r.setScores, time.Second))
 	}
@@ -355,8 +372,17 @@ func (r *Router) validator(topic string) pubsub.ValidatorEx {
 			return pubsub.ValidationIgnore
 		}
 		if !r.admit(topic, msg, from) {
+			// Ignored, not rejected: another node may have had a token
+			// for it and passed it on honestly (see scoreParams). The
+			// signer pays, through the app score, for what it sends us
+			// itself.
+			if m.ReceivedFrom != from {
+				r.ignored.Add(1)
+				return pubsub.ValidationIgnore
+			}
+			r.overflow(from)
 			r.reject(topic, m.ReceivedFrom, fmt.Errorf("%w: %s from %s", ErrRateLimited, msg.Codec(), from))
-			return pubsub.ValidationReject
+			return pubsub.ValidationIgnore
 		}
 		m.ValidatorData = Received{Topic: topic, From: from, Msg: msg}
 		r.accepted.Add(1)
@@ -404,9 +430,42 @@ func (r *Router) admit(topic string, msg Message, from peer.ID) bool {
 	return b.lim.AllowN(now, 1)
 }
 
+// overflowCount is how many messages over its rate limit a peer sent us
+// itself, decayed as of at.
+type overflowCount struct {
+	n  float64
+	at time.Time
+}
+
+// decayed is c's count at now: it falls to 1% in invalidDecay, as P4 does.
+func (c overflowCount) decayed(now time.Time) float64 {
+	return c.n * math.Pow(0.01, float64(now.Sub(c.at))/float64(invalidDecay))
+}
+
+// overflow counts one message over its rate limit that p sent us itself.
+func (r *Router) overflow(p peer.ID) {
+	now := r.now()
+	r.rejMu.Lock()
+	defer r.rejMu.Unlock()
+	r.overflows[p] = overflowCount{n: r.overflows[p].decayed(now) + 1, at: now}
+}
+
+// appScore is GossipSub's application-specific score of p: minus the
+// square of its decayed rate-limit overflow, at P4's weight.
+func (r *Router) appScore(p peer.ID) float64 {
+	r.rejMu.Lock()
+	c, ok := r.overflows[p]
+	r.rejMu.Unlock()
+	if !ok {
+		return 0
+	}
+	n := c.decayed(r.now())
+	return invalidWeight * n * n
+}
+
 // forgetOldSeqs drops sequence numbers and rate buckets not used within
-// seqMemory, so the tables stay as small as the set of recently active
-// senders.
+// seqMemory, and rate-limit overflows decayed to nothing, so the tables
+// stay as small as the set of recently active senders.
 func (r *Router) forgetOldSeqs(now time.Time) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -418,6 +477,13 @@ func (r *Router) forgetOldSeqs(now time.Time) {
 	for k, b := range r.buckets {
 		if now.Sub(b.used) > seqMemory {
 			delete(r.buckets, k)
+		}
+	}
+	r.rejMu.Lock()
+	defer r.rejMu.Unlock()
+	for p, c := range r.overflows {
+		if c.decayed(now) < 0.01 {
+			delete(r.overflows, p)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package gossip
 
 import (
 	"context"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -72,21 +73,28 @@ func TestValidatorVerdicts(t *testing.T) {
 }
 
 // TestRateLimitPerSigner: a limited type is accepted up to its burst from
-// one signer, then rejected (and counted) until tokens return; another
-// signer has its own bucket, and replays are ignored before they cost one.
+// one signer, then dropped until tokens return: counted as rate_limited
+// and held against the signer's app score when it sent the message
+// itself, only ignored when another peer passed it on (GossipSub's own
+// invalid-message penalty is never used: it would also fall on honest
+// forwarders). Another signer has its own bucket, and replays are ignored
+// before they cost one.
 func TestRateLimitPerSigner(t *testing.T) {
 	r, key, id := newTestRouter(t)
 	now := t0
 	r.now = func() time.Time { return now }
 	r.AllowLimited(TopicJobs, HeartbeatType, Limit{Every: time.Second, Burst: 3})
-	a, _ := newKey(t)
+	a, aID := newKey(t)
 	b, _ := newKey(t)
+	_, forwarder := newKey(t)
 	hb := func(k crypto.PrivKey, seq uint64) []byte {
 		return seal(t, &Heartbeat{Seq: seq, Sent: t0, Expires: t0.Add(time.Minute), Agent: "x"}, k)
 	}
-	validate := func(data []byte) pubsub.ValidationResult {
-		return r.validator(TopicJobs)(context.Background(), id, &pubsub.Message{Message: &pb.Message{Data: data}, ReceivedFrom: id})
+	// Every message comes straight from a, except those passed on below.
+	validateVia := func(via peer.ID, data []byte) pubsub.ValidationResult {
+		return r.validator(TopicJobs)(context.Background(), via, &pubsub.Message{Message: &pb.Message{Data: data}, ReceivedFrom: via})
 	}
+	validate := func(data []byte) pubsub.ValidationResult { return validateVia(aID, data) }
 	for seq := uint64(1); seq <= 3; seq++ {
 		if got := validate(hb(a, seq)); got != pubsub.ValidationAccept {
 			t.Fatalf("message %d within the burst: %v", seq, got)
@@ -95,24 +103,48 @@ func TestRateLimitPerSigner(t *testing.T) {
 	if got := validate(hb(a, 3)); got != pubsub.ValidationIgnore {
 		t.Errorf("a replay: %v, want ignore (not a rate rejection)", got)
 	}
-	if got := validate(hb(a, 4)); got != pubsub.ValidationReject {
-		t.Errorf("over the burst: %v, want reject", got)
+	if got := validateVia(forwarder, hb(a, 4)); got != pubsub.ValidationIgnore {
+		t.Errorf("over the burst, passed on by another peer: %v, want ignore", got)
+	}
+	if s := r.appScore(forwarder); s != 0 {
+		t.Errorf("the forwarder's app score %v, want 0", s)
+	}
+	if got := validate(hb(a, 5)); got != pubsub.ValidationIgnore {
+		t.Errorf("over the burst, from the signer: %v, want ignore", got)
+	}
+	if s := r.appScore(aID); s != invalidWeight {
+		t.Errorf("the signer's app score after one overflow: %v, want %v", s, float64(invalidWeight))
+	}
+	if got := validate(hb(a, 6)); got != pubsub.ValidationIgnore {
+		t.Errorf("over the burst again: %v, want ignore", got)
+	}
+	if s := r.appScore(aID); s != 4*invalidWeight {
+		t.Errorf("the signer's app score after two overflows: %v, want %v", s, float64(4*invalidWeight))
 	}
 	if got := validate(hb(b, 1)); got != pubsub.ValidationAccept {
 		t.Errorf("another signer: %v, want accept", got)
 	}
 	now = now.Add(time.Second)
-	if got := validate(hb(a, 5)); got != pubsub.ValidationAccept {
+	if got := validate(hb(a, 7)); got != pubsub.ValidationAccept {
 		t.Errorf("a second later: %v, want accept", got)
 	}
 	// Our own requests are never limited: the user decides how many.
 	for seq := uint64(1); seq <= 5; seq++ {
-		if got := validate(hb(key, seq)); got != pubsub.ValidationAccept {
+		if got := validateVia(id, hb(key, seq)); got != pubsub.ValidationAccept {
 			t.Errorf("own message %d: %v, want accept", seq, got)
 		}
 	}
-	if st := r.Stats(); st.Rejected["rate_limited"] != 1 {
-		t.Errorf("stats %+v, want 1 rate_limited", st)
+	if st := r.Stats(); st.Rejected["rate_limited"] != 2 || st.Ignored != 2 {
+		t.Errorf("stats %+v, want 2 rate_limited, 2 ignored (a replay, a forward)", st)
+	}
+	// The overflow decays as GossipSub's invalid deliveries do: to 1% in an hour.
+	now = now.Add(invalidDecay)
+	if s := r.appScore(aID); math.Abs(s-4*invalidWeight*0.0001) > 0.001 {
+		t.Errorf("the signer's app score an hour later: %v, want about %v", s, 4*invalidWeight*0.0001)
+	}
+	r.forgetOldSeqs(now.Add(invalidDecay))
+	if s := r.appScore(aID); s != 0 {
+		t.Errorf("the signer's app score once forgotten: %v, want 0", s)
 	}
 }
 

@@ -8,6 +8,14 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 )
 
+// invalidWeight is what the square of a peer's invalid messages costs it
+// (P4, and the rate-limit overflow of the app score); both decay to 1% in
+// invalidDecay.
+const (
+	invalidWeight = -100
+	invalidDecay  = time.Hour
+)
+
 // scoreParams returns gpumesh's GossipSub peer-scoring parameters.
 //
 // Peer scoring is on by default because gpumesh's topics are open to anyone:
@@ -20,7 +28,14 @@ import (
 // on our topics is bursty and a quiet mesh peer is not a bad one. Many peers
 // behind one IP are normal in data centers, so the IP colocation penalty
 // starts only above 10 peers per IP, and loopback is exempt for local fleets.
-func scoreParams(topics []string) (*pubsub.PeerScoreParams, *pubsub.PeerScoreThresholds) {
+//
+// A message over its signer's rate limit is not invalid everywhere: another
+// node may have had a token for it, and forwards it. Rejecting it would
+// cost that honest forwarder P4 points (GossipSub also penalises a peer
+// that delivers a duplicate of a message rejected earlier), so the router
+// ignores it and counts the signer's own overflow in app, the
+// application-specific score, at P4's weight and decay.
+func scoreParams(topics []string, app func(peer.ID) float64) (*pubsub.PeerScoreParams, *pubsub.PeerScoreThresholds) {
 	tp := make(map[string]*pubsub.TopicScoreParams, len(topics))
 	for _, t := range topics {
 		tp[t] = &pubsub.TopicScoreParams{
@@ -31,8 +46,8 @@ func scoreParams(topics []string) (*pubsub.PeerScoreParams, *pubsub.PeerScoreThr
 			FirstMessageDeliveriesWeight:   1,
 			FirstMessageDeliveriesDecay:    pubsub.ScoreParameterDecay(10 * time.Minute),
 			FirstMessageDeliveriesCap:      50,
-			InvalidMessageDeliveriesWeight: -100,
-			InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecay(time.Hour),
+			InvalidMessageDeliveriesWeight: invalidWeight,
+			InvalidMessageDeliveriesDecay:  pubsub.ScoreParameterDecay(invalidDecay),
 		}
 	}
 	_, loop4, _ := net.ParseCIDR("127.0.0.0/8")
@@ -40,7 +55,7 @@ func scoreParams(topics []string) (*pubsub.PeerScoreParams, *pubsub.PeerScoreThr
 	params := &pubsub.PeerScoreParams{
 		Topics:                      tp,
 		TopicScoreCap:               100,
-		AppSpecificScore:            func(peer.ID) float64 { return 0 },
+		AppSpecificScore:            app,
 		AppSpecificWeight:           1,
 		IPColocationFactorWeight:    -10,
 		IPColocationFactorThreshold: 10,

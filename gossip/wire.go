@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"time"
@@ -37,6 +38,11 @@ var (
 	ErrInvalid = errors.New("invalid message")
 	// ErrExpired: the message is past its expiry, or dated in the future.
 	ErrExpired = errors.New("message expired or from the future")
+	// ErrNonCanonical: the envelope decodes, but its bytes are not the
+	// ones its contents encode to (an unknown or repeated field added): a
+	// validly signed message rewrapped so that its content ID is new,
+	// which is how a replay gets past GossipSub's seen-message cache.
+	ErrNonCanonical = errors.New("envelope not in its canonical encoding")
 )
 
 // Message is a wire message: a libp2p record with its own signature domain and
@@ -84,6 +90,12 @@ func Decode(data []byte, types []Type, now time.Time, maxSize int, maxSkew time.
 	env, err := record.UnmarshalEnvelope(data)
 	if err != nil {
 		return nil, "", fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
+	// One message, one byte string: the signature covers the payload, not
+	// the envelope around it, and every honest sender marshals the
+	// envelope the one way Encode does.
+	if canon, err := env.Marshal(); err != nil || !bytes.Equal(canon, data) {
+		return nil, "", fmt.Errorf("%w: %d bytes, %d when re-encoded", ErrNonCanonical, len(data), len(canon))
 	}
 	var typ *Type
 	for i := range types {

@@ -10,6 +10,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
+
+	"github.com/gpumesh/gpumesh/p2p/coord"
 )
 
 var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
@@ -73,6 +75,11 @@ func TestDecode(t *testing.T) {
 	tooLong.Expires = t0.Add(time.Hour)
 	big := validHeartbeat()
 	big.Agent = string(bytes.Repeat([]byte("x"), 2000))
+	// The same signed heartbeat in other bytes: an unknown field (15)
+	// appended, or a decoy payload field in front that the real one
+	// overrides. Both verify; neither is how Encode writes it.
+	rewrapped := append(bytes.Clone(valid), 15<<3, 1)
+	decoy := append([]byte{3<<3 | 2, 1, 'x'}, valid...)
 
 	tests := []struct {
 		name string
@@ -86,6 +93,8 @@ func TestDecode(t *testing.T) {
 		{"empty", nil, id, ErrMalformed},
 		{"unknown type", seal(t, &fakeRecord{}, key), id, ErrUnknownType},
 		{"tampered", tampered, id, ErrBadSignature},
+		{"rewrapped", rewrapped, id, ErrNonCanonical},
+		{"decoy payload", decoy, id, ErrNonCanonical},
 		{"other domain", seal(t, &otherDomain{*validHeartbeat()}, key), id, ErrBadSignature},
 		{"signed by another peer", seal(t, validHeartbeat(), otherKey), otherID, nil},
 		{"from the future", seal(t, future, key), id, ErrExpired},
@@ -124,10 +133,16 @@ func (*fakeRecord) Codec() []byte                  { return []byte("/gpumesh/fak
 func (*fakeRecord) MarshalRecord() ([]byte, error) { return []byte("{}"), nil }
 func (*fakeRecord) UnmarshalRecord(b []byte) error { return nil }
 
+// FuzzDecode: any bytes on the capacity and anchors topics. What decodes
+// is within the size limit and valid (a heartbeat's coordinate included);
+// every error wraps one of the ErrX sentinels.
 func FuzzDecode(f *testing.F) {
 	key, _ := newKey(f)
 	f.Add(seal(f, validHeartbeat(), key))
 	f.Add(seal(f, &AnchorAnnouncement{Seq: 1, Sent: t0, Expires: t0.Add(time.Minute), Anchor: []byte(`{"anchor":1}`)}, key))
+	withCoord := validHeartbeat()
+	withCoord.Coord = &coord.Coordinate{Vec: make([]float64, coord.Dimensions), Height: 1e-5}
+	f.Add(seal(f, withCoord, key))
 	f.Add([]byte{})
 	f.Add([]byte("\x0a\x00\x12\x00"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -135,8 +150,11 @@ func FuzzDecode(f *testing.F) {
 		if err == nil && msg == nil {
 			t.Fatal("nil message without an error")
 		}
+		if err == nil && (len(data) > 64<<10 || msg.Validate(t0, time.Minute) != nil) {
+			t.Fatalf("decoded %d bytes into a message that does not validate: %+v", len(data), msg)
+		}
 		if err != nil {
-			for _, want := range []error{ErrTooLarge, ErrMalformed, ErrUnknownType, ErrBadSignature, ErrInvalid, ErrExpired} {
+			for _, want := range []error{ErrTooLarge, ErrMalformed, ErrNonCanonical, ErrUnknownType, ErrBadSignature, ErrInvalid, ErrExpired} {
 				if errors.Is(err, want) {
 					return
 				}

@@ -11,16 +11,19 @@ import (
 	"strings"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/badger/v4/table"
 	"github.com/dgraph-io/badger/v4/y"
 )
 
-// checkTables reads the footer of every Badger table file in dir and
-// verifies its index checksum before Badger opens them. Badger v4.9.6
-// crashes the process (a panic in one of its own goroutines, which no
-// caller can recover) on a truncated or mangled table footer; this turns
-// that into an error. The blocks themselves are checked by Badger on every
-// read (ChecksumVerificationMode OnBlockRead).
+// checkTables reads the footer of every Badger table file in dir, verifies
+// its index checksum and opens the table in memory before Badger opens
+// them. Badger v4.9.6 crashes the process (a panic in one of its own
+// goroutines, which no caller can recover) on a truncated or mangled table
+// footer, or on an index that checksums but does not parse (a file of
+// zeros); this turns that into an error. The blocks themselves are checked
+// by Badger on every read (ChecksumVerificationMode OnBlockRead).
 //
 // Only the tables the MANIFEST references are checked: a process killed
 // while it wrote a table (a flush or a compaction) leaves a file the
@@ -36,19 +39,20 @@ func checkTables(dir string) error {
 	}
 	for _, path := range tables {
 		id, perr := strconv.ParseUint(strings.TrimSuffix(filepath.Base(path), ".sst"), 10, 64)
-		if perr != nil || !live[id] {
+		tm, ok := live[id]
+		if perr != nil || !ok {
 			continue
 		}
-		if err := checkTable(path); err != nil {
+		if err := checkTable(path, tm.Compression); err != nil {
 			return corrupt(-1, err, "table file %s damaged", filepath.Base(path))
 		}
 	}
 	return nil
 }
 
-// manifestTables are the IDs of the tables dir's MANIFEST references; nil
+// manifestTables are the tables dir's MANIFEST references, by ID; nil
 // when there is no manifest.
-func manifestTables(dir string) (map[uint64]bool, error) {
+func manifestTables(dir string) (map[uint64]badger.TableManifest, error) {
 	f, err := os.Open(filepath.Join(dir, badger.ManifestFilename))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -60,14 +64,11 @@ func manifestTables(dir string) (map[uint64]bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	live := make(map[uint64]bool, len(m.Tables))
-	for id := range m.Tables {
-		live[id] = true
-	}
-	return live, nil
+	return m.Tables, nil
 }
 
-func checkTable(path string) error {
+// checkTable checks the table file at path, whose blocks are compressed with c.
+func checkTable(path string, c options.CompressionType) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return err
@@ -92,7 +93,23 @@ func checkTable(path string) error {
 	if ilen > pos {
 		return fmt.Errorf("index length %d past the start", ilen)
 	}
-	return y.VerifyChecksum(data[pos-ilen:pos], chk)
+	if err := y.VerifyChecksum(data[pos-ilen:pos], chk); err != nil {
+		return err
+	}
+	return openTable(data, c)
+}
+
+// openTable opens the table in memory as Badger will (its index, first
+// and last block), turning Badger's panic on a table that does not parse
+// into an error.
+func openTable(data []byte, c options.CompressionType) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errors.New("index does not parse (Badger panics opening the table)")
+		}
+	}()
+	_, err = table.OpenInMemoryTable(data, 0, &table.Options{BlockSize: 4 << 10, ChkMode: options.OnBlockRead, Compression: c})
+	return err
 }
 
 // parseChecksum decodes Badger's pb.Checksum (field 1 algo, field 2 sum,
@@ -116,6 +133,10 @@ func parseChecksum(b []byte) (*pb.Checksum, error) {
 		case 2:
 			c.Sum = v
 		}
+	}
+	// Badger panics on any other algorithm (y.CalculateChecksum).
+	if c.Algo != pb.Checksum_CRC32C && c.Algo != pb.Checksum_XXHash64 {
+		return nil, fmt.Errorf("checksum algorithm %d unknown", c.Algo)
 	}
 	return &c, nil
 }

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"bytes"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -72,6 +74,13 @@ func parseIdentity(path string, data []byte) (crypto.PrivKey, error) {
 	}
 	if key.Type() != crypto.Ed25519 {
 		return nil, fmt.Errorf("identity key %s is %s, want Ed25519", path, key.Type())
+	}
+	// libp2p keeps the public half as stored: one that is not the seed's
+	// would give a peer ID under which none of the node's signatures verify.
+	raw, err := key.Raw()
+	if err != nil || len(raw) != ed25519.PrivateKeySize ||
+		!bytes.Equal(ed25519.NewKeyFromSeed(raw[:ed25519.SeedSize])[ed25519.SeedSize:], raw[ed25519.SeedSize:]) {
+		return nil, fmt.Errorf("identity key %s is corrupted (its public key is not its private key's); restore it from a backup, or move it away to start with a new peer ID", path)
 	}
 	return key, nil
 }

@@ -13,7 +13,9 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/gpu/proof"
 	"github.com/gpumesh/gpumesh/node/api"
+	"github.com/gpumesh/gpumesh/scheduler/challenge"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/offers"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
@@ -49,6 +51,8 @@ func (n *Node) newJobs(life context.Context) error {
 		ResultsDir:       filepath.Join(n.opts.DataDir, "results"),
 		Ledger:           n.ledger,
 		Log:              n.log.With("component", "market"),
+		Challenge:        n.classChallenge,
+		Auditor:          n.execs["wasm"],
 	}
 	if n.cfg.Offer.Enabled {
 		deps.Offer = n.marketOffer
@@ -193,3 +197,16 @@ func (n *Node) CancelJob(id string) error { return n.jobs.Cancel(id) }
 func (n *Node) WatchJob(id string, from int) ([]market.Event, <-chan struct{}, bool, bool) {
 	return n.jobs.Watch(id, from)
 }
+
+// classChallenge is the proof-of-compute a requester puts to a provider
+// before awarding it (market.verify_class): an n = 512 int8 product, which
+// every node's default challenge_max_n accepts, judged against one core of
+// a CPU class (claims of more cores are not checked) or the whole device
+// of a GPU class, with the deadline generous: the speed is judged from the
+// measured time, the deadline only bounds the wait.
+func (n *Node) classChallenge(ctx context.Context, p peer.ID, class string) (proof.Verdict, error) {
+	return n.Challenge(ctx, p, challenge.Request{N: classChallengeN, Type: proof.Int8FP32, Class: class, Cores: 1, Deadline: 5 * time.Second})
+}
+
+// classChallengeN is the matrix size of classChallenge.
+const classChallengeN = 512

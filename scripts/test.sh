@@ -129,31 +129,8 @@ fi
 say "tests"
 go test -count=1 -timeout 20m ./...
 
-# The go command sometimes ends a fuzz run whose time ran out while it was
-# minimizing a new interesting input with "context deadline exceeded" and no
-# failing input (a toolchain flake, not a crash): such a run is tried once
-# more. A real failure writes its input under testdata/fuzz and fails.
-fuzz_one() {
-  local pkg=$1 t=$2 out
-  out=$(mktemp)
-  for try in 1 2; do
-    if go test -run '^$' -fuzz "^$t\$" -fuzztime "${FUZZTIME:-10s}" "$pkg" >"$out" 2>&1; then
-      cat "$out"; rm -f "$out"; return 0
-    fi
-    cat "$out"
-    if [ "$try" = 1 ] && grep -q "context deadline exceeded" "$out" && ! grep -q "Failing input written" "$out"; then
-      say "$t: the fuzz run timed out while minimizing, not a failure: once more"
-      continue
-    fi
-    rm -f "$out"; return 1
-  done
-  rm -f "$out"; return 1
-}
-
+# Every fuzz target, briefly; scripts/fuzz.sh retries the toolchain's
+# minimizing flake once and ends with a table of executions per target.
 say "fuzzing each target briefly"
-for pkg in $(go list ./...); do
-  for t in $(go test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
-    fuzz_one "$pkg" "$t"
-  done
-done
+FUZZTIME="${FUZZTIME:-10s}" ./scripts/fuzz.sh
 say "all tests passed"

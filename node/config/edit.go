@@ -3,7 +3,9 @@ package config
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -79,8 +81,8 @@ func setList(data []byte, table, key string, values []string) ([]byte, error) {
 		return nil, fmt.Errorf("cannot set %s.%s in this file's layout (%v); edit it by hand", table, key, err)
 	}
 	t, _ := check[table].(map[string]any)
-	got, _ := t[key].([]any)
-	if len(got) != len(values) {
+	got, ok := t[key].([]any)
+	if !ok || len(got) != len(values) {
 		return nil, fmt.Errorf("cannot set %s.%s in this file's layout; edit it by hand", table, key)
 	}
 	for i, v := range got {
@@ -88,5 +90,30 @@ func setList(data []byte, table, key string, values []string) ([]byte, error) {
 			return nil, fmt.Errorf("cannot set %s.%s in this file's layout; edit it by hand", table, key)
 		}
 	}
+	// A line that only looks like the key (inside a multi-line string) must
+	// not have been the one replaced: every other key keeps its value.
+	var before map[string]any
+	if toml.Unmarshal(data, &before) == nil && !sameExcept(before, check, table, key) {
+		return nil, fmt.Errorf("cannot set %s.%s in this file's layout without changing other keys; edit it by hand", table, key)
+	}
 	return out, nil
+}
+
+// sameExcept reports whether two decoded files hold the same values apart
+// from table.key (and table itself when b added it holding only the key).
+func sameExcept(a, b map[string]any, table, key string) bool {
+	a, b = maps.Clone(a), maps.Clone(b)
+	for _, m := range []map[string]any{a, b} {
+		if t, ok := m[table].(map[string]any); ok {
+			t = maps.Clone(t)
+			delete(t, key)
+			m[table] = t
+		}
+	}
+	if _, had := a[table]; !had {
+		if t, ok := b[table].(map[string]any); ok && len(t) == 0 {
+			delete(b, table)
+		}
+	}
+	return reflect.DeepEqual(a, b)
 }

@@ -216,7 +216,25 @@ func (e *Estimator) Observe(peer string, theirs Coordinate, rtt time.Duration) (
 	}
 	e.remember(peer, other, rtt.Seconds())
 	e.refit()
+	e.keepValid()
 	return fromSerf(e.client.GetCoordinate()), nil
+}
+
+// keepValid pulls this node's coordinate back inside what Validate
+// accepts. A peer may announce any valid coordinate, and samples to one at
+// the edge of the range would otherwise carry this node's past it, after
+// which peers refuse every heartbeat and record that carries it.
+func (e *Estimator) keepValid() {
+	c := e.client.GetCoordinate()
+	if fromSerf(c).Validate() == nil {
+		return
+	}
+	clamp := func(v, lo float64) float64 { return math.Max(lo, math.Min(maxComponent, v)) }
+	for i := range c.Vec {
+		c.Vec[i] = clamp(c.Vec[i], -maxComponent)
+	}
+	c.Error, c.Height, c.Adjustment = clamp(c.Error, 0), clamp(c.Height, 0), clamp(c.Adjustment, -maxComponent)
+	_ = e.client.SetCoordinate(c) // a NaN one stays for Serf to reset on its next update
 }
 
 // remember records a sample to peer as the most recent one, forgetting the

@@ -94,7 +94,11 @@ func (s *Service) admit(p peer.ID, now time.Time) bool {
 }
 
 // handle answers one challenge: read it, prove it, commit, open the rows
-// asked for, read the verdict. Any error resets the stream.
+// asked for, read the verdict. Any error resets the stream. The prover is
+// taken only for the proof itself: a challenger that sends nothing, half
+// a challenge, or stops after the commitment holds no other's turn (it
+// would otherwise turn an honest requester's challenge away, a failed
+// proof on an honest provider's record).
 func (s *Service) handle(st network.Stream) {
 	s.wg.Add(1)
 	defer s.wg.Done()
@@ -102,6 +106,14 @@ func (s *Service) handle(st network.Stream) {
 	log := s.log.With("peer", from.String())
 	if !s.admit(from, time.Now()) {
 		log.Debug("challenge refused: too soon after the last one")
+		_ = st.Reset()
+		return
+	}
+	_ = st.SetDeadline(time.Now().Add(ioMargin))
+	r := bufio.NewReader(st)
+	ch, err := s.read(r)
+	if err != nil {
+		log.Info("challenge refused", "err", err)
 		_ = st.Reset()
 		return
 	}
@@ -115,7 +127,7 @@ func (s *Service) handle(st network.Stream) {
 	var once sync.Once
 	release := func() { once.Do(func() { <-s.busy }) }
 	defer release()
-	if err := s.answer(st, log, release); err != nil {
+	if err := s.answer(st, r, ch, log, release); err != nil {
 		log.Info("challenge failed", "err", err)
 		_ = st.Reset()
 		return
@@ -123,25 +135,30 @@ func (s *Service) handle(st network.Stream) {
 	_ = st.Close()
 }
 
-// answer runs the prover's side; it calls release once the expensive part
-// is over, so the next challenger need not wait for this one's verdict.
-func (s *Service) answer(st network.Stream, log *slog.Logger, release func()) error {
-	_ = st.SetDeadline(time.Now().Add(ioMargin))
-	r := bufio.NewReader(st)
+// read reads and checks a challenge.
+func (s *Service) read(r *bufio.Reader) (proof.Challenge, error) {
 	data, err := readFrame(r, proof.ChallengeSize)
 	if err != nil {
-		return fmt.Errorf("read challenge: %w", err)
+		return proof.Challenge{}, fmt.Errorf("read challenge: %w", err)
 	}
 	ch, err := proof.UnmarshalChallenge(data, s.cfg.Limits)
 	if err != nil {
-		return fmt.Errorf("challenge: %w", err)
+		return proof.Challenge{}, fmt.Errorf("challenge: %w", err)
 	}
+	return ch, nil
+}
+
+// answer runs the prover's side of ch; it calls release once the proof,
+// the expensive part, is done, so that the next challenger need not wait
+// for this one's questions and verdict.
+func (s *Service) answer(st network.Stream, r *bufio.Reader, ch proof.Challenge, log *slog.Logger, release func()) error {
 	// The proof must be done within the challenge's deadline; the rest of
 	// the exchange gets its margins.
 	_ = st.SetDeadline(time.Now().Add(ch.Deadline + commitMargin + 2*ioMargin))
 	ctx, cancel := context.WithTimeout(context.Background(), ch.Deadline)
 	defer cancel()
 	work, err := s.prover.Prove(ctx, ch)
+	release()
 	if err != nil {
 		return fmt.Errorf("prove: %w", err)
 	}
@@ -152,7 +169,7 @@ func (s *Service) answer(st network.Stream, log *slog.Logger, release func()) er
 	if err := writeFrame(st, cm); err != nil {
 		return fmt.Errorf("send commitment: %w", err)
 	}
-	data, err = readFrame(r, proof.MaxOpenRequestSize(ch.Rows))
+	data, err := readFrame(r, proof.MaxOpenRequestSize(ch.Rows))
 	if err != nil {
 		return fmt.Errorf("read open request: %w", err)
 	}
@@ -171,7 +188,6 @@ func (s *Service) answer(st network.Stream, log *slog.Logger, release func()) er
 	if err := writeFrame(st, data); err != nil {
 		return fmt.Errorf("send openings: %w", err)
 	}
-	release()
 	data, err = readFrame(r, proof.MaxVerdictSize)
 	if err != nil {
 		return fmt.Errorf("read verdict: %w", err)

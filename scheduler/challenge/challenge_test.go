@@ -3,6 +3,7 @@ package challenge
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"io"
 	"log/slog"
 	"testing"
@@ -156,5 +157,52 @@ func TestServiceLimitsChallengers(t *testing.T) {
 	huge.N = 1 << 20
 	if _, err := Challenge(context.Background(), v2, p.ID(), huge); err == nil {
 		t.Error("a challenge with n = 2^20 was put")
+	}
+}
+
+// TestStallingChallengersHoldNoTurn: a peer that opens a challenge stream
+// and sends nothing, and one that stops after the commitment, must not
+// keep an honest challenger from its proof: the service would turn the
+// honest one away, which the challenger records as a failed proof of an
+// honest provider.
+func TestStallingChallengersHoldNoTurn(t *testing.T) {
+	v, p := pair(t)
+	service(t, p, Config{Limits: proof.Limits{MaxN: 128}})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stall := func(send bool) {
+		t.Helper()
+		h := newHost(t)
+		if err := h.Connect(ctx, peer.AddrInfo{ID: p.ID(), Addrs: p.Addrs()}); err != nil {
+			t.Fatal(err)
+		}
+		st, err := h.NewStream(ctx, p.ID(), ProtocolID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Reset() })
+		if !send {
+			_, _ = st.Write(nil) // the stream opens; nothing more comes
+			return
+		}
+		ch, err := proof.NewChallenge(rand.Reader, 128, proof.Int8FP32, 8, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := ch.Marshal()
+		if err := writeFrame(st, data); err != nil {
+			t.Fatal(err)
+		}
+		_ = st.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if _, err := readFrame(bufio.NewReader(st), proof.CommitmentSize); err != nil {
+			t.Fatalf("the staller got no commitment: %v", err)
+		}
+		// ... and asks for no rows.
+	}
+	stall(true)
+	stall(false)
+	got, err := Challenge(context.Background(), v, p.ID(), small)
+	if err != nil || got.Result != proof.Pass {
+		t.Fatalf("honest challenge beside two stalled ones: %s (%s) %v, want pass", got.Result, got.Detail, err)
 	}
 }

@@ -50,6 +50,17 @@ type Config struct {
 	HeartbeatTolerance int `toml:"heartbeat_tolerance" comment:"heartbeats a provider may miss before its workers are replaced (failover)"`
 	// MaxFailovers bounds the replacements of lost providers in one job.
 	MaxFailovers int `toml:"max_failovers" comment:"most lost providers one job replaces before it fails"`
+	// DefaultAudit is the share of a wasm job's ranks, 0..1, this node
+	// runs again itself to check the outputs its providers return, for a
+	// job that names no audit.
+	DefaultAudit float64 `toml:"default_audit" comment:"share (0..1) of a wasm job's ranks this node runs again itself to check its providers' outputs, for jobs that name no audit; 0 = none"`
+	// VerifyClass says which device classes this node, as a requester,
+	// checks with a proof-of-compute challenge before it awards a provider
+	// claiming them: VerifyCPU (the default), VerifyAll or VerifyOff.
+	VerifyClass string `toml:"verify_class" comment:"which claimed device classes are checked with a proof-of-compute challenge before an award: cpu (CPU classes, which every node's prover can answer), all (GPU classes too: only where providers run a GPU prover), off"`
+	// VerifyTTL is how long a passed challenge stands for a provider and
+	// class before it is challenged again.
+	VerifyTTL p2p.Duration `toml:"verify_ttl" comment:"how long a provider's passed proof-of-compute for a class stands before it is challenged again"`
 }
 
 // DefaultConfig is a market tuned for interactive use: two seconds of
@@ -70,6 +81,9 @@ func DefaultConfig() Config {
 		HeartbeatInterval:   p2p.Duration(2 * time.Second),
 		HeartbeatTolerance:  3,
 		MaxFailovers:        3,
+		DefaultAudit:        0,
+		VerifyClass:         VerifyCPU,
+		VerifyTTL:           p2p.Duration(6 * time.Hour),
 	}
 }
 
@@ -115,8 +129,17 @@ func (c Config) Validate(prefix string) error {
 	if c.HeartbeatTolerance < 1 || c.HeartbeatTolerance > 100 {
 		bad("heartbeat_tolerance", "%d not in [1, 100]", c.HeartbeatTolerance)
 	}
+	if c.VerifyClass != VerifyCPU && c.VerifyClass != VerifyAll && c.VerifyClass != VerifyOff {
+		bad("verify_class", "%q is none of %s, %s, %s", c.VerifyClass, VerifyCPU, VerifyAll, VerifyOff)
+	}
+	if t := time.Duration(c.VerifyTTL); t < time.Second || t > 30*24*time.Hour {
+		bad("verify_ttl", "%s not in [1s, 720h]", t)
+	}
 	if c.MaxFailovers < 0 || c.MaxFailovers > 100 {
 		bad("max_failovers", "%d not in [0, 100]", c.MaxFailovers)
+	}
+	if a := c.DefaultAudit; !(a >= 0 && a <= 1) {
+		bad("default_audit", "%v not in [0, 1]", a)
 	}
 	return errors.Join(errs...)
 }

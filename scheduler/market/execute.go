@@ -36,6 +36,10 @@ type work struct {
 	peers   []string
 	members []*member // the provider now serving each slot of the cluster
 	lost    map[peer.ID]bool
+	// audited are the ranks run again here to check their outputs, and
+	// auditor the executor that runs them (nil when none are).
+	audited map[int]bool
+	auditor executor.Executor
 }
 
 // others are the members serving besides mb; m.mu must be held.
@@ -66,12 +70,32 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 			w.peers[r] = mb.peer.String()
 		}
 	}
+	sample := auditSample(j.view.Spec.auditShare(), j.req.Workers)
+	if len(sample) > 0 {
+		w.auditor, w.audited = m.d.Auditor, map[int]bool{}
+		if w.auditor == nil {
+			auditor, err := newAuditor()
+			if err != nil {
+				m.releaseAll(ctx, j, heldOf(cluster), "the audit could not be prepared")
+				m.finish(j, StateFailed, "the audit could not be prepared: "+err.Error())
+				return
+			}
+			defer auditor.Close()
+			w.auditor = auditor
+		}
+		for _, r := range sample {
+			w.audited[r] = true
+		}
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	m.mu.Lock()
 	j.view.State = StateRunning
 	j.view.Results = w.out
 	j.view.Charged = &Cost{}
 	j.event("run", "", "starting the work on %s: %s %s", plural(len(cluster), "provider"), spec.Executor, j.req.Workload)
+	if len(sample) > 0 {
+		j.event("audit", "", "ranks %v (%d of %d, drawn at random) also run here, to check their providers' outputs", sample, len(sample), j.req.Workers)
+	}
 	m.mu.Unlock()
 	defer cancel(nil)
 
@@ -126,15 +150,20 @@ func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
 		if err == nil && succeeded(o, mb.ranks) {
 			return nil
 		}
-		if !errors.Is(err, run.ErrProviderLost) || ctx.Err() != nil {
+		audit := errors.Is(err, errAuditFailed)
+		if (!errors.Is(err, run.ErrProviderLost) && !audit) || ctx.Err() != nil {
 			return fmt.Errorf("%s (ranks %v): %s", short(mb.peer), mb.ranks, failureText(o, mb.ranks, err))
 		}
-		if succeeded(o, mb.ranks) { // every result came before the connection broke
+		if !audit && succeeded(o, mb.ranks) { // every result came, and passed any audit, before the connection broke
 			return nil
 		}
 		next, ferr := m.replace(ctx, j, w, mb, err)
 		if ferr != nil {
-			return fmt.Errorf("%s (ranks %v) was lost (%v) and not replaced: %w", short(mb.peer), mb.ranks, err, ferr)
+			what := "was lost"
+			if audit {
+				what = "failed the audit"
+			}
+			return fmt.Errorf("%s (ranks %v) %s (%v) and was not replaced: %w", short(mb.peer), mb.ranks, what, err, ferr)
 		}
 		m.mu.Lock()
 		w.members[slot] = next
@@ -162,12 +191,32 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 	m.mu.Lock()
 	req := &run.RunRequest{Job: mb.req, Ranks: mb.ranks, WorldSize: j.req.Workers, Peers: slices.Clone(w.peers), Spec: w.spec}
 	m.mu.Unlock()
+	audits := m.startAudits(ctx, w, mb, req)
 	o, err := run.Run(ctx, m.d.Host, m.d.Key, mb.peer, req, w.files, w.out, func(e run.Event) { m.onRunEvent(j, mb, e) },
-		run.WithTolerance(m.cfg.HeartbeatTolerance))
+		run.WithTolerance(m.cfg.HeartbeatTolerance), run.WithAnswerTimeout(m.answerTimeout()))
 	if err != nil && ctx.Err() != nil && context.Cause(ctx) != nil {
 		err = context.Cause(ctx)
 	}
 	lost := errors.Is(err, run.ErrProviderLost) && ctx.Err() == nil
+	// Nothing heard after its answer (or no answer): it never ran the work.
+	neverRan := lost && !o.LastHeard.After(o.Started)
+	if neverRan {
+		err = fmt.Errorf("%w: %w", errNeverRan, err)
+	}
+	// Results that all came, even before the connection broke, are
+	// checked before anything is paid for them.
+	var audit error
+	if succeeded(o, mb.ranks) && (err == nil || lost) {
+		audit = m.finishAudits(j, mb, o, audits)
+	} else {
+		audits.stop()
+	}
+	if audit != nil {
+		err = audit
+		for _, r := range mb.ranks { // the outputs of a provider caught lying are not kept
+			_ = os.RemoveAll(filepath.Join(w.out, "rank-"+strconv.Itoa(r)))
+		}
+	}
 	end := o.Ended
 	switch {
 	case !end.IsZero():
@@ -186,8 +235,10 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 		if res, ok := o.Results[r]; ok {
 			wr.Result = res
 		}
-		for _, f := range o.Outputs[r] {
-			wr.Outputs = append(wr.Outputs, f.Name)
+		if audit == nil {
+			for _, f := range o.Outputs[r] {
+				wr.Outputs = append(wr.Outputs, f.Name)
+			}
 		}
 		if err != nil {
 			wr.Error = err.Error()
@@ -201,6 +252,8 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 			u.Replaces = mb.replaces.String()
 		}
 		switch {
+		case audit != nil:
+			u.Status = UsageFailed
 		case err == nil && succeeded(o, mb.ranks):
 			u.Status = UsageServed
 		case lost:
@@ -216,7 +269,8 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 		if price, perr := pricing.FromFloat(mb.price); perr == nil {
 			// The receipts' arithmetic: milliseconds, rounded half up.
 			u.GPUMillis = int64(u.Devices) * end.UTC().Truncate(time.Millisecond).Sub(o.Started.UTC().Truncate(time.Millisecond)).Milliseconds()
-			if amount, ok := ledger.Cost(ledger.Micros(price), u.GPUMillis); ok {
+			if amount, ok := ledger.Cost(ledger.Micros(price), u.GPUMillis); ok && audit == nil {
+				// Outputs that failed the audit are worth nothing.
 				u.Amount = pricing.Micros(amount)
 				u.RequesterFee = pricing.Micros(ledger.Fee(amount))
 				u.ProviderFee = u.RequesterFee
@@ -224,10 +278,21 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 			j.view.Charged.addUsage(u)
 		}
 		j.view.Usage = append(j.view.Usage, u)
-		m.settle(j, mb, len(j.view.Usage)-1, o, lost)
+		disputed := ""
+		if audit != nil {
+			disputed = "refused: " + audit.Error()
+		}
+		if neverRan {
+			j.view.Usage[len(j.view.Usage)-1].Settlement = "nothing served: no receipt"
+		} else {
+			m.settle(j, mb, len(j.view.Usage)-1, o, lost, disputed)
+		}
 	}
 	m.mu.Unlock()
 	switch {
+	case audit != nil:
+		m.d.Book.Record(mb.peer, reputation.Violation, audit.Error())
+		m.d.Book.Record(mb.peer, reputation.JobFailed, audit.Error())
 	case lost:
 		m.d.Book.Record(mb.peer, reputation.JobFailed, "lost mid-job: "+err.Error())
 	case err != nil && ctx.Err() == nil:
@@ -236,6 +301,19 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 		m.d.Book.Record(mb.peer, reputation.JobCompleted, j.req.ID)
 	}
 	return o, err
+}
+
+// errNeverRan: a provider lost before it was heard from after answering
+// the run request, or before it answered.
+var errNeverRan = errors.New("never started the work")
+
+// minAnswerTimeout is the least time a provider has to answer a run request.
+const minAnswerTimeout = time.Second
+
+// answerTimeout is how long a provider has to answer a run request: as
+// long as it may stay silent while it runs, at least minAnswerTimeout.
+func (m *Market) answerTimeout() time.Duration {
+	return max(time.Duration(m.cfg.HeartbeatTolerance)*time.Duration(m.cfg.HeartbeatInterval), minAnswerTimeout)
 }
 
 // failureText says why a provider's ranks did not succeed.

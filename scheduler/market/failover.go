@@ -20,11 +20,12 @@ import (
 // one set of bids.
 const maxReplacementTries = 3
 
-// replace finds a provider for the ranks of lost, which dropped mid-job
-// (why), and returns it holding an accepted award. It takes the best
-// runner-up bid of the job that is still valid and, failing that (bids
-// live only seconds past the bid deadline), publishes a failover request
-// for just those ranks and takes the best of its bids. A candidate must be
+// replace finds a provider for the ranks of lost, which dropped mid-job,
+// never ran the work or failed its audit (why), and returns it holding an
+// accepted award. It takes the best runner-up bid of the job that is
+// still valid and, failing that (bids live only seconds past the bid
+// deadline), publishes a failover request for just those ranks and takes
+// the best of its bids. A candidate must be
 // outside the cluster, never lost in this job, within the job's price and
 // reputation bounds and, by its coordinate and then by its own pings,
 // within the RTT bound of every remaining worker.
@@ -32,7 +33,13 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 	m.mu.Lock()
 	w.lost[lost.peer] = true
 	policy := j.view.Spec.Failover
-	j.event("lost", lost.peer, "%s lost mid-job (%v)", short(lost.peer), why)
+	switch {
+	case errors.Is(why, errAuditFailed): // its audit_failed event said why
+	case errors.Is(why, errNeverRan):
+		j.event("lost", lost.peer, "%s lost before it ran anything (%v)", short(lost.peer), why)
+	default:
+		j.event("lost", lost.peer, "%s lost mid-job (%v)", short(lost.peer), why)
+	}
 	if policy == FailoverNone {
 		m.mu.Unlock()
 		return nil, errors.New("the job's failover policy is none")
@@ -132,6 +139,18 @@ func (m *Market) takeReplacement(ctx context.Context, j *job, r *job, w *work, l
 	}
 	slices.SortStableFunc(cands, func(a, b candidate) int { return cmp.Compare(a.score, b.score) })
 	for _, c := range cands[:min(len(cands), maxReplacementTries)] {
+		// A replacement proves its class as a first member does.
+		if why, challenged, v := m.verifyClass(ctx, from[c.i], bids[c.i].Class); why != "" {
+			m.mu.Lock()
+			j.event("challenge_failed", from[c.i], "%s %s; not a replacement", short(from[c.i]), why)
+			m.mu.Unlock()
+			skipped["failed proof-of-compute"]++
+			continue
+		} else if challenged {
+			m.mu.Lock()
+			verifiedEvent(j, from[c.i], bids[c.i].Class, v)
+			m.mu.Unlock()
+		}
 		mb, err := m.awardReplacement(ctx, j, r, w, lost, c.i, others)
 		if mb != nil {
 			return mb, ""

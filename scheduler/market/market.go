@@ -23,10 +23,12 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/gpu/proof"
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/p2p/frame"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
 
@@ -92,6 +94,14 @@ type Deps struct {
 	// Invitees finds up to enough providers that may serve req, for direct
 	// invitations; nil disables invitations.
 	Invitees func(ctx context.Context, req *gossip.JobRequest, enough int) []peer.AddrInfo
+	// Auditor is the wasm executor audits re-run ranks in: the node's own,
+	// with its limits and compiled-module cache; nil builds one with the
+	// default limits for each audited job.
+	Auditor executor.Executor
+	// Challenge puts a proof-of-compute challenge to provider p for the
+	// device class it claims and returns the verdict (see
+	// market.verify_class); nil checks no class.
+	Challenge func(ctx context.Context, p peer.ID, class string) (proof.Verdict, error)
 	// RoutingTableSize says how large the network looks.
 	RoutingTableSize func() int
 	// Changed is called when this node's reservations change.
@@ -113,6 +123,21 @@ type Faults struct {
 	DeclineAwards string
 	// IgnoreAwards leaves every award unanswered.
 	IgnoreAwards bool
+	// NeverRun bids and accepts awards, answers the run request and takes
+	// its files, then runs nothing and sends nothing, not even a heartbeat.
+	NeverRun bool
+	// NeverAnswer bids and accepts awards, then holds the run request
+	// unanswered until the requester gives up.
+	NeverAnswer bool
+	// DisconnectAfter, if set, drops every connection to the requester
+	// this long after its run started here, and refuses that peer's
+	// connections for DisconnectFor (3 s when zero); the node stays up and
+	// can be reached again afterwards.
+	DisconnectAfter time.Duration
+	DisconnectFor   time.Duration
+	// WrongOutputs runs the work and returns every output altered (each
+	// byte inverted) with an otherwise honest result.
+	WrongOutputs bool
 }
 
 // Market is a node's market, both roles. Create it with New, Start it,
@@ -135,8 +160,11 @@ type Market struct {
 	life   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	sem    chan struct{} // bounds concurrent bid decisions
+	sem    chan struct{} // bounds concurrent bid decisions beyond each requester's first
 	faults atomic.Pointer[Faults]
+	checks classChecks // proof-of-compute verdicts, as requester
+
+	considering considering // requests being considered, by requester (goConsider)
 }
 
 // SetFaults makes this node misbehave on purpose from now on: tests of the

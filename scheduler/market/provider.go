@@ -238,7 +238,54 @@ func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
 		hold = o.req.Duration
 	}
 	r.until = time.Now().Add(hold + time.Minute)
+	if f := m.fault(); f.DisconnectAfter > 0 {
+		m.wg.Go(func() { m.disconnect(requester, f.DisconnectAfter, f.DisconnectFor) })
+	}
 	return nil
+}
+
+// RunFaults is the run server's view of this node's Faults
+// (run.Faulty): how the run of job for requester misbehaves.
+func (m *Market) RunFaults(job string, requester peer.ID) run.Faults {
+	f := m.fault()
+	return run.Faults{NeverAnswer: f.NeverAnswer, NeverRun: f.NeverRun, AlterOutputs: f.WrongOutputs}
+}
+
+var _ run.Faulty = (*Market)(nil)
+
+// defaultDisconnectFor is how long Faults.DisconnectAfter refuses the
+// requester when Faults.DisconnectFor is zero.
+const defaultDisconnectFor = 3 * time.Second
+
+// disconnect is Faults.DisconnectAfter: after wait it closes every
+// connection to p and, for blackout, closes each new one as it opens.
+func (m *Market) disconnect(p peer.ID, wait, blackout time.Duration) {
+	if blackout <= 0 {
+		blackout = defaultDisconnectFor
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-m.life.Done():
+		return
+	}
+	net := m.d.Host.Network()
+	until := time.Now().Add(blackout)
+	refuse := &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
+		if c.RemotePeer() == p && time.Now().Before(until) {
+			go c.Close() // not from the notification itself
+		}
+	}}
+	net.Notify(refuse) // first, so no connection slips in between
+	defer net.StopNotify(refuse)
+	m.log.Warn("fault: disconnecting from the requester", "requester", short(p), "for", blackout)
+	_ = net.ClosePeer(p)
+	t.Reset(blackout)
+	select {
+	case <-t.C:
+	case <-m.life.Done():
+	}
 }
 
 // EndRun ends job's reservation once its work is over, and keeps what it
@@ -266,15 +313,7 @@ func (m *Market) OnRequest(r gossip.Received) {
 	if !ok || r.From == m.self {
 		return
 	}
-	select {
-	case m.sem <- struct{}{}:
-		m.wg.Go(func() {
-			defer func() { <-m.sem }()
-			_ = m.consider(r.From, req)
-		})
-	default:
-		m.count(m.stats.Declined, "overloaded")
-	}
+	m.goConsider(r.From, req)
 }
 
 // consider decides on req from requester and bids if the checks pass; the
@@ -379,15 +418,7 @@ func (m *Market) handleInvite(s network.Stream) {
 		return
 	}
 	reply(s, true, "")
-	select {
-	case m.sem <- struct{}{}:
-		m.wg.Go(func() {
-			defer func() { <-m.sem }()
-			_ = m.consider(remote, req)
-		})
-	default:
-		m.count(m.stats.Declined, "overloaded")
-	}
+	m.goConsider(remote, req)
 }
 
 // handleAward answers an award with a signed accept or decline, or a

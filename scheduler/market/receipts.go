@@ -48,16 +48,28 @@ const (
 	// requester stopped notices within one of its heartbeats, which is
 	// allowed on top).
 	settleTolerance = 2 * time.Second
-	// settleTries bounds the attempts to settle one run (one for a
-	// provider that was lost).
+	// settleTries bounds the attempts to settle one run.
 	settleTries = 3
+	// settleLostTries bounds those of a run whose provider was lost: the
+	// first while the job ends, the others in the background, one, two,
+	// four, eight and sixteen seconds apart, in case it comes back.
+	settleLostTries = 6
+	// maxObservedMS bounds a settle request's observed time (a year).
+	maxObservedMS = int64(365 * 24 * time.Hour / time.Millisecond)
 )
 
+// settleRequest asks for the receipts of a run. For a run whose provider
+// was lost, Lost is set and ObservedMS is how long the requester heard
+// from it, in whole milliseconds (from its answer to the run request to
+// the last word): the receipts then state no more than that, since the
+// requester had nothing from the provider after.
 type settleRequest struct {
-	Job      string `json:"job"`
-	Ranks    []int  `json:"ranks"`
-	Attempt  int    `json:"attempt,omitempty"`
-	Replaces string `json:"replaces,omitempty"`
+	Job        string `json:"job"`
+	Ranks      []int  `json:"ranks"`
+	Attempt    int    `json:"attempt,omitempty"`
+	Replaces   string `json:"replaces,omitempty"`
+	Lost       bool   `json:"lost,omitempty"`
+	ObservedMS int64  `json:"observed_ms,omitempty"`
 }
 
 type settleOffer struct {
@@ -74,32 +86,48 @@ type settleAnswer struct {
 var errDisputed = errors.New("receipts disputed")
 
 // settle exchanges the receipts of mb's run (the job's usage record k) in
-// the background and records the outcome on the usage record.
-func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool) {
+// the background and records the outcome on the usage record. disputed,
+// if set, refuses every receipt of the run with that reason. The job
+// waits for the first attempt of a lost provider's settlement only; the
+// others go on after it ended, until the provider is back or
+// settleLostTries are spent.
+func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, disputed string) {
 	if m.d.Ledger == nil || o.Started.IsZero() {
 		return
 	}
 	tries := settleTries
 	if lost {
-		tries = 1
+		tries = settleLostTries
 	}
 	j.settles.Add(1)
 	m.wg.Go(func() {
-		defer j.settles.Done()
+		held := true
+		letGo := func() {
+			if held {
+				held = false
+				j.settles.Done()
+			}
+		}
+		defer letGo()
 		var ids []string
 		var err error
 		for try := range tries {
 			ctx, cancel := context.WithTimeout(m.life, 2*streamTimeout)
-			ids, err = m.settleOnce(ctx, j, mb, k, o)
+			ids, err = m.settleOnce(ctx, j, mb, k, o, disputed)
 			cancel()
-			if err == nil || errors.Is(err, errDisputed) || m.life.Err() != nil {
+			if err == nil || errors.Is(err, errDisputed) || m.life.Err() != nil || try == tries-1 {
 				break
 			}
-			if try < tries-1 {
-				select {
-				case <-time.After(time.Second << try):
-				case <-m.life.Done():
-				}
+			if lost && try == 0 {
+				m.mu.Lock()
+				j.view.Usage[k].Settlement = "not settled yet: " + err.Error()
+				j.event("receipt", mb.peer, "receipts of lost %s for ranks %v: %v; trying again for a while", short(mb.peer), mb.ranks, err)
+				m.mu.Unlock()
+				letGo()
+			}
+			select {
+			case <-time.After(time.Second << try):
+			case <-m.life.Done():
 			}
 		}
 		m.mu.Lock()
@@ -136,7 +164,7 @@ func (j *job) awaitSettlements() {
 
 // settleOnce runs the exchange once and returns the IDs of the receipts
 // countersigned and logged.
-func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o run.Outcome) ([]string, error) {
+func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o run.Outcome, disputed string) ([]string, error) {
 	addAddrs(m.d.Host, mb.peer, mb.addrs)
 	s, err := m.d.Host.NewStream(network.WithAllowLimitedConn(ctx, string(ReceiptProtocol)), mb.peer, ReceiptProtocol)
 	if err != nil {
@@ -144,9 +172,15 @@ func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o ru
 	}
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(2 * streamTimeout))
+	m.mu.Lock()
+	u := j.view.Usage[k]
+	m.mu.Unlock()
 	req := settleRequest{Job: mb.req, Ranks: mb.ranks, Attempt: mb.attempt}
 	if mb.replaces != "" {
 		req.Replaces = mb.replaces.String()
+	}
+	if u.Status == UsageLost {
+		req.Lost, req.ObservedMS = true, observed(u).Milliseconds()
 	}
 	if err := writeJSON(s, req); err != nil {
 		_ = s.Reset()
@@ -161,9 +195,6 @@ func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o ru
 	if offer.Error != "" {
 		return nil, fmt.Errorf("provider: %s", offer.Error)
 	}
-	m.mu.Lock()
-	u := j.view.Usage[k]
-	m.mu.Unlock()
 	ans := settleAnswer{Refused: map[string]string{}}
 	var signed []ledger.Signed
 	var ids []string
@@ -179,7 +210,11 @@ func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o ru
 			return nil, fmt.Errorf("a receipt from %s: %w", short(mb.peer), err)
 		}
 		offered[rc.Rank] = true
-		if why := m.checkReceipt(j, mb, u, o, rc, seen); why != "" {
+		why := disputed
+		if why == "" {
+			why = m.checkReceipt(j, mb, u, o, rc, seen)
+		}
+		if why != "" {
 			ans.Refused[rc.ID] = why
 			continue
 		}
@@ -255,6 +290,11 @@ func (m *Market) checkReceipt(j *job, mb *member, u Usage, o run.Outcome, rc led
 	}
 	served := u.End.Sub(u.Start)
 	claimed := rc.End.Sub(rc.Start)
+	slack := settleTolerance + o.Heartbeat + served/100
+	if u.Status == UsageLost {
+		// The requester heard nothing after; the receipt states no more.
+		served, slack = observed(u), 0
+	}
 	switch {
 	case rc.Provider != mb.peer.String() || rc.Requester != m.self.String():
 		return "the parties are not this run's"
@@ -270,13 +310,19 @@ func (m *Market) checkReceipt(j *job, mb *member, u Usage, o run.Outcome, rc led
 		return fmt.Sprintf("unit price %d micros, the award's is %d", rc.UnitPrice, price)
 	case rc.ResultDigest != want:
 		return fmt.Sprintf("result digest %q, the result received has %q", rc.ResultDigest, want)
-	case claimed > served+settleTolerance+o.Heartbeat+served/100:
+	case claimed > served+slack:
 		return fmt.Sprintf("claims %s served, %s observed", claimed.Round(time.Millisecond), served.Round(time.Millisecond))
 	case rc.Start.Sub(u.Start).Abs() > time.Minute:
 		return fmt.Sprintf("starts %s, more than a minute from %s", rc.Start.Format(time.RFC3339), u.Start.Format(time.RFC3339))
 	}
 	seen[rc.Rank] = true
 	return ""
+}
+
+// observed is the time u covers as the receipts count it: from its start
+// to its end, each truncated to the millisecond.
+func observed(u Usage) time.Duration {
+	return u.End.UTC().Truncate(time.Millisecond).Sub(u.Start.UTC().Truncate(time.Millisecond))
 }
 
 // handleSettle is the provider's side of ReceiptProtocol.
@@ -400,6 +446,14 @@ func (m *Market) issueReceipts(requester peer.ID, req settleRequest) ([]ledger.S
 		return nil, fmt.Errorf("ranks %v, the run had %v", req.Ranks, ranks)
 	case req.Attempt < 0 || req.Attempt > 1000 || len(req.Replaces) > 128:
 		return nil, errors.New("bad attempt or replaced peer")
+	case req.ObservedMS < 0 || req.ObservedMS > maxObservedMS:
+		return nil, fmt.Errorf("observed time of %d ms not in [0, %d]", req.ObservedMS, int64(maxObservedMS))
+	}
+	end := served.Ended
+	if limit := served.Started.Add(time.Duration(req.ObservedMS) * time.Millisecond); req.Lost && limit.Before(end) {
+		// The requester lost us and heard nothing after: what it observed
+		// is all it pays for.
+		end = limit
 	}
 	unit, err := pricing.FromFloat(price)
 	if err != nil {
@@ -413,7 +467,7 @@ func (m *Market) issueReceipts(requester peer.ID, req settleRequest) ([]ledger.S
 		}
 		rc := ledger.Receipt{Job: req.Job, Requester: requester.String(), Provider: m.self.String(), Rank: rk,
 			Attempt: req.Attempt, Replaces: req.Replaces, Devices: per, Class: class, Pool: pool, Executor: executor,
-			Start: served.Started, End: served.Ended, UnitPrice: ledger.Micros(unit), Seq: 1, Issued: now,
+			Start: served.Started, End: end, UnitPrice: ledger.Micros(unit), Seq: 1, Issued: now,
 			Status: ledger.StatusLost}
 		if rr, ok := served.Results[rk]; ok {
 			rc.ResultDigest, rc.ExitStatus, rc.Status = receiptDigest(rr.Digest), rr.Result.ExitCode, receiptStatus(rr.Result.Status)

@@ -3,6 +3,8 @@ package market
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -83,19 +85,46 @@ func TestCheckReceipt(t *testing.T) {
 	}
 }
 
-// FuzzSettleMessages: the receipt exchange's messages decode from any
-// bytes without panicking, within their size limits.
+// FuzzSettleMessages: the receipt exchange's messages (and the Ack that
+// answers an invitation) decode from any bytes without panicking; a frame
+// over its limit never decodes; and what decodes, written again as a
+// frame, decodes to a message that writes the same bytes.
 func FuzzSettleMessages(f *testing.F) {
 	f.Add([]byte(`{"job":"j","ranks":[0,1],"attempt":1,"replaces":"x"}`))
 	f.Add([]byte(`{"receipts":["AQID"],"error":""}`))
 	f.Add([]byte(`{"countersigned":["AQID"],"refused":{"a":"b"}}`))
+	f.Add([]byte(`{"ok":false,"reason":"busy"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var framed bytes.Buffer
-		framed.Write(appendUvarint(nil, uint64(len(data))))
-		framed.Write(data)
-		for _, v := range []any{&settleRequest{}, &settleOffer{}, &settleAnswer{}} {
-			r := bufio.NewReader(bytes.NewReader(framed.Bytes()))
-			_ = readJSON(r, maxSettleRequestBytes, v)
+		framed := appendUvarint(nil, uint64(len(data)))
+		framed = append(framed, data...)
+		for _, tc := range []struct {
+			v     any
+			limit int
+		}{{&settleRequest{}, maxSettleRequestBytes}, {&settleOffer{}, maxSettleBytes}, {&settleAnswer{}, maxSettleBytes}} {
+			err := readJSON(bufio.NewReader(bytes.NewReader(framed)), tc.limit, tc.v)
+			if err != nil {
+				continue
+			}
+			if len(data) > tc.limit {
+				t.Fatalf("%T: a frame of %d bytes decoded under a limit of %d", tc.v, len(data), tc.limit)
+			}
+			again, err := json.Marshal(tc.v)
+			if err != nil {
+				t.Fatalf("%T: re-encode: %v", tc.v, err)
+			}
+			back := reflect.New(reflect.TypeOf(tc.v).Elem()).Interface()
+			if err := readJSON(bufio.NewReader(bytes.NewReader(append(appendUvarint(nil, uint64(len(again))), again...))), 1<<30, back); err != nil {
+				t.Fatalf("%T: re-encoded message does not decode: %v", tc.v, err)
+			}
+			if third, _ := json.Marshal(back); !bytes.Equal(third, again) {
+				t.Fatalf("%T: %s decoded again as %s", tc.v, again, third)
+			}
+		}
+		if a, err := readAck(data); err == nil {
+			b, _ := json.Marshal(a)
+			if back, err := readAck(b); err != nil || back != a {
+				t.Fatalf("ack %+v decoded again as %+v, %v", a, back, err)
+			}
 		}
 	})
 }

@@ -471,6 +471,13 @@ func (m *Market) confirm(ctx context.Context, j *job) {
 				delete(held, i)
 			}
 		}
+		// A provider claiming a class it cannot prove is dropped before it
+		// is awarded; that costs no round, and ends: each failure excludes
+		// one more bid.
+		if m.verifyMembers(ctx, j, cluster, held, excluded) > 0 && ctx.Err() == nil {
+			round--
+			continue
+		}
 		m.awardRound(ctx, j, cluster, peers, held, excluded, measured)
 		if ctx.Err() != nil {
 			m.releaseAll(context.Background(), j, held, "the requester stopped")

@@ -78,6 +78,13 @@ type Spec struct {
 	// restart (default) starts them again from their inputs on the next-best
 	// provider while the other workers go on; none fails the job.
 	Failover string `json:"failover,omitempty" yaml:"failover"`
+	// Audit is the share of ranks, 0 to 1, that the requester runs again
+	// itself, in its own wasm executor, to check the outputs a provider
+	// returned: any share above 0 audits at least one rank (the count is
+	// rounded up), 1 audits every rank; which ranks is drawn at random and
+	// kept secret. Only wasm work can be audited. Default
+	// market.default_audit for wasm work, else 0.
+	Audit *float64 `json:"audit,omitempty" yaml:"audit"`
 }
 
 // Failover policies of a Spec.
@@ -239,12 +246,44 @@ func (s Spec) Normalize(cfg Config) (Spec, error) {
 	if r := *s.MinReputation; !(r >= 0 && r <= 1) {
 		return s, fmt.Errorf("%w: min_reputation %v not in [0, 1]", ErrBadSpec, r)
 	}
+	if err := s.normalizeAudit(cfg); err != nil {
+		return s, fmt.Errorf("%w: %w", ErrBadSpec, err)
+	}
 	now := time.Now()
 	req := s.request("00000000000000000000000000000000", 1, now)
 	if err := req.Validate(now, time.Minute); err != nil {
 		return s, fmt.Errorf("%w: %w", ErrBadSpec, err)
 	}
 	return s, nil
+}
+
+// normalizeAudit sets the audit share from cfg when the spec names none,
+// and checks it: in [0, 1], and above 0 only for wasm work.
+func (s *Spec) normalizeAudit(cfg Config) error {
+	if s.Audit == nil {
+		a := 0.0
+		if s.Module != "" {
+			a = cfg.DefaultAudit
+		}
+		s.Audit = &a
+	}
+	switch a := *s.Audit; {
+	case !(a >= 0 && a <= 1):
+		return fmt.Errorf("audit %v not in [0, 1]", a)
+	case a > 0 && !s.runnable():
+		return errors.New("audit without work to audit (module)")
+	case a > 0 && s.Module == "":
+		return fmt.Errorf("audit: %s work cannot be audited: the requester checks outputs by running a rank again in its own wasm executor, so only wasm work (module) can be", s.Executor)
+	}
+	return nil
+}
+
+// auditShare is the share of ranks audited, 0 when none is set.
+func (s Spec) auditShare() float64 {
+	if s.Audit == nil {
+		return 0
+	}
+	return *s.Audit
 }
 
 // request is the job request s publishes, sent at now.

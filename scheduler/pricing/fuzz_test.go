@@ -87,3 +87,28 @@ func FuzzFromFloat(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseUrgency: an urgency from a job file or a request reads from its
+// name in any case (or from nothing, as normal), writes back as that name,
+// and an error comes with the zero urgency.
+func FuzzParseUrgency(f *testing.F) {
+	for _, s := range []string{"", "low", "NORMAL", "High", "urgent", "hıgh", "low "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		u, err := ParseUrgency(s)
+		if err != nil {
+			if u != 0 {
+				t.Fatalf("ParseUrgency(%q) failed with %v", s, u)
+			}
+			return
+		}
+		name := u.String()
+		if (s != "" && !strings.EqualFold(name, s)) || (s == "" && u != UrgencyNormal) {
+			t.Fatalf("ParseUrgency(%q) = %s", s, name)
+		}
+		if again, err := ParseUrgency(name); err != nil || again != u {
+			t.Fatalf("%q read back as %v, %v", name, again, err)
+		}
+	})
+}

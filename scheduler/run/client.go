@@ -66,6 +66,18 @@ type Option func(*options)
 
 type options struct {
 	tolerance int
+	answer    time.Duration
+}
+
+// WithAnswerTimeout bounds the wait for the provider's answer to the
+// request (streamTimeout, 30 s, when d <= 0): a provider that takes the
+// stream and never answers is lost after d, with ErrProviderLost.
+func WithAnswerTimeout(d time.Duration) Option {
+	return func(o *options) {
+		if d > 0 {
+			o.answer = d
+		}
+	}
 }
 
 // WithTolerance sets how many of the provider's heartbeat intervals may pass
@@ -224,9 +236,17 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 	if err := frame.Write(st, data); err != nil {
 		return out, lost("send the request to", err)
 	}
+	if o.answer > 0 {
+		if d := time.Now().Add(o.answer); d.Before(deadline) {
+			_ = st.SetReadDeadline(d)
+		}
+	}
 	r := bufio.NewReader(st)
 	b, err := frame.Read(r, maxAckBytes)
 	if err != nil {
+		if o.answer > 0 && (errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err)) && ctx.Err() == nil {
+			return out, fmt.Errorf("%w: no answer from %s to the run request in %s", ErrProviderLost, p, o.answer)
+		}
 		return out, lost("read the answer of", err)
 	}
 	ack, err := decodeAck(b)

@@ -54,6 +54,29 @@ type RunEnd struct {
 	Results map[int]RankEnd
 }
 
+// Faults make a provider's server misbehave on purpose, for tests of a
+// requester's defences; the zero value behaves. A provider's market sets
+// them (market.Faults); users never do.
+type Faults struct {
+	// NeverAnswer holds an authorized request open without an answer until
+	// the requester gives up.
+	NeverAnswer bool
+	// NeverRun answers an authorized request and takes its files, then
+	// starts nothing and sends nothing, not even a heartbeat.
+	NeverRun bool
+	// AlterOutputs runs the work and inverts every byte of every output
+	// (an empty output gets one byte) before listing them: the result is
+	// otherwise honest, and the digests match the bytes sent.
+	AlterOutputs bool
+}
+
+// Faulty is implemented by an Authorizer that makes some runs misbehave
+// on purpose; the server asks it once per authorized run.
+type Faulty interface {
+	// RunFaults returns the faults of the run of job for requester.
+	RunFaults(job string, requester peer.ID) Faults
+}
+
 // RankEnd is one rank's result as sent.
 type RankEnd struct {
 	Result executor.Result
@@ -203,9 +226,29 @@ func (s *Server) handle(st network.Stream) {
 		_ = st.Close()
 		return
 	}
-	end := s.serve(st, r, req, log)
+	var faults Faults
+	if f, ok := s.auth.(Faulty); ok {
+		faults = f.RunFaults(req.Job, remote)
+	}
+	var end RunEnd
+	if faults.NeverAnswer {
+		end = s.hold(st, r, log)
+	} else {
+		end = s.serve(st, r, req, faults, log)
+	}
 	s.auth.EndRun(req.Job, remote, end)
 	log.Info("run ended", "reason", end.Reason)
+}
+
+// hold keeps a request unanswered (Faults.NeverAnswer) until the
+// requester resets the stream, its deadline passes or the server closes.
+func (s *Server) hold(st network.Stream, r *bufio.Reader, log *slog.Logger) RunEnd {
+	log.Warn("fault: holding the run request unanswered")
+	stop := context.AfterFunc(s.life, func() { _ = st.Reset() })
+	defer stop()
+	_, _ = io.Copy(io.Discard, r)
+	_ = st.Reset()
+	return RunEnd{Reason: "fault: never answered"}
 }
 
 // truncate cuts a reason to maxReasonBytes.
@@ -276,7 +319,7 @@ func (s *Server) forget(job string) {
 
 // serve runs an admitted, authorized request and returns what it served
 // and why it ended.
-func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log *slog.Logger) (end RunEnd) {
+func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, faults Faults, log *slog.Logger) (end RunEnd) {
 	jobDir := filepath.Join(s.cfg.Dir, req.Job)
 	if !s.cfg.Keep {
 		defer os.RemoveAll(jobDir)
@@ -306,6 +349,20 @@ func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log 
 		end.Reason = "inputs: " + err.Error()
 		return end
 	}
+	if faults.NeverRun {
+		// Silent until the server closes or the stream would have timed
+		// out: the requester gives up long before.
+		log.Warn("fault: running nothing, sending nothing")
+		t := time.NewTimer(streamTimeout)
+		select {
+		case <-t.C:
+		case <-s.life.Done():
+		}
+		t.Stop()
+		_ = st.Reset()
+		end.Reason = "fault: never ran"
+		return end
+	}
 	// The requester half-closes after the files; anything else ends the work.
 	ctx, cancel := context.WithCancelCause(s.life)
 	defer cancel(nil)
@@ -316,7 +373,7 @@ func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log 
 		}
 	}()
 
-	reason := s.runRanks(ctx, cancel, st, req, jobDir, module, end.Results, log)
+	reason := s.runRanks(ctx, cancel, st, req, jobDir, module, end.Results, faults, log)
 	if reason != "" {
 		_ = st.Reset()
 		end.Reason = reason
@@ -385,7 +442,7 @@ type item struct {
 // runRanks starts every rank, streams their events, records each result
 // sent in sent, and returns "" when all results went out, or why it
 // stopped.
-func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, st network.Stream, req *RunRequest, jobDir string, module []byte, sent map[int]RankEnd, log *slog.Logger) string {
+func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, st network.Stream, req *RunRequest, jobDir string, module []byte, sent map[int]RankEnd, faults Faults, log *slog.Logger) string {
 	items := make(chan item, 64)
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel (deferred later, runs first) stops the work
@@ -435,6 +492,10 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 			}
 			left--
 			ev := it.ev
+			if faults.AlterOutputs {
+				log.Warn("fault: altering the outputs", "rank", ev.Rank)
+				alterOutputs(it.outputs)
+			}
 			var paths []string
 			ev.Outputs, paths, ev.Omitted = listOutputs(it.outputs, &budget)
 			if err := write(ev); err != nil {
@@ -548,8 +609,17 @@ func (s *Server) rank(ctx context.Context, req *RunRequest, rk int, jobDir strin
 	send(item{ev: Event{Kind: KindResult, Rank: rk, Result: &res}, outputs: filepath.Join(dir, "outputs")})
 }
 
-// job is the executor's view of rank rk.
+// job is the executor's view of rank rk, under this provider's limits.
 func (s *Server) job(req *RunRequest, rk int, dir string, module []byte) executor.Job {
+	job := rankJob(req, rk, dir, module)
+	job.Limits = job.Limits.Cap(s.cfg.Limits)
+	return job
+}
+
+// rankJob is the executor's view of rank rk of req in dir, with module's
+// bytes for wasm work and the request's own limits: what a provider runs
+// and what Replay runs again.
+func rankJob(req *RunRequest, rk int, dir string, module []byte) executor.Job {
 	spec := req.Spec
 	if spec.Wasm != nil {
 		spec.Wasm = &executor.WasmSpec{Module: module, Digest: spec.Wasm.Digest}
@@ -562,7 +632,7 @@ func (s *Server) job(req *RunRequest, rk int, dir string, module []byte) executo
 	env["GPUMESH_WORLD_SIZE"] = strconv.Itoa(req.WorldSize)
 	env["GPUMESH_JOB_ID"] = req.Job
 	env["GPUMESH_PEERS"] = strings.Join(req.Peers, ",")
-	return executor.Job{ID: req.Job, Dir: dir, Spec: spec, Env: env, Limits: spec.Limits.Cap(s.cfg.Limits)}
+	return executor.Job{ID: req.Job, Dir: dir, Spec: spec, Env: env, Limits: spec.Limits}
 }
 
 // prepareRank makes dir's inputs/ and outputs/ and puts every input in

@@ -151,7 +151,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		msg, _, err := gossip.Decode(b, []gossip.Type{RequestType}, now, MaxRequestBytes, time.Minute)
 		if err != nil {
-			if !errors.Is(err, gossip.ErrMalformed) && !errors.Is(err, gossip.ErrInvalid) && !errors.Is(err, gossip.ErrExpired) &&
+			if !errors.Is(err, gossip.ErrMalformed) && !errors.Is(err, gossip.ErrNonCanonical) && !errors.Is(err, gossip.ErrInvalid) && !errors.Is(err, gossip.ErrExpired) &&
 				!errors.Is(err, gossip.ErrBadSignature) && !errors.Is(err, gossip.ErrUnknownType) && !errors.Is(err, gossip.ErrTooLarge) {
 				t.Fatalf("error wraps no gossip error: %v", err)
 			}

@@ -34,6 +34,7 @@ type submitFlags struct {
 	wasm, image, command           string
 	detach                         bool
 	failover                       string
+	audit                          float64
 }
 
 func newSubmitCmd(g *globals) *cobra.Command {
@@ -137,6 +138,7 @@ bad job spec.`,
 	fl.DurationVar(&f.bidWindow, "bid-window", 0, "how long bidding stays open at most (default the node's market.bid_window)")
 	fl.Float64Var(&f.minRep, "min-reputation", 0, "least provider reputation, 0 to 1 (default the node's market.min_reputation)")
 	fl.BoolVar(&f.detach, "detach", false, "print the job ID and return without following")
+	fl.Float64Var(&f.audit, "audit", 0, "share of ranks, 0 to 1, this node runs again itself to check the outputs a provider returns (wasm only; default the node's market.default_audit)")
 	fl.StringVar(&f.failover, "failover", "", "what a provider lost mid-job costs: restart (its ranks start again on the next-best provider; default) or none (the job fails)")
 	return cmd
 }
@@ -180,6 +182,9 @@ func buildSpec(cmd *cobra.Command, file string, f submitFlags, workArgs []string
 	}
 	if set("failover") {
 		spec.Failover = f.failover
+	}
+	if set("audit") {
+		spec.Audit = &f.audit
 	}
 	if set("class") {
 		spec.Class = f.class

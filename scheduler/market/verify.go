@@ -1,0 +1,161 @@
+package market
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gpumesh/gpumesh/gpu/proof"
+)
+
+// The policies of market.verify_class: which claimed device classes a
+// requester checks with a proof-of-compute challenge before an award.
+const (
+	// VerifyCPU checks CPU classes only: every node answers challenges with
+	// its CPU prover, so a CPU class is what an honest node can prove today.
+	VerifyCPU = "cpu"
+	// VerifyAll checks every class in proof.Classes, GPU classes included:
+	// only for networks whose providers answer with a GPU prover, since an
+	// honest GPU answering on its CPU fails as surely as a liar.
+	VerifyAll = "all"
+	// VerifyOff checks no class.
+	VerifyOff = "off"
+)
+
+// classChecks remembers, per provider and class, when a challenge last
+// passed, and runs at most one challenge per provider and class at a time:
+// concurrent jobs share its verdict (a provider limits how often one peer
+// may challenge it, so a second challenge would fail an honest provider).
+type classChecks struct {
+	mu       sync.Mutex
+	passed   map[classKey]time.Time
+	inflight map[classKey]*classCheck
+}
+
+type classKey struct {
+	peer  peer.ID
+	class string
+}
+
+// classCheck is one challenge under way; done closes when v and err are set.
+type classCheck struct {
+	done chan struct{}
+	v    proof.Verdict
+	err  error
+}
+
+// mustVerify reports whether class is checked under market.verify_class.
+func (m *Market) mustVerify(class string) bool {
+	if m.d.Challenge == nil {
+		return false
+	}
+	switch m.cfg.VerifyClass {
+	case VerifyAll:
+		return true
+	case VerifyCPU:
+		return cpuClass(class)
+	}
+	return false
+}
+
+// cpuClass reports whether class is a CPU class of the proof table (its
+// throughput is per core).
+func cpuClass(class string) bool {
+	for _, c := range proof.Classes() {
+		if c.Name == class {
+			return c.PerCore
+		}
+	}
+	return false
+}
+
+// verifyClass checks that p delivers class by a proof-of-compute challenge,
+// unless one passed within market.verify_ttl; it returns "" when p may be
+// awarded and otherwise why not. A verdict other than pass counts against
+// p's reputation (Deps.Challenge records it); a challenge that could not be
+// put at all (no stream) only keeps p out of this award.
+func (m *Market) verifyClass(ctx context.Context, p peer.ID, class string) (why string, challenged bool, v proof.Verdict) {
+	if !m.mustVerify(class) {
+		return "", false, v
+	}
+	k := classKey{p, class}
+	c := &m.checks
+	c.mu.Lock()
+	if at, ok := c.passed[k]; ok && time.Since(at) < time.Duration(m.cfg.VerifyTTL) {
+		c.mu.Unlock()
+		return "", false, v
+	}
+	call, running := c.inflight[k]
+	if !running {
+		call = &classCheck{done: make(chan struct{})}
+		if c.inflight == nil {
+			c.inflight = map[classKey]*classCheck{}
+			c.passed = map[classKey]time.Time{}
+		}
+		c.inflight[k] = call
+	}
+	c.mu.Unlock()
+	if !running {
+		call.v, call.err = m.d.Challenge(ctx, p, class)
+		c.mu.Lock()
+		delete(c.inflight, k)
+		if call.err == nil && call.v.Result == proof.Pass {
+			c.passed[k] = time.Now()
+		}
+		c.mu.Unlock()
+		close(call.done)
+	}
+	select {
+	case <-call.done:
+	case <-ctx.Done():
+		return "the requester stopped before its proof-of-compute ended", true, v
+	}
+	switch {
+	case call.err != nil:
+		return fmt.Sprintf("could not be challenged for %s: %v", class, call.err), true, v
+	case call.v.Result != proof.Pass:
+		return fmt.Sprintf("failed proof-of-compute for %s: %s (%s)", class, call.v.Result, call.v.Detail), true, call.v
+	}
+	return "", true, call.v
+}
+
+// verifyMembers challenges, in parallel, each member of cluster that does
+// not yet hold an accepted award and claims a class market.verify_class
+// checks; those that fail are excluded with the reason. It returns how
+// many failed.
+func (m *Market) verifyMembers(ctx context.Context, j *job, cluster []*member, held map[int]*member, excluded map[int]string) int {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failed := 0
+	for _, mb := range cluster {
+		if held[mb.bid] == mb || !m.mustVerify(mb.class) {
+			continue
+		}
+		wg.Go(func() {
+			why, challenged, v := m.verifyClass(ctx, mb.peer, mb.class)
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			switch {
+			case why != "":
+				j.event("challenge_failed", mb.peer, "%s %s; choosing again without it", short(mb.peer), why)
+				mu.Lock()
+				excluded[mb.bid] = why
+				failed++
+				mu.Unlock()
+			case challenged:
+				verifiedEvent(j, mb.peer, mb.class, v)
+			}
+		})
+	}
+	wg.Wait()
+	return failed
+}
+
+// verifiedEvent records on j that p passed its challenge for class; m.mu
+// must be held.
+func verifiedEvent(j *job, p peer.ID, class string, v proof.Verdict) {
+	j.event("verified", p, "%s passed a proof-of-compute for %s: %.1f GFLOP/s in %s", short(p), class, v.Throughput/1e9, v.Elapsed.Round(time.Millisecond))
+}

@@ -570,8 +570,21 @@ wait:
 
 	var state *container.State
 	ictx, icancel := context.WithTimeout(ctx, 10*time.Second)
-	if info, err := h.cli.ContainerInspect(ictx, h.id, client.ContainerInspectOptions{}); err == nil {
-		state = info.Container.State
+	// The engine may learn of an OOM kill after the exit itself (the two
+	// are separate events from containerd, seen on cgroup v1): a killed
+	// container with a memory limit is inspected again for a moment
+	// before it counts as a plain failure.
+	for try := 0; ; try++ {
+		if info, err := h.cli.ContainerInspect(ictx, h.id, client.ContainerInspectOptions{}); err == nil {
+			state = info.Container.State
+		}
+		if state == nil || state.OOMKilled || state.ExitCode != 137 || h.lim.MemoryBytes <= 0 || try == oomWaitTries {
+			break
+		}
+		select {
+		case <-ictx.Done():
+		case <-time.After(oomWaitStep):
+		}
 	}
 	icancel()
 	h.remove(ctx)
@@ -597,6 +610,13 @@ wait:
 	}
 	h.finish(res, h.out, h.lim.OutputBytes)
 }
+
+// oomWaitTries × oomWaitStep is how long a SIGKILLed container with a
+// memory limit is watched for the engine's OOM flag.
+const (
+	oomWaitTries = 10
+	oomWaitStep  = 100 * time.Millisecond
+)
 
 // poll stops the container when its outputs folder or CPU time is over
 // its limit.

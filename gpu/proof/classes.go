@@ -114,6 +114,17 @@ func Classes() []Class {
 	return out
 }
 
+// PerCoreClass reports whether class is in the table with per-core
+// figures: a CPU class, whose claim a CPU prover can answer.
+func PerCoreClass(class string) bool {
+	for _, c := range classes {
+		if c.Name == class {
+			return c.PerCore
+		}
+	}
+	return false
+}
+
 // Expected returns the FLOP/s a device of the named class sustains on
 // challenges of number type t; cores is the number of cores claimed for a
 // CPU class (1 to MaxCores) and ignored for others. It returns an error

@@ -99,3 +99,11 @@ func TestClassify(t *testing.T) {
 		}
 	}
 }
+
+func TestPerCoreClass(t *testing.T) {
+	for class, want := range map[string]bool{"CPU-x86": true, "CPU-arm64": true, "H100-80GB": false, "no-such-class": false} {
+		if got := PerCoreClass(class); got != want {
+			t.Errorf("PerCoreClass(%q) = %v, want %v", class, got, want)
+		}
+	}
+}

@@ -56,18 +56,7 @@ func (m *Market) mustVerify(class string) bool {
 	case VerifyAll:
 		return true
 	case VerifyCPU:
-		return cpuClass(class)
-	}
-	return false
-}
-
-// cpuClass reports whether class is a CPU class of the proof table (its
-// throughput is per core).
-func cpuClass(class string) bool {
-	for _, c := range proof.Classes() {
-		if c.Name == class {
-			return c.PerCore
-		}
+		return proof.PerCoreClass(class)
 	}
 	return false
 }

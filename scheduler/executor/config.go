@@ -25,6 +25,9 @@ type Config struct {
 	DockerAllowPrivileged bool `toml:"docker_allow_privileged" comment:"let container jobs that ask run privileged (no sandbox left)"`
 	// Commands are the process executor's allowlist, NAME=/absolute/program [ARGS...].
 	Commands []string `toml:"commands" comment:"process executor allowlist: NAME=/absolute/program [fixed args...]; empty = no process jobs"`
+	// CommandEnv names the environment variables a process job may set
+	// (exact names or patterns such as OMP_*); see ProcessConfig.Env.
+	CommandEnv []string `toml:"command_env" comment:"environment variables a process job may set: NAME or PATTERN (OMP_*); empty = none. Loader, path and interpreter variables (LD_*, PATH, PYTHONPATH, ...) are refused whatever this says"`
 	// MaxWall, MaxCPU, MaxMemoryMB and MaxOutputMB cap every job's limits.
 	MaxWall     p2p.Duration `toml:"max_wall" comment:"longest a job may run"`
 	MaxCPU      p2p.Duration `toml:"max_cpu" comment:"most CPU time a job may use"`
@@ -67,6 +70,9 @@ func (c Config) Validate(prefix string) error {
 	var errs []error
 	if _, err := c.Allowlist(); err != nil {
 		errs = append(errs, fmt.Errorf("%s.commands: %w", prefix, err))
+	}
+	if err := validateEnvAllow(c.CommandEnv); err != nil {
+		errs = append(errs, fmt.Errorf("%s.command_env: %w", prefix, err))
 	}
 	if c.MaxWall <= 0 || c.MaxCPU <= 0 {
 		errs = append(errs, fmt.Errorf("%s.max_wall and %s.max_cpu must be positive", prefix, prefix))
@@ -144,7 +150,7 @@ func Open(ctx context.Context, cfg Config, cacheDir, owner string) (set Set, ski
 	if len(allow) == 0 {
 		skipped["process"] = "executor.commands is empty"
 	} else {
-		p, err := NewProcess(ProcessConfig{Allow: allow, Limits: lim})
+		p, err := NewProcess(ProcessConfig{Allow: allow, Env: cfg.CommandEnv, Limits: lim})
 		if err != nil {
 			return nil, nil, err
 		}

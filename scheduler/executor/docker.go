@@ -264,6 +264,18 @@ func dockerCheck(cfg DockerConfig, job Job) error {
 			bad("environment variable %q is not NAME=value", k)
 		}
 	}
+	// A container is the requester's own code, so its environment mostly
+	// reaches only that code; it is checked all the same because code of
+	// the provider reads it too: the NVIDIA container runtime's hook runs
+	// on the host as root and takes NVIDIA_VISIBLE_DEVICES and
+	// NVIDIA_DRIVER_CAPABILITIES from the container's environment (all
+	// GPUs, whatever was asked), and a loader variable such as LD_PRELOAD
+	// would be honoured by any provider tool run inside the container
+	// (docker exec, the runtime's hooks). So the never-allowed names of
+	// the process executor are refused here too.
+	if refused := refusedEnv(job.Env, nil, false); len(refused) > 0 {
+		errs = append(errs, fmt.Errorf("%w: docker: the job sets %s, which no container may set", ErrEnvRefused, strings.Join(refused, ", ")))
+	}
 	if s.HostNetwork && !cfg.AllowHostNetwork {
 		refuse("host_network: this provider does not share its network")
 	}

@@ -321,7 +321,15 @@ func TestDockerRefusesWhatIsNotAllowed(t *testing.T) {
 			}
 		})
 	}
+	// Issue 16 item 1: the loader and GPU runtime variables are refused in
+	// a container's environment too, by name.
 	job := dockerJob(t)
+	job.Spec.Docker = &DockerSpec{Image: "x"}
+	job.Env["LD_PRELOAD"], job.Env["NVIDIA_VISIBLE_DEVICES"] = "/inputs/evil.so", "all"
+	if _, err := d.Start(context.Background(), job); !errors.Is(err, ErrEnvRefused) || !strings.Contains(err.Error(), "LD_PRELOAD, NVIDIA_VISIBLE_DEVICES") {
+		t.Errorf("loader and GPU variables: got %v, want ErrEnvRefused naming them", err)
+	}
+	job = dockerJob(t)
 	job.Spec.Docker = nil
 	if _, err := d.Start(context.Background(), job); !errors.Is(err, ErrBadSpec) {
 		t.Errorf("no docker section: got %v, want ErrBadSpec", err)

@@ -22,6 +22,13 @@ type ProcessConfig struct {
 	// arguments it runs: {"train": {"/opt/stack/bin/train", "--quiet"}}.
 	// Nothing else runs.
 	Allow map[string][]string
+	// Env names the job environment variables a job may set: exact names
+	// or path.Match patterns ("OMP_*"). Empty, the default, lets a job set
+	// none of its own; the provider's GPUMESH_ variables always pass.
+	// Loader, path and interpreter variables (see EnvNeverAllowed) are
+	// refused whatever Env says. A job setting any other name is refused
+	// at Start (ErrEnvRefused), not run with the name dropped.
+	Env []string
 	// Limits cap every job's; zero fields take DefaultProcessLimits'.
 	Limits Limits
 }
@@ -48,6 +55,9 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 			return nil, fmt.Errorf("process executor: command %q must map to an absolute program path", name)
 		}
 	}
+	if err := validateEnvAllow(cfg.Env); err != nil {
+		return nil, fmt.Errorf("process executor: %w", err)
+	}
 	cfg.Limits = cfg.Limits.Or(DefaultProcessLimits)
 	return &Process{cfg: cfg}, nil
 }
@@ -73,6 +83,12 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 	argv, ok := p.cfg.Allow[job.Spec.Process.Command]
 	if !ok {
 		return nil, fmt.Errorf("%w: command %q is not allowlisted (allowed: %v)", ErrNotAllowed, job.Spec.Process.Command, p.Commands())
+	}
+	if err := stripExec(filepath.Join(job.Dir, "inputs")); err != nil {
+		return nil, fmt.Errorf("%w: inputs: %w", ErrUnavailable, err)
+	}
+	if refused := refusedEnv(job.Env, p.cfg.Env, true); len(refused) > 0 {
+		return nil, envRefusedErr(refused, p.cfg.Env)
 	}
 	lim := job.Limits.Cap(p.cfg.Limits)
 	h := &procHandle{limits: lim, dir: job.Dir}
@@ -112,15 +128,44 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 	return h, nil
 }
 
-// processEnv is the job's environment plus where its folders are; the
-// host's environment is not passed on.
+// processEnv is the child's whole environment, built by the provider:
+// its fixed base (PATH, HOME, where the job's folders are) over the job's
+// variables, which Start has checked against the allowlist. The host's
+// environment is not passed on.
 func processEnv(job Job) []string {
-	env := []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=" + job.Dir,
-		"GPUMESH_INPUTS=" + filepath.Join(job.Dir, "inputs"), "GPUMESH_OUTPUTS=" + filepath.Join(job.Dir, "outputs")}
+	base := map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": job.Dir,
+		"GPUMESH_INPUTS": filepath.Join(job.Dir, "inputs"), "GPUMESH_OUTPUTS": filepath.Join(job.Dir, "outputs")}
+	env := make([]string, 0, len(base)+len(job.Env))
 	for k, v := range job.Env {
+		if _, fixed := base[k]; !fixed {
+			env = append(env, k+"="+v)
+		}
+	}
+	for k, v := range base {
 		env = append(env, k+"="+v)
 	}
+	sort.Strings(env)
 	return env
+}
+
+// stripExec clears the execute bits of every file under dir, so no input
+// a requester sent can be run as a program by an allowlisted command
+// (the run server stages them 0444 already; this holds whoever staged
+// them). Symbolic links are not followed.
+func stripExec(dir string) error {
+	return filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if m := info.Mode().Perm(); m&0o111 != 0 {
+			return os.Chmod(p, m&^0o111)
+		}
+		return nil
+	})
 }
 
 // procHandle is a running process.

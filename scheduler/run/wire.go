@@ -117,7 +117,9 @@ type RunRequest struct {
 	Spec executor.Spec `json:"spec"`
 	// Files are the module and the inputs, sent in this order after the Ack.
 	Files []File `json:"files,omitempty"`
-	// Env is extra environment for the work; GPUMESH_ names are reserved.
+	// Env is extra environment for the work; GPUMESH_ names are reserved,
+	// loader, path and interpreter names (executor.EnvNeverAllowed) are
+	// refused, and a process provider runs only the names it allows.
 	Env map[string]string `json:"env,omitempty"`
 }
 
@@ -201,6 +203,8 @@ func (m *RunRequest) Validate(now time.Time, maxSkew time.Duration) error {
 				bad("environment name %.40q", k)
 			case strings.HasPrefix(k, reservedEnvPrefix):
 				bad("environment name %s is reserved", k)
+			case executor.EnvNeverAllowed(k) != "":
+				bad("environment name %s is never allowed: %s", k, executor.EnvNeverAllowed(k))
 			case len(v) > MaxEnvValBytes || strings.ContainsRune(v, 0):
 				bad("environment value of %s: %d bytes or a NUL", k, len(v))
 			}

@@ -345,15 +345,11 @@ func (d *Docker) image(ctx context.Context, ref string) error {
 		if !d.cfg.Pull {
 			return fmt.Errorf("%w: docker image %s is not present and this provider does not pull", ErrUnavailable, ref)
 		}
-		resp, err := d.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
-		if err == nil {
-			err = resp.Wait(ctx)
-		}
-		if err != nil {
-			return fmt.Errorf("%w: pull docker image %s: %w", ErrUnavailable, ref, err)
+		if perr := d.pull(ctx, ref); perr != nil {
+			return perr
 		}
 		pulled = true
-		img, err = d.cli.ImageInspect(ctx, ref)
+		img, err = d.cli.ImageInspect(ctx, ref) // the outer err: a not-found before the pull must not stand
 	}
 	if err != nil {
 		return dockerErr("inspect image "+ref, err)
@@ -363,6 +359,18 @@ func (d *Docker) image(ctx context.Context, ref string) error {
 			_, _ = d.cli.ImageRemove(context.WithoutCancel(ctx), ref, client.ImageRemoveOptions{})
 		}
 		return fmt.Errorf("%w: docker image %s is %d bytes, at most %d", ErrTooLarge, ref, img.Size, d.cfg.MaxImageBytes)
+	}
+	return nil
+}
+
+// pull pulls ref, waiting for the engine to finish.
+func (d *Docker) pull(ctx context.Context, ref string) error {
+	resp, err := d.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
+	if err == nil {
+		err = resp.Wait(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("%w: pull docker image %s: %w", ErrUnavailable, ref, err)
 	}
 	return nil
 }

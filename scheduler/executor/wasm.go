@@ -445,26 +445,37 @@ func wasmMemoryMin(module []byte) (pages uint32, ok bool) {
 	}
 }
 
-// linearMemory backs one module's memory with a Go slice and refuses to
-// grow it past limit bytes, noting that it did: wazero then fails the
-// module's memory.grow and the module fails its own way (a Go module
-// prints "fatal error: out of memory" and exits 2), and the result says
-// the memory limit was hit rather than just "exit code 2".
+// linearMemory backs one module's memory and refuses to grow it past
+// limit bytes, noting that it did: wazero then fails the module's
+// memory.grow and the module fails its own way (a Go module prints
+// "fatal error: out of memory" and exits 2), and the result says the
+// memory limit was hit rather than just "exit code 2".
+//
+// The memory is an anonymous mapping that reserves the whole limit up
+// front and is committed page range by page range as the module grows, so
+// it grows in place (no copy, no old and new buffers at once), costs the
+// provider only the pages the module touched, and is unmapped when the
+// module ends. A Go slice grown geometrically cost twice the limit at its
+// last growth and stayed in the Go heap after the job (TestWasmMemoryRSS:
+// 631 MiB peak and after, for a 256 MiB limit). Where no mapping can be
+// made (not unix, or the reservation fails) it falls back to that slice.
 type linearMemory struct {
 	limit uint64
 	hit   atomic.Bool
 
-	mu  sync.Mutex // wazero calls from the module's goroutine; this is insurance
-	buf []byte
+	mu        sync.Mutex // wazero calls from the module's goroutine; this is insurance
+	mapped    []byte     // the reservation, limit bytes, once made
+	committed uint64     // how much of mapped is readable and writable
+	triedMap  bool
+	buf       []byte // the fallback
 }
 
 // Allocate implements experimental.MemoryAllocator; wasm has one memory
 // per module, so the allocator is the memory.
 func (m *linearMemory) Allocate(_, _ uint64) experimental.LinearMemory { return m }
 
-// Reallocate implements experimental.LinearMemory. The capacity grows
-// geometrically up to the limit so a memory grown page by page is not
-// copied each time.
+// Reallocate implements experimental.LinearMemory. The returned slice
+// keeps its address as it grows when the memory is mapped.
 func (m *linearMemory) Reallocate(size uint64) []byte {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -472,6 +483,28 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 		m.hit.Store(true)
 		return nil
 	}
+	if !m.triedMap {
+		m.triedMap = true
+		if b, err := reserveMemory(m.limit); err == nil {
+			m.mapped = b
+		}
+	}
+	if m.mapped != nil {
+		if size > m.committed {
+			if err := commitMemory(m.mapped, m.committed, size); err != nil {
+				return nil
+			}
+			m.committed = size
+		}
+		return m.mapped[:size:size]
+	}
+	return m.growSlice(size)
+}
+
+// growSlice is the fallback: a Go slice whose capacity grows
+// geometrically up to the limit so a memory grown page by page is not
+// copied each time.
+func (m *linearMemory) growSlice(size uint64) []byte {
 	if size > uint64(cap(m.buf)) {
 		grown := make([]byte, size, min(max(size, uint64(cap(m.buf))*2), m.limit))
 		copy(grown, m.buf)
@@ -481,11 +514,16 @@ func (m *linearMemory) Reallocate(size uint64) []byte {
 	return m.buf
 }
 
-// Free implements experimental.LinearMemory.
+// Free implements experimental.LinearMemory. wazero calls it once the
+// module is closed and runs no more.
 func (m *linearMemory) Free() {
 	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.mapped != nil {
+		_ = releaseMemory(m.mapped)
+		m.mapped, m.committed = nil, 0
+	}
 	m.buf = nil
-	m.mu.Unlock()
 }
 
 // sleepCtx sleeps for d or until ctx ends, so a module asleep in

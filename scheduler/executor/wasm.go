@@ -86,7 +86,9 @@ type WasmConfig struct {
 // time through a context deadline of min(Wall, CPU), since a module runs
 // on one thread its CPU time is at most its wall time, so the CPU limit
 // is enforced as wall time (sleeping counts too); output through the
-// Logs limit; the /outputs/ folder measured every second and at the end.
+// Logs limit; the /outputs/ folder's apparent size (a sparse file counts
+// whole) at write time (see outputsQuota), and measured every second and
+// at the end as well.
 //
 // Speed: one wazero runtime serves every job, and the last few modules
 // stay compiled in memory, so starting a known module costs an
@@ -357,9 +359,12 @@ func (w *Wasm) instantiate(ctx context.Context, compiled wazero.CompiledModule, 
 	})
 	h.memory = &linearMemory{limit: uint64(limits.MemoryBytes)}
 
+	quota := newOutputsQuota(outputs, limits.OutputBytes, func() {
+		cancel(&wasmStop{StatusLimit, fmt.Sprintf("outputs over %d bytes", limits.OutputBytes)})
+	})
 	fsConfig := wazero.NewFSConfig().(sysfs.FSConfig).
 		WithSysFSMount(&sysfs.ReadFS{FS: sysfs.DirFS(inputs)}, "/inputs").(sysfs.FSConfig).
-		WithSysFSMount(confinedFS{sysfs.DirFS(outputs)}, "/outputs")
+		WithSysFSMount(quotaFS{confinedFS{sysfs.DirFS(outputs)}, quota}, "/outputs")
 	mc := wazero.NewModuleConfig().
 		WithName("").         // many instances of one module share the runtime
 		WithStartFunctions(). // _start is called by run, not here

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -42,7 +43,9 @@ var DefaultProcessLimits = Limits{Wall: time.Hour, CPU: time.Hour, MemoryBytes: 
 // allowlist is: the command sees the host as the provider's user does.
 // Limits: wall time (the process group is killed), CPU time and address
 // space (RLIMIT_CPU, RLIMIT_AS, set on the child right after it starts),
-// logs and the outputs folder (OutputBytes each). PIDs is not enforced
+// logs (OutputBytes), and the outputs folder (OutputBytes): each file by
+// RLIMIT_FSIZE at write time, the folder's apparent size watched every
+// 100 ms (see watchOutputs). PIDs is not enforced
 // (RLIMIT_NPROC counts the whole user, not the job).
 type Process struct {
 	cfg ProcessConfig
@@ -94,12 +97,16 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 	h := &procHandle{limits: lim, dir: job.Dir}
 	h.outcome = newOutcome(h.stop)
 	h.logs = NewLogs(lim.OutputBytes, func() { h.stop(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
-	cmd := exec.Command(argv[0], append(append([]string{}, argv[1:]...), job.Spec.Args...)...)
-	cmd.Dir = job.Dir
-	cmd.Env = processEnv(job)
-	cmd.Stdout, cmd.Stderr = h.logs.Writer("stdout"), h.logs.Writer("stderr")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
+	newCmd := func() *exec.Cmd {
+		cmd := exec.Command(argv[0], append(append([]string{}, argv[1:]...), job.Spec.Args...)...)
+		cmd.Dir = job.Dir
+		cmd.Env = processEnv(job)
+		cmd.Stdout, cmd.Stderr = h.logs.Writer("stdout"), h.logs.Writer("stderr")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return cmd
+	}
+	cmd, limitsErr, err := startLimited(newCmd, lim)
+	if err != nil {
 		return nil, fmt.Errorf("%w: start %s: %w", ErrUnavailable, argv[0], err)
 	}
 	h.cmd = cmd
@@ -112,6 +119,55 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 	if stopped { // the logs hit their limit before the pid was known
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 	}
+	if limitsErr != nil {
+		h.stop(StatusFailed, "could not set limits: "+limitsErr.Error())
+	}
+	go h.run(lim.Wall)
+	go h.watchOutputs(lim.OutputBytes)
+	return h, nil
+}
+
+// startLimited starts the command newCmd makes with lim's rlimits in
+// force from its first instruction: the child is traced, so it stops
+// right after its exec, gets its limits, and is let go untraced. Limits
+// set after the program runs would let it write (truncate an output to 8
+// GiB, say) before they hold. Where tracing is not permitted (EPERM: a
+// seccomp policy, Yama) the command starts untraced and gets its limits
+// right after, as before. limitsErr is why the limits could not be set
+// (the job must then not run on); err is why nothing started.
+func startLimited(newCmd func() *exec.Cmd, lim Limits) (cmd *exec.Cmd, limitsErr, err error) {
+	cmd = newCmd()
+	cmd.SysProcAttr.Ptrace = true
+	runtime.LockOSThread() // ptrace requests must come from the tracing thread
+	defer runtime.UnlockOSThread()
+	if err = cmd.Start(); errors.Is(err, syscall.EPERM) {
+		cmd = newCmd()
+		if err = cmd.Start(); err != nil {
+			return nil, nil, err
+		}
+		return cmd, setLimits(cmd.Process.Pid, lim), nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	pid := cmd.Process.Pid
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil || !ws.Stopped() {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, nil, fmt.Errorf("child did not stop after exec (status %v): %w", ws, err)
+	}
+	limitsErr = setLimits(pid, lim)
+	if err := unix.PtraceDetach(pid); err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, nil, fmt.Errorf("let the child go: %w", err)
+	}
+	return cmd, limitsErr, nil
+}
+
+// setLimits sets the rlimits of lim on process pid: CPU time, address
+// space, and the size of any file it writes.
+func setLimits(pid int, lim Limits) error {
 	var errs []error
 	if lim.CPU > 0 {
 		secs := uint64((lim.CPU + time.Second - 1) / time.Second)
@@ -121,11 +177,14 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 		m := uint64(lim.MemoryBytes)
 		errs = append(errs, unix.Prlimit(pid, unix.RLIMIT_AS, &unix.Rlimit{Cur: m, Max: m}, nil))
 	}
-	if err := errors.Join(errs...); err != nil {
-		h.stop(StatusFailed, "could not set limits: "+err.Error())
+	if lim.OutputBytes > 0 {
+		// No file the job writes may grow past the outputs limit, sparse
+		// or not (the kernel refuses with EFBIG and SIGXFSZ); the total
+		// of the outputs folder is watched by watchOutputs.
+		f := uint64(lim.OutputBytes)
+		errs = append(errs, unix.Prlimit(pid, unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: f, Max: f}, nil))
 	}
-	go h.run(lim.Wall)
-	return h, nil
+	return errors.Join(errs...)
 }
 
 // processEnv is the child's whole environment, built by the provider:
@@ -216,12 +275,51 @@ func (h *procHandle) run(wall time.Duration) {
 		res.Status, res.Reason = status, reason
 	case signalled(h.cmd.ProcessState, syscall.SIGXCPU):
 		res.Status, res.Reason = StatusLimit, fmt.Sprintf("CPU time over %s", h.limits.CPU)
+	case signalled(h.cmd.ProcessState, syscall.SIGXFSZ), err != nil && h.outputsFull():
+		// A child of the command (a shell's) may be the one RLIMIT_FSIZE
+		// stopped: a failure with the outputs at their limit is the limit.
+		res.Status, res.Reason = StatusLimit, fmt.Sprintf("an output file over %d bytes", h.limits.OutputBytes)
 	case err == nil:
 		res.Status = StatusSucceeded
 	default:
 		res.Status, res.Reason = StatusFailed, err.Error()
 	}
 	h.finish(res, filepath.Join(h.dir, "outputs"), h.limits.OutputBytes)
+}
+
+// outputsFull says whether the outputs folder is at its limit.
+func (h *procHandle) outputsFull() bool {
+	n, err := dirSize(filepath.Join(h.dir, "outputs"))
+	return err == nil && h.limits.OutputBytes > 0 && n >= h.limits.OutputBytes
+}
+
+// processOutputsEvery is how often a process job's outputs folder is
+// measured while it runs.
+const processOutputsEvery = 100 * time.Millisecond
+
+// watchOutputs stops the job once its outputs folder's apparent size (a
+// sparse file counts whole) is over limit, measuring it every
+// processOutputsEvery until the job ends. RLIMIT_FSIZE bounds each file
+// exactly; this bounds the total, to within what the job writes between
+// two measures.
+func (h *procHandle) watchOutputs(limit int64) {
+	if limit <= 0 {
+		return
+	}
+	t := time.NewTicker(processOutputsEvery)
+	defer t.Stop()
+	outputs := filepath.Join(h.dir, "outputs")
+	for {
+		select {
+		case <-h.done:
+			return
+		case <-t.C:
+			if n, err := dirSize(outputs); err == nil && n > limit {
+				h.stop(StatusLimit, fmt.Sprintf("outputs of %d bytes, over %d", n, limit))
+				return
+			}
+		}
+	}
 }
 
 func signalled(ps *os.ProcessState, sig syscall.Signal) bool {

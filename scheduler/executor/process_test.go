@@ -91,7 +91,7 @@ func TestProcessRefusesAndStops(t *testing.T) {
 		{"wall limit", "sleep 30", Limits{Wall: 300 * time.Millisecond}, StatusLimit, "wall time"},
 		{"cpu limit", "while :; do :; done", Limits{CPU: time.Second}, StatusLimit, "CPU time"},
 		{"output limit", "yes", Limits{OutputBytes: 1 << 20}, StatusLimit, "output over"},
-		{"outputs folder limit", "head -c 100000 /dev/zero > $GPUMESH_OUTPUTS/big", Limits{OutputBytes: 50000}, StatusLimit, "outputs of 100000 bytes"},
+		{"outputs folder limit", "head -c 100000 /dev/zero > $GPUMESH_OUTPUTS/big", Limits{OutputBytes: 50000}, StatusLimit, "an output file over 50000 bytes"},
 		{"exit code", "exit 3", Limits{}, StatusFailed, "exit status 3"},
 		{"children killed with the job", "sleep 30 & sleep 30", Limits{Wall: 300 * time.Millisecond}, StatusLimit, "wall time"},
 	}

@@ -450,6 +450,16 @@ func dockerContainer(cfg DockerConfig, job Job, lim Limits, user, in, out string
 	if lim.MemoryBytes > 0 {
 		hc.Memory, hc.MemorySwap = lim.MemoryBytes, lim.MemoryBytes
 	}
+	if lim.OutputBytes > 0 {
+		// The outputs folder is a bind mount, which no engine storage
+		// quota covers, and a size-limited tmpfs would hold the outputs
+		// in the provider's memory. So each file the work writes is
+		// capped at the limit by RLIMIT_FSIZE (a sparse file counts
+		// whole: the kernel refuses with EFBIG), and the folder's total is
+		// measured every dockerPoll (see poll), which bounds it to what
+		// the work writes in that time.
+		hc.Ulimits = []*container.Ulimit{{Name: "fsize", Soft: lim.OutputBytes, Hard: lim.OutputBytes}}
+	}
 	if lim.PIDs > 0 {
 		pids := lim.PIDs
 		hc.PidsLimit = &pids

@@ -602,3 +602,25 @@ func TestDockerPruneRemovesLeftovers(t *testing.T) {
 		t.Fatalf("a second Prune removed %d (%v), want 0", n, err)
 	}
 }
+
+// TestDockerSparseOutputRefused is issue 16 item 5 for containers: a file
+// in /outputs may not grow past the outputs limit, even sparse (an 8 GiB
+// truncate), because of the fsize ulimit; the work learns it from its
+// write (EFBIG) and the folder stays within the limit.
+func TestDockerSparseOutputRefused(t *testing.T) {
+	d := dockerEngine(t, DockerConfig{StopGrace: time.Second})
+	job := dockerJob(t, "sparse")
+	job.Limits.OutputBytes, job.Limits.Wall = 8<<20, 20*time.Second
+	res, logs := dockerRun(t, d, job)
+	size, err := dirSize(filepath.Join(job.Dir, "outputs"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s (%s), outputs %d bytes\n%s", res.Status, res.Reason, size, logs)
+	if size > job.Limits.OutputBytes {
+		t.Errorf("outputs hold %d bytes (apparent), the limit is %d", size, job.Limits.OutputBytes)
+	}
+	if res.Status == StatusSucceeded || !strings.Contains(logs, "file too large") && res.Status != StatusLimit {
+		t.Errorf("got %s (%s): want the truncate refused\n%s", res.Status, res.Reason, logs)
+	}
+}

@@ -256,11 +256,18 @@ func newOutcome(stop func(Status, string)) outcome {
 }
 
 // finish records res as the result; work that ended by itself whose
-// outputs folder is over limit ends StatusLimit instead.
+// outputs folder is over limit ends StatusLimit instead, and so does work
+// that failed with its outputs at the limit (a write past it refused by
+// RLIMIT_FSIZE).
 func (o *outcome) finish(res Result, outputs string, limit int64) {
 	if res.Status == StatusSucceeded || res.Status == StatusFailed {
-		if n, err := dirSize(outputs); err == nil && limit > 0 && n > limit {
+		n, err := dirSize(outputs)
+		switch {
+		case err != nil || limit <= 0:
+		case n > limit:
 			res.Status, res.Reason = StatusLimit, fmt.Sprintf("outputs of %d bytes, over %d", n, limit)
+		case n == limit && res.Status == StatusFailed:
+			res.Status, res.Reason = StatusLimit, fmt.Sprintf("outputs of %d bytes, at the limit (a write past it was refused)", n)
 		}
 	}
 	o.resMu.Lock()

@@ -9,6 +9,7 @@
 //	net              try the network: a UDP route out, TCP to 127.0.0.1:1
 //	alloc            allocate and touch memory until killed
 //	fill             write 64 MiB to /outputs, then sleep forever
+//	sparse           truncate /outputs/big to 8 GiB, then sleep forever
 //	spin             burn CPU forever
 //	exit N           exit with status N
 package main
@@ -64,6 +65,19 @@ func main() {
 			}
 		}
 		fmt.Println("filled")
+		for {
+			time.Sleep(time.Hour)
+		}
+	case "sparse":
+		f, err := os.Create("/outputs/big")
+		if err == nil {
+			err = f.Truncate(8 << 30)
+		}
+		if err != nil {
+			fmt.Println("truncate:", err)
+			os.Exit(1)
+		}
+		fmt.Println("made an 8 GiB file")
 		for {
 			time.Sleep(time.Hour)
 		}

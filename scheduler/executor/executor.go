@@ -13,7 +13,9 @@
 // Every executor gives the job the same view: its inputs read-only under
 // /inputs/<name>, its results written under /outputs/, stdout and stderr
 // as logs, and the environment of Job.Env (GPUMESH_RANK,
-// GPUMESH_WORLD_SIZE, GPUMESH_JOB_ID, GPUMESH_PEERS). On the host the job's
+// GPUMESH_WORLD_SIZE, GPUMESH_JOB_ID, GPUMESH_PEERS). A job may never set
+// loader, path or interpreter variables (EnvNeverAllowed), and a process
+// job only the names its provider allows (ProcessConfig.Env). On the host the job's
 // folder (Job.Dir) holds inputs/ and outputs/; nothing else of the host is
 // visible to wasm and docker work. The process executor runs only commands
 // the provider allowlisted, with the folder as its working directory.

@@ -134,7 +134,9 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 // GiB, say) before they hold. Where tracing is not permitted (EPERM: a
 // seccomp policy, Yama) the command starts untraced and gets its limits
 // right after, as before. limitsErr is why the limits could not be set
-// (the job must then not run on); err is why nothing started.
+// (the job must then not run on); err is why nothing started. A traced
+// exec does not take a set-user-ID bit unless the provider may trace the
+// new identity: an allowlisted setuid program runs as the provider.
 func startLimited(newCmd func() *exec.Cmd, lim Limits) (cmd *exec.Cmd, limitsErr, err error) {
 	cmd = newCmd()
 	cmd.SysProcAttr.Ptrace = true

@@ -33,6 +33,11 @@ var (
 	// ErrRefused: the provider refused the request (its reason follows),
 	// or refused an input whose bytes did not match its digest.
 	ErrRefused = errors.New("run refused")
+	// ErrBusy: the provider refused the request for want of capacity
+	// (Ack.Busy: too many requests not yet authorized, no memory). It
+	// comes with ErrRefused; the provider is not to blame and may be
+	// asked again.
+	ErrBusy = errors.New("provider busy")
 	// ErrBadOutput: the provider sent outputs that do not match what it
 	// listed, or more than MaxReceivedOutputBytes.
 	ErrBadOutput = errors.New("bad output from provider")
@@ -252,6 +257,9 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 	ack, err := decodeAck(b)
 	if err != nil {
 		return out, fmt.Errorf("answer of %s: %w", p, err)
+	}
+	if !ack.OK && ack.Busy {
+		return out, fmt.Errorf("%w: %w by %s: %s", ErrBusy, ErrRefused, p, ack.Reason)
 	}
 	if !ack.OK {
 		return out, fmt.Errorf("%w by %s: %s", ErrRefused, p, ack.Reason)

@@ -128,7 +128,13 @@ type provider struct {
 
 func newProvider(t *testing.T, cfg ServerConfig) *provider {
 	t.Helper()
-	n := newNode(t)
+	return newProviderOn(t, newNode(t), nil, cfg)
+}
+
+// newProviderOn serves the run protocol on n with the wasm executor,
+// wrapped by wrap if not nil.
+func newProviderOn(t *testing.T, n node, wrap func(executor.Executor) executor.Executor, cfg ServerConfig) *provider {
+	t.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}
@@ -137,7 +143,11 @@ func newProvider(t *testing.T, cfg ServerConfig) *provider {
 	}
 	auth := newFakeAuth()
 	rec := &recordingExec{Executor: testWasm(t)}
-	srv := NewServer(n, map[string]executor.Executor{"wasm": rec}, auth, cfg, nil)
+	var ex executor.Executor = rec
+	if wrap != nil {
+		ex = wrap(rec)
+	}
+	srv := NewServer(n, map[string]executor.Executor{"wasm": ex}, auth, cfg, nil)
 	srv.Start()
 	t.Cleanup(func() { srv.Close() })
 	return &provider{node: n, srv: srv, auth: auth, exec: rec, dir: cfg.Dir}

@@ -427,7 +427,7 @@ func TestListOutputs(t *testing.T) {
 	must(os.Symlink("/etc/passwd", filepath.Join(dir, "link")))
 	must(os.Symlink("/etc", filepath.Join(dir, "dirlink")))
 	budget := int64(6)
-	files, paths, omitted := listOutputs(dir, &budget)
+	files, paths, omitted := listOutputs(t.Context(), dir, &budget)
 	if len(files) != 2 || omitted != 2 {
 		t.Fatalf("files %+v, omitted %d; want 2 files, 2 omitted", files, omitted)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 
+	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/frame"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 )
@@ -300,5 +301,22 @@ func TestHeartbeatsWhileHashingAndCancel(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the provider still hashing 5 s after the cancel")
+	}
+}
+
+// The node's resource limits give the run protocol room for every stream
+// not yet authorized on top of what other protocols get, so that those
+// streams cannot take the memory of authorized runs.
+func TestRunProtocolLimits(t *testing.T) {
+	if p2p.RunProtocol != Protocol || p2p.RunPendingMemory != DefaultMaxPending*MaxRequestBytes {
+		t.Fatalf("p2p's run protocol %s with %d bytes pending, want %s with %d", p2p.RunProtocol, p2p.RunPendingMemory,
+			Protocol, DefaultMaxPending*MaxRequestBytes)
+	}
+	for _, mb := range []int{64, 1024} {
+		c := p2p.ResourceLimits(mb, 1024).ToPartialLimitConfig()
+		run, other := int64(c.Protocol[Protocol].Memory), int64(c.ProtocolDefault.Memory)
+		if run < other+p2p.RunPendingMemory || other < 8*RunMemory {
+			t.Errorf("%d MB: run protocol memory %d, others %d: want others' plus %d, and room for 8 runs", mb, run, other, p2p.RunPendingMemory)
+		}
 	}
 }

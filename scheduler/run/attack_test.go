@@ -45,6 +45,12 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 // a dozen runs' reservations fill it.
 func smallNode(t *testing.T) node {
 	t.Helper()
+	return limitedNode(t, 64<<20)
+}
+
+// limitedNode is a node whose run protocol may reserve mem bytes.
+func limitedNode(t *testing.T, mem int64) node {
+	t.Helper()
 	key, _, err := crypto.GenerateEd25519Key(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -52,7 +58,7 @@ func smallNode(t *testing.T) node {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
 	limits.AddProtocolLimit(Protocol,
-		rcmgr.BaseLimit{StreamsInbound: 512, StreamsOutbound: 2048, Streams: 2048, Memory: 64 << 20}, rcmgr.BaseLimitIncrease{})
+		rcmgr.BaseLimit{StreamsInbound: 512, StreamsOutbound: 2048, Streams: 2048, Memory: mem}, rcmgr.BaseLimitIncrease{})
 	rm, err := rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(limits.AutoScale()))
 	if err != nil {
 		t.Fatal(err)
@@ -318,5 +324,24 @@ func TestRunProtocolLimits(t *testing.T) {
 		if run < other+p2p.RunPendingMemory || other < 8*RunMemory {
 			t.Errorf("%d MB: run protocol memory %d, others %d: want others' plus %d, and room for 8 runs", mb, run, other, p2p.RunPendingMemory)
 		}
+	}
+}
+
+// A run refused for want of memory is a busy refusal that holds nothing:
+// the award was checked (RunChecker) but not taken (BeginRun), so the
+// requester may come back.
+func TestNoMemoryRefusalHoldsNothing(t *testing.T) {
+	module := wasmModule(t, "copy")
+	prov := newProviderOn(t, limitedNode(t, MaxRequestBytes+RunMemory/2), nil, ServerConfig{})
+	n := newNode(t)
+	connect(n, prov.node)
+	in := writeFile(t, "in.txt", "x")
+	_, err := Run(t.Context(), n, n.key, prov.ID(), wasmRequest(jobID(t), []int{0}, []peer.ID{prov.ID()}),
+		map[string]string{ModuleFile: module, "inputs/in.txt": in}, t.TempDir(), nil)
+	if !errors.Is(err, ErrBusy) || !strings.Contains(err.Error(), "no memory") {
+		t.Fatalf("err %v, want a busy refusal for want of memory", err)
+	}
+	if begins, ends := prov.auth.calls(); len(begins) != 0 || len(ends) != 0 {
+		t.Errorf("BeginRun %v, EndRun %v: want neither", begins, ends)
 	}
 }

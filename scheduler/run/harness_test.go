@@ -91,6 +91,13 @@ func (a *fakeAuth) BeginRun(job string, requester peer.ID, ranks []int) error {
 	return a.refuse
 }
 
+// CheckRun refuses as BeginRun would, holding nothing (RunChecker).
+func (a *fakeAuth) CheckRun(job string, requester peer.ID, ranks []int) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refuse
+}
+
 func (a *fakeAuth) EndRun(job string, requester peer.ID, end RunEnd) {
 	a.mu.Lock()
 	a.ends = append(a.ends, end.Reason)

@@ -42,6 +42,15 @@ type Authorizer interface {
 	EndRun(job string, requester peer.ID, end RunEnd)
 }
 
+// RunChecker is implemented by an Authorizer that can tell whether
+// BeginRun would accept a run without holding anything: the server asks
+// it before it reserves a run's memory, and a run refused for want of
+// memory then leaves the award as it was.
+type RunChecker interface {
+	// CheckRun returns nil if BeginRun would accept now.
+	CheckRun(job string, requester peer.ID, ranks []int) error
+}
+
 // RunEnd is what one run served, as the provider saw it.
 type RunEnd struct {
 	// Reason is "completed" or why the run stopped.
@@ -233,15 +242,8 @@ func (s *Server) handle(st network.Stream) {
 		return
 	}
 	defer s.forget(req.Job)
-	log := s.log.With("job", req.Job, "requester", remote.String(), "ranks", req.Ranks)
-	if err := st.Scope().ReserveMemory(RunMemory, network.ReservationPriorityMedium); err != nil {
-		log.Info("authorized run refused: no memory", "err", err)
-		s.ack(st, Ack{Reason: truncate("busy: no memory for the run: " + err.Error()), Busy: true})
-		_ = st.Close()
-		s.auth.EndRun(req.Job, remote, RunEnd{Reason: "refused: no memory", Started: time.Now(), Ended: time.Now()})
-		return
-	}
 	defer st.Scope().ReleaseMemory(RunMemory)
+	log := s.log.With("job", req.Job, "requester", remote.String(), "ranks", req.Ranks)
 	_ = st.SetDeadline(time.Now().Add(streamTimeout))
 	var faults Faults
 	if f, ok := s.auth.(Faulty); ok {
@@ -295,13 +297,42 @@ func (s *Server) authorize(st network.Stream, r *bufio.Reader, remote peer.ID) (
 		s.refuseStream(st, Ack{Reason: truncate(err.Error())})
 		return nil, false
 	}
-	if err := s.auth.BeginRun(req.Job, remote, slices.Clone(req.Ranks)); err != nil {
+	if err := s.begin(st, req, remote); err != nil {
 		s.forget(req.Job)
-		s.log.Info("run refused by authorizer", "job", req.Job, "requester", remote, "err", err)
-		s.refuseStream(st, Ack{Reason: truncate(err.Error())})
+		s.refuseStream(st, ackOf(err))
 		return nil, false
 	}
 	return req, true
+}
+
+// errBusy marks a refusal for want of capacity (Ack.Busy).
+var errBusy = errors.New("busy")
+
+// ackOf is the refusal that answers err.
+func ackOf(err error) Ack {
+	return Ack{Reason: truncate(err.Error()), Busy: errors.Is(err, errBusy)}
+}
+
+// begin checks the award (RunChecker) before it reserves RunMemory in
+// st's scope, then holds the award (BeginRun). On nil the caller releases
+// RunMemory and calls EndRun; on an error nothing is held.
+func (s *Server) begin(st network.Stream, req *RunRequest, remote peer.ID) error {
+	if c, ok := s.auth.(RunChecker); ok {
+		if err := c.CheckRun(req.Job, remote, slices.Clone(req.Ranks)); err != nil {
+			s.log.Info("run refused by authorizer", "job", req.Job, "requester", remote, "err", err)
+			return err
+		}
+	}
+	if err := st.Scope().ReserveMemory(RunMemory, network.ReservationPriorityMedium); err != nil {
+		s.log.Info("authorized run refused: no memory", "job", req.Job, "requester", remote, "err", err)
+		return fmt.Errorf("%w: no memory for the run: %w", errBusy, err)
+	}
+	if err := s.auth.BeginRun(req.Job, remote, slices.Clone(req.Ranks)); err != nil {
+		st.Scope().ReleaseMemory(RunMemory)
+		s.log.Info("run refused by authorizer", "job", req.Job, "requester", remote, "err", err)
+		return err
+	}
+	return nil
 }
 
 // ErrTooManyPending refuses a stream past ServerConfig.MaxPendingPerPeer

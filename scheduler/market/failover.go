@@ -14,6 +14,7 @@ import (
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
+	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // maxReplacementTries bounds the awards tried for one replacement from
@@ -35,6 +36,8 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 	policy := j.view.Spec.Failover
 	switch {
 	case errors.Is(why, errAuditFailed): // its audit_failed event said why
+	case errors.Is(why, run.ErrBusy):
+		j.event("lost", lost.peer, "%s stayed busy: it refused the run each time, before it ran anything (%v)", short(lost.peer), why)
 	case errors.Is(why, errNeverRan):
 		j.event("lost", lost.peer, "%s lost before it ran anything (%v)", short(lost.peer), why)
 	default:

@@ -2,6 +2,10 @@ package node_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -10,7 +14,10 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
+	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/run"
 )
@@ -82,4 +89,50 @@ func inbound(n network.Network, proto protocol.ID) int {
 		return nil
 	})
 	return k
+}
+
+// TestFailoverWithoutBidsFailsPromptly: a job whose lost provider nobody
+// can replace, while this node runs no other job that could free one,
+// fails at once with the reason; it once sat "waiting" for other jobs to
+// end, 2 minutes a time, three times.
+func TestFailoverWithoutBidsFailsPromptly(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 3-node scenario; runs without -short")
+	}
+	f := nodetest.Start(t, 3, nodetest.Options{Configure: func(i int, c *config.Config) {
+		c.Offer.Enabled = i > 0
+		if i > 0 {
+			c.Offer.Prices = []string{fmt.Sprintf("cpu=%.2f", 0.1*float64(i))}
+		}
+		c.Market.HeartbeatInterval = p2p.Duration(500 * time.Millisecond)
+		c.Market.VerifyClass = market.VerifyOff
+	}})
+	f.WaitHeard(t, 30*time.Second)
+	f.Nodes[1].Market().SetFaults(market.Faults{NeverAnswer: true})
+	in := filepath.Join(t.TempDir(), "in.txt")
+	if err := os.WriteFile(in, []byte("gpumesh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	req := f.Nodes[0].Market()
+	v, err := req.Submit(ctx, market.Spec{Workers: 2, Module: executortest.WasmModule(t, "ticks"), Inputs: []string{in},
+		Args: []string{"-n", "10", "-every", "50ms"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err = req.Wait(ctx, v.ID)
+	if err != nil {
+		v, _ = req.Job(v.ID)
+		for _, e := range v.Events {
+			t.Logf("%s %-12s %s", e.At.Format("15:04:05.000"), e.Kind, e.Text)
+		}
+		t.Fatalf("job still %s after a minute: %v", v.State, err)
+	}
+	if v.State != market.StateFailed || !strings.Contains(v.Error, "no usable bid") {
+		t.Fatalf("state %s (%s), want failed for want of a replacement", v.State, v.Error)
+	}
+	if _, ok := badEvent(v, "waiting", "", ""); ok {
+		t.Error("the job waited for other jobs it does not have")
+	}
 }

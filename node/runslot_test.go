@@ -36,7 +36,8 @@ func TestRunSlotSiege(t *testing.T) {
 	b := startBadFleet(t, market.Faults{})
 	provs := b.Nodes[1:]
 	sybils := nodetest.Sybils(t, 14, nodetest.AttackerOptions{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	// Generous: compiling the module under -race on a loaded machine is slow.
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	hold, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup

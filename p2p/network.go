@@ -17,6 +17,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	rcmgr "github.com/libp2p/go-libp2p/p2p/host/resource-manager"
 	"github.com/libp2p/go-libp2p/p2p/net/connmgr"
@@ -396,26 +397,44 @@ func (n *Network) relayCandidates(ctx context.Context, num int) <-chan peer.Addr
 	return out
 }
 
-// resourceManager bounds what libp2p may use: RAM/8 and half the process's
-// file descriptors by default, or the configured limits (in-process fleets
-// set them, or a hundred hosts would each claim RAM/8).
-func (n *Network) resourceManager() (network.ResourceManager, error) {
+// RunProtocol is scheduler/run's stream protocol (named here: that
+// package imports this one).
+const RunProtocol = protocol.ID("/gpumesh/run/1")
+
+// RunPendingMemory is what RunProtocol's streams not yet authorized may
+// reserve in all: run.DefaultMaxPending streams of run.MaxRequestBytes.
+// RunProtocol's memory limit is the default protocol limit plus this, so
+// that streams which are never authorized cannot take the memory of the
+// runs that are.
+const RunPendingMemory = 16 * (2 << 20)
+
+// ResourceLimits are the limits of the resource manager: RAM/8 and half
+// the process's file descriptors when maxMemoryMB and maxFDs are 0, else
+// those (1 GiB and 1024 for the one left 0); RunProtocol gets
+// RunPendingMemory more than other protocols.
+func ResourceLimits(maxMemoryMB, maxFDs int) rcmgr.ConcreteLimitConfig {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
-	var concrete rcmgr.ConcreteLimitConfig
-	if n.cfg.MaxMemoryMB == 0 && n.cfg.MaxFDs == 0 {
-		concrete = limits.AutoScale()
-	} else {
-		fds := n.cfg.MaxFDs
-		if fds == 0 {
-			fds = 1024
-		}
-		mem := int64(n.cfg.MaxMemoryMB) << 20
-		if mem == 0 {
-			mem = 1 << 30
-		}
-		concrete = limits.Scale(mem, fds)
+	base := limits.ProtocolBaseLimit
+	base.Memory += RunPendingMemory
+	limits.AddProtocolLimit(RunProtocol, base, limits.ProtocolLimitIncrease)
+	if maxMemoryMB == 0 && maxFDs == 0 {
+		return limits.AutoScale()
 	}
+	if maxFDs == 0 {
+		maxFDs = 1024
+	}
+	mem := int64(maxMemoryMB) << 20
+	if mem == 0 {
+		mem = 1 << 30
+	}
+	return limits.Scale(mem, maxFDs)
+}
+
+// resourceManager bounds what libp2p may use (ResourceLimits): in-process
+// fleets set limits, or a hundred hosts would each claim RAM/8.
+func (n *Network) resourceManager() (network.ResourceManager, error) {
+	concrete := ResourceLimits(n.cfg.MaxMemoryMB, n.cfg.MaxFDs)
 	var rmOpts []rcmgr.Option
 	if n.metrics != nil {
 		// The collectors are registered by libp2p.New; this feeds them.

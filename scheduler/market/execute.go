@@ -142,6 +142,7 @@ func failoverCount(n int) string {
 // provider and, when that one is lost, on replacements. It returns why the
 // ranks failed, or nil.
 func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
+	busy := 0
 	for {
 		m.mu.Lock()
 		mb := w.members[slot]
@@ -150,8 +151,17 @@ func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
 		if err == nil && succeeded(o, mb.ranks) {
 			return nil
 		}
+		if errors.Is(err, run.ErrBusy) && ctx.Err() == nil && busy < maxBusyRetries {
+			// Refused for want of capacity, holding nothing: ask again soon.
+			busy++
+			if !m.waitBusy(ctx, j, mb, busy, err) {
+				return ctx.Err()
+			}
+			continue
+		}
+		busy = 0
 		audit := errors.Is(err, errAuditFailed)
-		if (!errors.Is(err, run.ErrProviderLost) && !audit) || ctx.Err() != nil {
+		if (!errors.Is(err, run.ErrProviderLost) && !errors.Is(err, run.ErrBusy) && !audit) || ctx.Err() != nil {
 			return fmt.Errorf("%s (ranks %v): %s", short(mb.peer), mb.ranks, failureText(o, mb.ranks, err))
 		}
 		if !audit && succeeded(o, mb.ranks) { // every result came, and passed any audit, before the connection broke
@@ -172,6 +182,31 @@ func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
 			_ = os.RemoveAll(filepath.Join(w.out, "rank-"+strconv.Itoa(r))) // a lost provider's outputs, if any
 		}
 		m.mu.Unlock()
+	}
+}
+
+// maxBusyRetries bounds how many times in a row a provider that refused
+// a run as busy (run.ErrBusy) is asked again before it is replaced;
+// busyBackoff is the first wait, doubled each time.
+const (
+	maxBusyRetries = 3
+	busyBackoff    = 250 * time.Millisecond
+)
+
+// waitBusy waits before the try-th new request to mb, which refused the
+// last as busy (err); false if ctx ended first.
+func (m *Market) waitBusy(ctx context.Context, j *job, mb *member, try int, err error) bool {
+	d := busyBackoff << (try - 1)
+	m.mu.Lock()
+	j.event("busy", mb.peer, "%s refused the run as busy (%v); asking again in %s (%d of %d)", short(mb.peer), err, d, try, maxBusyRetries)
+	m.mu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -293,6 +328,8 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 	case audit != nil:
 		m.d.Book.Record(mb.peer, reputation.Violation, audit.Error())
 		m.d.Book.Record(mb.peer, reputation.JobFailed, audit.Error())
+	case errors.Is(err, run.ErrBusy):
+		// Refused for want of capacity, before anything ran: not its fault.
 	case lost:
 		m.d.Book.Record(mb.peer, reputation.JobFailed, "lost mid-job: "+err.Error())
 	case err != nil && ctx.Err() == nil:

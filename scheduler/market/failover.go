@@ -14,6 +14,7 @@ import (
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
+	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // maxReplacementTries bounds the awards tried for one replacement from
@@ -35,6 +36,8 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 	policy := j.view.Spec.Failover
 	switch {
 	case errors.Is(why, errAuditFailed): // its audit_failed event said why
+	case errors.Is(why, run.ErrBusy):
+		j.event("lost", lost.peer, "%s stayed busy: it refused the run each time, before it ran anything (%v)", short(lost.peer), why)
 	case errors.Is(why, errNeverRan):
 		j.event("lost", lost.peer, "%s lost before it ran anything (%v)", short(lost.peer), why)
 	default:
@@ -57,8 +60,13 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 	}
 	// Failover requests, retried while this node's other jobs hold the
 	// providers that would do: each retry waits for one of them to end.
+	// With none, waiting would only leave the job hanging.
 	var why2 string
+	rounds := 0
 	for try := 0; try <= maxRebids; try++ {
+		if try > 0 && !m.othersHold(j) {
+			break
+		}
 		if try > 0 && !m.waitForFreed(ctx, j, fmt.Sprintf("no usable bid for ranks %v (%s); waiting for one of your other jobs to end, then asking again (%d of %d)", lost.ranks, why2, try, maxRebids)) {
 			return nil, ctx.Err()
 		}
@@ -67,8 +75,9 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 			return mb, err
 		}
 		why2 = why
+		rounds++
 	}
-	return nil, fmt.Errorf("no usable bid for ranks %v after %d failover requests: %s", lost.ranks, maxRebids+1, why2)
+	return nil, fmt.Errorf("no usable bid for ranks %v after %s: %s", lost.ranks, plural(rounds, "failover request"), why2)
 }
 
 // failoverRound publishes one failover request and takes the best of its

@@ -216,6 +216,33 @@ type reservation struct {
 func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.checkRun(job, requester, ranks); err != nil {
+		return err
+	}
+	r := m.reserved[job]
+	r.running = true
+	hold := time.Hour
+	if o := m.open[job]; o != nil {
+		hold = o.req.Duration
+	}
+	r.until = time.Now().Add(hold + time.Minute)
+	if f := m.fault(); f.DisconnectAfter > 0 {
+		m.wg.Go(func() { m.disconnect(requester, f.DisconnectAfter, f.DisconnectFor) })
+	}
+	return nil
+}
+
+// CheckRun tells whether BeginRun would accept the run now, holding
+// nothing (run.RunChecker): the run server asks before it reserves the
+// run's memory.
+func (m *Market) CheckRun(job string, requester peer.ID, ranks []int) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.checkRun(job, requester, ranks)
+}
+
+// checkRun is CheckRun with m.mu held.
+func (m *Market) checkRun(job string, requester peer.ID, ranks []int) error {
 	r := m.reserved[job]
 	switch {
 	case r == nil:
@@ -232,17 +259,10 @@ func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
 			return fmt.Errorf("rank %d of job %s was not awarded here (ranks %v)", k, job, r.ranks)
 		}
 	}
-	r.running = true
-	hold := time.Hour
-	if o := m.open[job]; o != nil {
-		hold = o.req.Duration
-	}
-	r.until = time.Now().Add(hold + time.Minute)
-	if f := m.fault(); f.DisconnectAfter > 0 {
-		m.wg.Go(func() { m.disconnect(requester, f.DisconnectAfter, f.DisconnectFor) })
-	}
 	return nil
 }
+
+var _ run.RunChecker = (*Market)(nil)
 
 // RunFaults is the run server's view of this node's Faults
 // (run.Faulty): how the run of job for requester misbehaves.

@@ -33,6 +33,11 @@ var (
 	// ErrRefused: the provider refused the request (its reason follows),
 	// or refused an input whose bytes did not match its digest.
 	ErrRefused = errors.New("run refused")
+	// ErrBusy: the provider refused the request for want of capacity
+	// (Ack.Busy: too many requests not yet authorized, no memory). It
+	// comes with ErrRefused; the provider is not to blame and may be
+	// asked again.
+	ErrBusy = errors.New("provider busy")
 	// ErrBadOutput: the provider sent outputs that do not match what it
 	// listed, or more than MaxReceivedOutputBytes.
 	ErrBadOutput = errors.New("bad output from provider")
@@ -253,6 +258,9 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 	if err != nil {
 		return out, fmt.Errorf("answer of %s: %w", p, err)
 	}
+	if !ack.OK && ack.Busy {
+		return out, fmt.Errorf("%w: %w by %s: %s", ErrBusy, ErrRefused, p, ack.Reason)
+	}
 	if !ack.OK {
 		return out, fmt.Errorf("%w by %s: %s", ErrRefused, p, ack.Reason)
 	}
@@ -306,7 +314,7 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 				if received += f.Size; received > MaxReceivedOutputBytes {
 					return out, fmt.Errorf("%w: from %s: more than %d output bytes", ErrBadOutput, p, int64(MaxReceivedOutputBytes))
 				}
-				if err := receiveOutput(st, r, dir, f, wait); err != nil {
+				if err := receiveOutput(st, r, dir, f, wait, func() { out.LastHeard = time.Now() }); err != nil {
 					if errors.Is(err, errMismatch) || errors.Is(err, frame.ErrTooLarge) {
 						return out, fmt.Errorf("%w: from %s: rank %d: %w", ErrBadOutput, p, ev.Rank, err)
 					}
@@ -353,8 +361,9 @@ func sendSource(st network.Stream, f File, open source, buf []byte) error {
 }
 
 // receiveOutput writes output f under dir, through a temporary file
-// renamed once its size and digest check.
-func receiveOutput(st network.Stream, r *bufio.Reader, dir string, f File, wait time.Duration) error {
+// renamed once its size and digest check. Each frame is a sign of life:
+// the provider has wait for the next, and heard is called for it.
+func receiveOutput(st network.Stream, r *bufio.Reader, dir string, f File, wait time.Duration, heard func()) error {
 	if err := validOutputName(f.Name); err != nil { // decodeEvent checked; again, for safety
 		return fmt.Errorf("%w: %w", errMismatch, err)
 	}
@@ -367,7 +376,14 @@ func receiveOutput(st network.Stream, r *bufio.Reader, dir string, f File, wait 
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	err = receiveBytes(r, tmp, f, func() { _ = st.SetReadDeadline(time.Now().Add(wait)) })
+	first := true
+	err = receiveBytes(r, tmp, f, func() {
+		if !first {
+			heard() // the frame before this one came
+		}
+		first = false
+		_ = st.SetReadDeadline(time.Now().Add(wait))
+	})
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}

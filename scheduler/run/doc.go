@@ -19,6 +19,23 @@
 //	                                            marked truncated, as file frames
 //	                                         <- Event end (after every rank's result)
 //
+// Until a request is authorized its stream reserves MaxRequestBytes of
+// its libp2p scope, has ServerConfig.RequestTimeout (5 s) to deliver the
+// request, and counts among the streams not yet authorized: at most
+// MaxPendingPerPeer (2) per peer and MaxPending (16) in all, past which it
+// is refused with Ack{ok: false, busy: true}. Only once the signature,
+// the job, its ranks and the award (RunChecker, then BeginRun) check does
+// it reserve RunMemory; a refusal for want of memory is busy too. Run
+// returns a busy refusal as ErrBusy: not the provider's fault; the market
+// asks again, then fails over, and blames nobody.
+//
+// Heartbeats go out from their own goroutine, never behind work: a
+// result's event and its files go out together between two heartbeats,
+// and each of their frames is a sign of life to the requester. An output
+// whose apparent size (a sparse file's included) is over what is left of
+// MaxOutputBytes is listed truncated, without a digest, and never read;
+// the hashing of the others stops as soon as the run is cancelled.
+//
 // The provider refuses with Ack{ok: false, reason} a request that does
 // not decode or validate, that the stream's remote peer did not sign, that
 // asks for an executor it does not offer or for files over its limits, or
@@ -27,7 +44,7 @@
 // no rank before all files are in; a file that does not match ends the
 // exchange with an end event carrying the error. A requester that resets
 // the stream (or whose connection drops) cancels the work: the provider
-// notices at its next write, within one heartbeat. The provider calls
+// notices at its next write, within one heartbeat, hashing included. The provider calls
 // Authorizer.EndRun in every case once BeginRun succeeded.
 //
 // A requester that hears nothing (not even a heartbeat) for

@@ -91,6 +91,13 @@ func (a *fakeAuth) BeginRun(job string, requester peer.ID, ranks []int) error {
 	return a.refuse
 }
 
+// CheckRun refuses as BeginRun would, holding nothing (RunChecker).
+func (a *fakeAuth) CheckRun(job string, requester peer.ID, ranks []int) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.refuse
+}
+
 func (a *fakeAuth) EndRun(job string, requester peer.ID, end RunEnd) {
 	a.mu.Lock()
 	a.ends = append(a.ends, end.Reason)
@@ -128,7 +135,13 @@ type provider struct {
 
 func newProvider(t *testing.T, cfg ServerConfig) *provider {
 	t.Helper()
-	n := newNode(t)
+	return newProviderOn(t, newNode(t), nil, cfg)
+}
+
+// newProviderOn serves the run protocol on n with the wasm executor,
+// wrapped by wrap if not nil.
+func newProviderOn(t *testing.T, n node, wrap func(executor.Executor) executor.Executor, cfg ServerConfig) *provider {
+	t.Helper()
 	if cfg.Dir == "" {
 		cfg.Dir = t.TempDir()
 	}
@@ -137,7 +150,11 @@ func newProvider(t *testing.T, cfg ServerConfig) *provider {
 	}
 	auth := newFakeAuth()
 	rec := &recordingExec{Executor: testWasm(t)}
-	srv := NewServer(n, map[string]executor.Executor{"wasm": rec}, auth, cfg, nil)
+	var ex executor.Executor = rec
+	if wrap != nil {
+		ex = wrap(rec)
+	}
+	srv := NewServer(n, map[string]executor.Executor{"wasm": ex}, auth, cfg, nil)
 	srv.Start()
 	t.Cleanup(func() { srv.Close() })
 	return &provider{node: n, srv: srv, auth: auth, exec: rec, dir: cfg.Dir}

@@ -81,7 +81,7 @@ func Replay(ctx context.Context, exec executor.Executor, req *RunRequest, rk int
 		return executor.Result{}, nil, fmt.Errorf("replay: rank %d: %w", rk, err)
 	}
 	budget := maxOutputBytes
-	outs, _, _ := listOutputs(outputs, &budget)
+	outs, _, _ := listOutputs(ctx, outputs, &budget)
 	return res, outs, nil
 }
 

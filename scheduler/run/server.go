@@ -4,12 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -40,6 +38,15 @@ type Authorizer interface {
 	// run ends for any reason, with what was served: the provider's side of
 	// the receipt.
 	EndRun(job string, requester peer.ID, end RunEnd)
+}
+
+// RunChecker is implemented by an Authorizer that can tell whether
+// BeginRun would accept a run without holding anything: the server asks
+// it before it reserves a run's memory, and a run refused for want of
+// memory then leaves the award as it was.
+type RunChecker interface {
+	// CheckRun returns nil if BeginRun would accept now.
+	CheckRun(job string, requester peer.ID, ranks []int) error
 }
 
 // RunEnd is what one run served, as the provider saw it.
@@ -89,7 +96,19 @@ const (
 	DefaultMaxTotalBytes  = 256 << 20
 	DefaultMaxOutputBytes = 64 << 20
 	DefaultHeartbeat      = 5 * time.Second
+	// DefaultRequestTimeout bounds the read of a run request, before it
+	// is authorized.
+	DefaultRequestTimeout = 5 * time.Second
+	// DefaultMaxPendingPerPeer and DefaultMaxPending bound the run streams
+	// not yet authorized, from one peer and in all.
+	DefaultMaxPendingPerPeer = 2
+	DefaultMaxPending        = 16
 )
+
+// RunMemory is what each authorized run stream reserves in its libp2p
+// resource scope: one chunk buffer and one event in flight. A stream not
+// yet authorized reserves MaxRequestBytes only.
+const RunMemory = MaxChunk + MaxEventBytes
 
 // streamTimeout bounds each read and write of the exchange except the
 // wait for events, which heartbeats bound.
@@ -113,6 +132,16 @@ type ServerConfig struct {
 	Limits executor.Limits
 	// Keep keeps a job's folder after its run; by default it is removed.
 	Keep bool
+	// RequestTimeout bounds the wait for a stream's request, which is read
+	// and authorized before anything else is reserved for it
+	// (DefaultRequestTimeout).
+	RequestTimeout time.Duration
+	// MaxPendingPerPeer and MaxPending bound the streams whose request is
+	// not yet authorized, from one peer and in all
+	// (DefaultMaxPendingPerPeer, DefaultMaxPending); streams past them are
+	// refused as busy.
+	MaxPendingPerPeer int
+	MaxPending        int
 }
 
 // withDefaults fills zero fields with their defaults.
@@ -130,6 +159,15 @@ func (c ServerConfig) withDefaults() ServerConfig {
 		c.Heartbeat = DefaultHeartbeat
 	}
 	c.Heartbeat = min(c.Heartbeat, MaxHeartbeat)
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.MaxPendingPerPeer <= 0 {
+		c.MaxPendingPerPeer = DefaultMaxPendingPerPeer
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
+	}
 	return c
 }
 
@@ -145,10 +183,12 @@ type Server struct {
 	life   context.Context
 	cancel context.CancelFunc
 
-	mu     sync.Mutex
-	closed bool
-	active map[string]bool // job IDs running here
-	wg     sync.WaitGroup  // stream handlers
+	mu      sync.Mutex
+	closed  bool
+	active  map[string]bool // job IDs running here
+	pending map[peer.ID]int // streams not yet authorized, by peer
+	npend   int             // their sum
+	wg      sync.WaitGroup  // stream handlers
 }
 
 // NewServer returns a server that has not started. execs are the
@@ -159,7 +199,7 @@ func NewServer(h host.Host, execs map[string]executor.Executor, auth Authorizer,
 	}
 	life, cancel := context.WithCancel(context.Background())
 	return &Server{h: h, execs: execs, auth: auth, cfg: cfg.withDefaults(), log: log,
-		life: life, cancel: cancel, active: map[string]bool{}}
+		life: life, cancel: cancel, active: map[string]bool{}, pending: map[peer.ID]int{}}
 }
 
 // Start registers the stream handler.
@@ -184,48 +224,25 @@ func (r refusal) Error() string { return r.reason }
 
 func refuse(format string, args ...any) error { return refusal{fmt.Sprintf(format, args...)} }
 
-// handle serves one run stream.
+// handle serves one run stream: it reads and authorizes the request under
+// a small reservation and a short deadline, and only then reserves what
+// the run needs.
 func (s *Server) handle(st network.Stream) {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.enter() {
 		_ = st.Reset()
 		return
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
 	defer s.wg.Done()
-
-	// One chunk buffer and one event in flight at a time.
-	if err := st.Scope().ReserveMemory(MaxChunk+MaxEventBytes, network.ReservationPriorityMedium); err != nil {
-		s.log.Debug("run stream refused: no memory", "peer", st.Conn().RemotePeer(), "err", err)
-		_ = st.Reset()
-		return
-	}
-	defer st.Scope().ReleaseMemory(MaxChunk + MaxEventBytes)
-
 	remote := st.Conn().RemotePeer()
 	r := bufio.NewReader(st)
-	_ = st.SetDeadline(time.Now().Add(streamTimeout))
-	req, err := s.admit(r, remote)
-	if err != nil {
-		s.log.Debug("run refused", "peer", remote, "err", err)
-		reason := err.Error()
-		if len(reason) > maxReasonBytes {
-			reason = reason[:maxReasonBytes]
-		}
-		s.ack(st, Ack{Reason: reason})
-		_ = st.Close()
+	req, ok := s.authorize(st, r, remote)
+	if !ok {
 		return
 	}
 	defer s.forget(req.Job)
+	defer st.Scope().ReleaseMemory(RunMemory)
 	log := s.log.With("job", req.Job, "requester", remote.String(), "ranks", req.Ranks)
-	if err := s.auth.BeginRun(req.Job, remote, slices.Clone(req.Ranks)); err != nil {
-		log.Info("run refused by authorizer", "err", err)
-		s.ack(st, Ack{Reason: truncate(err.Error())})
-		_ = st.Close()
-		return
-	}
+	_ = st.SetDeadline(time.Now().Add(streamTimeout))
 	var faults Faults
 	if f, ok := s.auth.(Faulty); ok {
 		faults = f.RunFaults(req.Job, remote)
@@ -238,6 +255,120 @@ func (s *Server) handle(st network.Stream) {
 	}
 	s.auth.EndRun(req.Job, remote, end)
 	log.Info("run ended", "reason", end.Reason)
+}
+
+// enter counts a stream handler in, unless the server is closed.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
+// authorize reads, checks and authorizes the request of st as one of the
+// streams not yet authorized, under MaxRequestBytes of its scope and
+// RequestTimeout. It answers a refusal itself and returns false; on true
+// the job is active here and BeginRun held it.
+func (s *Server) authorize(st network.Stream, r *bufio.Reader, remote peer.ID) (*RunRequest, bool) {
+	release, err := s.takePending(remote)
+	if err != nil {
+		s.log.Debug("run stream refused", "peer", remote, "err", err)
+		s.refuseStream(st, Ack{Reason: err.Error(), Busy: true})
+		return nil, false
+	}
+	defer release()
+	if err := st.Scope().ReserveMemory(MaxRequestBytes, network.ReservationPriorityMedium); err != nil {
+		s.log.Debug("run stream refused: no memory", "peer", remote, "err", err)
+		s.refuseStream(st, Ack{Reason: truncate("busy: no memory for a run request: " + err.Error()), Busy: true})
+		return nil, false
+	}
+	defer st.Scope().ReleaseMemory(MaxRequestBytes)
+	stop := context.AfterFunc(s.life, func() { _ = st.Reset() }) // Close ends the wait
+	defer stop()
+	_ = st.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	req, err := s.admit(r, remote)
+	if err != nil {
+		s.log.Debug("run refused", "peer", remote, "err", err)
+		s.refuseStream(st, Ack{Reason: truncate(err.Error())})
+		return nil, false
+	}
+	if err := s.begin(st, req, remote); err != nil {
+		s.forget(req.Job)
+		s.refuseStream(st, ackOf(err))
+		return nil, false
+	}
+	return req, true
+}
+
+// errBusy marks a refusal for want of capacity (Ack.Busy).
+var errBusy = errors.New("busy")
+
+// ackOf is the refusal that answers err.
+func ackOf(err error) Ack {
+	return Ack{Reason: truncate(err.Error()), Busy: errors.Is(err, errBusy)}
+}
+
+// begin checks the award (RunChecker) before it reserves RunMemory in
+// st's scope, then holds the award (BeginRun). On nil the caller releases
+// RunMemory and calls EndRun; on an error nothing is held.
+func (s *Server) begin(st network.Stream, req *RunRequest, remote peer.ID) error {
+	if c, ok := s.auth.(RunChecker); ok {
+		if err := c.CheckRun(req.Job, remote, slices.Clone(req.Ranks)); err != nil {
+			s.log.Info("run refused by authorizer", "job", req.Job, "requester", remote, "err", err)
+			return err
+		}
+	}
+	if err := st.Scope().ReserveMemory(RunMemory, network.ReservationPriorityMedium); err != nil {
+		s.log.Info("authorized run refused: no memory", "job", req.Job, "requester", remote, "err", err)
+		return fmt.Errorf("%w: no memory for the run: %w", errBusy, err)
+	}
+	if err := s.auth.BeginRun(req.Job, remote, slices.Clone(req.Ranks)); err != nil {
+		st.Scope().ReleaseMemory(RunMemory)
+		s.log.Info("run refused by authorizer", "job", req.Job, "requester", remote, "err", err)
+		return err
+	}
+	return nil
+}
+
+// ErrTooManyPending refuses a stream past ServerConfig.MaxPendingPerPeer
+// or MaxPending.
+var ErrTooManyPending = refusal{"busy: too many unauthenticated run streams"}
+
+// takePending counts a stream of remote as not yet authorized, within the
+// bounds; release uncounts it.
+func (s *Server) takePending(remote peer.ID) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending[remote] >= s.cfg.MaxPendingPerPeer {
+		return nil, fmt.Errorf("%w from this peer (at most %d)", ErrTooManyPending, s.cfg.MaxPendingPerPeer)
+	}
+	if s.npend >= s.cfg.MaxPending {
+		return nil, fmt.Errorf("%w (at most %d)", ErrTooManyPending, s.cfg.MaxPending)
+	}
+	s.pending[remote]++
+	s.npend++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.npend--
+		if s.pending[remote]--; s.pending[remote] <= 0 {
+			delete(s.pending, remote)
+		}
+	}, nil
+}
+
+// refuseStream answers a with a short write deadline and closes st.
+func (s *Server) refuseStream(st network.Stream, a Ack) {
+	b, _ := json.Marshal(a)
+	_ = st.SetWriteDeadline(time.Now().Add(s.cfg.RequestTimeout))
+	if frame.Write(st, b) != nil {
+		_ = st.Reset()
+		return
+	}
+	_ = st.Close()
 }
 
 // hold keeps a request unanswered (Faults.NeverAnswer) until the
@@ -441,7 +572,9 @@ type item struct {
 
 // runRanks starts every rank, streams their events, records each result
 // sent in sent, and returns "" when all results went out, or why it
-// stopped.
+// stopped. Heartbeats go out from their own goroutine: listing and
+// hashing outputs never holds them back, and a result's event and files
+// go out as one, between two heartbeats.
 func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, st network.Stream, req *RunRequest, jobDir string, module []byte, sent map[int]RankEnd, faults Faults, log *slog.Logger) string {
 	items := make(chan item, 64)
 	var wg sync.WaitGroup
@@ -450,42 +583,44 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 	for _, rk := range req.Ranks {
 		wg.Go(func() { s.rank(ctx, req, rk, jobDir, module, items, log) })
 	}
-
-	write := func(v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		_ = st.SetWriteDeadline(time.Now().Add(streamTimeout))
-		return frame.Write(st, b)
-	}
+	w := &eventWriter{st: st}
 	fail := func(err error) string {
+		if c := context.Cause(ctx); errors.Is(c, errRequesterGone) {
+			return c.Error()
+		}
 		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
 			if s.life.Err() != nil {
 				return "provider closed"
 			}
 			return "cancelled: " + c.Error()
 		}
-		return "requester gone: " + err.Error()
+		return fmt.Errorf("%w: %w", errRequesterGone, err).Error()
 	}
-	if err := write(Event{Kind: KindHeartbeat, At: time.Now()}); err != nil {
+	if err := w.event(Event{Kind: KindHeartbeat, At: time.Now()}); err != nil {
 		return fail(err)
 	}
-	tick := time.NewTicker(s.cfg.Heartbeat)
-	defer tick.Stop()
+	hbCtx, stopHB := context.WithCancel(ctx)
+	hbErr := make(chan error, 1)
+	var hb sync.WaitGroup
+	hb.Go(func() {
+		if err := w.heartbeats(hbCtx, s.cfg.Heartbeat); err != nil {
+			hbErr <- err
+			cancel(fmt.Errorf("%w: %w", errRequesterGone, err)) // stops the work, hashing included
+		}
+	})
+	defer hb.Wait()
+	defer stopHB()
 	budget := s.cfg.MaxOutputBytes
 	buf := make([]byte, MaxChunk)
 	for left := len(req.Ranks); left > 0; {
 		select {
 		case <-ctx.Done():
 			return fail(ctx.Err())
-		case now := <-tick.C:
-			if err := write(Event{Kind: KindHeartbeat, At: now}); err != nil {
-				return fail(err)
-			}
+		case err := <-hbErr:
+			return fail(err)
 		case it := <-items:
 			if it.ev.Kind != KindResult {
-				if err := write(it.ev); err != nil {
+				if err := w.event(it.ev); err != nil {
 					return fail(err)
 				}
 				continue
@@ -497,22 +632,19 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 				alterOutputs(it.outputs)
 			}
 			var paths []string
-			ev.Outputs, paths, ev.Omitted = listOutputs(it.outputs, &budget)
-			if err := write(ev); err != nil {
-				return fail(err)
+			ev.Outputs, paths, ev.Omitted = listOutputs(ctx, it.outputs, &budget)
+			if ctx.Err() != nil {
+				return fail(ctx.Err())
 			}
-			for i, f := range ev.Outputs {
-				if f.Truncated {
-					continue
-				}
-				if err := sendFile(st, paths[i], f.Size, buf); err != nil {
-					return fail(fmt.Errorf("output %s of rank %d: %w", f.Name, ev.Rank, err))
-				}
+			if err := w.result(ev, paths, buf); err != nil {
+				return fail(err)
 			}
 			sent[ev.Rank] = RankEnd{Result: *ev.Result, Digest: ResultDigest(*ev.Result, ev.Outputs)}
 		}
 	}
-	if err := write(Event{Kind: KindEnd}); err != nil {
+	stopHB()
+	hb.Wait()
+	if err := w.event(Event{Kind: KindEnd}); err != nil {
 		return fail(err)
 	}
 	return ""
@@ -675,66 +807,6 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	return out.Close()
-}
-
-// listOutputs lists the regular files under dir (never following a
-// symlink), with their digests, in lexical order; files past *budget
-// bytes are marked truncated and the budget shrinks by those that are
-// not. It returns the files, their paths on disk, and how many it left
-// out (past MaxOutputFiles, unsafe names, unreadable).
-func listOutputs(dir string, budget *int64) ([]File, []string, int) {
-	var files []File
-	var paths []string
-	omitted := 0
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || path == dir || !d.Type().IsRegular() {
-			if err == nil && !d.IsDir() {
-				omitted++ // symlinks, devices, pipes
-			}
-			return nil
-		}
-		rel, err := filepath.Rel(dir, path)
-		name := filepath.ToSlash(rel)
-		if err != nil || validOutputName(name) != nil || len(files) >= MaxOutputFiles {
-			omitted++
-			return nil
-		}
-		f, err := digestFile(path)
-		if err != nil {
-			omitted++
-			return nil
-		}
-		f.Name = name
-		if f.Size > *budget {
-			f.Truncated = true
-		} else {
-			*budget -= f.Size
-		}
-		files = append(files, f)
-		paths = append(paths, path)
-		return nil
-	})
-	return files, paths, omitted
-}
-
-// digestFile returns the size and digest of a regular file, opened
-// without following a symlink put in its place.
-func digestFile(path string) (File, error) {
-	f, err := openNoFollow(path)
-	if err != nil {
-		return File{}, err
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil || !fi.Mode().IsRegular() {
-		return File{}, fmt.Errorf("%s is not a regular file", path)
-	}
-	h := sha256.New()
-	n, err := io.Copy(h, f)
-	if err != nil {
-		return File{}, err
-	}
-	return File{Digest: digestOf(h), Size: n}, nil
 }
 
 // openNoFollow opens path for reading only if it is a regular file and not

@@ -93,7 +93,8 @@ type File struct {
 	Digest string `json:"digest"`
 	Size   int64  `json:"size"`
 	// Truncated marks an output over the provider's MaxOutputBytes: it is
-	// listed, its bytes are not sent.
+	// listed, its bytes are neither read nor sent, and its Digest may be
+	// empty.
 	Truncated bool `json:"truncated,omitempty"`
 }
 
@@ -325,6 +326,11 @@ type Ack struct {
 	// OK is whether the provider takes the job; Reason says why not.
 	OK     bool   `json:"ok"`
 	Reason string `json:"reason,omitempty"`
+	// Busy marks a refusal for want of capacity (too many requests not
+	// yet authorized, no memory): nothing the requester or the job did,
+	// and nothing the provider is to blame for; the requester may try
+	// again.
+	Busy bool `json:"busy,omitempty"`
 	// Heartbeat is the interval of the provider's heartbeats.
 	Heartbeat time.Duration `json:"heartbeat_ns,omitempty"`
 }
@@ -434,7 +440,7 @@ func (e *Event) Validate() error {
 				bad("output %.60q twice", f.Name)
 			}
 			names[f.Name] = true
-			if !digestPattern.MatchString(f.Digest) || f.Size < 0 {
+			if (!digestPattern.MatchString(f.Digest) && !(f.Truncated && f.Digest == "")) || f.Size < 0 {
 				bad("output %.60q: digest %.80q, size %d", f.Name, f.Digest, f.Size)
 			}
 		}

@@ -89,7 +89,6 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 	j.view.Results = w.out
 	j.view.Charged = &Cost{}
 	j.log = newJobLog(m.logsDir(), j.req.ID, m.logCap())
-	defer j.log.close() // after finish: followers read on to the end
 	j.event("run", "", "starting the work on %s: %s %s", plural(len(cluster), "provider"), spec.Executor, j.req.Workload)
 	if len(sample) > 0 {
 		j.event("audit", "", "ranks %v (%d of %d, drawn at random) also run here, to check their providers' outputs", sample, len(sample), j.req.Workers)

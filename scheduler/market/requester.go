@@ -832,6 +832,7 @@ func (m *Market) finish(j *job, state, why string) {
 		j.view.Error = why
 		j.event("failed", "", "%s", why)
 	}
+	j.log.close() // lines after the end are dropped; its readers see the end
 	close(j.done)
 	// Watchers that read the last event before the job was final wait on
 	// changed: tell them it is.

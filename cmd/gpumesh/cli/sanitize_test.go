@@ -114,3 +114,49 @@ func TestLogsPrintsSanitized(t *testing.T) {
 		t.Errorf("logs --json gave %q (%v), want the raw line", l.Text, err)
 	}
 }
+
+// TestSubmitPrintsSanitized: submit follows a job's events and its log
+// pages together and prints what the network said (log lines, event
+// texts, the failure reason, on stdout and stderr) escaped.
+func TestSubmitPrintsSanitized(t *testing.T) {
+	hostile := market.JobView{ID: "j1", State: market.StateFailed, Error: "provider said " + hostileLine}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/v1/jobs", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(market.JobView{ID: "j1", State: market.StateBidding})
+	})
+	mux.HandleFunc("GET /api/v1/jobs/j1/events", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(market.Event{Kind: "failed", Text: "event " + hostileLine})
+	})
+	mux.HandleFunc("GET /api/v1/jobs/j1/logs", func(w http.ResponseWriter, r *http.Request) {
+		p := market.LogPage{Lines: []market.LogLine{}, Next: 1, Final: true}
+		if r.URL.Query().Get("from") == "0" {
+			p.Lines = append(p.Lines, market.LogLine{Rank: 0, Text: "log " + hostileLine})
+		}
+		_ = json.NewEncoder(w).Encode(p)
+	})
+	mux.HandleFunc("GET /api/v1/jobs/j1", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(hostile)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := api.WriteAddrFile(dir, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := Run(context.Background(), []string{"submit", "--workers", "1", "--data-dir", dir}, &out, &errOut); code != ExitFailure {
+		t.Fatalf("submit = exit %d, want %d: %s", code, ExitFailure, errOut.String())
+	}
+	escaped := `\x1b[2J\x1b]0;pwned\x07\rok \u202eexe.txt`
+	for _, want := range []string{"[0] log " + escaped, "event " + escaped, "provider said " + escaped} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("submit output lacks %q:\n%s", want, out.String())
+		}
+	}
+	for name, s := range map[string]string{"stdout": out.String(), "stderr": errOut.String()} {
+		if !safeForTerminal(s) {
+			t.Errorf("%s holds a control character: %q", name, s)
+		}
+	}
+}

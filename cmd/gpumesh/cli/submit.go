@@ -327,11 +327,13 @@ func follow(ctx context.Context, g *globals, c *api.Client, v market.JobView) er
 	}
 	var mu sync.Mutex // the events and the log lines share the output
 	logs := make(chan struct{})
+	lctx, stopLogs := context.WithCancel(ctx)
+	defer stopLogs()
 	go func() {
 		defer close(logs)
 		// A node without the logs endpoint, or a broken page, only stops
 		// the log lines; the events go on.
-		_, _ = c.FollowLogs(ctx, v.ID, 0, true, func(l market.LogLine) {
+		_, _ = c.FollowLogs(lctx, v.ID, 0, true, func(l market.LogLine) {
 			if !g.json {
 				mu.Lock()
 				printEvent(g.stdout, market.Event{At: l.At, Kind: "log", Text: fmt.Sprintf("[%d] %s", l.Rank, l.Text)})
@@ -346,9 +348,10 @@ func follow(ctx context.Context, g *globals, c *api.Client, v market.JobView) er
 			mu.Unlock()
 		}
 	})
-	if err == nil {
-		<-logs // the job ended: its logs end with it
+	if err != nil {
+		stopLogs()
 	}
+	<-logs // the job ended (its logs end with it), or following it did
 	if ctx.Err() != nil {
 		return fmt.Errorf("stopped following job %s; it goes on on the node: gpumesh jobs %s", v.ID, v.ID)
 	}

@@ -304,6 +304,7 @@ pages.jobs = {
 // LOG_TAIL of them.
 const LOG_TAIL = 2000, LOG_PAGES = 5;
 async function jobLogs(id) {
+  for (const k of Object.keys(jobsState.logs)) if (k !== id) delete jobsState.logs[k]; // one job's tail at a time
   const st = jobsState.logs[id] || (jobsState.logs[id] = { next: 0, lines: [] });
   for (let i = 0; i < LOG_PAGES; i++) {
     const p = await api(`/api/v1/jobs/${encodeURIComponent(id)}/logs?from=${st.next}`).catch(() => null);

@@ -561,6 +561,13 @@ func printJob(w io.Writer, v market.JobView) {
 	if len(v.Events) > 0 {
 		fmt.Fprintln(w)
 	}
+	if l := v.Logs; l != nil && l.Lines+l.Dropped > 0 {
+		fmt.Fprintf(w, "logs: %s (%d bytes) kept", count(int(l.Lines), "line"), l.Bytes)
+		if l.Dropped > 0 {
+			fmt.Fprintf(w, ", %d dropped past the cap of %d MiB", l.Dropped, l.Cap>>20)
+		}
+		fmt.Fprintf(w, "; gpumesh logs %s prints them\n\n", v.ID)
+	}
 	printOutcome(w, v)
 }
 

@@ -64,9 +64,9 @@ func TestFailoverWhenProvidersDie(t *testing.T) {
 	}
 	// ticked reports whether rank r logged a tick on provider p.
 	ticked := func(r int, p string) bool {
-		v, _ := req.Market().Job(v.ID)
-		return slices.ContainsFunc(v.Events, func(e market.Event) bool {
-			return e.Kind == "log" && e.Peer == p && strings.HasPrefix(e.Text, fmt.Sprintf("[%d] tick 1 ", r))
+		page, _, _ := req.Market().Logs(v.ID, 0, 0)
+		return slices.ContainsFunc(page.Lines, func(l market.LogLine) bool {
+			return l.Peer == p && l.Rank == r && strings.HasPrefix(l.Text, "tick 1 ")
 		})
 	}
 	job := func() market.JobView { v, _ := req.Market().Job(v.ID); return v }

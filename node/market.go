@@ -198,6 +198,11 @@ func (n *Node) WatchJob(id string, from int) ([]market.Event, <-chan struct{}, b
 	return n.jobs.Watch(id, from)
 }
 
+// JobLogs implements api.Backend.
+func (n *Node) JobLogs(id string, from int64, limit int) (market.LogPage, <-chan struct{}, error) {
+	return n.jobs.Logs(id, from, limit)
+}
+
 // classChallenge is the proof-of-compute a requester puts to a provider
 // before awarding it (market.verify_class): an n = 512 int8 product, which
 // every node's default challenge_max_n accepts, judged against one core of

@@ -190,6 +190,11 @@ func TestWasmJobOnThreeWorkers(t *testing.T) {
 	if len(v.Workers) != 3 {
 		t.Fatalf("workers %+v", v.Workers)
 	}
+	page, _, err := req.Market().Logs(v.ID, 0, 0)
+	if err != nil || !page.Final {
+		t.Fatalf("logs %+v, %v", page, err)
+	}
+	logs := page.Lines
 	for r, w := range v.Workers {
 		if w.Rank != r || w.Result.Status != "succeeded" || !slices.Contains(w.Outputs, "out.txt") {
 			t.Errorf("rank %d: %+v", r, w)
@@ -198,8 +203,8 @@ func TestWasmJobOnThreeWorkers(t *testing.T) {
 		if err != nil || string(b) != "GPUMESH\n" {
 			t.Errorf("rank %d output %q, %v", r, b, err)
 		}
-		if !slices.ContainsFunc(v.Events, func(e market.Event) bool {
-			return e.Kind == "log" && e.Text == fmt.Sprintf("[%d] rank=%d", r, r)
+		if !slices.ContainsFunc(logs, func(l market.LogLine) bool {
+			return l.Rank == r && l.Text == fmt.Sprintf("rank=%d", r)
 		}) {
 			t.Errorf("no log line of rank %d", r)
 		}

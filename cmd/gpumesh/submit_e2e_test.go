@@ -267,13 +267,8 @@ func TestSubmitSurvivesAKilledProvider(t *testing.T) {
 	}
 	waitFor(t, "both workers ticking", func() bool {
 		v = view()
-		n := 0
-		for _, e := range v.Events {
-			if e.Kind == "log" && strings.Contains(e.Text, "tick 1 ") {
-				n++
-			}
-		}
-		return n == 2
+		out, _, _ := gpumesh(t, "logs", id, "--data-dir", reqDir)
+		return strings.Count(out, " tick 1 ") == 2 // "[r] tick 1 ..." of each rank
 	})
 	victim := v.Cluster[0].Peer
 	t.Logf("killing %s (ranks %v) with SIGKILL", victim, v.Cluster[0].Ranks)

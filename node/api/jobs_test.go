@@ -44,6 +44,51 @@ func (fakeBackend) WatchJob(id string, from int) ([]market.Event, <-chan struct{
 	return all[min(from, len(all)):], make(chan struct{}), true, true
 }
 
+// JobLogs serves job j1's fakeLogLines lines, one byte offset per line,
+// fakeLogPage at most per page, and reports each page's limit in Counts.Cap.
+func (fakeBackend) JobLogs(id string, from int64, limit int) (market.LogPage, <-chan struct{}, error) {
+	if id != "j1" {
+		return market.LogPage{}, nil, market.ErrUnknownJob
+	}
+	if from > fakeLogLines {
+		return market.LogPage{}, nil, market.ErrBadLogOffset
+	}
+	p := market.LogPage{Next: from, Counts: market.LogCounts{Lines: fakeLogLines, Bytes: fakeLogLines, Dropped: 7, Cap: int64(limit)}}
+	for ; p.Next < fakeLogLines && len(p.Lines) < fakeLogPage; p.Next++ {
+		p.Lines = append(p.Lines, market.LogLine{Rank: 1, Text: fmt.Sprint("line ", p.Next)})
+	}
+	p.Final = p.Next == fakeLogLines
+	return p, make(chan struct{}), nil
+}
+
+const fakeLogLines, fakeLogPage = 25, 10
+
+// TestJobLogsPages: the client follows a job's logs page by page to the
+// end, and the endpoint refuses bad offsets and unknown jobs.
+func TestJobLogsPages(t *testing.T) {
+	srv := httptest.NewServer(Handler(fakeBackend{}))
+	defer srv.Close()
+	c := NewClient(srv.URL)
+	ctx := context.Background()
+	var got []string
+	last, err := c.FollowLogs(ctx, "j1", 0, true, func(l market.LogLine) { got = append(got, l.Text) })
+	if err != nil || len(got) != fakeLogLines || got[fakeLogLines-1] != "line 24" || !last.Final || last.Counts.Dropped != 7 {
+		t.Fatalf("FollowLogs read %d lines (%v), last page %+v, %v", len(got), got, last, err)
+	}
+	var apiErr *Error
+	if _, err := c.JobLogs(ctx, "j1", 99, 0, false); !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
+		t.Errorf("offset past the end: %v, want 400", err)
+	}
+	if _, err := c.JobLogs(ctx, "nope", 0, 0, false); !errors.As(err, &apiErr) || apiErr.Status != http.StatusNotFound {
+		t.Errorf("unknown job: %v, want 404", err)
+	}
+	resp, err := http.Get(srv.URL + "/api/v1/jobs/j1/logs?from=-1")
+	if err != nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("from=-1: %v %v, want 400", resp.Status, err)
+	}
+	resp.Body.Close()
+}
+
 func TestJobEndpoints(t *testing.T) {
 	srv := httptest.NewServer(Handler(fakeBackend{}))
 	defer srv.Close()

@@ -61,6 +61,10 @@ type Config struct {
 	// VerifyTTL is how long a passed challenge stands for a provider and
 	// class before it is challenged again.
 	VerifyTTL p2p.Duration `toml:"verify_ttl" comment:"how long a provider's passed proof-of-compute for a class stands before it is challenged again"`
+	// JobLogMB is how many MiB of log lines each job this node requests
+	// keeps on disk (DIR/results/.logs/<job>.log); later lines are counted
+	// as dropped. 0 means DefaultJobLogMB (16).
+	JobLogMB int `toml:"job_log_mb" comment:"MiB of log lines each job this node requests keeps on disk; later lines are counted as dropped (0 = 16)"`
 }
 
 // DefaultConfig is a market tuned for interactive use: two seconds of
@@ -84,6 +88,7 @@ func DefaultConfig() Config {
 		DefaultAudit:        0,
 		VerifyClass:         VerifyCPU,
 		VerifyTTL:           p2p.Duration(6 * time.Hour),
+		JobLogMB:            DefaultJobLogMB,
 	}
 }
 
@@ -134,6 +139,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if t := time.Duration(c.VerifyTTL); t < time.Second || t > 30*24*time.Hour {
 		bad("verify_ttl", "%s not in [1s, 720h]", t)
+	}
+	if c.JobLogMB < 0 || c.JobLogMB > 4096 {
+		bad("job_log_mb", "%d not in [0, 4096]", c.JobLogMB)
 	}
 	if c.MaxFailovers < 0 || c.MaxFailovers > 100 {
 		bad("max_failovers", "%d not in [0, 100]", c.MaxFailovers)

@@ -22,10 +22,6 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
-// maxLogEvents bounds the log lines a job keeps as events; later lines
-// are counted, not kept.
-const maxLogEvents = 10000
-
 // work is what every provider of a running job gets: the executor spec,
 // the files, where outputs go, and the peers of each rank (which change
 // when a lost provider is replaced; guarded by Market.mu).
@@ -92,6 +88,7 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 	j.view.State = StateRunning
 	j.view.Results = w.out
 	j.view.Charged = &Cost{}
+	j.log = newJobLog(m.logsDir(), j.req.ID, m.logCap())
 	j.event("run", "", "starting the work on %s: %s %s", plural(len(cluster), "provider"), spec.Executor, j.req.Workload)
 	if len(sample) > 0 {
 		j.event("audit", "", "ranks %v (%d of %d, drawn at random) also run here, to check their providers' outputs", sample, len(sample), j.req.Workers)
@@ -116,6 +113,10 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 	wg.Wait()
 	j.awaitSettlements()
 	m.mu.Lock()
+	if c := j.log.counts(); c.Dropped > 0 {
+		j.event("logs", "", "%d log lines (%d bytes) kept; %d later lines dropped past the cap of %d MiB per job (market.job_log_mb)",
+			c.Lines, c.Bytes, c.Dropped, c.Cap>>20)
+	}
 	sort.SliceStable(j.view.Workers, func(a, b int) bool { return j.view.Workers[a].Rank < j.view.Workers[b].Rank })
 	m.mu.Unlock()
 	if len(failures) > 0 {
@@ -366,23 +367,20 @@ func failureText(o run.Outcome, ranks []int, err error) string {
 	return "no result"
 }
 
-// onRunEvent turns a provider's run event into a job event.
+// onRunEvent turns a provider's run event into a job event, or a log
+// line into a line of the job's log file (bounded by market.job_log_mb).
 func (m *Market) onRunEvent(j *job, mb *member, e run.Event) {
+	if e.Kind == run.KindLog {
+		if e.Line != nil {
+			m.addLog(j, LogLine{At: e.Line.At, Rank: e.Rank, Peer: mb.peer.String(), Stream: e.Line.Stream, Text: e.Line.Text})
+		}
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch e.Kind {
 	case run.KindState:
 		j.event("started", mb.peer, "rank %d %s on %s", e.Rank, e.State, short(mb.peer))
-	case run.KindLog:
-		if e.Line == nil {
-			return
-		}
-		if j.logs >= maxLogEvents {
-			j.dropped++
-			return
-		}
-		j.logs++
-		j.event("log", mb.peer, "[%d] %s", e.Rank, e.Line.Text)
 	case run.KindResult:
 		if e.Result != nil {
 			j.event("result", mb.peer, "rank %d %s, exit %d%s; %s", e.Rank, e.Result.Status, e.Result.ExitCode,

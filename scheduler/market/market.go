@@ -221,6 +221,9 @@ func New(cfg Config, d Deps) (*Market, error) {
 	m.seq.Store(uint64(time.Now().UnixNano()))
 	// Background work lives until Close.
 	m.life, m.cancel = context.WithCancel(context.Background())
+	if d.ResultsDir != "" {
+		m.clearLogs()
+	}
 	return m, nil
 }
 

@@ -43,8 +43,7 @@ type job struct {
 	done    chan struct{}      // closed when the job reaches a final state
 	invited chan struct{}      // closed once invitations, if any, have answered
 	cancel  context.CancelFunc // ends everything the job does
-	logs    int                // log lines kept as events
-	dropped int                // log lines past maxLogEvents
+	log     *jobLog            // the work's log lines, on disk; nil until the work starts
 	settles sync.WaitGroup     // receipt exchanges under way
 	holding map[peer.ID]int    // workers awarded to each provider and not yet given back
 	rebids  int                // times bidding reopened because our other jobs took the bidders
@@ -119,6 +118,7 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 	if len(m.order) > maxJobs {
 		old := m.order[0]
 		m.order = m.order[1:]
+		m.jobs[old].log.remove()
 		delete(m.jobs, old)
 	}
 	j.event("request", "", "asked for %s of %s, %s, up to $%.2f per device-hour; bids close by %s",
@@ -832,6 +832,7 @@ func (m *Market) finish(j *job, state, why string) {
 		j.view.Error = why
 		j.event("failed", "", "%s", why)
 	}
+	j.log.close() // lines after the end are dropped; its readers see the end
 	close(j.done)
 	// Watchers that read the last event before the job was final wait on
 	// changed: tell them it is.

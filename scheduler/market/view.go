@@ -124,6 +124,9 @@ type JobView struct {
 	Charged *Cost   `json:"charged,omitempty"`
 	// Failovers counts the lost providers replaced.
 	Failovers int `json:"failovers,omitempty"`
+	// Logs counts the log lines the work wrote, kept on disk and dropped
+	// past the cap; the lines themselves are read in pages (Market.Logs).
+	Logs *LogCounts `json:"logs,omitempty"`
 	// Events is the job's history.
 	Events []Event `json:"events,omitempty"`
 }
@@ -218,7 +221,17 @@ func (m *Market) viewOf(j *job) JobView {
 	defer m.mu.Unlock()
 	v := j.view.clone()
 	v.Bids = len(j.bids)
+	v.Logs = logCounts(j)
 	return v
+}
+
+// logCounts is j's log counts for its view, nil before its work started.
+func logCounts(j *job) *LogCounts {
+	if j.log == nil {
+		return nil
+	}
+	c := j.log.counts()
+	return &c
 }
 
 // Job returns the job with id, as requester.
@@ -241,6 +254,7 @@ func (m *Market) Jobs() []JobView {
 		j := m.jobs[m.order[i]]
 		v := j.view.clone()
 		v.Bids = len(j.bids)
+		v.Logs = logCounts(j)
 		v.Events = nil
 		out = append(out, v)
 	}

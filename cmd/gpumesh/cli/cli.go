@@ -49,7 +49,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return ExitOK
 	}
-	fmt.Fprintf(stderr, "gpumesh: %v\n", err)
+	fmt.Fprintf(stderr, "gpumesh: %s\n", termSafe(err.Error())) // errors may quote what providers said
 	var u usageError
 	if errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") {
 		fmt.Fprintln(stderr, "Run 'gpumesh --help' for usage.")

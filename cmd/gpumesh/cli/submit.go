@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -107,6 +108,7 @@ bad job spec.`,
 			if err != nil {
 				return err
 			}
+			defer g.terminal()()
 			if f.detach {
 				if g.json {
 					return g.printJSON(v)
@@ -323,11 +325,33 @@ func follow(ctx context.Context, g *globals, c *api.Client, v market.JobView) er
 	if !g.json {
 		fmt.Fprintf(g.stdout, "job %s submitted; following it (Ctrl-C stops following, the job goes on)\n", v.ID)
 	}
+	var mu sync.Mutex // the events and the log lines share the output
+	logs := make(chan struct{})
+	lctx, stopLogs := context.WithCancel(ctx)
+	defer stopLogs()
+	go func() {
+		defer close(logs)
+		// A node without the logs endpoint, or a broken page, only stops
+		// the log lines; the events go on.
+		_, _ = c.FollowLogs(lctx, v.ID, 0, true, func(l market.LogLine) {
+			if !g.json {
+				mu.Lock()
+				printEvent(g.stdout, market.Event{At: l.At, Kind: "log", Text: fmt.Sprintf("[%d] %s", l.Rank, l.Text)})
+				mu.Unlock()
+			}
+		})
+	}()
 	err := c.FollowJob(ctx, v.ID, func(e market.Event) {
 		if !g.json {
+			mu.Lock()
 			printEvent(g.stdout, e)
+			mu.Unlock()
 		}
 	})
+	if err != nil {
+		stopLogs()
+	}
+	<-logs // the job ended (its logs end with it), or following it did
 	if ctx.Err() != nil {
 		return fmt.Errorf("stopped following job %s; it goes on on the node: gpumesh jobs %s", v.ID, v.ID)
 	}
@@ -484,6 +508,7 @@ func newJobsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer g.terminal()()
 			if len(args) == 1 {
 				v, err := c.Job(cmd.Context(), args[0])
 				if err != nil {
@@ -535,6 +560,13 @@ func printJob(w io.Writer, v market.JobView) {
 	}
 	if len(v.Events) > 0 {
 		fmt.Fprintln(w)
+	}
+	if l := v.Logs; l != nil && l.Lines+l.Dropped > 0 {
+		fmt.Fprintf(w, "logs: %s (%d bytes) kept", count(int(l.Lines), "line"), l.Bytes)
+		if l.Dropped > 0 {
+			fmt.Fprintf(w, ", %d dropped past the cap of %d MiB", l.Dropped, l.Cap>>20)
+		}
+		fmt.Fprintf(w, "; gpumesh logs %s prints them\n\n", v.ID)
 	}
 	printOutcome(w, v)
 }

@@ -38,31 +38,31 @@ func newLogsCmd(g *globals) *cobra.Command {
 		Use:   "logs JOB",
 		Short: "Print a job's logs (every rank's stdout and stderr)",
 		Long: `Print the log lines of a job this node requested, each prefixed with its
-rank. With -f, keep printing them as they come until the job ends.`,
+rank. With -f, keep printing them as they come until the job ends. The node
+keeps up to market.job_log_mb MiB of lines per job; later lines are counted
+as dropped, which logs reports. Control characters and bidirectional
+overrides in the lines are shown escaped (\x1b, \r, \u202e); --json prints
+the raw lines.`,
 		Args: oneJob,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.client()
 			if err != nil {
 				return err
 			}
-			print := func(e market.Event) {
-				if e.Kind == "log" {
-					if g.json {
-						_ = g.printJSON(e)
-					} else {
-						fmt.Fprintln(g.stdout, e.Text)
-					}
+			defer g.terminal()()
+			last, err := c.FollowLogs(cmd.Context(), args[0], 0, followLogs, func(l market.LogLine) {
+				if g.json {
+					_ = g.printJSON(l)
+				} else {
+					fmt.Fprintf(g.stdout, "[%d] %s\n", l.Rank, l.Text)
 				}
-			}
-			if followLogs {
-				return jobError(args[0], c.FollowJob(cmd.Context(), args[0], print))
-			}
-			v, err := c.Job(cmd.Context(), args[0])
+			})
 			if err != nil {
 				return jobError(args[0], err)
 			}
-			for _, e := range v.Events {
-				print(e)
+			if d := last.Counts.Dropped; d > 0 && !g.json {
+				fmt.Fprintf(g.stderr, "gpumesh: %s dropped past the cap of %d MiB of logs per job (market.job_log_mb on the node)\n",
+					count(int(d), "later line"), last.Counts.Cap>>20)
 			}
 			return nil
 		},
@@ -84,6 +84,7 @@ they arrived from the providers).`,
 			if out == "" {
 				return usageError{errors.New("results needs -o DIR")}
 			}
+			defer g.terminal()()
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -121,6 +122,7 @@ func newCancelCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			defer g.terminal()()
 			v, err := c.CancelJob(cmd.Context(), args[0])
 			if err != nil {
 				return jobError(args[0], err)

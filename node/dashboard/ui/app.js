@@ -282,15 +282,15 @@ pages.jobs = {
     const v = await api("/api/v1/jobs/" + encodeURIComponent(jobsState.selected)).catch(() => null);
     if (!v) { det.hidden = true; return; }
     det.hidden = false;
-    const events = v.events || [];
-    const logs = events.filter((e) => e.kind === "log");
-    const story = events.filter((e) => e.kind !== "log");
+    const story = v.events || [];
+    const logs = await jobLogs(v.id);
+    const counts = v.logs || { lines: 0, dropped: 0 };
     const live = !FINAL.includes(v.state);
     det.innerHTML = `<div class="row"><h2 style="margin:0">Job <code>${esc(v.id)}</code></h2>${stateBadge(v.state)}${live ? badge("live", "info") : ""}
         <span style="flex:1"></span>${live ? `<button class="danger" data-cancel="${esc(v.id)}" ${token() ? "" : "disabled title=\"needs the API token\""}>Cancel job</button>` : ""}</div>
       ${v.error ? `<p class="msg err">${esc(v.error)}</p>` : ""}
       ${v.placement ? `<p class="muted">${esc(v.placement)}</p>` : ""}
-      <div class="split"><div><h3>Logs (${logs.length} lines)</h3><pre class="log" id="job-logs">${logs.map((e) => esc(e.text)).join("\n") || '<span class="ev">no output yet</span>'}</pre></div>
+      <div class="split"><div><h3>Logs (${esc(counts.lines)} lines${counts.dropped ? `, ${esc(counts.dropped)} dropped past the node's cap` : ""}${logs.length < counts.lines ? `, last ${logs.length} shown` : ""})</h3><pre class="log" id="job-logs">${logs.map((l) => esc(`[${l.rank}] ${l.text}`)).join("\n") || '<span class="ev">no output yet</span>'}</pre></div>
       <div><h3>Events</h3><pre class="log">${story.map((e) => `<span class="ev">${esc(new Date(e.at).toLocaleTimeString())} ${esc(e.kind.padEnd(9))}</span> ${esc(e.text)}`).join("\n")}</pre></div></div>
       ${(v.workers || []).length ? `<h3 style="margin-top:12px">Results</h3><table><tr><th>Rank</th><th>Provider</th><th>Status</th><th class="num">Exit</th><th class="num">Seconds</th><th>Outputs</th></tr>${v.workers.map((w) =>
         `<tr><td>${esc(w.rank)}</td><td><code>${esc(short(w.peer))}</code></td><td>${stateBadge(w.result.status)}</td><td class="num">${esc(w.result.exit_code)}</td><td class="num">${esc((w.seconds || 0).toFixed(2))}</td><td>${(w.outputs || []).map((o) => `<span class="pill">${esc(o)}</span>`).join("")}</td></tr>`).join("")}</table>` : ""}`;
@@ -298,6 +298,24 @@ pages.jobs = {
     if (pre) pre.scrollTop = pre.scrollHeight;
   },
 };
+
+// jobLogs reads the job's new log lines page by page (a few pages per
+// refresh) from where the last refresh stopped, and keeps the last
+// LOG_TAIL of them.
+const LOG_TAIL = 2000, LOG_PAGES = 5;
+async function jobLogs(id) {
+  for (const k of Object.keys(jobsState.logs)) if (k !== id) delete jobsState.logs[k]; // one job's tail at a time
+  const st = jobsState.logs[id] || (jobsState.logs[id] = { next: 0, lines: [] });
+  for (let i = 0; i < LOG_PAGES; i++) {
+    const p = await api(`/api/v1/jobs/${encodeURIComponent(id)}/logs?from=${st.next}`).catch(() => null);
+    if (!p || !(p.lines || []).length) break;
+    st.lines.push(...p.lines);
+    if (st.lines.length > LOG_TAIL) st.lines.splice(0, st.lines.length - LOG_TAIL);
+    st.next = p.next;
+    if (p.final) break;
+  }
+  return st.lines;
+}
 
 // ---- Market ----
 const marketState = { formBuilt: false, dirty: false };

@@ -3,6 +3,7 @@ package offers
 import (
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
@@ -87,5 +88,28 @@ func FuzzParseOrder(f *testing.F) {
 		}
 		offers := []Offer{testOffer(), testOffer(func(o *Offer) { o.Peer, o.RTTms = "b", -1 })}
 		ord.Sort(offers)
+	})
+}
+
+// FuzzParseCC: a compute capability from a capacity record reads only as a
+// whole "major.minor"; what reads writes back as the same value, and the
+// same text with anything after or before it reads as nothing (0).
+func FuzzParseCC(f *testing.F) {
+	for _, s := range []string{"8.0", "12.1", "8.0x", "8.0.1", "+8.0", " 8.0", "8", "", "99.9", "100.0", "8.10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cc := parseCC(s)
+		if cc == 0 {
+			return
+		}
+		if again := parseCC(strconv.FormatFloat(cc, 'f', 1, 64)); again != cc {
+			t.Fatalf("parseCC(%q) = %v, reads back as %v", s, cc, again)
+		}
+		for _, bad := range []string{s + "x", s + ".0", s + `"]`, "x" + s, "+" + s} {
+			if got := parseCC(bad); got != 0 {
+				t.Fatalf("parseCC(%q) = %v, accepted the text around %q", bad, got, s)
+			}
+		}
 	})
 }

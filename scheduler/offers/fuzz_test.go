@@ -9,7 +9,8 @@ import (
 
 // FuzzParse checks that Parse never panics, that its errors are
 // *SyntaxErrors that point into the input, and that whatever parses reads
-// back from its canonical String() as the same filter.
+// back from its canonical String() as the same filter, and that text that
+// is no condition after a filter is refused, not ignored.
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"",
@@ -46,6 +47,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse(%q): error at %d of %q: %v", expr, se.Pos, se.Input, err)
 			}
 			return
+		}
+		for _, tail := range []string{`"]...`, " x", " ]", "=1"} {
+			if _, err := Parse(expr + tail); err == nil {
+				t.Fatalf("Parse(%q) accepted %q after the filter %q", expr+tail, tail, expr)
+			}
 		}
 		s := fl.String()
 		again, err := Parse(s)

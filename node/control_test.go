@@ -29,6 +29,7 @@ func TestSetHoursRefusesTrailingText(t *testing.T) {
 		if !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest {
 			t.Fatalf("SetHours(%q) = %v, want a 400", bad, err)
 		}
+		t.Logf("PUT /api/v1/hours %q: %d %s", bad, apiErr.Status, apiErr.Message)
 		if !strings.Contains(apiErr.Message, "offer.hours") || !strings.Contains(apiErr.Message, "HH:MM") {
 			t.Errorf("SetHours(%q): message %q does not name offer.hours and the form HH:MM", bad, apiErr.Message)
 		}

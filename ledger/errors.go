@@ -41,6 +41,11 @@ var (
 	ErrClosed = errors.New("ledger closed")
 	// ErrCorrupt marks a log whose contents fail their checks; see CorruptError.
 	ErrCorrupt = errors.New("ledger corrupt")
+	// ErrHeadMissing marks a log that holds entries but whose LEDGER_HEAD
+	// file is gone: a lost tail could no longer be detected, so Open
+	// refuses it (unless Options.RebuildHead). It comes inside a
+	// CorruptError.
+	ErrHeadMissing = errors.New("ledger head file missing")
 )
 
 // CorruptError says where a log first fails its checks. It wraps ErrCorrupt.
@@ -76,4 +81,50 @@ func (e *CorruptError) Unwrap() []error {
 
 func corrupt(index int64, err error, format string, a ...any) *CorruptError {
 	return &CorruptError{Index: index, Reason: fmt.Sprintf(format, a...), Err: err}
+}
+
+// DamageError comes with the entries a query could read when some of those
+// it selected could not be: each damaged entry's CorruptError, by index.
+// It wraps ErrCorrupt and each of them.
+type DamageError struct {
+	// Entries are the damaged entries' errors, oldest first.
+	Entries []*CorruptError
+}
+
+// Error implements error.
+func (e *DamageError) Error() string {
+	if len(e.Entries) == 1 {
+		return e.Entries[0].Error()
+	}
+	return fmt.Sprintf("%d damaged entries, the first: %v", len(e.Entries), e.Entries[0])
+}
+
+// Unwrap returns ErrCorrupt and each entry's error.
+func (e *DamageError) Unwrap() []error {
+	out := []error{ErrCorrupt}
+	for _, c := range e.Entries {
+		out = append(out, c)
+	}
+	return out
+}
+
+// damage collects the CorruptErrors of damaged entries while a query
+// reads on: add keeps one and reports whether err was one.
+type damage struct{ entries []*CorruptError }
+
+func (d *damage) add(err error) bool {
+	var ce *CorruptError
+	if !errors.As(err, &ce) || ce.Index < 0 {
+		return false
+	}
+	d.entries = append(d.entries, ce)
+	return true
+}
+
+// err is nil, or the DamageError naming every damaged entry.
+func (d *damage) err() error {
+	if len(d.entries) == 0 {
+		return nil
+	}
+	return &DamageError{Entries: d.entries}
 }

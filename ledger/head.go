@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,9 @@ func (l *Log) checkHead() error {
 	data, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
+		if err := l.headMissing(path); err != nil {
+			return err
+		}
 	case err != nil:
 		return fmt.Errorf("read %s: %w", headFile, err)
 	default:
@@ -54,6 +58,26 @@ func (l *Log) checkHead() error {
 		}
 	}
 	return l.writeHead()
+}
+
+// RebuildHeadHint says how to recover from ErrHeadMissing.
+const RebuildHeadHint = "if only this file was lost, stop the node and run `gpumesh receipts verify --all --rebuild-head`: it checks every entry, then writes a new head (a tail lost together with the file would go unnoticed)"
+
+// headMissing decides on a log without a head file: fine when it is empty
+// (fresh), accepted after a whole Verify with Options.RebuildHead, and
+// otherwise refused with ErrHeadMissing.
+func (l *Log) headMissing(path string) error {
+	if l.size == 0 {
+		return nil
+	}
+	if !l.opts.RebuildHead {
+		return corrupt(-1, ErrHeadMissing, "%s is missing but the log holds %d entries; %s", path, l.size, RebuildHeadHint)
+	}
+	if err := l.Verify(context.Background()); err != nil {
+		return fmt.Errorf("rebuild %s: %w", headFile, err)
+	}
+	l.log.Warn("ledger head file was missing: rebuilt after checking every entry", "file", path, "entries", l.size)
+	return nil
 }
 
 // writeHead records the current size and root: temp file, sync, rename.

@@ -49,6 +49,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock for entry times; nil means time.Now.
 	Now func() time.Time
+	// RebuildHead lets Open accept a log of entries whose LEDGER_HEAD
+	// file is missing (ErrHeadMissing otherwise), after verifying every
+	// entry, and write a new head. A repair, never the default.
+	RebuildHead bool
 }
 
 // Log is an append-only, hash-chained, Merkle-committed log of signed

@@ -17,10 +17,24 @@ func (l *Log) Get(index int64) (Entry, error) {
 			return fmt.Errorf("entry %d of %d: %w", index, l.size, ErrNotFound)
 		}
 		var err error
-		e, err = getEntry(txn, index)
+		e, err = readEntry(txn, index)
 		return err
 	})
 	return e, err
+}
+
+// readEntry reads entry i and checks it against the tree's stored leaf
+// hash, so that bytes changed behind the log's back are reported as a
+// *CorruptError at i instead of being served.
+func readEntry(txn *badger.Txn, i int64) (Entry, error) {
+	e, err := getEntry(txn, i)
+	if err != nil {
+		return Entry{}, err
+	}
+	if err := checkLeaf(txn, e); err != nil {
+		return Entry{}, err
+	}
+	return e, nil
 }
 
 // ByReceipt returns the entry holding the receipt with this ID.
@@ -38,27 +52,40 @@ func (l *Log) ByReceipt(id string) (Entry, error) {
 		if err != nil || len(v) != 8 {
 			return corrupt(-1, err, "index of receipt %s unreadable", id)
 		}
-		e, err = getEntry(txn, indexSuffix(v))
+		e, err = readEntry(txn, indexSuffix(v))
 		return err
 	})
 	return e, err
 }
 
-// ByJob returns the entries of a job's receipts, oldest first.
+// ByJob returns the entries of a job's receipts, oldest first. Damaged
+// entries are left out and named by a *DamageError returned with the rest.
 func (l *Log) ByJob(job string) ([]Entry, error) { return l.scan(jobPrefix(job)) }
 
 // ByPeer returns the entries of receipts in which p is provider or
 // requester, oldest first. Every entry names this node, so ByPeer of
-// Options.Self is every entry.
+// Options.Self is every entry. Damaged entries are left out and named by a
+// *DamageError returned with the rest.
 func (l *Log) ByPeer(p peer.ID) ([]Entry, error) {
 	if p == l.opts.Self {
 		var out []Entry
+		var d damage
 		err := l.view(func(txn *badger.Txn) error {
-			var err error
-			out, err = entries(txn, 0, l.size)
-			return err
+			for i := int64(0); i < l.size; i++ {
+				e, err := readEntry(txn, i)
+				if err != nil && !d.add(err) {
+					return err
+				}
+				if err == nil {
+					out = append(out, e)
+				}
+			}
+			return nil
 		})
-		return out, err
+		if err != nil {
+			return nil, err
+		}
+		return out, d.err()
 	}
 	return l.scan(peerPrefix(p.String()))
 }
@@ -114,9 +141,11 @@ func entries(txn *badger.Txn, from, to int64) ([]Entry, error) {
 	return out, nil
 }
 
-// scan returns the entries whose indexes end the keys under prefix.
+// scan returns the entries whose indexes end the keys under prefix; those
+// that are damaged are left out and named by a *DamageError.
 func (l *Log) scan(prefix []byte) ([]Entry, error) {
 	var out []Entry
+	var d damage
 	err := l.view(func(txn *badger.Txn) error {
 		o := badger.DefaultIteratorOptions
 		o.PrefetchValues = false
@@ -128,15 +157,20 @@ func (l *Log) scan(prefix []byte) ([]Entry, error) {
 			if i >= l.size {
 				continue
 			}
-			e, err := getEntry(txn, i)
-			if err != nil {
+			e, err := readEntry(txn, i)
+			if err != nil && !d.add(err) {
 				return err
 			}
-			out = append(out, e)
+			if err == nil {
+				out = append(out, e)
+			}
 		}
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	return out, d.err()
 }
 
 // Latest returns the entry and receipt of the latest cumulative receipt
@@ -159,7 +193,7 @@ func (l *Log) Latest(k Key) (Entry, Receipt, error) {
 		if !ok {
 			return corrupt(-1, nil, "latest receipt for job %s unreadable", k.Job)
 		}
-		e, err = getEntry(txn, i)
+		e, err = readEntry(txn, i)
 		return err
 	})
 	if err != nil {

@@ -20,6 +20,9 @@ import (
 // (answered 409), such as pausing a node that offers nothing.
 var ErrConflict = errors.New("conflict")
 
+// ErrTrailingData marks a request body with text after its JSON value.
+var ErrTrailingData = errors.New("trailing data")
+
 // Ask is this node's price for one device class, as GET /api/v1/market shows it.
 type Ask struct {
 	// Class and Pool are the devices' class and incentive pool.
@@ -176,6 +179,18 @@ func decodeBody(r *http.Request, v any, optional bool) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return fmt.Errorf("%w: body: %v", ErrBadRequest, err)
+	}
+	if err := wholeJSON(dec); err != nil {
+		return fmt.Errorf("%w: body: %v", ErrBadRequest, err)
+	}
+	return nil
+}
+
+// wholeJSON fails when dec, having decoded one value, holds anything but
+// white space after it: a body is one JSON value, whole.
+func wholeJSON(dec *json.Decoder) error {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: text after the JSON value at byte %d", ErrTrailingData, dec.InputOffset())
 	}
 	return nil
 }

@@ -101,6 +101,8 @@ func TestControlCallsNeedTokenAndLocalOrigin(t *testing.T) {
 		{"unknown key", "PUT", "127.0.0.1:7780", "/api/v1/prices", `{"price":["gpu=2"]}`, map[string]string{TokenHeader: testToken}, 400, "unknown field", false, nil},
 		{"no prices", "PUT", "127.0.0.1:7780", "/api/v1/prices", `{}`, map[string]string{TokenHeader: testToken}, 400, "needs", false, nil},
 		{"not JSON", "PUT", "127.0.0.1:7780", "/api/v1/prices", `gpu=2`, map[string]string{TokenHeader: testToken}, 400, "body", false, nil},
+		{"text after the body", "PUT", "127.0.0.1:7780", "/api/v1/prices", `{"prices":["gpu=9"]}"]...`, map[string]string{TokenHeader: testToken}, 400, "text after the JSON value", false, nil},
+		{"second value after the body", "PUT", "127.0.0.1:7780", "/api/v1/hours", `{"hours":[]} {"hours":["18:00-08:00"]}`, map[string]string{TokenHeader: testToken}, 400, "text after the JSON value", false, nil},
 		{"cancel without token", "POST", "127.0.0.1:7780", "/api/v1/jobs/j1/cancel", "", nil, 401, "token", false, nil},
 		{"submit without token", "POST", "127.0.0.1:7780", "/api/v1/jobs", `{"workers":1}`, nil, 401, "token", false, nil},
 		{"unknown job", "POST", "127.0.0.1:7780", "/api/v1/jobs/nope/cancel", "", map[string]string{TokenHeader: testToken}, 404, "no job", false, nil},

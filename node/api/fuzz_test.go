@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -116,7 +117,9 @@ func serveFuzz(h http.Handler, method, path, query string, body []byte, token st
 // FuzzRequest: any body and query to every call that decodes a client's
 // input. The answer is JSON with a 2xx status when the backend was called
 // and a 4xx with an error message when not, never a 5xx; a protected call
-// without the token never reaches the backend; and what the backend got,
+// without the token never reaches the backend; a body that was accepted is
+// refused with anything after it (bodies are whole inputs); and what the
+// backend got,
 // encoded again as a client would send it, hands the backend the same value.
 func FuzzRequest(f *testing.F) {
 	key, _, _ := crypto.GenerateEd25519Key(nil)
@@ -196,6 +199,13 @@ func FuzzRequest(f *testing.F) {
 			}
 			if q.Limit < 0 {
 				t.Fatalf("the backend got limit %d", q.Limit)
+			}
+		}
+		if len(body) > 0 && route.method != http.MethodGet {
+			for _, tail := range []string{"x", `"]...`, "{}"} {
+				if rec := serveFuzz(h, route.method, route.path, query, append(slices.Clip(body), tail...), testToken); rec.Code != http.StatusBadRequest || b.calls != 1 {
+					t.Fatalf("body %q with %q after it: %d after %d backend calls, want a 400 and no call", body, tail, rec.Code, b.calls)
+				}
 			}
 		}
 		first := b.got

@@ -54,7 +54,11 @@ func handleJobs(mux *http.ServeMux, b JobBackend) {
 		dec := json.NewDecoder(io.LimitReader(r.Body, maxSpecBytes))
 		dec.DisallowUnknownFields()
 		var spec market.Spec
-		if err := dec.Decode(&spec); err != nil {
+		err := dec.Decode(&spec)
+		if err == nil {
+			err = wholeJSON(dec)
+		}
+		if err != nil {
 			writeJSON(w, http.StatusBadRequest, errorBody{Error: "job spec: " + err.Error()})
 			return
 		}

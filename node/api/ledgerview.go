@@ -1,9 +1,11 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -79,52 +81,90 @@ func (v *LedgerView) role(r ledger.Receipt) (role, counterparty string) {
 	return RoleRequester, r.Provider
 }
 
-// Receipts implements ReceiptBackend.
+// Receipts implements ReceiptBackend. A damaged entry does not fail the
+// list: it is named in Damaged and the rest are listed.
 func (v *LedgerView) Receipts(ctx context.Context, q ReceiptQuery) (Receipts, error) {
 	out := Receipts{Log: v.Self.String(), Size: v.Log.Size(), Anchored: v.anchoredSize(), Receipts: []ReceiptRow{}}
+	var err error
+	if q.Job == "" && q.Peer == "" {
+		err = v.newest(ctx, &out, q.Limit)
+	} else {
+		err = v.selected(&out, q)
+	}
+	slices.SortFunc(out.Damaged, func(a, b CorruptEntry) int { return cmp.Compare(b.Index, a.Index) })
+	return out, err
+}
+
+// newest lists receipts newest first straight from the end of the log, so
+// that a limit reads only what it shows.
+func (v *LedgerView) newest(ctx context.Context, out *Receipts, limit int) error {
+	for i := out.Size - 1; i >= 0 && (limit == 0 || len(out.Receipts) < limit); i-- {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		e, err := v.Log.Get(i)
+		if err == nil {
+			err = v.add(out, e, "")
+		}
+		if err != nil && !out.damaged(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// selected lists the receipts of q.Job or with q.Peer, newest first.
+func (v *LedgerView) selected(out *Receipts, q ReceiptQuery) error {
 	var entries []ledger.Entry
 	var err error
-	switch {
-	case q.Job != "":
+	if q.Job != "" {
 		entries, err = v.Log.ByJob(q.Job)
-	case q.Peer != "":
-		var p peer.ID
-		if p, err = peer.Decode(q.Peer); err != nil {
-			return out, fmt.Errorf("%w: peer %q is not a peer ID", ErrBadRequest, q.Peer)
+	} else {
+		p, perr := peer.Decode(q.Peer)
+		if perr != nil {
+			return fmt.Errorf("%w: peer %q is not a peer ID", ErrBadRequest, q.Peer)
 		}
 		entries, err = v.Log.ByPeer(p)
-	default:
-		// Newest first straight from the end, so a limit reads only what it shows.
-		for i := out.Size - 1; i >= 0 && (q.Limit == 0 || len(out.Receipts) < q.Limit); i-- {
-			if err := ctx.Err(); err != nil {
-				return out, err
-			}
-			e, err := v.Log.Get(i)
-			if err != nil {
-				return out, err
-			}
-			row, err := v.row(e, out.Anchored)
-			if err != nil {
-				return out, err
-			}
-			out.Receipts = append(out.Receipts, row)
-		}
-		return out, nil
 	}
-	if err != nil {
-		return out, err
+	var de *ledger.DamageError
+	if errors.As(err, &de) {
+		for _, ce := range de.Entries {
+			out.damaged(ce)
+		}
+	} else if err != nil {
+		return err
 	}
 	for i := len(entries) - 1; i >= 0 && (q.Limit == 0 || len(out.Receipts) < q.Limit); i-- {
-		row, err := v.row(entries[i], out.Anchored)
-		if err != nil {
-			return out, err
+		if err := v.add(out, entries[i], q.Peer); err != nil && !out.damaged(err) {
+			return err
 		}
-		if q.Peer != "" && row.Receipt.Provider != q.Peer && row.Receipt.Requester != q.Peer {
-			continue
-		}
-		out.Receipts = append(out.Receipts, row)
 	}
-	return out, nil
+	return nil
+}
+
+// add lists e's receipt in out unless party is set and is not one of the
+// receipt's parties.
+func (v *LedgerView) add(out *Receipts, e ledger.Entry, party string) error {
+	row, err := v.row(e, out.Anchored)
+	if err != nil {
+		return &ledger.CorruptError{Index: e.Index, Reason: "receipt does not decode", Err: err}
+	}
+	if party != "" && row.Receipt.Provider != party && row.Receipt.Requester != party {
+		return nil
+	}
+	out.Receipts = append(out.Receipts, row)
+	return nil
+}
+
+// damaged records err in Damaged when it is one entry's damage (a
+// ledger.CorruptError with an index), and reports whether it was.
+func (r *Receipts) damaged(err error) bool {
+	var ce *ledger.CorruptError
+	if !errors.As(err, &ce) || ce.Index < 0 {
+		return false
+	}
+	r.Damaged = append(r.Damaged, CorruptEntry{Index: ce.Index, Reason: ce.Reason, Error: ce.Error()})
+	return true
 }
 
 // Receipt implements ReceiptBackend: the proof is against the newest

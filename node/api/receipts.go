@@ -80,6 +80,9 @@ type Receipts struct {
 	Anchored int64 `json:"anchored"`
 	// Receipts are those selected, newest first.
 	Receipts []ReceiptRow `json:"receipts"`
+	// Damaged are the selected entries that could not be read or failed
+	// their check, newest first; the rest are listed in Receipts.
+	Damaged []CorruptEntry `json:"damaged,omitempty"`
 }
 
 // Entry is a ledger entry as GET /api/v1/receipts/{id} shows it.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -289,8 +290,7 @@ func validateAPIListen(s string) error {
 			return fmt.Errorf("host %q is not a loopback address (the API must stay on this machine)", host)
 		}
 	}
-	var p int
-	if _, err := fmt.Sscanf(port, "%d", &p); err != nil || p < 0 || p > 65535 {
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
 		return fmt.Errorf("port %q is not a number from 0 to 65535", port)
 	}
 	return nil

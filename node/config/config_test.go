@@ -46,6 +46,8 @@ func TestLoadNamesTheBadKey(t *testing.T) {
 		{"bad dht mode", "[p2p]\ndht_mode = 'sometimes'\n", []string{"p2p.dht_mode", "sometimes"}},
 		{"bad listen", "[p2p]\nlisten = ['tcp:4001']\n", []string{"p2p.listen", "tcp:4001"}},
 		{"public api", "[api]\nlisten = '0.0.0.0:7780'\n", []string{"api.listen", "loopback"}},
+		{"api port with trailing text", "[api]\nlisten = '127.0.0.1:7780x'\n", []string{"api.listen", "7780x"}},
+		{"api port with a sign", "[api]\nlisten = '127.0.0.1:+7780'\n", []string{"api.listen", "+7780"}},
 		{"bad profile", "profile = 'cloud'\n", []string{"profile", "cloud"}},
 		{"two problems", "[log]\nlevel = 'loud'\nformat = 'xml'\n", []string{"log.level", "log.format"}},
 		{"not toml", "this is = = not toml", []string{"line 1"}},

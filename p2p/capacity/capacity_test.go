@@ -221,6 +221,9 @@ func TestConfigWindowsAndPrices(t *testing.T) {
 	}
 	for name, mutate := range map[string]func(c *Config){
 		"hours":     func(c *Config) { c.Hours = []string{"25:00-08:00"} },
+		"trailing":  func(c *Config) { c.Hours = []string{`18:00-08:00"]...`} },
+		"leading":   func(c *Config) { c.Hours = []string{"+18:00-08:00"} },
+		"3 times":   func(c *Config) { c.Hours = []string{"18:00-08:00-09:00"} },
 		"prices":    func(c *Config) { c.Prices = []string{"gpu=-1"} },
 		"attrs":     func(c *Config) { c.Attributes = []string{"no-equals-sign"} },
 		"country":   func(c *Config) { c.Country = "de" },

@@ -3,6 +3,7 @@ package capacity
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -117,14 +118,9 @@ func (c Config) Windows(now time.Time, loc *time.Location) ([]Window, error) {
 	var out []Window
 	_, offset := now.In(loc).Zone()
 	for _, h := range c.Hours {
-		from, to, ok := strings.Cut(h, "-")
-		if !ok {
-			return nil, fmt.Errorf("hours: %q is not HH:MM-HH:MM", h)
-		}
-		f, err1 := minutes(from)
-		t, err2 := minutes(to)
-		if err := errors.Join(err1, err2); err != nil {
-			return nil, fmt.Errorf("hours: %q: %w", h, err)
+		f, t, err := ParseHours(h)
+		if err != nil {
+			return nil, fmt.Errorf("hours: %w", err)
 		}
 		if f == t%(24*60) {
 			continue // all day
@@ -142,12 +138,47 @@ func (c Config) Windows(now time.Time, loc *time.Location) ([]Window, error) {
 	return out, nil
 }
 
-func minutes(s string) (int, error) {
-	var h, m int
-	if n, err := fmt.Sscanf(strings.TrimSpace(s), "%d:%d", &h, &m); err != nil || n != 2 || h < 0 || h > 24 || m < 0 || m > 59 || (h == 24 && m != 0) {
+// ErrBadHours is wrapped by every error for a window that is not
+// HH:MM-HH:MM.
+var ErrBadHours = errors.New("not a window HH:MM-HH:MM")
+
+// clockRE is a whole local time: one or two digits of hours, two of minutes.
+var clockRE = regexp.MustCompile(`^([0-9]{1,2}):([0-9]{2})$`)
+
+// ParseHours reads a daily window "HH:MM-HH:MM" (spaces around either time
+// allowed) as minutes after midnight, from 0 to 24*60. The whole input
+// must be the window: anything before or after it is an error wrapping
+// ErrBadHours.
+func ParseHours(s string) (from, to int, err error) {
+	f, t, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("%q: %w", s, ErrBadHours)
+	}
+	from, err1 := parseClock(f)
+	to, err2 := parseClock(t)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, 0, fmt.Errorf("%q: %w: %w", s, ErrBadHours, err)
+	}
+	return from, to, nil
+}
+
+// FormatHours writes the window that ParseHours reads as from, to.
+func FormatHours(from, to int) string {
+	return fmt.Sprintf("%02d:%02d-%02d:%02d", from/60, from%60, to/60, to%60)
+}
+
+// parseClock reads a whole time "HH:MM" from 00:00 to 24:00 as minutes.
+func parseClock(s string) (int, error) {
+	m := clockRE.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
 		return 0, fmt.Errorf("%q is not a time HH:MM", s)
 	}
-	return h*60 + m, nil
+	h, _ := strconv.Atoi(m[1])
+	mm, _ := strconv.Atoi(m[2])
+	if h > 24 || mm > 59 || (h == 24 && mm != 0) {
+		return 0, fmt.Errorf("%q is not a time from 00:00 to 24:00", s)
+	}
+	return h*60 + mm, nil
 }
 
 // Validate returns every problem with c, each naming its key under prefix.

@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -49,6 +50,40 @@ func FuzzSelect(f *testing.F) {
 		}
 		if err != nil || got != best {
 			t.Fatalf("Select = %d, %v; want %d (seq %d)", got, err, best, bestSeq)
+		}
+	})
+}
+
+// FuzzParseHours: a window parses only as a whole input. What parses
+// writes back with FormatHours and reads again as the same window, and the
+// same input with anything after it (a letter, the tail of a JSON list)
+// or a letter before it is refused.
+func FuzzParseHours(f *testing.F) {
+	for _, s := range []string{
+		"18:00-08:00", "00:00-24:00", " 9:30 - 17:00 ", "18:00-08:00\"]...", "18:00-08:00x",
+		"x18:00-08:00", "+1:00-2:00", "1:0-2:00", "24:01-1:00", "18:00-08:00-09:00", "", "-",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		from, to, err := ParseHours(s)
+		if err != nil {
+			if !errors.Is(err, ErrBadHours) {
+				t.Fatalf("ParseHours(%q) error %v does not wrap ErrBadHours", s, err)
+			}
+			return
+		}
+		if from < 0 || from > 24*60 || to < 0 || to > 24*60 {
+			t.Fatalf("ParseHours(%q) = %d, %d: out of the day", s, from, to)
+		}
+		canon := FormatHours(from, to)
+		if f2, t2, err := ParseHours(canon); err != nil || f2 != from || t2 != to {
+			t.Fatalf("ParseHours(%q) = %d, %d; its form %q reads back as %d, %d, %v", s, from, to, canon, f2, t2, err)
+		}
+		for _, bad := range []string{s + "x", s + `"]`, s + ":00", "x" + s} {
+			if _, _, err := ParseHours(bad); err == nil {
+				t.Fatalf("ParseHours(%q) accepted the garbage around %q", bad, s)
+			}
 		}
 	})
 }

@@ -3,12 +3,14 @@ package offers
 import (
 	"errors"
 	"reflect"
+	"strconv"
 	"testing"
 )
 
 // FuzzParse checks that Parse never panics, that its errors are
 // *SyntaxErrors that point into the input, and that whatever parses reads
-// back from its canonical String() as the same filter.
+// back from its canonical String() as the same filter, and that text that
+// is no condition after a filter is refused, not ignored.
 func FuzzParse(f *testing.F) {
 	for _, seed := range []string{
 		"",
@@ -45,6 +47,11 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("Parse(%q): error at %d of %q: %v", expr, se.Pos, se.Input, err)
 			}
 			return
+		}
+		for _, tail := range []string{`"]...`, " x", " ]", "=1"} {
+			if _, err := Parse(expr + tail); err == nil {
+				t.Fatalf("Parse(%q) accepted %q after the filter %q", expr+tail, tail, expr)
+			}
 		}
 		s := fl.String()
 		again, err := Parse(s)
@@ -87,5 +94,28 @@ func FuzzParseOrder(f *testing.F) {
 		}
 		offers := []Offer{testOffer(), testOffer(func(o *Offer) { o.Peer, o.RTTms = "b", -1 })}
 		ord.Sort(offers)
+	})
+}
+
+// FuzzParseCC: a compute capability from a capacity record reads only as a
+// whole "major.minor"; what reads writes back as the same value, and the
+// same text with anything after or before it reads as nothing (0).
+func FuzzParseCC(f *testing.F) {
+	for _, s := range []string{"8.0", "12.1", "8.0x", "8.0.1", "+8.0", " 8.0", "8", "", "99.9", "100.0", "8.10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		cc := parseCC(s)
+		if cc == 0 {
+			return
+		}
+		if again := parseCC(strconv.FormatFloat(cc, 'f', 1, 64)); again != cc {
+			t.Fatalf("parseCC(%q) = %v, reads back as %v", s, cc, again)
+		}
+		for _, bad := range []string{s + "x", s + ".0", s + `"]`, "x" + s, "+" + s} {
+			if got := parseCC(bad); got != 0 {
+				t.Fatalf("parseCC(%q) = %v, accepted the text around %q", bad, got, s)
+			}
+		}
 	})
 }

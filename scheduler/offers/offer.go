@@ -5,9 +5,10 @@
 package offers
 
 import (
-	"fmt"
 	"math"
+	"regexp"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -117,11 +118,17 @@ func FromRecord(id peer.ID, r *capacity.Record, mine *coord.Coordinate, now time
 	return out
 }
 
-// parseCC reads "8.0" as 8.0; anything else is 0.
+// ccRE is a whole compute capability: major.minor, as "8.0" or "12.1".
+var ccRE = regexp.MustCompile(`^([0-9]{1,2})\.([0-9])$`)
+
+// parseCC reads "8.0" as 8.0; anything else, including a capability
+// followed or preceded by other text, is 0.
 func parseCC(s string) float64 {
-	var major, minor int
-	if n, err := fmt.Sscanf(s, "%d.%d", &major, &minor); err != nil || n != 2 || major < 0 || major > 99 || minor < 0 || minor > 9 {
+	m := ccRE.FindStringSubmatch(s)
+	if m == nil {
 		return 0
 	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
 	return float64(major) + float64(minor)/10
 }

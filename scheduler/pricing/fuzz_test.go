@@ -47,6 +47,11 @@ func FuzzParseMicros(f *testing.F) {
 		if again.String() != str {
 			t.Fatalf("String() not stable: %q, then %q", str, again.String())
 		}
+		for _, bad := range []string{s + "x", s + `"]`, "x" + s, s + " "} {
+			if _, err := ParseMicros(bad); err == nil {
+				t.Fatalf("ParseMicros(%q) accepted the text around %q", bad, s)
+			}
+		}
 	})
 }
 

@@ -55,6 +55,13 @@ func (e ledgerOpenError) Unwrap() error { return e.err }
 // data dir's lock), a view of DIR/ledger opened directly under that lock.
 // close releases what it opened.
 func (g *globals) receiptSource(ctx context.Context) (src receiptSource, offline bool, close func(), err error) {
+	return g.openReceiptSource(ctx, false)
+}
+
+// openReceiptSource is receiptSource; with rebuildHead it reads the ledger
+// offline only, and accepts a ledger whose LEDGER_HEAD is missing after
+// checking every entry (ledger.Options.RebuildHead).
+func (g *globals) openReceiptSource(ctx context.Context, rebuildHead bool) (src receiptSource, offline bool, close func(), err error) {
 	dir, err := g.dir()
 	if err != nil {
 		return nil, false, nil, err
@@ -64,6 +71,9 @@ func (g *globals) receiptSource(ctx context.Context) (src receiptSource, offline
 		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 		_, probeErr = c.Status(pctx)
 		cancel()
+		if probeErr == nil && rebuildHead {
+			return nil, false, nil, usageError{fmt.Errorf("--rebuild-head repairs the ledger offline: stop the node running on %s first", dir)}
+		}
 		if probeErr == nil {
 			return c, false, func() {}, nil
 		}
@@ -84,7 +94,7 @@ func (g *globals) receiptSource(ctx context.Context) (src receiptSource, offline
 		return nil, false, nil, err
 	}
 	fmt.Fprintf(g.stderr, "(offline: read %s directly)\n", ledgerDir)
-	l, err := ledger.Open(ledgerDir, ledger.Options{Self: self})
+	l, err := ledger.Open(ledgerDir, ledger.Options{Self: self, RebuildHead: rebuildHead})
 	if err != nil {
 		_ = lock.Release()
 		return nil, true, nil, ledgerOpenError{err}
@@ -189,6 +199,7 @@ func listReceipts(ctx context.Context, g *globals, lf listFlags) error {
 	}
 	if len(rs.Receipts) == 0 {
 		fmt.Fprintf(g.stdout, "no receipts (ledger of %s: %s)\n", shortPeer(rs.Log), entries(rs.Size))
+		g.printDamaged(rs.Damaged)
 		return nil
 	}
 	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
@@ -206,7 +217,20 @@ func listReceipts(ctx context.Context, g *globals, lf listFlags) error {
 		return err
 	}
 	fmt.Fprintf(g.stdout, "%s in the ledger of %s (%s, %d anchored)\n", count(len(rs.Receipts), "receipt"), shortPeer(rs.Log), entries(rs.Size), rs.Anchored)
+	g.printDamaged(rs.Damaged)
 	return nil
+}
+
+// printDamaged names the ledger entries a list could not show, and how to
+// check the whole ledger.
+func (g *globals) printDamaged(damaged []api.CorruptEntry) {
+	if len(damaged) == 0 {
+		return
+	}
+	for _, d := range damaged {
+		fmt.Fprintf(g.stdout, "DAMAGED  entry %d: %s\n", d.Index, d.Error)
+	}
+	fmt.Fprintf(g.stderr, "warning: %d ledger entries could not be read or failed their check; run `gpumesh receipts verify --all`\n", len(damaged))
 }
 
 // queryError turns the API's 400 into a usage error.
@@ -406,6 +430,7 @@ type verifyFlags struct {
 	all           bool
 	rpc           string
 	requireAnchor bool
+	rebuildHead   bool
 }
 
 func newReceiptsVerifyCmd(g *globals) *cobra.Command {
@@ -425,6 +450,11 @@ unless --require-anchor.
 verify --all walks the whole ledger: the hash chain, the Merkle tree and
 every receipt's signatures, and says which entry is damaged.
 
+A ledger of entries whose LEDGER_HEAD file (its size and root at the last
+clean close) is missing is refused, since a lost tail could no longer be
+noticed. If only the file was lost, verify --all --rebuild-head, with the
+node stopped, checks every entry and then writes a new one.
+
 Exit status: 0 when every check that ran passed, 1 when one failed.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			switch {
@@ -432,6 +462,8 @@ Exit status: 0 when every check that ran passed, 1 when one failed.`,
 				return usageError{errors.New("verify takes a receipt ID or --all, not both")}
 			case !vf.all && len(args) != 1:
 				return usageError{errors.New("verify takes one receipt ID, or --all")}
+			case vf.rebuildHead && !vf.all:
+				return usageError{errors.New("--rebuild-head goes with --all")}
 			}
 			return nil
 		},
@@ -446,7 +478,7 @@ Exit status: 0 when every check that ran passed, 1 when one failed.`,
 				defer c.Close()
 				chain = c
 			}
-			src, offline, done, err := g.receiptSource(ctx)
+			src, offline, done, err := g.openReceiptSource(ctx, vf.rebuildHead)
 			var openErr ledgerOpenError
 			if vf.all && errors.As(err, &openErr) {
 				rep := &report{Ledger: "", Offline: true}
@@ -466,6 +498,7 @@ Exit status: 0 when every check that ran passed, 1 when one failed.`,
 	cmd.Flags().BoolVar(&vf.all, "all", false, "verify the whole ledger: hash chain, Merkle tree, every receipt's signatures")
 	cmd.Flags().StringVar(&vf.rpc, "rpc", "", "check the anchor on this EVM JSON-RPC endpoint yourself, not through the node")
 	cmd.Flags().BoolVar(&vf.requireAnchor, "require-anchor", false, "fail, not warn, when the receipt is not anchored yet")
+	cmd.Flags().BoolVar(&vf.rebuildHead, "rebuild-head", false, "with --all and the node stopped: accept a ledger whose LEDGER_HEAD file is missing once every entry checks, and write a new one")
 	return cmd
 }
 

@@ -1,13 +1,13 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	crand "crypto/rand"
 	"fmt"
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gpumesh/gpumesh/gpu/proof"
@@ -183,60 +183,54 @@ func (p slowProver) Prove(ctx context.Context, ch proof.Challenge) (*proof.Work,
 }
 
 // honestClaim is what an honest CPUProver on this machine states about
-// itself: the median throughput of three self-tests (proof.SelfTest, what
-// `gpumesh bench` runs) and the class that throughput supports (empty on a
-// machine too loaded to reach one core of a CPU class). The slow prover
-// claims that throughput, unrounded, so the check is of the 4x alone.
+// itself: the throughput of one self-test (proof.SelfTest, what `gpumesh
+// bench` runs) and the class that throughput supports (empty on a machine
+// too loaded to reach one core of a CPU class). The slow prover claims that
+// throughput, unrounded, so the check is of the 4x alone.
 func honestClaim(n int) (float64, proof.Fit, error) {
-	type test struct {
-		v   proof.Verdict
-		fit proof.Fit
+	v, fit, err := proof.SelfTest(context.Background(), proof.CPUProver{}, crand.Reader, n, proof.Int8FP32)
+	if err != nil {
+		return 0, proof.Fit{}, err
 	}
-	var tests []test
-	for range 3 {
-		v, fit, err := proof.SelfTest(context.Background(), proof.CPUProver{}, crand.Reader, n, proof.Int8FP32)
-		if err != nil {
-			return 0, proof.Fit{}, err
-		}
-		if v.Result != proof.Pass {
-			return 0, proof.Fit{}, fmt.Errorf("honest self-test: %s (%s)", v.Result, v.Detail)
-		}
-		tests = append(tests, test{v, fit})
+	if v.Result != proof.Pass {
+		return 0, proof.Fit{}, fmt.Errorf("honest self-test: %s (%s)", v.Result, v.Detail)
 	}
-	slices.SortFunc(tests, func(a, b test) int { return cmp.Compare(a.v.Throughput, b.v.Throughput) })
-	mid := tests[len(tests)/2]
-	return mid.v.Throughput, mid.fit, nil
+	return v.Throughput, fit, nil
 }
 
-// benchProofLiar claims, for a prover slowFactor times slower than an
-// honest one, the throughput the honest one's self-test measured, and plays
-// trials challenges of size n with each: the slow prover must be flagged
-// too slow every time; the honest one, taking turns with it, shows whether
-// the check holds an honest prover of that class to it (honest_flagged_pct).
+// benchProofLiar plays trials rounds of: an honest CPUProver's self-test,
+// whose throughput becomes the claim; a challenge of size n to a prover
+// slowFactor times slower than that, making the claim; and one to the
+// honest prover, making it too. The three run back to back, so that a
+// neighbour's load on a shared machine weighs on all alike. The slow prover
+// must be flagged too slow every time; honest_flagged_pct shows how often
+// the check holds an honest prover to its own claim.
 func benchProofLiar(n, trials int) Result {
 	res := Result{
 		ID:   "B9",
 		Name: fmt.Sprintf("proof-of-compute, a prover %dx slower than it claims, n = %d", slowFactor, n),
 		Params: map[string]any{"n": n, "r": proof.DefaultRows, "trials": trials, "tolerance": proof.DefaultTolerance,
-			"slow_prover": fmt.Sprintf("CPUProver doing the whole work %d times over", slowFactor)},
+			"slow_prover": fmt.Sprintf("CPUProver doing the whole work %d times over", slowFactor),
+			"claim":       "the throughput of an honest CPUProver's self-test just before each trial"},
 		Unit:   "% or GFLOP/s as named",
 		Target: proofTarget,
 	}
-	claim, fit, err := honestClaim(n)
-	if err != nil {
-		res.Skipped = err.Error()
-		return res
-	}
-	class := "none (below one core of a CPU class)"
-	if fit.Class != "" {
-		class = fmt.Sprintf("%s x %d cores", fit.Class, fit.Cores)
-	}
-	res.Params["claim"] = fmt.Sprintf("the honest prover's self-test throughput, %.3g GFLOP/s (class it supports: %s)", claim/1e9, class)
-	slow := slowProver{factor: slowFactor}
 	var flagged, honestFlagged int
-	var slowGF, honestGF []float64
+	var claims, slowGF, honestGF []float64
+	classes := map[string]int{}
 	for range trials {
-		for _, p := range []proof.Prover{slow, proof.CPUProver{}} {
+		claim, fit, err := honestClaim(n)
+		if err != nil {
+			res.Skipped = err.Error()
+			return res
+		}
+		claims = append(claims, claim/1e9)
+		class := "none (below one core of a CPU class)"
+		if fit.Class != "" {
+			class = fmt.Sprintf("%s x %d cores", fit.Class, fit.Cores)
+		}
+		classes[class]++
+		for _, p := range []proof.Prover{slowProver{factor: slowFactor}, proof.CPUProver{}} {
 			run, err := runProof(n, p, claim)
 			if err != nil {
 				res.Skipped = fmt.Sprintf("run failed: %v", err)
@@ -254,18 +248,28 @@ func benchProofLiar(n, trials int) Result {
 			}
 		}
 	}
+	res.Params["classes_supported"] = fmtCounts(classes)
 	res.Figures = map[string]float64{
 		"flagged_pct":        100 * float64(flagged) / float64(trials),
 		"honest_flagged_pct": 100 * float64(honestFlagged) / float64(trials),
 		"slow_gflops_p50":    median(slowGF),
 		"honest_gflops_p50":  median(honestGF),
-		"claimed_gflops":     claim / 1e9,
+		"claimed_gflops_p50": median(claims),
 	}
 	res.Verdict = "missed"
 	if flagged == trials {
 		res.Verdict = "met"
 	}
 	return res
+}
+
+// fmtCounts writes counts as "key: n" pairs in key order.
+func fmtCounts(counts map[string]int) string {
+	var parts []string
+	for _, k := range sortedKeys(counts) {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func b2i(b bool) int {

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -52,9 +53,9 @@ func (p *probe) Validate(now time.Time, skew time.Duration) error {
 
 var probeType = gossip.Type{Name: "bench-probe", New: func() gossip.Message { return new(probe) }}
 
-// bareTopic is the baseline's topic: a default go-libp2p-pubsub GossipSub
-// (StrictSign, no validator, no scoring) on hosts wired exactly as our fleet
-// was, measured in the same run.
+// bareTopic is the baseline's topic: a go-libp2p-pubsub GossipSub with
+// bareOptions (StrictSign, no validator, no scoring) on hosts configured and
+// wired exactly as our fleet was, measured in the same run.
 const bareTopic = "gpumesh-bench/bare/1"
 
 // probeBytes is the size of the padding, so a probe weighs about what a job request will.
@@ -192,13 +193,7 @@ func medians(rounds []map[string]float64) map[string]float64 {
 // it, its connection graph (pairs of node indexes) and the size of one
 // signed probe on the wire.
 func startOurs(tb *benchTB, n int) (*latencies, publishFunc, [][2]int, int) {
-	f := nodetest.Start(tb, n, nodetest.Options{Configure: func(_ int, c *config.Config) {
-		// Heartbeats, coordinate probes and capacity records would add
-		// traffic the baseline does not carry.
-		c.Gossip.HeartbeatInterval = p2p.Duration(time.Minute)
-		c.P2P.ProbeInterval = p2p.Duration(time.Minute)
-		c.Offer.Enabled = false
-	}})
+	f := nodetest.Start(tb, n, nodetest.Options{Configure: configureB1})
 	f.WaitRoutingTables(tb, min(n-1, 5), 2*time.Minute)
 	lat := newLatencies()
 	for _, nd := range f.Nodes {
@@ -234,11 +229,50 @@ func startOurs(tb *benchTB, n int) (*latencies, publishFunc, [][2]int, int) {
 	return lat, publish, edges, len(wire)
 }
 
+// configureB1 is the configuration of both fleets' node i, ours through
+// nodetest.Start and the baseline's hosts through b1Config: heartbeats,
+// coordinate probes and capacity records would add traffic the baseline
+// does not carry.
+func configureB1(_ int, c *config.Config) {
+	c.Gossip.HeartbeatInterval = p2p.Duration(time.Minute)
+	c.P2P.ProbeInterval = p2p.Duration(time.Minute)
+	c.Offer.Enabled = false
+}
+
+// b1Config is the configuration of baseline host i, built as nodetest.Start
+// builds our node i: the test profile, node 0 (the bootstrap peer in our
+// fleet) sized for the fleet, then configureB1.
+func b1Config(i, n int) (config.Config, error) {
+	c, err := config.ForProfile("test")
+	if err != nil {
+		return c, fmt.Errorf("baseline config: %w", err)
+	}
+	if i == 0 {
+		nodetest.SizeForFleet(&c.P2P, n)
+	}
+	configureB1(i, &c)
+	return c, nil
+}
+
+// bareOptions are the baseline's GossipSub options: what our router sets
+// by accident of engineering rather than by design is set alike here (the
+// validation queue, whose default of 32 overflows under bursts on a loaded
+// machine; the largest RPC; flood publishing, off). What our design adds
+// stays off: our envelope's signature instead of GossipSub's (the baseline
+// keeps StrictSign, so both sign and verify each message once), content
+// message ids, our validator and peer scoring.
+func bareOptions(c config.Config) []pubsub.Option {
+	return []pubsub.Option{
+		pubsub.WithValidateQueueSize(gossip.ValidateQueueSize),
+		pubsub.WithMaxMessageSize(max(1<<20, 4*c.Gossip.MaxMessageBytes)),
+		pubsub.WithFloodPublish(c.Gossip.FloodPublish),
+	}
+}
+
 // startBare starts the baseline: n hosts built by our own network layer
 // (the same transports, limits and DHT as a gpumesh node, so the same
-// background work), connected along edges, each with a default GossipSub
-// (StrictSign, no validator, no scoring, no flood publishing) and no gossip
-// layer of ours.
+// background work), configured as our fleet's nodes, connected along edges,
+// each with a GossipSub with bareOptions and no gossip layer of ours.
 func startBare(tb *benchTB, n int, edges [][2]int, size int) (*latencies, publishFunc) {
 	ctx, cancel := context.WithCancel(context.Background())
 	hosts := make([]host.Host, n)
@@ -246,13 +280,14 @@ func startBare(tb *benchTB, n int, edges [][2]int, size int) (*latencies, publis
 	lat := newLatencies()
 	var wg sync.WaitGroup
 	tb.Cleanup(func() { cancel(); wg.Wait() })
-	cfg, err := config.ForProfile("test")
-	if err != nil {
-		tb.Fatalf("%v", err)
-	}
-	nodetest.SizeForFleet(&cfg.P2P, n) // every baseline host may be densely connected
+	cfgs := make([]config.Config, n)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i := range hosts {
+		cfg, err := b1Config(i, n)
+		if err != nil {
+			tb.Fatalf("%v", err)
+		}
+		cfgs[i] = cfg
 		key, _, err := crypto.GenerateEd25519Key(crand.Reader)
 		if err != nil {
 			tb.Fatalf("key: %v", err)
@@ -268,13 +303,12 @@ func startBare(tb *benchTB, n int, edges [][2]int, size int) (*latencies, publis
 		hosts[i] = nw.Host()
 	}
 	for _, e := range edges {
-		a, b := hosts[e[0]], hosts[e[1]]
-		if err := a.Connect(ctx, peer.AddrInfo{ID: b.ID(), Addrs: b.Addrs()}); err != nil {
+		if err := connectHosts(ctx, hosts[e[0]], hosts[e[1]]); err != nil {
 			tb.Fatalf("connect baseline hosts: %v", err)
 		}
 	}
 	for i, h := range hosts {
-		ps, err := pubsub.NewGossipSub(ctx, h)
+		ps, err := pubsub.NewGossipSub(ctx, h, bareOptions(cfgs[i])...)
 		if err != nil {
 			tb.Fatalf("gossipsub: %v", err)
 		}

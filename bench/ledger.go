@@ -21,27 +21,25 @@ import (
 // benchLedger is B6: receipts signed with real Ed25519 libp2p keys (the
 // provider signs, the requester countersigns, on all cores:
 // sign_both_per_s) are appended by concurrent writers, one receipt per
-// call, to a real Log in a temp dir with fsync on every group commit: once
-// through Append, which verifies both signatures on the writers' cores
-// before the committer (append_verify_both_per_s), and once through
-// AppendVerified after verifying on all cores, as the receipt exchange
-// does (verify_both_per_s, then receipts_per_s: the durable write rate of
-// signed receipts, which the target is about). Signing is timed apart: on
-// 2 cores it caps an end-to-end sign, verify and append rate well below
-// the durable write rate. Then a Merkle tree over treeSize receipt-sized
-// leaves is built in memory, and inclusion proofs are made from the Badger
-// log and verified.
+// call, to a real Log in a temp dir with fsync on every group commit. The
+// headline, receipts_per_s, is the target's "durable signed receipts": all
+// of them through Append, which verifies both signatures of each receipt
+// on the writers' cores before the committer writes it. Beside it, on a
+// second log: the same receipts verified beforehand on all cores
+// (verify_both_per_s) and appended with AppendVerified
+// (unverified_receipts_per_s, the durable write rate alone). Signing is
+// timed apart: on 2 cores it caps an end-to-end sign, verify and append
+// rate. Then a Merkle tree over treeSize receipt-sized leaves is built in
+// memory, and inclusion proofs are made from the first log and verified.
+// Every log is closed before its dir is removed.
 func benchLedger(receipts, writers, treeSize int) Result {
 	res := Result{ID: "B6", Name: "ledger: durable signed receipts, Merkle tree, inclusion proofs", Unit: "see names",
 		Params: map[string]any{"receipts": receipts, "writers": writers, "tree_leaves": treeSize, "cores": runtime.GOMAXPROCS(0), "sync": "fsync per group commit",
-			"measures": "receipts_per_s: durable AppendVerified of receipts signed with real keys and verified beforehand, one per call from concurrent writers; append_verify_both_per_s: the same through Append, which verifies both signatures; sign_both_per_s and verify_both_per_s: signing and verifying alone, on all cores"},
-		Target: ">= 40,000 durable signed receipts/s on 2 cores; proof verify <= 50 us", Figures: map[string]float64{}}
+			"measures": "receipts_per_s (headline): durable Append of receipts signed with real keys, both signatures verified on the way in, one per call from concurrent writers; unverified_receipts_per_s: the same receipts verified beforehand and appended with AppendVerified, which does not verify; sign_both_per_s and verify_both_per_s: signing and verifying alone, on all cores"},
+		Target: ">= 40,000 verified, durable signed receipts/s on 2 cores; proof verify <= 50 us", Figures: map[string]float64{}}
 	fail := func(err error) Result { res.Skipped = err.Error(); return res }
-	defer func() {
-		for _, d := range benchDirs {
-			os.RemoveAll(d)
-		}
-	}()
+	tb := &benchTB{}
+	defer tb.close() // closes every log, then removes the dirs
 	prov, _, err := crypto.GenerateEd25519Key(rand.Reader)
 	if err != nil {
 		return fail(err)
@@ -79,41 +77,53 @@ func benchLedger(receipts, writers, treeSize int) Result {
 	}
 	res.Figures["sign_both_per_s"] = float64(receipts) / time.Since(start).Seconds()
 
-	// Full Append (verifies both signatures) of the first quarter.
-	full := receipts / 4
-	elapsed, _, err := appendAll(pid, writers, full, func(l *ledger.Log, i int) error {
+	// The headline: Append verifies both signatures of every receipt.
+	elapsed, l, err := appendAll(tb, pid, writers, receipts, func(l *ledger.Log, i int) error {
 		_, err := l.Append(context.Background(), signed[i])
 		return err
 	})
 	if err != nil {
 		return fail(err)
 	}
-	res.Figures["append_verify_both_per_s"] = float64(full) / elapsed.Seconds()
+	res.Figures["receipts_per_s"] = float64(receipts) / elapsed.Seconds()
 
-	// Verify once (as the receipt exchange does), on all cores, then
-	// append durably without verifying again.
+	// Beside it: verify once on all cores, then append durably without
+	// verifying again.
 	verified := make([]ledger.Verified, receipts)
+	var verifyErr error
 	start = time.Now()
 	for w := 0; w < cores; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := w; i < receipts; i += cores {
-				verified[i], _ = ledger.Prepare(signed[i])
+				v, err := ledger.Prepare(signed[i])
+				if err != nil {
+					mu.Lock()
+					verifyErr = err
+					mu.Unlock()
+					return
+				}
+				verified[i] = v
 			}
 		}()
 	}
 	wg.Wait()
+	if verifyErr != nil {
+		return fail(fmt.Errorf("verify: %w", verifyErr))
+	}
 	res.Figures["verify_both_per_s"] = float64(receipts) / time.Since(start).Seconds()
-	elapsed, l, err := appendAll(pid, writers, receipts, func(l *ledger.Log, i int) error {
+	elapsed, unverified, err := appendAll(tb, pid, writers, receipts, func(l *ledger.Log, i int) error {
 		_, err := l.AppendVerified(context.Background(), verified[i])
 		return err
 	})
 	if err != nil {
 		return fail(err)
 	}
-	defer l.Close()
-	res.Figures["receipts_per_s"] = float64(receipts) / elapsed.Seconds()
+	if err := unverified.Close(); err != nil {
+		return fail(err)
+	}
+	res.Figures["unverified_receipts_per_s"] = float64(receipts) / elapsed.Seconds()
 
 	// Inclusion proofs from the Badger log, verified against its root.
 	size, root, err := l.Head()
@@ -204,18 +214,24 @@ func signReceipt(prov, req crypto.PrivKey, pid, rid peer.ID, i int) (ledger.Sign
 	return ledger.Countersign(req, s)
 }
 
-// appendAll opens a fresh log in a temp dir (benchLedger removes it) and appends receipts
-// 0..n-1 from writers goroutines; it returns the time taken and the open log.
-func appendAll(self peer.ID, writers, n int, add func(*ledger.Log, int) error) (time.Duration, *ledger.Log, error) {
-	dir, err := os.MkdirTemp("", "gpumesh-b6-")
+// b6DirPrefix names B6's temp dirs.
+const b6DirPrefix = "gpumesh-b6-"
+
+// appendAll opens a fresh log in a temp dir of tb and appends receipts
+// 0..n-1 from writers goroutines; it returns the time taken and the open
+// log, which tb closes before it removes the dir (closing it earlier is
+// fine: a second Close only says ErrClosed).
+func appendAll(tb *benchTB, self peer.ID, writers, n int, add func(*ledger.Log, int) error) (time.Duration, *ledger.Log, error) {
+	dir, err := os.MkdirTemp("", b6DirPrefix)
 	if err != nil {
 		return 0, nil, err
 	}
-	benchDirs = append(benchDirs, dir)
+	tb.dirs = append(tb.dirs, dir)
 	l, err := ledger.Open(dir, ledger.Options{Self: self})
 	if err != nil {
 		return 0, nil, err
 	}
+	tb.Cleanup(func() { _ = l.Close() })
 	start := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
@@ -235,15 +251,10 @@ func appendAll(self peer.ID, writers, n int, add func(*ledger.Log, int) error) (
 	elapsed := time.Since(start)
 	close(errs)
 	if err := <-errs; err != nil {
-		l.Close()
 		return 0, nil, fmt.Errorf("append: %w", err)
 	}
 	if l.Size() != int64(n) {
-		l.Close()
 		return 0, nil, fmt.Errorf("log holds %d receipts, want %d", l.Size(), n)
 	}
 	return elapsed, l, nil
 }
-
-// benchDirs are the temp dirs B6 made, removed when it returns.
-var benchDirs []string

@@ -7,6 +7,7 @@ import (
 	"math"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gpumesh/gpumesh/gpu/proof"
@@ -23,14 +24,14 @@ const proofTargetN = 1024
 // prover's time against the verifier's (picking rows, decoding the
 // commitment and openings, Verify), both on every core, medians over a few
 // runs (three at n = 2048, one from 4096 on; the verifier's also over
-// repetitions); then a prover that claims a class 4x faster
-// than it measured, which must be flagged too slow in every trial.
+// repetitions); then a prover that is really 4x slower than the class it
+// claims, which must be flagged too slow in every trial.
 func benchProof(sizes []int) []Result {
 	var out []Result
 	for _, n := range sizes {
 		out = append(out, benchProofSize(n))
 	}
-	return append(out, benchProofLiar(512, 5))
+	return append(out, benchProofLiar(512, liarTrials))
 }
 
 // proofRun is one timed challenge.
@@ -39,17 +40,16 @@ type proofRun struct {
 	verdict          proof.Verdict
 }
 
-// runProof plays one challenge of size n in process, over the wire
-// encodings, and times each side. claim, if set, returns the claimed
-// class's FLOP/s from the throughput the verifier measured; nil means no
-// claim and no speed check.
-func runProof(n int, claim func(measured float64) float64) (proofRun, error) {
+// runProof plays one challenge of size n against prover in process, over
+// the wire encodings, and times each side. expected is the claimed class's
+// FLOP/s; 0 means no claim and no speed check.
+func runProof(n int, prover proof.Prover, expected float64) (proofRun, error) {
 	ch, err := proof.NewChallenge(crand.Reader, n, proof.Int8FP32, proof.DefaultRows, 10*time.Minute)
 	if err != nil {
 		return proofRun{}, err
 	}
 	start := time.Now()
-	w, err := proof.CPUProver{}.Prove(context.Background(), ch)
+	w, err := prover.Prove(context.Background(), ch)
 	if err != nil {
 		return proofRun{}, err
 	}
@@ -91,10 +91,6 @@ func runProof(n int, claim func(measured float64) float64) (proofRun, error) {
 		if err != nil {
 			return proofRun{}, err
 		}
-		expected := 0.0
-		if claim != nil {
-			expected = claim(ch.Flops() / observed.Seconds())
-		}
 		v, err = proof.Verify(proof.Exchange{Challenge: ch, Commitment: &cm, Request: req, Openings: &op2,
 			Observed: observed, Expected: expected, Tolerance: proof.DefaultTolerance})
 		if err != nil {
@@ -125,7 +121,7 @@ func benchProofSize(n int) Result {
 	}
 	var provers, verifiers []float64
 	for range runs {
-		run, err := runProof(n, nil)
+		run, err := runProof(n, proof.CPUProver{}, 0)
 		if err != nil {
 			res.Skipped = fmt.Sprintf("run failed: %v", err)
 			return res
@@ -157,46 +153,130 @@ func benchProofSize(n int) Result {
 	return res
 }
 
-// benchProofLiar runs trials challenges of size n against a prover that
-// claims CPU-x86 with enough cores for 4x the throughput it measured.
+// liarTrials is how many challenges the slow prover answers, and the
+// honest one beside it.
+const liarTrials = 20
+
+// slowFactor is how many times slower than it claims the slow prover is.
+const slowFactor = 4
+
+// slowProver is a real prover that is slowFactor times slower than an
+// honest CPUProver on the same machine: it does the whole work (generating
+// the matrices, the product, the commitment) slowFactor times over and
+// answers with the last, which is correct. Nothing about it is computed from
+// the verifier's measurement.
+type slowProver struct {
+	inner  proof.CPUProver
+	factor int
+}
+
+// Prove implements proof.Prover.
+func (p slowProver) Prove(ctx context.Context, ch proof.Challenge) (*proof.Work, error) {
+	var w *proof.Work
+	for range p.factor {
+		var err error
+		if w, err = p.inner.Prove(ctx, ch); err != nil {
+			return nil, fmt.Errorf("slow prover: %w", err)
+		}
+	}
+	return w, nil
+}
+
+// honestClaim is what an honest CPUProver on this machine states about
+// itself: the throughput of one self-test (proof.SelfTest, what `gpumesh
+// bench` runs) and the class that throughput supports (empty on a machine
+// too loaded to reach one core of a CPU class). The slow prover claims that
+// throughput, unrounded, so the check is of the 4x alone.
+func honestClaim(n int) (float64, proof.Fit, error) {
+	v, fit, err := proof.SelfTest(context.Background(), proof.CPUProver{}, crand.Reader, n, proof.Int8FP32)
+	if err != nil {
+		return 0, proof.Fit{}, err
+	}
+	if v.Result != proof.Pass {
+		return 0, proof.Fit{}, fmt.Errorf("honest self-test: %s (%s)", v.Result, v.Detail)
+	}
+	return v.Throughput, fit, nil
+}
+
+// benchProofLiar plays trials rounds of: an honest CPUProver's self-test,
+// whose throughput becomes the claim; a challenge of size n to a prover
+// slowFactor times slower than that, making the claim; and one to the
+// honest prover, making it too. The three run back to back, so that a
+// neighbour's load on a shared machine weighs on all alike. The slow prover
+// must be flagged too slow every time; honest_flagged_pct shows how often
+// the check holds an honest prover to its own claim.
 func benchProofLiar(n, trials int) Result {
 	res := Result{
-		ID:     "B9",
-		Name:   fmt.Sprintf("proof-of-compute, prover claiming 4x its speed, n = %d", n),
-		Params: map[string]any{"n": n, "r": proof.DefaultRows, "trials": trials, "claim": "CPU-x86 x cores for 4x measured", "tolerance": proof.DefaultTolerance},
-		Unit:   "%",
+		ID:   "B9",
+		Name: fmt.Sprintf("proof-of-compute, a prover %dx slower than it claims, n = %d", slowFactor, n),
+		Params: map[string]any{"n": n, "r": proof.DefaultRows, "trials": trials, "tolerance": proof.DefaultTolerance,
+			"slow_prover": fmt.Sprintf("CPUProver doing the whole work %d times over", slowFactor),
+			"claim":       "the throughput of an honest CPUProver's self-test just before each trial"},
+		Unit:   "% or GFLOP/s as named",
 		Target: proofTarget,
 	}
-	perCore, err := proof.Expected("CPU-x86", proof.Int8FP32, 1)
-	if err != nil {
-		res.Skipped = err.Error()
-		return res
-	}
-	flagged := 0
+	var flagged, honestFlagged int
+	var claims, slowGF, honestGF []float64
+	classes := map[string]int{}
 	for range trials {
-		run, err := runProof(n, func(measured float64) float64 {
-			cores := int(math.Ceil(4 * measured / perCore))
-			expected, err := proof.Expected("CPU-x86", proof.Int8FP32, min(cores, proof.MaxCores))
-			if err != nil {
-				return 4 * measured
-			}
-			return expected
-		})
+		claim, fit, err := honestClaim(n)
 		if err != nil {
-			res.Skipped = fmt.Sprintf("run failed: %v", err)
+			res.Skipped = err.Error()
 			return res
 		}
-		if run.verdict.Result == proof.TooSlow {
-			flagged++
+		claims = append(claims, claim/1e9)
+		class := "none (below one core of a CPU class)"
+		if fit.Class != "" {
+			class = fmt.Sprintf("%s x %d cores", fit.Class, fit.Cores)
+		}
+		classes[class]++
+		for _, p := range []proof.Prover{slowProver{factor: slowFactor}, proof.CPUProver{}} {
+			run, err := runProof(n, p, claim)
+			if err != nil {
+				res.Skipped = fmt.Sprintf("run failed: %v", err)
+				return res
+			}
+			_, isSlow := p.(slowProver)
+			tooSlow := run.verdict.Result == proof.TooSlow
+			gf := 2 * math.Pow(float64(n), 3) / run.prover.Seconds() / 1e9
+			if isSlow {
+				flagged += b2i(tooSlow)
+				slowGF = append(slowGF, gf)
+			} else {
+				honestFlagged += b2i(tooSlow)
+				honestGF = append(honestGF, gf)
+			}
 		}
 	}
-	pct := 100 * float64(flagged) / float64(trials)
-	res.Figures = map[string]float64{"flagged_pct": pct}
+	res.Params["classes_supported"] = fmtCounts(classes)
+	res.Figures = map[string]float64{
+		"flagged_pct":        100 * float64(flagged) / float64(trials),
+		"honest_flagged_pct": 100 * float64(honestFlagged) / float64(trials),
+		"slow_gflops_p50":    median(slowGF),
+		"honest_gflops_p50":  median(honestGF),
+		"claimed_gflops_p50": median(claims),
+	}
 	res.Verdict = "missed"
 	if flagged == trials {
 		res.Verdict = "met"
 	}
 	return res
+}
+
+// fmtCounts writes counts as "key: n" pairs in key order.
+func fmtCounts(counts map[string]int) string {
+	var parts []string
+	for _, k := range sortedKeys(counts) {
+		parts = append(parts, fmt.Sprintf("%s: %d", k, counts[k]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // median returns the middle of xs (the mean of the two middles for an even count).

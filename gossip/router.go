@@ -147,6 +147,10 @@ type bucket struct {
 // (at most 16 MB of them at the default gossip.max_message_bytes).
 const validateQueue = 256
 
+// ValidateQueueSize is the GossipSub validation queue the router runs with,
+// exported so that a baseline measured beside it (bench B1) runs with the same.
+const ValidateQueueSize = validateQueue
+
 // seqMemory is how long the router remembers a sender's last sequence
 // number; messages older than that are refused by their own expiry.
 const seqMemory = time.Hour

@@ -290,9 +290,7 @@ func (m *Market) failoverRequest(ctx context.Context, j *job, lost *member) (*jo
 		m.mu.Unlock()
 		return nil, fmt.Errorf("publish the failover request: %w", err)
 	}
-	if m.invites() {
-		m.wg.Go(func() { m.invite(sub) })
-	} else {
+	if !m.invites() || !m.goBackground(func() { m.invite(sub) }) {
 		close(sub.invited)
 	}
 	if !m.collect(ctx, sub) {

@@ -160,6 +160,8 @@ type Market struct {
 	life   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	bg     background    // whether goroutines may still start on wg (goBackground)
+	ended  chan struct{} // closed and replaced each time a run served here ends (EndRun); guarded by mu
 	sem    chan struct{} // bounds concurrent bid decisions beyond each requester's first
 	faults atomic.Pointer[Faults]
 	checks classChecks // proof-of-compute verdicts, as requester
@@ -230,18 +232,53 @@ func (m *Market) Start() {
 	m.d.Host.SetStreamHandler(AwardProtocol, m.handleAward)
 	m.d.Host.SetStreamHandler(InviteProtocol, m.handleInvite)
 	m.d.Host.SetStreamHandler(ReceiptProtocol, m.handleSettle)
-	m.wg.Go(m.sweep)
+	m.goBackground(m.sweep)
 }
 
 // Close removes the handlers, ends the market's work (a job still forming
-// fails, releasing the awards it holds) and waits for its goroutines.
+// fails, releasing the awards it holds) and waits for its goroutines: once
+// it began, the market starts no more (goBackground), so nothing heard
+// after it (a request on gossip, a stream already open) starts new work.
 func (m *Market) Close() error {
+	m.bg.close()
 	for _, p := range []protocol.ID{BidProtocol, AwardProtocol, InviteProtocol, ReceiptProtocol} {
 		m.d.Host.RemoveStreamHandler(p)
 	}
 	m.cancel()
 	m.wg.Wait()
 	return nil
+}
+
+// ErrClosed is returned for work asked of a market that was closed.
+var ErrClosed = errors.New("market closed")
+
+// background says whether a market's goroutines may still start; the zero
+// value does. Its own lock, not Market.mu, guards it: goroutines are
+// started with Market.mu held too.
+type background struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+// close refuses every goroutine from now on.
+func (b *background) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+}
+
+// goBackground runs f in a goroutine the market's Close waits for, unless
+// the market is closed; it reports whether f started. Every goroutine of
+// the market starts here: checking closed and adding to the wait group
+// under one lock, so Close's Wait never races with an Add.
+func (m *Market) goBackground(f func()) bool {
+	m.bg.mu.Lock()
+	defer m.bg.mu.Unlock()
+	if m.bg.closed {
+		return false
+	}
+	m.wg.Go(f)
+	return true
 }
 
 // Stats returns the market's counts so far.

@@ -239,7 +239,7 @@ func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
 	}
 	r.until = time.Now().Add(hold + time.Minute)
 	if f := m.fault(); f.DisconnectAfter > 0 {
-		m.wg.Go(func() { m.disconnect(requester, f.DisconnectAfter, f.DisconnectFor) })
+		m.goBackground(func() { m.disconnect(requester, f.DisconnectAfter, f.DisconnectFor) })
 	}
 	return nil
 }

@@ -100,7 +100,7 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 		tries = settleLostTries
 	}
 	j.settles.Add(1)
-	m.wg.Go(func() {
+	started := m.goBackground(func() {
 		held := true
 		letGo := func() {
 			if held {
@@ -143,6 +143,10 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 			j.event("receipt", mb.peer, "%s of %s countersigned and logged", plural(len(ids), "receipt"), short(mb.peer))
 		}
 	})
+	if !started {
+		j.settles.Done()
+		j.view.Usage[k].Settlement = "not settled: " + ErrClosed.Error()
+	}
 }
 
 // settleWait is how long a job that ended waits for its receipt

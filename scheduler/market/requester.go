@@ -133,18 +133,20 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 	m.mu.Lock()
 	j.cancel = cancel
 	m.mu.Unlock()
-	m.wg.Go(func() {
+	if !m.goBackground(func() {
 		defer cancel()
 		m.run(jctx, j)
-	})
+	}) {
+		cancel()
+		m.finish(j, StateFailed, "the market closed")
+		return m.viewOf(j), ErrClosed
+	}
 	return v, nil
 }
 
 // run takes a published job to a formed cluster or a failure.
 func (m *Market) run(ctx context.Context, j *job) {
-	if m.invites() {
-		m.wg.Go(func() { m.invite(j) })
-	} else {
+	if !m.invites() || !m.goBackground(func() { m.invite(j) }) {
 		close(j.invited)
 	}
 	if !m.collect(ctx, j) {

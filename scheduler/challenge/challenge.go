@@ -53,7 +53,7 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 
-	busy chan struct{} // one challenge at a time: a proof uses every core
+	busy   chan struct{} // one challenge at a time: a proof uses every core
 	mu     sync.Mutex
 	last   map[peer.ID]time.Time
 	closed bool // set by Close, under mu: no challenge is taken after

@@ -152,6 +152,7 @@ type Market struct {
 	mu       sync.Mutex
 	jobs     map[string]*job     // as requester
 	order    []string            // job IDs, oldest first
+	jobCap   int                 // jobs remembered at most (maxJobs)
 	open     map[string]*offered // as provider: requests we bid on
 	reserved map[string]*reservation
 	freed    chan struct{} // closed and replaced each time a job of ours ends
@@ -218,7 +219,7 @@ func New(cfg Config, d Deps) (*Market, error) {
 	m := &Market{cfg: cfg, d: d, self: d.Host.ID(), log: d.Log,
 		jobs: map[string]*job{}, open: map[string]*offered{}, reserved: map[string]*reservation{}, freed: make(chan struct{}),
 		stats: Stats{Declined: map[string]uint64{}, Refused: map[string]uint64{}},
-		sem:   make(chan struct{}, 32)}
+		sem:   make(chan struct{}, 32), jobCap: maxJobs}
 	// Sequence numbers follow the clock, so they keep growing across restarts.
 	m.seq.Store(uint64(time.Now().UnixNano()))
 	// Background work lives until Close.

@@ -23,6 +23,30 @@ import (
 // maxJobs is how many jobs a node remembers as requester.
 const maxJobs = 1000
 
+// ErrTooManyJobs is returned by Submit when the node remembers as many
+// jobs as it may (maxJobs) and none of them has finished: a job is
+// forgotten only once it finished, never while it holds providers.
+var ErrTooManyJobs = errors.New("too many unfinished jobs")
+
+// forgetFinished forgets the oldest finished job and reports whether there
+// was one; m.mu must be held.
+func (m *Market) forgetFinished() bool {
+	for i, id := range m.order {
+		j := m.jobs[id]
+		if j != nil {
+			select {
+			case <-j.done:
+			default:
+				continue
+			}
+		}
+		m.order = slices.Delete(m.order, i, i+1)
+		delete(m.jobs, id)
+		return true
+	}
+	return false
+}
+
 // maxBidsPerJob bounds the bids one job keeps: a Sybil flood of bidders
 // cannot grow a job without bound.
 const maxBidsPerJob = 4096
@@ -114,13 +138,12 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 	j := &job{req: req, newBid: make(chan struct{}, 1), changed: make(chan struct{}), done: make(chan struct{}), invited: make(chan struct{}),
 		view: JobView{ID: req.ID, Role: "requester", State: StateBidding, Spec: spec, Created: now, Updated: now}}
 	m.mu.Lock()
+	if len(m.order) >= m.jobCap && !m.forgetFinished() {
+		m.mu.Unlock()
+		return JobView{}, fmt.Errorf("%w: %d jobs, none of them finished", ErrTooManyJobs, len(m.order))
+	}
 	m.jobs[req.ID] = j
 	m.order = append(m.order, req.ID)
-	if len(m.order) > maxJobs {
-		old := m.order[0]
-		m.order = m.order[1:]
-		delete(m.jobs, old)
-	}
 	j.event("request", "", "asked for %s of %s, %s, up to $%.2f per device-hour; bids close by %s",
 		plural(spec.Workers, "worker"), describe(req.PerWorker), bound(req.MaxRTT), req.MaxPrice, req.BidDeadline.Format("15:04:05.000"))
 	v := j.view.clone()

@@ -161,11 +161,14 @@ type Market struct {
 	life   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	bg     background    // whether goroutines may still start on wg (goBackground)
-	ended  chan struct{} // closed and replaced each time a run served here ends (EndRun); guarded by mu
-	sem    chan struct{} // bounds concurrent bid decisions beyond each requester's first
-	faults atomic.Pointer[Faults]
-	checks classChecks // proof-of-compute verdicts, as requester
+	bg     background // whether goroutines may still start on wg (goBackground)
+	// ended is closed at the next end of a run served here (EndRun), for
+	// receipt requests waiting for it (awaitRunEnd); guarded by mu.
+	ended      chan struct{}
+	runEndWait time.Duration // how long they wait; defaultEndWait when zero; guarded by mu
+	sem        chan struct{} // bounds concurrent bid decisions beyond each requester's first
+	faults     atomic.Pointer[Faults]
+	checks     classChecks // proof-of-compute verdicts, as requester
 
 	considering considering // requests being considered, by requester (goConsider)
 }

@@ -299,6 +299,10 @@ func (m *Market) EndRun(job string, requester peer.ID, end run.RunEnd) {
 		r.ended = "ran: " + end.Reason
 		r.served = &end
 		m.stats.Released++
+		if m.ended != nil { // receipt requests waiting for a run's end
+			close(m.ended)
+			m.ended = nil
+		}
 	}
 	m.mu.Unlock()
 	if ended {

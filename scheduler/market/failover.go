@@ -34,7 +34,7 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 	w.lost[lost.peer] = true
 	policy := j.view.Spec.Failover
 	switch {
-	case errors.Is(why, errAuditFailed): // its audit_failed event said why
+	case refusedResults(why): // its audit_failed or outputs_refused event said why
 	case errors.Is(why, errNeverRan):
 		j.event("lost", lost.peer, "%s lost before it ran anything (%v)", short(lost.peer), why)
 	default:

@@ -138,6 +138,9 @@ type Faults struct {
 	// WrongOutputs runs the work and returns every output altered (each
 	// byte inverted) with an otherwise honest result.
 	WrongOutputs bool
+	// MalformedOutputs runs the work and lists its outputs under names no
+	// requester accepts (run.Faults.MalformedOutputs).
+	MalformedOutputs bool
 }
 
 // Market is a node's market, both roles. Create it with New, Start it,

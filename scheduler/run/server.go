@@ -68,6 +68,10 @@ type Faults struct {
 	// (an empty output gets one byte) before listing them: the result is
 	// otherwise honest, and the digests match the bytes sent.
 	AlterOutputs bool
+	// MalformedOutputs runs the work and lists every output under a name
+	// that climbs out of its rank's folder ("../" before it), which no
+	// requester accepts, then sends its bytes.
+	MalformedOutputs bool
 }
 
 // Faulty is implemented by an Authorizer that makes some runs misbehave
@@ -498,6 +502,12 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 			}
 			var paths []string
 			ev.Outputs, paths, ev.Omitted = listOutputs(it.outputs, &budget)
+			if faults.MalformedOutputs {
+				log.Warn("fault: listing the outputs under malformed names", "rank", ev.Rank)
+				for i := range ev.Outputs {
+					ev.Outputs[i].Name = "../" + ev.Outputs[i].Name
+				}
+			}
 			if err := write(ev); err != nil {
 				return fail(err)
 			}

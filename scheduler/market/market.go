@@ -141,6 +141,9 @@ type Faults struct {
 	// MalformedOutputs runs the work and lists its outputs under names no
 	// requester accepts (run.Faults.MalformedOutputs).
 	MalformedOutputs bool
+	// MisstatedOutputs runs the work and lists its outputs with digests
+	// that are not their bytes' (run.Faults.MisstatedOutputs).
+	MisstatedOutputs bool
 }
 
 // Market is a node's market, both roles. Create it with New, Start it,

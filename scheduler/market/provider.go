@@ -248,7 +248,8 @@ func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
 // (run.Faulty): how the run of job for requester misbehaves.
 func (m *Market) RunFaults(job string, requester peer.ID) run.Faults {
 	f := m.fault()
-	return run.Faults{NeverAnswer: f.NeverAnswer, NeverRun: f.NeverRun, AlterOutputs: f.WrongOutputs, MalformedOutputs: f.MalformedOutputs}
+	return run.Faults{NeverAnswer: f.NeverAnswer, NeverRun: f.NeverRun, AlterOutputs: f.WrongOutputs, MalformedOutputs: f.MalformedOutputs,
+		MisstatedOutputs: f.MisstatedOutputs}
 }
 
 var _ run.Faulty = (*Market)(nil)

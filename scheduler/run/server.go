@@ -72,6 +72,9 @@ type Faults struct {
 	// that climbs out of its rank's folder ("../" before it), which no
 	// requester accepts, then sends its bytes.
 	MalformedOutputs bool
+	// MisstatedOutputs runs the work and lists every output with a digest
+	// that is not its bytes' (all zeros), then sends the bytes.
+	MisstatedOutputs bool
 }
 
 // Faulty is implemented by an Authorizer that makes some runs misbehave
@@ -506,6 +509,12 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 				log.Warn("fault: listing the outputs under malformed names", "rank", ev.Rank)
 				for i := range ev.Outputs {
 					ev.Outputs[i].Name = "../" + ev.Outputs[i].Name
+				}
+			}
+			if faults.MisstatedOutputs {
+				log.Warn("fault: misstating the outputs' digests", "rank", ev.Rank)
+				for i := range ev.Outputs {
+					ev.Outputs[i].Digest = "sha256:" + strings.Repeat("0", 64)
 				}
 			}
 			if err := write(ev); err != nil {

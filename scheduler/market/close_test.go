@@ -55,10 +55,22 @@ func TestNoWorkAfterClose(t *testing.T) {
 		})
 	}
 	mProv.OnRequest(gossip.Received{Topic: gossip.TopicJobs, From: from, Msg: jobRequest(addrs)})
-	if err := mProv.Close(); err != nil {
-		t.Fatal(err)
+	// Close returns while they go on: what they would start, it refuses.
+	closed := make(chan error, 1)
+	go func() { closed <- mProv.Close() }()
+	deadline := time.NewTimer(10 * time.Second)
+	defer deadline.Stop()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Error(err)
+		}
+		close(stop)
+	case <-deadline.C:
+		t.Error("Close did not return while requests kept coming")
+		close(stop)
+		<-closed
 	}
-	close(stop)
 	readers.Wait()
 
 	before := mProv.Stats()

@@ -20,6 +20,7 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
 
 // badFleet is a requester (Nodes[0]), a bad actor (Nodes[1], the
@@ -385,4 +386,47 @@ func TestBadActorWrongOutputs(t *testing.T) {
 	view, _ := b.req.Reputation().View(bad)
 	t.Logf("the liar's reputation: %.3f, counts %v", view.Score, view.Counts)
 	b.checkReputation(t, b.checkPaid(t, v, 0))
+}
+
+// TestBadActorMalformedOutputs: a provider runs the work and lists its
+// outputs under names that climb out of their folder, or with digests that
+// are not their bytes'; the requester refuses them as they come. Refused
+// work is not paid: the requester records outputs_refused, refuses to
+// countersign the provider's receipts with the reason, charges nothing for
+// it, records a violation and a failed job against it, and re-runs its
+// rank on a runner-up; the job succeeds with every output right.
+func TestBadActorMalformedOutputs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("5-node scenarios; run without -short")
+	}
+	for _, c := range []struct {
+		name   string
+		faults market.Faults
+		detail string
+	}{
+		{"names", market.Faults{MalformedOutputs: true}, "output name"},
+		{"digests", market.Faults{MisstatedOutputs: true}, "bytes do not match"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := startBadFleet(t, c.faults)
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			v := b.run(ctx, t, 5, nil)
+			bad := b.bad.PeerID()
+			if _, ok := badEvent(v, "outputs_refused", bad, c.detail); !ok {
+				t.Errorf("no outputs_refused event for the bad actor saying %q", c.detail)
+			}
+			k := slices.IndexFunc(v.Usage, func(u market.Usage) bool { return u.Peer == bad.String() })
+			if k < 0 || v.Usage[k].Status != market.UsageFailed || v.Usage[k].Amount != 0 || len(v.Usage[k].Receipts) != 0 ||
+				!strings.Contains(v.Usage[k].Settlement, "outputs refused as malformed") {
+				t.Errorf("the bad actor's usage: %+v; want failed, nothing charged, receipts refused as malformed", v.Usage)
+			}
+			view, _ := b.req.Reputation().View(bad)
+			t.Logf("the bad actor's reputation: %.3f, counts %v", view.Score, view.Counts)
+			if view.Counts[reputation.Violation] == 0 {
+				t.Errorf("no violation recorded against the bad actor: %v", view.Counts)
+			}
+			b.checkReputation(t, b.checkPaid(t, v, 0))
+		})
+	}
 }

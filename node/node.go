@@ -271,9 +271,19 @@ func (n *Node) Close() error {
 		cancel()
 		n.api = nil
 	}
+	// Gossip started last: its readers feed the market (job requests) and
+	// the anchors, so they stop before what they feed.
+	if n.gossip != nil {
+		errs = append(errs, n.gossip.Close())
+		n.gossip = nil
+	}
 	if n.runs != nil {
 		n.runs.Close()
 		n.runs = nil
+	}
+	if n.chain != nil {
+		errs = append(errs, n.chain.Close())
+		n.chain = nil
 	}
 	if n.jobs != nil {
 		errs = append(errs, n.jobs.Close())
@@ -286,14 +296,6 @@ func (n *Node) Close() error {
 	if n.ledger != nil {
 		errs = append(errs, n.ledger.Close())
 		n.ledger = nil
-	}
-	if n.chain != nil {
-		errs = append(errs, n.chain.Close())
-		n.chain = nil
-	}
-	if n.gossip != nil {
-		errs = append(errs, n.gossip.Close())
-		n.gossip = nil
 	}
 	if n.proofs != nil {
 		errs = append(errs, n.proofs.Close())

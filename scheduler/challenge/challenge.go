@@ -53,10 +53,11 @@ type Service struct {
 	cfg    Config
 	log    *slog.Logger
 
-	busy chan struct{} // one challenge at a time: a proof uses every core
-	mu   sync.Mutex
-	last map[peer.ID]time.Time
-	wg   sync.WaitGroup
+	busy   chan struct{} // one challenge at a time: a proof uses every core
+	mu     sync.Mutex
+	last   map[peer.ID]time.Time
+	closed bool // set by Close, under mu: no challenge is taken after
+	wg     sync.WaitGroup
 }
 
 // NewService returns a service for h that proves with p.
@@ -72,9 +73,25 @@ func (s *Service) Start() { s.host.SetStreamHandler(ProtocolID, s.handle) }
 
 // Close removes the handler and waits for any challenge being answered.
 func (s *Service) Close() error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.host.RemoveStreamHandler(ProtocolID)
 	s.wg.Wait()
 	return nil
+}
+
+// begin counts a challenge in progress on wg and reports true, unless the
+// service is closed: checked and added under one lock, so Close's Wait
+// never races with an Add.
+func (s *Service) begin() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
 }
 
 // admit reports whether p may challenge now, and records it if so.
@@ -100,7 +117,10 @@ func (s *Service) admit(p peer.ID, now time.Time) bool {
 // would otherwise turn an honest requester's challenge away, a failed
 // proof on an honest provider's record).
 func (s *Service) handle(st network.Stream) {
-	s.wg.Add(1)
+	if !s.begin() {
+		_ = st.Reset()
+		return
+	}
 	defer s.wg.Done()
 	from := st.Conn().RemotePeer()
 	log := s.log.With("peer", from.String())

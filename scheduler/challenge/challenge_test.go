@@ -206,3 +206,43 @@ func TestStallingChallengersHoldNoTurn(t *testing.T) {
 		t.Fatalf("honest challenge beside two stalled ones: %s (%s) %v, want pass", got.Result, got.Detail, err)
 	}
 }
+
+// TestNoChallengeAfterClose: a challenge stream that reaches the handler
+// once Close began (it was open as the service closed) is reset before
+// anything is taken from it or counted on the wait group Close waits on.
+func TestNoChallengeAfterClose(t *testing.T) {
+	verifier, prover := pair(t)
+	s := NewService(prover, proof.CPUProver{Workers: 1}, Config{Limits: proof.Limits{MaxN: 64}}, slog.New(slog.DiscardHandler))
+	s.Start()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The handler as a stream already negotiated before Close reaches it.
+	const late = "/gpumesh/test/late-challenge"
+	handled := make(chan struct{})
+	prover.SetStreamHandler(late, func(st network.Stream) {
+		defer close(handled)
+		s.handle(st)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// The reset may come before the stream's protocol is confirmed.
+	if st, err := verifier.NewStream(ctx, prover.ID(), late); err == nil {
+		_, _ = st.Write([]byte{0})
+		_ = st.CloseWrite()
+		_ = st.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadAll(st); err == nil {
+			t.Error("the stream was answered after Close")
+		}
+	}
+	select {
+	case <-handled:
+	case <-ctx.Done():
+		t.Fatal("the handler did not return")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.last) != 0 {
+		t.Errorf("a challenge after Close was admitted: %v", s.last)
+	}
+}

@@ -22,7 +22,7 @@ type considering struct {
 
 // goConsider considers req from requester in the background if there is
 // room, and reports whether there was; a request turned away counts as
-// declined, overloaded. A requester none of whose requests is being
+// declined, overloaded (or closed, once the market is). A requester none of whose requests is being
 // considered always has room (up to maxFirstRequests of them at once);
 // its further requests share the slots of Market.sem. So a group of peers
 // that flood requests and then leave the bids they get unanswered holds
@@ -46,18 +46,23 @@ func (m *Market) goConsider(requester peer.ID, req *gossip.JobRequest) bool {
 	}
 	c.n[requester]++
 	c.mu.Unlock()
-	m.wg.Go(func() {
-		defer func() {
-			if shared {
-				<-m.sem
-			}
-			c.mu.Lock()
-			if c.n[requester]--; c.n[requester] <= 0 {
-				delete(c.n, requester)
-			}
-			c.mu.Unlock()
-		}()
+	done := func() {
+		if shared {
+			<-m.sem
+		}
+		c.mu.Lock()
+		if c.n[requester]--; c.n[requester] <= 0 {
+			delete(c.n, requester)
+		}
+		c.mu.Unlock()
+	}
+	if !m.goBackground(func() {
+		defer done()
 		_ = m.consider(requester, req)
-	})
+	}) {
+		done()
+		m.count(m.stats.Declined, "closed")
+		return false
+	}
 	return true
 }

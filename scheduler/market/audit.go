@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/run"
 )
@@ -44,6 +45,35 @@ import (
 // errAuditFailed: a provider's result for a rank differs from the
 // requester's own run of it.
 var errAuditFailed = errors.New("outputs failed the audit")
+
+// errOutputsRefused: a provider's results or outputs were refused as
+// malformed when they came (run.ErrBadOutput: bytes that are not what was
+// listed, too many of them; gossip.ErrMalformed: bad names, too many
+// files, events that break the protocol).
+var errOutputsRefused = errors.New("outputs refused as malformed")
+
+// refusedResults reports whether err refuses a provider's results: they
+// failed the audit or were malformed. Such a provider is not paid (its
+// receipts are refused with the reason), gets a violation and a failed
+// job in reputation, and its ranks fail over.
+func refusedResults(err error) bool {
+	return errors.Is(err, errAuditFailed) || errors.Is(err, errOutputsRefused)
+}
+
+// malformedResults reports whether err from run.Run refuses what the
+// provider sent as malformed.
+func malformedResults(err error) bool {
+	return errors.Is(err, run.ErrBadOutput) || errors.Is(err, gossip.ErrMalformed)
+}
+
+// refuseMalformed records on j that mb's results were refused as malformed
+// (err says how) and returns the error that refuses them.
+func (m *Market) refuseMalformed(j *job, mb *member, err error) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	j.event("outputs_refused", mb.peer, "%s sent results that were refused (%v); they are not kept or paid for", short(mb.peer), err)
+	return fmt.Errorf("%w: %w", errOutputsRefused, err)
+}
 
 // auditSample draws the ranks to audit among workers: share of them,
 // rounded up, in increasing order; none for share 0.

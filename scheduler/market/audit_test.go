@@ -1,6 +1,7 @@
 package market
 
 import (
+	"context"
 	"errors"
 	"math"
 	"os"
@@ -129,7 +130,7 @@ func TestLostRunReceipts(t *testing.T) {
 	}}
 	u := Usage{Status: UsageLost, Start: start.Add(3 * time.Millisecond), End: start.Add(3*time.Millisecond + 12345600*time.Microsecond)}
 	ms := observed(u).Milliseconds()
-	signed, err := prov.issueReceipts(reqID, settleRequest{Job: id, Ranks: []int{0}, Lost: true, ObservedMS: ms})
+	signed, err := prov.issueReceipts(context.Background(), reqID, settleRequest{Job: id, Ranks: []int{0}, Lost: true, ObservedMS: ms})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,14 +142,14 @@ func TestLostRunReceipts(t *testing.T) {
 		t.Fatalf("lost run's receipt: %d GPU-ms, status %s; want the %d ms observed, lost", rc.GPUMillis, rc.Status, ms)
 	}
 	// Not lost: the provider's own account.
-	signed, err = prov.issueReceipts(reqID, settleRequest{Job: id, Ranks: []int{0}, ObservedMS: ms})
+	signed, err = prov.issueReceipts(context.Background(), reqID, settleRequest{Job: id, Ranks: []int{0}, ObservedMS: ms})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if full, _ := ledger.OpenReceipt(signed[0]); full.GPUMillis != 30000 {
 		t.Errorf("a run not lost: %d GPU-ms, want the provider's 30000", full.GPUMillis)
 	}
-	if _, err := prov.issueReceipts(reqID, settleRequest{Job: id, Ranks: []int{0}, Lost: true, ObservedMS: -1}); err == nil {
+	if _, err := prov.issueReceipts(context.Background(), reqID, settleRequest{Job: id, Ranks: []int{0}, Lost: true, ObservedMS: -1}); err == nil {
 		t.Error("a negative observed time was taken")
 	}
 

@@ -161,7 +161,7 @@ func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
 			continue
 		}
 		busy = 0
-		audit := errors.Is(err, errAuditFailed)
+		audit := refusedResults(err)
 		if (!errors.Is(err, run.ErrProviderLost) && !errors.Is(err, run.ErrBusy) && !audit) || ctx.Err() != nil {
 			return fmt.Errorf("%s (ranks %v): %s", short(mb.peer), mb.ranks, failureText(o, mb.ranks, err))
 		}
@@ -171,8 +171,11 @@ func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
 		next, ferr := m.replace(ctx, j, w, mb, err)
 		if ferr != nil {
 			what := "was lost"
-			if audit {
+			switch {
+			case errors.Is(err, errAuditFailed):
 				what = "failed the audit"
+			case errors.Is(err, errOutputsRefused):
+				what = "sent outputs that were refused"
 			}
 			return fmt.Errorf("%s (ranks %v) %s (%v) and was not replaced: %w", short(mb.peer), mb.ranks, what, err, ferr)
 		}
@@ -240,15 +243,21 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 		err = fmt.Errorf("%w: %w", errNeverRan, err)
 	}
 	// Results that all came, even before the connection broke, are
-	// checked before anything is paid for them.
-	var audit error
+	// checked before anything is paid for them; results refused as
+	// malformed are worth nothing either. refused says why mb's results
+	// are refused: it is not paid, it gets a violation, and its ranks
+	// fail over.
+	var refused error
 	if succeeded(o, mb.ranks) && (err == nil || lost) {
-		audit = m.finishAudits(j, mb, o, audits)
+		refused = m.finishAudits(j, mb, o, audits)
 	} else {
 		audits.stop()
 	}
-	if audit != nil {
-		err = audit
+	if refused == nil && ctx.Err() == nil && malformedResults(err) {
+		refused = m.refuseMalformed(j, mb, err)
+	}
+	if refused != nil {
+		err = refused
 		for _, r := range mb.ranks { // the outputs of a provider caught lying are not kept
 			_ = os.RemoveAll(filepath.Join(w.out, "rank-"+strconv.Itoa(r)))
 		}
@@ -271,7 +280,7 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 		if res, ok := o.Results[r]; ok {
 			wr.Result = res
 		}
-		if audit == nil {
+		if refused == nil {
 			for _, f := range o.Outputs[r] {
 				wr.Outputs = append(wr.Outputs, f.Name)
 			}
@@ -288,7 +297,7 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 			u.Replaces = mb.replaces.String()
 		}
 		switch {
-		case audit != nil:
+		case refused != nil:
 			u.Status = UsageFailed
 		case err == nil && succeeded(o, mb.ranks):
 			u.Status = UsageServed
@@ -305,8 +314,8 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 		if price, perr := pricing.FromFloat(mb.price); perr == nil {
 			// The receipts' arithmetic: milliseconds, rounded half up.
 			u.GPUMillis = int64(u.Devices) * end.UTC().Truncate(time.Millisecond).Sub(o.Started.UTC().Truncate(time.Millisecond)).Milliseconds()
-			if amount, ok := ledger.Cost(ledger.Micros(price), u.GPUMillis); ok && audit == nil {
-				// Outputs that failed the audit are worth nothing.
+			if amount, ok := ledger.Cost(ledger.Micros(price), u.GPUMillis); ok && refused == nil {
+				// Refused outputs (a failed audit, malformed) are worth nothing.
 				u.Amount = pricing.Micros(amount)
 				u.RequesterFee = pricing.Micros(ledger.Fee(amount))
 				u.ProviderFee = u.RequesterFee
@@ -315,8 +324,8 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 		}
 		j.view.Usage = append(j.view.Usage, u)
 		disputed := ""
-		if audit != nil {
-			disputed = "refused: " + audit.Error()
+		if refused != nil {
+			disputed = "refused: " + refused.Error()
 		}
 		if neverRan {
 			j.view.Usage[len(j.view.Usage)-1].Settlement = "nothing served: no receipt"
@@ -326,9 +335,9 @@ func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Ou
 	}
 	m.mu.Unlock()
 	switch {
-	case audit != nil:
-		m.d.Book.Record(mb.peer, reputation.Violation, audit.Error())
-		m.d.Book.Record(mb.peer, reputation.JobFailed, audit.Error())
+	case refused != nil:
+		m.d.Book.Record(mb.peer, reputation.Violation, refused.Error())
+		m.d.Book.Record(mb.peer, reputation.JobFailed, refused.Error())
 	case errors.Is(err, run.ErrBusy):
 		// Refused for want of capacity, before anything ran: not its fault.
 	case lost:

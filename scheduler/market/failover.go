@@ -35,7 +35,7 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 	w.lost[lost.peer] = true
 	policy := j.view.Spec.Failover
 	switch {
-	case errors.Is(why, errAuditFailed): // its audit_failed event said why
+	case refusedResults(why): // its audit_failed or outputs_refused event said why
 	case errors.Is(why, run.ErrBusy):
 		j.event("lost", lost.peer, "%s stayed busy: it refused the run each time, before it ran anything (%v)", short(lost.peer), why)
 	case errors.Is(why, errNeverRan):
@@ -299,9 +299,7 @@ func (m *Market) failoverRequest(ctx context.Context, j *job, lost *member) (*jo
 		m.mu.Unlock()
 		return nil, fmt.Errorf("publish the failover request: %w", err)
 	}
-	if m.invites() {
-		m.wg.Go(func() { m.invite(sub) })
-	} else {
+	if !m.invites() || !m.goBackground(func() { m.invite(sub) }) {
 		close(sub.invited)
 	}
 	if !m.collect(ctx, sub) {

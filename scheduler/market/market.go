@@ -138,6 +138,12 @@ type Faults struct {
 	// WrongOutputs runs the work and returns every output altered (each
 	// byte inverted) with an otherwise honest result.
 	WrongOutputs bool
+	// MalformedOutputs runs the work and lists its outputs under names no
+	// requester accepts (run.Faults.MalformedOutputs).
+	MalformedOutputs bool
+	// MisstatedOutputs runs the work and lists its outputs with digests
+	// that are not their bytes' (run.Faults.MisstatedOutputs).
+	MisstatedOutputs bool
 }
 
 // Market is a node's market, both roles. Create it with New, Start it,
@@ -152,6 +158,7 @@ type Market struct {
 	mu       sync.Mutex
 	jobs     map[string]*job     // as requester
 	order    []string            // job IDs, oldest first
+	jobCap   int                 // jobs remembered at most (maxJobs)
 	open     map[string]*offered // as provider: requests we bid on
 	reserved map[string]*reservation
 	freed    chan struct{} // closed and replaced each time a job of ours ends
@@ -160,9 +167,14 @@ type Market struct {
 	life   context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	sem    chan struct{} // bounds concurrent bid decisions beyond each requester's first
-	faults atomic.Pointer[Faults]
-	checks classChecks // proof-of-compute verdicts, as requester
+	bg     background // whether goroutines may still start on wg (goBackground)
+	// ended is closed at the next end of a run served here (EndRun), for
+	// receipt requests waiting for it (awaitRunEnd); guarded by mu.
+	ended      chan struct{}
+	runEndWait time.Duration // how long they wait; defaultEndWait when zero; guarded by mu
+	sem        chan struct{} // bounds concurrent bid decisions beyond each requester's first
+	faults     atomic.Pointer[Faults]
+	checks     classChecks // proof-of-compute verdicts, as requester
 
 	considering considering // requests being considered, by requester (goConsider)
 }
@@ -216,7 +228,7 @@ func New(cfg Config, d Deps) (*Market, error) {
 	m := &Market{cfg: cfg, d: d, self: d.Host.ID(), log: d.Log,
 		jobs: map[string]*job{}, open: map[string]*offered{}, reserved: map[string]*reservation{}, freed: make(chan struct{}),
 		stats: Stats{Declined: map[string]uint64{}, Refused: map[string]uint64{}},
-		sem:   make(chan struct{}, 32)}
+		sem:   make(chan struct{}, 32), jobCap: maxJobs}
 	// Sequence numbers follow the clock, so they keep growing across restarts.
 	m.seq.Store(uint64(time.Now().UnixNano()))
 	// Background work lives until Close.
@@ -233,18 +245,53 @@ func (m *Market) Start() {
 	m.d.Host.SetStreamHandler(AwardProtocol, m.handleAward)
 	m.d.Host.SetStreamHandler(InviteProtocol, m.handleInvite)
 	m.d.Host.SetStreamHandler(ReceiptProtocol, m.handleSettle)
-	m.wg.Go(m.sweep)
+	m.goBackground(m.sweep)
 }
 
 // Close removes the handlers, ends the market's work (a job still forming
-// fails, releasing the awards it holds) and waits for its goroutines.
+// fails, releasing the awards it holds) and waits for its goroutines: once
+// it began, the market starts no more (goBackground), so nothing heard
+// after it (a request on gossip, a stream already open) starts new work.
 func (m *Market) Close() error {
+	m.bg.close()
 	for _, p := range []protocol.ID{BidProtocol, AwardProtocol, InviteProtocol, ReceiptProtocol} {
 		m.d.Host.RemoveStreamHandler(p)
 	}
 	m.cancel()
 	m.wg.Wait()
 	return nil
+}
+
+// ErrClosed is returned for work asked of a market that was closed.
+var ErrClosed = errors.New("market closed")
+
+// background says whether a market's goroutines may still start; the zero
+// value does. Its own lock, not Market.mu, guards it: goroutines are
+// started with Market.mu held too.
+type background struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+// close refuses every goroutine from now on.
+func (b *background) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+}
+
+// goBackground runs f in a goroutine the market's Close waits for, unless
+// the market is closed; it reports whether f started. Every goroutine of
+// the market starts here: checking closed and adding to the wait group
+// under one lock, so Close's Wait never races with an Add.
+func (m *Market) goBackground(f func()) bool {
+	m.bg.mu.Lock()
+	defer m.bg.mu.Unlock()
+	if m.bg.closed {
+		return false
+	}
+	m.wg.Go(f)
+	return true
 }
 
 // Stats returns the market's counts so far.

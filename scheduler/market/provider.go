@@ -227,7 +227,7 @@ func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
 	}
 	r.until = time.Now().Add(hold + time.Minute)
 	if f := m.fault(); f.DisconnectAfter > 0 {
-		m.wg.Go(func() { m.disconnect(requester, f.DisconnectAfter, f.DisconnectFor) })
+		m.goBackground(func() { m.disconnect(requester, f.DisconnectAfter, f.DisconnectFor) })
 	}
 	return nil
 }
@@ -268,7 +268,8 @@ var _ run.RunChecker = (*Market)(nil)
 // (run.Faulty): how the run of job for requester misbehaves.
 func (m *Market) RunFaults(job string, requester peer.ID) run.Faults {
 	f := m.fault()
-	return run.Faults{NeverAnswer: f.NeverAnswer, NeverRun: f.NeverRun, AlterOutputs: f.WrongOutputs}
+	return run.Faults{NeverAnswer: f.NeverAnswer, NeverRun: f.NeverRun, AlterOutputs: f.WrongOutputs, MalformedOutputs: f.MalformedOutputs,
+		MisstatedOutputs: f.MisstatedOutputs}
 }
 
 var _ run.Faulty = (*Market)(nil)
@@ -319,6 +320,10 @@ func (m *Market) EndRun(job string, requester peer.ID, end run.RunEnd) {
 		r.ended = "ran: " + end.Reason
 		r.served = &end
 		m.stats.Released++
+		if m.ended != nil { // receipt requests waiting for a run's end
+			close(m.ended)
+			m.ended = nil
+		}
 	}
 	m.mu.Unlock()
 	if ended {

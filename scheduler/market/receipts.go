@@ -100,7 +100,7 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 		tries = settleLostTries
 	}
 	j.settles.Add(1)
-	m.wg.Go(func() {
+	started := m.goBackground(func() {
 		held := true
 		letGo := func() {
 			if held {
@@ -143,6 +143,10 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 			j.event("receipt", mb.peer, "%s of %s countersigned and logged", plural(len(ids), "receipt"), short(mb.peer))
 		}
 	})
+	if !started {
+		j.settles.Done()
+		j.view.Usage[k].Settlement = "not settled: " + ErrClosed.Error()
+	}
 }
 
 // settleWait is how long a job that ended waits for its receipt
@@ -327,7 +331,8 @@ func observed(u Usage) time.Duration {
 
 // handleSettle is the provider's side of ReceiptProtocol.
 func (m *Market) handleSettle(s network.Stream) {
-	_ = s.SetDeadline(time.Now().Add(2 * streamTimeout))
+	deadline := time.Now().Add(2 * streamTimeout)
+	_ = s.SetDeadline(deadline)
 	remote := s.Conn().RemotePeer()
 	r := bufio.NewReader(s)
 	var req settleRequest
@@ -336,7 +341,15 @@ func (m *Market) handleSettle(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
-	receipts, err := m.issueReceipts(remote, req)
+	// The requester asks as soon as it has the run's end event; the run
+	// server reports the run over (EndRun) a moment after sending it. The
+	// wait ends well within the stream's deadline.
+	if wait := time.Now().Add(m.endWait()); wait.Before(deadline) {
+		deadline = wait
+	}
+	ctx, cancel := context.WithDeadline(m.life, deadline)
+	receipts, err := m.issueReceipts(ctx, remote, req)
+	cancel()
 	offer := settleOffer{}
 	if err != nil {
 		offer.Error = err.Error()
@@ -399,24 +412,57 @@ func (m *Market) handleSettle(s network.Stream) {
 	reply(s, true, "")
 }
 
+// defaultEndWait is how long a receipt request that came before its run
+// ended waits for the end (see Market.endWait).
+const defaultEndWait = 3 * time.Second
+
+// endWait is how long a receipt request waits for its run's end: well
+// within the stream's deadline.
+func (m *Market) endWait() time.Duration {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.runEndWait > 0 {
+		return m.runEndWait
+	}
+	return defaultEndWait
+}
+
+// runEnded is a channel closed at the next EndRun; m.mu must be held.
+func (m *Market) runEnded() <-chan struct{} {
+	if m.ended == nil {
+		m.ended = make(chan struct{})
+	}
+	return m.ended
+}
+
+// awaitRunEnd waits until requester's run of job here is over (EndRun),
+// there is no such run, or ctx ends, whichever comes first.
+func (m *Market) awaitRunEnd(ctx context.Context, job string, requester peer.ID) {
+	for {
+		m.mu.Lock()
+		r := m.reserved[job]
+		over := r == nil || r.requester != requester || r.served != nil || r.ended != ""
+		ended := m.runEnded()
+		m.mu.Unlock()
+		if over {
+			return
+		}
+		select {
+		case <-ended:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
 // issueReceipts signs this provider's receipts for the ranks of a run it
-// served requester: its own account of the run, from its reservation.
-func (m *Market) issueReceipts(requester peer.ID, req settleRequest) ([]ledger.Signed, error) {
+// served requester: its own account of the run, from its reservation. A
+// run not over yet is waited for until ctx ends.
+func (m *Market) issueReceipts(ctx context.Context, requester peer.ID, req settleRequest) ([]ledger.Signed, error) {
 	if m.d.Ledger == nil {
 		return nil, errors.New("this node keeps no ledger")
 	}
-	// The requester asks as soon as it has the run's end event; the run
-	// server reports the run over (EndRun) a moment after sending it.
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); {
-		m.mu.Lock()
-		r := m.reserved[req.Job]
-		ended := r == nil || r.requester != requester || r.served != nil
-		m.mu.Unlock()
-		if ended {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	m.awaitRunEnd(ctx, req.Job, requester)
 	m.mu.Lock()
 	res := m.reserved[req.Job]
 	var (

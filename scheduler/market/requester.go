@@ -23,6 +23,34 @@ import (
 // maxJobs is how many jobs a node remembers as requester.
 const maxJobs = 1000
 
+// ErrTooManyJobs is returned by Submit when the node remembers as many
+// jobs as it may (maxJobs) and none of them has finished: a job is
+// forgotten only once it finished, never while it holds providers.
+var ErrTooManyJobs = errors.New("too many unfinished jobs")
+
+// forgetFinished forgets the oldest finished job and returns it, or nil
+// if none has finished; m.mu must be held. The caller removes its log
+// file once the lock is released.
+func (m *Market) forgetFinished() *job {
+	for i, id := range m.order {
+		j := m.jobs[id]
+		if j != nil {
+			select {
+			case <-j.done:
+			default:
+				continue
+			}
+		}
+		m.order = slices.Delete(m.order, i, i+1)
+		delete(m.jobs, id)
+		if j == nil {
+			j = &job{}
+		}
+		return j
+	}
+	return nil
+}
+
 // maxBidsPerJob bounds the bids one job keeps: a Sybil flood of bidders
 // cannot grow a job without bound.
 const maxBidsPerJob = 4096
@@ -113,18 +141,23 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 	j := &job{req: req, newBid: make(chan struct{}, 1), changed: make(chan struct{}), done: make(chan struct{}), invited: make(chan struct{}),
 		view: JobView{ID: req.ID, Role: "requester", State: StateBidding, Spec: spec, Created: now, Updated: now}}
 	m.mu.Lock()
+	var forgotten *job
+	if len(m.order) >= m.jobCap {
+		if forgotten = m.forgetFinished(); forgotten == nil {
+			n := len(m.order)
+			m.mu.Unlock()
+			return JobView{}, fmt.Errorf("%w: %d jobs, none of them finished", ErrTooManyJobs, n)
+		}
+	}
 	m.jobs[req.ID] = j
 	m.order = append(m.order, req.ID)
-	if len(m.order) > maxJobs {
-		old := m.order[0]
-		m.order = m.order[1:]
-		m.jobs[old].log.remove()
-		delete(m.jobs, old)
-	}
 	j.event("request", "", "asked for %s of %s, %s, up to $%.2f per device-hour; bids close by %s",
 		plural(spec.Workers, "worker"), describe(req.PerWorker), bound(req.MaxRTT), req.MaxPrice, req.BidDeadline.Format("15:04:05.000"))
 	v := j.view.clone()
 	m.mu.Unlock()
+	if forgotten != nil {
+		forgotten.log.remove() // its file, outside the lock
+	}
 	if err := m.d.Gossip.Publish(ctx, gossip.TopicJobs, req); err != nil {
 		m.finish(j, StateFailed, "could not publish the request: "+err.Error())
 		return m.viewOf(j), err
@@ -133,18 +166,20 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 	m.mu.Lock()
 	j.cancel = cancel
 	m.mu.Unlock()
-	m.wg.Go(func() {
+	if !m.goBackground(func() {
 		defer cancel()
 		m.run(jctx, j)
-	})
+	}) {
+		cancel()
+		m.finish(j, StateFailed, "the market closed")
+		return m.viewOf(j), ErrClosed
+	}
 	return v, nil
 }
 
 // run takes a published job to a formed cluster or a failure.
 func (m *Market) run(ctx context.Context, j *job) {
-	if m.invites() {
-		m.wg.Go(func() { m.invite(j) })
-	} else {
+	if !m.invites() || !m.goBackground(func() { m.invite(j) }) {
 		close(j.invited)
 	}
 	if !m.collect(ctx, j) {

@@ -75,6 +75,13 @@ type Faults struct {
 	// (an empty output gets one byte) before listing them: the result is
 	// otherwise honest, and the digests match the bytes sent.
 	AlterOutputs bool
+	// MalformedOutputs runs the work and lists every output under a name
+	// that climbs out of its rank's folder ("../" before it), which no
+	// requester accepts, then sends its bytes.
+	MalformedOutputs bool
+	// MisstatedOutputs runs the work and lists every output with a digest
+	// that is not its bytes' (all zeros), then sends the bytes.
+	MisstatedOutputs bool
 }
 
 // Faulty is implemented by an Authorizer that makes some runs misbehave
@@ -635,6 +642,18 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 			ev.Outputs, paths, ev.Omitted = listOutputs(ctx, it.outputs, &budget)
 			if ctx.Err() != nil {
 				return fail(ctx.Err())
+			}
+			if faults.MalformedOutputs {
+				log.Warn("fault: listing the outputs under malformed names", "rank", ev.Rank)
+				for i := range ev.Outputs {
+					ev.Outputs[i].Name = "../" + ev.Outputs[i].Name
+				}
+			}
+			if faults.MisstatedOutputs {
+				log.Warn("fault: misstating the outputs' digests", "rank", ev.Rank)
+				for i := range ev.Outputs {
+					ev.Outputs[i].Digest = "sha256:" + strings.Repeat("0", 64)
+				}
 			}
 			if err := w.result(ev, paths, buf); err != nil {
 				return fail(err)

@@ -254,9 +254,10 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) (err error) {
 	return nil
 }
 
-// followLocal prints a job's events as they happen until it is final.
+// followLocal prints a job's events and its log lines as they happen
+// until it is final.
 func followLocal(ctx context.Context, w io.Writer, m *market.Market, id string) (market.JobView, error) {
-	from := 0
+	from, logFrom := 0, int64(0)
 	for {
 		events, next, final, ok := m.Watch(id, from)
 		if !ok {
@@ -266,12 +267,27 @@ func followLocal(ctx context.Context, w io.Writer, m *market.Market, id string) 
 			printEvent(w, e)
 		}
 		from += len(events)
+		var logged <-chan struct{}
+		for {
+			page, changed, err := m.Logs(id, logFrom, market.MaxLogPageLines)
+			if err != nil {
+				break // the events go on; a broken page only stops the lines
+			}
+			for _, l := range page.Lines {
+				printEvent(w, market.Event{At: l.At, Kind: "log", Text: fmt.Sprintf("[%d] %s", l.Rank, termSafe(l.Text))})
+			}
+			logFrom, logged = page.Next, changed
+			if len(page.Lines) == 0 {
+				break
+			}
+		}
 		if final {
 			v, _ := m.Job(id)
 			return v, nil
 		}
 		select {
 		case <-next:
+		case <-logged:
 		case <-ctx.Done():
 			return market.JobView{}, ctx.Err()
 		}

@@ -72,12 +72,8 @@ func (l *Log) ByPeer(p peer.ID) ([]Entry, error) {
 		var d damage
 		err := l.view(func(txn *badger.Txn) error {
 			for i := int64(0); i < l.size; i++ {
-				e, err := readEntry(txn, i)
-				if err != nil && !d.add(err) {
+				if err := collect(txn, i, &out, &d); err != nil {
 					return err
-				}
-				if err == nil {
-					out = append(out, e)
 				}
 			}
 			return nil
@@ -141,6 +137,19 @@ func entries(txn *badger.Txn, from, to int64) ([]Entry, error) {
 	return out, nil
 }
 
+// collect reads entry i onto out, or notes its damage in d; it returns
+// only an error that is not damage to one entry.
+func collect(txn *badger.Txn, i int64, out *[]Entry, d *damage) error {
+	e, err := readEntry(txn, i)
+	switch {
+	case err == nil:
+		*out = append(*out, e)
+	case !d.add(err):
+		return err
+	}
+	return nil
+}
+
 // scan returns the entries whose indexes end the keys under prefix; those
 // that are damaged are left out and named by a *DamageError.
 func (l *Log) scan(prefix []byte) ([]Entry, error) {
@@ -157,12 +166,8 @@ func (l *Log) scan(prefix []byte) ([]Entry, error) {
 			if i >= l.size {
 				continue
 			}
-			e, err := readEntry(txn, i)
-			if err != nil && !d.add(err) {
+			if err := collect(txn, i, &out, &d); err != nil {
 				return err
-			}
-			if err == nil {
-				out = append(out, e)
 			}
 		}
 		return nil

@@ -1,11 +1,11 @@
-# gpumesh: `make build`, `make test`, `make bench`, `make run`, `make demo`, `make fuzz`, `make lint`.
+# gpumesh: `make build`, `make test`, `make test-race`, `make bench`, `make run`, `make demo`, `make fuzz`, `make lint`.
 GO      ?= go
 BIN     ?= bin/gpumesh
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/gpumesh/gpumesh/node.Version=$(VERSION)
 FUZZTIME ?= 30s
 
-.PHONY: build test test-short bench run demo fuzz lint clean
+.PHONY: build test test-short test-race bench run demo fuzz lint clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpumesh
@@ -17,6 +17,11 @@ test:
 # Quick loop while coding: skips the slow many-node scenarios.
 test-short:
 	$(GO) test -short ./...
+
+# Every package's -short tests under the race detector, as CI runs them
+# after the full suite (scripts/test.sh); needs cgo and a C compiler.
+test-race:
+	$(GO) test -race -short -count=1 -p 1 -timeout 30m ./...
 
 bench: build
 	$(GO) run ./bench -binary $(BIN) -out bench/results.json

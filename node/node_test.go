@@ -234,7 +234,11 @@ func TestNodeServesItsHardwareAndTelemetry(t *testing.T) {
 }
 
 func TestNodesChallengeEachOther(t *testing.T) {
-	f := nodetest.Start(t, 2, nodetest.Options{})
+	f := nodetest.Start(t, 2, nodetest.Options{Configure: func(_ int, c *config.Config) {
+		if raceTolerance > 0 {
+			c.GPU.ProofTolerance = raceTolerance
+		}
+	}})
 	prover, verifier := f.Nodes[0], f.Nodes[1]
 	nodetest.WaitFor(t, 10*time.Second, func() bool {
 		return len(verifier.Network().Host().Network().ConnsToPeer(prover.PeerID())) > 0

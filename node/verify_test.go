@@ -35,6 +35,9 @@ func TestProviderLyingAboutItsClassIsNotAwarded(t *testing.T) {
 			// two loaded cores do not fail it; the liar still needs 9
 			// TFLOP/s for the A100 it claims.
 			c.GPU.ProofTolerance = 0.05
+			if raceTolerance > 0 {
+				c.GPU.ProofTolerance = raceTolerance
+			}
 		},
 		DetectNode: func(i int) nodetest.DetectFunc {
 			if i == 1 {

@@ -200,7 +200,9 @@ func (n *Network) Start(ctx context.Context) (err error) {
 	runCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
 	n.wg.Add(1)
-	go n.watchReachability(runCtx)
+	// The subscription goes in by value: Close clears n.sub before it waits
+	// for this goroutine (a data race under -race when it read n.sub).
+	go n.watchReachability(runCtx, n.sub)
 	n.latency, err = NewLatency(h, time.Duration(n.cfg.ProbeInterval), n.cfg.ProbePeers, n.log)
 	if err != nil {
 		return fmt.Errorf("network coordinate: %w", err)
@@ -359,13 +361,13 @@ func (n *Network) dialBootstrap(ctx context.Context) int {
 
 // watchReachability records AutoNAT's verdicts; it exits when ctx ends or the
 // subscription closes.
-func (n *Network) watchReachability(ctx context.Context) {
+func (n *Network) watchReachability(ctx context.Context, sub event.Subscription) {
 	defer n.wg.Done()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev, ok := <-n.sub.Out():
+		case ev, ok := <-sub.Out():
 			if !ok {
 				return
 			}

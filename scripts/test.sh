@@ -8,13 +8,15 @@ say() { printf '==> %s\n' "$*"; }
 
 # Debian packages the tests use: unshare (util-linux) and ip (iproute2) put
 # the mDNS test in a private network namespace so multicast never leaves
-# this machine; docker.io is the engine the docker executor's tests run
-# against; chromium runs the dashboard's browser test. Installed only when
-# missing and we are root.
+# this machine; gcc is the C compiler that the race detector (cgo) needs;
+# docker.io is the engine the docker executor's tests run against; chromium
+# runs the dashboard's browser test. Installed only when missing and we are
+# root.
 need=()
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 command -v git >/dev/null 2>&1 || need+=(git)
+command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
@@ -128,6 +130,17 @@ fi
 
 say "tests"
 go test -count=1 -timeout 20m ./...
+
+# The race detector: every package's -short tests under -race, after the full
+# suite above without it. Not the whole suite under -race: instrumented code
+# runs several times slower (the CPU prover and the wasm compiler most), and
+# the long many-node scenarios that -short skips would take the run past the
+# CI time limit on 2 cores; the -short tests still drive every protocol,
+# executor and store concurrently. -p 1 runs one package at a time so the
+# race runtime's extra memory and CPU do not starve the loopback tests.
+# `make test-race` runs the same command.
+say "tests under the race detector (-race -short)"
+go test -race -short -count=1 -p 1 -timeout 30m ./...
 
 # Every fuzz target, briefly; scripts/fuzz.sh retries the toolchain's
 # minimizing flake once and ends with a table of executions per target.

@@ -237,6 +237,12 @@ func (w *workSiege) holdRunSlots(ctx context.Context, sybils []*nodetest.Attacke
 						return
 					}
 					h.add(res, limit)
+					if res.Took < time.Second { // turned away at once: again in a while
+						select {
+						case <-ctx.Done():
+						case <-time.After(time.Second):
+						}
+					}
 				}
 			})
 		}

@@ -43,8 +43,9 @@ import (
 //   - env-injection (item 1): a hostile requester wins a real award on the
 //     process provider and sends it validly signed run requests for echo
 //     whose Env sets LD_PRELOAD (to its input, a library built with gcc
-//     whose constructor writes a marker) and PATH: both are refused,
-//     naming the variable, and the marker is never written;
+//     whose constructor writes a marker, its bytes sent right behind the
+//     request) and PATH: both are refused, naming the variable, and the
+//     marker is never written;
 //   - sparse-output (items 3 and 5): a hostile requester (a real node)
 //     runs the sparse module, which truncates an output to 8 GiB: the
 //     provider stops it at write time at its outputs limit, the rank
@@ -63,9 +64,9 @@ import (
 //
 // Ported to the tree before issue 16's fixes, the same siege showed the
 // holes: a provider held only 7 of the 12 Sybils' streams (its run slots
-// full), the honest job failed and its providers lost reputation; both
-// env requests were admitted (the first failed only for want of the
-// library's bytes: "inputs: file inputs/evil.so: EOF"); the sparse job's
+// full), the honest job failed and its providers lost reputation; the
+// LD_PRELOAD request was taken and the library ran on the provider (its
+// marker written); the sparse job's
 // providers were declared lost one after another ("no word for 6s"),
 // four in all; the log flood made a 101,552,095-byte job view and grew the
 // heap by 277 MiB. Now: each held stream ends in 5 s, both env requests
@@ -384,13 +385,18 @@ func (w *workSiege) envInjection(ctx context.Context, at *nodetest.Attacker) env
 	lib := preloadLibrary(t, marker)
 	var out envResult
 	for _, c := range []struct{ name, value string }{{"LD_PRELOAD", "inputs/evil.so"}, {"PATH", "inputs"}} {
-		r := envRequest(t, own.ID, p.PeerID(), lib)
+		r, content := envRequest(t, own.ID, p.PeerID(), lib)
 		r.Env = map[string]string{c.name: c.value}
 		signed, err := gossip.Encode(r, at.Key())
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := at.Send(ctx, p.PeerID(), run.Protocol, nodetest.Frame(signed))
+		// The request and, right behind it, the library's bytes as the
+		// run protocol sends a file: a provider that takes the request
+		// stages the library and runs echo under it.
+		sendCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		res := at.Send(sendCtx, p.PeerID(), run.Protocol, append(nodetest.Frame(signed), nodetest.Frame(content)...))
+		cancel()
 		a := readAck(res)
 		if a.OK || !strings.Contains(a.Reason, c.name+" is never allowed") {
 			t.Errorf("a run request setting %s got %+v (%v), want a refusal naming it", c.name, a, res.Err)
@@ -400,13 +406,15 @@ func (w *workSiege) envInjection(ctx context.Context, at *nodetest.Attacker) env
 	}
 	if _, err := os.Stat(marker); lib != "" && err == nil {
 		t.Error("the hostile requester's library ran on the provider (marker written)")
+	} else if lib != "" {
+		out.reasons = append(out.reasons, "no marker written")
 	}
 	return out
 }
 
 // envRequest is a run request for rank 0 of job on p: echo, with lib
-// (when built) as its input.
-func envRequest(t *testing.T, job string, p peer.ID, lib string) *run.RunRequest {
+// (when built) as its input, and that input's bytes.
+func envRequest(t *testing.T, job string, p peer.ID, lib string) (*run.RunRequest, []byte) {
 	t.Helper()
 	content := []byte("not a library")
 	if lib != "" {
@@ -419,7 +427,7 @@ func envRequest(t *testing.T, job string, p peer.ID, lib string) *run.RunRequest
 	sum := sha256.Sum256(content)
 	return &run.RunRequest{Job: job, Seq: uint64(time.Now().UnixNano()), Sent: time.Now(), Ranks: []int{0}, WorldSize: 1, Peers: []string{p.String()},
 		Spec:  executor.Spec{Version: executor.SpecVersion, Executor: "process", Process: &executor.ProcessSpec{Command: "echo"}, Args: []string{"hello"}},
-		Files: []run.File{{Name: "inputs/evil.so", Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(content))}}}
+		Files: []run.File{{Name: "inputs/evil.so", Digest: "sha256:" + hex.EncodeToString(sum[:]), Size: int64(len(content))}}}, content
 }
 
 // preloadLibrary builds a shared library whose constructor writes marker,

@@ -47,7 +47,8 @@ import (
 // below zero on every honest node; no honest node keeps anything from
 // them (no job, reservation, receipt, presence or anchor); and a job
 // submitted during the flood still forms on honest providers and
-// succeeds.
+// succeeds. The attacks through the work itself (run slots, env
+// injection, sparse outputs, log floods) are TestAdversarialWork's.
 func TestAdversarialNetwork(t *testing.T) {
 	providers, sybils, flood := 6, 20, 40
 	longest := 30 * time.Second // the longest stream deadline waited for

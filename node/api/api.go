@@ -21,6 +21,7 @@ import (
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/node/datadir"
+	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/offers"
 )
 
@@ -198,6 +199,11 @@ func writeResult(w http.ResponseWriter, code int, v any, err error) {
 	switch {
 	case errors.Is(err, ErrBadRequest):
 		writeJSON(w, http.StatusBadRequest, errorBody{Error: strings.TrimPrefix(err.Error(), ErrBadRequest.Error()+": ")})
+	case errors.Is(err, market.ErrTooManyJobs):
+		// Every remembered job is still running: try again once one ends.
+		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: err.Error()})
+	case errors.Is(err, market.ErrClosed):
+		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: err.Error()})
 	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
 	default:

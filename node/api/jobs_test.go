@@ -13,8 +13,13 @@ import (
 )
 
 // The fake backend's jobs: SubmitJob refuses more than 256 workers as the
-// market does and otherwise records a job "j1" whose events the test reads.
+// market does, 255 workers as a market whose every remembered job is still
+// running does, and otherwise records a job "j1" whose events the test
+// reads.
 func (fakeBackend) SubmitJob(_ context.Context, spec market.Spec) (market.JobView, error) {
+	if spec.Workers == 255 {
+		return market.JobView{}, fmt.Errorf("%w: 1000 jobs, none of them finished", market.ErrTooManyJobs)
+	}
 	if spec.Workers > 256 {
 		return market.JobView{}, fmt.Errorf("%w: %w: workers %d not in [1, 256]", ErrBadRequest, market.ErrBadSpec, spec.Workers)
 	}
@@ -102,6 +107,10 @@ func TestJobEndpoints(t *testing.T) {
 	if _, err := c.SubmitJob(ctx, market.Spec{Workers: 10000}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusBadRequest ||
 		!strings.Contains(apiErr.Message, "workers 10000") {
 		t.Fatalf("k = 10000: %v, want a 400 that names the workers", err)
+	}
+	if _, err := c.SubmitJob(ctx, market.Spec{Workers: 255}); !errors.As(err, &apiErr) || apiErr.Status != http.StatusTooManyRequests ||
+		!strings.Contains(apiErr.Message, "none of them finished") {
+		t.Fatalf("every job unfinished: %v, want a 429 that says why", err)
 	}
 	// Unknown keys in the body are refused, not ignored.
 	resp, err := http.Post(srv.URL+"/api/v1/jobs", "application/json", strings.NewReader(`{"workers": 2, "wrokers": 3}`))

@@ -201,7 +201,10 @@ func FuzzRequest(f *testing.F) {
 				t.Fatalf("the backend got limit %d", q.Limit)
 			}
 		}
-		if len(body) > 0 && route.method != http.MethodGet {
+		// An accepted body that holds a JSON value (not an empty or blank
+		// one, which routes with an optional body take as none) must not
+		// be accepted with anything after it.
+		if len(bytes.TrimSpace(body)) > 0 && route.method != http.MethodGet {
 			for _, tail := range []string{"x", `"]...`, "{}"} {
 				if rec := serveFuzz(h, route.method, route.path, query, append(slices.Clip(body), tail...), testToken); rec.Code != http.StatusBadRequest || b.calls != 1 {
 					t.Fatalf("body %q with %q after it: %d after %d backend calls, want a 400 and no call", body, tail, rec.Code, b.calls)

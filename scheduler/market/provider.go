@@ -241,6 +241,20 @@ func (m *Market) CheckRun(job string, requester peer.ID, ranks []int) error {
 	return m.checkRun(job, requester, ranks)
 }
 
+// HoldsAward reports whether requester holds an award accepted here that
+// has not started running (run.AwardHolder): the run server lets its
+// streams past the bound shared by peers without one.
+func (m *Market) HoldsAward(requester peer.ID) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, r := range m.reserved {
+		if r.requester == requester && r.ended == "" && !r.running {
+			return true
+		}
+	}
+	return false
+}
+
 // checkRun is CheckRun with m.mu held.
 func (m *Market) checkRun(job string, requester peer.ID, ranks []int) error {
 	r := m.reserved[job]

@@ -154,6 +154,45 @@ func TestRunSlotExhaustion(t *testing.T) {
 	}
 }
 
+// Strangers that fill the bound on unauthorized streams shared by every
+// peer (MaxPending) keep out only other strangers: a peer holding an award
+// here is bounded per peer alone, and its run goes ahead.
+func TestAwardedRequesterPassesStrangersAtTheSharedBound(t *testing.T) {
+	module := wasmModule(t, "copy")
+	prov := newProviderOn(t, smallNode(t), nil, ServerConfig{RequestTimeout: time.Minute, MaxPending: 2})
+	for range 2 {
+		a := newNode(t)
+		connect(a, prov.node)
+		stall(t, a, prov.ID())
+	}
+	waitFor(t, 10*time.Second, "stalled streams held", func() bool { return prov.srv.pendingStreams() == 2 })
+	stranger := newNode(t)
+	connect(stranger, prov.node)
+	if ack, err := readAck(stall(t, stranger, prov.ID()), 10*time.Second); err != nil || ack.OK || !ack.Busy {
+		t.Fatalf("a stranger past the shared bound got %+v, %v; want a busy refusal", ack, err)
+	}
+
+	n := newNode(t)
+	connect(n, prov.node)
+	prov.auth.mu.Lock()
+	prov.auth.awarded = map[peer.ID]bool{n.ID(): true}
+	prov.auth.mu.Unlock()
+	in := writeFile(t, "in.txt", "awarded\n")
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	out, err := Run(ctx, n, n.key, prov.ID(), wasmRequest(jobID(t), []int{0}, []peer.ID{prov.ID()}),
+		map[string]string{ModuleFile: module, "inputs/in.txt": in}, t.TempDir(), nil)
+	if err != nil {
+		t.Fatalf("awarded run with the shared bound full: %v", err)
+	}
+	if res := out.Results[0]; res.Status != executor.StatusSucceeded {
+		t.Fatalf("awarded run: %+v", res)
+	}
+	if got := prov.srv.pendingStreams(); got != 2 {
+		t.Errorf("%d strangers' streams counted after the awarded run, want the 2 stalled ones", got)
+	}
+}
+
 // A stream that sends part of a request and stalls is answered within
 // RequestTimeout, not the 30 s of a stream's reads.
 func TestStalledRequestTimesOut(t *testing.T) {

@@ -80,6 +80,8 @@ type fakeAuth struct {
 	ends   []string // reasons
 	runs   []RunEnd
 	ended  chan string
+	// awarded are the peers HoldsAward names (AwardHolder).
+	awarded map[peer.ID]bool
 }
 
 func newFakeAuth() *fakeAuth { return &fakeAuth{ended: make(chan string, 16)} }
@@ -96,6 +98,13 @@ func (a *fakeAuth) CheckRun(job string, requester peer.ID, ranks []int) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.refuse
+}
+
+// HoldsAward reports the peers the test set in awarded (AwardHolder).
+func (a *fakeAuth) HoldsAward(requester peer.ID) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.awarded[requester]
 }
 
 func (a *fakeAuth) EndRun(job string, requester peer.ID, end RunEnd) {

@@ -49,6 +49,17 @@ type RunChecker interface {
 	CheckRun(job string, requester peer.ID, ranks []int) error
 }
 
+// AwardHolder is implemented by an Authorizer that can tell, cheaply and
+// holding nothing, whether a peer holds an award here that has not run
+// yet. Such a peer's streams are bounded per peer only, not counted
+// against MaxPending: a crowd of fresh identities that fills the shared
+// bound cannot keep an awarded requester out.
+type AwardHolder interface {
+	// HoldsAward reports whether requester holds an accepted award here
+	// that has not started running.
+	HoldsAward(requester peer.ID) bool
+}
+
 // RunEnd is what one run served, as the provider saw it.
 type RunEnd struct {
 	// Reason is "completed" or why the run stopped.
@@ -345,22 +356,32 @@ func (s *Server) begin(st network.Stream, req *RunRequest, remote peer.ID) error
 var ErrTooManyPending = refusal{"busy: too many unauthenticated run streams"}
 
 // takePending counts a stream of remote as not yet authorized, within the
-// bounds; release uncounts it.
+// bounds; release uncounts it. A peer that holds an award here
+// (AwardHolder) is bounded per peer only: the shared bound is for
+// strangers.
 func (s *Server) takePending(remote peer.ID) (release func(), err error) {
+	awarded := false
+	if a, ok := s.auth.(AwardHolder); ok {
+		awarded = a.HoldsAward(remote) // outside s.mu: the market takes its own lock
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pending[remote] >= s.cfg.MaxPendingPerPeer {
 		return nil, fmt.Errorf("%w from this peer (at most %d)", ErrTooManyPending, s.cfg.MaxPendingPerPeer)
 	}
-	if s.npend >= s.cfg.MaxPending {
+	if !awarded && s.npend >= s.cfg.MaxPending {
 		return nil, fmt.Errorf("%w (at most %d)", ErrTooManyPending, s.cfg.MaxPending)
 	}
 	s.pending[remote]++
-	s.npend++
+	if !awarded {
+		s.npend++
+	}
 	return func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		s.npend--
+		if !awarded {
+			s.npend--
+		}
 		if s.pending[remote]--; s.pending[remote] <= 0 {
 			delete(s.pending, remote)
 		}

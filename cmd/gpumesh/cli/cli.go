@@ -36,6 +36,9 @@ type globals struct {
 	json    bool
 	stdout  io.Writer
 	stderr  io.Writer
+	// flush writes what the terminal-safe stdout still holds (terminal);
+	// nil until a command runs.
+	flush func()
 }
 
 // Run executes the command line args and returns the exit status.
@@ -46,6 +49,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
+	if g.flush != nil {
+		g.flush()
+	}
 	if err == nil {
 		return ExitOK
 	}
@@ -69,6 +75,10 @@ func newRoot(g *globals) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE:          run.RunE,
+		// Every command's human output passes through termSafe: peers'
+		// agents, offers, receipts, job logs and reasons all come from the
+		// network. JSON output stays raw (its encoding escapes them).
+		PersistentPreRun: func(*cobra.Command, []string) { g.flush = g.terminal() },
 	}
 	root.Flags().AddFlagSet(run.Flags())
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", "", "node home (default $"+datadir.EnvVar+" or the OS convention)")

@@ -160,3 +160,37 @@ func TestSubmitPrintsSanitized(t *testing.T) {
 		}
 	}
 }
+
+// TestPeersPrintsSanitized: every command's human output is made safe,
+// not only the job commands': `gpumesh peers` prints the agent each peer
+// announced through identify, which that peer chose. --json keeps it raw.
+func TestPeersPrintsSanitized(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /api/v1/peers", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode([]api.Peer{{ID: "12D3KooWpeer", Direction: "inbound", Agent: hostileLine}})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	dir := t.TempDir()
+	if err := api.WriteAddrFile(dir, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if code := Run(context.Background(), []string{"peers", "--data-dir", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("peers = exit %d: %s", code, errOut.String())
+	}
+	if strings.ContainsAny(out.String(), "\x1b\x07\r\u202e") {
+		t.Errorf("peers printed control characters: %q", out.String())
+	}
+	if !strings.Contains(out.String(), `\x1b[2J\x1b]0;pwned\x07\rok \u202eexe.txt`) {
+		t.Errorf("peers did not print the agent escaped: %q", out.String())
+	}
+	out.Reset()
+	if code := Run(context.Background(), []string{"peers", "--json", "--data-dir", dir}, &out, &errOut); code != 0 {
+		t.Fatalf("peers --json = exit %d: %s", code, errOut.String())
+	}
+	var ps []api.Peer
+	if err := json.Unmarshal(out.Bytes(), &ps); err != nil || len(ps) != 1 || ps[0].Agent != hostileLine {
+		t.Errorf("peers --json gave %+v (%v), want the raw agent", ps, err)
+	}
+}

@@ -108,7 +108,6 @@ bad job spec.`,
 			if err != nil {
 				return err
 			}
-			defer g.terminal()()
 			if f.detach {
 				if g.json {
 					return g.printJSON(v)
@@ -508,7 +507,6 @@ func newJobsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer g.terminal()()
 			if len(args) == 1 {
 				v, err := c.Job(cmd.Context(), args[0])
 				if err != nil {

@@ -49,7 +49,6 @@ the raw lines.`,
 			if err != nil {
 				return err
 			}
-			defer g.terminal()()
 			last, err := c.FollowLogs(cmd.Context(), args[0], 0, followLogs, func(l market.LogLine) {
 				if g.json {
 					_ = g.printJSON(l)
@@ -84,7 +83,6 @@ they arrived from the providers).`,
 			if out == "" {
 				return usageError{errors.New("results needs -o DIR")}
 			}
-			defer g.terminal()()
 			c, err := g.client()
 			if err != nil {
 				return err
@@ -122,7 +120,6 @@ func newCancelCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			defer g.terminal()()
 			v, err := c.CancelJob(cmd.Context(), args[0])
 			if err != nil {
 				return jobError(args[0], err)

@@ -89,12 +89,7 @@ func TestLogsPrintsSanitized(t *testing.T) {
 		}
 		_ = json.NewEncoder(w).Encode(p)
 	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	dir := t.TempDir()
-	if err := api.WriteAddrFile(dir, srv.URL); err != nil {
-		t.Fatal(err)
-	}
+	dir := nodeServing(t, mux)
 	var out, errOut bytes.Buffer
 	if code := Run(context.Background(), []string{"logs", "j1", "--data-dir", dir}, &out, &errOut); code != 0 {
 		t.Fatalf("logs = exit %d: %s", code, errOut.String())
@@ -138,12 +133,7 @@ func TestSubmitPrintsSanitized(t *testing.T) {
 	mux.HandleFunc("GET /api/v1/jobs/j1", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(hostile)
 	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	dir := t.TempDir()
-	if err := api.WriteAddrFile(dir, srv.URL); err != nil {
-		t.Fatal(err)
-	}
+	dir := nodeServing(t, mux)
 	var out, errOut bytes.Buffer
 	if code := Run(context.Background(), []string{"submit", "--workers", "1", "--data-dir", dir}, &out, &errOut); code != ExitFailure {
 		t.Fatalf("submit = exit %d, want %d: %s", code, ExitFailure, errOut.String())
@@ -169,12 +159,7 @@ func TestPeersPrintsSanitized(t *testing.T) {
 	mux.HandleFunc("GET /api/v1/peers", func(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode([]api.Peer{{ID: "12D3KooWpeer", Direction: "inbound", Agent: hostileLine}})
 	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	dir := t.TempDir()
-	if err := api.WriteAddrFile(dir, srv.URL); err != nil {
-		t.Fatal(err)
-	}
+	dir := nodeServing(t, mux)
 	var out, errOut bytes.Buffer
 	if code := Run(context.Background(), []string{"peers", "--data-dir", dir}, &out, &errOut); code != 0 {
 		t.Fatalf("peers = exit %d: %s", code, errOut.String())
@@ -193,4 +178,17 @@ func TestPeersPrintsSanitized(t *testing.T) {
 	if err := json.Unmarshal(out.Bytes(), &ps); err != nil || len(ps) != 1 || ps[0].Agent != hostileLine {
 		t.Errorf("peers --json gave %+v (%v), want the raw agent", ps, err)
 	}
+}
+
+// nodeServing serves mux as a running node's API for the test and returns
+// a data dir whose api file points the CLI at it.
+func nodeServing(t *testing.T, mux *http.ServeMux) string {
+	t.Helper()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	if err := api.WriteAddrFile(dir, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }

@@ -16,7 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/node"
@@ -321,17 +323,42 @@ func (w *workSiege) greedy(ctx, hold context.Context, g *nodetest.Attacker, p *n
 	if err := g.Join(ctx, p); err != nil {
 		t.Fatal(err)
 	}
+	// Each holder opens its stream again when p ends it (its request
+	// deadline) or refuses it (a probe below held the slot first), so p
+	// keeps seeing two stalled streams from g until the refusal came.
+	hold, stop := context.WithCancel(hold)
+	defer stop()
 	for range run.DefaultMaxPendingPerPeer {
-		go g.Hold(hold, p.PeerID(), run.Protocol, []byte{0x80})
+		go func() {
+			for hold.Err() == nil {
+				g.Hold(hold, p.PeerID(), run.Protocol, []byte{0x80})
+			}
+		}()
 	}
 	var last run.Ack
 	nodetest.WaitFor(t, 10*time.Second, func() bool {
+		if inboundFrom(p.Network().Host().Network(), g.ID(), run.Protocol) < run.DefaultMaxPendingPerPeer {
+			return false
+		}
 		last = readAck(g.Send(ctx, p.PeerID(), run.Protocol, []byte{0x80}))
 		return last.Busy && strings.Contains(last.Reason, "too many unauthenticated run streams from this peer")
 	}, func() string {
 		return fmt.Sprintf("the third run stream of one peer got %+v, want a busy refusal", last)
 	})
 	return last.Reason
+}
+
+// inboundFrom counts the open inbound streams of proto from peer id.
+func inboundFrom(n network.Network, id peer.ID, proto protocol.ID) int {
+	var k int
+	for _, c := range n.ConnsToPeer(id) {
+		for _, s := range c.GetStreams() {
+			if s.Stat().Direction == network.DirInbound && s.Protocol() == proto {
+				k++
+			}
+		}
+	}
+	return k
 }
 
 // readAck is the run Ack a node answered with, zero if none.

@@ -214,7 +214,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	n.startMarket(life)
-	n.jobs.Start()
+	n.jobs.Start(life)
 	if err := n.startAnchoring(ctx, life); err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package market
 
 import (
+	"context"
 	"sync"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -40,7 +41,7 @@ func (m *Market) goConsider(requester peer.ID, req *gossip.JobRequest) bool {
 		case m.sem <- struct{}{}:
 		default:
 			c.mu.Unlock()
-			m.count(m.stats.Declined, "overloaded")
+			m.stats.declined("overloaded")
 			return false
 		}
 	}
@@ -56,12 +57,12 @@ func (m *Market) goConsider(requester peer.ID, req *gossip.JobRequest) bool {
 		}
 		c.mu.Unlock()
 	}
-	if !m.goBackground(func() {
+	if !m.goBackground(func(ctx context.Context) {
 		defer done()
-		_ = m.consider(requester, req)
+		_ = m.consider(ctx, requester, req)
 	}) {
 		done()
-		m.count(m.stats.Declined, "closed")
+		m.stats.declined("closed")
 		return false
 	}
 	return true

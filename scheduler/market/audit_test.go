@@ -124,7 +124,7 @@ func TestLostRunReceipts(t *testing.T) {
 	start := time.Now().Add(-time.Minute)
 	// The provider ran 30 s before it noticed the requester had gone; the
 	// requester last heard from it 12.3456 s in.
-	prov := &Market{self: provID, d: Deps{Key: provKey, Ledger: l}, reserved: map[string]*reservation{
+	prov := &Market{core: &core{self: provID, d: Deps{Key: provKey, Ledger: l}}, reserved: map[string]*reservation{
 		id: {job: id, requester: reqID, devices: []int{0}, ranks: []int{0}, price: 0.5, ended: "ran",
 			served: &run.RunEnd{Started: start, Ended: start.Add(30 * time.Second), Results: map[int]run.RankEnd{}}},
 	}}
@@ -154,7 +154,7 @@ func TestLostRunReceipts(t *testing.T) {
 	}
 
 	// The requester's check.
-	m := &Market{self: reqID}
+	m := &Market{core: &core{self: reqID}}
 	j := &job{req: &gossip.JobRequest{ID: id, Workers: 1, PerWorker: gossip.Resources{GPUs: 1}}}
 	mb := &member{peer: provID, ranks: []int{0}, req: id, price: 0.5}
 	o := run.Outcome{Results: map[int]executor.Result{}, Heartbeat: time.Second}

@@ -299,7 +299,7 @@ func (m *Market) failoverRequest(ctx context.Context, j *job, lost *member) (*jo
 		m.mu.Unlock()
 		return nil, fmt.Errorf("publish the failover request: %w", err)
 	}
-	if !m.invites() || !m.goBackground(func() { m.invite(sub) }) {
+	if !m.invites() || !m.goBackground(func(ctx context.Context) { m.invite(ctx, sub) }) {
 		close(sub.invited)
 	}
 	if !m.collect(ctx, sub) {

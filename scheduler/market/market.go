@@ -29,6 +29,7 @@ import (
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/p2p/frame"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
+	"github.com/gpumesh/gpumesh/scheduler/internal/lifetime"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
 
@@ -146,14 +147,25 @@ type Faults struct {
 	MisstatedOutputs bool
 }
 
-// Market is a node's market, both roles. Create it with New, Start it,
-// Close it.
-type Market struct {
+// core is what both roles of the market share, and all they share: the
+// node's identity and dependencies, the sequence of signed messages, the
+// counters, and the owner of every background goroutine. It holds no job
+// or reservation state; each role keeps its own under its own lock.
+type core struct {
 	cfg  Config
 	d    Deps
 	self peer.ID
 	log  *slog.Logger
 	seq  atomic.Uint64
+
+	stats tally          // counts of decisions, under its own lock
+	life  lifetime.Group // every goroutine of the market; Close ends them
+}
+
+// Market is a node's market, both roles. Create it with New, Start it,
+// Close it.
+type Market struct {
+	*core
 
 	mu       sync.Mutex
 	jobs     map[string]*job     // as requester
@@ -162,12 +174,7 @@ type Market struct {
 	open     map[string]*offered // as provider: requests we bid on
 	reserved map[string]*reservation
 	freed    chan struct{} // closed and replaced each time a job of ours ends
-	stats    Stats
 
-	life   context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	bg     background // whether goroutines may still start on wg (goBackground)
 	// ended is closed at the next end of a run served here (EndRun), for
 	// receipt requests waiting for it (awaitRunEnd); guarded by mu.
 	ended      chan struct{}
@@ -225,27 +232,32 @@ func New(cfg Config, d Deps) (*Market, error) {
 	if d.Changed == nil {
 		d.Changed = func() {}
 	}
-	m := &Market{cfg: cfg, d: d, self: d.Host.ID(), log: d.Log,
-		jobs: map[string]*job{}, open: map[string]*offered{}, reserved: map[string]*reservation{}, freed: make(chan struct{}),
-		stats: Stats{Declined: map[string]uint64{}, Refused: map[string]uint64{}},
-		sem:   make(chan struct{}, 32), jobCap: maxJobs}
+	c := &core{cfg: cfg, d: d, self: d.Host.ID(), log: d.Log}
 	// Sequence numbers follow the clock, so they keep growing across restarts.
-	m.seq.Store(uint64(time.Now().UnixNano()))
-	// Background work lives until Close.
-	m.life, m.cancel = context.WithCancel(context.Background())
+	c.seq.Store(uint64(time.Now().UnixNano()))
+	m := &Market{core: c,
+		jobs: map[string]*job{}, open: map[string]*offered{}, reserved: map[string]*reservation{}, freed: make(chan struct{}),
+		sem: make(chan struct{}, 32), jobCap: maxJobs}
 	if d.ResultsDir != "" {
 		m.clearLogs()
 	}
 	return m, nil
 }
 
-// Start registers the stream handlers and starts expiring reservations.
-func (m *Market) Start() {
+// Start registers the stream handlers and starts expiring reservations;
+// the market's work lives until Close, or until ctx ends.
+func (m *Market) Start(ctx context.Context) {
 	m.d.Host.SetStreamHandler(BidProtocol, m.handleBid)
 	m.d.Host.SetStreamHandler(AwardProtocol, m.handleAward)
 	m.d.Host.SetStreamHandler(InviteProtocol, m.handleInvite)
 	m.d.Host.SetStreamHandler(ReceiptProtocol, m.handleSettle)
-	m.goBackground(m.sweep)
+	m.life.Go(func(life context.Context) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(life, cancel)
+		defer stop()
+		m.sweep(ctx)
+	})
 }
 
 // Close removes the handlers, ends the market's work (a job still forming
@@ -253,66 +265,62 @@ func (m *Market) Start() {
 // it began, the market starts no more (goBackground), so nothing heard
 // after it (a request on gossip, a stream already open) starts new work.
 func (m *Market) Close() error {
-	m.bg.close()
 	for _, p := range []protocol.ID{BidProtocol, AwardProtocol, InviteProtocol, ReceiptProtocol} {
 		m.d.Host.RemoveStreamHandler(p)
 	}
-	m.cancel()
-	m.wg.Wait()
+	m.life.Close()
 	return nil
 }
 
 // ErrClosed is returned for work asked of a market that was closed.
 var ErrClosed = errors.New("market closed")
 
-// background says whether a market's goroutines may still start; the zero
-// value does. Its own lock, not Market.mu, guards it: goroutines are
-// started with Market.mu held too.
-type background struct {
-	mu     sync.Mutex
-	closed bool
-}
-
-// close refuses every goroutine from now on.
-func (b *background) close() {
-	b.mu.Lock()
-	b.closed = true
-	b.mu.Unlock()
-}
-
-// goBackground runs f in a goroutine the market's Close waits for, unless
-// the market is closed; it reports whether f started. Every goroutine of
-// the market starts here: checking closed and adding to the wait group
-// under one lock, so Close's Wait never races with an Add.
-func (m *Market) goBackground(f func()) bool {
-	m.bg.mu.Lock()
-	defer m.bg.mu.Unlock()
-	if m.bg.closed {
-		return false
-	}
-	m.wg.Go(f)
-	return true
-}
+// goBackground runs f in a goroutine the market's Close waits for, with a
+// context that ends when Close begins, unless the market is closed; it
+// reports whether f started. Every goroutine of the market starts here.
+func (c *core) goBackground(f func(ctx context.Context)) bool { return c.life.Go(f) }
 
 // Stats returns the market's counts so far.
-func (m *Market) Stats() Stats {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	s := m.stats
-	s.Declined = maps.Clone(m.stats.Declined)
-	s.Refused = maps.Clone(m.stats.Refused)
+func (m *Market) Stats() Stats { return m.stats.snapshot() }
+
+// tally counts the market's decisions (Stats) under its own lock, which
+// is held for nothing else. The zero value is ready.
+type tally struct {
+	mu sync.Mutex
+	s  Stats
+}
+
+// declined counts a request not bid on, by check.
+func (t *tally) declined(check string) { t.add(func(s *Stats) { s.Declined[check]++ }) }
+
+// refused counts a message refused, by reason.
+func (t *tally) refused(reason string) { t.add(func(s *Stats) { s.Refused[reason]++ }) }
+
+// add applies f to the counts under the lock.
+func (t *tally) add(f func(*Stats)) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.s.Declined == nil {
+		t.s.Declined, t.s.Refused = map[string]uint64{}, map[string]uint64{}
+	}
+	f(&t.s)
+}
+
+// snapshot is a copy of the counts.
+func (t *tally) snapshot() Stats {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.s
+	s.Declined = maps.Clone(t.s.Declined)
+	s.Refused = maps.Clone(t.s.Refused)
+	if s.Declined == nil {
+		s.Declined, s.Refused = map[string]uint64{}, map[string]uint64{}
+	}
 	return s
 }
 
-// count adds one to counter[reason] under the lock.
-func (m *Market) count(counter map[string]uint64, reason string) {
-	m.mu.Lock()
-	counter[reason]++
-	m.mu.Unlock()
-}
-
 // nextSeq is the next sequence number for a message this node signs.
-func (m *Market) nextSeq() uint64 { return m.seq.Add(1) }
+func (c *core) nextSeq() uint64 { return c.seq.Add(1) }
 
 // newJobID is 16 random bytes in hex.
 func newJobID() string {
@@ -322,12 +330,12 @@ func newJobID() string {
 }
 
 // sweep ends lapsed reservations and forgets expired bids every second.
-func (m *Market) sweep() {
+func (m *Market) sweep(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
 		select {
-		case <-m.life.Done():
+		case <-ctx.Done():
 			return
 		case now := <-t.C:
 			m.expire(now)
@@ -337,13 +345,13 @@ func (m *Market) sweep() {
 
 // send opens a stream of proto to p (adding addrs to the peerstore first),
 // writes msg signed, and reads one answer of at most limit bytes.
-func (m *Market) send(ctx context.Context, p peer.ID, addrs []string, proto protocol.ID, msg gossip.Message, limit int) ([]byte, error) {
-	addAddrs(m.d.Host, p, addrs)
-	data, err := gossip.Encode(msg, m.d.Key)
+func (c *core) send(ctx context.Context, p peer.ID, addrs []string, proto protocol.ID, msg gossip.Message, limit int) ([]byte, error) {
+	addAddrs(c.d.Host, p, addrs)
+	data, err := gossip.Encode(msg, c.d.Key)
 	if err != nil {
 		return nil, err
 	}
-	s, err := m.d.Host.NewStream(network.WithAllowLimitedConn(ctx, string(proto)), p, proto)
+	s, err := c.d.Host.NewStream(network.WithAllowLimitedConn(ctx, string(proto)), p, proto)
 	if err != nil {
 		return nil, fmt.Errorf("open %s to %s: %w", proto, short(p), err)
 	}
@@ -368,7 +376,7 @@ func (m *Market) send(ctx context.Context, p peer.ID, addrs []string, proto prot
 
 // receive reads one signed message of the given types from s, and checks
 // that the stream's remote peer signed it.
-func (m *Market) receive(s network.Stream, limit int, types ...gossip.Type) (gossip.Message, error) {
+func (c *core) receive(s network.Stream, limit int, types ...gossip.Type) (gossip.Message, error) {
 	data, err := frame.Read(bufio.NewReader(s), limit)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", gossip.ErrMalformed, err)
@@ -403,10 +411,10 @@ func readAck(b []byte) (Ack, error) {
 }
 
 // violation records a protocol violation by p and counts the refusal.
-func (m *Market) violation(p peer.ID, what string, err error) {
-	m.d.Book.Record(p, reputation.Violation, fmt.Sprintf("%s: %v", what, err))
-	m.count(m.stats.Refused, refusalLabel(err))
-	m.log.Debug("refused a market message", "peer", short(p), "what", what, "err", err)
+func (c *core) violation(p peer.ID, what string, err error) {
+	c.d.Book.Record(p, reputation.Violation, fmt.Sprintf("%s: %v", what, err))
+	c.stats.refused(refusalLabel(err))
+	c.log.Debug("refused a market message", "peer", short(p), "what", what, "err", err)
 }
 
 // refusalLabel names an error for Stats.Refused.

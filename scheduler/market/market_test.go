@@ -93,7 +93,7 @@ func newMarket(t *testing.T, p peerOf, pub market.Publisher, offer func() (marke
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Start()
+	m.Start(context.Background())
 	t.Cleanup(func() { m.Close() })
 	return m, book
 }

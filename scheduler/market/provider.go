@@ -227,7 +227,7 @@ func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
 	}
 	r.until = time.Now().Add(hold + time.Minute)
 	if f := m.fault(); f.DisconnectAfter > 0 {
-		m.goBackground(func() { m.disconnect(requester, f.DisconnectAfter, f.DisconnectFor) })
+		m.goBackground(func(ctx context.Context) { m.disconnect(ctx, requester, f.DisconnectAfter, f.DisconnectFor) })
 	}
 	return nil
 }
@@ -294,7 +294,7 @@ const defaultDisconnectFor = 3 * time.Second
 
 // disconnect is Faults.DisconnectAfter: after wait it closes every
 // connection to p and, for blackout, closes each new one as it opens.
-func (m *Market) disconnect(p peer.ID, wait, blackout time.Duration) {
+func (m *Market) disconnect(ctx context.Context, p peer.ID, wait, blackout time.Duration) {
 	if blackout <= 0 {
 		blackout = defaultDisconnectFor
 	}
@@ -302,7 +302,7 @@ func (m *Market) disconnect(p peer.ID, wait, blackout time.Duration) {
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-m.life.Done():
+	case <-ctx.Done():
 		return
 	}
 	net := m.d.Host.Network()
@@ -319,7 +319,7 @@ func (m *Market) disconnect(p peer.ID, wait, blackout time.Duration) {
 	t.Reset(blackout)
 	select {
 	case <-t.C:
-	case <-m.life.Done():
+	case <-ctx.Done():
 	}
 }
 
@@ -333,7 +333,7 @@ func (m *Market) EndRun(job string, requester peer.ID, end run.RunEnd) {
 		r.running = false
 		r.ended = "ran: " + end.Reason
 		r.served = &end
-		m.stats.Released++
+		m.stats.add(func(s *Stats) { s.Released++ })
 		if m.ended != nil { // receipt requests waiting for a run's end
 			close(m.ended)
 			m.ended = nil
@@ -357,7 +357,7 @@ func (m *Market) OnRequest(r gossip.Received) {
 
 // consider decides on req from requester and bids if the checks pass; the
 // refusal says why not.
-func (m *Market) consider(requester peer.ID, req *gossip.JobRequest) *Refusal {
+func (m *Market) consider(ctx context.Context, requester peer.ID, req *gossip.JobRequest) *Refusal {
 	if m.d.Offer == nil {
 		return &Refusal{Check: CheckOffer, Detail: "this node offers nothing"}
 	}
@@ -375,13 +375,13 @@ func (m *Market) consider(requester peer.ID, req *gossip.JobRequest) *Refusal {
 	// new bid, replacing the old one.
 	if len(m.open) >= m.cfg.MaxOpenBids {
 		m.mu.Unlock()
-		m.count(m.stats.Declined, CheckLimit)
+		m.stats.declined(CheckLimit)
 		return &Refusal{Check: CheckLimit, Detail: fmt.Sprintf("%d bids open", m.cfg.MaxOpenBids)}
 	}
 	p, refusal := Decide(req, o, m.reservedLocked(), now)
 	if refusal != nil {
-		m.stats.Declined[refusal.Check]++
 		m.mu.Unlock()
+		m.stats.declined(refusal.Check)
 		m.log.Debug("not bidding", "job", req.ID, "requester", short(requester), "check", refusal.Check, "detail", refusal.Detail)
 		return refusal
 	}
@@ -402,20 +402,25 @@ func (m *Market) consider(requester peer.ID, req *gossip.JobRequest) *Refusal {
 	m.open[req.ID] = &offered{req: req, requester: requester, bid: bid, plan: p, pool: pool}
 	m.mu.Unlock()
 
-	ctx, cancel := context.WithDeadline(m.life, req.BidDeadline)
+	ctx, cancel := context.WithDeadline(ctx, req.BidDeadline)
 	defer cancel()
 	answer, err := m.send(ctx, requester, req.Addrs, BidProtocol, bid, maxAckBytes)
 	var ack Ack
 	if err == nil {
 		ack, err = readAck(answer)
 	}
-	m.mu.Lock()
-	m.stats.BidsSent++
-	if err != nil || !ack.OK {
-		m.stats.BidsRefused++
+	refused := err != nil || !ack.OK
+	m.stats.add(func(s *Stats) {
+		s.BidsSent++
+		if refused {
+			s.BidsRefused++
+		}
+	})
+	if refused {
+		m.mu.Lock()
 		delete(m.open, req.ID)
+		m.mu.Unlock()
 	}
-	m.mu.Unlock()
 	if err != nil {
 		m.log.Debug("bid not delivered", "job", req.ID, "requester", short(requester), "err", err)
 	} else if !ack.OK {
@@ -452,7 +457,7 @@ func (m *Market) handleInvite(s network.Stream) {
 	_, refusal := Decide(req, o, m.reservedLocked(), time.Now())
 	m.mu.Unlock()
 	if refusal != nil {
-		m.count(m.stats.Declined, refusal.Check)
+		m.stats.declined(refusal.Check)
 		reply(s, false, refusal.Error())
 		return
 	}
@@ -486,8 +491,10 @@ func (m *Market) handleAward(s network.Stream) {
 	if res != nil && bounded {
 		// Ping the other winners so the requester learns the cluster's real RTTs.
 		if acc, ok := answer.(*gossip.Accept); ok {
-			ctx, cancel := context.WithDeadline(m.life, a.AcceptBy.Add(-time.Duration(m.cfg.AwardTimeout)/4))
+			ctx, cancel := m.life.Context(context.Background())
+			ctx, cancel2 := context.WithDeadline(ctx, a.AcceptBy.Add(-time.Duration(m.cfg.AwardTimeout)/4))
 			acc.RTTs = m.pingPeers(ctx, a)
+			cancel2()
 			cancel()
 		}
 	}
@@ -506,7 +513,7 @@ func (m *Market) handleAward(s network.Stream) {
 func (m *Market) accept(remote peer.ID, a *gossip.Award) (*reservation, gossip.Message, bool) {
 	now := time.Now()
 	decline := func(label, reason string) (*reservation, gossip.Message, bool) {
-		m.stats.Refused[label]++
+		m.stats.refused(label)
 		m.log.Debug("declined an award", "job", a.Job, "requester", short(remote), "reason", reason)
 		return nil, &gossip.Decline{Job: a.Job, Seq: m.nextSeq(), Sent: now, AwardSeq: a.Seq, Reason: reason}, false
 	}
@@ -555,7 +562,7 @@ func (m *Market) accept(remote peer.ID, a *gossip.Award) (*reservation, gossip.M
 		class: o.bid.Class, pool: o.pool, executor: o.req.Executor,
 		world: a.WorldSize, price: a.Price, accepted: now, until: now.Add(time.Duration(m.cfg.ReserveHold))}
 	m.reserved[a.Job] = res
-	m.stats.Accepted++
+	m.stats.add(func(s *Stats) { s.Accepted++ })
 	m.log.Info("accepted an award", "job", a.Job, "requester", short(remote), "ranks", fmt.Sprint(a.Ranks), "devices", len(devs), "price", a.Price, "until", res.until.Format(time.TimeOnly))
 	go m.d.Changed()
 	return res, &gossip.Accept{Job: a.Job, Seq: m.nextSeq(), Sent: now, ReservedUntil: res.until, AwardSeq: a.Seq}, o.req.MaxRTT > 0
@@ -569,19 +576,19 @@ func (m *Market) release(remote peer.ID, r *gossip.Release) (bool, string) {
 	res := m.reserved[r.Job]
 	switch {
 	case r.Provider != m.self.String():
-		m.stats.Refused["wrong_provider"]++
+		m.stats.refused("wrong_provider")
 		return false, "release names another provider"
 	case o == nil || o.requester != remote:
-		m.stats.Refused["not_requester"]++
+		m.stats.refused("not_requester")
 		return false, "no job of yours here"
 	case r.Seq <= o.lastAward:
-		m.stats.Refused["replayed"]++
+		m.stats.refused("replayed")
 		return false, "replayed release"
 	}
 	o.lastAward = r.Seq
 	if res != nil && res.ended == "" {
 		res.ended = "released: " + r.Reason
-		m.stats.Released++
+		m.stats.add(func(s *Stats) { s.Released++ })
 		go m.d.Changed()
 	}
 	return true, ""
@@ -661,7 +668,7 @@ func (m *Market) expire(now time.Time) {
 	for id, r := range m.reserved {
 		if r.ended == "" && !now.Before(r.until) {
 			r.ended = "lapsed: the job did not start in time"
-			m.stats.Released++
+			m.stats.add(func(s *Stats) { s.Released++ })
 			changed = true
 			m.log.Info("reservation lapsed", "job", id)
 		}

@@ -100,7 +100,7 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 		tries = settleLostTries
 	}
 	j.settles.Add(1)
-	started := m.goBackground(func() {
+	started := m.goBackground(func(life context.Context) {
 		held := true
 		letGo := func() {
 			if held {
@@ -112,10 +112,10 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 		var ids []string
 		var err error
 		for try := range tries {
-			ctx, cancel := context.WithTimeout(m.life, 2*streamTimeout)
+			ctx, cancel := context.WithTimeout(life, 2*streamTimeout)
 			ids, err = m.settleOnce(ctx, j, mb, k, o, disputed)
 			cancel()
-			if err == nil || errors.Is(err, errDisputed) || m.life.Err() != nil || try == tries-1 {
+			if err == nil || errors.Is(err, errDisputed) || life.Err() != nil || try == tries-1 {
 				break
 			}
 			if lost && try == 0 {
@@ -127,7 +127,7 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 			}
 			select {
 			case <-time.After(time.Second << try):
-			case <-m.life.Done():
+			case <-life.Done():
 			}
 		}
 		m.mu.Lock()
@@ -347,9 +347,11 @@ func (m *Market) handleSettle(s network.Stream) {
 	if wait := time.Now().Add(m.endWait()); wait.Before(deadline) {
 		deadline = wait
 	}
-	ctx, cancel := context.WithDeadline(m.life, deadline)
-	receipts, err := m.issueReceipts(ctx, remote, req)
-	cancel()
+	ctx, cancel := m.life.Context(context.Background())
+	defer cancel()
+	rctx, rcancel := context.WithDeadline(ctx, deadline)
+	receipts, err := m.issueReceipts(rctx, remote, req)
+	rcancel()
 	offer := settleOffer{}
 	if err != nil {
 		offer.Error = err.Error()
@@ -393,9 +395,9 @@ func (m *Market) handleSettle(s network.Stream) {
 		vs = append(vs, v)
 	}
 	if len(vs) > 0 {
-		ctx, cancel := context.WithTimeout(m.life, streamTimeout)
-		_, err := m.d.Ledger.AppendVerified(ctx, vs...)
-		cancel()
+		actx, acancel := context.WithTimeout(ctx, streamTimeout)
+		_, err := m.d.Ledger.AppendVerified(actx, vs...)
+		acancel()
 		if err != nil {
 			reply(s, false, "log the receipts: "+err.Error())
 			return

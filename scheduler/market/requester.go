@@ -162,11 +162,11 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 		m.finish(j, StateFailed, "could not publish the request: "+err.Error())
 		return m.viewOf(j), err
 	}
-	jctx, cancel := context.WithCancel(m.life)
+	jctx, cancel := m.life.Context(context.Background())
 	m.mu.Lock()
 	j.cancel = cancel
 	m.mu.Unlock()
-	if !m.goBackground(func() {
+	if !m.goBackground(func(context.Context) {
 		defer cancel()
 		m.run(jctx, j)
 	}) {
@@ -179,7 +179,7 @@ func (m *Market) Submit(ctx context.Context, spec Spec) (JobView, error) {
 
 // run takes a published job to a formed cluster or a failure.
 func (m *Market) run(ctx context.Context, j *job) {
-	if !m.invites() || !m.goBackground(func() { m.invite(j) }) {
+	if !m.invites() || !m.goBackground(func(ctx context.Context) { m.invite(ctx, j) }) {
 		close(j.invited)
 	}
 	if !m.collect(ctx, j) {
@@ -195,9 +195,9 @@ func (m *Market) invites() bool {
 }
 
 // invite asks providers found through capability keys directly.
-func (m *Market) invite(j *job) {
+func (m *Market) invite(ctx context.Context, j *job) {
 	defer close(j.invited)
-	ctx, cancel := context.WithDeadline(m.life, j.req.BidDeadline)
+	ctx, cancel := context.WithDeadline(ctx, j.req.BidDeadline)
 	defer cancel()
 	found := m.d.Invitees(ctx, j.req, m.cfg.EnoughBidsPerWorker*j.req.Workers)
 	sem := make(chan struct{}, 16)
@@ -757,7 +757,7 @@ func (m *Market) handleBid(s network.Stream) {
 	msg, err := m.receive(s, maxBidBytes, gossip.BidType)
 	if err != nil {
 		if errors.Is(err, gossip.ErrExpired) {
-			m.count(m.stats.Refused, "expired")
+			m.stats.refused("expired")
 		} else {
 			m.violation(remote, "bid", err)
 		}
@@ -767,7 +767,7 @@ func (m *Market) handleBid(s network.Stream) {
 	b := msg.(*gossip.Bid)
 	ok, reason := m.takeBid(remote, b)
 	if !ok {
-		m.count(m.stats.Refused, reason)
+		m.stats.refused(reason)
 	}
 	reply(s, ok, reason)
 }

@@ -45,7 +45,7 @@ func newTestMarket(t *testing.T, edit func(*Deps)) *Market {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.Start()
+	m.Start(context.Background())
 	t.Cleanup(func() { m.Close() })
 	return m
 }

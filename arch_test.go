@@ -1,7 +1,8 @@
 // Package gpumesh_test checks the shape of the code base: every package is
 // documented, and imports between gpumesh packages point one way
 // (cmd -> node -> scheduler -> gossip -> p2p, with gpu and ledger beside
-// gossip and knowing nothing about networking).
+// gossip and knowing nothing about networking, and internal's leaf helpers
+// below them all).
 package gpumesh_test
 
 import (
@@ -17,14 +18,15 @@ const module = "github.com/gpumesh/gpumesh"
 // mayImport lists, for each top-level folder, the top-level folders its
 // packages may import. A folder may always import its own sub-packages.
 var mayImport = map[string][]string{
-	"cmd":       {"node", "scheduler", "gossip", "p2p", "gpu", "ledger"},
-	"bench":     {"node", "scheduler", "gossip", "p2p", "gpu", "ledger"},
-	"node":      {"scheduler", "gossip", "p2p", "gpu", "ledger"},
-	"scheduler": {"gossip", "p2p", "gpu", "ledger"},
-	"gossip":    {"p2p"},
-	"p2p":       {},
-	"gpu":       {},
-	"ledger":    {},
+	"cmd":       {"node", "scheduler", "gossip", "p2p", "gpu", "ledger", "internal"},
+	"bench":     {"node", "scheduler", "gossip", "p2p", "gpu", "ledger", "internal"},
+	"node":      {"scheduler", "gossip", "p2p", "gpu", "ledger", "internal"},
+	"scheduler": {"gossip", "p2p", "gpu", "ledger", "internal"},
+	"gossip":    {"p2p", "internal"},
+	"p2p":       {"internal"},
+	"gpu":       {"internal"},
+	"ledger":    {"internal"},
+	"internal":  {}, // leaf helpers every layer may use; they import no gpumesh package
 }
 
 type pkg struct {

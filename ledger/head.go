@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/gpumesh/gpumesh/internal/atomicfile"
 	"github.com/gpumesh/gpumesh/ledger/merkle"
 )
 
@@ -80,7 +81,7 @@ func (l *Log) headMissing(path string) error {
 	return nil
 }
 
-// writeHead records the current size and root: temp file, sync, rename.
+// writeHead records the current size and root, crash-safe (atomicfile).
 func (l *Log) writeHead() error {
 	var h head
 	h.Size = l.size
@@ -93,23 +94,7 @@ func (l *Log) writeHead() error {
 		return fmt.Errorf("write %s: %w", headFile, err)
 	}
 	data, _ := json.Marshal(h)
-	path := filepath.Join(l.dir, headFile)
-	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", headFile, err)
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(l.dir, headFile), data, 0o600); err != nil {
 		return fmt.Errorf("write %s: %w", headFile, err)
 	}
 	return nil

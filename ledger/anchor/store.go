@@ -7,7 +7,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
+
+	"github.com/gpumesh/gpumesh/internal/atomicfile"
 )
 
 // FileName is the anchors file inside the anchorer's folder.
@@ -79,43 +80,10 @@ func saveAnchors(dir string, anchors []*Anchor) error {
 	}
 	data, err := json.MarshalIndent(anchorsFile{Version: FileVersion, Anchors: anchors}, "", "  ")
 	if err == nil {
-		err = writeFile(filepath.Join(dir, FileName), data)
+		err = atomicfile.WriteFile(filepath.Join(dir, FileName), data, 0o600)
 	}
 	if err != nil {
 		return fmt.Errorf("save anchors: %w", err)
 	}
 	return nil
-}
-
-// writeFile writes data to path through a synced temp file in the same
-// folder, renamed over path, then syncs the folder. The file has mode 0600.
-func writeFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // created 0600
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if runtime.GOOS == "windows" { // folders cannot be synced there
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

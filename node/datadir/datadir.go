@@ -1,6 +1,6 @@
 // Package datadir manages a node's home folder: where it is by default on
 // each OS, the lock that keeps two nodes out of one folder, and crash-safe
-// file writes (temp file, fsync, rename) for everything kept there.
+// file writes (through internal/atomicfile) for everything kept there.
 package datadir
 
 import (
@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/gofrs/flock"
+
+	"github.com/gpumesh/gpumesh/internal/atomicfile"
 )
 
 // EnvVar names the environment variable that overrides the default data dir.
@@ -101,37 +103,9 @@ func Acquire(dir string) (*Lock, error) {
 // Release gives the lock up.
 func (l *Lock) Release() error { return l.fl.Unlock() }
 
-// WriteFile writes data to path so that a crash leaves either the old file or
-// the new one, never a torn one: it writes a temp file in the same folder,
-// syncs it, renames it over path and syncs the folder.
+// WriteFile writes data to path with mode perm so that a crash leaves either
+// the old file or the new one, never a torn one; it is atomicfile.WriteFile
+// (temp file, sync, rename, folder sync, every error returned).
 func WriteFile(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after a successful rename
-	if err := tmp.Chmod(perm); err != nil && runtime.GOOS != "windows" {
-		_ = tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		_ = tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-	return nil
+	return atomicfile.WriteFile(path, data, perm)
 }

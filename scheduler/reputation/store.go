@@ -7,12 +7,12 @@ import (
 	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
-	"runtime"
 	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gpumesh/gpumesh/internal/atomicfile"
 )
 
 // FileVersion is the version of the file format Save writes. Version 1:
@@ -130,7 +130,7 @@ func (b *Book) Save() error {
 	b.dirty = false
 	b.mu.Unlock()
 	if err == nil {
-		err = writeFile(b.path, data)
+		err = atomicfile.WriteFile(b.path, data, 0o600)
 	}
 	if err != nil {
 		b.mu.Lock()
@@ -139,37 +139,4 @@ func (b *Book) Save() error {
 		return fmt.Errorf("save reputation: %w", err)
 	}
 	return nil
-}
-
-// writeFile writes data to path through a synced temp file in the same
-// folder, renamed over path, then syncs the folder. The file has mode 0600.
-func writeFile(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // created 0600
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	if runtime.GOOS == "windows" { // folders cannot be synced there
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }

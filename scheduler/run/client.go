@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/internal/atomicfile"
 	"github.com/gpumesh/gpumesh/p2p/frame"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 )
@@ -361,8 +362,9 @@ func sendSource(st network.Stream, f File, open source, buf []byte) error {
 }
 
 // receiveOutput writes output f under dir, through a temporary file
-// renamed once its size and digest check. Each frame is a sign of life:
-// the provider has wait for the next, and heard is called for it.
+// renamed once its size and digest check (atomicfile). Each frame is a
+// sign of life: the provider has wait for the next, and heard is called
+// for it.
 func receiveOutput(st network.Stream, r *bufio.Reader, dir string, f File, wait time.Duration, heard func()) error {
 	if err := validOutputName(f.Name); err != nil { // decodeEvent checked; again, for safety
 		return fmt.Errorf("%w: %w", errMismatch, err)
@@ -371,24 +373,14 @@ func receiveOutput(st network.Stream, r *bufio.Reader, dir string, f File, wait 
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(dst), ".part-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
 	first := true
-	err = receiveBytes(r, tmp, f, func() {
-		if !first {
-			heard() // the frame before this one came
-		}
-		first = false
-		_ = st.SetReadDeadline(time.Now().Add(wait))
+	return atomicfile.WriteFunc(dst, 0o600, func(w io.Writer) error {
+		return receiveBytes(r, w, f, func() {
+			if !first {
+				heard() // the frame before this one came
+			}
+			first = false
+			_ = st.SetReadDeadline(time.Now().Add(wait))
+		})
 	})
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), dst)
 }

@@ -1,6 +1,8 @@
 package gossip
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -491,8 +493,19 @@ func (m *Decline) Validate(now time.Time, maxSkew time.Duration) error {
 	return timely(errors.Join(errs...), m.Sent, m.Sent.Add(MaxMessageLife), now, maxSkew)
 }
 
+// NewJobID returns a fresh job ID: 16 random bytes as 32 lowercase hex
+// digits, the form ValidJobID accepts.
+func NewJobID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (it crashes the program instead)
+	return hex.EncodeToString(b[:])
+}
+
+// ValidJobID reports whether id has a job ID's form: 32 lowercase hex digits.
+func ValidJobID(id string) bool { return jobIDPattern.MatchString(id) }
+
 func validJobID(id string) error {
-	if !jobIDPattern.MatchString(id) {
+	if !ValidJobID(id) {
 		return fmt.Errorf("job id %q is not 32 hex digits", id)
 	}
 	return nil

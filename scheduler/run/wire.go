@@ -78,7 +78,6 @@ const InputPrefix = "inputs/"
 const reservedEnvPrefix = "GPUMESH_"
 
 var (
-	jobIDPattern  = regexp.MustCompile(`^[0-9a-f]{32}$`)
 	digestPattern = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 	envKeyPattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
@@ -156,7 +155,7 @@ func (m *RunRequest) TotalSize() int64 {
 func (m *RunRequest) Validate(now time.Time, maxSkew time.Duration) error {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if !jobIDPattern.MatchString(m.Job) {
+	if !gossip.ValidJobID(m.Job) {
 		bad("job id %.40q is not 32 hex digits", m.Job)
 	}
 	if m.Seq == 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 )
 
@@ -326,14 +327,11 @@ func reasonCounts(counts map[Reason]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// plural is n and the noun, with an s unless n is 1.
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
-func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
+// plural ("3 bids") and ms ("12.3 ms") write counts and times as every
+// gpumesh message does (internal/human), under this package's short names.
+var (
+	plural = human.Plural[int]
+	ms     = human.Millis
+)
 
 func money(v float64) string { return fmt.Sprintf("$%.2f/h", v) }

@@ -19,6 +19,7 @@ import (
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/spf13/cobra"
 
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/ledger/anchor"
 	"github.com/gpumesh/gpumesh/ledger/anchor/evm"
@@ -198,7 +199,7 @@ func listReceipts(ctx context.Context, g *globals, lf listFlags) error {
 		return g.printJSON(rs)
 	}
 	if len(rs.Receipts) == 0 {
-		fmt.Fprintf(g.stdout, "no receipts (ledger of %s: %s)\n", shortPeer(rs.Log), entries(rs.Size))
+		fmt.Fprintf(g.stdout, "no receipts (ledger of %s: %s)\n", shortPeer(rs.Log), human.Plural(rs.Size, "entry"))
 		g.printDamaged(rs.Damaged)
 		return nil
 	}
@@ -216,7 +217,7 @@ func listReceipts(ctx context.Context, g *globals, lf listFlags) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "%s in the ledger of %s (%s, %d anchored)\n", count(len(rs.Receipts), "receipt"), shortPeer(rs.Log), entries(rs.Size), rs.Anchored)
+	fmt.Fprintf(g.stdout, "%s in the ledger of %s (%s, %d anchored)\n", human.Plural(len(rs.Receipts), "receipt"), shortPeer(rs.Log), human.Plural(rs.Size, "entry"), rs.Anchored)
 	g.printDamaged(rs.Damaged)
 	return nil
 }
@@ -357,25 +358,13 @@ func printReceipt(out io.Writer, p api.ReceiptProof) {
 		fmt.Fprintf(w, "anchored\tnot yet: %s\n", p.NotAnchored)
 		fmt.Fprintf(w, "head\tsize %d root %s\n", p.Inclusion.Size, p.Inclusion.Root)
 	}
-	hashes := fmt.Sprintf("%d hashes", len(p.Inclusion.Proof))
-	if len(p.Inclusion.Proof) == 1 {
-		hashes = "1 hash"
-	}
-	fmt.Fprintf(w, "inclusion proof\t%s, in the tree of %d entries\n", hashes, p.Inclusion.Size)
+	fmt.Fprintf(w, "inclusion proof\t%s, in the tree of %d entries\n", human.Plural(len(p.Inclusion.Proof), "hash"), p.Inclusion.Size)
 	if p.PeerAnchor != nil {
 		fmt.Fprintf(w, "counterparty anchor\t%s\n", p.PeerAnchor.String())
 	} else {
 		fmt.Fprintf(w, "counterparty anchor\tnone heard\n")
 	}
 	_ = w.Flush()
-}
-
-// entries writes n entries: 1 entry, 2 entries.
-func entries(n int64) string {
-	if n == 1 {
-		return "1 entry"
-	}
-	return fmt.Sprintf("%d entries", n)
 }
 
 func orDash(s string) string {
@@ -565,9 +554,9 @@ func (g *globals) finish(rep *report, what string) error {
 		return fmt.Errorf("%s failed verification: %s", what, strings.Join(failed, "; "))
 	}
 	if !g.json {
-		fmt.Fprintf(g.stdout, "%s verified: %s passed", what, count(len(rep.Checks)-warns, "check"))
+		fmt.Fprintf(g.stdout, "%s verified: %s passed", what, human.Plural(len(rep.Checks)-warns, "check"))
 		if warns > 0 {
-			fmt.Fprintf(g.stdout, ", %s", count(warns, "warning"))
+			fmt.Fprintf(g.stdout, ", %s", human.Plural(warns, "warning"))
 		}
 		fmt.Fprintln(g.stdout)
 	}
@@ -591,9 +580,9 @@ func (g *globals) verifyAll(ctx context.Context, src receiptSource, offline bool
 		rep.add("ledger", checkFail, "%s", detail)
 		return g.finish(rep, "the ledger of "+shortPeer(lc.Log))
 	}
-	rep.add("hash chain", checkPass, "%s, each linked to the one before", entries(lc.Size))
+	rep.add("hash chain", checkPass, "%s, each linked to the one before", human.Plural(lc.Size, "entry"))
 	rep.add("merkle tree", checkPass, "stored hashes recomputed; root %s at size %d", lc.Root, lc.Size)
-	rep.add("receipts", checkPass, "%s: both signatures, arithmetic and fee; this node a party to each", count(int(lc.Size), "receipt"))
+	rep.add("receipts", checkPass, "%s: both signatures, arithmetic and fee; this node a party to each", human.Plural(int(lc.Size), "receipt"))
 	if len(lc.Anchors) == 0 {
 		rep.add("anchors", checkWarn, "no confirmed anchor to compare with (anchoring off / pending)")
 	}
@@ -687,9 +676,9 @@ func (g *globals) verifyOne(ctx context.Context, src receiptSource, offline bool
 	if err := merkle.VerifyInclusion(leaf, p.Entry.Index, size, proof, merkle.Hash(root)); err != nil {
 		rep.add("inclusion", checkFail, "entry %d not in the tree of size %d root %s: %v", p.Entry.Index, size, shortHash(root), err)
 	} else if anchored {
-		rep.add("inclusion", checkPass, "entry %d is in the anchored tree of %s (root %s)", p.Entry.Index, entries(size), shortHash(root))
+		rep.add("inclusion", checkPass, "entry %d is in the anchored tree of %s (root %s)", p.Entry.Index, human.Plural(size, "entry"), shortHash(root))
 	} else {
-		rep.add("inclusion", checkPass, "entry %d is in the ledger's current tree of %s (root %s; not anchored)", p.Entry.Index, entries(size), shortHash(root))
+		rep.add("inclusion", checkPass, "entry %d is in the ledger's current tree of %s (root %s; not anchored)", p.Entry.Index, human.Plural(size, "entry"), shortHash(root))
 	}
 
 	// 5. The commitment on chain.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/scheduler/market"
@@ -392,20 +393,20 @@ func printOutcome(w io.Writer, v market.JobView) {
 		printWorkers(w, v)
 	case market.StateFailed:
 		fmt.Fprintf(w, "job %s failed after %s, %s: %s\n", v.ID, v.Updated.Sub(v.Created).Round(time.Millisecond),
-			count(v.Bids, "bid"), v.Error)
+			human.Plural(v.Bids, "bid"), v.Error)
 		printWorkers(w, v)
 		if len(v.Rejected) > 0 {
 			fmt.Fprintf(w, "bids not chosen: %s\n", reasons(v.Rejected))
 		}
 		if v.Invited > 0 {
-			fmt.Fprintf(w, "invited %s directly", count(v.Invited, "provider"))
+			fmt.Fprintf(w, "invited %s directly", human.Plural(v.Invited, "provider"))
 			if len(v.InviteRefusals) > 0 {
 				fmt.Fprintf(w, "; would not bid: %s", reasons(v.InviteRefusals))
 			}
 			fmt.Fprintln(w)
 		}
 	default:
-		fmt.Fprintf(w, "job %s is %s, %s so far\n", v.ID, v.State, count(v.Bids, "bid"))
+		fmt.Fprintf(w, "job %s is %s, %s so far\n", v.ID, v.State, human.Plural(v.Bids, "bid"))
 	}
 }
 
@@ -417,7 +418,7 @@ func printCluster(w io.Writer, v market.JobView) {
 		took = " in " + v.FormedAt.Sub(v.Created).Round(time.Millisecond).String()
 	}
 	fmt.Fprintf(w, "job %s formed%s: %s on %s, from %s\n", v.ID, took,
-		count(v.Spec.Workers, "worker"), count(len(v.Cluster), "provider"), count(v.Bids, "bid"))
+		human.Plural(v.Spec.Workers, "worker"), human.Plural(len(v.Cluster), "provider"), human.Plural(v.Bids, "bid"))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "PEER\tRANKS\tCLASS\tDEVICES\tPRICE/H\tRTT FROM YOU")
 	for _, m := range v.Cluster {
@@ -485,7 +486,7 @@ func printUsage(w io.Writer, v market.JobView) {
 	c := v.Charged
 	fmt.Fprintf(w, "charged for time served: %s + %s requester fee = %s", c.Gross, c.RequesterFee, c.RequesterPays)
 	if v.Failovers > 0 {
-		fmt.Fprintf(w, " (%s replaced)", count(v.Failovers, "lost provider"))
+		fmt.Fprintf(w, " (%s replaced)", human.Plural(v.Failovers, "lost provider"))
 	}
 	fmt.Fprintln(w)
 }
@@ -539,7 +540,7 @@ func printJob(w io.Writer, v market.JobView) {
 	if s.GPUs != nil {
 		gpus = *s.GPUs
 	}
-	fmt.Fprintf(w, "asked for %s, %s each", count(s.Workers, "worker"), count(gpus, "device"))
+	fmt.Fprintf(w, "asked for %s, %s each", human.Plural(s.Workers, "worker"), human.Plural(gpus, "device"))
 	if s.Pool != "" {
 		fmt.Fprintf(w, ", pool %s", s.Pool)
 	}
@@ -560,7 +561,7 @@ func printJob(w io.Writer, v market.JobView) {
 		fmt.Fprintln(w)
 	}
 	if l := v.Logs; l != nil && l.Lines+l.Dropped > 0 {
-		fmt.Fprintf(w, "logs: %s (%d bytes) kept", count(int(l.Lines), "line"), l.Bytes)
+		fmt.Fprintf(w, "logs: %s (%d bytes) kept", human.Plural(int(l.Lines), "line"), l.Bytes)
 		if l.Dropped > 0 {
 			fmt.Fprintf(w, ", %d dropped past the cap of %d MiB", l.Dropped, l.Cap>>20)
 		}
@@ -578,7 +579,7 @@ func printJobs(w io.Writer, jobs api.Jobs, now time.Time) {
 		for _, v := range jobs.Requested {
 			cluster, rtt, price := "-", "-", "-"
 			if len(v.Cluster) > 0 {
-				cluster = count(len(v.Cluster), "provider")
+				cluster = human.Plural(len(v.Cluster), "provider")
 			}
 			if v.State == market.StateFormed && v.Spec.MaxRTT > 0 && len(v.Cluster) > 1 {
 				rtt = fmtMS(v.MaxPairRTTMS)
@@ -659,14 +660,6 @@ func fmtDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
-}
-
-// count writes n nouns: 1 worker, 2 workers.
-func count(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // reasons writes counts by reason, most first: 3 over price, 1 too far.

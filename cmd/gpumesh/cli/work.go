@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
@@ -61,7 +62,7 @@ the raw lines.`,
 			}
 			if d := last.Counts.Dropped; d > 0 && !g.json {
 				fmt.Fprintf(g.stderr, "gpumesh: %s dropped past the cap of %d MiB of logs per job (market.job_log_mb on the node)\n",
-					count(int(d), "later line"), last.Counts.Cap>>20)
+					human.Plural(int(d), "later line"), last.Counts.Cap>>20)
 			}
 			return nil
 		},
@@ -101,7 +102,7 @@ they arrived from the providers).`,
 			if g.json {
 				return g.printJSON(map[string]any{"job": v.ID, "dir": out, "files": n})
 			}
-			fmt.Fprintf(g.stdout, "%s of job %s copied to %s\n", count(n, "file"), v.ID, out)
+			fmt.Fprintf(g.stdout, "%s of job %s copied to %s\n", human.Plural(n, "file"), v.ID, out)
 			return nil
 		},
 	}

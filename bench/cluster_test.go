@@ -126,12 +126,12 @@ func benchClusterSim(t *testing.T, providers, jobs int) Result {
 		res.Figures[key+"formed"] = float64(len(times))
 		if len(times) > 0 {
 			res.Figures[key+"p50"] = median(times)
-			res.Figures[key+"p90"] = nearestRank(times, 0.9)
+			res.Figures[key+"p90"] = quantile(times, 0.9)
 			res.Figures[key+"target_p50"] = median(limits)
 			res.Figures[key+"rounds_mean"] = mean(rounds)
 		}
 		all = append(all, times...)
-		t.Logf("B3 k=%d: %d/%d formed, p50 %.1f ms (target %.1f ms), p90 %.1f ms", k, len(times), jobs, median(times), median(limits), nearestRank(times, 0.9))
+		t.Logf("B3 k=%d: %d/%d formed, p50 %.1f ms (target %.1f ms), p90 %.1f ms", k, len(times), jobs, median(times), median(limits), quantile(times, 0.9))
 	}
 	res.Figures["jobs_within_target_share"] = float64(met) / float64(max(total, 1))
 	ok := total == jobs*len(b3Workers)

@@ -141,13 +141,6 @@ func benchDiscovery(providers, searches int) Result {
 	return res
 }
 
-// quantile is the q-quantile of xs (nearest rank).
-func quantile(xs []float64, q float64) float64 {
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(q*float64(len(s))))]
-}
-
 // queryCounter counts a search's DHT messages and the hop depth of the
 // peers it queried: peers a lookup starts from are at hop 1, a peer first
 // learned from a hop-k peer's answer at hop k+1.

@@ -176,14 +176,13 @@ func medians(rounds []map[string]float64) map[string]float64 {
 		for _, r := range rounds {
 			vs = append(vs, r[k])
 		}
-		slices.Sort(vs)
 		switch k {
 		case "delivered_pct":
-			out[k] = vs[0]
+			out[k] = slices.Min(vs)
 		case "max":
-			out[k] = vs[len(vs)-1]
+			out[k] = slices.Max(vs)
 		default:
-			out[k] = vs[len(vs)/2]
+			out[k] = quantile(vs, 0.5)
 		}
 	}
 	return out
@@ -360,20 +359,16 @@ func waitMeshes(tb *benchTB, n int, topicPeers func(i int) int) {
 
 func summarize(l *latencies, want int64) map[string]float64 {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	s := slices.Clone(l.samples)
-	slices.Sort(s)
-	q := func(p float64) float64 {
-		if len(s) == 0 {
-			return 0
-		}
-		return float64(s[min(len(s)-1, int(p*float64(len(s))))].Microseconds()) / 1000
+	lat := make([]float64, len(l.samples)) // ms, to the whole microsecond
+	for i, d := range l.samples {
+		lat[i] = float64(d.Microseconds()) / 1000
 	}
+	l.mu.Unlock()
 	return map[string]float64{
-		"delivered_pct": 100 * float64(len(s)) / float64(want),
-		"p50":           q(0.50),
-		"p99":           q(0.99),
-		"max":           q(1),
+		"delivered_pct": 100 * float64(len(lat)) / float64(want),
+		"p50":           quantile(lat, 0.50),
+		"p99":           quantile(lat, 0.99),
+		"max":           quantile(lat, 1),
 	}
 }
 

@@ -264,19 +264,19 @@ func (w b4World) quality(n, k, requests int, medErr float64, fitTime time.Durati
 		"satisfied_share_unverified":       share(firstSatisfied, feasible),
 		"unverified_over_bound_share":      share(firstOver, firstFeasible),
 		"unverified_true_max_vs_bound_max": b4Max(firstOverBy, 1),
-		"verify_rounds_mean":               b4Mean(rounds),
+		"verify_rounds_mean":               mean(rounds),
 		"verify_rounds_max":                b4Max(rounds, 0),
-		"probes_per_request_mean":          b4Mean(probes),
+		"probes_per_request_mean":          mean(probes),
 		"probes_per_request_max":           b4Max(probes, 0),
-		"score_vs_true_optimum_mean":       b4Mean(costVsTrueOpt),
+		"score_vs_true_optimum_mean":       mean(costVsTrueOpt),
 		"score_vs_true_optimum_max":        b4Max(costVsTrueOpt, 0),
-		"cost_vs_cheapest_only_mean":       b4Mean(costVsCheap),
+		"cost_vs_cheapest_only_mean":       mean(costVsCheap),
 		"cheapest_only_violates_share":     share(cheapViolates, cheapOK),
-		"cheapest_only_true_max_ms_p50":    b4Quantile(cheapMax, 0.5),
-		"estimates_per_request_mean":       b4Mean(estimates),
+		"cheapest_only_true_max_ms_p50":    quantile(cheapMax, 0.5),
+		"estimates_per_request_mean":       mean(estimates),
 		"estimates_per_request_max":        b4Max(estimates, 0),
 		"estimates_per_k_x_eligible_max":   b4Max(perKN, 0),
-		"place_us_p50":                     b4Quantile(placeUS, 0.5),
+		"place_us_p50":                     quantile(placeUS, 0.5),
 	}
 	res.Verdict = map[bool]string{true: "met", false: "missed"}[share(satisfied, feasible) >= 0.95]
 	return res
@@ -330,10 +330,10 @@ func (w b4World) optimum(requests int) Result {
 		"feasible":           float64(feasible),
 		"place_found_none":   float64(missed),
 		"at_optimum_share":   float64(exact) / float64(max(1, feasible)),
-		"score_vs_opt_mean":  b4Mean(ratios),
+		"score_vs_opt_mean":  mean(ratios),
 		"score_vs_opt_max":   b4Max(ratios, 0),
 		"cost_vs_opt_max":    b4Max(costRatios, 0),
-		"exhaustive_ms_p50":  b4Quantile(exhaustiveMS, 0.5),
+		"exhaustive_ms_p50":  quantile(exhaustiveMS, 0.5),
 		"exhaustive_ms_max":  b4Max(exhaustiveMS, 0),
 		"requests_at_n_60":   float64(len(b4Ks) * len(b4Bounds) * requests),
 		"score_within_1_05x": float64(b4CountAtMost(ratios, 1.05)) / float64(max(1, len(ratios))),
@@ -383,10 +383,10 @@ func (w b4World) work(requests int) Result {
 			}
 		}
 		key := fmt.Sprintf("n_%d", n)
-		res.Figures[key] = b4Mean(est)
-		res.Figures[key+"_us"] = b4Mean(us)
-		res.Baseline[key] = b4Mean(pairs)
-		res.Baseline[key+"_us"] = b4Mean(pairsUS)
+		res.Figures[key] = mean(est)
+		res.Figures[key+"_us"] = mean(us)
+		res.Baseline[key] = mean(pairs)
+		res.Baseline[key+"_us"] = mean(pairsUS)
 	}
 	growth := res.Figures["n_2000"] / res.Figures["n_1000"]
 	res.Figures["growth_1000_to_2000"] = growth
@@ -446,31 +446,11 @@ func allPairs(req placement.Request, bids []placement.Bid, got placement.Result)
 	return run, nil
 }
 
-func b4Mean(v []float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := 0.0
-	for _, x := range v {
-		s += x
-	}
-	return s / float64(len(v))
-}
-
 func b4Max(v []float64, none float64) float64 {
 	if len(v) == 0 {
 		return none
 	}
 	return slices.Max(v)
-}
-
-func b4Quantile(v []float64, q float64) float64 {
-	if len(v) == 0 {
-		return 0
-	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	return s[min(len(s)-1, int(q*float64(len(s))))]
 }
 
 func b4CountAtMost(v []float64, limit float64) int {

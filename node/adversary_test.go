@@ -363,7 +363,7 @@ func (s *siege) gossipAttacks(ctx context.Context, a attackers) map[string]uint6
 // worker with bids sent to at.
 func attackerRequest(at *nodetest.Attacker, window time.Duration) *gossip.JobRequest {
 	now := time.Now()
-	return &gossip.JobRequest{ID: randomJobID(), Seq: at.NextSeq(), Sent: now, BidDeadline: now.Add(window),
+	return &gossip.JobRequest{ID: gossip.NewJobID(), Seq: at.NextSeq(), Sent: now, BidDeadline: now.Add(window),
 		Workers: 1, PerWorker: gossip.Resources{GPUs: 1}, MaxPrice: 5, Duration: time.Hour,
 		Executor: "wasm", Workload: "none", Urgency: gossip.UrgencyNormal, Addrs: at.Addrs()}
 }
@@ -377,12 +377,6 @@ func attackerBid(at *nodetest.Attacker, job string) *gossip.Bid {
 // violations is how many violations a reputation view counts, rounded:
 // the book decays its counts from the moment each was recorded.
 func violations(v reputation.View) float64 { return math.Round(v.Counts[reputation.Violation]) }
-
-func randomJobID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 // holdEverything opens, on every stream protocol of every provider (and
 // the requester's bid protocol), a stream that sends half a frame and

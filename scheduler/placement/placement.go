@@ -327,11 +327,10 @@ func reasonCounts(counts map[Reason]int) string {
 	return strings.Join(parts, ", ")
 }
 
-// plural ("3 bids") and ms ("12.3 ms") write counts and times as every
-// gpumesh message does (internal/human), under this package's short names.
-var (
-	plural = human.Plural[int]
-	ms     = human.Millis
-)
+// plural writes n nouns ("3 bids") as every gpumesh message does.
+func plural(n int, noun string) string { return human.Plural(n, noun) }
+
+// ms writes d in milliseconds ("12.3 ms") as every gpumesh message does.
+func ms(d time.Duration) string { return human.Millis(d) }
 
 func money(v float64) string { return fmt.Sprintf("$%.2f/h", v) }

@@ -115,36 +115,8 @@ type Deps struct {
 	Ledger *ledger.Log
 	// Log receives the market's logs.
 	Log *slog.Logger
-}
-
-// Faults make a provider misbehave on purpose, for tests of the market's
-// defences; the zero value behaves.
-type Faults struct {
-	// DeclineAwards, if set, declines every award with this reason.
-	DeclineAwards string
-	// IgnoreAwards leaves every award unanswered.
-	IgnoreAwards bool
-	// NeverRun bids and accepts awards, answers the run request and takes
-	// its files, then runs nothing and sends nothing, not even a heartbeat.
-	NeverRun bool
-	// NeverAnswer bids and accepts awards, then holds the run request
-	// unanswered until the requester gives up.
-	NeverAnswer bool
-	// DisconnectAfter, if set, drops every connection to the requester
-	// this long after its run started here, and refuses that peer's
-	// connections for DisconnectFor (3 s when zero); the node stays up and
-	// can be reached again afterwards.
-	DisconnectAfter time.Duration
-	DisconnectFor   time.Duration
-	// WrongOutputs runs the work and returns every output altered (each
-	// byte inverted) with an otherwise honest result.
-	WrongOutputs bool
-	// MalformedOutputs runs the work and lists its outputs under names no
-	// requester accepts (run.Faults.MalformedOutputs).
-	MalformedOutputs bool
-	// MisstatedOutputs runs the work and lists its outputs with digests
-	// that are not their bytes' (run.Faults.MisstatedOutputs).
-	MisstatedOutputs bool
+	// Knobs are interception points for tests; zero in production.
+	Knobs Knobs
 }
 
 // core is what both roles of the market share, and all they share: the

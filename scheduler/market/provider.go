@@ -3,7 +3,6 @@ package market
 import (
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -38,7 +37,6 @@ type provider struct {
 
 	sem         chan struct{} // bounds concurrent bid decisions beyond each requester's first
 	considering considering   // requests being considered, by requester (goConsider)
-	faults      atomic.Pointer[Faults]
 }
 
 // newProvider returns the provider side of a market sharing c.

@@ -31,12 +31,13 @@ func (p *provider) handleAward(s network.Stream) {
 		return
 	}
 	a := msg.(*gossip.Award)
-	if p.fault().IgnoreAwards {
-		_, _ = s.Read(make([]byte, 1)) // until the requester gives up or the deadline
-		_ = s.Reset()
-		return
+	decline, taken := "", false
+	if k := p.d.Knobs.BeforeAward; k != nil {
+		if decline, taken = k(s, a); taken {
+			return
+		}
 	}
-	res, answer, bounded := p.accept(remote, a)
+	res, answer, bounded := p.accept(remote, a, decline)
 	if res != nil && bounded {
 		// Ping the other winners so the requester learns the cluster's real RTTs.
 		if acc, ok := answer.(*gossip.Accept); ok {
@@ -65,11 +66,12 @@ type verdict struct {
 
 // accept checks an award from remote and reserves its devices; it returns
 // the reservation (nil when declined), the answer to sign, and whether the
-// request has an RTT bound (the winner then pings the other winners).
-func (p *provider) accept(remote peer.ID, a *gossip.Award) (*reservation, gossip.Message, bool) {
+// request has an RTT bound (the winner then pings the other winners). A
+// non-empty knob (Knobs.BeforeAward) declines it with that reason.
+func (p *provider) accept(remote peer.ID, a *gossip.Award, knob string) (*reservation, gossip.Message, bool) {
 	now := time.Now()
-	if reason := p.fault().DeclineAwards; reason != "" {
-		return p.decline(remote, a, now, verdict{label: "fault", reason: reason})
+	if knob != "" {
+		return p.decline(remote, a, now, verdict{label: knobLabel, reason: knob})
 	}
 	res, bounded, v := p.reserve(remote, a, now)
 	if res == nil {

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/scheduler/run"
@@ -26,8 +25,8 @@ func (p *provider) beginRun(job string, requester peer.ID, ranks []int) error {
 		hold = o.req.Duration
 	}
 	r.until = time.Now().Add(hold + time.Minute)
-	if f := p.fault(); f.DisconnectAfter > 0 {
-		p.goBackground(func(ctx context.Context) { p.disconnect(ctx, requester, f.DisconnectAfter, f.DisconnectFor) })
+	if k := p.d.Knobs.RunBegan; k != nil {
+		p.goBackground(func(ctx context.Context) { k(ctx, job, requester) })
 	}
 	return nil
 }
@@ -90,62 +89,5 @@ func (p *provider) endRun(job string, requester peer.ID, end run.RunEnd) {
 	p.mu.Unlock()
 	if ended {
 		p.d.Changed()
-	}
-}
-
-// SetFaults makes this node misbehave on purpose from now on: tests of the
-// market's defences use it. Users never do.
-func (m *Market) SetFaults(f Faults) { m.prov.faults.Store(&f) }
-
-// fault returns the faults set, the zero value if none.
-func (p *provider) fault() Faults {
-	if f := p.faults.Load(); f != nil {
-		return *f
-	}
-	return Faults{}
-}
-
-// RunFaults is the run server's view of this node's Faults
-// (run.Faulty): how the run of job for requester misbehaves.
-func (m *Market) RunFaults(job string, requester peer.ID) run.Faults {
-	f := m.prov.fault()
-	return run.Faults{NeverAnswer: f.NeverAnswer, NeverRun: f.NeverRun, AlterOutputs: f.WrongOutputs, MalformedOutputs: f.MalformedOutputs,
-		MisstatedOutputs: f.MisstatedOutputs}
-}
-
-var _ run.Faulty = (*Market)(nil)
-
-// defaultDisconnectFor is how long Faults.DisconnectAfter refuses the
-// requester when Faults.DisconnectFor is zero.
-const defaultDisconnectFor = 3 * time.Second
-
-// disconnect is Faults.DisconnectAfter: after wait it closes every
-// connection to p and, for blackout, closes each new one as it opens.
-func (p *provider) disconnect(ctx context.Context, requester peer.ID, wait, blackout time.Duration) {
-	if blackout <= 0 {
-		blackout = defaultDisconnectFor
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		return
-	}
-	net := p.d.Host.Network()
-	until := time.Now().Add(blackout)
-	refuse := &network.NotifyBundle{ConnectedF: func(_ network.Network, c network.Conn) {
-		if c.RemotePeer() == requester && time.Now().Before(until) {
-			go c.Close() // not from the notification itself
-		}
-	}}
-	net.Notify(refuse) // first, so no connection slips in between
-	defer net.StopNotify(refuse)
-	p.log.Warn("fault: disconnecting from the requester", "requester", short(requester), "for", blackout)
-	_ = net.ClosePeer(requester)
-	t.Reset(blackout)
-	select {
-	case <-t.C:
-	case <-ctx.Done():
 	}
 }

@@ -1,7 +1,9 @@
 // Package nodetest starts many full gpumesh nodes in one process on loopback
 // for tests and benchmarks: free ports, temporary data dirs, every node
 // bootstrapped through the first, readiness waited for by condition, and a
-// clean teardown. It is the one place that builds many-node scenarios.
+// clean teardown. It is the one place that builds many-node scenarios, and
+// the home of the bad actors (BadActor) that tests of the network's
+// defences set on a node at run time.
 package nodetest
 
 import (

@@ -79,7 +79,7 @@ func (p *provider) accept(remote peer.ID, a *gossip.Award, knob string) (*reserv
 	}
 	p.stats.add(func(s *Stats) { s.Accepted++ })
 	p.log.Info("accepted an award", "job", a.Job, "requester", short(remote), "ranks", fmt.Sprint(a.Ranks), "devices", len(res.devices), "price", a.Price, "until", res.until.Format(time.TimeOnly))
-	go p.d.Changed()
+	p.d.Changed()
 	return res, &gossip.Accept{Job: a.Job, Seq: p.nextSeq(), Sent: now, ReservedUntil: res.until, AwardSeq: a.Seq}, bounded
 }
 
@@ -142,6 +142,16 @@ func (p *provider) reserve(remote peer.ID, a *gossip.Award, now time.Time) (*res
 
 // release ends a reservation at the requester's word.
 func (p *provider) release(remote peer.ID, r *gossip.Release) (bool, string) {
+	ok, reason, changed := p.releaseLocked(remote, r)
+	if changed {
+		p.d.Changed()
+	}
+	return ok, reason
+}
+
+// releaseLocked is release's checks and change, under p.mu; changed says
+// whether a reservation ended.
+func (p *provider) releaseLocked(remote peer.ID, r *gossip.Release) (ok bool, reason string, changed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	o := p.open[r.Job]
@@ -149,21 +159,21 @@ func (p *provider) release(remote peer.ID, r *gossip.Release) (bool, string) {
 	switch {
 	case r.Provider != p.self.String():
 		p.stats.refused("wrong_provider")
-		return false, "release names another provider"
+		return false, "release names another provider", false
 	case o == nil || o.requester != remote:
 		p.stats.refused("not_requester")
-		return false, "no job of yours here"
+		return false, "no job of yours here", false
 	case r.Seq <= o.lastAward:
 		p.stats.refused("replayed")
-		return false, "replayed release"
+		return false, "replayed release", false
 	}
 	o.lastAward = r.Seq
 	if res != nil && res.ended == "" {
 		res.ended = "released: " + r.Reason
 		p.stats.add(func(s *Stats) { s.Released++ })
-		go p.d.Changed()
+		changed = true
 	}
-	return true, ""
+	return true, "", changed
 }
 
 // pingPeers pings every other provider of a's cluster once, in parallel.

@@ -167,6 +167,7 @@ func describe(w gossip.Resources) string {
 	return strings.Join(parts, ", ")
 }
 
+// or is s, or def when s is empty.
 func or(s, def string) string {
 	if s == "" {
 		return def

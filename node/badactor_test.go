@@ -36,7 +36,7 @@ type badFleet struct {
 
 // startBadFleet starts the fleet, gives the bad actor faults, and waits
 // until every node heard every other.
-func startBadFleet(t *testing.T, faults market.Faults) *badFleet {
+func startBadFleet(t *testing.T, faults nodetest.BadActor) *badFleet {
 	t.Helper()
 	f := nodetest.Start(t, 5, nodetest.Options{Configure: func(i int, c *config.Config) {
 		c.Offer.Enabled = i > 0
@@ -49,7 +49,7 @@ func startBadFleet(t *testing.T, faults market.Faults) *badFleet {
 		c.Market.VerifyClass = market.VerifyOff
 	}})
 	f.WaitHeard(t, 30*time.Second)
-	f.Nodes[1].Market().SetFaults(faults)
+	f.SetBadActor(1, faults)
 	in := filepath.Join(t.TempDir(), "in.txt")
 	if err := os.WriteFile(in, []byte("gpumesh\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -236,12 +236,12 @@ func TestBadActorNeverRuns(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name   string
-		faults market.Faults
+		faults nodetest.BadActor
 		detail string
 		usage  bool // whether the requester records a usage (it answered)
 	}{
-		{"silent", market.Faults{NeverRun: true}, "no word from", true},
-		{"unanswered", market.Faults{NeverAnswer: true}, "no answer from", false},
+		{"silent", nodetest.BadActor{NeverRun: true}, "no word from", true},
+		{"unanswered", nodetest.BadActor{NeverAnswer: true}, "no answer from", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := startBadFleet(t, c.faults)
@@ -290,7 +290,7 @@ func TestBadActorDisconnects(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 5-node scenario; runs without -short")
 	}
-	b := startBadFleet(t, market.Faults{DisconnectAfter: time.Second, DisconnectFor: 2 * time.Second})
+	b := startBadFleet(t, nodetest.BadActor{DisconnectAfter: time.Second, DisconnectFor: 2 * time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	v := b.run(ctx, t, 60, nil) // 3 s of ticks
@@ -337,7 +337,7 @@ func TestBadActorWrongOutputs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 5-node scenario; runs without -short")
 	}
-	b := startBadFleet(t, market.Faults{WrongOutputs: true})
+	b := startBadFleet(t, nodetest.BadActor{WrongOutputs: true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	all := 1.0
@@ -401,11 +401,11 @@ func TestBadActorMalformedOutputs(t *testing.T) {
 	}
 	for _, c := range []struct {
 		name   string
-		faults market.Faults
+		faults nodetest.BadActor
 		detail string
 	}{
-		{"names", market.Faults{MalformedOutputs: true}, "output name"},
-		{"digests", market.Faults{MisstatedOutputs: true}, "bytes do not match"},
+		{"names", nodetest.BadActor{MalformedOutputs: true}, "output name"},
+		{"digests", nodetest.BadActor{MisstatedOutputs: true}, "bytes do not match"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			b := startBadFleet(t, c.faults)

@@ -53,6 +53,7 @@ func (n *Node) newJobs(life context.Context) error {
 		Log:              n.log.With("component", "market"),
 		Challenge:        n.classChallenge,
 		Auditor:          n.execs["wasm"],
+		Knobs:            n.knobs().Market,
 	}
 	if n.cfg.Offer.Enabled {
 		deps.Offer = n.marketOffer

@@ -118,8 +118,8 @@ func TestMarketOnCountryNetwork(t *testing.T) {
 		scenario(t, "k=4 within 40 ms, a decliner replaced", func() {
 			const bound = 40 * time.Millisecond
 			decliner := 1 // the cheapest in Europe, next to the requester
-			s.Nodes[decliner].Market().SetFaults(market.Faults{DeclineAwards: "busy with another job"})
-			defer s.Nodes[decliner].Market().SetFaults(market.Faults{})
+			s.SetBadActor(decliner, nodetest.BadActor{DeclineAwards: "busy with another job"})
+			defer s.SetBadActor(decliner, nodetest.BadActor{})
 			v := submit(market.Spec{Workers: 4, MaxRTT: p2p.Duration(bound)})
 			if v.State != market.StateFormed {
 				t.Fatalf("state %s: %s", v.State, v.Error)

@@ -72,6 +72,26 @@ type Options struct {
 	// says of the chain (its epoch rules still apply); the caller owns it.
 	// `gpumesh demo` shares one simulated chain among its nodes.
 	Chain anchor.Backend
+	// Knobs, if set, are interception points for tests in the node's
+	// market and run server: node/nodetest's bad actors. Users never set
+	// them.
+	Knobs *Knobs
+}
+
+// Knobs are a node's interception points for tests (see Options.Knobs).
+type Knobs struct {
+	// Market hooks into the market's provider side.
+	Market market.Knobs
+	// Run hooks into the run server.
+	Run run.ServerKnobs
+}
+
+// knobs are the node's test knobs: none in production.
+func (n *Node) knobs() Knobs {
+	if n.opts.Knobs == nil {
+		return Knobs{}
+	}
+	return *n.opts.Knobs
 }
 
 // Node is a running gpumesh node. Create it with New, Start it, Close it.
@@ -221,6 +241,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	// Accepted awards admit their requester's work through the run protocol.
 	n.runs = run.NewServer(n.net.Host(), n.execs, n.jobs, run.ServerConfig{
 		Dir: filepath.Join(dir, "jobs"), Limits: n.cfg.Executor.Limits(), Heartbeat: time.Duration(n.cfg.Market.HeartbeatInterval),
+		Knobs: n.knobs().Run,
 	}, n.log.With("component", "run"))
 	n.runs.Start()
 	n.wg.Go(func() { n.watchHeartbeats(life) })

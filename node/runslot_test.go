@@ -33,7 +33,7 @@ func TestRunSlotSiege(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a 5-node scenario; runs without -short")
 	}
-	b := startBadFleet(t, market.Faults{})
+	b := startBadFleet(t, nodetest.BadActor{})
 	provs := b.Nodes[1:]
 	sybils := nodetest.Sybils(t, 14, nodetest.AttackerOptions{})
 	// Generous: compiling the module under -race on a loaded machine is slow.
@@ -109,7 +109,7 @@ func TestFailoverWithoutBidsFailsPromptly(t *testing.T) {
 		c.Market.VerifyClass = market.VerifyOff
 	}})
 	f.WaitHeard(t, 30*time.Second)
-	f.Nodes[1].Market().SetFaults(market.Faults{NeverAnswer: true})
+	f.SetBadActor(1, nodetest.BadActor{NeverAnswer: true})
 	in := filepath.Join(t.TempDir(), "in.txt")
 	if err := os.WriteFile(in, []byte("gpumesh\n"), 0o644); err != nil {
 		t.Fatal(err)

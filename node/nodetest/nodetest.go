@@ -1,7 +1,9 @@
 // Package nodetest starts many full gpumesh nodes in one process on loopback
 // for tests and benchmarks: free ports, temporary data dirs, every node
 // bootstrapped through the first, readiness waited for by condition, and a
-// clean teardown. It is the one place that builds many-node scenarios.
+// clean teardown. It is the one place that builds many-node scenarios, and
+// the home of the bad actors (BadActor) that tests of the network's
+// defences set on a node at run time.
 package nodetest
 
 import (
@@ -23,6 +25,8 @@ import (
 // Fleet is a set of running nodes. Nodes[0] is everyone's bootstrap peer.
 type Fleet struct {
 	Nodes []*node.Node
+
+	actors []*actor // each node's BadActor (SetBadActor)
 }
 
 // Options tune a fleet.
@@ -68,7 +72,7 @@ func Start(t TB, n int, opts Options) *Fleet {
 	if opts.Log == nil {
 		opts.Log = defaultLog()
 	}
-	f := &Fleet{Nodes: make([]*node.Node, n)}
+	f := &Fleet{Nodes: make([]*node.Node, n), actors: newActors(n, opts.Log)}
 	// The data dirs first: cleanups run last-in first-out, so the nodes
 	// close (their ledgers flushing) before their folders are removed.
 	dirs := make([]string, n)
@@ -95,10 +99,11 @@ func Start(t TB, n int, opts Options) *Fleet {
 				detect = d
 			}
 		}
-		nd, err := node.New(node.Options{DataDir: dirs[i], Config: c, Log: opts.Log.With("node", i), Detect: detect})
+		nd, err := node.New(node.Options{DataDir: dirs[i], Config: c, Log: opts.Log.With("node", i), Detect: detect, Knobs: f.actors[i].knobs()})
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i, err)
 		}
+		f.actors[i].node.Store(nd)
 		if err := nd.Start(context.Background()); err != nil {
 			return fmt.Errorf("node %d: %w", i, err)
 		}

@@ -168,6 +168,7 @@ func StartSim(t TB, n int, opts SimOptions) *Sim {
 			Log:     opts.Log.With("node", i, "country", s.countries[i]),
 			Detect:  opts.Detect,
 			NoAPI:   true,
+			Knobs:   s.actors[i].knobs(),
 			Network: []p2p.Option{p2p.WithTransports(
 				libp2p.ListenAddrStrings(addr),
 				simlibp2p.QUICSimnet(s.net, link),
@@ -177,6 +178,7 @@ func StartSim(t TB, n int, opts SimOptions) *Sim {
 			)},
 		})
 		if err == nil {
+			s.actors[i].node.Store(nd)
 			err = nd.Start(context.Background())
 		}
 		if err != nil {
@@ -212,7 +214,7 @@ func newSim(n int, opts SimOptions) (*Sim, error) {
 		known[c] = true
 	}
 	s := &Sim{
-		Fleet:     Fleet{Nodes: make([]*node.Node, n)},
+		Fleet:     Fleet{Nodes: make([]*node.Node, n), actors: newActors(n, opts.Log)},
 		countries: make([]string, n),
 		rtt:       make([]time.Duration, n*n),
 		index:     make(map[netip.Addr]int, n),

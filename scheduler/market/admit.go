@@ -10,7 +10,7 @@ import (
 )
 
 // maxFirstRequests bounds the requesters whose first request is
-// considered at once on top of the shared slots (Market.sem).
+// considered at once on top of the shared slots (provider.sem).
 const maxFirstRequests = 1024
 
 // considering counts, per requester, its requests being considered (the
@@ -25,12 +25,12 @@ type considering struct {
 // room, and reports whether there was; a request turned away counts as
 // declined, overloaded (or closed, once the market is). A requester none of whose requests is being
 // considered always has room (up to maxFirstRequests of them at once);
-// its further requests share the slots of Market.sem. So a group of peers
+// its further requests share the slots of provider.sem. So a group of peers
 // that flood requests and then leave the bids they get unanswered holds
 // one slot each beside the shared ones, and never keeps an honest
 // requester's request from being bid on.
-func (m *Market) goConsider(requester peer.ID, req *gossip.JobRequest) bool {
-	c := &m.considering
+func (p *provider) goConsider(requester peer.ID, req *gossip.JobRequest) bool {
+	c := &p.considering
 	c.mu.Lock()
 	if c.n == nil {
 		c.n = map[peer.ID]int{}
@@ -38,10 +38,10 @@ func (m *Market) goConsider(requester peer.ID, req *gossip.JobRequest) bool {
 	shared := c.n[requester] > 0 || len(c.n) >= maxFirstRequests
 	if shared {
 		select {
-		case m.sem <- struct{}{}:
+		case p.sem <- struct{}{}:
 		default:
 			c.mu.Unlock()
-			m.stats.declined("overloaded")
+			p.stats.declined("overloaded")
 			return false
 		}
 	}
@@ -49,7 +49,7 @@ func (m *Market) goConsider(requester peer.ID, req *gossip.JobRequest) bool {
 	c.mu.Unlock()
 	done := func() {
 		if shared {
-			<-m.sem
+			<-p.sem
 		}
 		c.mu.Lock()
 		if c.n[requester]--; c.n[requester] <= 0 {
@@ -57,12 +57,12 @@ func (m *Market) goConsider(requester peer.ID, req *gossip.JobRequest) bool {
 		}
 		c.mu.Unlock()
 	}
-	if !m.goBackground(func(ctx context.Context) {
+	if !p.goBackground(func(ctx context.Context) {
 		defer done()
-		_ = m.consider(ctx, requester, req)
+		_ = p.consider(ctx, requester, req)
 	}) {
 		done()
-		m.stats.declined("closed")
+		p.stats.declined("closed")
 		return false
 	}
 	return true

@@ -124,7 +124,7 @@ func TestLostRunReceipts(t *testing.T) {
 	start := time.Now().Add(-time.Minute)
 	// The provider ran 30 s before it noticed the requester had gone; the
 	// requester last heard from it 12.3456 s in.
-	prov := &Market{core: &core{self: provID, d: Deps{Key: provKey, Ledger: l}}, reserved: map[string]*reservation{
+	prov := &provider{core: &core{self: provID, d: Deps{Key: provKey, Ledger: l}}, reserved: map[string]*reservation{
 		id: {job: id, requester: reqID, devices: []int{0}, ranks: []int{0}, price: 0.5, ended: "ran",
 			served: &run.RunEnd{Started: start, Ended: start.Add(30 * time.Second), Results: map[int]run.RankEnd{}}},
 	}}

@@ -27,7 +27,12 @@
 // on; pricing.Ask sets the price from the load and the request's urgency;
 // an award is accepted only from the requester, for the bid made, once,
 // and reserves the devices until market.reserve_hold passes or the
-// requester releases them.
+// requester releases them. The provider side is its own part (provider,
+// with its own lock, in provider*.go): the decision chain (Decide), the bid
+// engine (OnRequest, invitations, bounded by admit.go), awards and
+// reservations, run admission for the run server (CheckRun, BeginRun,
+// EndRun) and the receipts of the runs it served. Tests hook into it
+// through Knobs, which production leaves nil.
 //
 // Every stream has a deadline and a size limit, every message is a signed
 // envelope whose signer must be the stream's remote peer, and every

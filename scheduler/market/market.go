@@ -115,36 +115,8 @@ type Deps struct {
 	Ledger *ledger.Log
 	// Log receives the market's logs.
 	Log *slog.Logger
-}
-
-// Faults make a provider misbehave on purpose, for tests of the market's
-// defences; the zero value behaves.
-type Faults struct {
-	// DeclineAwards, if set, declines every award with this reason.
-	DeclineAwards string
-	// IgnoreAwards leaves every award unanswered.
-	IgnoreAwards bool
-	// NeverRun bids and accepts awards, answers the run request and takes
-	// its files, then runs nothing and sends nothing, not even a heartbeat.
-	NeverRun bool
-	// NeverAnswer bids and accepts awards, then holds the run request
-	// unanswered until the requester gives up.
-	NeverAnswer bool
-	// DisconnectAfter, if set, drops every connection to the requester
-	// this long after its run started here, and refuses that peer's
-	// connections for DisconnectFor (3 s when zero); the node stays up and
-	// can be reached again afterwards.
-	DisconnectAfter time.Duration
-	DisconnectFor   time.Duration
-	// WrongOutputs runs the work and returns every output altered (each
-	// byte inverted) with an otherwise honest result.
-	WrongOutputs bool
-	// MalformedOutputs runs the work and lists its outputs under names no
-	// requester accepts (run.Faults.MalformedOutputs).
-	MalformedOutputs bool
-	// MisstatedOutputs runs the work and lists its outputs with digests
-	// that are not their bytes' (run.Faults.MisstatedOutputs).
-	MisstatedOutputs bool
+	// Knobs are interception points for tests; zero in production.
+	Knobs Knobs
 }
 
 // core is what both roles of the market share, and all they share: the
@@ -167,35 +139,14 @@ type core struct {
 type Market struct {
 	*core
 
-	mu       sync.Mutex
-	jobs     map[string]*job     // as requester
-	order    []string            // job IDs, oldest first
-	jobCap   int                 // jobs remembered at most (maxJobs)
-	open     map[string]*offered // as provider: requests we bid on
-	reserved map[string]*reservation
-	freed    chan struct{} // closed and replaced each time a job of ours ends
+	mu     sync.Mutex
+	jobs   map[string]*job // as requester
+	order  []string        // job IDs, oldest first
+	jobCap int             // jobs remembered at most (maxJobs)
+	freed  chan struct{}   // closed and replaced each time a job of ours ends
+	checks classChecks     // proof-of-compute verdicts, as requester
 
-	// ended is closed at the next end of a run served here (EndRun), for
-	// receipt requests waiting for it (awaitRunEnd); guarded by mu.
-	ended      chan struct{}
-	runEndWait time.Duration // how long they wait; defaultEndWait when zero; guarded by mu
-	sem        chan struct{} // bounds concurrent bid decisions beyond each requester's first
-	faults     atomic.Pointer[Faults]
-	checks     classChecks // proof-of-compute verdicts, as requester
-
-	considering considering // requests being considered, by requester (goConsider)
-}
-
-// SetFaults makes this node misbehave on purpose from now on: tests of the
-// market's defences use it. Users never do.
-func (m *Market) SetFaults(f Faults) { m.faults.Store(&f) }
-
-// fault returns the faults set, the zero value if none.
-func (m *Market) fault() Faults {
-	if f := m.faults.Load(); f != nil {
-		return *f
-	}
-	return Faults{}
+	prov *provider // the provider side, with its own lock
 }
 
 // Stats counts what the market decided, by reason.
@@ -236,8 +187,7 @@ func New(cfg Config, d Deps) (*Market, error) {
 	// Sequence numbers follow the clock, so they keep growing across restarts.
 	c.seq.Store(uint64(time.Now().UnixNano()))
 	m := &Market{core: c,
-		jobs: map[string]*job{}, open: map[string]*offered{}, reserved: map[string]*reservation{}, freed: make(chan struct{}),
-		sem: make(chan struct{}, 32), jobCap: maxJobs}
+		jobs: map[string]*job{}, freed: make(chan struct{}), jobCap: maxJobs, prov: newProvider(c)}
 	if d.ResultsDir != "" {
 		m.clearLogs()
 	}
@@ -248,9 +198,9 @@ func New(cfg Config, d Deps) (*Market, error) {
 // the market's work lives until Close, or until ctx ends.
 func (m *Market) Start(ctx context.Context) {
 	m.d.Host.SetStreamHandler(BidProtocol, m.handleBid)
-	m.d.Host.SetStreamHandler(AwardProtocol, m.handleAward)
-	m.d.Host.SetStreamHandler(InviteProtocol, m.handleInvite)
-	m.d.Host.SetStreamHandler(ReceiptProtocol, m.handleSettle)
+	m.d.Host.SetStreamHandler(AwardProtocol, m.prov.handleAward)
+	m.d.Host.SetStreamHandler(InviteProtocol, m.prov.handleInvite)
+	m.d.Host.SetStreamHandler(ReceiptProtocol, m.prov.handleSettle)
 	m.life.Go(func(life context.Context) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -338,7 +288,7 @@ func (m *Market) sweep(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			m.expire(now)
+			m.prov.expire(now)
 		}
 	}
 }

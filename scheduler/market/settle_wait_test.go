@@ -32,9 +32,9 @@ func TestReceiptRequestWaitsForRunEnd(t *testing.T) {
 		d.Ledger = l
 	})
 	t.Cleanup(func() { l.Close() })
-	m.mu.Lock()
-	m.runEndWait = time.Minute // the run's end, not the wait's, answers
-	m.mu.Unlock()
+	m.prov.mu.Lock()
+	m.prov.runEndWait = time.Minute // the run's end, not the wait's, answers
+	m.prov.mu.Unlock()
 	req, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
 	if err != nil {
 		t.Fatal(err)
@@ -46,12 +46,12 @@ func TestReceiptRequestWaitsForRunEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	const job, never = "0123456789abcdef0123456789abcdef", "fedcba9876543210fedcba9876543210"
-	m.mu.Lock()
+	m.prov.mu.Lock()
 	for _, id := range []string{job, never} {
-		m.reserved[id] = &reservation{job: id, requester: req.ID(), devices: []int{0}, ranks: []int{0}, price: 0.5, running: true,
+		m.prov.reserved[id] = &reservation{job: id, requester: req.ID(), devices: []int{0}, ranks: []int{0}, price: 0.5, running: true,
 			until: time.Now().Add(time.Hour)}
 	}
-	m.mu.Unlock()
+	m.prov.mu.Unlock()
 
 	ask := func(id string) <-chan settleOffer {
 		out := make(chan settleOffer, 1)
@@ -84,9 +84,9 @@ func TestReceiptRequestWaitsForRunEnd(t *testing.T) {
 			t.Fatal("the request never reached the handler")
 		default:
 		}
-		m.mu.Lock()
-		waiting = m.ended != nil
-		m.mu.Unlock()
+		m.prov.mu.Lock()
+		waiting = m.prov.ended != nil
+		m.prov.mu.Unlock()
 		runtime.Gosched()
 	}
 	start := time.Now().Add(-time.Second)
@@ -103,9 +103,9 @@ func TestReceiptRequestWaitsForRunEnd(t *testing.T) {
 	}
 
 	// A run that never ends: the handler gives up at the end of its wait.
-	m.mu.Lock()
-	m.runEndWait = 100 * time.Millisecond
-	m.mu.Unlock()
+	m.prov.mu.Lock()
+	m.prov.runEndWait = 100 * time.Millisecond
+	m.prov.mu.Unlock()
 	select {
 	case o := <-ask(never):
 		if !strings.Contains(o.Error, "has not ended") {

@@ -199,22 +199,6 @@ type Usage struct {
 	Settlement string   `json:"settlement,omitempty"`
 }
 
-// Reservation is an award this node accepted as provider.
-type Reservation struct {
-	Job       string    `json:"job"`
-	Requester string    `json:"requester"`
-	Ranks     []int     `json:"ranks"`
-	WorldSize int       `json:"world_size"`
-	Devices   []int     `json:"devices"`
-	Price     float64   `json:"price"`
-	Accepted  time.Time `json:"accepted"`
-	Until     time.Time `json:"until"`
-	// Running says the requester started the work.
-	Running bool `json:"running,omitempty"`
-	// Ended says why it no longer holds; empty while it does.
-	Ended string `json:"ended,omitempty"`
-}
-
 // viewOf is j's view now.
 func (m *Market) viewOf(j *job) JobView {
 	m.mu.Lock()
@@ -258,19 +242,6 @@ func (m *Market) Jobs() []JobView {
 		v.Events = nil
 		out = append(out, v)
 	}
-	return out
-}
-
-// Reservations lists the awards this node accepted as provider, newest first.
-func (m *Market) Reservations() []Reservation {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]Reservation, 0, len(m.reserved))
-	for _, r := range m.reserved {
-		out = append(out, Reservation{Job: r.job, Requester: r.requester.String(), Ranks: slices.Clone(r.ranks),
-			WorldSize: r.world, Devices: slices.Clone(r.devices), Price: r.price, Accepted: r.accepted, Until: r.until, Running: r.running, Ended: r.ended})
-	}
-	slices.SortFunc(out, func(a, b Reservation) int { return b.Accepted.Compare(a.Accepted) })
 	return out
 }
 

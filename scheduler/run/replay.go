@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -83,27 +82,4 @@ func Replay(ctx context.Context, exec executor.Executor, req *RunRequest, rk int
 	budget := maxOutputBytes
 	outs, _, _ := listOutputs(ctx, outputs, &budget)
 	return res, outs, nil
-}
-
-// alterOutputs inverts every byte of every regular file under dir, and
-// gives an empty one a byte (Faults.AlterOutputs). Errors are ignored:
-// this is a test's saboteur.
-func alterOutputs(dir string) {
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil
-		}
-		for i := range b {
-			b[i] = ^b[i]
-		}
-		if len(b) == 0 {
-			b = []byte{0xff}
-		}
-		_ = os.WriteFile(path, b, 0o644)
-		return nil
-	})
 }

@@ -15,21 +15,13 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 )
 
-// faultyAuth is a fakeAuth whose runs misbehave with f.
-type faultyAuth struct {
-	*fakeAuth
-	f Faults
-}
-
-func (a faultyAuth) RunFaults(string, peer.ID) Faults { return a.f }
-
 // newFaultyProvider is a provider whose runs misbehave with f.
-func newFaultyProvider(t *testing.T, f Faults, heartbeat time.Duration) *provider {
+func newFaultyProvider(t *testing.T, f faults, heartbeat time.Duration) *provider {
 	t.Helper()
 	n := newNode(t)
 	auth := newFakeAuth()
 	rec := &recordingExec{Executor: testWasm(t)}
-	srv := NewServer(n, map[string]executor.Executor{"wasm": rec}, faultyAuth{auth, f}, ServerConfig{Dir: t.TempDir(), Heartbeat: heartbeat}, nil)
+	srv := NewServer(n, map[string]executor.Executor{"wasm": rec}, auth, ServerConfig{Dir: t.TempDir(), Heartbeat: heartbeat, Knobs: f.knobs()}, nil)
 	srv.Start()
 	t.Cleanup(func() { srv.Close() })
 	return &provider{node: n, srv: srv, auth: auth, exec: rec}
@@ -47,7 +39,7 @@ func TestReplayAudits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	honest, liar := newProvider(t, ServerConfig{}), newFaultyProvider(t, Faults{AlterOutputs: true}, time.Second)
+	honest, liar := newProvider(t, ServerConfig{}), newFaultyProvider(t, faults{AlterOutputs: true}, time.Second)
 	n := newNode(t)
 	connect(n, honest.node)
 	connect(n, liar.node)
@@ -103,7 +95,7 @@ func TestReplayAudits(t *testing.T) {
 // TestProviderNeverAnswers: a provider that holds the request without an
 // answer is lost after WithAnswerTimeout, having served nothing.
 func TestProviderNeverAnswers(t *testing.T) {
-	prov := newFaultyProvider(t, Faults{NeverAnswer: true}, time.Second)
+	prov := newFaultyProvider(t, faults{NeverAnswer: true}, time.Second)
 	n := newNode(t)
 	connect(n, prov.node)
 	r := wasmRequest(jobID(t), []int{0}, []peer.ID{prov.ID()})
@@ -127,7 +119,7 @@ func TestProviderNeverAnswers(t *testing.T) {
 // then sends nothing is lost after HeartbeatTolerance heartbeats, having
 // been heard from only when it answered; nothing ran.
 func TestProviderNeverRuns(t *testing.T) {
-	prov := newFaultyProvider(t, Faults{NeverRun: true}, 100*time.Millisecond)
+	prov := newFaultyProvider(t, faults{NeverRun: true}, 100*time.Millisecond)
 	n := newNode(t)
 	connect(n, prov.node)
 	r := wasmRequest(jobID(t), []int{0}, []peer.ID{prov.ID()})

@@ -72,34 +72,28 @@ type RunEnd struct {
 	Results map[int]RankEnd
 }
 
-// Faults make a provider's server misbehave on purpose, for tests of a
-// requester's defences; the zero value behaves. A provider's market sets
-// them (market.Faults); users never do.
-type Faults struct {
-	// NeverAnswer holds an authorized request open without an answer until
-	// the requester gives up.
-	NeverAnswer bool
-	// NeverRun answers an authorized request and takes its files, then
-	// starts nothing and sends nothing, not even a heartbeat.
-	NeverRun bool
-	// AlterOutputs runs the work and inverts every byte of every output
-	// (an empty output gets one byte) before listing them: the result is
-	// otherwise honest, and the digests match the bytes sent.
-	AlterOutputs bool
-	// MalformedOutputs runs the work and lists every output under a name
-	// that climbs out of its rank's folder ("../" before it), which no
-	// requester accepts, then sends its bytes.
-	MalformedOutputs bool
-	// MisstatedOutputs runs the work and lists every output with a digest
-	// that is not its bytes' (all zeros), then sends the bytes.
-	MisstatedOutputs bool
-}
-
-// Faulty is implemented by an Authorizer that makes some runs misbehave
-// on purpose; the server asks it once per authorized run.
-type Faulty interface {
-	// RunFaults returns the faults of the run of job for requester.
-	RunFaults(job string, requester peer.ID) Faults
+// ServerKnobs are the server's interception points for tests (the bad
+// actors of node/nodetest, and this package's tests); every field is nil
+// in production, where the server calls none. Each is named for where it
+// hooks in.
+type ServerKnobs struct {
+	// BeforeAnswer, if set, is called with each authorized request before
+	// the server answers it, with the run's stream, the stream's reader
+	// and a context that ends when the server closes. A non-empty stop
+	// takes the request over: the server neither answers nor runs it, but
+	// resets the stream and ends the run with stop as its reason.
+	BeforeAnswer func(ctx context.Context, st network.Stream, r io.Reader, req *RunRequest) (stop string)
+	// BeforeRun, if set, is called once the request's files are in, before
+	// any rank starts, with a context that ends when the server closes. A
+	// non-empty stop ends the run there: the stream is reset and stop is
+	// the run's reason.
+	BeforeRun func(ctx context.Context, req *RunRequest) (stop string)
+	// BeforeList, if set, is called with the folder of a rank's outputs
+	// once its work ended, before they are listed.
+	BeforeList func(req *RunRequest, rank int, dir string)
+	// BeforeSend, if set, is called with a rank's outputs as listed, before
+	// they are sent; it may change them in place.
+	BeforeSend func(req *RunRequest, rank int, outs []File)
 }
 
 // RankEnd is one rank's result as sent.
@@ -160,6 +154,8 @@ type ServerConfig struct {
 	// refused as busy.
 	MaxPendingPerPeer int
 	MaxPending        int
+	// Knobs are interception points for tests; zero in production.
+	Knobs ServerKnobs
 }
 
 // withDefaults fills zero fields with their defaults.
@@ -261,15 +257,12 @@ func (s *Server) handle(st network.Stream) {
 	defer st.Scope().ReleaseMemory(RunMemory)
 	log := s.log.With("job", req.Job, "requester", remote.String(), "ranks", req.Ranks)
 	_ = st.SetDeadline(time.Now().Add(streamTimeout))
-	var faults Faults
-	if f, ok := s.auth.(Faulty); ok {
-		faults = f.RunFaults(req.Job, remote)
-	}
 	var end RunEnd
-	if faults.NeverAnswer {
-		end = s.hold(st, r, log)
+	if stop := s.beforeAnswer(st, r, req); stop != "" {
+		_ = st.Reset()
+		end = RunEnd{Reason: stop}
 	} else {
-		end = s.serve(st, r, req, faults, log)
+		end = s.serve(st, r, req, log)
 	}
 	s.auth.EndRun(req.Job, remote, end)
 	log.Info("run ended", "reason", end.Reason)
@@ -399,15 +392,12 @@ func (s *Server) refuseStream(st network.Stream, a Ack) {
 	_ = st.Close()
 }
 
-// hold keeps a request unanswered (Faults.NeverAnswer) until the
-// requester resets the stream, its deadline passes or the server closes.
-func (s *Server) hold(st network.Stream, r *bufio.Reader, log *slog.Logger) RunEnd {
-	log.Warn("fault: holding the run request unanswered")
-	stop := context.AfterFunc(s.life, func() { _ = st.Reset() })
-	defer stop()
-	_, _ = io.Copy(io.Discard, r)
-	_ = st.Reset()
-	return RunEnd{Reason: "fault: never answered"}
+// beforeAnswer calls Knobs.BeforeAnswer, if set, and returns its stop.
+func (s *Server) beforeAnswer(st network.Stream, r io.Reader, req *RunRequest) string {
+	if k := s.cfg.Knobs.BeforeAnswer; k != nil {
+		return k(s.life, st, r, req)
+	}
+	return ""
 }
 
 // truncate cuts a reason to maxReasonBytes.
@@ -478,7 +468,7 @@ func (s *Server) forget(job string) {
 
 // serve runs an admitted, authorized request and returns what it served
 // and why it ended.
-func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, faults Faults, log *slog.Logger) (end RunEnd) {
+func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log *slog.Logger) (end RunEnd) {
 	jobDir := filepath.Join(s.cfg.Dir, req.Job)
 	if !s.cfg.Keep {
 		defer os.RemoveAll(jobDir)
@@ -508,19 +498,12 @@ func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, faul
 		end.Reason = "inputs: " + err.Error()
 		return end
 	}
-	if faults.NeverRun {
-		// Silent until the server closes or the stream would have timed
-		// out: the requester gives up long before.
-		log.Warn("fault: running nothing, sending nothing")
-		t := time.NewTimer(streamTimeout)
-		select {
-		case <-t.C:
-		case <-s.life.Done():
+	if k := s.cfg.Knobs.BeforeRun; k != nil {
+		if stop := k(s.life, req); stop != "" {
+			_ = st.Reset()
+			end.Reason = stop
+			return end
 		}
-		t.Stop()
-		_ = st.Reset()
-		end.Reason = "fault: never ran"
-		return end
 	}
 	// The requester half-closes after the files; anything else ends the work.
 	ctx, cancel := context.WithCancelCause(s.life)
@@ -532,7 +515,7 @@ func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, faul
 		}
 	}()
 
-	reason := s.runRanks(ctx, cancel, st, req, jobDir, module, end.Results, faults, log)
+	reason := s.runRanks(ctx, cancel, st, req, jobDir, module, end.Results, log)
 	if reason != "" {
 		_ = st.Reset()
 		end.Reason = reason
@@ -603,7 +586,7 @@ type item struct {
 // stopped. Heartbeats go out from their own goroutine: listing and
 // hashing outputs never holds them back, and a result's event and files
 // go out as one, between two heartbeats.
-func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, st network.Stream, req *RunRequest, jobDir string, module []byte, sent map[int]RankEnd, faults Faults, log *slog.Logger) string {
+func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, st network.Stream, req *RunRequest, jobDir string, module []byte, sent map[int]RankEnd, log *slog.Logger) string {
 	items := make(chan item, 64)
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel (deferred later, runs first) stops the work
@@ -655,26 +638,16 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 			}
 			left--
 			ev := it.ev
-			if faults.AlterOutputs {
-				log.Warn("fault: altering the outputs", "rank", ev.Rank)
-				alterOutputs(it.outputs)
+			if k := s.cfg.Knobs.BeforeList; k != nil {
+				k(req, ev.Rank, it.outputs)
 			}
 			var paths []string
 			ev.Outputs, paths, ev.Omitted = listOutputs(ctx, it.outputs, &budget)
 			if ctx.Err() != nil {
 				return fail(ctx.Err())
 			}
-			if faults.MalformedOutputs {
-				log.Warn("fault: listing the outputs under malformed names", "rank", ev.Rank)
-				for i := range ev.Outputs {
-					ev.Outputs[i].Name = "../" + ev.Outputs[i].Name
-				}
-			}
-			if faults.MisstatedOutputs {
-				log.Warn("fault: misstating the outputs' digests", "rank", ev.Rank)
-				for i := range ev.Outputs {
-					ev.Outputs[i].Digest = "sha256:" + strings.Repeat("0", 64)
-				}
+			if k := s.cfg.Knobs.BeforeSend; k != nil {
+				k(req, ev.Rank, ev.Outputs)
 			}
 			if err := w.result(ev, paths, buf); err != nil {
 				return fail(err)

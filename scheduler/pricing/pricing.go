@@ -202,15 +202,16 @@ func (u Urgency) String() string {
 }
 
 // ParseUrgency reads "low", "normal" or "high" (any case); the empty
-// string is UrgencyNormal.
+// string is UrgencyNormal. Case folds as strings.EqualFold does, never as
+// strings.ToLower, which reads the Turkish dotted "İ" as "i".
 func ParseUrgency(s string) (Urgency, error) {
-	switch strings.ToLower(s) {
-	case "low":
-		return UrgencyLow, nil
-	case "", "normal":
+	if s == "" {
 		return UrgencyNormal, nil
-	case "high":
-		return UrgencyHigh, nil
+	}
+	for _, u := range []Urgency{UrgencyLow, UrgencyNormal, UrgencyHigh} {
+		if strings.EqualFold(s, u.String()) {
+			return u, nil
+		}
 	}
 	return 0, fmt.Errorf("urgency %q: want low, normal or high", s)
 }

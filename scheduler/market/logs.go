@@ -220,13 +220,13 @@ func (g *jobLog) read(p *LogPage, size int64, limit int) error {
 }
 
 // logsDir is where this node keeps its jobs' log files.
-func (m *Market) logsDir() string {
-	return filepath.Join(m.d.ResultsDir, logsDirName)
+func (r *requester) logsDir() string {
+	return filepath.Join(r.d.ResultsDir, logsDirName)
 }
 
 // logCap is the bytes of logs a job keeps.
-func (m *Market) logCap() int64 {
-	mb := m.cfg.JobLogMB
+func (r *requester) logCap() int64 {
+	mb := r.cfg.JobLogMB
 	if mb <= 0 {
 		mb = DefaultJobLogMB
 	}
@@ -235,8 +235,8 @@ func (m *Market) logCap() int64 {
 
 // clearLogs deletes the log files a previous run of the node left: the
 // jobs they belonged to are gone with it.
-func (m *Market) clearLogs() {
-	dir := m.logsDir()
+func (r *requester) clearLogs() {
+	dir := r.logsDir()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -248,11 +248,12 @@ func (m *Market) clearLogs() {
 	}
 }
 
-// addLog keeps one log line of job j; it takes no market lock.
-func (m *Market) addLog(j *job, l LogLine) {
-	m.mu.Lock()
+// addLog keeps one log line of the job; it holds no lock of the job's
+// while it writes (the log has its own).
+func (j *job) addLog(l LogLine) {
+	j.mu.Lock()
 	g := j.log
-	m.mu.Unlock()
+	j.mu.Unlock()
 	if g != nil {
 		g.add(l)
 	}
@@ -263,33 +264,20 @@ func (m *Market) addLog(j *job, l LogLine) {
 // limit is 0 or more), and a channel closed when more lines come or the
 // logs end. It returns ErrUnknownJob for a job this node did not request
 // and ErrBadLogOffset for an offset no page gave.
-func (m *Market) Logs(id string, from int64, limit int) (LogPage, <-chan struct{}, error) {
-	m.mu.Lock()
-	j := m.jobs[id]
-	var g *jobLog
-	final := false
-	if j != nil {
-		g = j.log
-		select {
-		case <-j.done:
-			final = true
-		default:
-		}
-	}
-	var changed <-chan struct{}
-	if j != nil {
-		changed = j.changed
-	}
-	m.mu.Unlock()
-	switch {
-	case j == nil:
+func (r *requester) Logs(id string, from int64, limit int) (LogPage, <-chan struct{}, error) {
+	j := r.lookup(id)
+	if j == nil {
 		return LogPage{}, nil, ErrUnknownJob
-	case g == nil:
+	}
+	j.mu.Lock()
+	g, final, changed := j.log, j.isDone(), j.changed
+	j.mu.Unlock()
+	if g == nil {
 		// No work ran yet: no lines, and none ever for a final job.
 		if from != 0 {
 			return LogPage{Lines: []LogLine{}}, changed, fmt.Errorf("%w: %d of 0 bytes", ErrBadLogOffset, from)
 		}
-		return LogPage{Lines: []LogLine{}, Final: final, Counts: LogCounts{Cap: m.logCap()}}, changed, nil
+		return LogPage{Lines: []LogLine{}, Final: final, Counts: LogCounts{Cap: r.logCap()}}, changed, nil
 	}
-	return g.page(from, limit)
+	return g.page(from, limit) // reads the file under no job or market lock
 }

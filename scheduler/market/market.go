@@ -166,14 +166,11 @@ type core struct {
 // Close it.
 type Market struct {
 	*core
+	*requester // the requester side: this node's jobs (requester.go)
 
 	mu       sync.Mutex
-	jobs     map[string]*job     // as requester
-	order    []string            // job IDs, oldest first
-	jobCap   int                 // jobs remembered at most (maxJobs)
 	open     map[string]*offered // as provider: requests we bid on
 	reserved map[string]*reservation
-	freed    chan struct{} // closed and replaced each time a job of ours ends
 
 	// ended is closed at the next end of a run served here (EndRun), for
 	// receipt requests waiting for it (awaitRunEnd); guarded by mu.
@@ -181,7 +178,6 @@ type Market struct {
 	runEndWait time.Duration // how long they wait; defaultEndWait when zero; guarded by mu
 	sem        chan struct{} // bounds concurrent bid decisions beyond each requester's first
 	faults     atomic.Pointer[Faults]
-	checks     classChecks // proof-of-compute verdicts, as requester
 
 	considering considering // requests being considered, by requester (goConsider)
 }
@@ -235,12 +231,9 @@ func New(cfg Config, d Deps) (*Market, error) {
 	c := &core{cfg: cfg, d: d, self: d.Host.ID(), log: d.Log}
 	// Sequence numbers follow the clock, so they keep growing across restarts.
 	c.seq.Store(uint64(time.Now().UnixNano()))
-	m := &Market{core: c,
-		jobs: map[string]*job{}, open: map[string]*offered{}, reserved: map[string]*reservation{}, freed: make(chan struct{}),
-		sem: make(chan struct{}, 32), jobCap: maxJobs}
-	if d.ResultsDir != "" {
-		m.clearLogs()
-	}
+	m := &Market{core: c, requester: newRequester(c),
+		open: map[string]*offered{}, reserved: map[string]*reservation{},
+		sem: make(chan struct{}, 32)}
 	return m, nil
 }
 

@@ -311,7 +311,6 @@ func (d *driver) bill(ctx context.Context, r *ran, mb *member) {
 		seconds = end.Sub(start).Seconds()
 	}
 	j.mu.Lock()
-	defer j.mu.Unlock()
 	for _, rk := range mb.ranks {
 		wr := WorkerResult{Rank: rk, Peer: mb.peer.String(), Attempt: mb.attempt, Seconds: seconds}
 		if res, ok := r.o.Results[rk]; ok {
@@ -328,6 +327,7 @@ func (d *driver) bill(ctx context.Context, r *ran, mb *member) {
 		j.view.Workers = append(j.view.Workers, wr)
 	}
 	if start.IsZero() {
+		j.mu.Unlock()
 		return
 	}
 	u, priced := d.usage(ctx, r, mb, start, end)
@@ -338,6 +338,9 @@ func (d *driver) bill(ctx context.Context, r *ran, mb *member) {
 	k := len(j.view.Usage) - 1
 	if r.neverRan {
 		j.view.Usage[k].Settlement = "nothing served: no receipt"
+	}
+	j.mu.Unlock()
+	if r.neverRan {
 		return
 	}
 	disputed := ""

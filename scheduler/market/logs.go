@@ -69,12 +69,16 @@ type LogPage struct {
 	Counts LogCounts `json:"counts"`
 }
 
-// jobLog is the log file of one job; its own mutex guards it, never held
-// with anything else taken after it.
+// jobLog is the log file of one job. Two locks: wmu orders the writes
+// and holds the file across them; mu guards the counts and the end, and
+// is never held across file I/O, so reading the counts (a job's view)
+// never waits for the disk. wmu is taken before mu, never after.
 type jobLog struct {
 	path string
+	wmu  sync.Mutex
+	f    *os.File // nil before the first line and after close; guarded by wmu
+
 	mu   sync.Mutex
-	f    *os.File // nil before the first line and after close
 	c    LogCounts
 	done bool          // the job's work ended: no more lines
 	more chan struct{} // closed and replaced at each line and at close
@@ -93,29 +97,45 @@ func (g *jobLog) add(l LogLine) {
 		return
 	}
 	data = append(data, '\n')
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.done || g.err != nil || g.c.Bytes+int64(len(data)) > g.c.Cap {
+	full := g.done || g.err != nil || g.c.Bytes+int64(len(data)) > g.c.Cap
+	if full {
 		g.c.Dropped++
+	}
+	g.mu.Unlock()
+	if full {
 		return
 	}
-	if g.f == nil {
-		if err := os.MkdirAll(filepath.Dir(g.path), 0o700); err != nil {
-			g.err, g.c.Dropped = err, g.c.Dropped+1
-			return
-		}
-		if g.f, err = os.OpenFile(g.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err != nil {
-			g.err, g.c.Dropped = err, g.c.Dropped+1
-			return
-		}
-	}
-	if _, err := g.f.Write(data); err != nil {
+	if err := g.write(data); err != nil {
+		g.mu.Lock()
 		g.err, g.c.Dropped = err, g.c.Dropped+1
+		g.mu.Unlock()
 		return
 	}
+	g.mu.Lock()
 	g.c.Lines++
 	g.c.Bytes += int64(len(data))
 	g.notify()
+	g.mu.Unlock()
+}
+
+// write appends data to the file, opening it first if need be; g.wmu
+// must be held.
+func (g *jobLog) write(data []byte) error {
+	if g.f == nil {
+		if err := os.MkdirAll(filepath.Dir(g.path), 0o700); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(g.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		g.f = f
+	}
+	_, err := g.f.Write(data)
+	return err
 }
 
 // notify wakes the page followers; g.mu must be held.
@@ -139,17 +159,20 @@ func (g *jobLog) close() {
 	if g == nil {
 		return
 	}
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.done {
+		g.mu.Unlock()
 		return
 	}
 	g.done = true
+	g.notify()
+	g.mu.Unlock()
 	if g.f != nil {
 		_ = g.f.Close()
 		g.f = nil
 	}
-	g.notify()
 }
 
 // remove ends g and deletes its file.

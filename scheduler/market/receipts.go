@@ -90,7 +90,7 @@ var errDisputed = errors.New("receipts disputed")
 // record. disputed, if set, refuses every receipt of the run with that
 // reason. The job waits for the first attempt of a lost provider's
 // settlement only; the others go on after it ended, until the provider is
-// back or settleLostTries are spent. The job's lock must be held.
+// back or settleLostTries are spent.
 func (d *driver) exchangeReceipts(mb *member, k int, o run.Outcome, lost bool, disputed string) {
 	j := d.j
 	if d.d.Ledger == nil || o.Started.IsZero() {
@@ -146,7 +146,9 @@ func (d *driver) exchangeReceipts(mb *member, k int, o run.Outcome, lost bool, d
 	})
 	if !started {
 		j.settles.Done()
+		j.mu.Lock()
 		j.view.Usage[k].Settlement = "not settled: " + ErrClosed.Error()
+		j.mu.Unlock()
 	}
 }
 

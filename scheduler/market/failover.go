@@ -122,7 +122,8 @@ func (d *driver) takeReplacement(ctx context.Context, r *job, w *work, lost *mem
 		score float64
 	}
 	var cands []candidate
-	skipped := map[string]int{}
+	skipped := map[string]int{} // by exclusion, as text
+	skip := func(e error) { skipped[trim(e.Error())]++ }
 	now := time.Now()
 	minRep := *j.view.Spec.MinReputation
 	for i, rb := range bids {
@@ -130,17 +131,17 @@ func (d *driver) takeReplacement(ctx context.Context, r *job, w *work, lost *mem
 		rep := d.d.Book.Score(rb.from)
 		switch {
 		case excluded[rb.from]:
-			skipped["in the cluster or lost"]++
+			skip(exclude(reasonInCluster, ""))
 		case b.Workers-busy[rb.from] < len(lost.ranks):
-			skipped["too few workers free"]++
+			skip(exclude(reasonTooFewFree, ""))
 		case !b.Expires.After(now.Add(time.Duration(d.cfg.AwardTimeout))):
-			skipped["expired"]++
+			skip(exclude(reasonExpired, ""))
 		case b.Price > req.MaxPrice:
-			skipped["over the price"]++
+			skip(exclude(reasonOverPrice, ""))
 		case rep < minRep:
-			skipped["reputation"]++
+			skip(exclude(reasonReputation, ""))
 		case !withinBound(req.MaxRTT, b.Coord, others):
-			skipped["too far"]++
+			skip(exclude(reasonTooFar, ""))
 		default:
 			cands = append(cands, candidate{i, b.Price / max(rep, 0.01)})
 		}
@@ -151,7 +152,7 @@ func (d *driver) takeReplacement(ctx context.Context, r *job, w *work, lost *mem
 		p, class := bids[c.i].from, bids[c.i].bid.Class
 		if why, challenged, v := d.verifyClass(ctx, p, class); why != nil {
 			j.note("challenge_failed", p, "%s %s; not a replacement", short(p), why)
-			skipped["failed proof-of-compute"]++
+			skip(exclude(reasonNotProven, ""))
 			continue
 		} else if challenged {
 			j.note("verified", p, "%s", verifiedText(p, class, v))
@@ -160,7 +161,7 @@ func (d *driver) takeReplacement(ctx context.Context, r *job, w *work, lost *mem
 		if mb != nil {
 			return mb, ""
 		}
-		skipped[trim(err.Error())]++
+		skip(err)
 	}
 	if len(skipped) == 0 {
 		return nil, "no bids"

@@ -36,6 +36,23 @@ const (
 	reasonChallengeStopped reason = "challenge_stopped"
 	// reasonOverRTT: its pings to the remaining workers are over the bound.
 	reasonOverRTT reason = "over_rtt"
+
+	// Why a bid is no replacement for a lost provider (failover.go).
+
+	// reasonInCluster: its provider is in the cluster, or was lost in it.
+	reasonInCluster reason = "in_cluster"
+	// reasonTooFewFree: this node's other jobs hold too many of its workers.
+	reasonTooFewFree reason = "too_few_free"
+	// reasonExpired: the bid lapses before an award could be answered.
+	reasonExpired reason = "expired"
+	// reasonOverPrice: the bid is over the job's price.
+	reasonOverPrice reason = "over_price"
+	// reasonReputation: its provider is below the job's reputation.
+	reasonReputation reason = "reputation"
+	// reasonTooFar: it is estimated over the bound from a remaining worker.
+	reasonTooFar reason = "too_far"
+	// reasonNotProven: its provider did not prove its class.
+	reasonNotProven reason = "not_proven"
 )
 
 // exclusion is why the market took a bid out of a job's choice: a reason
@@ -57,7 +74,8 @@ func (e *exclusion) Error() string {
 		return "declined: " + e.detail
 	case reasonOverRTT:
 		return fmt.Sprintf("pings over the %s bound", e.detail)
-	case reasonTaken, reasonNoAnswer, reasonChallengeStopped:
+	}
+	if e.detail == "" {
 		return e.label()
 	}
 	return e.label() + ": " + e.detail
@@ -82,7 +100,18 @@ func (e *exclusion) label() string {
 	case reasonOverRTT:
 		return e.Error()
 	}
-	return string(e.code)
+	return replacementWords[e.code]
+}
+
+// replacementWords are the labels of the reasons a bid is no replacement.
+var replacementWords = map[reason]string{
+	reasonInCluster:  "in the cluster or lost",
+	reasonTooFewFree: "too few workers free",
+	reasonExpired:    "expired",
+	reasonOverPrice:  "over the price",
+	reasonReputation: "reputation",
+	reasonTooFar:     "too far",
+	reasonNotProven:  "failed proof-of-compute",
 }
 
 // Is reports whether target is an exclusion of the same code.

@@ -25,6 +25,9 @@ func TestExclusionsRenderAsBefore(t *testing.T) {
 		{&exclusion{code: reasonChallengeFailed, class: "CPU-x86", detail: "fail (too slow)"}, "failed proof-of-compute for CPU-x86: fail (too slow)", "failed proof-of-compute for CPU-x86"},
 		{&exclusion{code: reasonChallengeStopped, class: "CPU-x86"}, "the requester stopped before its proof-of-compute ended", "the requester stopped before its proof-of-compute ended"},
 		{exclude(reasonOverRTT, bound(40*time.Millisecond)), "pings over the RTT bound 40.0 ms bound", "pings over the RTT bound 40.0 ms bound"},
+		{exclude(reasonInCluster, ""), "in the cluster or lost", "in the cluster or lost"},
+		{exclude(reasonExpired, ""), "expired", "expired"},
+		{exclude(reasonNotProven, ""), "failed proof-of-compute", "failed proof-of-compute"},
 	}
 	for _, c := range cases {
 		if got := c.e.Error(); got != c.text {
@@ -41,6 +44,10 @@ func TestExclusionsRenderAsBefore(t *testing.T) {
 	var e *exclusion
 	if !errors.As(wrapped, &e) || e.detail != "busy" {
 		t.Errorf("errors.As: %v", e)
+	}
+	r := parseRefusal((&Refusal{Check: "price", Detail: "ask $0.50: over $0.40"}).Error())
+	if r.Check != "price" || r.Detail != "ask $0.50: over $0.40" {
+		t.Errorf("a provider's refusal read back as %+v", r)
 	}
 }
 

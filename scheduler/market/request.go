@@ -57,7 +57,7 @@ func (d *driver) invite(ctx context.Context) {
 	found := d.d.Invitees(ctx, req, d.cfg.EnoughBidsPerWorker*req.Workers)
 	sem := make(chan struct{}, 16)
 	asked, had, declined, details := 0, 0, map[string]int{}, map[string]string{}
-	results := make(chan [2]string, len(found))
+	results := make(chan *Refusal, len(found)) // nil: it will bid
 	for _, p := range found {
 		if p.ID == d.self {
 			continue
@@ -75,26 +75,25 @@ func (d *driver) invite(ctx context.Context) {
 			defer func() { <-sem }()
 			answer, err := d.send(ctx, p.ID, addrStrings(p), InviteProtocol, req, maxAckBytes)
 			if err != nil {
-				results <- [2]string{"unreachable", trim(err.Error())}
+				results <- &Refusal{Check: "unreachable", Detail: trim(err.Error())}
 				return
 			}
 			ack, err := readAck(answer)
 			switch {
 			case err != nil:
-				results <- [2]string{"unreadable answer", trim(err.Error())}
+				results <- &Refusal{Check: "unreadable answer", Detail: trim(err.Error())}
 			case ack.OK:
-				results <- [2]string{}
+				results <- nil
 			default:
-				check, detail, _ := strings.Cut(ack.Reason, ":")
-				results <- [2]string{check, strings.TrimSpace(detail)}
+				results <- parseRefusal(ack.Reason)
 			}
 		}()
 	}
 	for range asked {
-		if r := <-results; r[0] != "" {
-			declined[r[0]]++
-			if details[r[0]] == "" {
-				details[r[0]] = r[1]
+		if r := <-results; r != nil {
+			declined[r.Check]++
+			if details[r.Check] == "" {
+				details[r.Check] = r.Detail
 			}
 		}
 	}
@@ -103,6 +102,13 @@ func (d *driver) invite(ctx context.Context) {
 	j.event("invited", "", "capability keys gave %s: %d had bid already; invited %d, of whom %d said they would not bid%s",
 		plural(len(found), "provider"), had, asked, total(declined), reasonList(declined))
 	j.mu.Unlock()
+}
+
+// parseRefusal is a provider's refusal as its Ack sent it ("check:
+// detail", Refusal.Error): the wire carries text, the job keeps it typed.
+func parseRefusal(reason string) *Refusal {
+	check, detail, _ := strings.Cut(reason, ":")
+	return &Refusal{Check: check, Detail: strings.TrimSpace(detail)}
 }
 
 // maxRebids bounds how often a job reopens bidding because this node's

@@ -66,12 +66,10 @@ func malformedResults(err error) bool {
 	return errors.Is(err, run.ErrBadOutput) || errors.Is(err, gossip.ErrMalformed)
 }
 
-// refuseMalformed records on j that mb's results were refused as malformed
+// refuseMalformed records on the job that mb's results were refused as malformed
 // (err says how) and returns the error that refuses them.
-func (m *Market) refuseMalformed(j *job, mb *member, err error) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	j.event("outputs_refused", mb.peer, "%s sent results that were refused (%v); they are not kept or paid for", short(mb.peer), err)
+func (d *driver) refuseMalformed(mb *member, err error) error {
+	d.j.note("outputs_refused", mb.peer, "%s sent results that were refused (%v); they are not kept or paid for", short(mb.peer), err)
 	return fmt.Errorf("%w: %w", errOutputsRefused, err)
 }
 
@@ -112,7 +110,7 @@ type audits struct {
 
 // startAudits starts replaying the audited ranks of mb's run req, if any;
 // the returned audits (nil for none) must be finished or stopped.
-func (m *Market) startAudits(ctx context.Context, w *work, mb *member, req *run.RunRequest) *audits {
+func (d *driver) startAudits(ctx context.Context, w *work, mb *member, req *run.RunRequest) *audits {
 	var ranks []int
 	for _, r := range mb.ranks {
 		if w.audited[r] {
@@ -122,7 +120,7 @@ func (m *Market) startAudits(ctx context.Context, w *work, mb *member, req *run.
 	if len(ranks) == 0 || w.auditor == nil {
 		return nil
 	}
-	base := m.d.ResultsDir
+	base := d.d.ResultsDir
 	if base == "" {
 		base = os.TempDir()
 	}
@@ -169,7 +167,7 @@ func (a *audits) stop() {
 // each with the result o holds; it records a verdict per rank and returns
 // an error wrapping errAuditFailed at the first mismatch (nil when every
 // replay matched, or could not run here, which is no fault of mb's).
-func (m *Market) finishAudits(j *job, mb *member, o run.Outcome, a *audits) error {
+func (d *driver) finishAudits(mb *member, o run.Outcome, a *audits) error {
 	if a == nil {
 		return nil
 	}
@@ -179,8 +177,9 @@ func (m *Market) finishAudits(j *job, mb *member, o run.Outcome, a *audits) erro
 		got = append(got, <-a.done)
 	}
 	slices.SortFunc(got, func(x, y replayed) int { return x.rank - y.rank })
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	j := d.j
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	for _, r := range got {
 		theirs := run.ResultDigest(o.Results[r.rank], o.Outputs[r.rank])
 		switch {

@@ -154,7 +154,7 @@ func TestLostRunReceipts(t *testing.T) {
 	}
 
 	// The requester's check.
-	m := &Market{core: &core{self: reqID}}
+	m := &requester{core: &core{self: reqID}}
 	j := &job{req: &gossip.JobRequest{ID: id, Workers: 1, PerWorker: gossip.Resources{GPUs: 1}}}
 	mb := &member{peer: provID, ranks: []int{0}, req: id, price: 0.5}
 	o := run.Outcome{Results: map[int]executor.Result{}, Heartbeat: time.Second}

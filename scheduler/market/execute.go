@@ -7,9 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -22,23 +20,33 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
+// The execute stage: the formed cluster runs the job's work over
+// /gpumesh/run/1, one stream per provider; a provider lost mid-job is
+// replaced (failover.go), some ranks are run again here to check their
+// outputs (audit.go), and each run's time is billed and its receipts
+// exchanged (settle.go).
+
 // work is what every provider of a running job gets: the executor spec,
-// the files, where outputs go, and the peers of each rank (which change
-// when a lost provider is replaced; guarded by Market.mu).
+// the files, where outputs go, and the peers of each rank.
 type work struct {
-	spec    executor.Spec
-	files   map[string]string
-	out     string
+	spec  executor.Spec
+	files map[string]string
+	out   string
+	// audited are the ranks run again here to check their outputs, and
+	// auditor the executor that runs them (nil when none are); closer
+	// closes an auditor made for this job alone.
+	audited map[int]bool
+	auditor executor.Executor
+	closer  func()
+
+	// Guarded by the job's lock: they change when a lost provider is
+	// replaced.
 	peers   []string
 	members []*member // the provider now serving each slot of the cluster
 	lost    map[peer.ID]bool
-	// audited are the ranks run again here to check their outputs, and
-	// auditor the executor that runs them (nil when none are).
-	audited map[int]bool
-	auditor executor.Executor
 }
 
-// others are the members serving besides mb; m.mu must be held.
+// others are the members serving besides mb; the job's lock must be held.
 func (w *work) others(mb *member) []*member {
 	var out []*member
 	for _, o := range w.members {
@@ -49,61 +57,74 @@ func (w *work) others(mb *member) []*member {
 	return out
 }
 
-// execute runs the job's work on its formed cluster over /gpumesh/run/1,
-// one stream per provider, replaces providers lost mid-job (failover),
-// and records each rank's result and outputs and each provider's time.
-func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
-	spec, files, err := m.workSpec(j)
-	if err != nil {
-		m.releaseAll(ctx, j, heldOf(cluster), "the work could not be prepared")
-		m.finish(j, StateFailed, "the work could not be prepared: "+err.Error())
-		return
+// close frees what the work holds here.
+func (w *work) close() {
+	if w.closer != nil {
+		w.closer()
 	}
-	w := &work{spec: spec, files: files, out: filepath.Join(m.d.ResultsDir, j.req.ID),
-		peers: make([]string, j.req.Workers), members: slices.Clone(cluster), lost: map[peer.ID]bool{}}
+}
+
+// prepare builds the work for cluster, draws the ranks to audit and puts
+// the job in StateRunning; false when the job failed instead.
+func (d *driver) prepare(ctx context.Context, cluster []*member) (*work, bool) {
+	j := d.j
+	req := j.request()
+	spec, files, err := workSpec(j.view.Spec)
+	if err != nil {
+		d.releaseAll(ctx, heldOf(cluster), "the work could not be prepared")
+		d.finish(j, StateFailed, fmt.Errorf("%w: %w", errNotPrepared, err))
+		return nil, false
+	}
+	w := &work{spec: spec, files: files, out: filepath.Join(d.d.ResultsDir, req.ID),
+		peers: make([]string, req.Workers), members: slices.Clone(cluster), lost: map[peer.ID]bool{}}
 	for _, mb := range cluster {
 		for _, r := range mb.ranks {
 			w.peers[r] = mb.peer.String()
 		}
 	}
-	sample := auditSample(j.view.Spec.auditShare(), j.req.Workers)
+	sample := auditSample(j.view.Spec.auditShare(), req.Workers)
 	if len(sample) > 0 {
-		w.auditor, w.audited = m.d.Auditor, map[int]bool{}
+		w.auditor, w.audited = d.d.Auditor, map[int]bool{}
 		if w.auditor == nil {
 			auditor, err := newAuditor()
 			if err != nil {
-				m.releaseAll(ctx, j, heldOf(cluster), "the audit could not be prepared")
-				m.finish(j, StateFailed, "the audit could not be prepared: "+err.Error())
-				return
+				d.releaseAll(ctx, heldOf(cluster), "the audit could not be prepared")
+				d.finish(j, StateFailed, fmt.Errorf("%w: %w", errAuditNotPrepared, err))
+				return nil, false
 			}
-			defer auditor.Close()
-			w.auditor = auditor
+			w.auditor, w.closer = auditor, func() { auditor.Close() }
 		}
 		for _, r := range sample {
 			w.audited[r] = true
 		}
 	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	m.mu.Lock()
+	g := newJobLog(d.logsDir(), req.ID, d.logCap())
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	j.view.State = StateRunning
 	j.view.Results = w.out
 	j.view.Charged = &Cost{}
-	j.log = newJobLog(m.logsDir(), j.req.ID, m.logCap())
-	j.event("run", "", "starting the work on %s: %s %s", plural(len(cluster), "provider"), spec.Executor, j.req.Workload)
+	j.log = g
+	j.event("run", "", "starting the work on %s: %s %s", plural(len(cluster), "provider"), spec.Executor, req.Workload)
 	if len(sample) > 0 {
-		j.event("audit", "", "ranks %v (%d of %d, drawn at random) also run here, to check their providers' outputs", sample, len(sample), j.req.Workers)
+		j.event("audit", "", "ranks %v (%d of %d, drawn at random) also run here, to check their providers' outputs", sample, len(sample), req.Workers)
 	}
-	m.mu.Unlock()
-	defer cancel(nil)
+	return w, true
+}
 
+// execute runs the work on every slot of the cluster at once and returns
+// why slots failed; one failing ends the others.
+func (d *driver) execute(ctx context.Context, w *work) []error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	var failures []string
-	for slot := range cluster {
+	var failures []error
+	for slot := range w.members {
 		wg.Go(func() {
-			if err := m.serve(ctx, j, w, slot); err != nil {
+			if err := d.serve(ctx, w, slot); err != nil {
 				mu.Lock()
-				failures = append(failures, err.Error())
+				failures = append(failures, err)
 				mu.Unlock()
 				// One worker failing ends the cluster's work.
 				cancel(fmt.Errorf("stopped: %w", err))
@@ -111,51 +132,26 @@ func (m *Market) execute(ctx context.Context, j *job, cluster []*member) {
 		})
 	}
 	wg.Wait()
-	j.awaitSettlements()
-	m.mu.Lock()
-	if c := j.log.counts(); c.Dropped > 0 {
-		j.event("logs", "", "%d log lines (%d bytes) kept; %d later lines dropped past the cap of %d MiB per job (market.job_log_mb)",
-			c.Lines, c.Bytes, c.Dropped, c.Cap>>20)
-	}
-	sort.SliceStable(j.view.Workers, func(a, b int) bool { return j.view.Workers[a].Rank < j.view.Workers[b].Rank })
-	m.mu.Unlock()
-	if len(failures) > 0 {
-		sort.Strings(failures)
-		m.finish(j, StateFailed, "the work failed: "+strings.Join(failures, "; "))
-		return
-	}
-	m.mu.Lock()
-	j.event("done", "", "every worker succeeded; outputs under %s; charged %s for the time served%s", w.out,
-		j.view.Charged.RequesterPays, prefixed(", failovers: ", failoverCount(j.view.Failovers)))
-	m.mu.Unlock()
-	m.finish(j, StateSucceeded, "")
-}
-
-// failoverCount is n as text, empty for none.
-func failoverCount(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprint(n)
+	return failures
 }
 
 // serve runs the ranks of one slot of the cluster to their end, on its
 // provider and, when that one is lost, on replacements. It returns why the
 // ranks failed, or nil.
-func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
+func (d *driver) serve(ctx context.Context, w *work, slot int) error {
 	busy := 0
 	for {
-		m.mu.Lock()
+		d.j.mu.Lock()
 		mb := w.members[slot]
-		m.mu.Unlock()
-		o, err := m.runOn(ctx, j, w, mb)
+		d.j.mu.Unlock()
+		o, err := d.runOn(ctx, w, mb)
 		if err == nil && succeeded(o, mb.ranks) {
 			return nil
 		}
 		if errors.Is(err, run.ErrBusy) && ctx.Err() == nil && busy < maxBusyRetries {
 			// Refused for want of capacity, holding nothing: ask again soon.
 			busy++
-			if !m.waitBusy(ctx, j, mb, busy, err) {
+			if !d.waitBusy(ctx, mb, busy, err) {
 				return ctx.Err()
 			}
 			continue
@@ -163,12 +159,12 @@ func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
 		busy = 0
 		audit := refusedResults(err)
 		if (!errors.Is(err, run.ErrProviderLost) && !errors.Is(err, run.ErrBusy) && !audit) || ctx.Err() != nil {
-			return fmt.Errorf("%s (ranks %v): %s", short(mb.peer), mb.ranks, failureText(o, mb.ranks, err))
+			return fmt.Errorf("%s (ranks %v): %s", short(mb.peer), mb.ranks, ranksFailure(o, mb.ranks, err))
 		}
 		if !audit && succeeded(o, mb.ranks) { // every result came, and passed any audit, before the connection broke
 			return nil
 		}
-		next, ferr := m.replace(ctx, j, w, mb, err)
+		next, ferr := d.replace(ctx, w, mb, err)
 		if ferr != nil {
 			what := "was lost"
 			switch {
@@ -179,13 +175,20 @@ func (m *Market) serve(ctx context.Context, j *job, w *work, slot int) error {
 			}
 			return fmt.Errorf("%s (ranks %v) %s (%v) and was not replaced: %w", short(mb.peer), mb.ranks, what, err, ferr)
 		}
-		m.mu.Lock()
+		d.j.mu.Lock()
 		w.members[slot] = next
 		for _, r := range next.ranks {
 			w.peers[r] = next.peer.String()
-			_ = os.RemoveAll(filepath.Join(w.out, "rank-"+strconv.Itoa(r))) // a lost provider's outputs, if any
 		}
-		m.mu.Unlock()
+		d.j.mu.Unlock()
+		removeRanks(w.out, next.ranks) // a lost provider's outputs, if any
+	}
+}
+
+// removeRanks deletes the output folders of ranks under out.
+func removeRanks(out string, ranks []int) {
+	for _, r := range ranks {
+		_ = os.RemoveAll(filepath.Join(out, "rank-"+strconv.Itoa(r)))
 	}
 }
 
@@ -199,12 +202,10 @@ const (
 
 // waitBusy waits before the try-th new request to mb, which refused the
 // last as busy (err); false if ctx ended first.
-func (m *Market) waitBusy(ctx context.Context, j *job, mb *member, try int, err error) bool {
-	d := busyBackoff << (try - 1)
-	m.mu.Lock()
-	j.event("busy", mb.peer, "%s refused the run as busy (%v); asking again in %s (%d of %d)", short(mb.peer), err, d, try, maxBusyRetries)
-	m.mu.Unlock()
-	t := time.NewTimer(d)
+func (d *driver) waitBusy(ctx context.Context, mb *member, try int, err error) bool {
+	wait := busyBackoff << (try - 1)
+	d.j.note("busy", mb.peer, "%s refused the run as busy (%v); asking again in %s (%d of %d)", short(mb.peer), err, wait, try, maxBusyRetries)
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
 	case <-t.C:
@@ -224,130 +225,184 @@ func succeeded(o run.Outcome, ranks []int) bool {
 	return true
 }
 
-// runOn runs mb's ranks on mb and records their results, the provider's
-// time served and the outcome in its reputation.
-func (m *Market) runOn(ctx context.Context, j *job, w *work, mb *member) (run.Outcome, error) {
-	m.mu.Lock()
-	req := &run.RunRequest{Job: mb.req, Ranks: mb.ranks, WorldSize: j.req.Workers, Peers: slices.Clone(w.peers), Spec: w.spec}
-	m.mu.Unlock()
-	audits := m.startAudits(ctx, w, mb, req)
-	o, err := run.Run(ctx, m.d.Host, m.d.Key, mb.peer, req, w.files, w.out, func(e run.Event) { m.onRunEvent(j, mb, e) },
-		run.WithTolerance(m.cfg.HeartbeatTolerance), run.WithAnswerTimeout(m.answerTimeout()))
+// ran is one run of a member's ranks, as judged once it ended.
+type ran struct {
+	o        run.Outcome
+	err      error // why the ranks did not all succeed (refused included); nil if they did
+	lost     bool  // the provider dropped or fell silent mid-job
+	neverRan bool  // lost before it was heard from after answering
+	refused  error // why its results are refused (a failed audit, malformed), nil if not
+}
+
+// runOn runs mb's ranks on mb, then judges the run (audits, malformed
+// results), bills it and records it in mb's reputation.
+func (d *driver) runOn(ctx context.Context, w *work, mb *member) (run.Outcome, error) {
+	d.j.mu.Lock()
+	req := &run.RunRequest{Job: mb.req, Ranks: mb.ranks, WorldSize: len(w.peers), Peers: slices.Clone(w.peers), Spec: w.spec}
+	d.j.mu.Unlock()
+	audits := d.startAudits(ctx, w, mb, req)
+	r := d.runRanks(ctx, w, mb, req)
+	d.judge(ctx, r, mb, audits)
+	if r.refused != nil {
+		removeRanks(w.out, mb.ranks) // the outputs of a provider caught lying are not kept
+	}
+	d.bill(ctx, r, mb)
+	d.rate(ctx, r, mb)
+	return r.o, r.err
+}
+
+// runRanks runs req on mb over /gpumesh/run/1.
+func (d *driver) runRanks(ctx context.Context, w *work, mb *member, req *run.RunRequest) *ran {
+	o, err := run.Run(ctx, d.d.Host, d.d.Key, mb.peer, req, w.files, w.out, func(e run.Event) { d.onRunEvent(mb, e) },
+		run.WithTolerance(d.cfg.HeartbeatTolerance), run.WithAnswerTimeout(d.answerTimeout()))
 	if err != nil && ctx.Err() != nil && context.Cause(ctx) != nil {
 		err = context.Cause(ctx)
 	}
-	lost := errors.Is(err, run.ErrProviderLost) && ctx.Err() == nil
+	r := &ran{o: o, err: err}
+	r.lost = errors.Is(err, run.ErrProviderLost) && ctx.Err() == nil
 	// Nothing heard after its answer (or no answer): it never ran the work.
-	neverRan := lost && !o.LastHeard.After(o.Started)
-	if neverRan {
-		err = fmt.Errorf("%w: %w", errNeverRan, err)
+	r.neverRan = r.lost && !o.LastHeard.After(o.Started)
+	if r.neverRan {
+		r.err = fmt.Errorf("%w: %w", errNeverRan, err)
 	}
-	// Results that all came, even before the connection broke, are
-	// checked before anything is paid for them; results refused as
-	// malformed are worth nothing either. refused says why mb's results
-	// are refused: it is not paid, it gets a violation, and its ranks
-	// fail over.
-	var refused error
-	if succeeded(o, mb.ranks) && (err == nil || lost) {
-		refused = m.finishAudits(j, mb, o, audits)
+	return r
+}
+
+// judge checks r's results before anything is paid for them: results that
+// all came, even before the connection broke, are audited; results refused
+// as malformed are worth nothing either. r.refused then says why: mb is
+// not paid, gets a violation, and its ranks fail over.
+func (d *driver) judge(ctx context.Context, r *ran, mb *member, audits *audits) {
+	if succeeded(r.o, mb.ranks) && (r.err == nil || r.lost) {
+		r.refused = d.finishAudits(mb, r.o, audits)
 	} else {
 		audits.stop()
 	}
-	if refused == nil && ctx.Err() == nil && malformedResults(err) {
-		refused = m.refuseMalformed(j, mb, err)
+	if r.refused == nil && ctx.Err() == nil && malformedResults(r.err) {
+		r.refused = d.refuseMalformed(mb, r.err)
 	}
-	if refused != nil {
-		err = refused
-		for _, r := range mb.ranks { // the outputs of a provider caught lying are not kept
-			_ = os.RemoveAll(filepath.Join(w.out, "rank-"+strconv.Itoa(r)))
-		}
+	if r.refused != nil {
+		r.err = r.refused
 	}
-	end := o.Ended
+}
+
+// served is the span mb is paid for: from its acceptance of the run to
+// its end, to when it was last heard from if it was lost, else to now
+// (stopped by us, or it failed: paid until we let go).
+func (r *ran) served() (start, end time.Time) {
+	end = r.o.Ended
 	switch {
 	case !end.IsZero():
-	case lost:
-		end = o.LastHeard // paid until last heard from
+	case r.lost:
+		end = r.o.LastHeard
 	default:
-		end = time.Now() // stopped by us, or it failed: paid until we let go
+		end = time.Now()
 	}
-	served := 0.0
-	if !o.Started.IsZero() && !end.IsZero() {
-		served = end.Sub(o.Started).Seconds()
+	return r.o.Started, end
+}
+
+// bill records r on the job: each rank's result, mb's time served and
+// what it costs, and starts the exchange of its receipts.
+func (d *driver) bill(ctx context.Context, r *ran, mb *member) {
+	j := d.j
+	start, end := r.served()
+	seconds := 0.0
+	if !start.IsZero() && !end.IsZero() {
+		seconds = end.Sub(start).Seconds()
 	}
-	m.mu.Lock()
-	for _, r := range mb.ranks {
-		wr := WorkerResult{Rank: r, Peer: mb.peer.String(), Attempt: mb.attempt, Seconds: served}
-		if res, ok := o.Results[r]; ok {
+	j.mu.Lock()
+	for _, rk := range mb.ranks {
+		wr := WorkerResult{Rank: rk, Peer: mb.peer.String(), Attempt: mb.attempt, Seconds: seconds}
+		if res, ok := r.o.Results[rk]; ok {
 			wr.Result = res
 		}
-		if refused == nil {
-			for _, f := range o.Outputs[r] {
+		if r.refused == nil {
+			for _, f := range r.o.Outputs[rk] {
 				wr.Outputs = append(wr.Outputs, f.Name)
 			}
 		}
-		if err != nil {
-			wr.Error = err.Error()
+		if r.err != nil {
+			wr.Error = r.err.Error()
 		}
 		j.view.Workers = append(j.view.Workers, wr)
 	}
-	if !o.Started.IsZero() {
-		u := Usage{Peer: mb.peer.String(), Ranks: mb.ranks, Attempt: mb.attempt, Request: mb.req, Start: o.Started, End: end,
-			Devices: len(mb.ranks) * devicesPerWorker(j.req), Price: mb.price}
-		if mb.replaces != "" {
-			u.Replaces = mb.replaces.String()
-		}
-		switch {
-		case refused != nil:
-			u.Status = UsageFailed
-		case err == nil && succeeded(o, mb.ranks):
-			u.Status = UsageServed
-		case lost:
-			u.Status = UsageLost
-		case ctx.Err() != nil:
-			u.Status = UsageStopped
-		default:
-			u.Status = UsageFailed
-		}
-		if err != nil {
-			u.Error = err.Error()
-		}
-		if price, perr := pricing.FromFloat(mb.price); perr == nil {
-			// The receipts' arithmetic: milliseconds, rounded half up.
-			u.GPUMillis = int64(u.Devices) * end.UTC().Truncate(time.Millisecond).Sub(o.Started.UTC().Truncate(time.Millisecond)).Milliseconds()
-			if amount, ok := ledger.Cost(ledger.Micros(price), u.GPUMillis); ok && refused == nil {
-				// Refused outputs (a failed audit, malformed) are worth nothing.
-				u.Amount = pricing.Micros(amount)
-				u.RequesterFee = pricing.Micros(ledger.Fee(amount))
-				u.ProviderFee = u.RequesterFee
-			}
-			j.view.Charged.addUsage(u)
-		}
-		j.view.Usage = append(j.view.Usage, u)
-		disputed := ""
-		if refused != nil {
-			disputed = "refused: " + refused.Error()
-		}
-		if neverRan {
-			j.view.Usage[len(j.view.Usage)-1].Settlement = "nothing served: no receipt"
-		} else {
-			m.settle(j, mb, len(j.view.Usage)-1, o, lost, disputed)
-		}
+	if start.IsZero() {
+		j.mu.Unlock()
+		return
 	}
-	m.mu.Unlock()
+	u, priced := d.usage(ctx, r, mb, start, end)
+	if priced {
+		j.view.Charged.addUsage(u)
+	}
+	j.view.Usage = append(j.view.Usage, u)
+	k := len(j.view.Usage) - 1
+	if r.neverRan {
+		j.view.Usage[k].Settlement = "nothing served: no receipt"
+	}
+	j.mu.Unlock()
+	if r.neverRan {
+		return
+	}
+	disputed := ""
+	if r.refused != nil {
+		disputed = "refused: " + r.refused.Error()
+	}
+	d.exchangeReceipts(mb, k, r.o, r.lost, disputed)
+}
+
+// usage is mb's time served from start to end, as the receipts count
+// it; priced is false when mb's price has no price in micros.
+func (d *driver) usage(ctx context.Context, r *ran, mb *member, start, end time.Time) (u Usage, priced bool) {
+	u = Usage{Peer: mb.peer.String(), Ranks: mb.ranks, Attempt: mb.attempt, Request: mb.req, Start: start, End: end,
+		Devices: len(mb.ranks) * devicesPerWorker(d.j.req), Price: mb.price}
+	if mb.replaces != "" {
+		u.Replaces = mb.replaces.String()
+	}
 	switch {
-	case refused != nil:
-		m.d.Book.Record(mb.peer, reputation.Violation, refused.Error())
-		m.d.Book.Record(mb.peer, reputation.JobFailed, refused.Error())
-	case errors.Is(err, run.ErrBusy):
-		// Refused for want of capacity, before anything ran: not its fault.
-	case lost:
-		m.d.Book.Record(mb.peer, reputation.JobFailed, "lost mid-job: "+err.Error())
-	case err != nil && ctx.Err() == nil:
-		m.d.Book.Record(mb.peer, reputation.JobFailed, err.Error())
-	case err == nil:
-		m.d.Book.Record(mb.peer, reputation.JobCompleted, j.req.ID)
+	case r.refused != nil:
+		u.Status = UsageFailed
+	case r.err == nil && succeeded(r.o, mb.ranks):
+		u.Status = UsageServed
+	case r.lost:
+		u.Status = UsageLost
+	case ctx.Err() != nil:
+		u.Status = UsageStopped
+	default:
+		u.Status = UsageFailed
 	}
-	return o, err
+	if r.err != nil {
+		u.Error = r.err.Error()
+	}
+	price, err := pricing.FromFloat(mb.price)
+	if err == nil {
+		// The receipts' arithmetic: milliseconds, rounded half up.
+		u.GPUMillis = int64(u.Devices) * end.UTC().Truncate(time.Millisecond).Sub(start.UTC().Truncate(time.Millisecond)).Milliseconds()
+		if amount, ok := ledger.Cost(ledger.Micros(price), u.GPUMillis); ok && r.refused == nil {
+			// Refused outputs (a failed audit, malformed) are worth nothing.
+			u.Amount = pricing.Micros(amount)
+			u.RequesterFee = pricing.Micros(ledger.Fee(amount))
+			u.ProviderFee = u.RequesterFee
+		}
+	}
+	return u, err == nil
+}
+
+// rate records how mb's run went in its reputation.
+func (d *driver) rate(ctx context.Context, r *ran, mb *member) {
+	book := d.d.Book
+	switch {
+	case r.refused != nil:
+		book.Record(mb.peer, reputation.Violation, r.refused.Error())
+		book.Record(mb.peer, reputation.JobFailed, r.refused.Error())
+	case errors.Is(r.err, run.ErrBusy):
+		// Refused for want of capacity, before anything ran: not its fault.
+	case r.lost:
+		book.Record(mb.peer, reputation.JobFailed, "lost mid-job: "+r.err.Error())
+	case r.err != nil && ctx.Err() == nil:
+		book.Record(mb.peer, reputation.JobFailed, r.err.Error())
+	case r.err == nil:
+		book.Record(mb.peer, reputation.JobCompleted, d.j.view.ID)
+	}
 }
 
 // errNeverRan: a provider lost before it was heard from after answering
@@ -359,12 +414,12 @@ const minAnswerTimeout = time.Second
 
 // answerTimeout is how long a provider has to answer a run request: as
 // long as it may stay silent while it runs, at least minAnswerTimeout.
-func (m *Market) answerTimeout() time.Duration {
-	return max(time.Duration(m.cfg.HeartbeatTolerance)*time.Duration(m.cfg.HeartbeatInterval), minAnswerTimeout)
+func (r *requester) answerTimeout() time.Duration {
+	return max(time.Duration(r.cfg.HeartbeatTolerance)*time.Duration(r.cfg.HeartbeatInterval), minAnswerTimeout)
 }
 
-// failureText says why a provider's ranks did not succeed.
-func failureText(o run.Outcome, ranks []int, err error) string {
+// ranksFailure says why a provider's ranks did not succeed.
+func ranksFailure(o run.Outcome, ranks []int, err error) string {
 	if err != nil {
 		return err.Error()
 	}
@@ -378,29 +433,27 @@ func failureText(o run.Outcome, ranks []int, err error) string {
 
 // onRunEvent turns a provider's run event into a job event, or a log
 // line into a line of the job's log file (bounded by market.job_log_mb).
-func (m *Market) onRunEvent(j *job, mb *member, e run.Event) {
+func (d *driver) onRunEvent(mb *member, e run.Event) {
+	j := d.j
 	if e.Kind == run.KindLog {
 		if e.Line != nil {
-			m.addLog(j, LogLine{At: e.Line.At, Rank: e.Rank, Peer: mb.peer.String(), Stream: e.Line.Stream, Text: e.Line.Text})
+			j.addLog(LogLine{At: e.Line.At, Rank: e.Rank, Peer: mb.peer.String(), Stream: e.Line.Stream, Text: e.Line.Text})
 		}
 		return
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
 	switch e.Kind {
 	case run.KindState:
-		j.event("started", mb.peer, "rank %d %s on %s", e.Rank, e.State, short(mb.peer))
+		j.note("started", mb.peer, "rank %d %s on %s", e.Rank, e.State, short(mb.peer))
 	case run.KindResult:
 		if e.Result != nil {
-			j.event("result", mb.peer, "rank %d %s, exit %d%s; %s", e.Rank, e.Result.Status, e.Result.ExitCode,
+			j.note("result", mb.peer, "rank %d %s, exit %d%s; %s", e.Rank, e.Result.Status, e.Result.ExitCode,
 				prefixed(": ", e.Result.Reason), plural(len(e.Outputs), "output"))
 		}
 	}
 }
 
-// workSpec is the executor spec and the files of the job's work.
-func (m *Market) workSpec(j *job) (executor.Spec, map[string]string, error) {
-	s := j.view.Spec
+// workSpec is the executor spec and the files of the work s describes.
+func workSpec(s Spec) (executor.Spec, map[string]string, error) {
 	spec := executor.Spec{Version: executor.SpecVersion, Executor: s.Executor, Args: slices.Clone(s.Args),
 		Limits: executor.Limits{Wall: time.Duration(s.Duration)}}
 	files := map[string]string{}
@@ -429,23 +482,4 @@ func heldOf(cluster []*member) map[int]*member {
 		out[mb.bid] = mb
 	}
 	return out
-}
-
-// Cancel stops a job this node requested: bidding ends, held awards are
-// released, running work is cancelled on every provider.
-func (m *Market) Cancel(id string) error {
-	m.mu.Lock()
-	j := m.jobs[id]
-	if j == nil {
-		m.mu.Unlock()
-		return ErrUnknownJob
-	}
-	cancel := j.cancel
-	j.closed = true
-	m.mu.Unlock()
-	m.finish(j, StateFailed, "cancelled by the requester")
-	if cancel != nil {
-		cancel() // awards held are released, running work is cancelled
-	}
-	return nil
 }

@@ -30,8 +30,9 @@ const maxReplacementTries = 3
 // outside the cluster, never lost in this job, within the job's price and
 // reputation bounds and, by its coordinate and then by its own pings,
 // within the RTT bound of every remaining worker.
-func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why error) (*member, error) {
-	m.mu.Lock()
+func (d *driver) replace(ctx context.Context, w *work, lost *member, why error) (*member, error) {
+	j := d.j
+	j.mu.Lock()
 	w.lost[lost.peer] = true
 	policy := j.view.Spec.Failover
 	switch {
@@ -44,18 +45,18 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 		j.event("lost", lost.peer, "%s lost mid-job (%v)", short(lost.peer), why)
 	}
 	if policy == FailoverNone {
-		m.mu.Unlock()
-		return nil, errors.New("the job's failover policy is none")
+		j.mu.Unlock()
+		return nil, errPolicyNone
 	}
-	if j.view.Failovers >= m.cfg.MaxFailovers {
-		m.mu.Unlock()
+	if j.view.Failovers >= d.cfg.MaxFailovers {
+		j.mu.Unlock()
 		return nil, fmt.Errorf("%s replaced already (market.max_failovers)", plural(j.view.Failovers, "lost provider"))
 	}
 	j.view.Failovers++
 	j.event("failover", lost.peer, "failover %d: looking for a provider for ranks %v among the runner-up bids", j.view.Failovers, lost.ranks)
-	m.mu.Unlock()
+	j.mu.Unlock()
 
-	if mb, _ := m.takeReplacement(ctx, j, j, w, lost); mb != nil {
+	if mb, _ := d.takeReplacement(ctx, j, w, lost); mb != nil {
 		return mb, nil
 	}
 	// Failover requests, retried while this node's other jobs hold the
@@ -64,13 +65,13 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 	var why2 string
 	rounds := 0
 	for try := 0; try <= maxRebids; try++ {
-		if try > 0 && !m.othersHold(j) {
+		if try > 0 && !d.othersHold(j) {
 			break
 		}
-		if try > 0 && !m.waitForFreed(ctx, j, fmt.Sprintf("no usable bid for ranks %v (%s); waiting for one of your other jobs to end, then asking again (%d of %d)", lost.ranks, why2, try, maxRebids)) {
+		if try > 0 && !d.waitForFreed(ctx, fmt.Sprintf("no usable bid for ranks %v (%s); waiting for one of your other jobs to end, then asking again (%d of %d)", lost.ranks, why2, try, maxRebids)) {
 			return nil, ctx.Err()
 		}
-		mb, why, err := m.failoverRound(ctx, j, w, lost)
+		mb, why, err := d.failoverRound(ctx, w, lost)
 		if err != nil || mb != nil {
 			return mb, err
 		}
@@ -82,19 +83,15 @@ func (m *Market) replace(ctx context.Context, j *job, w *work, lost *member, why
 
 // failoverRound publishes one failover request and takes the best of its
 // bids; it returns the replacement, or nil and why no bid would do.
-func (m *Market) failoverRound(ctx context.Context, j *job, w *work, lost *member) (*member, string, error) {
-	sub, err := m.failoverRequest(ctx, j, lost)
+func (d *driver) failoverRound(ctx context.Context, w *work, lost *member) (*member, string, error) {
+	sub, err := d.failoverRequest(ctx, lost)
 	if err != nil {
 		return nil, "", err
 	}
-	defer func() {
-		m.mu.Lock()
-		delete(m.jobs, sub.req.ID)
-		m.mu.Unlock()
-	}()
-	mb, why := m.takeReplacement(ctx, j, sub, w, lost)
+	defer d.unindex(sub.view.ID)
+	mb, why := d.takeReplacement(ctx, sub, w, lost)
 	if mb == nil {
-		return nil, fmt.Sprintf("failover request %s had %s, none usable: %s", short8(sub.req.ID), plural(len(sub.bids), "bid"), why), nil
+		return nil, fmt.Sprintf("failover request %s had %s, none usable: %s", short8(sub.view.ID), plural(sub.bidCount(), "bid"), why), nil
 	}
 	return mb, "", nil
 }
@@ -105,43 +102,46 @@ func short8(id string) string { return id[:min(8, len(id))] }
 // takeReplacement awards the best candidates among the bids of r (the job
 // itself or a failover request), in order, until one accepts with pings
 // within the bound; it returns that member, or nil and why none did.
-func (m *Market) takeReplacement(ctx context.Context, j *job, r *job, w *work, lost *member) (*member, string) {
-	m.mu.Lock()
-	bids := slices.Clone(r.bids)
-	from := slices.Clone(r.from)
-	busy := m.busyElsewhere(j)
+func (d *driver) takeReplacement(ctx context.Context, r *job, w *work, lost *member) (*member, string) {
+	j := d.j
+	bids := r.bids()
+	busy := d.busy(j)
+	j.mu.Lock()
 	others := w.others(lost)
-	excluded := map[peer.ID]bool{m.self: true}
+	excluded := map[peer.ID]bool{d.self: true}
 	for p := range w.lost {
 		excluded[p] = true
 	}
 	for _, o := range others {
 		excluded[o.peer] = true
 	}
-	m.mu.Unlock()
+	req := j.req
+	j.mu.Unlock()
 	type candidate struct {
 		i     int
 		score float64
 	}
 	var cands []candidate
-	skipped := map[string]int{}
+	skipped := map[string]int{} // by exclusion, as text
+	skip := func(e error) { skipped[trim(e.Error())]++ }
 	now := time.Now()
 	minRep := *j.view.Spec.MinReputation
-	for i, b := range bids {
-		rep := m.d.Book.Score(from[i])
+	for i, rb := range bids {
+		b := rb.bid
+		rep := d.d.Book.Score(rb.from)
 		switch {
-		case excluded[from[i]]:
-			skipped["in the cluster or lost"]++
-		case b.Workers-busy[from[i]] < len(lost.ranks):
-			skipped["too few workers free"]++
-		case !b.Expires.After(now.Add(time.Duration(m.cfg.AwardTimeout))):
-			skipped["expired"]++
-		case b.Price > j.req.MaxPrice:
-			skipped["over the price"]++
+		case excluded[rb.from]:
+			skip(exclude(reasonInCluster, ""))
+		case b.Workers-busy[rb.from] < len(lost.ranks):
+			skip(exclude(reasonTooFewFree, ""))
+		case !b.Expires.After(now.Add(time.Duration(d.cfg.AwardTimeout))):
+			skip(exclude(reasonExpired, ""))
+		case b.Price > req.MaxPrice:
+			skip(exclude(reasonOverPrice, ""))
 		case rep < minRep:
-			skipped["reputation"]++
-		case !withinBound(j.req.MaxRTT, b.Coord, others):
-			skipped["too far"]++
+			skip(exclude(reasonReputation, ""))
+		case !withinBound(req.MaxRTT, b.Coord, others):
+			skip(exclude(reasonTooFar, ""))
 		default:
 			cands = append(cands, candidate{i, b.Price / max(rep, 0.01)})
 		}
@@ -149,22 +149,19 @@ func (m *Market) takeReplacement(ctx context.Context, j *job, r *job, w *work, l
 	slices.SortStableFunc(cands, func(a, b candidate) int { return cmp.Compare(a.score, b.score) })
 	for _, c := range cands[:min(len(cands), maxReplacementTries)] {
 		// A replacement proves its class as a first member does.
-		if why, challenged, v := m.verifyClass(ctx, from[c.i], bids[c.i].Class); why != "" {
-			m.mu.Lock()
-			j.event("challenge_failed", from[c.i], "%s %s; not a replacement", short(from[c.i]), why)
-			m.mu.Unlock()
-			skipped["failed proof-of-compute"]++
+		p, class := bids[c.i].from, bids[c.i].bid.Class
+		if why, challenged, v := d.verifyClass(ctx, p, class); why != nil {
+			j.note("challenge_failed", p, "%s %s; not a replacement", short(p), why)
+			skip(exclude(reasonNotProven, ""))
 			continue
 		} else if challenged {
-			m.mu.Lock()
-			verifiedEvent(j, from[c.i], bids[c.i].Class, v)
-			m.mu.Unlock()
+			j.note("verified", p, "%s", verifiedText(p, class, v))
 		}
-		mb, err := m.awardReplacement(ctx, j, r, w, lost, c.i, others)
+		mb, err := d.awardReplacement(ctx, newMember(r.view.ID, bids, c.i), w, lost, others)
 		if mb != nil {
 			return mb, ""
 		}
-		skipped[trim(err.Error())]++
+		skip(err)
 	}
 	if len(skipped) == 0 {
 		return nil, "no bids"
@@ -202,114 +199,111 @@ func withinBound(bound time.Duration, c *coord.Coordinate, others []*member) boo
 	return true
 }
 
-// awardReplacement awards the ranks of lost to bid i of r and waits for
-// the answer; a winner whose pings to the remaining workers are over the
-// bound is released.
-func (m *Market) awardReplacement(ctx context.Context, j *job, r *job, w *work, lost *member, i int, others []*member) (*member, error) {
-	cand := newMember(r, i)
+// awardReplacement awards the ranks of lost to cand and waits for the
+// answer; a winner whose pings to the remaining workers are over the
+// bound is released. The error says why cand is not the replacement.
+func (d *driver) awardReplacement(ctx context.Context, cand *member, w *work, lost *member, others []*member) (*member, error) {
+	j := d.j
 	cand.ranks, cand.attempt, cand.replaces = slices.Clone(lost.ranks), lost.attempt+1, lost.peer
-	m.mu.Lock()
+	j.mu.Lock()
 	peers := slices.Clone(w.peers)
-	m.mu.Unlock()
+	maxRTT := j.req.MaxRTT
+	j.mu.Unlock()
 	for _, rk := range cand.ranks {
 		peers[rk] = cand.peer.String()
 	}
 	addrs := map[string][]string{}
-	if j.req.MaxRTT > 0 {
+	if maxRTT > 0 {
 		for _, o := range others {
 			addrs[o.peer.String()] = o.addrs
 		}
 	}
 	now := time.Now()
-	a := &gossip.Award{Job: cand.req, Provider: cand.peer.String(), Seq: m.nextSeq(), Sent: now,
-		AcceptBy: now.Add(time.Duration(m.cfg.AwardTimeout)), Price: cand.price,
+	a := &gossip.Award{Job: cand.req, Provider: cand.peer.String(), Seq: d.nextSeq(), Sent: now,
+		AcceptBy: now.Add(time.Duration(d.cfg.AwardTimeout)), Price: cand.price,
 		Ranks: cand.ranks, WorldSize: len(peers), Peers: peers, Addrs: addrs}
 	cand.awardSeq = a.Seq
-	m.mu.Lock()
-	j.event("award", cand.peer, "failover award to %s: ranks %v at $%.4f per device-hour", short(cand.peer), a.Ranks, a.Price)
-	m.hold(j, cand.peer, len(cand.ranks))
-	m.mu.Unlock()
-	unhold := func() {
-		m.mu.Lock()
-		m.hold(j, cand.peer, -len(cand.ranks))
-		m.mu.Unlock()
-	}
+	j.note("award", cand.peer, "failover award to %s: ranks %v at $%.4f per device-hour", short(cand.peer), a.Ranks, a.Price)
+	d.hold(j, cand.peer, len(cand.ranks))
+	unhold := func() { d.hold(j, cand.peer, -len(cand.ranks)) }
 	actx, cancel := context.WithDeadline(ctx, a.AcceptBy)
-	msg, err := m.exchange(actx, cand.peer, cand.addrs, a)
+	msg, err := d.exchange(actx, cand.peer, cand.addrs, a)
 	cancel()
 	switch msg := msg.(type) {
 	case *gossip.Accept:
-		m.d.Book.Record(cand.peer, reputation.AwardAccepted, j.req.ID)
+		d.d.Book.Record(cand.peer, reputation.AwardAccepted, j.view.ID)
 		cand.accepted = true
 		var over []string
 		for _, x := range msg.RTTs {
-			if j.req.MaxRTT > 0 && (x.Err != "" || x.RTT > j.req.MaxRTT) && slices.ContainsFunc(others, func(o *member) bool { return o.peer.String() == x.Peer }) {
+			if maxRTT > 0 && (x.Err != "" || x.RTT > maxRTT) && slices.ContainsFunc(others, func(o *member) bool { return o.peer.String() == x.Peer }) {
 				over = append(over, x.Peer)
 			}
 		}
 		if len(over) > 0 {
-			m.releaseOne(ctx, j, cand, "over the RTT bound to the remaining workers")
-			return nil, fmt.Errorf("pings over the %s bound", bound(j.req.MaxRTT))
+			d.releaseOne(ctx, cand, "over the RTT bound to the remaining workers")
+			return nil, exclude(reasonOverRTT, bound(maxRTT))
 		}
-		m.mu.Lock()
-		m.hold(j, lost.peer, -len(lost.ranks))
+		d.hold(j, lost.peer, -len(lost.ranks))
+		j.mu.Lock()
 		j.event("replaced", cand.peer, "%s accepted ranks %v in place of %s", short(cand.peer), cand.ranks, short(lost.peer))
 		for k, c := range j.view.Cluster {
 			if c.Peer == lost.peer.String() && slices.Equal(c.Ranks, lost.ranks) {
 				j.view.Cluster[k] = Member{Peer: cand.peer.String(), Ranks: cand.ranks, Class: cand.class, Price: cand.price, Devices: c.Devices}
 			}
 		}
-		m.mu.Unlock()
+		j.mu.Unlock()
 		return cand, nil
 	case *gossip.Decline:
 		unhold()
-		m.d.Book.Record(cand.peer, reputation.AwardDeclined, msg.Reason)
-		return nil, fmt.Errorf("declined: %s", msg.Reason)
+		d.d.Book.Record(cand.peer, reputation.AwardDeclined, msg.Reason)
+		return nil, exclude(reasonDeclined, msg.Reason)
 	default:
 		unhold()
-		m.d.Book.Record(cand.peer, reputation.AwardTimeout, fmt.Sprint(err))
-		return nil, errors.New("no answer")
+		d.d.Book.Record(cand.peer, reputation.AwardTimeout, fmt.Sprint(err))
+		return nil, exclude(reasonNoAnswer, "")
 	}
 }
 
 // failoverRequest publishes a request for the ranks of lost alone, with
-// the job's terms, and gathers its bids; the request lives in m.jobs (not
-// in the job list) so that bids reach it.
-func (m *Market) failoverRequest(ctx context.Context, j *job, lost *member) (*job, error) {
+// the job's terms, and gathers its bids; the request lives in the job
+// index (not in the job list) so that bids reach it.
+func (d *driver) failoverRequest(ctx context.Context, lost *member) (*job, error) {
+	j := d.j
 	now := time.Now()
 	spec := j.view.Spec
 	spec.Workers = len(lost.ranks)
-	req := spec.request(newJobID(), m.nextSeq(), now)
-	if c, ok := m.d.Coordinate(); ok {
-		req.Coord = &c
-	}
-	req.Addrs = m.d.Addrs()
-	if err := req.Validate(now, time.Minute); err != nil {
+	req, err := d.newRequest(spec, now)
+	if err != nil {
 		return nil, err
 	}
-	sub := &job{req: req, newBid: make(chan struct{}, 1), changed: make(chan struct{}), done: make(chan struct{}), invited: make(chan struct{}),
-		view: JobView{ID: req.ID, Role: "failover", State: StateBidding, Spec: spec, Created: now, Updated: now}}
-	m.mu.Lock()
-	m.jobs[req.ID] = sub
-	j.event("failover", "", "no runner-up bid usable; asked the network for %s (failover request %s)", plural(spec.Workers, "worker"), short8(req.ID))
-	m.mu.Unlock()
-	if err := m.d.Gossip.Publish(ctx, gossip.TopicJobs, req); err != nil {
-		m.mu.Lock()
-		delete(m.jobs, req.ID)
-		m.mu.Unlock()
+	sub := newJob(req, spec, "failover", now)
+	d.index(sub)
+	j.note("failover", "", "no runner-up bid usable; asked the network for %s (failover request %s)", plural(spec.Workers, "worker"), short8(req.ID))
+	sd := &driver{requester: d.requester, j: sub}
+	if err := sd.publish(ctx, req); err != nil {
+		d.unindex(req.ID)
 		return nil, fmt.Errorf("publish the failover request: %w", err)
 	}
-	if !m.invites() || !m.goBackground(func(ctx context.Context) { m.invite(ctx, sub) }) {
-		close(sub.invited)
-	}
-	if !m.collect(ctx, sub) {
-		m.mu.Lock()
-		delete(m.jobs, req.ID)
-		m.mu.Unlock()
+	sd.startInvites()
+	if !sd.collect(ctx) {
+		d.unindex(req.ID)
 		return nil, errors.New("the job stopped")
 	}
-	m.mu.Lock()
-	j.event("failover", "", "failover request %s closed with %s", short8(req.ID), plural(len(sub.bids), "bid"))
-	m.mu.Unlock()
+	j.note("failover", "", "failover request %s closed with %s", short8(req.ID), plural(sub.bidCount(), "bid"))
 	return sub, nil
+}
+
+// index puts a failover request in the job index, unlisted, so that bids
+// reach it.
+func (r *requester) index(sub *job) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.jobs[sub.view.ID] = sub
+}
+
+// unindex takes a failover request out of the job index.
+func (r *requester) unindex(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.jobs, id)
 }

@@ -69,12 +69,16 @@ type LogPage struct {
 	Counts LogCounts `json:"counts"`
 }
 
-// jobLog is the log file of one job; its own mutex guards it, never held
-// with anything else taken after it.
+// jobLog is the log file of one job. Two locks: wmu orders the writes
+// and holds the file across them; mu guards the counts and the end, and
+// is never held across file I/O, so reading the counts (a job's view)
+// never waits for the disk. wmu is taken before mu, never after.
 type jobLog struct {
 	path string
+	wmu  sync.Mutex
+	f    *os.File // nil before the first line and after close; guarded by wmu
+
 	mu   sync.Mutex
-	f    *os.File // nil before the first line and after close
 	c    LogCounts
 	done bool          // the job's work ended: no more lines
 	more chan struct{} // closed and replaced at each line and at close
@@ -93,29 +97,45 @@ func (g *jobLog) add(l LogLine) {
 		return
 	}
 	data = append(data, '\n')
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
 	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.done || g.err != nil || g.c.Bytes+int64(len(data)) > g.c.Cap {
+	full := g.done || g.err != nil || g.c.Bytes+int64(len(data)) > g.c.Cap
+	if full {
 		g.c.Dropped++
+	}
+	g.mu.Unlock()
+	if full {
 		return
 	}
-	if g.f == nil {
-		if err := os.MkdirAll(filepath.Dir(g.path), 0o700); err != nil {
-			g.err, g.c.Dropped = err, g.c.Dropped+1
-			return
-		}
-		if g.f, err = os.OpenFile(g.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600); err != nil {
-			g.err, g.c.Dropped = err, g.c.Dropped+1
-			return
-		}
-	}
-	if _, err := g.f.Write(data); err != nil {
+	if err := g.write(data); err != nil {
+		g.mu.Lock()
 		g.err, g.c.Dropped = err, g.c.Dropped+1
+		g.mu.Unlock()
 		return
 	}
+	g.mu.Lock()
 	g.c.Lines++
 	g.c.Bytes += int64(len(data))
 	g.notify()
+	g.mu.Unlock()
+}
+
+// write appends data to the file, opening it first if need be; g.wmu
+// must be held.
+func (g *jobLog) write(data []byte) error {
+	if g.f == nil {
+		if err := os.MkdirAll(filepath.Dir(g.path), 0o700); err != nil {
+			return err
+		}
+		f, err := os.OpenFile(g.path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return err
+		}
+		g.f = f
+	}
+	_, err := g.f.Write(data)
+	return err
 }
 
 // notify wakes the page followers; g.mu must be held.
@@ -139,17 +159,20 @@ func (g *jobLog) close() {
 	if g == nil {
 		return
 	}
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	if g.done {
+		g.mu.Unlock()
 		return
 	}
 	g.done = true
+	g.notify()
+	g.mu.Unlock()
 	if g.f != nil {
 		_ = g.f.Close()
 		g.f = nil
 	}
-	g.notify()
 }
 
 // remove ends g and deletes its file.
@@ -220,13 +243,13 @@ func (g *jobLog) read(p *LogPage, size int64, limit int) error {
 }
 
 // logsDir is where this node keeps its jobs' log files.
-func (m *Market) logsDir() string {
-	return filepath.Join(m.d.ResultsDir, logsDirName)
+func (r *requester) logsDir() string {
+	return filepath.Join(r.d.ResultsDir, logsDirName)
 }
 
 // logCap is the bytes of logs a job keeps.
-func (m *Market) logCap() int64 {
-	mb := m.cfg.JobLogMB
+func (r *requester) logCap() int64 {
+	mb := r.cfg.JobLogMB
 	if mb <= 0 {
 		mb = DefaultJobLogMB
 	}
@@ -235,8 +258,8 @@ func (m *Market) logCap() int64 {
 
 // clearLogs deletes the log files a previous run of the node left: the
 // jobs they belonged to are gone with it.
-func (m *Market) clearLogs() {
-	dir := m.logsDir()
+func (r *requester) clearLogs() {
+	dir := r.logsDir()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return
@@ -248,11 +271,12 @@ func (m *Market) clearLogs() {
 	}
 }
 
-// addLog keeps one log line of job j; it takes no market lock.
-func (m *Market) addLog(j *job, l LogLine) {
-	m.mu.Lock()
+// addLog keeps one log line of the job; it holds no lock of the job's
+// while it writes (the log has its own).
+func (j *job) addLog(l LogLine) {
+	j.mu.Lock()
 	g := j.log
-	m.mu.Unlock()
+	j.mu.Unlock()
 	if g != nil {
 		g.add(l)
 	}
@@ -263,33 +287,20 @@ func (m *Market) addLog(j *job, l LogLine) {
 // limit is 0 or more), and a channel closed when more lines come or the
 // logs end. It returns ErrUnknownJob for a job this node did not request
 // and ErrBadLogOffset for an offset no page gave.
-func (m *Market) Logs(id string, from int64, limit int) (LogPage, <-chan struct{}, error) {
-	m.mu.Lock()
-	j := m.jobs[id]
-	var g *jobLog
-	final := false
-	if j != nil {
-		g = j.log
-		select {
-		case <-j.done:
-			final = true
-		default:
-		}
-	}
-	var changed <-chan struct{}
-	if j != nil {
-		changed = j.changed
-	}
-	m.mu.Unlock()
-	switch {
-	case j == nil:
+func (r *requester) Logs(id string, from int64, limit int) (LogPage, <-chan struct{}, error) {
+	j := r.lookup(id)
+	if j == nil {
 		return LogPage{}, nil, ErrUnknownJob
-	case g == nil:
+	}
+	j.mu.Lock()
+	g, final, changed := j.log, j.isDone(), j.changed
+	j.mu.Unlock()
+	if g == nil {
 		// No work ran yet: no lines, and none ever for a final job.
 		if from != 0 {
 			return LogPage{Lines: []LogLine{}}, changed, fmt.Errorf("%w: %d of 0 bytes", ErrBadLogOffset, from)
 		}
-		return LogPage{Lines: []LogLine{}, Final: final, Counts: LogCounts{Cap: m.logCap()}}, changed, nil
+		return LogPage{Lines: []LogLine{}, Final: final, Counts: LogCounts{Cap: r.logCap()}}, changed, nil
 	}
-	return g.page(from, limit)
+	return g.page(from, limit) // reads the file under no job or market lock
 }

@@ -138,15 +138,9 @@ type core struct {
 // Close it.
 type Market struct {
 	*core
+	*requester // the requester side: this node's jobs (requester.go)
 
-	mu     sync.Mutex
-	jobs   map[string]*job // as requester
-	order  []string        // job IDs, oldest first
-	jobCap int             // jobs remembered at most (maxJobs)
-	freed  chan struct{}   // closed and replaced each time a job of ours ends
-	checks classChecks     // proof-of-compute verdicts, as requester
-
-	prov *provider // the provider side, with its own lock
+	prov *provider // the provider side, with its own lock (provider.go)
 }
 
 // Stats counts what the market decided, by reason.
@@ -186,11 +180,7 @@ func New(cfg Config, d Deps) (*Market, error) {
 	c := &core{cfg: cfg, d: d, self: d.Host.ID(), log: d.Log}
 	// Sequence numbers follow the clock, so they keep growing across restarts.
 	c.seq.Store(uint64(time.Now().UnixNano()))
-	m := &Market{core: c,
-		jobs: map[string]*job{}, freed: make(chan struct{}), jobCap: maxJobs, prov: newProvider(c)}
-	if d.ResultsDir != "" {
-		m.clearLogs()
-	}
+	m := &Market{core: c, requester: newRequester(c), prov: newProvider(c)}
 	return m, nil
 }
 

@@ -84,14 +84,15 @@ type settleAnswer struct {
 // errDisputed: the requester refused some of the provider's receipts.
 var errDisputed = errors.New("receipts disputed")
 
-// settle exchanges the receipts of mb's run (the job's usage record k) in
-// the background and records the outcome on the usage record. disputed,
-// if set, refuses every receipt of the run with that reason. The job
-// waits for the first attempt of a lost provider's settlement only; the
-// others go on after it ended, until the provider is back or
-// settleLostTries are spent.
-func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, disputed string) {
-	if m.d.Ledger == nil || o.Started.IsZero() {
+// exchangeReceipts exchanges the receipts of mb's run (the job's usage
+// record k) in the background and records the outcome on the usage
+// record. disputed, if set, refuses every receipt of the run with that
+// reason. The job waits for the first attempt of a lost provider's
+// settlement only; the others go on after it ended, until the provider is
+// back or settleLostTries are spent.
+func (d *driver) exchangeReceipts(mb *member, k int, o run.Outcome, lost bool, disputed string) {
+	j := d.j
+	if d.d.Ledger == nil || o.Started.IsZero() {
 		return
 	}
 	tries := settleTries
@@ -99,7 +100,7 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 		tries = settleLostTries
 	}
 	j.settles.Add(1)
-	started := m.goBackground(func(life context.Context) {
+	started := d.goBackground(func(life context.Context) {
 		held := true
 		letGo := func() {
 			if held {
@@ -112,16 +113,16 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 		var err error
 		for try := range tries {
 			ctx, cancel := context.WithTimeout(life, 2*streamTimeout)
-			ids, err = m.settleOnce(ctx, j, mb, k, o, disputed)
+			ids, err = d.settleOnce(ctx, mb, k, o, disputed)
 			cancel()
 			if err == nil || errors.Is(err, errDisputed) || life.Err() != nil || try == tries-1 {
 				break
 			}
 			if lost && try == 0 {
-				m.mu.Lock()
+				j.mu.Lock()
 				j.view.Usage[k].Settlement = "not settled yet: " + err.Error()
 				j.event("receipt", mb.peer, "receipts of lost %s for ranks %v: %v; trying again for a while", short(mb.peer), mb.ranks, err)
-				m.mu.Unlock()
+				j.mu.Unlock()
 				letGo()
 			}
 			select {
@@ -129,8 +130,8 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 			case <-life.Done():
 			}
 		}
-		m.mu.Lock()
-		defer m.mu.Unlock()
+		j.mu.Lock()
+		defer j.mu.Unlock()
 		u := &j.view.Usage[k]
 		u.Receipts = ids
 		switch {
@@ -144,40 +145,26 @@ func (m *Market) settle(j *job, mb *member, k int, o run.Outcome, lost bool, dis
 	})
 	if !started {
 		j.settles.Done()
+		j.mu.Lock()
 		j.view.Usage[k].Settlement = "not settled: " + ErrClosed.Error()
-	}
-}
-
-// settleWait is how long a job that ended waits for its receipt
-// exchanges before it is final; later ones go on in the background.
-const settleWait = 5 * time.Second
-
-// awaitSettlements waits up to settleWait for j's receipt exchanges.
-func (j *job) awaitSettlements() {
-	done := make(chan struct{})
-	go func() {
-		j.settles.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(settleWait):
+		j.mu.Unlock()
 	}
 }
 
 // settleOnce runs the exchange once and returns the IDs of the receipts
 // countersigned and logged.
-func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o run.Outcome, disputed string) ([]string, error) {
-	addAddrs(m.d.Host, mb.peer, mb.addrs)
-	s, err := m.d.Host.NewStream(network.WithAllowLimitedConn(ctx, string(ReceiptProtocol)), mb.peer, ReceiptProtocol)
+func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcome, disputed string) ([]string, error) {
+	j := d.j
+	addAddrs(d.d.Host, mb.peer, mb.addrs)
+	s, err := d.d.Host.NewStream(network.WithAllowLimitedConn(ctx, string(ReceiptProtocol)), mb.peer, ReceiptProtocol)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", ReceiptProtocol, err)
 	}
 	defer s.Close()
 	_ = s.SetDeadline(time.Now().Add(2 * streamTimeout))
-	m.mu.Lock()
+	j.mu.Lock()
 	u := j.view.Usage[k]
-	m.mu.Unlock()
+	j.mu.Unlock()
 	req := settleRequest{Job: mb.req, Ranks: mb.ranks, Attempt: mb.attempt}
 	if mb.replaces != "" {
 		req.Replaces = mb.replaces.String()
@@ -209,19 +196,19 @@ func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o ru
 			rc, err = ledger.OpenReceipt(sg)
 		}
 		if err != nil {
-			m.d.Book.Record(mb.peer, reputation.Violation, "receipt: "+err.Error())
+			d.d.Book.Record(mb.peer, reputation.Violation, "receipt: "+err.Error())
 			return nil, fmt.Errorf("a receipt from %s: %w", short(mb.peer), err)
 		}
 		offered[rc.Rank] = true
 		why := disputed
 		if why == "" {
-			why = m.checkReceipt(j, mb, u, o, rc, seen)
+			why = d.checkReceipt(j, mb, u, o, rc, seen)
 		}
 		if why != "" {
 			ans.Refused[rc.ID] = why
 			continue
 		}
-		cs, err := ledger.Countersign(m.d.Key, sg)
+		cs, err := ledger.Countersign(d.d.Key, sg)
 		if err != nil {
 			ans.Refused[rc.ID] = err.Error()
 			continue
@@ -235,7 +222,7 @@ func (m *Market) settleOnce(ctx context.Context, j *job, mb *member, k int, o ru
 	}
 	// Logged here before the provider gets them: what we acknowledge, we keep.
 	if len(signed) > 0 {
-		if _, err := m.d.Ledger.Append(ctx, signed...); err != nil {
+		if _, err := d.d.Ledger.Append(ctx, signed...); err != nil {
 			_ = s.Reset()
 			return nil, fmt.Errorf("log the receipts: %w", err)
 		}
@@ -281,7 +268,7 @@ func refusedText(refused map[string]string) string {
 // checkReceipt compares a provider's receipt with what this requester
 // observed of the run (usage u, outcome o) and says why it disagrees, or
 // "". Durations are compared, not clock times: the two clocks may differ.
-func (m *Market) checkReceipt(j *job, mb *member, u Usage, o run.Outcome, rc ledger.Receipt, seen map[int]bool) string {
+func (r *requester) checkReceipt(j *job, mb *member, u Usage, o run.Outcome, rc ledger.Receipt, seen map[int]bool) string {
 	price, _ := pricing.FromFloat(mb.price)
 	replaces := ""
 	if mb.replaces != "" {
@@ -299,7 +286,7 @@ func (m *Market) checkReceipt(j *job, mb *member, u Usage, o run.Outcome, rc led
 		served, slack = observed(u), 0
 	}
 	switch {
-	case rc.Provider != mb.peer.String() || rc.Requester != m.self.String():
+	case rc.Provider != mb.peer.String() || rc.Requester != r.self.String():
 		return "the parties are not this run's"
 	case rc.Job != mb.req:
 		return fmt.Sprintf("job %s, the run's is %s", rc.Job, mb.req)

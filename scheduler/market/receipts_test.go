@@ -36,7 +36,7 @@ func testPeer(t *testing.T) peer.ID {
 // something else is refused with its reason.
 func TestCheckReceipt(t *testing.T) {
 	reqID, provID := testPeer(t), testPeer(t)
-	m := &Market{core: &core{self: reqID}}
+	m := &requester{core: &core{self: reqID}}
 	start := time.Now().Add(-time.Minute).UTC().Truncate(time.Millisecond)
 	served := 40 * time.Second
 	j := &job{req: &gossip.JobRequest{ID: "job1", Workers: 2, PerWorker: gossip.Resources{GPUs: 1}}}

@@ -48,11 +48,11 @@ type classCheck struct {
 }
 
 // mustVerify reports whether class is checked under market.verify_class.
-func (m *Market) mustVerify(class string) bool {
-	if m.d.Challenge == nil {
+func (r *requester) mustVerify(class string) bool {
+	if r.d.Challenge == nil {
 		return false
 	}
-	switch m.cfg.VerifyClass {
+	switch r.cfg.VerifyClass {
 	case VerifyAll:
 		return true
 	case VerifyCPU:
@@ -62,20 +62,20 @@ func (m *Market) mustVerify(class string) bool {
 }
 
 // verifyClass checks that p delivers class by a proof-of-compute challenge,
-// unless one passed within market.verify_ttl; it returns "" when p may be
+// unless one passed within market.verify_ttl; it returns nil when p may be
 // awarded and otherwise why not. A verdict other than pass counts against
 // p's reputation (Deps.Challenge records it); a challenge that could not be
 // put at all (no stream) only keeps p out of this award.
-func (m *Market) verifyClass(ctx context.Context, p peer.ID, class string) (why string, challenged bool, v proof.Verdict) {
-	if !m.mustVerify(class) {
-		return "", false, v
+func (r *requester) verifyClass(ctx context.Context, p peer.ID, class string) (why *exclusion, challenged bool, v proof.Verdict) {
+	if !r.mustVerify(class) {
+		return nil, false, v
 	}
 	k := classKey{p, class}
-	c := &m.checks
+	c := &r.checks
 	c.mu.Lock()
-	if at, ok := c.passed[k]; ok && time.Since(at) < time.Duration(m.cfg.VerifyTTL) {
+	if at, ok := c.passed[k]; ok && time.Since(at) < time.Duration(r.cfg.VerifyTTL) {
 		c.mu.Unlock()
-		return "", false, v
+		return nil, false, v
 	}
 	call, running := c.inflight[k]
 	if !running {
@@ -88,7 +88,7 @@ func (m *Market) verifyClass(ctx context.Context, p peer.ID, class string) (why 
 	}
 	c.mu.Unlock()
 	if !running {
-		call.v, call.err = m.d.Challenge(ctx, p, class)
+		call.v, call.err = r.d.Challenge(ctx, p, class)
 		c.mu.Lock()
 		delete(c.inflight, k)
 		if call.err == nil && call.v.Result == proof.Pass {
@@ -100,42 +100,40 @@ func (m *Market) verifyClass(ctx context.Context, p peer.ID, class string) (why 
 	select {
 	case <-call.done:
 	case <-ctx.Done():
-		return "the requester stopped before its proof-of-compute ended", true, v
+		return &exclusion{code: reasonChallengeStopped, class: class}, true, v
 	}
 	switch {
 	case call.err != nil:
-		return fmt.Sprintf("could not be challenged for %s: %v", class, call.err), true, v
+		return &exclusion{code: reasonUnchallenged, class: class, detail: call.err.Error()}, true, v
 	case call.v.Result != proof.Pass:
-		return fmt.Sprintf("failed proof-of-compute for %s: %s (%s)", class, call.v.Result, call.v.Detail), true, call.v
+		return &exclusion{code: reasonChallengeFailed, class: class, detail: fmt.Sprintf("%s (%s)", call.v.Result, call.v.Detail)}, true, call.v
 	}
-	return "", true, call.v
+	return nil, true, call.v
 }
 
 // verifyMembers challenges, in parallel, each member of cluster that does
 // not yet hold an accepted award and claims a class market.verify_class
 // checks; those that fail are excluded with the reason. It returns how
 // many failed.
-func (m *Market) verifyMembers(ctx context.Context, j *job, cluster []*member, held map[int]*member, excluded map[int]string) int {
+func (d *driver) verifyMembers(ctx context.Context, cluster []*member, st *rounds) int {
 	var wg sync.WaitGroup
-	var mu sync.Mutex
+	var mu sync.Mutex // guards st.excluded and failed
 	failed := 0
 	for _, mb := range cluster {
-		if held[mb.bid] == mb || !m.mustVerify(mb.class) {
+		if st.held[mb.bid] == mb || !d.mustVerify(mb.class) {
 			continue
 		}
 		wg.Go(func() {
-			why, challenged, v := m.verifyClass(ctx, mb.peer, mb.class)
-			m.mu.Lock()
-			defer m.mu.Unlock()
+			why, challenged, v := d.verifyClass(ctx, mb.peer, mb.class)
 			switch {
-			case why != "":
-				j.event("challenge_failed", mb.peer, "%s %s; choosing again without it", short(mb.peer), why)
+			case why != nil:
+				d.j.note("challenge_failed", mb.peer, "%s %s; choosing again without it", short(mb.peer), why)
 				mu.Lock()
-				excluded[mb.bid] = why
+				st.excluded[mb.bid] = why
 				failed++
 				mu.Unlock()
 			case challenged:
-				verifiedEvent(j, mb.peer, mb.class, v)
+				d.j.note("verified", mb.peer, "%s", verifiedText(mb.peer, mb.class, v))
 			}
 		})
 	}
@@ -143,8 +141,7 @@ func (m *Market) verifyMembers(ctx context.Context, j *job, cluster []*member, h
 	return failed
 }
 
-// verifiedEvent records on j that p passed its challenge for class; m.mu
-// must be held.
-func verifiedEvent(j *job, p peer.ID, class string, v proof.Verdict) {
-	j.event("verified", p, "%s passed a proof-of-compute for %s: %.1f GFLOP/s in %s", short(p), class, v.Throughput/1e9, v.Elapsed.Round(time.Millisecond))
+// verifiedText says that p passed its challenge for class.
+func verifiedText(p peer.ID, class string, v proof.Verdict) string {
+	return fmt.Sprintf("%s passed a proof-of-compute for %s: %.1f GFLOP/s in %s", short(p), class, v.Throughput/1e9, v.Elapsed.Round(time.Millisecond))
 }

@@ -199,46 +199,30 @@ type Usage struct {
 	Settlement string   `json:"settlement,omitempty"`
 }
 
-// viewOf is j's view now.
-func (m *Market) viewOf(j *job) JobView {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v := j.view.clone()
-	v.Bids = len(j.bids)
-	v.Logs = logCounts(j)
-	return v
-}
-
-// logCounts is j's log counts for its view, nil before its work started.
-func logCounts(j *job) *LogCounts {
-	if j.log == nil {
-		return nil
-	}
-	c := j.log.counts()
-	return &c
-}
-
 // Job returns the job with id, as requester.
-func (m *Market) Job(id string) (JobView, bool) {
-	m.mu.Lock()
-	j := m.jobs[id]
-	m.mu.Unlock()
+func (r *requester) Job(id string) (JobView, bool) {
+	j := r.lookup(id)
 	if j == nil {
 		return JobView{}, false
 	}
-	return m.viewOf(j), true
+	return j.viewNow(), true
 }
 
 // Jobs lists this node's jobs as requester, newest first, without events.
-func (m *Market) Jobs() []JobView {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	out := make([]JobView, 0, len(m.order))
-	for i := len(m.order) - 1; i >= 0; i-- {
-		j := m.jobs[m.order[i]]
+func (r *requester) Jobs() []JobView {
+	r.mu.Lock()
+	listed := make([]*job, 0, len(r.order))
+	for i := len(r.order) - 1; i >= 0; i-- {
+		listed = append(listed, r.jobs[r.order[i]])
+	}
+	r.mu.Unlock()
+	out := make([]JobView, 0, len(listed))
+	for _, j := range listed {
+		j.mu.Lock()
 		v := j.view.clone()
-		v.Bids = len(j.bids)
-		v.Logs = logCounts(j)
+		v.Bids = len(j.received)
+		v.Logs = logCounts(j.log)
+		j.mu.Unlock()
 		v.Events = nil
 		out = append(out, v)
 	}
@@ -248,36 +232,29 @@ func (m *Market) Jobs() []JobView {
 // Watch returns the job's events from index from on, a channel closed at
 // the next event, and whether the job has reached a final state. ok is
 // false for an unknown job.
-func (m *Market) Watch(id string, from int) (events []Event, next <-chan struct{}, final, ok bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	j := m.jobs[id]
+func (r *requester) Watch(id string, from int) (events []Event, next <-chan struct{}, final, ok bool) {
+	j := r.lookup(id)
 	if j == nil {
 		return nil, nil, false, false
 	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
 	if from < len(j.view.Events) {
 		events = slices.Clone(j.view.Events[max(from, 0):])
 	}
-	select {
-	case <-j.done:
-		final = true
-	default:
-	}
-	return events, j.changed, final, true
+	return events, j.changed, j.isDone(), true
 }
 
 // Wait blocks until the job is formed or failed, or ctx ends.
-func (m *Market) Wait(ctx context.Context, id string) (JobView, error) {
-	m.mu.Lock()
-	j := m.jobs[id]
-	m.mu.Unlock()
+func (r *requester) Wait(ctx context.Context, id string) (JobView, error) {
+	j := r.lookup(id)
 	if j == nil {
 		return JobView{}, ErrUnknownJob
 	}
 	select {
 	case <-j.done:
-		return m.viewOf(j), nil
+		return j.viewNow(), nil
 	case <-ctx.Done():
-		return m.viewOf(j), ctx.Err()
+		return j.viewNow(), ctx.Err()
 	}
 }

@@ -271,24 +271,22 @@ func Place(req Request, bids []Bid, opts ...Option) (Result, error) {
 	return s.result(), nil
 }
 
-// Explain says the decision for a person, in numbers: what was chosen, or
-// why nothing could be, as in "no group of 16 workers within 40.0 ms: 12
-// bids over your price, 3 too far from the rest; ...".
-func (r Result) Explain() string {
-	sum := r.Summary
+// ErrNoGroup is matched (errors.Is) by every Failure: no group of K
+// workers within MaxRTT was found.
+var ErrNoGroup = errors.New("no group found")
+
+// Failure is why Place found no group: the numbers of the decision. Its
+// Error says them for a person, as Explain does.
+type Failure struct {
+	// Summary has the request and the numbers behind the decision.
+	Summary Summary
+}
+
+// Error says why no group could be placed, in numbers.
+func (f *Failure) Error() string {
+	sum := f.Summary
 	req := sum.Request
 	var b strings.Builder
-	bound := "no RTT bound"
-	if req.MaxRTT > 0 {
-		bound = "bound " + ms(req.MaxRTT)
-	}
-	if r.Feasible {
-		fmt.Fprintf(&b, "%s on %s for %s, estimated max RTT %s (%s)", plural(req.K, "worker"), plural(len(r.Chosen), "provider"), money(r.Cost), ms(r.MaxRTT), bound)
-		if len(r.Rejected) > 0 {
-			fmt.Fprintf(&b, "; %s not chosen: %s", plural(len(r.Rejected), "bid"), reasonCounts(sum.Reasons))
-		}
-		return b.String()
-	}
 	fmt.Fprintf(&b, "no group of %s", plural(req.K, "worker"))
 	if req.MaxRTT > 0 {
 		fmt.Fprintf(&b, " within %s", ms(req.MaxRTT))
@@ -303,6 +301,38 @@ func (r Result) Explain() string {
 	fmt.Fprintf(&b, "; the largest group found within %s holds %s", ms(req.MaxRTT), plural(sum.LargestGroup, "worker"))
 	if c := sum.Cheapest; c.OK {
 		fmt.Fprintf(&b, "; without the RTT bound the cheapest %d workers cost %s with estimated max RTT %s", req.K, money(c.Cost), ms(c.MaxRTT))
+	}
+	return b.String()
+}
+
+// Is reports whether target is ErrNoGroup.
+func (f *Failure) Is(target error) bool { return target == ErrNoGroup }
+
+// Err is the result's Failure when it is not Feasible, else nil.
+func (r Result) Err() error {
+	if r.Feasible {
+		return nil
+	}
+	return &Failure{Summary: r.Summary}
+}
+
+// Explain says the decision for a person, in numbers: what was chosen, or
+// why nothing could be (the Failure), as in "no group of 16 workers
+// within 40.0 ms: 12 bids over your price, 3 too far from the rest; ...".
+func (r Result) Explain() string {
+	if err := r.Err(); err != nil {
+		return err.Error()
+	}
+	sum := r.Summary
+	req := sum.Request
+	var b strings.Builder
+	bound := "no RTT bound"
+	if req.MaxRTT > 0 {
+		bound = "bound " + ms(req.MaxRTT)
+	}
+	fmt.Fprintf(&b, "%s on %s for %s, estimated max RTT %s (%s)", plural(req.K, "worker"), plural(len(r.Chosen), "provider"), money(r.Cost), ms(r.MaxRTT), bound)
+	if len(r.Rejected) > 0 {
+		fmt.Fprintf(&b, "; %s not chosen: %s", plural(len(r.Rejected), "bid"), reasonCounts(sum.Reasons))
 	}
 	return b.String()
 }

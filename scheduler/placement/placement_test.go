@@ -657,3 +657,20 @@ func TestMeasuredOverridesEstimates(t *testing.T) {
 		t.Error("nil measured function accepted")
 	}
 }
+
+// TestFailureIsTyped: an infeasible result's Err is a *Failure matching
+// ErrNoGroup whose text is Explain's; a feasible result has none.
+func TestFailureIsTyped(t *testing.T) {
+	res, err := Place(Request{K: 3}, []Bid{bid("a", 1, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *Failure
+	if e := res.Err(); !errors.Is(e, ErrNoGroup) || !errors.As(e, &f) || f.Error() != res.Explain() || f.Summary.EligibleWorkers != 1 {
+		t.Fatalf("Err() = %v, want a *Failure saying %q", e, res.Explain())
+	}
+	ok, err := Place(Request{K: 1}, []Bid{bid("a", 1, 0, 0)})
+	if err != nil || ok.Err() != nil {
+		t.Fatalf("feasible: Err() = %v, %v", ok.Err(), err)
+	}
+}

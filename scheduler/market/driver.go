@@ -1,0 +1,46 @@
+package market
+
+import "context"
+
+// driver runs one job of this node's, from its request to its receipts,
+// and owns what only that run touches (the award rounds' state, the
+// work's progress); what others read of the job is under the job's lock.
+// A job's life, stage by stage (each in the file named for it):
+//
+//	request  request.go  build and sign the request, publish it, invite providers
+//	collect  collect.go  bids until the deadline, or until enough with a cluster among them
+//	place    place.go    placement's choice over the bids, with what was measured
+//	award    award.go    awards, the winners' pings, class checks (verify.go), round by round
+//	execute  execute.go  the work over /gpumesh/run/1, failover (failover.go), audits (audit.go)
+//	settle   settle.go   receipts of every run, then the job's final state
+type driver struct {
+	*requester
+	j *job
+	// rebids counts the times bidding reopened because this node's other
+	// jobs took the bidders.
+	rebids int
+}
+
+// run takes a published job to its end: a formed cluster, the work done
+// and settled, or a failure.
+func (d *driver) run(ctx context.Context) {
+	d.startInvites()
+	if !d.collect(ctx) {
+		return
+	}
+	cluster, ok := d.awardAndVerify(ctx)
+	if !ok {
+		return
+	}
+	if !d.j.view.Spec.runnable() {
+		d.finish(d.j, StateFormed, nil)
+		return
+	}
+	w, ok := d.prepare(ctx, cluster)
+	if !ok {
+		return
+	}
+	defer w.close()
+	failures := d.execute(ctx, w)
+	d.settle(w, failures)
+}

@@ -40,7 +40,7 @@ func pair(t *testing.T) (verifier, prover host.Host) {
 func service(t *testing.T, h host.Host, cfg Config) {
 	t.Helper()
 	s := NewService(h, proof.CPUProver{Workers: 2, Limits: cfg.Limits}, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s.Start()
+	s.Start(context.Background())
 	t.Cleanup(func() { s.Close() })
 }
 
@@ -218,7 +218,7 @@ func TestStallingChallengersHoldNoTurn(t *testing.T) {
 func TestNoChallengeAfterClose(t *testing.T) {
 	verifier, prover := pair(t)
 	s := NewService(prover, proof.CPUProver{Workers: 1}, Config{Limits: proof.Limits{MaxN: 64}}, slog.New(slog.DiscardHandler))
-	s.Start()
+	s.Start(context.Background())
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestNoChallengeAfterClose(t *testing.T) {
 	handled := make(chan struct{})
 	prover.SetStreamHandler(late, func(st network.Stream) {
 		defer close(handled)
-		s.handle(st)
+		s.handle(context.Background(), st)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -30,7 +30,7 @@ func newFaultyProvider(t *testing.T, f Faults, heartbeat time.Duration) *provide
 	auth := newFakeAuth()
 	rec := &recordingExec{Executor: testWasm(t)}
 	srv := NewServer(n, map[string]executor.Executor{"wasm": rec}, faultyAuth{auth, f}, ServerConfig{Dir: t.TempDir(), Heartbeat: heartbeat}, nil)
-	srv.Start()
+	srv.Start(context.Background())
 	t.Cleanup(func() { srv.Close() })
 	return &provider{node: n, srv: srv, auth: auth, exec: rec}
 }

@@ -510,12 +510,14 @@ func (s *Server) serve(ctx context.Context, st network.Stream, r *bufio.Reader, 
 	// The requester half-closes after the files; anything else ends the work.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func() {
+	var reader sync.WaitGroup
+	defer reader.Wait() // the stream is closed or reset by then, which ends the read
+	reader.Go(func() {
 		_ = st.SetReadDeadline(time.Now().Add(streamTimeout))
 		if _, err := r.ReadByte(); err != io.EOF {
 			cancel(fmt.Errorf("requester: %v", err))
 		}
-	}()
+	})
 
 	reason := s.runRanks(ctx, cancel, st, req, jobDir, module, end.Results, faults, log)
 	if reason != "" {

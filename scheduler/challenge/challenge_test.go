@@ -251,3 +251,43 @@ func TestNoChallengeAfterClose(t *testing.T) {
 		t.Errorf("a challenge after Close was admitted: %v", s.last)
 	}
 }
+
+// TestCloseEndsAChallengeInProgress: Close does not wait out a challenger
+// that opened a stream and sends nothing (ioMargin): it resets the stream
+// and returns once the handler did.
+func TestCloseEndsAChallengeInProgress(t *testing.T) {
+	verifier, prover := pair(t)
+	s := NewService(prover, proof.CPUProver{Workers: 1}, Config{Limits: proof.Limits{MaxN: 64}}, slog.New(slog.DiscardHandler))
+	s.Start(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), ioMargin/2)
+	defer cancel()
+	st, err := verifier.NewStream(ctx, prover.ID(), ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Reset()
+	_, _ = st.Write(nil) // the stream opens; nothing more comes
+	for admitted := false; !admitted; {
+		s.mu.Lock()
+		admitted = len(s.last) == 1
+		s.mu.Unlock()
+		if ctx.Err() != nil {
+			t.Fatal("the stalled challenge never reached the handler")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatalf("Close still waits for a stalled challenger after %s", ioMargin/2)
+	}
+	_ = st.SetReadDeadline(time.Now().Add(ioMargin / 2))
+	if _, err := io.ReadAll(st); err == nil {
+		t.Error("the stalled challenge's stream ended cleanly, want reset")
+	}
+}

@@ -2,6 +2,9 @@ package node_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -9,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
 	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
@@ -46,5 +50,35 @@ func TestNoGoroutineOutlivesClose(t *testing.T) {
 	}
 
 	f.Close()
+	goleak.VerifyNone(t, before)
+}
+
+// TestNoGoroutineOutlivesAFailedStart: a node whose start fails at its
+// last step (the API's address is taken), after every other part started,
+// undoes them all: Close leaves no goroutine behind.
+func TestNoGoroutineOutlivesAFailedStart(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	c, err := config.ForProfile("test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.API.Listen = taken.Addr().String()
+	before := goleak.IgnoreCurrent()
+	nd, err := node.New(node.Options{DataDir: t.TempDir(), Config: c, Log: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inUse *net.OpError
+	if err := nd.Start(context.Background()); !errors.As(err, &inUse) {
+		_ = nd.Close()
+		t.Fatalf("start with the API's address taken: %v, want a listen error", err)
+	}
+	if err := nd.Close(); err != nil { // Start closed it already: twice is fine
+		t.Fatal(err)
+	}
 	goleak.VerifyNone(t, before)
 }

@@ -132,8 +132,12 @@ func New(opts Options) (*Node, error) {
 }
 
 // Start brings the node up in order: data dir and its lock, identity, the
-// libp2p network, gossip, the API. On any error it undoes what it started.
-// Once the API answers it writes DIR/api and prints the readiness line.
+// hardware probe, the executors, the sampler, the libp2p network, the
+// challenge service, the ledger, the reputation book, the market, the
+// chain, the run server, gossip, the API; the node's own goroutines start
+// beside the parts they use. On any error it undoes what it started
+// (Close, in the reverse order). Once the API answers it writes DIR/api
+// and prints the readiness line.
 func (n *Node) Start(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {

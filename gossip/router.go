@@ -272,10 +272,12 @@ func (r *Router) Start(ctx context.Context) error {
 	return nil
 }
 
-// Close leaves the topics and waits for the router's goroutines.
+// Close stops what Start started, in reverse: the announcer, the readers
+// (waited for), the topics, then GossipSub. It is safe to call on a router
+// that did not start, and more than once.
 func (r *Router) Close() error {
 	if r.cancel == nil {
-		return nil
+		return nil // not started, or closed
 	}
 	if r.stopAnnounce != nil {
 		r.stopAnnounce()
@@ -291,6 +293,7 @@ func (r *Router) Close() error {
 		errs = append(errs, t.Close())
 	}
 	r.cancel() // stops GossipSub
+	r.cancel = nil
 	return errors.Join(errs...)
 }
 

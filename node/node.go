@@ -106,7 +106,7 @@ type Node struct {
 	hw       gpu.Inventory
 	sampler  *gpu.Sampler
 	proofs   *challenge.Service
-	stop     context.CancelFunc // ends the node's own background work
+	stop     context.CancelFunc // ends the node's own goroutines (wg)
 	net      *p2p.Network
 	gossip   *gossip.Router
 	api      *api.Server
@@ -121,11 +121,15 @@ type Node struct {
 	anchors  *peerAnchors
 	// anchorErr says why anchoring is off when the chain could not be opened.
 	anchorErr string
-	wg        sync.WaitGroup // background work that ends with stop
-	started   time.Time
-	ctl       control  // pause and offer changes made while running
-	metrics   *metrics // the node's Prometheus registry
-	token     string   // the API token mutating calls need
+	// wg counts the node's own goroutines (reputation saver, capacity
+	// publisher, self-test, anchorer, heartbeat watcher), all started by
+	// Start under a context stop ends: Close ends them before any part
+	// they use.
+	wg      sync.WaitGroup
+	started time.Time
+	ctl     control  // pause and offer changes made while running
+	metrics *metrics // the node's Prometheus registry
+	token   string   // the API token mutating calls need
 }
 
 // New checks opts and returns a node that has not started.
@@ -148,8 +152,12 @@ func New(opts Options) (*Node, error) {
 }
 
 // Start brings the node up in order: data dir and its lock, identity, the
-// libp2p network, gossip, the API. On any error it undoes what it started.
-// Once the API answers it writes DIR/api and prints the readiness line.
+// hardware probe, the executors, the sampler, the libp2p network, the
+// challenge service, the ledger, the reputation book, the market, the
+// chain, the run server, gossip, the API; the node's own goroutines start
+// beside the parts they use. On any error it undoes what it started
+// (Close, in the reverse order). Once the API answers it writes DIR/api
+// and prints the readiness line.
 func (n *Node) Start(ctx context.Context) (err error) {
 	defer func() {
 		if err != nil {
@@ -174,8 +182,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		id, _ := peer.IDFromPrivateKey(key)
 		n.log.Info("created a new identity", "peer", id.String(), "file", filepath.Join(dir, KeyFile))
 	}
-	// The node's background work lives until Close, not until Start's ctx ends.
-	life, stop := context.WithCancel(context.WithoutCancel(ctx))
+	// The node's goroutines live until Close (stop), the parts' work until
+	// their own Close, which Close calls: not until Start's ctx ends.
+	base := context.WithoutCancel(ctx)
+	life, stop := context.WithCancel(base)
 	n.stop = stop
 	n.probe, n.hw, err = n.opts.Detect(ctx, dir)
 	if err != nil {
@@ -197,7 +207,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
-	if err := n.sampler.Start(life); err != nil {
+	if err := n.sampler.Start(base); err != nil {
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	agent := "gpumesh/" + Version
@@ -213,7 +223,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		proof.CPUProver{Workers: runtime.GOMAXPROCS(0), Limits: proof.Limits{MaxN: n.cfg.GPU.ChallengeMaxN}},
 		challenge.Config{Limits: proof.Limits{MaxN: n.cfg.GPU.ChallengeMaxN}, MinInterval: time.Duration(n.cfg.GPU.ChallengeMinInterval)},
 		n.log.With("component", "challenge"))
-	n.proofs.Start()
+	n.proofs.Start(base)
 	n.gossip, err = gossip.New(n.cfg.Gossip, n.net.Host(), key, agent, n.log.With("component", "gossip"))
 	if err != nil {
 		return err
@@ -234,7 +244,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	n.startMarket(life)
-	n.jobs.Start(life)
+	n.jobs.Start(base)
 	if err := n.startAnchoring(ctx, life); err != nil {
 		return err
 	}
@@ -243,7 +253,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		Dir: filepath.Join(dir, "jobs"), Limits: n.cfg.Executor.Limits(), Heartbeat: time.Duration(n.cfg.Market.HeartbeatInterval),
 		Knobs: n.knobs().Run,
 	}, n.log.With("component", "run"))
-	n.runs.Start()
+	n.runs.Start(base)
 	n.wg.Go(func() { n.watchHeartbeats(life) })
 	if err := n.gossip.Start(ctx); err != nil {
 		return err
@@ -277,12 +287,18 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	return nil
 }
 
-// Close stops the node in the reverse order of Start. It is safe to call on a
-// node that failed to start, and more than once.
+// Close stops the node in the reverse order of Start: the node's own
+// goroutines first (each uses parts started before it, and no part uses
+// them), then the API, gossip, the run server, the chain, the market, the
+// reputation book, the ledger, the challenge service, the network, the
+// sampler, the executors, the hardware probe and last the data-dir lock,
+// each part closed before anything started ahead of it. It is safe to
+// call on a node that failed to start, and more than once.
 func (n *Node) Close() error {
 	var errs []error
 	if n.stop != nil {
-		n.stop() // background work first: it uses everything below
+		n.stop()
+		n.stop = nil
 	}
 	n.wg.Wait()
 	if n.api != nil {
@@ -326,21 +342,17 @@ func (n *Node) Close() error {
 		errs = append(errs, n.net.Close())
 		n.net = nil
 	}
-	if n.execs != nil {
-		errs = append(errs, n.execs.Close())
-		n.execs = nil
-	}
 	if n.sampler != nil {
 		errs = append(errs, n.sampler.Close())
 		n.sampler = nil
 	}
+	if n.execs != nil {
+		errs = append(errs, n.execs.Close())
+		n.execs = nil
+	}
 	if n.probe != nil {
 		errs = append(errs, n.probe.Close())
 		n.probe = nil
-	}
-	if n.stop != nil {
-		n.stop()
-		n.stop = nil
 	}
 	if n.lock != nil {
 		errs = append(errs, n.lock.Release())

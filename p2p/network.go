@@ -210,10 +210,13 @@ func (n *Network) Start(ctx context.Context) (err error) {
 	n.wg.Go(func() { n.latency.Run(runCtx) })
 
 	if n.cfg.MDNS {
-		n.mdns = mdns.NewMdnsService(h, MDNSServiceName, &mdnsNotifee{n: n, ctx: runCtx})
+		found := make(chan peer.AddrInfo, mdnsQueue)
+		n.mdns = mdns.NewMdnsService(h, MDNSServiceName, &mdnsNotifee{n: n, found: found})
 		if err := n.mdns.Start(); err != nil {
 			n.log.Warn("mDNS discovery unavailable", "err", err)
 			n.mdns = nil
+		} else {
+			n.wg.Go(func() { n.connectFound(runCtx, found) })
 		}
 	}
 	n.wg.Add(1)
@@ -449,26 +452,47 @@ func (n *Network) resourceManager() (network.ResourceManager, error) {
 	return rcmgr.NewResourceManager(rcmgr.NewFixedLimiter(concrete), rmOpts...)
 }
 
-// mdnsNotifee connects to peers found on the LAN.
+// mdnsQueue is how many peers found on the LAN may wait for a dial; an
+// announcement past it is dropped (the peer announces again).
+const mdnsQueue = 64
+
+// mdnsNotifee hands the peers found on the LAN to connectFound.
 type mdnsNotifee struct {
-	n   *Network
-	ctx context.Context
+	n     *Network
+	found chan<- peer.AddrInfo
 }
 
-// HandlePeerFound is called by the mDNS service for every announcement heard.
+// HandlePeerFound is called by the mDNS service for every announcement
+// heard; it never blocks the service.
 func (m *mdnsNotifee) HandlePeerFound(p peer.AddrInfo) {
 	if p.ID == m.n.host.ID() || m.n.host.Network().Connectedness(p.ID) == network.Connected {
 		return
 	}
-	m.n.wg.Add(1)
-	go func() {
-		defer m.n.wg.Done()
-		if err := m.n.Connect(m.ctx, p); err != nil {
-			m.n.log.Debug("mDNS peer unreachable", "peer", p.ID.String(), "err", err)
+	select {
+	case m.found <- p:
+	default:
+	}
+}
+
+// connectFound dials each peer found on the LAN in its own goroutine
+// until ctx ends (Close), then waits for the dials.
+func (n *Network) connectFound(ctx context.Context, found <-chan peer.AddrInfo) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
 			return
+		case p := <-found:
+			wg.Go(func() {
+				if err := n.Connect(ctx, p); err != nil {
+					n.log.Debug("mDNS peer unreachable", "peer", p.ID.String(), "err", err)
+					return
+				}
+				n.log.Info("found peer on LAN", "peer", p.ID.String())
+			})
 		}
-		m.n.log.Info("found peer on LAN", "peer", p.ID.String())
-	}()
+	}
 }
 
 // ListenAddrs returns the addresses the host listens on, each with /p2p/<id>,

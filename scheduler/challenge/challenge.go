@@ -24,6 +24,7 @@ import (
 
 	"github.com/gpumesh/gpumesh/gpu/proof"
 	"github.com/gpumesh/gpumesh/p2p/frame"
+	"github.com/gpumesh/gpumesh/scheduler/internal/lifetime"
 )
 
 // ProtocolID is the stream protocol of proof-of-compute challenges.
@@ -46,18 +47,18 @@ type Config struct {
 }
 
 // Service answers challenges with a Prover. Create it with NewService, then
-// Start it; Close removes the handler and waits for a challenge in progress.
+// Start it; Close removes the handler, ends a challenge in progress and
+// waits for it.
 type Service struct {
 	host   host.Host
 	prover proof.Prover
 	cfg    Config
 	log    *slog.Logger
 
-	busy   chan struct{} // one challenge at a time: a proof uses every core
-	mu     sync.Mutex
-	last   map[peer.ID]time.Time
-	closed bool // set by Close, under mu: no challenge is taken after
-	wg     sync.WaitGroup
+	life lifetime.Group // every challenge being answered; no challenge is taken after Close
+	busy chan struct{}  // one challenge at a time: a proof uses every core
+	mu   sync.Mutex
+	last map[peer.ID]time.Time // under mu
 }
 
 // NewService returns a service for h that proves with p.
@@ -68,30 +69,18 @@ func NewService(h host.Host, p proof.Prover, cfg Config, log *slog.Logger) *Serv
 	return &Service{host: h, prover: p, cfg: cfg, log: log, busy: make(chan struct{}, 1), last: map[peer.ID]time.Time{}}
 }
 
-// Start registers the stream handler.
-func (s *Service) Start() { s.host.SetStreamHandler(ProtocolID, s.handle) }
-
-// Close removes the handler and waits for any challenge being answered.
-func (s *Service) Close() error {
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.host.RemoveStreamHandler(ProtocolID)
-	s.wg.Wait()
-	return nil
+// Start registers the stream handler. A challenge being answered ends
+// when Close is called, or when ctx ends.
+func (s *Service) Start(ctx context.Context) {
+	s.host.SetStreamHandler(ProtocolID, func(st network.Stream) { s.handle(ctx, st) })
 }
 
-// begin counts a challenge in progress on wg and reports true, unless the
-// service is closed: checked and added under one lock, so Close's Wait
-// never races with an Add.
-func (s *Service) begin() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	return true
+// Close refuses new challenges, removes the handler, ends any challenge
+// being answered and waits for it. It is safe to call more than once.
+func (s *Service) Close() error {
+	s.life.Close()
+	s.host.RemoveStreamHandler(ProtocolID)
+	return nil
 }
 
 // admit reports whether p may challenge now, and records it if so.
@@ -116,12 +105,16 @@ func (s *Service) admit(p peer.ID, now time.Time) bool {
 // a challenge, or stops after the commitment holds no other's turn (it
 // would otherwise turn an honest requester's challenge away, a failed
 // proof on an honest provider's record).
-func (s *Service) handle(st network.Stream) {
-	if !s.begin() {
-		_ = st.Reset()
-		return
+func (s *Service) handle(ctx context.Context, st network.Stream) {
+	if !s.life.Do(ctx, func(ctx context.Context) { s.respond(ctx, st) }) {
+		_ = st.Reset() // closed: nothing is taken from the stream
 	}
-	defer s.wg.Done()
+}
+
+// respond is handle's work, counted by the service's lifetime group.
+func (s *Service) respond(ctx context.Context, st network.Stream) {
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() }) // Close ends the exchange
+	defer stop()
 	from := st.Conn().RemotePeer()
 	log := s.log.With("peer", from.String())
 	if !s.admit(from, time.Now()) {
@@ -147,7 +140,7 @@ func (s *Service) handle(st network.Stream) {
 	var once sync.Once
 	release := func() { once.Do(func() { <-s.busy }) }
 	defer release()
-	if err := s.answer(st, r, ch, log, release); err != nil {
+	if err := s.answer(ctx, st, r, ch, log, release); err != nil {
 		log.Info("challenge failed", "err", err)
 		_ = st.Reset()
 		return
@@ -171,11 +164,11 @@ func (s *Service) read(r *bufio.Reader) (proof.Challenge, error) {
 // answer runs the prover's side of ch; it calls release once the proof,
 // the expensive part, is done, so that the next challenger need not wait
 // for this one's questions and verdict.
-func (s *Service) answer(st network.Stream, r *bufio.Reader, ch proof.Challenge, log *slog.Logger, release func()) error {
+func (s *Service) answer(ctx context.Context, st network.Stream, r *bufio.Reader, ch proof.Challenge, log *slog.Logger, release func()) error {
 	// The proof must be done within the challenge's deadline; the rest of
 	// the exchange gets its margins.
 	_ = st.SetDeadline(time.Now().Add(ch.Deadline + commitMargin + 2*ioMargin))
-	ctx, cancel := context.WithTimeout(context.Background(), ch.Deadline)
+	ctx, cancel := context.WithTimeout(ctx, ch.Deadline)
 	defer cancel()
 	work, err := s.prover.Prove(ctx, ch)
 	release()

@@ -40,7 +40,7 @@ func pair(t *testing.T) (verifier, prover host.Host) {
 func service(t *testing.T, h host.Host, cfg Config) {
 	t.Helper()
 	s := NewService(h, proof.CPUProver{Workers: 2, Limits: cfg.Limits}, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	s.Start()
+	s.Start(context.Background())
 	t.Cleanup(func() { s.Close() })
 }
 
@@ -218,7 +218,7 @@ func TestStallingChallengersHoldNoTurn(t *testing.T) {
 func TestNoChallengeAfterClose(t *testing.T) {
 	verifier, prover := pair(t)
 	s := NewService(prover, proof.CPUProver{Workers: 1}, Config{Limits: proof.Limits{MaxN: 64}}, slog.New(slog.DiscardHandler))
-	s.Start()
+	s.Start(context.Background())
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -227,7 +227,7 @@ func TestNoChallengeAfterClose(t *testing.T) {
 	handled := make(chan struct{})
 	prover.SetStreamHandler(late, func(st network.Stream) {
 		defer close(handled)
-		s.handle(st)
+		s.handle(context.Background(), st)
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -249,5 +249,45 @@ func TestNoChallengeAfterClose(t *testing.T) {
 	defer s.mu.Unlock()
 	if len(s.last) != 0 {
 		t.Errorf("a challenge after Close was admitted: %v", s.last)
+	}
+}
+
+// TestCloseEndsAChallengeInProgress: Close does not wait out a challenger
+// that opened a stream and sends nothing (ioMargin): it resets the stream
+// and returns once the handler did.
+func TestCloseEndsAChallengeInProgress(t *testing.T) {
+	verifier, prover := pair(t)
+	s := NewService(prover, proof.CPUProver{Workers: 1}, Config{Limits: proof.Limits{MaxN: 64}}, slog.New(slog.DiscardHandler))
+	s.Start(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), ioMargin/2)
+	defer cancel()
+	st, err := verifier.NewStream(ctx, prover.ID(), ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Reset()
+	_, _ = st.Write(nil) // the stream opens; nothing more comes
+	for admitted := false; !admitted; {
+		s.mu.Lock()
+		admitted = len(s.last) == 1
+		s.mu.Unlock()
+		if ctx.Err() != nil {
+			t.Fatal("the stalled challenge never reached the handler")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatalf("Close still waits for a stalled challenger after %s", ioMargin/2)
+	}
+	_ = st.SetReadDeadline(time.Now().Add(ioMargin / 2))
+	if _, err := io.ReadAll(st); err == nil {
+		t.Error("the stalled challenge's stream ended cleanly, want reset")
 	}
 }

@@ -164,7 +164,7 @@ func newProviderOn(t *testing.T, n node, wrap func(executor.Executor) executor.E
 		ex = wrap(rec)
 	}
 	srv := NewServer(n, map[string]executor.Executor{"wasm": ex}, auth, cfg, nil)
-	srv.Start()
+	srv.Start(context.Background())
 	t.Cleanup(func() { srv.Close() })
 	return &provider{node: n, srv: srv, auth: auth, exec: rec, dir: cfg.Dir}
 }

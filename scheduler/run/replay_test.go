@@ -22,7 +22,7 @@ func newFaultyProvider(t *testing.T, f faults, heartbeat time.Duration) *provide
 	auth := newFakeAuth()
 	rec := &recordingExec{Executor: testWasm(t)}
 	srv := NewServer(n, map[string]executor.Executor{"wasm": rec}, auth, ServerConfig{Dir: t.TempDir(), Heartbeat: heartbeat, Knobs: f.knobs()}, nil)
-	srv.Start()
+	srv.Start(context.Background())
 	t.Cleanup(func() { srv.Close() })
 	return &provider{node: n, srv: srv, auth: auth, exec: rec}
 }

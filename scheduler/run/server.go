@@ -24,6 +24,7 @@ import (
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/p2p/frame"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
+	"github.com/gpumesh/gpumesh/scheduler/internal/lifetime"
 )
 
 // Authorizer decides whether a peer may run a job's ranks here, and holds
@@ -194,15 +195,12 @@ type Server struct {
 	cfg   ServerConfig
 	log   *slog.Logger
 
-	life   context.Context
-	cancel context.CancelFunc
+	life lifetime.Group // every stream handler; Close ends and waits for them
 
 	mu      sync.Mutex
-	closed  bool
 	active  map[string]bool // job IDs running here
 	pending map[peer.ID]int // streams not yet authorized, by peer
 	npend   int             // their sum
-	wg      sync.WaitGroup  // stream handlers
 }
 
 // NewServer returns a server that has not started. execs are the
@@ -211,23 +209,26 @@ func NewServer(h host.Host, execs map[string]executor.Executor, auth Authorizer,
 	if log == nil {
 		log = slog.Default()
 	}
-	life, cancel := context.WithCancel(context.Background())
 	return &Server{h: h, execs: execs, auth: auth, cfg: cfg.withDefaults(), log: log,
-		life: life, cancel: cancel, active: map[string]bool{}, pending: map[peer.ID]int{}}
+		active: map[string]bool{}, pending: map[peer.ID]int{}}
 }
 
-// Start registers the stream handler.
-func (s *Server) Start() { s.h.SetStreamHandler(Protocol, s.handle) }
+// Start registers the stream handler. Each run's work lives until Close,
+// or until ctx ends.
+func (s *Server) Start(ctx context.Context) {
+	s.h.SetStreamHandler(Protocol, func(st network.Stream) {
+		if !s.life.Do(ctx, func(ctx context.Context) { s.handle(ctx, st) }) {
+			_ = st.Reset() // closed
+		}
+	})
+}
 
-// Close removes the handler, cancels the work running and waits for every
-// stream's handler to end (EndRun called).
+// Close removes the handler, refuses streams still arriving, cancels the
+// work running and waits for every stream's handler to end (EndRun
+// called). It is safe to call more than once.
 func (s *Server) Close() error {
 	s.h.RemoveStreamHandler(Protocol)
-	s.mu.Lock()
-	s.closed = true
-	s.mu.Unlock()
-	s.cancel()
-	s.wg.Wait()
+	s.life.Close()
 	return nil
 }
 
@@ -241,15 +242,10 @@ func refuse(format string, args ...any) error { return refusal{fmt.Sprintf(forma
 // handle serves one run stream: it reads and authorizes the request under
 // a small reservation and a short deadline, and only then reserves what
 // the run needs.
-func (s *Server) handle(st network.Stream) {
-	if !s.enter() {
-		_ = st.Reset()
-		return
-	}
-	defer s.wg.Done()
+func (s *Server) handle(ctx context.Context, st network.Stream) {
 	remote := st.Conn().RemotePeer()
 	r := bufio.NewReader(st)
-	req, ok := s.authorize(st, r, remote)
+	req, ok := s.authorize(ctx, st, r, remote)
 	if !ok {
 		return
 	}
@@ -258,32 +254,21 @@ func (s *Server) handle(st network.Stream) {
 	log := s.log.With("job", req.Job, "requester", remote.String(), "ranks", req.Ranks)
 	_ = st.SetDeadline(time.Now().Add(streamTimeout))
 	var end RunEnd
-	if stop := s.beforeAnswer(st, r, req); stop != "" {
+	if stop := s.beforeAnswer(ctx, st, r, req); stop != "" {
 		_ = st.Reset()
 		end = RunEnd{Reason: stop}
 	} else {
-		end = s.serve(st, r, req, log)
+		end = s.serve(ctx, st, r, req, log)
 	}
 	s.auth.EndRun(req.Job, remote, end)
 	log.Info("run ended", "reason", end.Reason)
-}
-
-// enter counts a stream handler in, unless the server is closed.
-func (s *Server) enter() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	return true
 }
 
 // authorize reads, checks and authorizes the request of st as one of the
 // streams not yet authorized, under MaxRequestBytes of its scope and
 // RequestTimeout. It answers a refusal itself and returns false; on true
 // the job is active here and BeginRun held it.
-func (s *Server) authorize(st network.Stream, r *bufio.Reader, remote peer.ID) (*RunRequest, bool) {
+func (s *Server) authorize(ctx context.Context, st network.Stream, r *bufio.Reader, remote peer.ID) (*RunRequest, bool) {
 	release, err := s.takePending(remote)
 	if err != nil {
 		s.log.Debug("run stream refused", "peer", remote, "err", err)
@@ -297,7 +282,7 @@ func (s *Server) authorize(st network.Stream, r *bufio.Reader, remote peer.ID) (
 		return nil, false
 	}
 	defer st.Scope().ReleaseMemory(MaxRequestBytes)
-	stop := context.AfterFunc(s.life, func() { _ = st.Reset() }) // Close ends the wait
+	stop := context.AfterFunc(ctx, func() { _ = st.Reset() }) // Close ends the wait
 	defer stop()
 	_ = st.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	req, err := s.admit(r, remote)
@@ -393,9 +378,9 @@ func (s *Server) refuseStream(st network.Stream, a Ack) {
 }
 
 // beforeAnswer calls Knobs.BeforeAnswer, if set, and returns its stop.
-func (s *Server) beforeAnswer(st network.Stream, r io.Reader, req *RunRequest) string {
+func (s *Server) beforeAnswer(ctx context.Context, st network.Stream, r io.Reader, req *RunRequest) string {
 	if k := s.cfg.Knobs.BeforeAnswer; k != nil {
-		return k(s.life, st, r, req)
+		return k(ctx, st, r, req)
 	}
 	return ""
 }
@@ -468,7 +453,7 @@ func (s *Server) forget(job string) {
 
 // serve runs an admitted, authorized request and returns what it served
 // and why it ended.
-func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log *slog.Logger) (end RunEnd) {
+func (s *Server) serve(ctx context.Context, st network.Stream, r *bufio.Reader, req *RunRequest, log *slog.Logger) (end RunEnd) {
 	jobDir := filepath.Join(s.cfg.Dir, req.Job)
 	if !s.cfg.Keep {
 		defer os.RemoveAll(jobDir)
@@ -499,21 +484,23 @@ func (s *Server) serve(st network.Stream, r *bufio.Reader, req *RunRequest, log 
 		return end
 	}
 	if k := s.cfg.Knobs.BeforeRun; k != nil {
-		if stop := k(s.life, req); stop != "" {
+		if stop := k(ctx, req); stop != "" {
 			_ = st.Reset()
 			end.Reason = stop
 			return end
 		}
 	}
 	// The requester half-closes after the files; anything else ends the work.
-	ctx, cancel := context.WithCancelCause(s.life)
+	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go func() {
+	var reader sync.WaitGroup
+	defer reader.Wait() // the stream is closed or reset by then, which ends the read
+	reader.Go(func() {
 		_ = st.SetReadDeadline(time.Now().Add(streamTimeout))
 		if _, err := r.ReadByte(); err != io.EOF {
 			cancel(fmt.Errorf("requester: %v", err))
 		}
-	}()
+	})
 
 	reason := s.runRanks(ctx, cancel, st, req, jobDir, module, end.Results, log)
 	if reason != "" {
@@ -600,7 +587,7 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 			return c.Error()
 		}
 		if c := context.Cause(ctx); c != nil && ctx.Err() != nil {
-			if s.life.Err() != nil {
+			if s.life.Closed() {
 				return "provider closed"
 			}
 			return "cancelled: " + c.Error()

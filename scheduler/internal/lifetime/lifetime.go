@@ -1,8 +1,9 @@
 // Package lifetime owns the goroutines of a long-lived service (the
-// market, the run server, the challenge service): it starts them with a
-// context that ends when the service closes, refuses new ones once it
-// closes, and waits for every one of them, so that no goroutine outlives
-// the service's Close and no context is kept in a struct.
+// market, the run server, the challenge service, the node): it starts
+// them, or counts the stream handlers libp2p starts, with a context that
+// ends when the service closes, refuses new ones once it closes, and
+// waits for every one of them, so that no goroutine outlives the
+// service's Close and no context is kept in a struct.
 package lifetime
 
 import (
@@ -40,6 +41,34 @@ func (g *Group) Go(f func(ctx context.Context)) bool {
 		defer cancel()
 		f(ctx)
 	})
+	return true
+}
+
+// Do runs f on the calling goroutine, counted like Go's goroutines (Close
+// waits for it), with a context derived from parent that also ends when
+// Close begins, unless the group is closed; it reports whether f ran. It
+// is for work on a goroutine the group does not start, such as a stream
+// handler's, that Close must still wait for.
+func (g *Group) Do(parent context.Context, f func(ctx context.Context)) bool {
+	ctx, cancel, ok := g.bind(parent)
+	defer cancel()
+	if !ok || !g.enter() {
+		return false
+	}
+	defer g.wg.Done()
+	f(ctx)
+	return true
+}
+
+// enter adds one to the wait group unless the group is closed: checked
+// and added under one lock, so Close's Wait never races with an Add.
+func (g *Group) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return false
+	}
+	g.wg.Add(1)
 	return true
 }
 

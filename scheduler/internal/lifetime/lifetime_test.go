@@ -53,3 +53,46 @@ func TestCancelForgetsTheContext(t *testing.T) {
 	g.Go(func(context.Context) {})
 	g.Close()
 }
+
+func TestDoIsCountedAndCancelled(t *testing.T) {
+	var g Group
+	entered := make(chan struct{})
+	ended := make(chan struct{})
+	ran := make(chan bool, 1)
+	go func() {
+		ran <- g.Do(context.Background(), func(ctx context.Context) {
+			close(entered)
+			<-ctx.Done()
+			time.Sleep(10 * time.Millisecond)
+			close(ended)
+		})
+	}()
+	<-entered
+	g.Close()
+	select {
+	case <-ended:
+	default:
+		t.Fatal("Close returned before the work Do ran did")
+	}
+	if !<-ran {
+		t.Fatal("Do reported false for work it ran")
+	}
+	if g.Do(context.Background(), func(context.Context) { t.Error("ran after Close") }) {
+		t.Fatal("a closed group ran work in Do")
+	}
+	if n := len(g.cancels); n != 0 {
+		t.Fatalf("the group keeps %d contexts after Do, want 0", n)
+	}
+}
+
+func TestDoEndsWithItsParent(t *testing.T) {
+	var g Group
+	defer g.Close()
+	parent, cancel := context.WithCancel(context.Background())
+	cancel()
+	g.Do(parent, func(ctx context.Context) {
+		if ctx.Err() == nil {
+			t.Error("Do's context is live though its parent ended")
+		}
+	})
+}

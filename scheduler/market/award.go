@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/scheduler/placement"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
@@ -196,7 +197,7 @@ func (d *driver) answered(mb *member, msg gossip.Message, err error, bids []rece
 				rtt = unreachable
 				rtts = append(rtts, fmt.Sprintf("%s unreachable", short(other)))
 			} else {
-				rtts = append(rtts, fmt.Sprintf("%s %s", short(other), ms(rtt)))
+				rtts = append(rtts, fmt.Sprintf("%s %s", short(other), human.Millis(rtt)))
 			}
 			key := pair(mb.bid, k)
 			if prev, ok := st.measured[key]; !ok || rtt < prev {
@@ -256,7 +257,7 @@ func (d *driver) check(cluster []*member, measured map[[2]int]time.Duration) []s
 	for x, a := range cluster {
 		for _, b := range cluster[x+1:] {
 			if rtt, ok := measured[pair(a.bid, b.bid)]; ok && rtt > maxRTT {
-				over = append(over, fmt.Sprintf("%s-%s %s", short(a.peer), short(b.peer), ms(rtt)))
+				over = append(over, fmt.Sprintf("%s-%s %s", short(a.peer), short(b.peer), human.Millis(rtt)))
 			}
 		}
 	}
@@ -294,10 +295,10 @@ func (d *driver) formed(ctx context.Context, cluster []*member, measured map[[2]
 	j.view.FormedAt = &now
 	pairs := "pairwise RTTs not measured (no RTT bound)"
 	if req.MaxRTT > 0 {
-		pairs = fmt.Sprintf("measured max pairwise RTT %s (%s)", ms(maxPair), bound(req.MaxRTT))
+		pairs = fmt.Sprintf("measured max pairwise RTT %s (%s)", human.Millis(maxPair), bound(req.MaxRTT))
 	}
 	j.event("formed", "", "cluster formed in %s: %s on %s, %s; %s per hour, %s for %s with fees",
-		ms(now.Sub(j.view.Created)), plural(req.Workers, "worker"), plural(len(cluster), "provider"), pairs,
+		human.Millis(now.Sub(j.view.Created)), human.Plural(req.Workers, "worker"), human.Plural(len(cluster), "provider"), pairs,
 		cost.PerHour, cost.RequesterPays, time.Duration(j.view.Spec.Duration))
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/gpumesh/gpumesh/internal/human"
 )
 
 // minGrace is the least time bidding stays open once a cluster fits.
@@ -22,7 +24,7 @@ func (d *driver) collect(ctx context.Context) bool {
 	closeNow := func(why string) bool {
 		j.mu.Lock()
 		j.closed = true
-		j.event("closed", "", "bidding closed %s with %s", why, plural(len(j.received), "bid"))
+		j.event("closed", "", "bidding closed %s with %s", why, human.Plural(len(j.received), "bid"))
 		j.mu.Unlock()
 		return true
 	}

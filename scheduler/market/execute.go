@@ -13,6 +13,7 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
@@ -105,7 +106,7 @@ func (d *driver) prepare(ctx context.Context, cluster []*member) (*work, bool) {
 	j.view.Results = w.out
 	j.view.Charged = &Cost{}
 	j.log = g
-	j.event("run", "", "starting the work on %s: %s %s", plural(len(cluster), "provider"), spec.Executor, req.Workload)
+	j.event("run", "", "starting the work on %s: %s %s", human.Plural(len(cluster), "provider"), spec.Executor, req.Workload)
 	if len(sample) > 0 {
 		j.event("audit", "", "ranks %v (%d of %d, drawn at random) also run here, to check their providers' outputs", sample, len(sample), req.Workers)
 	}
@@ -447,7 +448,7 @@ func (d *driver) onRunEvent(mb *member, e run.Event) {
 	case run.KindResult:
 		if e.Result != nil {
 			j.note("result", mb.peer, "rank %d %s, exit %d%s; %s", e.Rank, e.Result.Status, e.Result.ExitCode,
-				prefixed(": ", e.Result.Reason), plural(len(e.Outputs), "output"))
+				prefixed(": ", e.Result.Reason), human.Plural(len(e.Outputs), "output"))
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 	"github.com/gpumesh/gpumesh/scheduler/run"
@@ -50,7 +51,7 @@ func (d *driver) replace(ctx context.Context, w *work, lost *member, why error) 
 	}
 	if j.view.Failovers >= d.cfg.MaxFailovers {
 		j.mu.Unlock()
-		return nil, fmt.Errorf("%s replaced already (market.max_failovers)", plural(j.view.Failovers, "lost provider"))
+		return nil, fmt.Errorf("%s replaced already (market.max_failovers)", human.Plural(j.view.Failovers, "lost provider"))
 	}
 	j.view.Failovers++
 	j.event("failover", lost.peer, "failover %d: looking for a provider for ranks %v among the runner-up bids", j.view.Failovers, lost.ranks)
@@ -78,7 +79,7 @@ func (d *driver) replace(ctx context.Context, w *work, lost *member, why error) 
 		why2 = why
 		rounds++
 	}
-	return nil, fmt.Errorf("no usable bid for ranks %v after %s: %s", lost.ranks, plural(rounds, "failover request"), why2)
+	return nil, fmt.Errorf("no usable bid for ranks %v after %s: %s", lost.ranks, human.Plural(rounds, "failover request"), why2)
 }
 
 // failoverRound publishes one failover request and takes the best of its
@@ -91,7 +92,7 @@ func (d *driver) failoverRound(ctx context.Context, w *work, lost *member) (*mem
 	defer d.unindex(sub.view.ID)
 	mb, why := d.takeReplacement(ctx, sub, w, lost)
 	if mb == nil {
-		return nil, fmt.Sprintf("failover request %s had %s, none usable: %s", short8(sub.view.ID), plural(sub.bidCount(), "bid"), why), nil
+		return nil, fmt.Sprintf("failover request %s had %s, none usable: %s", short8(sub.view.ID), human.Plural(sub.bidCount(), "bid"), why), nil
 	}
 	return mb, "", nil
 }
@@ -278,7 +279,7 @@ func (d *driver) failoverRequest(ctx context.Context, lost *member) (*job, error
 	}
 	sub := newJob(req, spec, "failover", now)
 	d.index(sub)
-	j.note("failover", "", "no runner-up bid usable; asked the network for %s (failover request %s)", plural(spec.Workers, "worker"), short8(req.ID))
+	j.note("failover", "", "no runner-up bid usable; asked the network for %s (failover request %s)", human.Plural(spec.Workers, "worker"), short8(req.ID))
 	sd := &driver{requester: d.requester, j: sub}
 	if err := sd.publish(ctx, req); err != nil {
 		d.unindex(req.ID)
@@ -289,7 +290,7 @@ func (d *driver) failoverRequest(ctx context.Context, lost *member) (*job, error
 		d.unindex(req.ID)
 		return nil, errors.New("the job stopped")
 	}
-	j.note("failover", "", "failover request %s closed with %s", short8(req.ID), plural(sub.bidCount(), "bid"))
+	j.note("failover", "", "failover request %s closed with %s", short8(req.ID), human.Plural(sub.bidCount(), "bid"))
 	return sub, nil
 }
 

@@ -3,8 +3,6 @@ package market
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -261,13 +259,6 @@ func (t *tally) snapshot() Stats {
 
 // nextSeq is the next sequence number for a message this node signs.
 func (c *core) nextSeq() uint64 { return c.seq.Add(1) }
-
-// newJobID is 16 random bytes in hex.
-func newJobID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
 
 // sweep ends lapsed reservations and forgets expired bids every second.
 func (m *Market) sweep(ctx context.Context) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/scheduler/placement"
 )
 
@@ -165,7 +166,7 @@ func (f *noCluster) Error() string {
 	if f.bids == 0 {
 		out = "no provider bid before the deadline"
 	} else {
-		out = fmt.Sprintf("%s received; %s", plural(f.bids, "bid"), f.placed.Explain())
+		out = fmt.Sprintf("%s received; %s", human.Plural(f.bids, "bid"), f.placed.Explain())
 	}
 	if len(f.excluded) > 0 {
 		out += "; " + exclusionSummary(f.excluded)
@@ -176,7 +177,7 @@ func (f *noCluster) Error() string {
 	case v.found == 0:
 		out += "; the capability keys list no provider that matches the request (" + v.wanted + ")"
 	case v.invited > 0:
-		out += fmt.Sprintf("; of %s invited directly, %d would not bid%s", plural(v.invited, "provider"), total(v.refusals), detailList(v.refusals, v.reasons))
+		out += fmt.Sprintf("; of %s invited directly, %d would not bid%s", human.Plural(v.invited, "provider"), total(v.refusals), detailList(v.refusals, v.reasons))
 	}
 	return out
 }
@@ -192,7 +193,7 @@ type unconfirmed struct {
 
 // Error says it for a person.
 func (f *unconfirmed) Error() string {
-	return fmt.Sprintf("no cluster confirmed in %s of award and ping (market.verify_rounds): %s", plural(f.rounds, "round"), exclusionSummary(f.excluded))
+	return fmt.Sprintf("no cluster confirmed in %s of award and ping (market.verify_rounds): %s", human.Plural(f.rounds, "round"), exclusionSummary(f.excluded))
 }
 
 // workFailed: some providers' ranks failed, each for its reason.

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/p2p/frame"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
@@ -139,8 +140,8 @@ func (d *driver) exchangeReceipts(mb *member, k int, o run.Outcome, lost bool, d
 			u.Settlement = "not settled: " + err.Error()
 			j.event("receipt", mb.peer, "receipts of %s for ranks %v: %v", short(mb.peer), mb.ranks, err)
 		default:
-			u.Settlement = fmt.Sprintf("%s countersigned and logged", plural(len(ids), "receipt"))
-			j.event("receipt", mb.peer, "%s of %s countersigned and logged", plural(len(ids), "receipt"), short(mb.peer))
+			u.Settlement = fmt.Sprintf("%s countersigned and logged", human.Plural(len(ids), "receipt"))
+			j.event("receipt", mb.peer, "%s of %s countersigned and logged", human.Plural(len(ids), "receipt"), short(mb.peer))
 		}
 	})
 	if !started {

@@ -9,6 +9,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/internal/human"
 )
 
 // The request stage: the job's request is built from its spec, signed
@@ -17,7 +18,7 @@ import (
 
 // newRequest is a request for spec, sent now from this node.
 func (r *requester) newRequest(spec Spec, now time.Time) (*gossip.JobRequest, error) {
-	req := spec.request(newJobID(), r.nextSeq(), now)
+	req := spec.request(gossip.NewJobID(), r.nextSeq(), now)
 	if c, ok := r.d.Coordinate(); ok {
 		req.Coord = &c
 	}
@@ -100,7 +101,7 @@ func (d *driver) invite(ctx context.Context) {
 	j.mu.Lock()
 	j.view.Found, j.view.Invited, j.view.InviteRefusals, j.view.InviteReasons = len(found), asked, declined, details
 	j.event("invited", "", "capability keys gave %s: %d had bid already; invited %d, of whom %d said they would not bid%s",
-		plural(len(found), "provider"), had, asked, total(declined), reasonList(declined))
+		human.Plural(len(found), "provider"), had, asked, total(declined), reasonList(declined))
 	j.mu.Unlock()
 }
 

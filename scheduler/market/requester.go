@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
@@ -181,7 +182,7 @@ func (r *requester) Submit(ctx context.Context, spec Spec) (JobView, error) {
 	}
 	j := newJob(req, spec, "requester", now)
 	j.note("request", "", "asked for %s of %s, %s, up to $%.2f per device-hour; bids close by %s",
-		plural(spec.Workers, "worker"), describe(req.PerWorker), bound(req.MaxRTT), req.MaxPrice, req.BidDeadline.Format("15:04:05.000"))
+		human.Plural(spec.Workers, "worker"), describe(req.PerWorker), bound(req.MaxRTT), req.MaxPrice, req.BidDeadline.Format("15:04:05.000"))
 	v := j.viewNow()
 	forgotten, err := r.add(j)
 	if err != nil {
@@ -312,9 +313,9 @@ func (j *job) file(p peer.ID, b *gossip.Bid) (bool, string) {
 	}
 	est := ""
 	if b.Coord != nil && j.req.Coord != nil {
-		est = ", ~" + ms(coord.EstimateRTT(*b.Coord, *j.req.Coord)) + " from you"
+		est = ", ~" + human.Millis(coord.EstimateRTT(*b.Coord, *j.req.Coord)) + " from you"
 	}
-	j.event("bid", p, "bid from %s: $%.4f per device-hour, %s, %s%s", short(p), b.Price, plural(b.Workers, "worker"), b.Class, est)
+	j.event("bid", p, "bid from %s: $%.4f per device-hour, %s, %s%s", short(p), b.Price, human.Plural(b.Workers, "worker"), b.Class, est)
 	select {
 	case j.newBid <- struct{}{}:
 	default:

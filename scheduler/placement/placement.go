@@ -287,20 +287,20 @@ func (f *Failure) Error() string {
 	sum := f.Summary
 	req := sum.Request
 	var b strings.Builder
-	fmt.Fprintf(&b, "no group of %s", plural(req.K, "worker"))
+	fmt.Fprintf(&b, "no group of %s", human.Plural(req.K, "worker"))
 	if req.MaxRTT > 0 {
-		fmt.Fprintf(&b, " within %s", ms(req.MaxRTT))
+		fmt.Fprintf(&b, " within %s", human.Millis(req.MaxRTT))
 	}
 	if counts := reasonCounts(sum.Reasons); counts != "" {
 		fmt.Fprintf(&b, ": %s", counts)
 	}
 	if sum.EligibleWorkers < req.K {
-		fmt.Fprintf(&b, "; the %s eligible host only %s", plural(sum.Eligible, "bid"), plural(sum.EligibleWorkers, "worker"))
+		fmt.Fprintf(&b, "; the %s eligible host only %s", human.Plural(sum.Eligible, "bid"), human.Plural(sum.EligibleWorkers, "worker"))
 		return b.String()
 	}
-	fmt.Fprintf(&b, "; the largest group found within %s holds %s", ms(req.MaxRTT), plural(sum.LargestGroup, "worker"))
+	fmt.Fprintf(&b, "; the largest group found within %s holds %s", human.Millis(req.MaxRTT), human.Plural(sum.LargestGroup, "worker"))
 	if c := sum.Cheapest; c.OK {
-		fmt.Fprintf(&b, "; without the RTT bound the cheapest %d workers cost %s with estimated max RTT %s", req.K, money(c.Cost), ms(c.MaxRTT))
+		fmt.Fprintf(&b, "; without the RTT bound the cheapest %d workers cost %s with estimated max RTT %s", req.K, money(c.Cost), human.Millis(c.MaxRTT))
 	}
 	return b.String()
 }
@@ -328,11 +328,11 @@ func (r Result) Explain() string {
 	var b strings.Builder
 	bound := "no RTT bound"
 	if req.MaxRTT > 0 {
-		bound = "bound " + ms(req.MaxRTT)
+		bound = "bound " + human.Millis(req.MaxRTT)
 	}
-	fmt.Fprintf(&b, "%s on %s for %s, estimated max RTT %s (%s)", plural(req.K, "worker"), plural(len(r.Chosen), "provider"), money(r.Cost), ms(r.MaxRTT), bound)
+	fmt.Fprintf(&b, "%s on %s for %s, estimated max RTT %s (%s)", human.Plural(req.K, "worker"), human.Plural(len(r.Chosen), "provider"), money(r.Cost), human.Millis(r.MaxRTT), bound)
 	if len(r.Rejected) > 0 {
-		fmt.Fprintf(&b, "; %s not chosen: %s", plural(len(r.Rejected), "bid"), reasonCounts(sum.Reasons))
+		fmt.Fprintf(&b, "; %s not chosen: %s", human.Plural(len(r.Rejected), "bid"), reasonCounts(sum.Reasons))
 	}
 	return b.String()
 }
@@ -351,16 +351,10 @@ func reasonCounts(counts map[Reason]int) string {
 	var parts []string
 	for _, r := range reasonOrder {
 		if n := counts[r]; n > 0 {
-			parts = append(parts, plural(n, "bid")+" "+reasonWords[r])
+			parts = append(parts, human.Plural(n, "bid")+" "+reasonWords[r])
 		}
 	}
 	return strings.Join(parts, ", ")
 }
-
-// plural writes n nouns ("3 bids") as every gpumesh message does.
-func plural(n int, noun string) string { return human.Plural(n, noun) }
-
-// ms writes d in milliseconds ("12.3 ms") as every gpumesh message does.
-func ms(d time.Duration) string { return human.Millis(d) }
 
 func money(v float64) string { return fmt.Sprintf("$%.2f/h", v) }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 )
 
@@ -284,11 +285,11 @@ func (s *solver) result() Result {
 				rej.Reason = ReasonTooFar
 				switch {
 				case s.largestAt[p] > 0:
-					rej.Detail = fmt.Sprintf("the largest group found with it within %s holds %d of %d workers", ms(bound), s.largestAt[p], s.req.K)
+					rej.Detail = fmt.Sprintf("the largest group found with it within %s holds %d of %d workers", human.Millis(bound), s.largestAt[p], s.req.K)
 				case p >= s.anchorUpTo:
-					rej.Detail = fmt.Sprintf("no group found with it within %s (the search tried the %d cheapest bids as anchors)", ms(bound), s.stats.Anchors)
+					rej.Detail = fmt.Sprintf("no group found with it within %s (the search tried the %d cheapest bids as anchors)", human.Millis(bound), s.stats.Anchors)
 				default:
-					rej.Detail = fmt.Sprintf("no group found with it within %s", ms(bound))
+					rej.Detail = fmt.Sprintf("no group found with it within %s", human.Millis(bound))
 				}
 			default:
 				rej.Reason, rej.Detail = s.explainUnchosen(p)
@@ -311,10 +312,10 @@ func (s *solver) explainUnchosen(p int) (Reason, string) {
 				if !math.IsInf(s.inGroup[p], 1) {
 					return ReasonNotNeeded, fmt.Sprintf("in a feasible group scoring %s, the chosen one scores %s", money(s.inGroup[p]), money(best))
 				}
-				return ReasonTooFar, fmt.Sprintf("%s from chosen %s (bound %s)", ms(d), s.bids[s.pos[q]].ID, ms(s.req.MaxRTT))
+				return ReasonTooFar, fmt.Sprintf("%s from chosen %s (bound %s)", human.Millis(d), s.bids[s.pos[q]].ID, human.Millis(s.req.MaxRTT))
 			}
 		}
-		return ReasonNotNeeded, fmt.Sprintf("within %s of every chosen provider, but cheaper bids fill the %d workers", ms(s.req.MaxRTT), s.req.K)
+		return ReasonNotNeeded, fmt.Sprintf("within %s of every chosen provider, but cheaper bids fill the %d workers", human.Millis(s.req.MaxRTT), s.req.K)
 	}
 	return ReasonNotNeeded, fmt.Sprintf("no RTT bound, and cheaper bids fill the %d workers", s.req.K)
 }

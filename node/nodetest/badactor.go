@@ -3,10 +3,7 @@ package nodetest
 import (
 	"context"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/run"
+	"github.com/gpumesh/gpumesh/scheduler/run/runtest"
 )
 
 // BadActor is how a node of a fleet misbehaves on purpose as a provider,
@@ -188,7 +186,7 @@ func (a *actor) beforeList(_ *run.RunRequest, rank int, dir string) {
 		return
 	}
 	a.log.Warn("altering the outputs", "rank", rank)
-	invertFiles(dir)
+	runtest.InvertFiles(dir)
 }
 
 // beforeSend misnames (MalformedOutputs) or misstates (MisstatedOutputs)
@@ -207,26 +205,4 @@ func (a *actor) beforeSend(_ *run.RunRequest, rank int, outs []run.File) {
 			outs[i].Digest = "sha256:" + strings.Repeat("0", 64)
 		}
 	}
-}
-
-// invertFiles inverts every byte of every regular file under dir, and
-// gives an empty one a byte. Errors are ignored: this is a saboteur.
-func invertFiles(dir string) {
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil
-		}
-		for i := range b {
-			b[i] = ^b[i]
-		}
-		if len(b) == 0 {
-			b = []byte{0xff}
-		}
-		_ = os.WriteFile(path, b, 0o644)
-		return nil
-	})
 }

@@ -3,12 +3,11 @@ package run
 import (
 	"context"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/network"
+
+	"github.com/gpumesh/gpumesh/scheduler/run/runtest"
 )
 
 // faults are the ways a provider's server misbehaves in this package's
@@ -36,7 +35,7 @@ func (f faults) knobs() ServerKnobs {
 		k.BeforeRun = runNothing
 	}
 	if f.AlterOutputs {
-		k.BeforeList = func(_ *RunRequest, _ int, dir string) { alterOutputs(dir) }
+		k.BeforeList = func(_ *RunRequest, _ int, dir string) { runtest.InvertFiles(dir) }
 	}
 	return k
 }
@@ -60,27 +59,4 @@ func runNothing(ctx context.Context, _ *RunRequest) string {
 	case <-ctx.Done():
 	}
 	return "fault: never ran"
-}
-
-// alterOutputs inverts every byte of every regular file under dir, and
-// gives an empty one a byte. Errors are ignored: this is a test's
-// saboteur.
-func alterOutputs(dir string) {
-	_ = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() {
-			return nil
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return nil
-		}
-		for i := range b {
-			b[i] = ^b[i]
-		}
-		if len(b) == 0 {
-			b = []byte{0xff}
-		}
-		_ = os.WriteFile(path, b, 0o644)
-		return nil
-	})
 }

@@ -209,6 +209,17 @@ type Job struct {
 	Env map[string]string
 	// Limits are the limits in force: the spec's capped by the provider's.
 	Limits Limits
+	// Devices are the GPUs this worker holds, from the provider's
+	// reservation: the work is given these and no others. Empty for work
+	// that holds no GPU.
+	Devices []Device
+}
+
+// Device is one GPU a worker holds: its index on this host (NVML's) and its
+// UUID, which docker device requests and CUDA_VISIBLE_DEVICES name it by.
+type Device struct {
+	Index int    `json:"index"`
+	UUID  string `json:"uuid,omitempty"`
 }
 
 // Result is how the work ended.

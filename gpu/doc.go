@@ -9,7 +9,11 @@
 // pays for real hardware, the inventory also says, with its evidence,
 // whether the node runs in a virtual machine or a container: a trust signal,
 // never a ban. A Sampler then polls live telemetry on an interval and keeps a
-// short history per device for the dashboard and the API.
+// short history per device for the dashboard and the API. An Accountant
+// meters what each job's GPUs did (busy GPU time, peak memory, mean
+// utilisation) by sampling the devices the job holds alone, which needs no
+// privilege and works for containers and processes alike, where per-PID
+// figures do not (meter.go says why).
 //
 // Only nvml.go talks to the NVIDIA driver, and only in builds with cgo on
 // Linux; every other build reports NVML unavailable and falls back.

@@ -54,7 +54,8 @@ type nvmlReader struct {
 	lib     nvml.Interface
 	handles []nvml.Device
 	ids     []string
-	memV2   bool // nvmlDeviceGetMemoryInfo_v2 exists (R510+)
+	indexes []int // NVML's index of each handle
+	memV2   bool  // nvmlDeviceGetMemoryInfo_v2 exists (R510+)
 }
 
 // mapNVML turns what an initialised NVML library says into an Inventory
@@ -98,6 +99,7 @@ func mapNVML(lib nvml.Interface) (*nvmlReader, Inventory, error) {
 		inv.Devices = append(inv.Devices, d)
 		r.handles = append(r.handles, h)
 		r.ids = append(r.ids, d.ID)
+		r.indexes = append(r.indexes, i)
 	}
 	if len(inv.Devices) == 0 {
 		return nil, Inventory{}, fmt.Errorf("nvml: no usable NVIDIA devices (%d found)", n)

@@ -105,6 +105,10 @@ type Receipt struct {
 	Seq uint64 `json:"seq"`
 	// Issued is when the provider made the receipt (UTC, millisecond precision).
 	Issued time.Time `json:"issued"`
+	// GPU is what the rank's GPUs did, measured through NVML; nil for work
+	// that held no GPU, and in receipts from before it existed (their
+	// signed bytes lack it, so they verify as they always did).
+	GPU *GPUUsage `json:"gpu,omitempty"`
 }
 
 // Key identifies the work a cumulative receipt covers; receipts with the
@@ -283,6 +287,9 @@ func (r *Receipt) Check() error {
 	}
 	if r.Seq == 0 {
 		bad(ErrInvalid, "seq", "zero; the first receipt has seq 1")
+	}
+	if r.GPU != nil {
+		errs = append(errs, r.GPU.Check()...)
 	}
 	if r.ID != r.ComputeID() {
 		bad(ErrInvalid, "id", "%q does not match its contents", r.ID)

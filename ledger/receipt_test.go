@@ -202,6 +202,8 @@ func FuzzUnmarshalSigned(f *testing.F) {
 	s := signBoth(f, p, q, receipt(p, q, "job-f", 0, 1, 30))
 	b, _ := s.Marshal()
 	f.Add(b)
+	withGPU, _ := signBoth(f, p, q, gpuReceipt(p, q)).Marshal()
+	f.Add(withGPU)
 	f.Add([]byte{1, 0, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := UnmarshalSigned(b)

@@ -21,6 +21,7 @@ import (
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/internal/atomicfile"
+	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/p2p/frame"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 )
@@ -65,6 +66,9 @@ type Outcome struct {
 	// Heartbeat is the provider's heartbeat interval: it notices a
 	// requester that stopped the work within one.
 	Heartbeat time.Duration
+	// GPU is what each rank's GPUs did, as its result said; only ranks
+	// whose provider metered GPUs have an entry.
+	GPU map[int]ledger.GPUUsage
 }
 
 // Option tunes Run.
@@ -327,6 +331,12 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 			}
 			out.Results[ev.Rank] = *ev.Result
 			out.Outputs[ev.Rank] = ev.Outputs
+			if ev.GPU != nil {
+				if out.GPU == nil {
+					out.GPU = map[int]ledger.GPUUsage{}
+				}
+				out.GPU[ev.Rank] = *ev.GPU
+			}
 		case KindEnd:
 			out.Ended = time.Now()
 			if ev.Error != "" {

@@ -22,6 +22,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/gpu"
+	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/p2p/frame"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/internal/lifetime"
@@ -89,6 +91,9 @@ type ServerKnobs struct {
 	// non-empty stop ends the run there: the stream is reset and stop is
 	// the run's reason.
 	BeforeRun func(ctx context.Context, req *RunRequest) (stop string)
+	// BeforeStart, if set, is called with each rank's job before its work
+	// starts; it may change the job (the devices it holds, say).
+	BeforeStart func(req *RunRequest, rank int, job *executor.Job)
 	// BeforeList, if set, is called with the folder of a rank's outputs
 	// once its work ended, before they are listed.
 	BeforeList func(req *RunRequest, rank int, dir string)
@@ -101,6 +106,9 @@ type ServerKnobs struct {
 type RankEnd struct {
 	Result executor.Result
 	Digest string
+	// GPU is what the rank's GPUs did, as its result event said; nil for
+	// work that held none, or a provider that meters no GPUs.
+	GPU *ledger.GPUUsage
 }
 
 // Defaults of ServerConfig.
@@ -155,6 +163,9 @@ type ServerConfig struct {
 	// refused as busy.
 	MaxPendingPerPeer int
 	MaxPending        int
+	// GPU meters the GPUs each rank's work holds (gpumeter.go); nil on a
+	// host without NVML, which then reports no GPU figures.
+	GPU *gpu.Accountant
 	// Knobs are interception points for tests; zero in production.
 	Knobs ServerKnobs
 }
@@ -639,7 +650,7 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 			if err := w.result(ev, paths, buf); err != nil {
 				return fail(err)
 			}
-			sent[ev.Rank] = RankEnd{Result: *ev.Result, Digest: ResultDigest(*ev.Result, ev.Outputs)}
+			sent[ev.Rank] = RankEnd{Result: *ev.Result, Digest: ResultDigest(*ev.Result, ev.Outputs), GPU: ev.GPU}
 		}
 	}
 	stopHB()
@@ -684,11 +695,16 @@ func (s *Server) rank(ctx context.Context, req *RunRequest, rk int, jobDir strin
 		return
 	}
 	job := s.job(req, rk, dir, module)
+	if k := s.cfg.Knobs.BeforeStart; k != nil {
+		k(req, rk, &job)
+	}
 	h, err := s.execs[req.Spec.Executor].Start(ctx, job)
 	if err != nil {
 		failed(err)
 		return
 	}
+	meter := s.meterRank(ctx, job)
+	defer meter.stop()
 	done := make(chan struct{})
 	var res executor.Result
 	go func() { // ends when the work does: below, ctx's end cancels it
@@ -738,7 +754,7 @@ func (s *Server) rank(ctx context.Context, req *RunRequest, rk int, jobDir strin
 		stop()
 		return
 	}
-	send(item{ev: Event{Kind: KindResult, Rank: rk, Result: &res}, outputs: filepath.Join(dir, "outputs")})
+	send(item{ev: Event{Kind: KindResult, Rank: rk, Result: &res, GPU: meter.stop()}, outputs: filepath.Join(dir, "outputs")})
 }
 
 // job is the executor's view of rank rk, under this provider's limits.

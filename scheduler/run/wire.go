@@ -20,6 +20,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/protocol"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/p2p/frame"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 )
@@ -387,6 +388,10 @@ type Event struct {
 	// Omitted counts outputs past MaxOutputFiles, or with names that are
 	// not safe, that a result does not list.
 	Omitted int `json:"omitted,omitempty"`
+	// GPU, on a result event, is what the rank's GPUs did while its work
+	// ran, metered by the provider; absent for work without GPUs and from
+	// providers that meter none (older ones included).
+	GPU *ledger.GPUUsage `json:"gpu,omitempty"`
 	// Error, on an end event, says why the provider gave up (a file that
 	// did not match its digest); empty when every rank has its result.
 	Error string `json:"error,omitempty"`
@@ -446,8 +451,14 @@ func (e *Event) Validate() error {
 		if e.Omitted < 0 {
 			bad("omitted %d", e.Omitted)
 		}
+		if e.GPU != nil {
+			errs = append(errs, e.GPU.Check()...)
+		}
 	default:
 		bad("kind %.20q", e.Kind)
+	}
+	if e.GPU != nil && e.Kind != KindResult {
+		bad("gpu figures on a %.20s event", e.Kind)
 	}
 	return errors.Join(errs...)
 }

@@ -180,6 +180,8 @@ func FuzzDecodeEvent(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"kind":"result","result":{"status":"succeeded"},"outputs":[{"name":"..","digest":"x"}]}`))
+	f.Add([]byte(`{"kind":"result","result":{"status":"succeeded"},"gpu":{"devices":2,"samples":9,"busy_millis":8000,"peak_memory_bytes":8589934592,"mean_util_percent":97.5}}`))
+	f.Add([]byte(`{"kind":"heartbeat","gpu":{"devices":1,"mean_util_percent":101}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := decodeEvent(b)
 		if err != nil {
@@ -187,6 +189,9 @@ func FuzzDecodeEvent(f *testing.F) {
 				t.Fatalf("error does not wrap ErrMalformed: %v", err)
 			}
 			return
+		}
+		if ev.GPU != nil && (ev.Kind != KindResult || len(ev.GPU.Check()) != 0) {
+			t.Fatalf("decoded GPU figures %+v on a %s event", ev.GPU, ev.Kind)
 		}
 		for _, o := range ev.Outputs {
 			if validOutputName(o.Name) != nil || strings.HasPrefix(o.Name, "/") {

@@ -359,6 +359,7 @@ func (d *driver) usage(ctx context.Context, r *ran, mb *member, start, end time.
 	if mb.replaces != "" {
 		u.Replaces = mb.replaces.String()
 	}
+	u.GPU = rankGPU(r.o, mb.ranks)
 	switch {
 	case r.refused != nil:
 		u.Status = UsageFailed

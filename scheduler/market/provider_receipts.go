@@ -206,6 +206,10 @@ func (p *provider) issueReceipts(ctx context.Context, requester peer.ID, req set
 			Status: ledger.StatusLost}
 		if rr, ok := served.Results[rk]; ok {
 			rc.ResultDigest, rc.ExitStatus, rc.Status = receiptDigest(rr.Digest), rr.Result.ExitCode, receiptStatus(rr.Result.Status)
+			if rr.GPU != nil {
+				g := *rr.GPU
+				rc.GPU = &g
+			}
 		}
 		rc.Finalize()
 		sg, err := ledger.Sign(p.d.Key, rc)

@@ -197,6 +197,10 @@ type Usage struct {
 	// for this time; Settlement says how the exchange went.
 	Receipts   []string `json:"receipts,omitempty"`
 	Settlement string   `json:"settlement,omitempty"`
+	// GPU is what the GPUs of its ranks did, as the provider metered them
+	// through NVML and stated in each rank's result (and then in its
+	// receipt); absent for ranks that held no GPU.
+	GPU []RankGPU `json:"gpu,omitempty"`
 }
 
 // Job returns the job with id, as requester.

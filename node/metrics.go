@@ -35,6 +35,7 @@ type metrics struct {
 	execStarted *prometheus.CounterVec
 	execEnded   *prometheus.CounterVec
 	execRunning *prometheus.GaugeVec
+	jobGPU      *jobGPUMetrics
 }
 
 // newMetrics builds the registry; n's series are read from n at scrape time.
@@ -55,6 +56,7 @@ func newMetrics(n *Node) *metrics {
 	m.reg.MustRegister(m.dhtRequests, m.dhtErrors, m.execStarted, m.execEnded, m.execRunning,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		nodeCollector{n})
+	m.jobGPU = newJobGPUMetrics(m.reg)
 	return m
 }
 

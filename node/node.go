@@ -251,7 +251,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	// Accepted awards admit their requester's work through the run protocol.
 	n.runs = run.NewServer(n.net.Host(), n.execs, n.jobs, run.ServerConfig{
 		Dir: filepath.Join(dir, "jobs"), Limits: n.cfg.Executor.Limits(), Heartbeat: time.Duration(n.cfg.Market.HeartbeatInterval),
-		Knobs: n.knobs().Run,
+		GPU: n.gpuAccountant(), Knobs: n.knobs().Run,
 	}, n.log.With("component", "run"))
 	n.runs.Start(base)
 	n.wg.Go(func() { n.watchHeartbeats(life) })

@@ -16,11 +16,18 @@ import (
 // MockGPUs is hardware detection for a node with count GPUs of model, through
 // go-nvml's mock server and the real NVML code path (gpu.DetectWithNVML):
 // the way a fleet of mixed GPU machines is built without a GPU. Every
-// telemetry call the node makes answers with plausible steady values.
+// telemetry call the node makes answers with plausible steady values, and
+// no process runs on any GPU.
 func MockGPUs(model gpus.Config, count int) DetectFunc {
+	return MockGPUsScripted(model, count, nil)
+}
+
+// MockGPUsScripted is MockGPUs whose devices script then changes, before
+// the node reads them: to report a job's utilisation and processes, say.
+func MockGPUsScripted(model gpus.Config, count int, script func(index int, d *server.Device)) DetectFunc {
 	return func(ctx context.Context, dir string) (*gpu.Probe, gpu.Inventory, error) {
 		srv := dgxa100.NewWithGPUs(gpus.Multiple(count, model)...)
-		for _, d := range srv.Devices {
+		for i, d := range srv.Devices {
 			md := d.(*server.Device)
 			md.GetTemperatureFunc = func(nvml.TemperatureSensors) (uint32, nvml.Return) { return 45, nvml.SUCCESS }
 			md.GetPowerUsageFunc = func() (uint32, nvml.Return) { return 90_000, nvml.SUCCESS } // milliwatts
@@ -33,6 +40,10 @@ func MockGPUs(model gpus.Config, count int) DetectFunc {
 			md.GetMaxPcieLinkGenerationFunc = func() (int, nvml.Return) { return 4, nvml.SUCCESS }
 			md.GetMaxPcieLinkWidthFunc = func() (int, nvml.Return) { return 16, nvml.SUCCESS }
 			md.GetNvLinkStateFunc = func(int) (nvml.EnableState, nvml.Return) { return 0, nvml.ERROR_NOT_SUPPORTED }
+			md.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) { return nil, nvml.SUCCESS }
+			if script != nil {
+				script(i, md)
+			}
 		}
 		return gpu.DetectWithNVML(ctx, dir, srv)
 	}

@@ -212,7 +212,7 @@ func listReceipts(ctx context.Context, g *globals, lf listFlags) error {
 			anchored = "yes"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\n", shortID(r.ID), shortID(r.Job), row.Role, shortPeer(row.Counterparty),
-			r.Rank, r.Attempt, gpuTime(r.GPUMillis), money(r.Amount), r.Status, anchored)
+			r.Rank, r.Attempt, gpuTimeCell(r), money(r.Amount), r.Status, anchored)
 	}
 	if err := w.Flush(); err != nil {
 		return err
@@ -339,6 +339,9 @@ func printReceipt(out io.Writer, p api.ReceiptProof) {
 	fmt.Fprintf(w, "start\t%s\n", r.Start.Format(time.RFC3339Nano))
 	fmt.Fprintf(w, "end\t%s (%s)\n", r.End.Format(time.RFC3339Nano), r.End.Sub(r.Start))
 	fmt.Fprintf(w, "GPU time\t%s (%d GPU-ms)\n", gpuTime(r.GPUMillis), r.GPUMillis)
+	if r.GPU != nil {
+		fmt.Fprintf(w, "GPUs did\t%s\n", gpuFigures(*r.GPU))
+	}
 	fmt.Fprintf(w, "unit price\t%s per GPU-hour\n", money(r.UnitPrice))
 	fmt.Fprintf(w, "amount\t%s\n", money(r.Amount))
 	fmt.Fprintf(w, "fees\t%s from the provider + %s from the requester (%d bp each) to %s\n", money(r.ProviderFee), money(r.RequesterFee), ledger.FeeBP, r.IncentivePool)

@@ -489,6 +489,7 @@ func printUsage(w io.Writer, v market.JobView) {
 		fmt.Fprintf(w, " (%s replaced)", human.Plural(v.Failovers, "lost provider"))
 	}
 	fmt.Fprintln(w)
+	printGPUUsage(w, v)
 }
 
 func newJobsCmd(g *globals) *cobra.Command {

@@ -58,8 +58,9 @@ type Config struct {
 
 // GPU is the [gpu] table.
 type GPU struct {
-	// SampleInterval is how often telemetry is read.
-	SampleInterval p2p.Duration `toml:"sample_interval" comment:"how often GPU telemetry (temperature, power, utilisation) is read"`
+	// SampleInterval is how often telemetry is read, and how often the
+	// devices a job holds are read for its GPU accounting.
+	SampleInterval p2p.Duration `toml:"sample_interval" comment:"how often GPU telemetry (temperature, power, utilisation) is read, and a job's GPUs for its accounting (busy time, peak memory); NVML's utilisation covers its last sample period (1/6 s to 1 s), so a shorter interval follows bursty work more closely"`
 	// History is how much telemetry is kept for the dashboard.
 	History p2p.Duration `toml:"history" comment:"how much telemetry history is kept in memory"`
 	// ProofTolerance is the fraction of its class's expected throughput a

@@ -14,7 +14,9 @@
 //	                                            heartbeat every Ack.Heartbeat,
 //	                                            state "running" per rank,
 //	                                            log lines per rank,
-//	                                            result per rank, each followed by
+//	                                            result per rank (with what its GPUs
+//	                                            did, if the provider metered them),
+//	                                            each followed by
 //	                                            the bytes of its listed outputs not
 //	                                            marked truncated, as file frames
 //	                                         <- Event end (after every rank's result)

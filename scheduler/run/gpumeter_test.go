@@ -4,6 +4,8 @@ package run
 
 import (
 	"context"
+	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/dgxa100"
 	"github.com/NVIDIA/go-nvml/pkg/nvml/mock/server"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"go.uber.org/goleak"
 
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/ledger"
@@ -20,7 +23,7 @@ import (
 // mockAccountant is an accountant over a DGX A100 mock opened through the
 // real NVML path, whose devices 3 and 6 run a job at full utilisation with
 // 3 GiB and 5 GiB of process memory, and whose others are idle.
-func mockAccountant(t *testing.T) (*gpu.Accountant, []executor.Device) {
+func mockAccountant(t *testing.T, report func(gpu.JobUsage)) (*gpu.Accountant, []executor.Device) {
 	t.Helper()
 	srv := dgxa100.New()
 	var held []executor.Device
@@ -55,7 +58,7 @@ func mockAccountant(t *testing.T) (*gpu.Accountant, []executor.Device) {
 	if inv.Source != gpu.SourceNVML {
 		t.Fatalf("mock inventory from %s (%s), want nvml", inv.Source, inv.NVMLError)
 	}
-	acc, err := gpu.NewAccountant(probe, 50*time.Millisecond)
+	acc, err := gpu.NewAccountant(probe, 50*time.Millisecond, report)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +69,7 @@ func mockAccountant(t *testing.T) (*gpu.Accountant, []executor.Device) {
 // what the mock's devices reported, and the provider's RunEnd has the same
 // figures; a rank holding none carries none.
 func TestRunReportsGPUFigures(t *testing.T) {
-	acc, held := mockAccountant(t)
+	acc, held := mockAccountant(t, nil)
 	module := wasmModule(t, "copy")
 	prov := newProvider(t, ServerConfig{GPU: acc, Knobs: ServerKnobs{
 		BeforeStart: func(_ *RunRequest, rank int, job *executor.Job) {
@@ -126,4 +129,53 @@ func TestEventGPUFiguresValidated(t *testing.T) {
 			t.Errorf("%s: got %v, want ok %t", c.name, err, c.ok)
 		}
 	}
+}
+
+// A metered rank whose requester goes away mid-run: the meter stops with
+// the work, reports once, and leaves no goroutine behind.
+func TestMeteredRunCancelledLeavesNothing(t *testing.T) {
+	module := wasmModule(t, "sleep")
+	testWasm(t) // shared by the tests, compiled once: not this test's
+	before := goleak.IgnoreCurrent()
+	var mu sync.Mutex
+	var reports []gpu.JobUsage
+	acc, held := mockAccountant(t, func(u gpu.JobUsage) {
+		mu.Lock()
+		reports = append(reports, u)
+		mu.Unlock()
+	})
+	prov := newProvider(t, ServerConfig{GPU: acc, Knobs: ServerKnobs{
+		BeforeStart: func(_ *RunRequest, _ int, job *executor.Job) { job.Devices = held },
+	}})
+	req := newNode(t)
+	connect(req, prov.node)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_, err := Run(ctx, req, req.key, prov.ID(), wasmRequest(jobID(t), []int{0}, []peer.ID{prov.ID()}), map[string]string{ModuleFile: module}, t.TempDir(),
+		func(ev Event) {
+			if ev.Kind == KindLog && ev.Line.Text == "sleeping" {
+				cancel()
+			}
+		})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if reason := prov.auth.waitEnd(t); reason == "completed" {
+		t.Fatalf("the run ended %q, want a cancellation", reason)
+	}
+	mu.Lock()
+	got := append([]gpu.JobUsage(nil), reports...)
+	mu.Unlock()
+	if len(got) != 1 || got[0].Devices != 2 || got[0].PeakMemoryBytes != 8<<30 {
+		t.Errorf("reports %+v, want one of 2 devices with 8 GiB peak", got)
+	}
+	if err := prov.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []node{prov.node, req} {
+		if err := h.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	goleak.VerifyNone(t, before)
 }

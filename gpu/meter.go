@@ -94,12 +94,15 @@ type deviceMeter interface {
 type Accountant struct {
 	m        deviceMeter
 	interval time.Duration
+	report   func(JobUsage)
 }
 
 // NewAccountant returns an accountant reading p's devices every interval
-// (the node's gpu.sample_interval). It fails with ErrNoMeter when p does
-// not read NVIDIA GPUs through NVML. The Probe must outlive every meter.
-func NewAccountant(p *Probe, interval time.Duration) (*Accountant, error) {
+// (the node's gpu.sample_interval). report, if not nil, is called once
+// with each meter's figures when it stops (the node's metrics); it must
+// not block. It fails with ErrNoMeter when p does not read NVIDIA GPUs
+// through NVML. The Probe must outlive every meter.
+func NewAccountant(p *Probe, interval time.Duration, report func(JobUsage)) (*Accountant, error) {
 	if interval <= 0 {
 		return nil, fmt.Errorf("accountant: interval must be positive, got %s", interval)
 	}
@@ -110,12 +113,13 @@ func NewAccountant(p *Probe, interval time.Duration) (*Accountant, error) {
 	if !ok {
 		return nil, ErrNoMeter
 	}
-	return &Accountant{m: m, interval: interval}, nil
+	return &Accountant{m: m, interval: interval, report: report}, nil
 }
 
 // JobMeter samples one job's devices until Stop. Create it with
 // Accountant.Track.
 type JobMeter struct {
+	report func(JobUsage)
 	cancel context.CancelFunc
 	done   chan struct{}
 	start  time.Time
@@ -140,7 +144,7 @@ func (a *Accountant) Track(ctx context.Context, devices []DeviceRef) *JobMeter {
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	m := &JobMeter{cancel: cancel, done: make(chan struct{}), start: time.Now()}
+	m := &JobMeter{report: a.report, cancel: cancel, done: make(chan struct{}), start: time.Now()}
 	m.acc = newAccumulator(len(keys), m.start)
 	go m.run(ctx, a.m, keys, a.interval)
 	return m
@@ -189,12 +193,17 @@ func (m *JobMeter) Stop() JobUsage {
 	}
 	now := time.Now()
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !m.stopped {
+	first := !m.stopped
+	if first {
 		m.stopped = true
 		m.final = m.acc.usage(now.Sub(m.start))
 	}
-	return m.final
+	u := m.final
+	m.mu.Unlock()
+	if first && m.report != nil && u.Devices > 0 {
+		m.report(u)
+	}
+	return u
 }
 
 // accumulator keeps a meter's running figures.

@@ -74,7 +74,8 @@ func TestJobMeterFromProcessesAndUtilization(t *testing.T) {
 			return nvml.Utilization{}, nvml.ERROR_UNKNOWN
 		}
 
-		acc, err := NewAccountant(p, time.Second)
+		var reported []JobUsage
+		acc, err := NewAccountant(p, time.Second, func(u JobUsage) { reported = append(reported, u) })
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,6 +98,9 @@ func TestJobMeterFromProcessesAndUtilization(t *testing.T) {
 		if again := m.Stop(); again != got {
 			t.Errorf("second Stop: got %+v, want %+v", again, got)
 		}
+		if len(reported) != 1 || reported[0] != got {
+			t.Errorf("reported %+v, want the figures once", reported)
+		}
 	})
 }
 
@@ -110,7 +114,7 @@ func TestJobMeterFallsBackToDeviceMemory(t *testing.T) {
 		d.GetMemoryInfo_v2Func = func() (nvml.Memory_v2, nvml.Return) {
 			return nvml.Memory_v2{Total: d.MemoryInfo.Total, Used: used.next()}, nvml.SUCCESS
 		}
-		acc, err := NewAccountant(p, time.Second)
+		acc, err := NewAccountant(p, time.Second, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +137,7 @@ func TestJobMeterCountsFailedReadings(t *testing.T) {
 		d.GetUtilizationRatesFunc = func() (nvml.Utilization, nvml.Return) { return nvml.Utilization{}, nvml.ERROR_GPU_IS_LOST }
 		d.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) { return nil, nvml.ERROR_GPU_IS_LOST }
 		d.GetMemoryInfo_v2Func = func() (nvml.Memory_v2, nvml.Return) { return nvml.Memory_v2{}, nvml.ERROR_GPU_IS_LOST }
-		acc, err := NewAccountant(p, time.Second)
+		acc, err := NewAccountant(p, time.Second, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -162,7 +166,7 @@ func TestJobMeterStopDoesNotWaitForAStuckDriver(t *testing.T) {
 			return nvml.Utilization{Gpu: 100}, nvml.SUCCESS
 		}
 		d.GetComputeRunningProcessesFunc = procScript([]nvml.ProcessInfo(nil))
-		acc, err := NewAccountant(p, time.Second)
+		acc, err := NewAccountant(p, time.Second, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -183,10 +187,10 @@ func TestJobMeterStopDoesNotWaitForAStuckDriver(t *testing.T) {
 
 func TestNewAccountantNeedsNVML(t *testing.T) {
 	p := &Probe{r: &hostReader{id: "cpu"}}
-	if _, err := NewAccountant(p, time.Second); !errors.Is(err, ErrNoMeter) {
+	if _, err := NewAccountant(p, time.Second, nil); !errors.Is(err, ErrNoMeter) {
 		t.Errorf("CPU probe: got %v, want ErrNoMeter", err)
 	}
-	if _, err := NewAccountant(nil, time.Second); !errors.Is(err, ErrNoMeter) {
+	if _, err := NewAccountant(nil, time.Second, nil); !errors.Is(err, ErrNoMeter) {
 		t.Errorf("nil probe: got %v, want ErrNoMeter", err)
 	}
 }

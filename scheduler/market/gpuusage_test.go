@@ -54,6 +54,17 @@ func TestCheckReceiptGPUFigures(t *testing.T) {
 			t.Errorf("%s: refusal %q, want it about the GPU figures", name, why)
 		}
 	}
+	// Figures of more devices than the rank holds, even as reported.
+	more := reported
+	more.Devices = 3
+	over := o
+	over.GPU = map[int]ledger.GPUUsage{1: more}
+	r := honest
+	r.GPU = &more
+	r.Finalize()
+	if why := m.checkReceipt(j, mb, u, over, r, map[int]bool{}); !strings.Contains(why, "the rank holds 2") {
+		t.Errorf("3 devices metered of 2: refusal %q", why)
+	}
 	// A rank reported without figures: a receipt that adds some is refused.
 	none := o
 	none.GPU = nil

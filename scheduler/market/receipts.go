@@ -303,6 +303,8 @@ func (r *requester) checkReceipt(j *job, mb *member, u Usage, o run.Outcome, rc 
 		return fmt.Sprintf("result digest %q, the result received has %q", rc.ResultDigest, want)
 	case !sameGPU(rc.GPU, o.GPU, rc.Rank):
 		return fmt.Sprintf("GPU figures %s, the result received stated %s", gpuText(rc.GPU), gpuText(gpuOf(o.GPU, rc.Rank)))
+	case rc.GPU != nil && rc.GPU.Devices > rc.Devices:
+		return fmt.Sprintf("GPU figures of %d devices, the rank holds %d", rc.GPU.Devices, rc.Devices)
 	case claimed > served+slack:
 		return fmt.Sprintf("claims %s served, %s observed", claimed.Round(time.Millisecond), served.Round(time.Millisecond))
 	case rc.Start.Sub(u.Start).Abs() > time.Minute:

@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
@@ -61,14 +62,18 @@ type reservation struct {
 	requester peer.ID
 	devices   []int
 	ranks     []int
-	world     int
-	price     float64
-	accepted  time.Time
-	until     time.Time
-	running   bool   // the requester started the work (BeginRun)
-	ended     string // why it ended; empty while it holds
-	served    *run.RunEnd
-	settled   bool // its receipts were exchanged
+	// rankDevices are devices split among ranks (byRank), and gpus the
+	// executors' names of those that are GPUs, by index in the record.
+	rankDevices map[int][]int
+	gpus        map[int]executor.Device
+	world       int
+	price       float64
+	accepted    time.Time
+	until       time.Time
+	running     bool   // the requester started the work (BeginRun)
+	ended       string // why it ended; empty while it holds
+	served      *run.RunEnd
+	settled     bool // its receipts were exchanged
 	// class, pool and executor describe the work, for its receipts.
 	class, pool, executor string
 }
@@ -128,7 +133,10 @@ func (p *provider) expire(now time.Time) {
 	var lapsed []string
 	p.mu.Lock()
 	for id, r := range p.reserved {
-		if r.ended == "" && !now.Before(r.until) {
+		// A running job holds its devices until its run ends (EndRun, which
+		// the run server always calls; executor.max_wall bounds the work):
+		// freed earlier, they could go to a second job while it runs.
+		if r.ended == "" && !r.running && !now.Before(r.until) {
 			r.ended = "lapsed: the job did not start in time"
 			p.stats.add(func(s *Stats) { s.Released++ })
 			lapsed = append(lapsed, id)
@@ -165,17 +173,18 @@ func (m *Market) Reservations() []Reservation { return m.prov.reservations() }
 func (m *Market) OnRequest(r gossip.Received) { m.prov.onRequest(r) }
 
 // BeginRun lets requester start the work of ranks of job on the devices
-// its accepted award reserved: the reservation then holds for the job's
-// duration instead of market.reserve_hold. It refuses a requester without
-// a live reservation, ranks it was not awarded, and a second start.
-func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
+// its accepted award reserved, and returns each rank's GPUs among them:
+// the reservation then holds until the run ends (EndRun) instead of
+// market.reserve_hold. It refuses a requester without a live reservation,
+// ranks it was not awarded, and a second start.
+func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) (run.Grant, error) {
 	return m.prov.beginRun(job, requester, ranks)
 }
 
-// CheckRun tells whether BeginRun would accept the run now, holding
-// nothing (run.RunChecker): the run server asks before it reserves the
-// run's memory.
-func (m *Market) CheckRun(job string, requester peer.ID, ranks []int) error {
+// CheckRun tells whether BeginRun would accept the run now, and what it
+// would grant, holding nothing (run.RunChecker): the run server asks
+// before it reserves the run's memory.
+func (m *Market) CheckRun(job string, requester peer.ID, ranks []int) (run.Grant, error) {
 	return m.prov.checkRunNow(job, requester, ranks)
 }
 

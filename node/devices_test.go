@@ -18,6 +18,8 @@ import (
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
+	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
 
@@ -126,4 +128,125 @@ echo "together=$(ls %[1]s | wc -l)"
 	}
 	nodetest.WaitFor(t, 10*time.Second, func() bool { return len(prov.Market().Reserved()) == 0 },
 		func() string { return fmt.Sprintf("devices still held after both jobs: %v", prov.Market().Reserved()) })
+}
+
+// TestNoBidOverMaxWallOrForGPUsItLacks: a CPU-only provider whose
+// executor.max_wall is an hour does not bid on a two-hour job, nor on a
+// job for a GPU, and the requester's job view says why in numbers.
+func TestNoBidOverMaxWallOrForGPUsItLacks(t *testing.T) {
+	f := nodetest.Start(t, 2, nodetest.Options{
+		Configure: func(i int, c *config.Config) {
+			c.Offer.Enabled = i == 1
+			c.Market.VerifyClass = market.VerifyOff
+			if i == 1 {
+				c.Offer.Executors = []string{"wasm", "process"}
+				c.Executor.Commands = []string{"echo=/bin/echo"}
+				c.Executor.MaxWall = p2p.Duration(time.Hour)
+			}
+		},
+	})
+	f.WaitHeard(t, 30*time.Second)
+	req, prov := f.Nodes[0], f.Nodes[1]
+	nodetest.WaitFor(t, 30*time.Second, prov.Offering, func() string { return "the provider did not publish its record" })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	one := 1
+	for _, c := range []struct {
+		name string
+		spec market.Spec
+		want []string
+	}{
+		{"two hours", market.Spec{Workers: 1, Command: "echo", Duration: p2p.Duration(2 * time.Hour)},
+			[]string{"1 would not bid: 1 duration (the job asks for 2h0m0s, longer than this provider's executor.max_wall of 1h0m0s)"}},
+		{"a GPU", market.Spec{Workers: 1, Command: "echo", GPUs: &one, Pool: "gpu"},
+			[]string{"no provider bid", "pool gpu"}},
+	} {
+		v, err := req.Market().Submit(ctx, c.spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err = req.Market().Wait(ctx, v.ID); err != nil || v.State != market.StateFailed {
+			t.Fatalf("%s: job %s %v, want failed", c.name, v.State, err)
+		}
+		t.Logf("%s: %s", c.name, v.Error)
+		for _, w := range c.want {
+			if !strings.Contains(v.Error, w) {
+				t.Errorf("%s: job's error %q does not say %q", c.name, v.Error, w)
+			}
+		}
+	}
+	if n := len(prov.Market().Reservations()); n != 0 {
+		t.Errorf("provider holds %d reservations, want none", n)
+	}
+}
+
+// TestNoBidForGPUsTheEngineCannotHand: a provider with eight GPUs (the
+// go-nvml mock) whose Docker engine has no NVIDIA runtime nor CDI specs
+// does not bid on a container job for a GPU, and says why, instead of
+// failing at run time; it still takes the job of a process.
+func TestNoBidForGPUsTheEngineCannotHand(t *testing.T) {
+	d, err := executor.NewDocker(executor.DockerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pctx, pcancel := context.WithTimeout(context.Background(), 5*time.Second)
+	err = d.Ping(pctx)
+	var access executor.GPUAccess
+	if err == nil {
+		access, err = d.DetectGPUs(pctx)
+	}
+	pcancel()
+	d.Close()
+	if err != nil {
+		msg := fmt.Sprintf("no Docker engine answers (%v): install docker.io and run dockerd, as scripts/test.sh does", err)
+		if os.Getenv("GPUMESH_REQUIRE_DOCKER") == "1" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	if !access.None() {
+		t.Skipf("this engine can hand GPUs to containers (%+v): the refusal cannot be seen here", access)
+	}
+	f := nodetest.Start(t, 2, nodetest.Options{
+		Configure: func(i int, c *config.Config) {
+			c.Offer.Enabled = i == 1
+			c.Market.VerifyClass = market.VerifyOff
+			if i == 1 {
+				c.Offer.Executors = []string{"wasm", "docker", "process"}
+				c.Offer.Prices = []string{"gpu=1.00", "cpu=0.05"}
+				c.Executor.Docker = true
+				c.Executor.Commands = []string{"echo=/bin/echo"}
+			}
+		},
+		DetectNode: func(i int) nodetest.DetectFunc {
+			if i == 1 {
+				return nodetest.MockGPUs(gpus.A100_PCIE_40GB, 8)
+			}
+			return nil
+		},
+	})
+	f.WaitHeard(t, 30*time.Second)
+	req, prov := f.Nodes[0], f.Nodes[1]
+	nodetest.WaitFor(t, 30*time.Second, prov.Offering, func() string { return "the provider did not publish its record" })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	one := 1
+	v, err := req.Market().Submit(ctx, market.Spec{Workers: 1, GPUs: &one, Pool: "gpu", Image: "gpumesh-test/never-pulled:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err = req.Market().Wait(ctx, v.ID); err != nil || v.State != market.StateFailed {
+		t.Fatalf("job %s %v, want failed", v.State, err)
+	}
+	want := "1 would not bid: 1 gpus (the docker executor cannot hand this provider's GPUs to a job: " + executor.NoGPUsReason + ")"
+	if !strings.Contains(v.Error, want) {
+		t.Errorf("job's error %q does not say %q", v.Error, want)
+	}
+	v, err = req.Market().Submit(ctx, market.Spec{Workers: 1, GPUs: &one, Pool: "gpu", Command: "echo", Args: []string{"hi"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err = req.Market().Wait(ctx, v.ID); err != nil || v.State != market.StateSucceeded {
+		t.Fatalf("process job %s %s %v, want succeeded", v.State, v.Error, err)
+	}
 }

@@ -62,7 +62,7 @@ func Decide(req *gossip.JobRequest, o Offer, reserved map[int]bool, now time.Tim
 		return refuse(CheckExecutor, "executor %s not offered (offers %s)", req.Executor, strings.Join(r.Executors, ", "))
 	}
 	if o.MaxWall > 0 && req.Duration > o.MaxWall {
-		return refuse(CheckDuration, "the job asks for %s, this provider runs a job for at most %s (its executor.max_wall)", req.Duration, o.MaxWall)
+		return refuse(CheckDuration, "the job asks for %s, longer than this provider's executor.max_wall of %s", req.Duration, o.MaxWall)
 	}
 	if !r.Available(now) {
 		return refuse(CheckHours, "outside this provider's hours")

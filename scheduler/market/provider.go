@@ -80,14 +80,17 @@ type reservation struct {
 
 // Reservation is an award this node accepted as provider.
 type Reservation struct {
-	Job       string    `json:"job"`
-	Requester string    `json:"requester"`
-	Ranks     []int     `json:"ranks"`
-	WorldSize int       `json:"world_size"`
-	Devices   []int     `json:"devices"`
-	Price     float64   `json:"price"`
-	Accepted  time.Time `json:"accepted"`
-	Until     time.Time `json:"until"`
+	Job       string `json:"job"`
+	Requester string `json:"requester"`
+	Ranks     []int  `json:"ranks"`
+	WorldSize int    `json:"world_size"`
+	Devices   []int  `json:"devices"`
+	// GPUs are each rank's GPUs among Devices, as its work is handed them
+	// (NVML index and UUID), by rank; none for devices that are not GPUs.
+	GPUs     map[int][]executor.Device `json:"gpus,omitempty"`
+	Price    float64                   `json:"price"`
+	Accepted time.Time                 `json:"accepted"`
+	Until    time.Time                 `json:"until"`
 	// Running says the requester started the work.
 	Running bool `json:"running,omitempty"`
 	// Ended says why it no longer holds; empty while it does.
@@ -121,7 +124,7 @@ func (p *provider) reservations() []Reservation {
 	out := make([]Reservation, 0, len(p.reserved))
 	for _, r := range p.reserved {
 		out = append(out, Reservation{Job: r.job, Requester: r.requester.String(), Ranks: slices.Clone(r.ranks),
-			WorldSize: r.world, Devices: slices.Clone(r.devices), Price: r.price, Accepted: r.accepted, Until: r.until, Running: r.running, Ended: r.ended})
+			WorldSize: r.world, Devices: slices.Clone(r.devices), GPUs: r.grant(r.ranks).Devices, Price: r.price, Accepted: r.accepted, Until: r.until, Running: r.running, Ended: r.ended})
 	}
 	p.mu.Unlock()
 	slices.SortFunc(out, func(a, b Reservation) int { return b.Accepted.Compare(a.Accepted) })

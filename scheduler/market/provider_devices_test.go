@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/market"
@@ -134,6 +135,11 @@ func TestConcurrentJobsGetDisjointDevices(t *testing.T) {
 	if got := len(mProv.Reserved()); got != 7 {
 		t.Errorf("%d devices reserved, want 7", got)
 	}
+	for _, r := range mProv.Reservations() { // the provider's view names them too
+		if g := map[string]run.Grant{a: ga, b: gb}[r.Job]; !slices.Equal(r.GPUs[0], g.Devices[0]) {
+			t.Errorf("reservation of %s shows GPUs %v, granted %v", r.Job, r.GPUs, g.Devices)
+		}
+	}
 	// A third job of 2 GPUs finds one free device: no bid, and nothing
 	// of the running jobs' devices goes to it.
 	v, err := mReq.Submit(ctx, market.Spec{Workers: 1, GPUs: &two, Duration: 3600e9})
@@ -206,5 +212,57 @@ func TestBadRunAdmissionGrantsNothing(t *testing.T) {
 	mProv.EndRun(v.ID, req.h.ID(), run.RunEnd{Reason: "completed"})
 	if got := len(mProv.Reserved()); got != 0 {
 		t.Errorf("%d devices reserved after the run's end, want 0", got)
+	}
+}
+
+// An award whose job does not start within market.reserve_hold lapses and
+// frees its devices for the next job; a running job's stay held.
+func TestLapsedReservationFreesItsDevices(t *testing.T) {
+	req, prov := newPeer(t), newPeer(t)
+	connect(t, req, prov)
+	pub := &gossipTo{from: req.h.ID()}
+	mReq, _ := newMarket(t, req, pub, nil)
+	mProv, _ := newMarket(t, prov, &gossipTo{}, gpuOffer(4, 1), func(c *market.Config, _ *market.Deps) {
+		c.ReserveHold = p2p.Duration(time.Second)
+	})
+	pub.providers = []*market.Market{mProv}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	two := 2
+	var ids []string
+	for range 2 {
+		v, err := mReq.Submit(ctx, market.Spec{Workers: 1, GPUs: &two})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, err = mReq.Wait(ctx, v.ID); err != nil || v.State != market.StateFormed {
+			t.Fatalf("job: %s %s %v", v.State, v.Error, err)
+		}
+		ids = append(ids, v.ID)
+	}
+	g, err := mProv.BeginRun(ids[0], req.h.ID(), []int{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(mProv.Reserved()) != 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("reserved %v after 10s, want only the running job's two devices", mProv.Reserved())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, d := range g.Devices[0] {
+		if !mProv.Reserved()[d.Index] {
+			t.Errorf("the running job's device %d was freed", d.Index)
+		}
+	}
+	for _, r := range mProv.Reservations() {
+		if r.Job == ids[1] && !strings.HasPrefix(r.Ended, "lapsed") {
+			t.Errorf("the unstarted job's reservation: %+v, want lapsed", r)
+		}
+	}
+	// The lapsed job's run is refused, and holds nothing.
+	if g, err := mProv.BeginRun(ids[1], req.h.ID(), []int{0}); err == nil || len(g.Devices) != 0 {
+		t.Errorf("run of a lapsed job: grant %v, %v; want a refusal", g.Devices, err)
 	}
 }

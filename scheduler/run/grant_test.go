@@ -129,3 +129,38 @@ func TestGrantCheck(t *testing.T) {
 		})
 	}
 }
+
+// beginOnly is an Authorizer that cannot check a run without holding it
+// (no RunChecker): the server learns the grant from BeginRun only.
+type beginOnly struct{ a *fakeAuth }
+
+func (b beginOnly) BeginRun(job string, requester peer.ID, ranks []int) (Grant, error) {
+	return b.a.BeginRun(job, requester, ranks)
+}
+
+func (b beginOnly) EndRun(job string, requester peer.ID, end RunEnd) { b.a.EndRun(job, requester, end) }
+
+// A grant that does not fit, learnt from BeginRun, is given back at once
+// (EndRun, with the reason) and the run refused: nothing stays held.
+func TestGrantThatDoesNotFitGivenBack(t *testing.T) {
+	module := wasmModule(t, "copy")
+	n := newNode(t)
+	auth := newFakeAuth()
+	auth.grant = Grant{Devices: map[int][]executor.Device{0: {gpu(1)}, 3: {gpu(2)}}}
+	srv := NewServer(n, map[string]executor.Executor{"wasm": testWasm(t)}, beginOnly{auth}, ServerConfig{Dir: t.TempDir()}, nil)
+	srv.Start(t.Context())
+	t.Cleanup(func() { srv.Close() })
+	req := newNode(t)
+	connect(req, n)
+	_, err := Run(t.Context(), req, req.key, n.ID(), wasmRequest(jobID(t), []int{0}, []peer.ID{n.ID()}),
+		map[string]string{ModuleFile: module}, t.TempDir(), nil)
+	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "rank 3 holds devices but is not run here") {
+		t.Fatalf("got %v, want ErrRefused: rank 3 is not run here", err)
+	}
+	if end := auth.waitEnd(t); !strings.HasPrefix(end, "refused: devices: rank 3") {
+		t.Errorf("EndRun reason %q, want the refusal", end)
+	}
+	if begins, ends := auth.calls(); len(begins) != 1 || len(ends) != 1 {
+		t.Errorf("begins %q, ends %q: want one of each", begins, ends)
+	}
+}

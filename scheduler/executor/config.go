@@ -131,7 +131,10 @@ func Open(ctx context.Context, cfg Config, cacheDir, owner string) (set Set, ski
 				_, err = d.Prune(pctx)
 			}
 			if err == nil {
-				_, err = d.DetectGPUs(pctx) // how containers get their GPUs, or that they cannot
+				// How containers get their GPUs; an engine that will not say
+				// (an API proxy refusing /info) gives them none: GPU jobs
+				// then get no bid, the others run.
+				_, _ = d.DetectGPUs(pctx)
 			}
 			cancel()
 			if err != nil {

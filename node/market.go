@@ -13,9 +13,12 @@ import (
 	ma "github.com/multiformats/go-multiaddr"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/gpu/proof"
 	"github.com/gpumesh/gpumesh/node/api"
+	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/scheduler/challenge"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/offers"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
@@ -81,7 +84,24 @@ func (n *Node) marketOffer() (market.Offer, bool) {
 	if latest := n.OwnOffer(); latest != nil {
 		r.Seq = latest.Seq
 	}
-	return market.Offer{Record: r, HostCores: n.hw.Host.Cores, HostRAMGB: float64(n.hw.Host.MemoryBytes) / (1 << 30)}, true
+	return market.Offer{Record: r, HostCores: n.hw.Host.Cores, HostRAMGB: float64(n.hw.Host.MemoryBytes) / (1 << 30),
+		GPUs: offerGPUs(n.hw.Devices), MaxWall: time.Duration(n.Config().Executor.MaxWall), NoGPUs: n.noGPUs}, true
+}
+
+// offerGPUs are the executors' names (NVML index and UUID) of devs'
+// NVIDIA GPUs, by index in the capacity record, which lists devs in order
+// (capacityRecord): what an accepted award hands each rank's work.
+func offerGPUs(devs []gpu.Device) map[int]executor.Device {
+	out := map[int]executor.Device{}
+	for i, d := range devs {
+		if i >= capacity.MaxDevices {
+			break
+		}
+		if d.Pool == gpu.PoolGPU && d.UUID != "" {
+			out[i] = executor.Device{Index: d.Index, UUID: d.UUID}
+		}
+	}
+	return out
 }
 
 // invitees searches the capability keys for providers that may serve req.

@@ -114,6 +114,7 @@ type Node struct {
 	jobs     *market.Market
 	book     *reputation.Book
 	execs    executor.Set
+	noGPUs   map[string]string // executors that cannot hand GPUs to their work, and why
 	runs     *run.Server
 	ledger   *ledger.Log
 	anchorer *anchor.Anchorer
@@ -200,6 +201,12 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	for name, why := range skipped {
 		if slices.Contains(n.cfg.Offer.Executors, name) {
 			n.log.Warn("executor offered but not available: not advertised", "executor", name, "why", why)
+		}
+	}
+	n.noGPUs = n.execs.NoGPUs()
+	for name, why := range n.noGPUs {
+		if len(offerGPUs(n.hw.Devices)) > 0 && slices.Contains(n.cfg.Offer.Executors, name) {
+			n.log.Warn("executor cannot hand this node's GPUs to jobs: GPU jobs get no bid", "executor", name, "why", why)
 		}
 	}
 	n.execs = n.metrics.countExecutors(n.execs)

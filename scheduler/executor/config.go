@@ -31,7 +31,7 @@ type Config struct {
 	// MaxWall, MaxCPU, MaxMemoryMB and MaxOutputMB cap every job's limits.
 	MaxWall     p2p.Duration `toml:"max_wall" comment:"longest a job may run"`
 	MaxCPU      p2p.Duration `toml:"max_cpu" comment:"most CPU time a job may use"`
-	MaxMemoryMB int64        `toml:"max_memory_mb" comment:"most memory a job may use, MiB"`
+	MaxMemoryMB int64        `toml:"max_memory_mb" comment:"most memory a job may use, MiB. A process job without GPUs is bounded by RLIMIT_AS (address space); one holding GPUs by RLIMIT_DATA (private writable memory, Linux 4.7+) instead, because the CUDA driver reserves tens of GiB of address space PROT_NONE at start-up, which RLIMIT_AS counts (CUDA would not start) and RLIMIT_DATA does not, while every byte of host memory the job can write still counts"`
 	MaxOutputMB int64        `toml:"max_output_mb" comment:"most logs, and separately outputs, a job may write, MiB"`
 }
 
@@ -129,6 +129,12 @@ func Open(ctx context.Context, cfg Config, cacheDir, owner string) (set Set, ski
 			err = d.Ping(pctx)
 			if err == nil {
 				_, err = d.Prune(pctx)
+			}
+			if err == nil {
+				// How containers get their GPUs; an engine that will not say
+				// (an API proxy refusing /info) gives them none: GPU jobs
+				// then get no bid, the others run.
+				_, _ = d.DetectGPUs(pctx)
 			}
 			cancel()
 			if err != nil {

@@ -42,10 +42,11 @@ type DockerConfig struct {
 	// AllowPrivileged lets a job that asks run privileged (all
 	// capabilities, all devices: no sandbox left). Default false.
 	AllowPrivileged bool
-	// GPUs is how many GPUs a job may ask for (passed through as an
-	// "nvidia" device request, which needs the NVIDIA container toolkit).
-	// Default 0.
-	GPUs int
+	// GPUs is how the engine gives containers GPUs (DetectGPUs fills it
+	// from the engine's Info). A job gets exactly the devices it holds
+	// (Job.Devices) as device requests; the zero value gives none, and a
+	// job holding GPUs is refused.
+	GPUs GPUAccess
 	// Limits cap every job's; zero fields take DefaultDockerLimits'. CPU is
 	// CPU time, enforced by sampling the container's usage every second.
 	Limits Limits
@@ -106,8 +107,8 @@ type Docker struct {
 // NewDocker returns a docker executor for cfg. It does not contact the
 // engine: Start says ErrUnavailable when the engine does not answer.
 func NewDocker(cfg DockerConfig) (*Docker, error) {
-	if cfg.GPUs < 0 || cfg.CPUs < 0 || cfg.MaxImageBytes < 0 || cfg.TmpBytes < 0 || cfg.StopGrace < 0 {
-		return nil, errors.New("docker executor: negative GPUs, CPUs, MaxImageBytes, TmpBytes or StopGrace")
+	if cfg.CPUs < 0 || cfg.MaxImageBytes < 0 || cfg.TmpBytes < 0 || cfg.StopGrace < 0 {
+		return nil, errors.New("docker executor: negative CPUs, MaxImageBytes, TmpBytes or StopGrace")
 	}
 	if cfg.User != "" && !validDockerUser(cfg.User) {
 		return nil, fmt.Errorf("docker executor: user %q is not uid or uid:gid", cfg.User)
@@ -285,8 +286,8 @@ func dockerCheck(cfg DockerConfig, job Job) error {
 	if s.Network && !s.HostNetwork && !cfg.AllowNetwork {
 		refuse("network: this provider gives containers no network")
 	}
-	if s.GPUs > cfg.GPUs {
-		refuse("gpus: %d asked, %d offered", s.GPUs, cfg.GPUs)
+	if err := dockerDeviceCheck(cfg.GPUs, s, job.Devices); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -406,6 +407,10 @@ func dockerContainer(cfg DockerConfig, job Job, lim Limits, user, in, out string
 	for k, v := range job.Env {
 		env = append(env, k+"="+v)
 	}
+	// The runtime's own variable names the devices too ("void": none), so
+	// an image's NVIDIA_VISIBLE_DEVICES=all cannot reach every GPU under
+	// an engine whose default runtime is NVIDIA's.
+	env = append(env, EnvNVIDIAVisible+"="+DeviceEnv(job.Devices)[EnvNVIDIAVisible])
 	slices.Sort(env)
 	grace := int((cfg.StopGrace + time.Second - 1) / time.Second)
 	cc := &container.Config{
@@ -467,9 +472,7 @@ func dockerContainer(cfg DockerConfig, job Job, lim Limits, user, in, out string
 	if cfg.CPUs > 0 {
 		hc.NanoCPUs = int64(cfg.CPUs * 1e9)
 	}
-	if s.GPUs > 0 {
-		hc.DeviceRequests = []container.DeviceRequest{{Driver: "nvidia", Count: s.GPUs, Capabilities: [][]string{{"gpu"}}}}
-	}
+	hc.DeviceRequests = deviceRequests(cfg.GPUs, job.Devices)
 	return cc, hc
 }
 

@@ -286,7 +286,7 @@ func TestDockerExitStatus(t *testing.T) {
 
 func TestDockerRefusesWhatIsNotAllowed(t *testing.T) {
 	// The checks come before the engine is asked: no engine needed.
-	d, err := NewDocker(DockerConfig{Host: "unix:///nonexistent/docker.sock", GPUs: 1})
+	d, err := NewDocker(DockerConfig{Host: "unix:///nonexistent/docker.sock", GPUs: GPUAccess{NvidiaRuntime: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -300,7 +300,7 @@ func TestDockerRefusesWhatIsNotAllowed(t *testing.T) {
 		{"host network", DockerSpec{Image: "x", HostNetwork: true}, []string{"host_network"}, ErrNotAllowed},
 		{"privileged", DockerSpec{Image: "x", Privileged: true}, []string{"privileged"}, ErrNotAllowed},
 		{"network", DockerSpec{Image: "x", Network: true}, []string{"network"}, ErrNotAllowed},
-		{"gpus", DockerSpec{Image: "x", GPUs: 2}, []string{"gpus: 2 asked, 1 offered"}, ErrNotAllowed},
+		{"gpus", DockerSpec{Image: "x", GPUs: 2}, []string{"gpus: 2 asked, the job holds 0 here"}, ErrNotAllowed},
 		{"all at once", DockerSpec{Image: "x", HostNetwork: true, Privileged: true, GPUs: 4}, []string{"host_network", "privileged", "gpus"}, ErrNotAllowed},
 		{"no image", DockerSpec{}, []string{"image"}, ErrBadSpec},
 		{"negative gpus", DockerSpec{Image: "x", GPUs: -1}, []string{"negative"}, ErrBadSpec},
@@ -379,16 +379,18 @@ func TestDockerContainerIsHardened(t *testing.T) {
 		t.Errorf("got mounts %+v, want /inputs read-only and /outputs writable", hc.Mounts)
 	}
 	if cc.User != "65534:65534" || !slices.Equal(cc.Cmd, []string{"x"}) || cc.Entrypoint != nil ||
-		!slices.Equal(cc.Env, []string{"GPUMESH_RANK=2", "GPUMESH_WORLD_SIZE=3"}) {
+		!slices.Equal(cc.Env, []string{"GPUMESH_RANK=2", "GPUMESH_WORLD_SIZE=3", "NVIDIA_VISIBLE_DEVICES=void"}) {
 		t.Errorf("got user %q, cmd %v, entrypoint %v, env %v", cc.User, cc.Cmd, cc.Entrypoint, cc.Env)
 	}
 
 	// What the provider allows, asked for.
-	cfg = DockerConfig{AllowNetwork: true, AllowHostNetwork: true, AllowPrivileged: true, GPUs: 2, CPUs: 1.5}
+	cfg = DockerConfig{AllowNetwork: true, AllowHostNetwork: true, AllowPrivileged: true, GPUs: GPUAccess{NvidiaRuntime: true}, CPUs: 1.5}
 	job.Spec.Docker = &DockerSpec{Image: "x", GPUs: 2, Network: true, Entrypoint: []string{"/bin/run"}}
+	job.Devices = []Device{{Index: 3, UUID: "GPU-3"}, {Index: 5, UUID: "GPU-5"}}
 	cc, hc = dockerContainer(cfg, job, lim, "1000:1000", "/j/inputs", "/j/outputs")
 	if hc.NetworkMode != "bridge" || hc.NanoCPUs != 1.5e9 || len(hc.DeviceRequests) != 1 || hc.DeviceRequests[0].Driver != "nvidia" ||
-		hc.DeviceRequests[0].Count != 2 || !slices.Equal(cc.Entrypoint, []string{"/bin/run"}) {
+		!slices.Equal(hc.DeviceRequests[0].DeviceIDs, []string{"GPU-3", "GPU-5"}) || hc.DeviceRequests[0].Count != 0 ||
+		!slices.Equal(cc.Entrypoint, []string{"/bin/run"}) || !slices.Contains(cc.Env, "NVIDIA_VISIBLE_DEVICES=GPU-3,GPU-5") {
 		t.Errorf("got network %q, nano CPUs %d, devices %+v, entrypoint %v", hc.NetworkMode, hc.NanoCPUs, hc.DeviceRequests, cc.Entrypoint)
 	}
 	job.Spec.Docker = &DockerSpec{Image: "x", HostNetwork: true, Privileged: true}

@@ -50,6 +50,9 @@ func EnvNeverAllowed(name string) string {
 	if deniedEnvNames[name] {
 		return "it changes which program, shell start-up or library runs"
 	}
+	if deviceEnvNames[name] {
+		return deviceEnvReason
+	}
 	for _, p := range deniedEnvPrefixes {
 		if strings.HasPrefix(name, p) {
 			return "names starting " + p + " make a loader or interpreter run code the job chooses"

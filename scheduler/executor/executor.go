@@ -92,7 +92,9 @@ type DockerSpec struct {
 	Image string `json:"image"`
 	// Entrypoint, if set, replaces the image's.
 	Entrypoint []string `json:"entrypoint,omitempty"`
-	// GPUs is how many GPUs to pass through (device requests).
+	// GPUs is how many GPUs the work needs: the provider refuses it unless
+	// the job holds exactly that many (Job.Devices), which the container
+	// gets as device requests. 0 takes the devices the job holds.
 	GPUs int `json:"gpus,omitempty"`
 	// Network asks for a network; the provider must allow it.
 	Network bool `json:"network,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -41,8 +42,10 @@ var DefaultProcessLimits = Limits{Wall: time.Hour, CPU: time.Hour, MemoryBytes: 
 // Process runs allowlisted commands as child processes, for data centers
 // with preinstalled stacks. It is a trust boundary only as far as the
 // allowlist is: the command sees the host as the provider's user does.
-// Limits: wall time (the process group is killed), CPU time and address
-// space (RLIMIT_CPU, RLIMIT_AS, set on the child right after it starts),
+// Limits: wall time (the process group is killed), CPU time and memory
+// (RLIMIT_CPU; RLIMIT_AS, or RLIMIT_DATA for a job holding GPUs, which
+// CUDA's address-space reservations would break under RLIMIT_AS: see
+// memoryRlimit; set on the child right after it starts),
 // logs (OutputBytes), and the outputs folder (OutputBytes): each file by
 // RLIMIT_FSIZE at write time, the folder's apparent size watched every
 // 100 ms (see watchOutputs). PIDs is not enforced
@@ -93,6 +96,9 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 	if refused := refusedEnv(job.Env, p.cfg.Env, true); len(refused) > 0 {
 		return nil, envRefusedErr(refused, p.cfg.Env)
 	}
+	if err := checkDevices(job.Devices); err != nil {
+		return nil, err
+	}
 	lim := job.Limits.Cap(p.cfg.Limits)
 	h := &procHandle{limits: lim, dir: job.Dir}
 	h.outcome = newOutcome(h.stop)
@@ -105,7 +111,7 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		return cmd
 	}
-	cmd, limitsErr, err := startLimited(newCmd, lim)
+	cmd, limitsErr, err := startLimited(newCmd, lim, memoryRlimit(job.Devices))
 	if err != nil {
 		return nil, fmt.Errorf("%w: start %s: %w", ErrUnavailable, argv[0], err)
 	}
@@ -137,7 +143,7 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 // (the job must then not run on); err is why nothing started. A traced
 // exec does not take a set-user-ID bit unless the provider may trace the
 // new identity: an allowlisted setuid program runs as the provider.
-func startLimited(newCmd func() *exec.Cmd, lim Limits) (cmd *exec.Cmd, limitsErr, err error) {
+func startLimited(newCmd func() *exec.Cmd, lim Limits, memory int) (cmd *exec.Cmd, limitsErr, err error) {
 	cmd = newCmd()
 	cmd.SysProcAttr.Ptrace = true
 	runtime.LockOSThread() // ptrace requests must come from the tracing thread
@@ -147,7 +153,7 @@ func startLimited(newCmd func() *exec.Cmd, lim Limits) (cmd *exec.Cmd, limitsErr
 		if err = cmd.Start(); err != nil {
 			return nil, nil, err
 		}
-		return cmd, setLimits(cmd.Process.Pid, lim), nil
+		return cmd, setLimits(cmd.Process.Pid, lim, memory), nil
 	} else if err != nil {
 		return nil, nil, err
 	}
@@ -158,7 +164,7 @@ func startLimited(newCmd func() *exec.Cmd, lim Limits) (cmd *exec.Cmd, limitsErr
 		_ = cmd.Wait()
 		return nil, nil, fmt.Errorf("child did not stop after exec (status %v): %w", ws, err)
 	}
-	limitsErr = setLimits(pid, lim)
+	limitsErr = setLimits(pid, lim, memory)
 	if err := unix.PtraceDetach(pid); err != nil {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		_ = cmd.Wait()
@@ -167,9 +173,10 @@ func startLimited(newCmd func() *exec.Cmd, lim Limits) (cmd *exec.Cmd, limitsErr
 	return cmd, limitsErr, nil
 }
 
-// setLimits sets the rlimits of lim on process pid: CPU time, address
-// space, and the size of any file it writes.
-func setLimits(pid int, lim Limits) error {
+// setLimits sets the rlimits of lim on process pid: CPU time, memory (as
+// the resource memory, RLIMIT_AS or RLIMIT_DATA: see memoryRlimit), and
+// the size of any file it writes.
+func setLimits(pid int, lim Limits, memory int) error {
 	var errs []error
 	if lim.CPU > 0 {
 		secs := uint64((lim.CPU + time.Second - 1) / time.Second)
@@ -177,7 +184,7 @@ func setLimits(pid int, lim Limits) error {
 	}
 	if lim.MemoryBytes > 0 {
 		m := uint64(lim.MemoryBytes)
-		errs = append(errs, unix.Prlimit(pid, unix.RLIMIT_AS, &unix.Rlimit{Cur: m, Max: m}, nil))
+		errs = append(errs, unix.Prlimit(pid, memory, &unix.Rlimit{Cur: m, Max: m}, nil))
 	}
 	if lim.OutputBytes > 0 {
 		// No file the job writes may grow past the outputs limit, sparse
@@ -196,6 +203,7 @@ func setLimits(pid int, lim Limits) error {
 func processEnv(job Job) []string {
 	base := map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": job.Dir,
 		"GPUMESH_INPUTS": filepath.Join(job.Dir, "inputs"), "GPUMESH_OUTPUTS": filepath.Join(job.Dir, "outputs")}
+	maps.Copy(base, DeviceEnv(job.Devices)) // exactly its GPUs, none when it holds none
 	env := make([]string, 0, len(base)+len(job.Env))
 	for k, v := range job.Env {
 		if _, fixed := base[k]; !fixed {

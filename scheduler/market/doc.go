@@ -45,14 +45,17 @@
 // # The provider (provider*.go, admit.go)
 //
 // It answers requests heard on gossip or by invitation. A chain of checks
-// (Decide: executor, hours, region, pool, class, memory, cores, free
+// (Decide: executor, duration against executor.max_wall, hours, region,
+// pool, class, memory, cores, GPUs the executor can hand over, free
 // devices, price) gives a reason for every request it does not bid on;
 // pricing.Ask sets the price from the load and the request's urgency; bid
 // decisions run bounded per requester and in total (admit.go). An award
 // is accepted only from the requester, for the bid made, once, and
 // reserves the devices until market.reserve_hold passes or the requester
-// releases them. Run admission (CheckRun, BeginRun, EndRun) tells the run
-// server whether a run stream holds an award, and the runs served end in
+// releases them; each rank gets its share of them, and a running job
+// holds them until its run ends. Run admission (CheckRun, BeginRun,
+// EndRun) tells the run server whether a run stream holds an award and
+// grants each rank its GPUs (run.Grant), and the runs served end in
 // receipts both sides sign. Its lock covers its offers, reservations and
 // the end-of-run signal, never a network call.
 //

@@ -468,6 +468,9 @@ func workSpec(s Spec) (executor.Spec, map[string]string, error) {
 		spec.Wasm = &executor.WasmSpec{Module: data}
 	case s.Image != "":
 		spec.Docker = &executor.DockerSpec{Image: s.Image}
+		if s.Pool == "gpu" && s.GPUs != nil { // the provider must hand over exactly these
+			spec.Docker.GPUs = *s.GPUs
+		}
 	case s.Command != "":
 		spec.Process = &executor.ProcessSpec{Command: s.Command}
 	}

@@ -74,6 +74,18 @@ type Offer struct {
 	// HostCores and HostRAMGB describe the machine around the devices.
 	HostCores int
 	HostRAMGB float64
+	// GPUs are the record's devices a job's work is handed, as executors
+	// name them (NVML index and UUID), by index in Record.Devices: its
+	// NVIDIA GPUs. A device absent (a CPU, an Apple GPU) is held by a job
+	// like any other, but handed to no executor.
+	GPUs map[int]executor.Device
+	// MaxWall is the longest this node runs a job (executor.max_wall): a
+	// request for a longer duration gets no bid. Zero: no bound.
+	MaxWall time.Duration
+	// NoGPUs says, by executor, why it cannot hand GPUs to its work (the
+	// Docker engine has neither the NVIDIA runtime nor CDI GPU devices): a
+	// request for GPUs with that executor gets no bid.
+	NoGPUs map[string]string
 }
 
 // Deps is what the market needs from its node.

@@ -247,16 +247,16 @@ func TestBadMarketMessagesAreRefused(t *testing.T) {
 	t.Logf("provider refused: %v; requester refused: %v", st.Refused, mReq.Stats().Refused)
 
 	// The work may start only from the requester, for its ranks, once.
-	if err := mProv.BeginRun(job, rogue.h.ID(), []int{0}); err == nil {
+	if _, err := mProv.BeginRun(job, rogue.h.ID(), []int{0}); err == nil {
 		t.Error("a stranger started the job's work")
 	}
-	if err := mProv.BeginRun(job, req.h.ID(), []int{1}); err == nil || !strings.Contains(err.Error(), "rank 1") {
+	if _, err := mProv.BeginRun(job, req.h.ID(), []int{1}); err == nil || !strings.Contains(err.Error(), "rank 1") {
 		t.Errorf("a rank not awarded: %v", err)
 	}
-	if err := mProv.BeginRun(job, req.h.ID(), []int{0}); err != nil {
+	if _, err := mProv.BeginRun(job, req.h.ID(), []int{0}); err != nil {
 		t.Fatalf("the requester's start: %v", err)
 	}
-	if err := mProv.BeginRun(job, req.h.ID(), []int{0}); err == nil {
+	if _, err := mProv.BeginRun(job, req.h.ID(), []int{0}); err == nil {
 		t.Error("the job started twice")
 	}
 	if r := mProv.Reservations(); !r[0].Running || !r[0].Until.After(time.Now().Add(30*time.Minute)) {

@@ -8,6 +8,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
@@ -61,28 +62,35 @@ type reservation struct {
 	requester peer.ID
 	devices   []int
 	ranks     []int
-	world     int
-	price     float64
-	accepted  time.Time
-	until     time.Time
-	running   bool   // the requester started the work (BeginRun)
-	ended     string // why it ended; empty while it holds
-	served    *run.RunEnd
-	settled   bool // its receipts were exchanged
+	// rankDevices are devices split among ranks (byRank), and gpus the
+	// executors' names of those that are GPUs, by index in the record.
+	rankDevices map[int][]int
+	gpus        map[int]executor.Device
+	world       int
+	price       float64
+	accepted    time.Time
+	until       time.Time
+	running     bool   // the requester started the work (BeginRun)
+	ended       string // why it ended; empty while it holds
+	served      *run.RunEnd
+	settled     bool // its receipts were exchanged
 	// class, pool and executor describe the work, for its receipts.
 	class, pool, executor string
 }
 
 // Reservation is an award this node accepted as provider.
 type Reservation struct {
-	Job       string    `json:"job"`
-	Requester string    `json:"requester"`
-	Ranks     []int     `json:"ranks"`
-	WorldSize int       `json:"world_size"`
-	Devices   []int     `json:"devices"`
-	Price     float64   `json:"price"`
-	Accepted  time.Time `json:"accepted"`
-	Until     time.Time `json:"until"`
+	Job       string `json:"job"`
+	Requester string `json:"requester"`
+	Ranks     []int  `json:"ranks"`
+	WorldSize int    `json:"world_size"`
+	Devices   []int  `json:"devices"`
+	// GPUs are each rank's GPUs among Devices, as its work is handed them
+	// (NVML index and UUID), by rank; none for devices that are not GPUs.
+	GPUs     map[int][]executor.Device `json:"gpus,omitempty"`
+	Price    float64                   `json:"price"`
+	Accepted time.Time                 `json:"accepted"`
+	Until    time.Time                 `json:"until"`
 	// Running says the requester started the work.
 	Running bool `json:"running,omitempty"`
 	// Ended says why it no longer holds; empty while it does.
@@ -116,7 +124,7 @@ func (p *provider) reservations() []Reservation {
 	out := make([]Reservation, 0, len(p.reserved))
 	for _, r := range p.reserved {
 		out = append(out, Reservation{Job: r.job, Requester: r.requester.String(), Ranks: slices.Clone(r.ranks),
-			WorldSize: r.world, Devices: slices.Clone(r.devices), Price: r.price, Accepted: r.accepted, Until: r.until, Running: r.running, Ended: r.ended})
+			WorldSize: r.world, Devices: slices.Clone(r.devices), GPUs: r.grant(r.ranks).Devices, Price: r.price, Accepted: r.accepted, Until: r.until, Running: r.running, Ended: r.ended})
 	}
 	p.mu.Unlock()
 	slices.SortFunc(out, func(a, b Reservation) int { return b.Accepted.Compare(a.Accepted) })
@@ -128,7 +136,10 @@ func (p *provider) expire(now time.Time) {
 	var lapsed []string
 	p.mu.Lock()
 	for id, r := range p.reserved {
-		if r.ended == "" && !now.Before(r.until) {
+		// A running job holds its devices until its run ends (EndRun, which
+		// the run server always calls; executor.max_wall bounds the work):
+		// freed earlier, they could go to a second job while it runs.
+		if r.ended == "" && !r.running && !now.Before(r.until) {
 			r.ended = "lapsed: the job did not start in time"
 			p.stats.add(func(s *Stats) { s.Released++ })
 			lapsed = append(lapsed, id)
@@ -165,17 +176,18 @@ func (m *Market) Reservations() []Reservation { return m.prov.reservations() }
 func (m *Market) OnRequest(r gossip.Received) { m.prov.onRequest(r) }
 
 // BeginRun lets requester start the work of ranks of job on the devices
-// its accepted award reserved: the reservation then holds for the job's
-// duration instead of market.reserve_hold. It refuses a requester without
-// a live reservation, ranks it was not awarded, and a second start.
-func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) error {
+// its accepted award reserved, and returns each rank's GPUs among them:
+// the reservation then holds until the run ends (EndRun) instead of
+// market.reserve_hold. It refuses a requester without a live reservation,
+// ranks it was not awarded, and a second start.
+func (m *Market) BeginRun(job string, requester peer.ID, ranks []int) (run.Grant, error) {
 	return m.prov.beginRun(job, requester, ranks)
 }
 
-// CheckRun tells whether BeginRun would accept the run now, holding
-// nothing (run.RunChecker): the run server asks before it reserves the
-// run's memory.
-func (m *Market) CheckRun(job string, requester peer.ID, ranks []int) error {
+// CheckRun tells whether BeginRun would accept the run now, and what it
+// would grant, holding nothing (run.RunChecker): the run server asks
+// before it reserves the run's memory.
+func (m *Market) CheckRun(job string, requester peer.ID, ranks []int) (run.Grant, error) {
 	return m.prov.checkRunNow(job, requester, ranks)
 }
 

@@ -116,6 +116,8 @@ func (p *provider) reserve(remote peer.ID, a *gossip.Award, now time.Time) (*res
 		return nil, false, verdict{label: "bid_expired", reason: "our bid expired"}
 	case a.Price < o.bid.Price:
 		return nil, false, verdict{label: "price", reason: fmt.Sprintf("award price %v below our bid %v", a.Price, o.bid.Price)}
+	case duplicate(a.Ranks):
+		return nil, false, verdict{"bad_ranks", "award names a rank twice", "award naming a rank twice"}
 	case len(a.Ranks) > o.bid.Workers:
 		return nil, false, verdict{label: "too_many", reason: fmt.Sprintf("%d workers awarded, we bid for %d", len(a.Ranks), o.bid.Workers)}
 	case p.reserved[a.Job] != nil && p.reserved[a.Job].ended == "":
@@ -134,6 +136,7 @@ func (p *provider) reserve(remote peer.ID, a *gossip.Award, now time.Time) (*res
 		return nil, false, verdict{label: "busy", reason: fmt.Sprintf("%d devices free now, %d needed", len(devs), need)}
 	}
 	res := &reservation{job: a.Job, requester: remote, devices: devs, ranks: slices.Clone(a.Ranks),
+		rankDevices: byRank(a.Ranks, devs, devicesPerWorker(o.req)), gpus: o.plan.gpus,
 		class: o.bid.Class, pool: o.pool, executor: o.req.Executor,
 		world: a.WorldSize, price: a.Price, accepted: now, until: now.Add(time.Duration(p.cfg.ReserveHold))}
 	p.reserved[a.Job] = res

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
 )
 
@@ -16,6 +17,8 @@ import (
 const (
 	CheckOffer    = "not_offering"
 	CheckExecutor = "executor"
+	CheckDuration = "duration" // longer than the executors' max_wall
+	CheckGPUs     = "gpus"     // the executor cannot hand GPUs to its work
 	CheckHours    = "hours"
 	CheckRegion   = "region"
 	CheckDevices  = "devices" // pool, class, memory or cores
@@ -38,7 +41,10 @@ func (r *Refusal) Error() string { return r.Check + ": " + r.Detail }
 type plan struct {
 	class   string
 	devices []int // free devices of class that match, by index in the record
-	workers int   // workers they host, at most the request's
+	// gpus are the executors' names of those devices that are GPUs
+	// (Offer.GPUs), by index in the record.
+	gpus    map[int]executor.Device
+	workers int // workers they host, at most the request's
 	price   pricing.Micros
 	why     string
 	vramGB  float64
@@ -54,6 +60,9 @@ func Decide(req *gossip.JobRequest, o Offer, reserved map[int]bool, now time.Tim
 	}
 	if !slices.Contains(r.Executors, req.Executor) {
 		return refuse(CheckExecutor, "executor %s not offered (offers %s)", req.Executor, strings.Join(r.Executors, ", "))
+	}
+	if o.MaxWall > 0 && req.Duration > o.MaxWall {
+		return refuse(CheckDuration, "the job asks for %s, longer than this provider's executor.max_wall of %s", req.Duration, o.MaxWall)
 	}
 	if !r.Available(now) {
 		return refuse(CheckHours, "outside this provider's hours")
@@ -73,14 +82,23 @@ func Decide(req *gossip.JobRequest, o Offer, reserved map[int]bool, now time.Tim
 	per := devicesPerWorker(req)
 	byClass := map[string][]int{} // free matching devices
 	total := map[string]int{}     // all matching devices
+	noGPUs := o.NoGPUs[req.Executor]
+	unusable := 0 // matching GPUs the executor cannot hand over
 	for i, d := range r.Devices {
 		if !deviceMatches(d, w) {
+			continue
+		}
+		if d.Pool == "gpu" && noGPUs != "" {
+			unusable++
 			continue
 		}
 		total[d.Class]++
 		if !reserved[i] {
 			byClass[d.Class] = append(byClass[d.Class], i)
 		}
+	}
+	if len(total) == 0 && unusable > 0 {
+		return refuse(CheckGPUs, "the %s executor cannot hand this provider's GPUs to a job: %s", req.Executor, noGPUs)
 	}
 	if len(total) == 0 {
 		return refuse(CheckDevices, "no device matches %s", describe(w))
@@ -122,6 +140,12 @@ func Decide(req *gossip.JobRequest, o Offer, reserved map[int]bool, now time.Tim
 		return refuse(CheckPrice, "%s", why)
 	}
 	best.price, best.why = price, why
+	best.gpus = map[int]executor.Device{}
+	for _, i := range best.devices {
+		if g, ok := o.GPUs[i]; ok {
+			best.gpus[i] = g
+		}
+	}
 	for _, i := range best.devices {
 		best.vramGB = float64(r.Devices[i].MemoryMB) / 1024
 		break

@@ -73,7 +73,7 @@ func TestProviderKnobs(t *testing.T) {
 	if v, err = mReq.Wait(ctx, v.ID); err != nil || v.State != market.StateFormed {
 		t.Fatalf("job: %s %s %v, want formed once the knob lets awards through", v.State, v.Error, err)
 	}
-	if err := mProv.BeginRun(v.ID, req.h.ID(), []int{0}); err != nil {
+	if _, err := mProv.BeginRun(v.ID, req.h.ID(), []int{0}); err != nil {
 		t.Fatalf("begin run: %v", err)
 	}
 	select {

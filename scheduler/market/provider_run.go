@@ -12,11 +12,11 @@ import (
 )
 
 // beginRun is Market.BeginRun.
-func (p *provider) beginRun(job string, requester peer.ID, ranks []int) error {
+func (p *provider) beginRun(job string, requester peer.ID, ranks []int) (run.Grant, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err := p.checkRun(job, requester, ranks); err != nil {
-		return err
+		return run.Grant{}, err
 	}
 	r := p.reserved[job]
 	r.running = true
@@ -28,14 +28,17 @@ func (p *provider) beginRun(job string, requester peer.ID, ranks []int) error {
 	if k := p.d.Knobs.RunBegan; k != nil {
 		p.goBackground(func(ctx context.Context) { k(ctx, job, requester) })
 	}
-	return nil
+	return r.grant(ranks), nil
 }
 
 // checkRunNow is Market.CheckRun.
-func (p *provider) checkRunNow(job string, requester peer.ID, ranks []int) error {
+func (p *provider) checkRunNow(job string, requester peer.ID, ranks []int) (run.Grant, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.checkRun(job, requester, ranks)
+	if err := p.checkRun(job, requester, ranks); err != nil {
+		return run.Grant{}, err
+	}
+	return p.reserved[job].grant(ranks), nil
 }
 
 // holdsAward is Market.HoldsAward.
@@ -63,9 +66,12 @@ func (p *provider) checkRun(job string, requester peer.ID, ranks []int) error {
 	case r.running:
 		return fmt.Errorf("job %s is already running", job)
 	}
-	for _, k := range ranks {
+	for i, k := range ranks {
 		if !slices.Contains(r.ranks, k) {
 			return fmt.Errorf("rank %d of job %s was not awarded here (ranks %v)", k, job, r.ranks)
+		}
+		if slices.Contains(ranks[:i], k) {
+			return fmt.Errorf("rank %d of job %s asked twice", k, job)
 		}
 	}
 	return nil

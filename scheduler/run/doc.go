@@ -26,8 +26,10 @@
 // request, and counts among the streams not yet authorized: at most
 // MaxPendingPerPeer (2) per peer and MaxPending (16) in all, past which it
 // is refused with Ack{ok: false, busy: true}. Only once the signature,
-// the job, its ranks and the award (RunChecker, then BeginRun) check does
-// it reserve RunMemory; a refusal for want of memory is busy too. Run
+// the job, its ranks and the award (RunChecker, then BeginRun) check, and
+// the award's grant fits the work (each rank's GPUs, which its work gets as
+// executor.Job.Devices, and no others; a container asking for another
+// number of GPUs is refused), does it reserve RunMemory; a refusal for want of memory is busy too. Run
 // returns a busy refusal as ErrBusy: not the provider's fault; the market
 // asks again, then fails over, and blames nobody.
 //

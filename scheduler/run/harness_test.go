@@ -82,22 +82,24 @@ type fakeAuth struct {
 	ended  chan string
 	// awarded are the peers HoldsAward names (AwardHolder).
 	awarded map[peer.ID]bool
+	// grant is what BeginRun and CheckRun grant.
+	grant Grant
 }
 
 func newFakeAuth() *fakeAuth { return &fakeAuth{ended: make(chan string, 16)} }
 
-func (a *fakeAuth) BeginRun(job string, requester peer.ID, ranks []int) error {
+func (a *fakeAuth) BeginRun(job string, requester peer.ID, ranks []int) (Grant, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.begins = append(a.begins, fmt.Sprintf("%s %s %v", job, requester, ranks))
-	return a.refuse
+	return a.grant, a.refuse
 }
 
 // CheckRun refuses as BeginRun would, holding nothing (RunChecker).
-func (a *fakeAuth) CheckRun(job string, requester peer.ID, ranks []int) error {
+func (a *fakeAuth) CheckRun(job string, requester peer.ID, ranks []int) (Grant, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.refuse
+	return a.grant, a.refuse
 }
 
 // HoldsAward reports the peers the test set in awarded (AwardHolder).
@@ -226,14 +228,25 @@ type recordingExec struct {
 	mu      sync.Mutex
 	cancels int
 	results []executor.Result
+	jobs    []executor.Job // every job Start was given
 }
 
 func (r *recordingExec) Start(ctx context.Context, job executor.Job) (executor.Handle, error) {
+	r.mu.Lock()
+	r.jobs = append(r.jobs, job)
+	r.mu.Unlock()
 	h, err := r.Executor.Start(ctx, job)
 	if err != nil {
 		return nil, err
 	}
 	return &recordingHandle{Handle: h, r: r}, nil
+}
+
+// started is every job Start was given.
+func (r *recordingExec) started() []executor.Job {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.jobs)
 }
 
 func (r *recordingExec) counts() (int, []executor.Result) {

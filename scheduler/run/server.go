@@ -34,9 +34,10 @@ import (
 // accepted award's reservation for that requester and those ranks, not
 // lapsed.
 type Authorizer interface {
-	// BeginRun returns nil if requester may run ranks of job now; the
-	// error's text is the refusal's reason.
-	BeginRun(job string, requester peer.ID, ranks []int) error
+	// BeginRun holds what requester's run of ranks of job uses and
+	// returns the grant (each rank's devices), or an error whose text is
+	// the refusal's reason.
+	BeginRun(job string, requester peer.ID, ranks []int) (Grant, error)
 	// EndRun is called once for every BeginRun that returned nil, when the
 	// run ends for any reason, with what was served: the provider's side of
 	// the receipt.
@@ -48,8 +49,8 @@ type Authorizer interface {
 // it before it reserves a run's memory, and a run refused for want of
 // memory then leaves the award as it was.
 type RunChecker interface {
-	// CheckRun returns nil if BeginRun would accept now.
-	CheckRun(job string, requester peer.ID, ranks []int) error
+	// CheckRun returns the grant BeginRun would hold now, or its refusal.
+	CheckRun(job string, requester peer.ID, ranks []int) (Grant, error)
 }
 
 // AwardHolder is implemented by an Authorizer that can tell, cheaply and
@@ -209,9 +210,10 @@ type Server struct {
 	life lifetime.Group // every stream handler; Close ends and waits for them
 
 	mu      sync.Mutex
-	active  map[string]bool // job IDs running here
-	pending map[peer.ID]int // streams not yet authorized, by peer
-	npend   int             // their sum
+	active  map[string]bool  // job IDs running here
+	grants  map[string]Grant // what BeginRun granted each job running here
+	pending map[peer.ID]int  // streams not yet authorized, by peer
+	npend   int              // their sum
 }
 
 // NewServer returns a server that has not started. execs are the
@@ -221,7 +223,7 @@ func NewServer(h host.Host, execs map[string]executor.Executor, auth Authorizer,
 		log = slog.Default()
 	}
 	return &Server{h: h, execs: execs, auth: auth, cfg: cfg.withDefaults(), log: log,
-		active: map[string]bool{}, pending: map[peer.ID]int{}}
+		active: map[string]bool{}, grants: map[string]Grant{}, pending: map[peer.ID]int{}}
 }
 
 // Start registers the stream handler. Each run's work lives until Close,
@@ -318,12 +320,18 @@ func ackOf(err error) Ack {
 	return Ack{Reason: truncate(err.Error()), Busy: errors.Is(err, errBusy)}
 }
 
-// begin checks the award (RunChecker) before it reserves RunMemory in
-// st's scope, then holds the award (BeginRun). On nil the caller releases
-// RunMemory and calls EndRun; on an error nothing is held.
+// begin checks the award and its grant (RunChecker; Grant.check: each
+// rank's devices against what the work asks) before it reserves RunMemory
+// in st's scope, then holds the award (BeginRun) and keeps its grant for
+// the ranks' work. On nil the caller releases RunMemory and calls EndRun;
+// on an error nothing is held.
 func (s *Server) begin(st network.Stream, req *RunRequest, remote peer.ID) error {
 	if c, ok := s.auth.(RunChecker); ok {
-		if err := c.CheckRun(req.Job, remote, slices.Clone(req.Ranks)); err != nil {
+		g, err := c.CheckRun(req.Job, remote, slices.Clone(req.Ranks))
+		if err == nil {
+			err = g.check(req)
+		}
+		if err != nil {
 			s.log.Info("run refused by authorizer", "job", req.Job, "requester", remote, "err", err)
 			return err
 		}
@@ -332,11 +340,22 @@ func (s *Server) begin(st network.Stream, req *RunRequest, remote peer.ID) error
 		s.log.Info("authorized run refused: no memory", "job", req.Job, "requester", remote, "err", err)
 		return fmt.Errorf("%w: no memory for the run: %w", errBusy, err)
 	}
-	if err := s.auth.BeginRun(req.Job, remote, slices.Clone(req.Ranks)); err != nil {
+	g, err := s.auth.BeginRun(req.Job, remote, slices.Clone(req.Ranks))
+	if err != nil {
 		st.Scope().ReleaseMemory(RunMemory)
 		s.log.Info("run refused by authorizer", "job", req.Job, "requester", remote, "err", err)
 		return err
 	}
+	if err := g.check(req); err != nil { // what it held goes back at once
+		st.Scope().ReleaseMemory(RunMemory)
+		now := time.Now()
+		s.auth.EndRun(req.Job, remote, RunEnd{Reason: "refused: " + err.Error(), Started: now, Ended: now})
+		s.log.Info("run refused: grant does not fit", "job", req.Job, "requester", remote, "err", err)
+		return err
+	}
+	s.mu.Lock()
+	s.grants[req.Job] = g
+	s.mu.Unlock()
 	return nil
 }
 
@@ -459,6 +478,7 @@ func (s *Server) admit(r *bufio.Reader, remote peer.ID) (*RunRequest, error) {
 func (s *Server) forget(job string) {
 	s.mu.Lock()
 	delete(s.active, job)
+	delete(s.grants, job)
 	s.mu.Unlock()
 }
 
@@ -761,6 +781,9 @@ func (s *Server) rank(ctx context.Context, req *RunRequest, rk int, jobDir strin
 func (s *Server) job(req *RunRequest, rk int, dir string, module []byte) executor.Job {
 	job := rankJob(req, rk, dir, module)
 	job.Limits = job.Limits.Cap(s.cfg.Limits)
+	s.mu.Lock()
+	job.Devices = s.grants[req.Job].of(rk)
+	s.mu.Unlock()
 	return job
 }
 

@@ -58,8 +58,14 @@ min_reputation; an unknown key is an error. Flags given override the file.
   gpumesh submit --workers 4 --class A100-80GB --max-rtt 40ms --max-price 1.5
   gpumesh submit job.yaml --workers 8 --detach
 
-A CPU-only node's CPU counts as one device: --gpus 1 (the default) is also
-met by a CPU provider; --pool gpu excludes CPU-only providers.
+Without --gpus a worker takes one device of any pool, and a CPU-only node's
+CPU counts as one: a CPU provider can serve it. --gpus N asks for N GPUs per
+worker (pool gpu, unless --pool says otherwise): CPU-only providers do not
+bid, nor do providers whose executor cannot hand GPUs over (a Docker engine
+without the NVIDIA Container Toolkit). Each worker gets exactly its GPUs:
+device requests for a container, CUDA_VISIBLE_DEVICES and
+NVIDIA_VISIBLE_DEVICES for a process. A job longer than a provider's
+executor.max_wall (--duration, default 1h) gets no bid from it.
 
 The work: --wasm FILE (a WASI module, wasm executor), --image IMAGE
 (docker) or --command NAME (a command the providers allowlisted, process),
@@ -121,7 +127,7 @@ bad job spec.`,
 	}
 	fl := cmd.Flags()
 	fl.IntVar(&f.workers, "workers", 0, "number of workers K (default 1)")
-	fl.IntVar(&f.gpus, "gpus", 0, "devices per worker (default 1; a CPU-only node's CPU counts as one device)")
+	fl.IntVar(&f.gpus, "gpus", 0, "GPUs per worker (pool gpu unless --pool says otherwise; default: one device of any pool, a CPU-only node's CPU included)")
 	fl.StringVar(&f.pool, "pool", "", "device pool: gpu, apple or cpu (default any; gpu excludes CPU-only providers)")
 	fl.StringVar(&f.class, "class", "", "device class required, e.g. A100-80GB, RTX-4090, CPU-x86")
 	fl.Float64Var(&f.minVRAM, "min-vram", 0, "least memory per device, GB")
@@ -181,6 +187,9 @@ func buildSpec(cmd *cobra.Command, file string, f submitFlags, workArgs []string
 	}
 	if set("pool") {
 		spec.Pool = f.pool
+	}
+	if set("gpus") && f.gpus > 0 && !set("pool") && spec.Pool == "" {
+		spec.Pool = "gpu" // --gpus N asks for GPUs: a CPU does not count as one
 	}
 	if set("failover") {
 		spec.Failover = f.failover
@@ -401,7 +410,7 @@ func printOutcome(w io.Writer, v market.JobView) {
 		if v.Invited > 0 {
 			fmt.Fprintf(w, "invited %s directly", human.Plural(v.Invited, "provider"))
 			if len(v.InviteRefusals) > 0 {
-				fmt.Fprintf(w, "; would not bid: %s", reasons(v.InviteRefusals))
+				fmt.Fprintf(w, "; would not bid: %s", detailedReasons(v.InviteRefusals, v.InviteReasons))
 			}
 			fmt.Fprintln(w)
 		}
@@ -664,7 +673,11 @@ func fmtDuration(d time.Duration) string {
 }
 
 // reasons writes counts by reason, most first: 3 over price, 1 too far.
-func reasons(m map[string]int) string {
+func reasons(m map[string]int) string { return detailedReasons(m, nil) }
+
+// detailedReasons is reasons with each reason's example detail where
+// details has one: "1 duration (the job asks for 2h0m0s, ...)".
+func detailedReasons(m map[string]int, details map[string]string) string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -678,6 +691,9 @@ func reasons(m map[string]int) string {
 	parts := make([]string, len(keys))
 	for i, k := range keys {
 		parts[i] = fmt.Sprintf("%d %s", m[k], k)
+		if d := details[k]; d != "" {
+			parts[i] += " (" + d + ")"
+		}
 	}
 	return strings.Join(parts, ", ")
 }

@@ -11,8 +11,8 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 )
 
-// gpu is the device of index i with a UUID made from it.
-func gpu(i int) executor.Device {
+// testGPU is the device of index i with a UUID made from it.
+func testGPU(i int) executor.Device {
 	return executor.Device{Index: i, UUID: "GPU-" + strings.Repeat(string(rune('a'+i)), 8)}
 }
 
@@ -21,7 +21,7 @@ func gpu(i int) executor.Device {
 func TestGrantGivesEachRankItsDevices(t *testing.T) {
 	module := wasmModule(t, "copy")
 	prov := newProvider(t, ServerConfig{})
-	prov.auth.grant = Grant{Devices: map[int][]executor.Device{0: {gpu(2), gpu(5)}, 1: {gpu(7)}}}
+	prov.auth.grant = Grant{Devices: map[int][]executor.Device{0: {testGPU(2), testGPU(5)}, 1: {testGPU(7)}}}
 	req := newNode(t)
 	connect(req, prov.node)
 	in := writeFile(t, "in.txt", "x\n")
@@ -35,7 +35,7 @@ func TestGrantGivesEachRankItsDevices(t *testing.T) {
 		t.Fatalf("%d results, want 3", len(out.Results))
 	}
 	jobs := prov.exec.started()
-	want := map[int][]executor.Device{0: {gpu(2), gpu(5)}, 1: {gpu(7)}, 2: nil}
+	want := map[int][]executor.Device{0: {testGPU(2), testGPU(5)}, 1: {testGPU(7)}, 2: nil}
 	if len(jobs) != 3 {
 		t.Fatalf("%d jobs started, want 3", len(jobs))
 	}
@@ -67,7 +67,7 @@ func rankOf(t *testing.T, j executor.Job) int {
 func TestGrantThatDoesNotFitRefused(t *testing.T) {
 	module := wasmModule(t, "copy")
 	prov := newProvider(t, ServerConfig{})
-	prov.auth.grant = Grant{Devices: map[int][]executor.Device{0: {gpu(1)}, 1: {gpu(1)}}}
+	prov.auth.grant = Grant{Devices: map[int][]executor.Device{0: {testGPU(1)}, 1: {testGPU(1)}}}
 	req := newNode(t)
 	connect(req, prov.node)
 	peers := []peer.ID{prov.ID(), prov.ID()}
@@ -100,14 +100,14 @@ func TestGrantCheck(t *testing.T) {
 		grant map[int][]executor.Device
 		want  []string
 	}{
-		{"fits", []int{0, 1}, docker(1), map[int][]executor.Device{0: {gpu(0)}, 1: {gpu(3)}}, nil},
-		{"no gpus asked, devices held", []int{0}, docker(0), map[int][]executor.Device{0: {gpu(0), gpu(1)}}, nil},
+		{"fits", []int{0, 1}, docker(1), map[int][]executor.Device{0: {testGPU(0)}, 1: {testGPU(3)}}, nil},
+		{"no gpus asked, devices held", []int{0}, docker(0), map[int][]executor.Device{0: {testGPU(0), testGPU(1)}}, nil},
 		{"no devices at all", []int{0}, executor.Spec{Executor: "wasm"}, nil, nil},
-		{"more asked than held", []int{0, 1}, docker(2), map[int][]executor.Device{0: {gpu(0), gpu(1)}, 1: {gpu(2)}},
+		{"more asked than held", []int{0, 1}, docker(2), map[int][]executor.Device{0: {testGPU(0), testGPU(1)}, 1: {testGPU(2)}},
 			[]string{"asks for 2 GPUs per worker, the award holds 1 for rank 1"}},
 		{"asked without a grant", []int{0}, docker(1), nil, []string{"asks for 1 GPUs per worker, the award holds 0 for rank 0"}},
-		{"rank not run here", []int{0}, docker(0), map[int][]executor.Device{0: {gpu(0)}, 4: {gpu(1)}}, []string{"rank 4 holds devices but is not run here"}},
-		{"one device twice", []int{0}, docker(0), map[int][]executor.Device{0: {gpu(2), gpu(2)}}, []string{"device 2 granted to rank 0 and rank 0"}},
+		{"rank not run here", []int{0}, docker(0), map[int][]executor.Device{0: {testGPU(0)}, 4: {testGPU(1)}}, []string{"rank 4 holds devices but is not run here"}},
+		{"one device twice", []int{0}, docker(0), map[int][]executor.Device{0: {testGPU(2), testGPU(2)}}, []string{"device 2 granted to rank 0 and rank 0"}},
 		{"too many", []int{0}, docker(0), map[int][]executor.Device{0: many}, []string{"rank 0 holds 65 devices, at most 64"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,7 +146,7 @@ func TestGrantThatDoesNotFitGivenBack(t *testing.T) {
 	module := wasmModule(t, "copy")
 	n := newNode(t)
 	auth := newFakeAuth()
-	auth.grant = Grant{Devices: map[int][]executor.Device{0: {gpu(1)}, 3: {gpu(2)}}}
+	auth.grant = Grant{Devices: map[int][]executor.Device{0: {testGPU(1)}, 3: {testGPU(2)}}}
 	srv := NewServer(n, map[string]executor.Executor{"wasm": testWasm(t)}, beginOnly{auth}, ServerConfig{Dir: t.TempDir()}, nil)
 	srv.Start(t.Context())
 	t.Cleanup(func() { srv.Close() })

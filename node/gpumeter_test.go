@@ -6,7 +6,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,34 +17,22 @@ import (
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/node/nodetest"
-	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
 	"github.com/gpumesh/gpumesh/scheduler/market"
-	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // TestJobGPUFiguresReachReceipts: a provider with eight mocked A100s runs a
-// rank holding two of them, whose NVML mock reports the job's processes (6
-// and 2 GiB) at 90 % utilisation. The figures the provider meters reach the
+// rank holding two of them, as its reservation assigned them, whose NVML
+// mock reports the job's processes (4 GiB on each) at 90 % utilisation. The figures the provider meters reach the
 // requester's job view, the receipt signed on both sides (in both ledgers)
 // and the provider's /metrics.
 func TestJobGPUFiguresReachReceipts(t *testing.T) {
 	module := executortest.WasmModule(t, "copy")
-	var mu sync.Mutex
-	held := map[int]string{} // index -> UUID of the devices the rank holds
+	// Every device runs one process of the job's (4 GiB) at 90 %
+	// utilisation: whichever two the provider's reservation gives the rank,
+	// they are what its meter reads.
 	script := func(i int, d *server.Device) {
-		var procs []nvml.ProcessInfo
-		switch i {
-		case 3:
-			procs = []nvml.ProcessInfo{{Pid: 4242, UsedGpuMemory: 6 << 30}}
-		case 6:
-			procs = []nvml.ProcessInfo{{Pid: 4243, UsedGpuMemory: 2 << 30}}
-		default:
-			return
-		}
-		mu.Lock()
-		held[i] = d.UUID
-		mu.Unlock()
+		procs := []nvml.ProcessInfo{{Pid: uint32(4000 + i), UsedGpuMemory: 4 << 30}}
 		d.GetUtilizationRatesFunc = func() (nvml.Utilization, nvml.Return) { return nvml.Utilization{Gpu: 90}, nvml.SUCCESS }
 		d.GetComputeRunningProcessesFunc = func() ([]nvml.ProcessInfo, nvml.Return) { return procs, nvml.SUCCESS }
 	}
@@ -56,12 +43,6 @@ func TestJobGPUFiguresReachReceipts(t *testing.T) {
 				return nodetest.MockGPUsScripted(gpus.A100_SXM4_40GB, 8, script)
 			}
 			return nil
-		},
-		// Stands in for the provider's device assignment.
-		BeforeStart: func(i int, _ *run.RunRequest, _ int, job *executor.Job) {
-			mu.Lock()
-			defer mu.Unlock()
-			job.Devices = []executor.Device{{Index: 3, UUID: held[3]}, {Index: 6, UUID: held[6]}}
 		},
 	})
 	f.WaitHeard(t, 30*time.Second)

@@ -20,8 +20,6 @@ import (
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/p2p"
-	"github.com/gpumesh/gpumesh/scheduler/executor"
-	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // Fleet is a set of running nodes. Nodes[0] is everyone's bootstrap peer.
@@ -47,9 +45,6 @@ type Options struct {
 	// DetectNode, if set, gives node i its own hardware detection (nil:
 	// Detect); fleets of mixed GPUs use MockGPUs here.
 	DetectNode func(i int) DetectFunc
-	// BeforeStart, if set, sees (and may change) each rank's job on node i
-	// before its work starts: tests give a rank its devices with it.
-	BeforeStart func(i int, req *run.RunRequest, rank int, job *executor.Job)
 }
 
 // DetectFunc is a node's hardware detection (see node.Options.Detect).
@@ -105,9 +100,6 @@ func Start(t TB, n int, opts Options) *Fleet {
 			}
 		}
 		knobs := f.actors[i].knobs()
-		if opts.BeforeStart != nil {
-			knobs.Run.BeforeStart = func(req *run.RunRequest, rank int, job *executor.Job) { opts.BeforeStart(i, req, rank, job) }
-		}
 		nd, err := node.New(node.Options{DataDir: dirs[i], Config: c, Log: opts.Log.With("node", i), Detect: detect, Knobs: knobs})
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i, err)

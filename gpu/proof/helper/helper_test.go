@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -229,5 +230,36 @@ func TestProveRefusesAChallengeOverItsLimits(t *testing.T) {
 	h.Limits = proof.Limits2{MaxN: 32}
 	if _, err := h.Prove(context.Background(), testChallenge(t, time.Minute)); !errors.Is(err, proof.ErrInvalid) {
 		t.Fatalf("got %v, want ErrInvalid", err)
+	}
+}
+
+// TestPythonHelperMatchesTheGoVerifier runs scripts/prover/gpumesh_prover.py
+// with its pure-Python backend (the same generator, digests, tree and wire
+// as its PyTorch one) on a tiny challenge, and verifies it in Go.
+func TestPythonHelperMatchesTheGoVerifier(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not found: the Python helper cannot be checked here")
+	}
+	script, err := filepath.Abs("../../../scripts/prover/gpumesh_prover.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := Helper{Path: script, Args: []string{"--backend", "python"}}
+	for _, typ := range []proof.NumberType{proof.FP16FP32, proof.BF16FP32} {
+		ch, err := proof.NewChallenge2(rand.NewChaCha8([32]byte{byte(len(typ))}), proof.Params2{N: 12, Type: typ, Pool: 3, Products: 7, Samples: 7, Deadline: time.Minute})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := h.Prove(context.Background(), ch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := verify(t, ch, r)
+		if err := r.Close(); err != nil {
+			t.Errorf("python helper exit: %v", err)
+		}
+		if v.Result != proof.Pass {
+			t.Fatalf("%s: got %s (%s), want pass", typ, v.Result, v.Detail)
+		}
 	}
 }

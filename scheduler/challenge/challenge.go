@@ -57,8 +57,8 @@ type Service struct {
 	host    host.Host
 	prover  proof.Prover
 	prover2 Prover2
-	cfg    Config
-	log    *slog.Logger
+	cfg     Config
+	log     *slog.Logger
 
 	life lifetime.Group // every challenge being answered; no challenge is taken after Close
 	busy chan struct{}  // one challenge at a time: a proof uses every core

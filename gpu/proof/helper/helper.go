@@ -268,3 +268,35 @@ func (t *tail) String() string {
 	defer t.mu.Unlock()
 	return string(t.buf)
 }
+
+// SelfTest plays one version 2 challenge with parameters p against the
+// helper, as a verifier would, and judges it against expected FLOP/s
+// (0: no speed check) with proof.DefaultTolerance2: what `gpumesh prover
+// --test-helper` and scripts/gpu-check.sh run. An error means the test
+// could not be put; a helper that fails gets a verdict.
+func (h Helper) SelfTest(ctx context.Context, rnd io.Reader, p proof.Params2, expected float64) (proof.Verdict, error) {
+	ch, err := proof.NewChallenge2(rnd, p)
+	if err != nil {
+		return proof.Verdict{}, fmt.Errorf("self-test: %w", err)
+	}
+	start := time.Now()
+	r, err := h.Prove(ctx, ch)
+	if err != nil {
+		if errors.Is(err, ErrNotAllowed) {
+			return proof.Verdict{}, err
+		}
+		return proof.Failed2(ch, err), nil
+	}
+	defer r.Close()
+	cm := r.Commitment()
+	observed := time.Since(start)
+	req, err := proof.PickProducts(rnd, ch, cm)
+	if err != nil {
+		return proof.Verdict{}, fmt.Errorf("self-test: %w", err)
+	}
+	op, err := r.Open(ctx, req)
+	if err != nil {
+		return proof.Failed2(ch, err), nil
+	}
+	return proof.Verify2(proof.Exchange2{Challenge: ch, Commitment: &cm, Request: req, Openings: &op, Observed: observed, Expected: expected, Rand: rnd})
+}

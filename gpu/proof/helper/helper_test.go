@@ -263,3 +263,15 @@ func TestPythonHelperMatchesTheGoVerifier(t *testing.T) {
 		}
 	}
 }
+
+func TestSelfTest(t *testing.T) {
+	h, _ := testHelper(t, "honest")
+	p := proof.Params2{N: 64, Type: proof.FP16FP32, Pool: 6, Products: 32, Samples: 8, Deadline: time.Minute}
+	v, err := h.SelfTest(context.Background(), rand.NewChaCha8([32]byte{3}), p, 0)
+	if err != nil || v.Result != proof.Pass {
+		t.Fatalf("honest: %+v, %v; want pass", v, err)
+	}
+	if v, err = h.SelfTest(context.Background(), rand.NewChaCha8([32]byte{3}), p, 1e15); err != nil || v.Result != proof.TooSlow {
+		t.Fatalf("claims a petaflop: %+v, %v; want %s", v, err, proof.TooSlow)
+	}
+}

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
@@ -215,14 +217,19 @@ func Verify2(x Exchange2) (Verdict, error) {
 			return withSpeed(verdict2(ch, BadCommitment, fmt.Sprintf("product %d does not match the committed root: %v", p.Index, err))), nil
 		}
 	}
-	for _, p := range op.Products {
-		detail, err := checkProduct(ch, p, rows, x.Rand)
-		if err != nil {
-			return Verdict{}, fmt.Errorf("verify: %w", err)
+	picked := make([][]int, len(op.Products))
+	for k := range picked {
+		picked[k] = make([]int, rows)
+		for q := range picked[k] {
+			i, err := uniform(x.Rand, ch.N)
+			if err != nil {
+				return Verdict{}, fmt.Errorf("verify: %w", err)
+			}
+			picked[k][q] = i
 		}
-		if detail != "" {
-			return withSpeed(verdict2(ch, WrongRows, detail)), nil
-		}
+	}
+	if detail := checkProducts(ch, op.Products, picked); detail != "" {
+		return withSpeed(verdict2(ch, WrongRows, detail)), nil
 	}
 	v := withSpeed(verdict2(ch, Pass, fmt.Sprintf("%d products x %d rows right; %.3g FLOP/s", len(op.Products), rows, ch.Flops()/elapsed.Seconds())))
 	if x.Expected > 0 && v.Throughput < tolerance*x.Expected {
@@ -232,20 +239,31 @@ func Verify2(x Exchange2) (Verdict, error) {
 	return v, nil
 }
 
-// checkProduct recomputes rows rows of product p, drawn from rnd, in
-// float64 and compares their digests; "" if right, else what is wrong.
-func checkProduct(ch Challenge2, p Opening2, rows int, rnd io.Reader) (string, error) {
-	n := ch.N
+// checkProducts checks every opened product, picked[k] the rows of
+// products[k], on up to GOMAXPROCS goroutines (all returned when it
+// returns); it returns the first problem in product order, or "".
+func checkProducts(ch Challenge2, products []Opening2, picked [][]int) string {
+	details := make([]string, len(products))
+	var next atomic.Int64
+	parallel(min(runtime.GOMAXPROCS(0), len(products)), func() {
+		for k := int(next.Add(1) - 1); k < len(products); k = int(next.Add(1) - 1) {
+			details[k] = checkProduct(ch, products[k], picked[k])
+		}
+	})
+	for _, d := range details {
+		if d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// checkProduct recomputes the picked rows of product p in float64 and
+// compares their digests; "" if right, else what is wrong.
+func checkProduct(ch Challenge2, p Opening2, picked []int) string {
+	n, rows := ch.N, len(picked)
 	g := newGen2(ch.Seed, n, ch.Type)
 	x, y := Pair(p.Index, ch.Pool)
-	picked := make([]int, rows)
-	for k := range picked {
-		i, err := uniform(rnd, n)
-		if err != nil {
-			return "", err
-		}
-		picked[k] = i
-	}
 	a := make([][]float32, rows)
 	for k, i := range picked {
 		a[k] = make([]float32, n)
@@ -271,8 +289,8 @@ func checkProduct(ch Challenge2, p Opening2, rows int, rnd io.Reader) (string, e
 		got := float64(p.Digests[i])
 		bound := ch.Type.Tolerance2() * math.Sqrt(norm)
 		if diff := math.Abs(got - d); !(diff <= bound) {
-			return fmt.Sprintf("product %d, row %d: digest %v, want %.6g within %.3g", p.Index, i, got, d, bound), nil
+			return fmt.Sprintf("product %d, row %d: digest %v, want %.6g within %.3g", p.Index, i, got, d, bound)
 		}
 	}
-	return "", nil
+	return ""
 }

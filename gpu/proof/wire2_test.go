@@ -103,3 +103,39 @@ func FuzzUnmarshalOpenings2(f *testing.F) {
 		fuzzDecoder(t, data, o, err)
 	})
 }
+
+func TestPrepareAndReady(t *testing.T) {
+	ch, _, _, _ := fixture2(t)
+	p := PrepareFor(ch)
+	data := mustMarshal(t, p)
+	if len(data) != Prepare2Size || !IsPrepare2(data) {
+		t.Fatalf("prepare: %d bytes, want %d", len(data), Prepare2Size)
+	}
+	got, err := UnmarshalPrepare2(data, Limits2{})
+	if err != nil || !got.Matches(ch) {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	other := ch
+	other.Products--
+	if got.Matches(other) {
+		t.Fatal("a challenge with other parameters matches")
+	}
+	if err := CheckReady2(Ready2()); err != nil {
+		t.Fatal(err)
+	}
+	if err := CheckReady2([]byte{'Y', 1}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("version 1 ready: got %v, want ErrMalformed", err)
+	}
+}
+
+func FuzzUnmarshalPrepare2(f *testing.F) {
+	ch, _, _, _ := fixture2(f)
+	data := mustMarshal(f, PrepareFor(ch))
+	f.Add(data)
+	f.Add(data[:7])
+	f.Add(Ready2())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := UnmarshalPrepare2(data, Limits2{})
+		fuzzDecoder(t, data, p, err)
+	})
+}

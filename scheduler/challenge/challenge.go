@@ -129,7 +129,7 @@ func (s *Service) respond(ctx context.Context, st network.Stream) {
 	}
 	_ = st.SetDeadline(time.Now().Add(ioMargin))
 	r := bufio.NewReader(st)
-	ch, ch2, err := s.read(r)
+	ch, prep, err := s.read(r)
 	if err != nil {
 		log.Info("challenge refused", "err", err)
 		_ = st.Reset()
@@ -145,8 +145,8 @@ func (s *Service) respond(ctx context.Context, st network.Stream) {
 	var once sync.Once
 	release := func() { once.Do(func() { <-s.busy }) }
 	defer release()
-	if ch2 != nil {
-		err = s.answer2(ctx, st, r, *ch2, log, release)
+	if prep != nil {
+		err = s.answer2(ctx, st, r, *prep, log, release)
 	} else {
 		err = s.answer(ctx, st, r, ch, log, release)
 	}
@@ -158,21 +158,22 @@ func (s *Service) respond(ctx context.Context, st network.Stream) {
 	_ = st.Close()
 }
 
-// read reads and checks a challenge, of version 1 or, in ch2, 2.
-func (s *Service) read(r *bufio.Reader) (ch proof.Challenge, ch2 *proof.Challenge2, err error) {
+// read reads and checks a version 1 challenge or, in prep, the prepare
+// message of a version 2 one.
+func (s *Service) read(r *bufio.Reader) (ch proof.Challenge, prep *proof.Prepare2, err error) {
 	data, err := readFrame(r, maxChallengeFrame)
 	if err != nil {
 		return ch, nil, fmt.Errorf("read challenge: %w", err)
 	}
-	if proof.ChallengeWireVersion(data) == proof.WireVersion2 {
+	if proof.IsPrepare2(data) {
 		if s.prover2 == nil {
 			return ch, nil, ErrNoProver2
 		}
-		c2, err := proof.UnmarshalChallenge2(data, s.cfg.Limits2)
+		p, err := proof.UnmarshalPrepare2(data, s.cfg.Limits2)
 		if err != nil {
-			return ch, nil, fmt.Errorf("challenge: %w", err)
+			return ch, nil, fmt.Errorf("prepare: %w", err)
 		}
-		return ch, &c2, nil
+		return ch, &p, nil
 	}
 	if ch, err = proof.UnmarshalChallenge(data, s.cfg.Limits); err != nil {
 		return ch, nil, fmt.Errorf("challenge: %w", err)

@@ -17,24 +17,29 @@ import (
 	"github.com/gpumesh/gpumesh/gpu/proof/helper"
 )
 
-// Version 2 challenges (GPU classes) travel on the same protocol: the
-// first frame's version byte says which (proof.ChallengeWireVersion). A
-// version 1 node refuses a version 2 challenge (its frame limit is the
-// version 1 size), which the challenger reads as no answer; a version 1
-// challenger is answered as before.
+// Version 2 challenges (GPU classes) travel on the same protocol. The
+// verifier first sends a proof.Prepare2 (the parameters, no seed); the
+// provider starts its helper and answers proof.Ready2 once it is warm; only
+// then does the verifier send the challenge and start its clock, so that a
+// helper's start-up (PyTorch, the CUDA context) is not timed. A version 1
+// node refuses the prepare frame (over its version 1 frame limit), which
+// the challenger reads as no answer; a version 1 challenger is answered as
+// before.
 
 // ErrNoProver2: the service has no version 2 prover (no helper installed).
 var ErrNoProver2 = errors.New("no version 2 prover: no proof helper installed")
 
 // Prover2 answers version 2 challenges, typically with a helper program.
 type Prover2 interface {
-	// Prove2 starts answering ch and returns once the commitment is ready,
-	// within ch.Deadline; the Proof2 must be closed.
-	Prove2(ctx context.Context, ch proof.Challenge2) (Proof2, error)
+	// Start readies a prover for one challenge, within
+	// proof.DefaultWarmup; the Proof2 must be closed.
+	Start(ctx context.Context) (Proof2, error)
 }
 
-// Proof2 is a version 2 challenge being answered.
+// Proof2 is a ready prover answering one version 2 challenge.
 type Proof2 interface {
+	// Prove computes ch and commits, within ch.Deadline.
+	Prove(ctx context.Context, ch proof.Challenge2) error
 	// Commitment is the prover's commitment.
 	Commitment() proof.Commitment2
 	// Open answers the verifier's request.
@@ -46,9 +51,9 @@ type Proof2 interface {
 // HelperProver is a Prover2 that runs a helper program per challenge.
 type HelperProver struct{ Helper helper.Helper }
 
-// Prove2 implements Prover2.
-func (h HelperProver) Prove2(ctx context.Context, ch proof.Challenge2) (Proof2, error) {
-	r, err := h.Helper.Prove(ctx, ch)
+// Start implements Prover2.
+func (h HelperProver) Start(ctx context.Context) (Proof2, error) {
+	r, err := h.Helper.Start(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -56,23 +61,42 @@ func (h HelperProver) Prove2(ctx context.Context, ch proof.Challenge2) (Proof2, 
 }
 
 // maxChallengeFrame is the largest first frame the service reads.
-const maxChallengeFrame = max(proof.ChallengeSize, proof.Challenge2Size)
+const maxChallengeFrame = max(proof.ChallengeSize, proof.Prepare2Size)
 
-// answer2 runs the prover's side of a version 2 challenge with the
-// helper; release frees the service's turn once the helper is done.
-func (s *Service) answer2(ctx context.Context, st network.Stream, r *bufio.Reader, ch proof.Challenge2, log *slog.Logger, release func()) error {
+// answer2 runs the prover's side of a version 2 challenge announced by
+// prep; release frees the service's turn once the helper is done.
+func (s *Service) answer2(ctx context.Context, st network.Stream, r *bufio.Reader, prep proof.Prepare2, log *slog.Logger, release func()) error {
 	if s.prover2 == nil {
 		return ErrNoProver2
+	}
+	defer release()
+	_ = st.SetDeadline(time.Now().Add(proof.DefaultWarmup + ioMargin))
+	work, err := s.prover2.Start(ctx)
+	if err != nil {
+		return fmt.Errorf("start the prover: %w", err)
+	}
+	defer work.Close()
+	if err := writeFrame(st, proof.Ready2()); err != nil {
+		return fmt.Errorf("send ready: %w", err)
+	}
+	_ = st.SetDeadline(time.Now().Add(ioMargin))
+	data, err := readFrame(r, proof.Challenge2Size)
+	if err != nil {
+		return fmt.Errorf("read challenge: %w", err)
+	}
+	ch, err := proof.UnmarshalChallenge2(data, s.cfg.Limits2)
+	if err != nil {
+		return fmt.Errorf("challenge: %w", err)
+	}
+	if !prep.Matches(ch) {
+		return fmt.Errorf("challenge: %w: parameters differ from those announced", proof.ErrInvalid)
 	}
 	_ = st.SetDeadline(time.Now().Add(ch.Deadline + commitMargin + 2*ioMargin))
 	pctx, cancel := context.WithTimeout(ctx, ch.Deadline)
 	defer cancel()
-	work, err := s.prover2.Prove2(pctx, ch)
-	if err != nil {
+	if err := work.Prove(pctx, ch); err != nil {
 		return fmt.Errorf("prove: %w", err)
 	}
-	defer release()
-	defer work.Close()
 	cm, err := work.Commitment().Marshal()
 	if err != nil {
 		return err
@@ -80,7 +104,7 @@ func (s *Service) answer2(ctx context.Context, st network.Stream, r *bufio.Reade
 	if err := writeFrame(st, cm); err != nil {
 		return fmt.Errorf("send commitment: %w", err)
 	}
-	data, err := readFrame(r, proof.MaxOpenRequest2Size)
+	data, err = readFrame(r, proof.MaxOpenRequest2Size)
 	if err != nil {
 		return fmt.Errorf("read open request: %w", err)
 	}
@@ -197,11 +221,24 @@ func Challenge2(ctx context.Context, h host.Host, p peer.ID, req Request2) (proo
 // exchange2 runs the verifier's side of a version 2 challenge over st.
 func exchange2(st network.Stream, x *proof.Exchange2) (proof.Verdict, error) {
 	ch := x.Challenge
-	data, err := ch.Marshal()
+	data, err := proof.PrepareFor(ch).Marshal()
 	if err != nil {
 		return proof.Verdict{}, err
 	}
 	r := bufio.NewReader(st)
+	_ = st.SetDeadline(time.Now().Add(proof.DefaultWarmup + ioMargin))
+	if err := writeFrame(st, data); err != nil {
+		return proof.Verdict{}, fmt.Errorf("send prepare: %w", err)
+	}
+	if data, err = readFrame(r, proof.Ready2Size); err != nil {
+		return proof.Verdict{}, fmt.Errorf("read ready: %w", err)
+	}
+	if err := proof.CheckReady2(data); err != nil {
+		return proof.Verdict{}, err
+	}
+	if data, err = ch.Marshal(); err != nil {
+		return proof.Verdict{}, err
+	}
 	sent := time.Now()
 	_ = st.SetDeadline(sent.Add(ch.Deadline + commitMargin))
 	if err := writeFrame(st, data); err != nil {

@@ -7,8 +7,10 @@ A provider installs this program and names it in its config:
     helper = "/usr/local/bin/gpumesh-prover"
 
 The node runs it once per challenge and speaks the protocol of
-docs/protocol/proof-helper.md on stdin and stdout: frames of a 4-byte
-big-endian length and a gpu/proof version 2 message. It mirrors the Go CPU
+docs/protocol/proof-v2.md on stdin and stdout: frames of a 4-byte
+big-endian length and a gpu/proof version 2 message. Once PyTorch is loaded
+and the device initialized it says ready; then the challenge comes, and the
+clock starts. It mirrors the Go CPU
 prover (gpu/proof prove2.go, gen2.go) exactly:
 
   - pools A_0..A_{P-1}, B_0..B_{P-1} of n x n matrices, element (i, c) of
@@ -31,7 +33,7 @@ import struct
 import sys
 import time
 
-KIND_CHALLENGE, KIND_COMMITMENT, KIND_OPEN_REQUEST, KIND_OPENINGS = b"C", b"M", b"R", b"O"
+KIND_CHALLENGE, KIND_COMMITMENT, KIND_OPEN_REQUEST, KIND_OPENINGS, KIND_READY = b"C", b"M", b"R", b"O", b"Y"
 WIRE_VERSION2 = 2
 ID_DOMAIN = b"gpumesh-proof-challenge-id\x00"
 GEN_DOMAIN = b"gpumesh-proof-gen/2\x00"
@@ -197,8 +199,20 @@ class Tree:
         return self.path(m, lo + k, hi) + [self.hash(lo, lo + k)]
 
 
+def warm_up(args):
+    """Load PyTorch and initialize the device before saying ready: none of it is timed."""
+    if args.backend != "torch":
+        return
+    import torch
+
+    torch.zeros(1, device=args.device)
+    torch.cuda.synchronize(args.device)
+
+
 def serve(args):
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    warm_up(args)
+    write_frame(stdout, KIND_READY + bytes([WIRE_VERSION2]))
     ch = Challenge(read_frame(stdin, 2 + CHALLENGE_BODY.size), args.max_n, args.max_pool)
     start = time.monotonic()
     if args.backend == "python":

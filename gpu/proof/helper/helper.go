@@ -4,10 +4,13 @@
 // CPU), and speaks to it over its stdin and stdout.
 //
 // The protocol: frames of a 4-byte big-endian length and that many bytes,
-// each a gpu/proof version 2 message in its wire encoding. The node sends
-// a Challenge2; the helper answers a Commitment2 within the challenge's
-// deadline; the node sends an OpenRequest2; the helper answers Openings2;
-// the node closes stdin and the helper exits 0. Anything else the helper
+// each a gpu/proof version 2 message in its wire encoding. Once started
+// and warm (its libraries loaded, its device initialized), the helper
+// writes the ready message (proof.Ready2) within proof.DefaultWarmup; the
+// node then sends a Challenge2, and the clock starts; the helper answers a
+// Commitment2 within the challenge's deadline; the node sends an
+// OpenRequest2; the helper answers Openings2; the node closes stdin and
+// the helper exits 0. Anything else the helper
 // writes (logs) goes to stderr. A helper that answers late, answers
 // garbage, or more bytes than the message may have is killed and refused
 // with the reason; its stderr's tail is in the error.
@@ -78,8 +81,9 @@ func (h Helper) Check() error {
 	return nil
 }
 
-// Run is one challenge being answered by a helper process. Close it.
+// Run is a started helper process, answering one challenge. Close it.
 type Run struct {
+	limits proof.Limits2
 	ch     proof.Challenge2
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
@@ -90,24 +94,33 @@ type Run struct {
 	err    error
 }
 
-// Prove starts the helper, hands it ch and waits for its commitment, at
-// most ch.Deadline. The commitment's Elapsed is the longer of the
-// helper's claim and the time measured here. On error the helper is
+// Prove is Start and Run.Prove: it starts the helper, waits for it to be
+// ready, hands it ch and waits for its commitment. On error the helper is
 // already killed and waited for.
 func (h Helper) Prove(ctx context.Context, ch proof.Challenge2) (*Run, error) {
 	if err := ch.Validate(h.Limits); err != nil {
 		return nil, fmt.Errorf("helper: %w", err)
 	}
+	r, err := h.Start(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.Prove(ctx, ch); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// Start starts the helper and waits, at most proof.DefaultWarmup, for its
+// ready message. On error the helper is already killed and waited for.
+func (h Helper) Start(ctx context.Context) (*Run, error) {
 	if err := h.Check(); err != nil {
 		return nil, err
 	}
-	data, err := ch.Marshal()
-	if err != nil {
-		return nil, fmt.Errorf("helper: %w", err)
-	}
 	cmd := exec.Command(h.Path, h.Args...)
-	r := &Run{ch: ch, cmd: cmd, stderr: &tail{}}
+	r := &Run{limits: h.Limits, cmd: cmd, stderr: &tail{}}
 	cmd.Stderr = r.stderr
+	var err error
 	if r.stdin, err = cmd.StdinPipe(); err != nil {
 		return nil, fmt.Errorf("helper: %w", err)
 	}
@@ -116,21 +129,44 @@ func (h Helper) Prove(ctx context.Context, ch proof.Challenge2) (*Run, error) {
 		return nil, fmt.Errorf("helper: %w", err)
 	}
 	r.out = bufio.NewReader(stdout)
-	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("helper: start %s: %w", h.Path, err)
 	}
+	answer, err := r.exchange(ctx, nil, proof.Ready2Size, proof.DefaultWarmup)
+	if err != nil {
+		return nil, r.fail("warm-up", err)
+	}
+	if err := proof.CheckReady2(answer); err != nil {
+		return nil, r.fail("warm-up", fmt.Errorf("%w: %w", ErrGarbage, err))
+	}
+	return r, nil
+}
+
+// Prove hands the ready helper ch and waits for its commitment, at most
+// ch.Deadline. The commitment's Elapsed is the longer of the helper's
+// claim and the time measured here from sending ch. On error the helper is
+// killed and waited for; Close is still safe.
+func (r *Run) Prove(ctx context.Context, ch proof.Challenge2) error {
+	if err := ch.Validate(r.limits); err != nil {
+		return r.fail("challenge", err)
+	}
+	data, err := ch.Marshal()
+	if err != nil {
+		return r.fail("challenge", err)
+	}
+	r.ch = ch
+	start := time.Now()
 	answer, err := r.exchange(ctx, data, proof.Commitment2Size, ch.Deadline)
 	if err != nil {
-		return nil, r.fail("commitment", err)
+		return r.fail("commitment", err)
 	}
 	cm, err := proof.UnmarshalCommitment2(answer, ch)
 	if err != nil {
-		return nil, r.fail("commitment", fmt.Errorf("%w: %w", ErrGarbage, err))
+		return r.fail("commitment", fmt.Errorf("%w: %w", ErrGarbage, err))
 	}
 	cm.Elapsed = max(cm.Elapsed, time.Since(start))
 	r.commit = cm
-	return r, nil
+	return nil
 }
 
 // Commitment returns the helper's commitment.
@@ -193,8 +229,9 @@ func (r *Run) fail(what string, err error) error {
 	return fmt.Errorf("helper %s: %w", what, err)
 }
 
-// exchange writes a frame and reads the answer, at most limit bytes,
-// within d and ctx; past either the helper is killed (which ends the read).
+// exchange writes a frame (none if msg is nil) and reads the answer, at
+// most limit bytes, within d and ctx; past either the helper is killed
+// (which ends the read).
 func (r *Run) exchange(ctx context.Context, msg []byte, limit int, d time.Duration) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
@@ -205,6 +242,11 @@ func (r *Run) exchange(ctx context.Context, msg []byte, limit int, d time.Durati
 	}
 	done := make(chan result, 1)
 	go func() {
+		if msg == nil {
+			b, err := ReadFrame(r.out, limit)
+			done <- result{b, err}
+			return
+		}
 		if err := WriteFrame(r.stdin, msg); err != nil {
 			done <- result{nil, fmt.Errorf("%w: write: %w", ErrExited, err)}
 			return
@@ -279,8 +321,7 @@ func (h Helper) SelfTest(ctx context.Context, rnd io.Reader, p proof.Params2, ex
 	if err != nil {
 		return proof.Verdict{}, fmt.Errorf("self-test: %w", err)
 	}
-	start := time.Now()
-	r, err := h.Prove(ctx, ch)
+	r, err := h.Start(ctx)
 	if err != nil {
 		if errors.Is(err, ErrNotAllowed) {
 			return proof.Verdict{}, err
@@ -288,6 +329,10 @@ func (h Helper) SelfTest(ctx context.Context, rnd io.Reader, p proof.Params2, ex
 		return proof.Failed2(ch, err), nil
 	}
 	defer r.Close()
+	start := time.Now()
+	if err := r.Prove(ctx, ch); err != nil {
+		return proof.Failed2(ch, err), nil
+	}
 	cm := r.Commitment()
 	observed := time.Since(start)
 	req, err := proof.PickProducts(rnd, ch, cm)

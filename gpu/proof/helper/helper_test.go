@@ -48,13 +48,19 @@ func child(mode string) int {
 	case "skip": // commits to zeros: computes nothing
 		return cheat(in, out, func(d []float32) {})
 	case "garbage":
+		_ = WriteFrame(out, proof.Ready2())
 		_, _ = ReadFrame(in, proof.Challenge2Size)
 		_ = WriteFrame(out, make([]byte, proof.Commitment2Size))
 	case "huge":
+		_ = WriteFrame(out, proof.Ready2())
 		_, _ = ReadFrame(in, proof.Challenge2Size)
 		_, _ = out.Write([]byte{0x40, 0, 0, 0})
 	case "slow":
+		_ = WriteFrame(out, proof.Ready2())
 		_, _ = ReadFrame(in, proof.Challenge2Size)
+		time.Sleep(time.Hour)
+	case "not-ready":
+		_ = WriteFrame(out, []byte("hello"))
 		time.Sleep(time.Hour)
 	case "exit":
 		fmt.Fprintln(os.Stderr, "no CUDA device")
@@ -65,6 +71,7 @@ func child(mode string) int {
 
 // cheat answers with digests it does not compute.
 func cheat(in *os.File, out *os.File, fill func([]float32)) int {
+	_ = WriteFrame(out, proof.Ready2())
 	data, err := ReadFrame(in, proof.Challenge2Size)
 	if err != nil {
 		return 1
@@ -192,6 +199,7 @@ func TestMisbehavingHelpersAreRefusedAndKilled(t *testing.T) {
 		{"huge", time.Minute, ErrTooMuch, proof.Malformed},
 		{"slow", 2 * time.Second, ErrTooSlow, proof.Timeout},
 		{"exit", time.Minute, ErrExited, proof.Timeout},
+		{"not-ready", time.Minute, ErrTooMuch, proof.Malformed},
 	}
 	for _, c := range cases {
 		t.Run(c.mode, func(t *testing.T) {

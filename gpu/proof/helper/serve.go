@@ -8,11 +8,14 @@ import (
 	"github.com/gpumesh/gpumesh/gpu/proof"
 )
 
-// Serve is the helper's side of the protocol with the CPU prover: read a
-// challenge from r, prove it, write the commitment to w, read the open
+// Serve is the helper's side of the protocol with the CPU prover: say it
+// is ready, read a challenge from r, prove it, write the commitment to w, read the open
 // request, write the openings. `gpumesh prover` runs it on stdin and
 // stdout; the Python helper does the same on a GPU.
 func Serve(ctx context.Context, r io.Reader, w io.Writer, p proof.CPUProver2) error {
+	if err := WriteFrame(w, proof.Ready2()); err != nil {
+		return fmt.Errorf("write ready: %w", err)
+	}
 	data, err := ReadFrame(r, proof.Challenge2Size)
 	if err != nil {
 		return fmt.Errorf("read challenge: %w", err)

@@ -1,7 +1,9 @@
 package challenge
 
 import (
+	"bufio"
 	"context"
+	"crypto/rand"
 	"io"
 	"log/slog"
 	"os"
@@ -100,5 +102,49 @@ func TestV2CatchesSlowAndAbsentProvers(t *testing.T) {
 	// A version 1 challenge is answered as before by a node with a helper.
 	if got, err = Challenge(context.Background(), v, p.ID(), small); err != nil || got.Result != proof.Pass {
 		t.Errorf("version 1 challenge to a version 2 node: %v, %v", got, err)
+	}
+}
+
+// TestV2ChallengeMustMatchItsPrepare: a verifier that announces one
+// challenge and sends another (say, to have the helper warm for a small
+// one and then time a big one) is refused, and the helper is stopped.
+func TestV2ChallengeMustMatchItsPrepare(t *testing.T) {
+	v, p := pair(t)
+	service2(t, p, true)
+	params, _, err := testClass.params()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err := proof.NewChallenge2(rand.Reader, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := v.NewStream(context.Background(), p.ID(), ProtocolID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Reset()
+	_ = st.SetDeadline(time.Now().Add(time.Minute))
+	prep := proof.PrepareFor(ch)
+	prep.Products--
+	data, err := prep.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(st)
+	if err := writeFrame(st, data); err != nil {
+		t.Fatal(err)
+	}
+	if data, err = readFrame(r, proof.Ready2Size); err != nil || proof.CheckReady2(data) != nil {
+		t.Fatalf("ready: %q, %v", data, err)
+	}
+	if data, err = ch.Marshal(); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeFrame(st, data); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := readFrame(r, proof.Commitment2Size); err == nil {
+		t.Fatalf("a challenge other than the one prepared was answered: %x", data)
 	}
 }

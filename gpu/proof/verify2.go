@@ -128,10 +128,10 @@ type Exchange2 struct {
 	// Tolerance is the fraction of Expected required; 0 means DefaultTolerance2.
 	Tolerance float64
 	// Rows is r, the rows of each opened product recomputed; 0 means
-	// DefaultCheckRows2. Rand draws them (nil: the opened products' seeds
-	// are not secret, so any source will do; crypto/rand in production).
+	// DefaultCheckRows2.
 	Rows int
-	// Rand draws the rows to check; required.
+	// Rand draws the rows to check, after the openings arrived; required
+	// (crypto/rand in production, a seeded source in tests).
 	Rand io.Reader
 }
 

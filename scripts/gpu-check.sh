@@ -151,7 +151,7 @@ profile = "test"
 executors = ["wasm", "process"]
 [executor]
 commands = ["torchmm=$PY_ABS $WORK/torchmm.py"]
-max_memory_mb = 65536
+max_memory_mb = 262144 # CUDA reserves a large address space: the cap must not break it
 [proof]
 helper = "$HELPER"
 EOF

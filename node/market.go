@@ -225,12 +225,16 @@ func (n *Node) JobLogs(id string, from int64, limit int) (market.LogPage, <-chan
 }
 
 // classChallenge is the proof-of-compute a requester puts to a provider
-// before awarding it (market.verify_class): an n = 512 int8 product, which
-// every node's default challenge_max_n accepts, judged against one core of
-// a CPU class (claims of more cores are not checked) or the whole device
-// of a GPU class, with the deadline generous: the speed is judged from the
-// measured time, the deadline only bounds the wait.
+// before awarding it (market.verify_class). A CPU class gets version 1: an
+// n = 512 int8 product, which every node's default challenge_max_n
+// accepts, judged against one core (claims of more cores are not checked),
+// with the deadline generous: the speed is judged from the measured time,
+// the deadline only bounds the wait. A GPU class gets version 2 through
+// the provider's proof helper (classChallenge2), or stays unverified.
 func (n *Node) classChallenge(ctx context.Context, p peer.ID, class string) (proof.Verdict, error) {
+	if !proof.PerCoreClass(class) {
+		return n.classChallenge2(ctx, p, class)
+	}
 	return n.Challenge(ctx, p, challenge.Request{N: classChallengeN, Type: proof.Int8FP32, Class: class, Cores: 1, Deadline: 5 * time.Second})
 }
 

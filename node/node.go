@@ -106,6 +106,7 @@ type Node struct {
 	hw       gpu.Inventory
 	sampler  *gpu.Sampler
 	proofs   *challenge.Service
+	prover2  challenge.Prover2  // [proof] helper; nil: GPU classes advertised unverified
 	stop     context.CancelFunc // ends the node's own goroutines (wg)
 	net      *p2p.Network
 	gossip   *gossip.Router
@@ -226,9 +227,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := n.net.Start(ctx); err != nil {
 		return err
 	}
+	n.prover2 = n.proofHelper()
 	n.proofs = challenge.NewService(n.net.Host(),
 		proof.CPUProver{Workers: runtime.GOMAXPROCS(0), Limits: proof.Limits{MaxN: n.cfg.GPU.ChallengeMaxN}},
-		challenge.Config{Limits: proof.Limits{MaxN: n.cfg.GPU.ChallengeMaxN}, MinInterval: time.Duration(n.cfg.GPU.ChallengeMinInterval)},
+		challenge.Config{Limits: proof.Limits{MaxN: n.cfg.GPU.ChallengeMaxN}, MinInterval: time.Duration(n.cfg.GPU.ChallengeMinInterval),
+			Limits2: n.proofLimits2(), Prover2: n.prover2},
 		n.log.With("component", "challenge"))
 	n.proofs.Start(base)
 	n.gossip, err = gossip.New(n.cfg.Gossip, n.net.Host(), key, agent, n.log.With("component", "gossip"))

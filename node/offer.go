@@ -160,6 +160,7 @@ func (n *Node) capacityRecord() (capacity.Record, error) {
 	n.capacity.mu.Lock()
 	r.Proofs = slices.Clone(n.capacity.proofs)
 	n.capacity.mu.Unlock()
+	r.Provable = provable(r.Devices, n.prover2 != nil)
 	r.Addrs = advertisedAddrs(n.net.ListenAddrs())
 	return r, nil
 }

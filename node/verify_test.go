@@ -19,18 +19,25 @@ import (
 
 // TestProviderLyingAboutItsClassIsNotAwarded: node 1 advertises an A100
 // (go-nvml's mock, through the real NVML path) but answers challenges with
-// the CPU it really has, which is what a provider lying about its class
-// looks like from outside. A requester that verifies every class
-// challenges it before awarding a job for that class: it fails, is not
+// the CPU it really has, through a real proof helper process (the CPU one,
+// cmd/gpumesh-prover), which is what a provider lying about its class looks
+// like from outside. A requester that verifies every class challenges it
+// (version 2) before awarding a job for that class: it fails, is not
 // awarded, the job fails saying so, and its reputation falls below what the
-// market accepts. A CPU job then runs on the honest providers, each of which
-// passed its own challenge, and not on the liar.
+// market accepts. Its offer says verified (it answers challenges); node 4's
+// mock A100 has no helper: its offer says unverified and it is not awarded
+// either, without a penalty. A CPU job then runs on providers that each
+// passed their own challenge, and not on the liar.
 func TestProviderLyingAboutItsClassIsNotAwarded(t *testing.T) {
 	module := executortest.WasmModule(t, "hello")
-	f := nodetest.Start(t, 4, nodetest.Options{
+	helperBin := buildProofHelper(t)
+	f := nodetest.Start(t, 5, nodetest.Options{
 		Configure: func(i int, c *config.Config) {
 			c.Offer.Enabled = i > 0
 			c.Market.VerifyClass = market.VerifyAll
+			if i == 1 {
+				c.Proof.Helper = helperBin
+			}
 			// An honest CPU needs a twentieth of its class's figure, so that
 			// two loaded cores do not fail it; the liar still needs 9
 			// TFLOP/s for the A100 it claims.
@@ -40,14 +47,14 @@ func TestProviderLyingAboutItsClassIsNotAwarded(t *testing.T) {
 			}
 		},
 		DetectNode: func(i int) nodetest.DetectFunc {
-			if i == 1 {
+			if i == 1 || i == 4 {
 				return nodetest.MockGPUs(gpus.A100_PCIE_40GB, 1)
 			}
 			return nil
 		},
 	})
 	f.WaitHeard(t, 60*time.Second)
-	req, liar := f.Nodes[0], f.Nodes[1]
+	req, liar, unverified := f.Nodes[0], f.Nodes[1], f.Nodes[4]
 	class := ""
 	for _, d := range liar.Hardware().Devices {
 		if d.Pool == "gpu" {
@@ -59,6 +66,7 @@ func TestProviderLyingAboutItsClassIsNotAwarded(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	checkVerifiedOffers(ctx, t, req, class, map[string]bool{liar.PeerID().String(): true, unverified.PeerID().String(): false})
 
 	v, err := req.Market().Submit(ctx, market.Spec{Workers: 1, Module: module, Pool: "gpu", Class: class})
 	if err != nil {
@@ -73,8 +81,8 @@ func TestProviderLyingAboutItsClassIsNotAwarded(t *testing.T) {
 			failedChallenge = true
 			t.Logf("%s", e.Text)
 		}
-		if e.Kind == "award" && e.Peer == liar.PeerID().String() {
-			t.Errorf("the liar was awarded: %s", e.Text)
+		if e.Kind == "award" && (e.Peer == liar.PeerID().String() || e.Peer == unverified.PeerID().String()) {
+			t.Errorf("the liar or the unverified provider was awarded: %s", e.Text)
 		}
 	}
 	if v.State != market.StateFailed || !failedChallenge || !strings.Contains(v.Error, "proof-of-compute") {
@@ -82,6 +90,9 @@ func TestProviderLyingAboutItsClassIsNotAwarded(t *testing.T) {
 	}
 	if sc := req.Reputation().Score(liar.PeerID()); sc >= reputation.DefaultMinReputation {
 		t.Errorf("liar's reputation %.3f, want below %.2f", sc, reputation.DefaultMinReputation)
+	}
+	if sc := req.Reputation().Score(unverified.PeerID()); sc < reputation.DefaultMinReputation {
+		t.Errorf("the unverified provider's reputation %.3f fell below %.2f: it was not checked, not caught", sc, reputation.DefaultMinReputation)
 	}
 
 	v, err = req.Market().Submit(ctx, market.Spec{Workers: 2, Module: module})

@@ -46,6 +46,36 @@
 // the row's magnitude: honest fp32 accumulation stays near 2^-24, lower
 // precision (fp16 accumulation, a bf16 result, int8 inputs) lands above 2^-13.
 //
+// Version 2, for GPU classes (Challenge2, docs/protocol/proof-v2.md): a
+// datacenter GPU multiplies n <= 4096 in under a millisecond, less than a
+// round trip, so version 1 cannot time it. Version 2 asks for about a
+// second of work at the claimed class's figure (Plan2): K seeded fp16
+// products C_j = A_x B_y of pairs from two pools of P matrices, generated
+// by an integer hash a GPU computes elementwise (gen2.go); the prover
+// commits to every row's digest sum_k |C_j[i,k]| in one Merkle tree over
+// the K products; then the verifier opens s = DefaultSamples2 products and
+// recomputes r = DefaultCheckRows2 rows of each that the prover never
+// learns (Verify2), within Tolerance2 of the row's norm. What it catches:
+//
+//   - Skipping a fraction f of the products escapes with (1-f)^s
+//     (CatchProbability2): 0.9^32 = 3.4 %, 0.5^32 = 2.3e-10. Wrong rows
+//     spread over every product escape with (1-f)^(s r).
+//   - A slower GPU misses DefaultTolerance2 = 0.75 of its claimed class's
+//     figure (an A100's 200 TFLOP/s against an H100's 450: 0.44), or the
+//     deadline (target / 0.75 plus slack for the pools, the hashing and
+//     the network); the verifier times the exchange itself, less the RTT.
+//     A CPU misses by four orders of magnitude.
+//   - Cheaper arithmetic: per recomputed row, int8-quantized inputs pass
+//     fp16's tolerance 10 % of the time, fp8 inputs 1.3 %, a digest 0.5 %
+//     off never; 64 rows per challenge leave at most 0.1^64. Honest fp16
+//     and fp32 results were never refused (TestDigestToleranceRates).
+//   - Not caught: several GPUs pooled behind one claim.
+//   - The verifier's work is s (n^2 + r n + r n^2) (Cost2), 7e-6 of the
+//     prover's K n^3 for an H100.
+//
+// A GPU provider answers through a helper program (package helper); the
+// CPUProver2 is its reference and what `gpumesh prover` runs.
+//
 // `gpumesh bench` runs SelfTest: a whole challenge in process against the
 // local prover, and the best class its throughput supports.
 //

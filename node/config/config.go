@@ -42,6 +42,8 @@ type Config struct {
 	Gossip gossip.Config `toml:"gossip"`
 	// GPU configures hardware telemetry and proof-of-compute.
 	GPU GPU `toml:"gpu"`
+	// Proof configures the proof-of-compute helper for GPU classes.
+	Proof Proof `toml:"proof"`
 	// Offer says what this node offers and how it is advertised.
 	Offer capacity.Config `toml:"offer"`
 	// Market configures job requests, bids and awards.
@@ -101,6 +103,7 @@ func Default() Config {
 		Market:   market.DefaultConfig(),
 		Executor: executor.DefaultConfig(),
 		Anchor:   anchor.DefaultConfig(),
+		Proof:    DefaultProof(),
 		GPU: GPU{
 			SampleInterval:       p2p.Duration(2 * time.Second),
 			History:              p2p.Duration(10 * time.Minute),
@@ -240,7 +243,7 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("profile: %q is not one of %s", c.Profile, strings.Join(Profiles, ", ")))
 	}
 	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"), c.Market.Validate("market"), c.Executor.Validate("executor"), c.Anchor.Validate("anchor"))
-	errs = append(errs, c.GPU.validate())
+	errs = append(errs, c.GPU.validate(), c.Proof.validate())
 	if err := validateAPIListen(c.API.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("api.listen: %w", err))
 	}

@@ -46,6 +46,8 @@ const (
 	MaxAttributes = 16
 	// MaxAddrs is the most addresses a record carries.
 	MaxAddrs = 8
+	// MaxProvable is the most provable classes a record lists.
+	MaxProvable = 16
 )
 
 // ErrInvalid is wrapped by every content error of Validate.
@@ -140,6 +142,12 @@ type Record struct {
 	Coord *coord.Coordinate `json:"coord,omitempty"`
 	// Proofs are the provider's latest proof-of-compute results.
 	Proofs []Proof `json:"proofs,omitempty"`
+	// Provable are the device classes of Devices whose claims the provider
+	// answers proof-of-compute challenges for: its CPU classes (every node
+	// answers version 1), and its GPU classes when it runs a proof helper
+	// (version 2). A class not listed is advertised unverified. Records from
+	// before the field list none; their CPU classes are provable anyway.
+	Provable []string `json:"provable,omitempty"`
 }
 
 // Domain implements record.Record.
@@ -253,6 +261,14 @@ func (r *Record) Validate(now time.Time, maxSkew time.Duration) error {
 	if r.Coord != nil {
 		if err := r.Coord.Validate(); err != nil {
 			bad("coordinate: %v", err)
+		}
+	}
+	if len(r.Provable) > MaxProvable {
+		bad("%d provable classes, at most %d", len(r.Provable), MaxProvable)
+	}
+	for _, c := range r.Provable {
+		if !namePattern.MatchString(c) {
+			bad("provable class %q", c)
 		}
 	}
 	if len(r.Proofs) > 8 {

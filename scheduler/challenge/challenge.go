@@ -44,16 +44,21 @@ type Config struct {
 	Limits proof.Limits
 	// MinInterval is the least time between two challenges from one peer.
 	MinInterval time.Duration
+	// Limits2 are the largest version 2 challenges accepted.
+	Limits2 proof.Limits2
+	// Prover2 answers version 2 (GPU class) challenges; nil refuses them.
+	Prover2 Prover2
 }
 
 // Service answers challenges with a Prover. Create it with NewService, then
 // Start it; Close removes the handler, ends a challenge in progress and
 // waits for it.
 type Service struct {
-	host   host.Host
-	prover proof.Prover
-	cfg    Config
-	log    *slog.Logger
+	host    host.Host
+	prover  proof.Prover
+	prover2 Prover2
+	cfg     Config
+	log     *slog.Logger
 
 	life lifetime.Group // every challenge being answered; no challenge is taken after Close
 	busy chan struct{}  // one challenge at a time: a proof uses every core
@@ -66,7 +71,7 @@ func NewService(h host.Host, p proof.Prover, cfg Config, log *slog.Logger) *Serv
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{host: h, prover: p, cfg: cfg, log: log, busy: make(chan struct{}, 1), last: map[peer.ID]time.Time{}}
+	return &Service{host: h, prover: p, prover2: cfg.Prover2, cfg: cfg, log: log, busy: make(chan struct{}, 1), last: map[peer.ID]time.Time{}}
 }
 
 // Start registers the stream handler. A challenge being answered ends
@@ -124,7 +129,7 @@ func (s *Service) respond(ctx context.Context, st network.Stream) {
 	}
 	_ = st.SetDeadline(time.Now().Add(ioMargin))
 	r := bufio.NewReader(st)
-	ch, err := s.read(r)
+	ch, prep, err := s.read(r)
 	if err != nil {
 		log.Info("challenge refused", "err", err)
 		_ = st.Reset()
@@ -140,7 +145,12 @@ func (s *Service) respond(ctx context.Context, st network.Stream) {
 	var once sync.Once
 	release := func() { once.Do(func() { <-s.busy }) }
 	defer release()
-	if err := s.answer(ctx, st, r, ch, log, release); err != nil {
+	if prep != nil {
+		err = s.answer2(ctx, st, r, *prep, log, release)
+	} else {
+		err = s.answer(ctx, st, r, ch, log, release)
+	}
+	if err != nil {
 		log.Info("challenge failed", "err", err)
 		_ = st.Reset()
 		return
@@ -148,17 +158,27 @@ func (s *Service) respond(ctx context.Context, st network.Stream) {
 	_ = st.Close()
 }
 
-// read reads and checks a challenge.
-func (s *Service) read(r *bufio.Reader) (proof.Challenge, error) {
-	data, err := readFrame(r, proof.ChallengeSize)
+// read reads and checks a version 1 challenge or, in prep, the prepare
+// message of a version 2 one.
+func (s *Service) read(r *bufio.Reader) (ch proof.Challenge, prep *proof.Prepare2, err error) {
+	data, err := readFrame(r, maxChallengeFrame)
 	if err != nil {
-		return proof.Challenge{}, fmt.Errorf("read challenge: %w", err)
+		return ch, nil, fmt.Errorf("read challenge: %w", err)
 	}
-	ch, err := proof.UnmarshalChallenge(data, s.cfg.Limits)
-	if err != nil {
-		return proof.Challenge{}, fmt.Errorf("challenge: %w", err)
+	if proof.IsPrepare2(data) {
+		if s.prover2 == nil {
+			return ch, nil, ErrNoProver2
+		}
+		p, err := proof.UnmarshalPrepare2(data, s.cfg.Limits2)
+		if err != nil {
+			return ch, nil, fmt.Errorf("prepare: %w", err)
+		}
+		return ch, &p, nil
 	}
-	return ch, nil
+	if ch, err = proof.UnmarshalChallenge(data, s.cfg.Limits); err != nil {
+		return ch, nil, fmt.Errorf("challenge: %w", err)
+	}
+	return ch, nil, nil
 }
 
 // answer runs the prover's side of ch; it calls release once the proof,

@@ -56,8 +56,8 @@ type Config struct {
 	DefaultAudit float64 `toml:"default_audit" comment:"share (0..1) of a wasm job's ranks this node runs again itself to check its providers' outputs, for jobs that name no audit; 0 = none"`
 	// VerifyClass says which device classes this node, as a requester,
 	// checks with a proof-of-compute challenge before it awards a provider
-	// claiming them: VerifyCPU (the default), VerifyAll or VerifyOff.
-	VerifyClass string `toml:"verify_class" comment:"which claimed device classes are checked with a proof-of-compute challenge before an award: cpu (CPU classes, which every node's prover can answer), all (GPU classes too: only where providers run a GPU prover), off"`
+	// claiming them: VerifyAll (the default), VerifyCPU or VerifyOff.
+	VerifyClass string `toml:"verify_class" comment:"which claimed device classes are checked with a proof-of-compute challenge before an award: all (CPU classes, and GPU classes through the provider's proof helper; a GPU class whose provider runs none is unverified and not awarded), cpu (CPU classes only; GPU classes on the provider's word), off"`
 	// VerifyTTL is how long a passed challenge stands for a provider and
 	// class before it is challenged again.
 	VerifyTTL p2p.Duration `toml:"verify_ttl" comment:"how long a provider's passed proof-of-compute for a class stands before it is challenged again"`
@@ -86,7 +86,7 @@ func DefaultConfig() Config {
 		HeartbeatTolerance:  3,
 		MaxFailovers:        3,
 		DefaultAudit:        0,
-		VerifyClass:         VerifyCPU,
+		VerifyClass:         VerifyAll,
 		VerifyTTL:           p2p.Duration(6 * time.Hour),
 		JobLogMB:            DefaultJobLogMB,
 	}

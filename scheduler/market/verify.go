@@ -2,6 +2,7 @@ package market
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -14,16 +15,23 @@ import (
 // The policies of market.verify_class: which claimed device classes a
 // requester checks with a proof-of-compute challenge before an award.
 const (
-	// VerifyCPU checks CPU classes only: every node answers challenges with
-	// its CPU prover, so a CPU class is what an honest node can prove today.
+	// VerifyCPU checks CPU classes only (every node answers version 1
+	// challenges with its CPU prover) and takes GPU classes on the
+	// provider's word.
 	VerifyCPU = "cpu"
-	// VerifyAll checks every class in proof.Classes, GPU classes included:
-	// only for networks whose providers answer with a GPU prover, since an
-	// honest GPU answering on its CPU fails as surely as a liar.
+	// VerifyAll checks every class: CPU classes with version 1, GPU classes
+	// with version 2 through the provider's proof helper. A GPU class whose
+	// provider runs no helper is unverified and not awarded (no penalty:
+	// it could not be checked, not failed).
 	VerifyAll = "all"
 	// VerifyOff checks no class.
 	VerifyOff = "off"
 )
+
+// ErrUnverifiable is wrapped by Deps.Challenge's error when the provider
+// does not answer challenges for the class (a GPU class without a proof
+// helper): the claim cannot be checked.
+var ErrUnverifiable = errors.New("class unverified")
 
 // classChecks remembers, per provider and class, when a challenge last
 // passed, and runs at most one challenge per provider and class at a time:
@@ -103,6 +111,8 @@ func (r *requester) verifyClass(ctx context.Context, p peer.ID, class string) (w
 		return &exclusion{code: reasonChallengeStopped, class: class}, true, v
 	}
 	switch {
+	case errors.Is(call.err, ErrUnverifiable):
+		return &exclusion{code: reasonUnchallenged, class: class, detail: call.err.Error()}, false, v
 	case call.err != nil:
 		return &exclusion{code: reasonUnchallenged, class: class, detail: call.err.Error()}, true, v
 	case call.v.Result != proof.Pass:
@@ -127,7 +137,11 @@ func (d *driver) verifyMembers(ctx context.Context, cluster []*member, st *round
 			why, challenged, v := d.verifyClass(ctx, mb.peer, mb.class)
 			switch {
 			case why != nil:
-				d.j.note("challenge_failed", mb.peer, "%s %s; choosing again without it", short(mb.peer), why)
+				kind := "challenge_failed"
+				if !challenged {
+					kind = "unverified"
+				}
+				d.j.note(kind, mb.peer, "%s %s; choosing again without it", short(mb.peer), why)
 				mu.Lock()
 				st.excluded[mb.bid] = why
 				failed++

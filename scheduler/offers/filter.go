@@ -143,8 +143,8 @@ var fields = []fieldSpec{
 		num: func(o *Offer) (float64, bool) { return o.RTTms, o.RTTms >= 0 }},
 	{Field: Field{Name: "gflops", Type: TypeNumber, Doc: "best proof-of-compute throughput for the class, 0 if none"},
 		num: func(o *Offer) (float64, bool) { return o.GFLOPS, true }},
-	{Field: Field{Name: "verified", Type: TypeBool, Doc: "whether the provider reported a proof-of-compute figure (gflops > 0; self-tested for now)"},
-		boolean: func(o *Offer) bool { return o.GFLOPS > 0 }},
+	{Field: Field{Name: "verified", Type: TypeBool, Doc: "whether the class is checked by proof-of-compute: the provider answers challenges for it (a CPU class, or a GPU class with a proof helper), and requesters challenge it before an award"},
+		boolean: func(o *Offer) bool { return o.Verified }},
 	{Field: Field{Name: attrPrefix + "<key>", Type: TypeAttr, Doc: "provider attribute: strings for =, !=, in, notin; numbers for <, <=, >, >=; a missing one matches only != and notin"}},
 }
 

@@ -17,7 +17,7 @@ func testOffer(mods ...func(*Offer)) Offer {
 		Peer: peer.ID("peer-a"), Class: "A100-80GB", Pool: "gpu", Model: "NVIDIA A100-SXM4-80GB",
 		NumGPUs: 8, FreeGPUs: 6, VRAMGB: 80, ComputeCap: 8.0, Price: 1.1,
 		Country: "DE", Region: "EU", Executors: []string{"docker", "wasm"}, Available: true,
-		RTTms: 42, GFLOPS: 150000,
+		RTTms: 42, GFLOPS: 150000, Verified: true,
 		Attributes: map[string]string{"tier": "soc2", "green": "true", "bandwidth_gbps": "25"},
 	}
 	for _, m := range mods {
@@ -179,8 +179,8 @@ func TestMatch(t *testing.T) {
 		{"available=false", nil, false},
 		{"available!=true", func(o *Offer) { o.Available = false }, true},
 		{"verified=true", nil, true},
-		{"verified=true", func(o *Offer) { o.GFLOPS = 0 }, false},
-		{"verified=false", func(o *Offer) { o.GFLOPS = 0 }, true},
+		{"verified=true", func(o *Offer) { o.Verified = false }, false},
+		{"verified=false", func(o *Offer) { o.Verified = false }, true},
 		// Attributes.
 		{"attr.tier=soc2", nil, true},
 		{"attr.tier=SOC2", nil, true},
@@ -534,8 +534,8 @@ func TestSort(t *testing.T) {
 func TestSortStringsAndBools(t *testing.T) {
 	offers := []Offer{
 		{Peer: "p1", Class: "rtx-4090", Available: true},
-		{Peer: "p2", Class: "A100-80GB", Available: false, GFLOPS: 1},
-		{Peer: "p3", Class: "H100", Available: true, GFLOPS: 2},
+		{Peer: "p2", Class: "A100-80GB", Available: false, GFLOPS: 1, Verified: true},
+		{Peer: "p3", Class: "H100", Available: true, GFLOPS: 2, Verified: true},
 	}
 	for _, tt := range []struct {
 		spec string

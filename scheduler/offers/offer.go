@@ -56,6 +56,12 @@ type Offer struct {
 	// GFLOPS is the best proof-of-compute throughput the provider reports
 	// for the class, 0 if none.
 	GFLOPS float64 `json:"gflops,omitempty"`
+	// Verified says the provider's claim to the class is checked by
+	// proof-of-compute: it answers challenges for it (a CPU class, or a GPU
+	// class with a proof helper), so a requester under market.verify_class
+	// = all challenges it before an award, and one that fails is not
+	// awarded. False: the class is the provider's word only.
+	Verified bool `json:"verified"`
 	// Coord is the provider's network coordinate, if known.
 	Coord *coord.Coordinate `json:"coord,omitempty"`
 	// Addrs are the provider's addresses.
@@ -95,6 +101,7 @@ func FromRecord(id peer.ID, r *capacity.Record, mine *coord.Coordinate, now time
 				o.VRAMGB = 0 // a CPU has no VRAM; vram keys are announced for GPUs only
 			}
 			o.ComputeCap = parseCC(d.ComputeCapability)
+			o.Verified = d.Pool == "cpu" || slices.Contains(r.Provable, d.Class)
 			for _, p := range r.Proofs {
 				if p.Class == d.Class {
 					o.GFLOPS = max(o.GFLOPS, p.GFLOPS)

@@ -75,7 +75,7 @@ func fieldHelp() string {
 
 func printOffers(g *globals, res offers.Result) {
 	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "PEER\tCLASS\tGPUS\tFREE\tVRAM\tPRICE/H\tREGION\tRTT\tEXECUTORS\tAVAILABLE")
+	fmt.Fprintln(w, "PEER\tCLASS\tVERIFIED\tGPUS\tFREE\tVRAM\tPRICE/H\tREGION\tRTT\tEXECUTORS\tAVAILABLE")
 	for _, o := range res.Offers {
 		gpus, vram := fmt.Sprint(o.NumGPUs), fmt.Sprintf("%.0f GB", o.VRAMGB)
 		free := fmt.Sprint(o.FreeGPUs)
@@ -90,8 +90,12 @@ func printOffers(g *globals, res offers.Result) {
 		if region == "" {
 			region = "-"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t$%.2f\t%s\t%s\t%s\t%v\n",
-			o.Peer.String(), o.Class, gpus, free, vram, o.Price, region, rtt, strings.Join(o.Executors, ","), o.Available)
+		verified := "no"
+		if o.Verified {
+			verified = "yes"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t$%.2f\t%s\t%s\t%s\t%v\n",
+			o.Peer.String(), o.Class, verified, gpus, free, vram, o.Price, region, rtt, strings.Join(o.Executors, ","), o.Available)
 	}
 	w.Flush()
 	shown := fmt.Sprintf("%d offers", len(res.Offers))

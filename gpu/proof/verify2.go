@@ -1,0 +1,296 @@
+package proof
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"runtime"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// OpenRequest2 is the verifier's choice of products to open, made only
+// after the commitment arrived (PickProducts).
+type OpenRequest2 struct {
+	// Challenge is the ID of the challenge.
+	Challenge ID
+	// Products are the product indexes to open: 1 to s of them, in
+	// [0, K), strictly increasing.
+	Products []int
+}
+
+// Validate returns every problem with r as a request for ch, joined.
+func (r OpenRequest2) Validate(ch Challenge2) error {
+	var errs []error
+	if r.Challenge != ch.ID() {
+		errs = append(errs, fmt.Errorf("%w: request for challenge %.16s, want %.16s", ErrWrongChallenge, r.Challenge, ch.ID()))
+	}
+	if len(r.Products) < 1 || len(r.Products) > ch.Samples {
+		errs = append(errs, fmt.Errorf("%w: %d products requested, want 1 to %d", ErrInvalid, len(r.Products), ch.Samples))
+	}
+	for k, j := range r.Products {
+		if j < 0 || j >= ch.Products {
+			errs = append(errs, fmt.Errorf("%w: product %d not in [0, %d)", ErrInvalid, j, ch.Products))
+		}
+		if k > 0 && j <= r.Products[k-1] {
+			errs = append(errs, fmt.Errorf("%w: products not strictly increasing at %d", ErrInvalid, k))
+			break
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// PickProducts draws the products to open for a commitment to ch: s
+// indexes independently and uniformly in [0, K), sorted, duplicates
+// dropped, so a prover with a fraction f of its products wrong escapes
+// with probability exactly (1-f)^s.
+func PickProducts(rnd io.Reader, ch Challenge2, c Commitment2) (OpenRequest2, error) {
+	if err := ch.Validate(widest2); err != nil {
+		return OpenRequest2{}, fmt.Errorf("pick products: %w", err)
+	}
+	if err := c.Validate(ch); err != nil {
+		return OpenRequest2{}, fmt.Errorf("pick products: %w", err)
+	}
+	out := make([]int, 0, ch.Samples)
+	for range ch.Samples {
+		j, err := uniform(rnd, ch.Products)
+		if err != nil {
+			return OpenRequest2{}, fmt.Errorf("pick products: %w", err)
+		}
+		out = append(out, j)
+	}
+	slices.Sort(out)
+	return OpenRequest2{Challenge: ch.ID(), Products: slices.Compact(out)}, nil
+}
+
+// Opening2 is one product's row digests with their inclusion proof.
+type Opening2 struct {
+	// Index is the product's index j.
+	Index int
+	// Digests are its n row digests.
+	Digests []float32
+	// Proof is the RFC 6962 inclusion proof of the leaf under the root.
+	Proof tlog.RecordProof
+}
+
+// Openings2 is the prover's answer to an OpenRequest2.
+type Openings2 struct {
+	// Challenge is the ID of the challenge.
+	Challenge ID
+	// Products are the opened products, in the order requested.
+	Products []Opening2
+}
+
+// Validate returns every problem with o as openings for ch, joined.
+func (o Openings2) Validate(ch Challenge2) error {
+	var errs []error
+	if o.Challenge != ch.ID() {
+		errs = append(errs, fmt.Errorf("%w: openings for challenge %.16s, want %.16s", ErrWrongChallenge, o.Challenge, ch.ID()))
+	}
+	if len(o.Products) < 1 || len(o.Products) > ch.Samples {
+		errs = append(errs, fmt.Errorf("%w: %d products opened, want 1 to %d", ErrMalformed, len(o.Products), ch.Samples))
+	}
+	maxProof := proofLen(ch.Products)
+	for k, p := range o.Products {
+		if p.Index < 0 || p.Index >= ch.Products {
+			errs = append(errs, fmt.Errorf("%w: opening %d: product %d not in [0, %d)", ErrMalformed, k, p.Index, ch.Products))
+		}
+		if len(p.Digests) != ch.N {
+			errs = append(errs, fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, len(p.Digests), ch.N))
+		}
+		if len(p.Proof) > maxProof {
+			errs = append(errs, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, len(p.Proof), maxProof))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Exchange2 is everything the verifier saw of one version 2 challenge.
+type Exchange2 struct {
+	// Challenge is the challenge sent.
+	Challenge Challenge2
+	// Commitment is the prover's; nil if it never came.
+	Commitment *Commitment2
+	// Request is what the verifier asked to open.
+	Request OpenRequest2
+	// Openings are the prover's; nil if they never came.
+	Openings *Openings2
+	// Observed is the verifier's measure from sending the challenge to
+	// receiving the commitment; RTT is subtracted from it.
+	Observed, RTT time.Duration
+	// Expected is the claimed class's FLOP/s; 0 means no speed check.
+	Expected float64
+	// Tolerance is the fraction of Expected required; 0 means DefaultTolerance2.
+	Tolerance float64
+	// Rows is r, the rows of each opened product recomputed; 0 means
+	// DefaultCheckRows2.
+	Rows int
+	// Rand draws the rows to check, after the openings arrived; required
+	// (crypto/rand in production, a seeded source in tests).
+	Rand io.Reader
+}
+
+// verdict2 returns a verdict for ch with a detail cut to MaxDetail bytes.
+func verdict2(ch Challenge2, r Result, detail string) Verdict {
+	if len(detail) > MaxDetail {
+		detail = strings.ToValidUTF8(detail[:MaxDetail-3], "") + "..."
+	}
+	return Verdict{Challenge: ch.ID(), Result: r, Detail: detail}
+}
+
+// Failed2 is Failed for a version 2 challenge.
+func Failed2(ch Challenge2, err error) Verdict {
+	v := Failed(Challenge{}, err)
+	v.Challenge = ch.ID()
+	return v
+}
+
+// Verify2 judges a version 2 exchange: the opened products must be those
+// requested, each must match the root, r rows of each, drawn now, must
+// have digests within Tolerance2 of the verifier's recomputation, the
+// commitment must come within the deadline, and 2 K n^3 / elapsed must
+// reach Tolerance x Expected. The first failure decides. Its work is
+// s (n^2 + r n + r n^2) multiply-adds or generated elements (Cost2).
+func Verify2(x Exchange2) (Verdict, error) {
+	ch := x.Challenge
+	if err := ch.Validate(widest2); err != nil {
+		return Verdict{}, fmt.Errorf("verify: %w", err)
+	}
+	if math.IsNaN(x.Expected) || math.IsInf(x.Expected, 0) || x.Expected < 0 || !(x.Tolerance >= 0 && x.Tolerance <= 1) || x.Observed < 0 || x.RTT < 0 || x.Rows < 0 || x.Rows > ch.N || x.Rand == nil {
+		return Verdict{}, fmt.Errorf("verify: %w: expected %v, tolerance %v, observed %s, rtt %s, rows %d", ErrInvalid, x.Expected, x.Tolerance, x.Observed, x.RTT, x.Rows)
+	}
+	tolerance := x.Tolerance
+	if tolerance == 0 {
+		tolerance = DefaultTolerance2
+	}
+	rows := x.Rows
+	if rows == 0 {
+		rows = min(DefaultCheckRows2, ch.N)
+	}
+	if x.Commitment == nil {
+		return verdict2(ch, Timeout, "no commitment"), nil
+	}
+	cm := *x.Commitment
+	if err := cm.Validate(ch); err != nil {
+		if errors.Is(err, ErrWrongChallenge) {
+			return verdict2(ch, BadCommitment, err.Error()), nil
+		}
+		return verdict2(ch, Malformed, err.Error()), nil
+	}
+	elapsed := max(cm.Elapsed, x.Observed-x.RTT)
+	withSpeed := func(v Verdict) Verdict {
+		v.Elapsed = elapsed
+		v.Throughput = ch.Flops() / elapsed.Seconds()
+		return v
+	}
+	if elapsed > ch.Deadline {
+		return withSpeed(verdict2(ch, Timeout, fmt.Sprintf("committed after %s, deadline %s", elapsed, ch.Deadline))), nil
+	}
+	if x.Openings == nil {
+		return withSpeed(verdict2(ch, Timeout, "no openings")), nil
+	}
+	if err := x.Request.Validate(ch); err != nil {
+		return Verdict{}, fmt.Errorf("verify: request: %w", err)
+	}
+	op := *x.Openings
+	if err := op.Validate(ch); err != nil {
+		if errors.Is(err, ErrWrongChallenge) {
+			return withSpeed(verdict2(ch, BadCommitment, err.Error())), nil
+		}
+		return withSpeed(verdict2(ch, Malformed, err.Error())), nil
+	}
+	opened := make([]int, len(op.Products))
+	for k, p := range op.Products {
+		opened[k] = p.Index
+	}
+	if !slices.Equal(opened, x.Request.Products) {
+		return withSpeed(verdict2(ch, Malformed, fmt.Sprintf("opened products %v, requested %v", opened, x.Request.Products))), nil
+	}
+	buf := make([]byte, 4*ch.N)
+	for _, p := range op.Products {
+		if err := tlog.CheckRecord(p.Proof, int64(ch.Products), cm.Root, int64(p.Index), leafHash(p.Digests, buf)); err != nil {
+			return withSpeed(verdict2(ch, BadCommitment, fmt.Sprintf("product %d does not match the committed root: %v", p.Index, err))), nil
+		}
+	}
+	picked := make([][]int, len(op.Products))
+	for k := range picked {
+		picked[k] = make([]int, rows)
+		for q := range picked[k] {
+			i, err := uniform(x.Rand, ch.N)
+			if err != nil {
+				return Verdict{}, fmt.Errorf("verify: %w", err)
+			}
+			picked[k][q] = i
+		}
+	}
+	if detail := checkProducts(ch, op.Products, picked); detail != "" {
+		return withSpeed(verdict2(ch, WrongRows, detail)), nil
+	}
+	v := withSpeed(verdict2(ch, Pass, fmt.Sprintf("%d products x %d rows right; %.3g FLOP/s", len(op.Products), rows, ch.Flops()/elapsed.Seconds())))
+	if x.Expected > 0 && v.Throughput < tolerance*x.Expected {
+		v.Result = TooSlow
+		v.Detail = fmt.Sprintf("%.3g FLOP/s < %.2g x %.3g expected of the claimed class", v.Throughput, tolerance, x.Expected)
+	}
+	return v, nil
+}
+
+// checkProducts checks every opened product, picked[k] the rows of
+// products[k], on up to GOMAXPROCS goroutines (all returned when it
+// returns); it returns the first problem in product order, or "".
+func checkProducts(ch Challenge2, products []Opening2, picked [][]int) string {
+	details := make([]string, len(products))
+	var next atomic.Int64
+	parallel(min(runtime.GOMAXPROCS(0), len(products)), func() {
+		for k := int(next.Add(1) - 1); k < len(products); k = int(next.Add(1) - 1) {
+			details[k] = checkProduct(ch, products[k], picked[k])
+		}
+	})
+	for _, d := range details {
+		if d != "" {
+			return d
+		}
+	}
+	return ""
+}
+
+// checkProduct recomputes the picked rows of product p in float64 and
+// compares their digests; "" if right, else what is wrong.
+func checkProduct(ch Challenge2, p Opening2, picked []int) string {
+	n, rows := ch.N, len(picked)
+	g := newGen2(ch.Seed, n, ch.Type)
+	x, y := Pair(p.Index, ch.Pool)
+	a := make([][]float32, rows)
+	for k, i := range picked {
+		a[k] = make([]float32, n)
+		g.row(x, i, a[k])
+	}
+	c := make([][]float64, rows)
+	for k := range c {
+		c[k] = make([]float64, n)
+	}
+	bk := make([]float32, n)
+	for kk := range n {
+		g.row(ch.Pool+y, kk, bk)
+		for k := range rows {
+			addRow64(c[k], float64(a[k][kk]), bk)
+		}
+	}
+	for k, i := range picked {
+		d, norm := 0.0, 0.0
+		for _, v := range c[k] {
+			d += math.Abs(v)
+			norm += v * v
+		}
+		got := float64(p.Digests[i])
+		bound := ch.Type.Tolerance2() * math.Sqrt(norm)
+		if diff := math.Abs(got - d); !(diff <= bound) {
+			return fmt.Sprintf("product %d, row %d: digest %v, want %.6g within %.3g", p.Index, i, got, d, bound)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,263 @@
+package proof
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"time"
+
+	"golang.org/x/mod/sumdb/tlog"
+)
+
+// WireVersion2 is the wire version of the version 2 messages: the same
+// kinds and header as version 1 with 2 in the version byte, so a version 1
+// decoder refuses them by name and a node reads the first byte pair of a
+// challenge to choose (ChallengeWireVersion). Verdicts stay version 1.
+//
+// Changelog:
+//   - 2: challenge, commitment, open request and openings of Challenge2.
+const WireVersion2 = 2
+
+// Version 2 message sizes, in bytes.
+const (
+	// Challenge2Size is the size of every encoded Challenge2.
+	Challenge2Size = headerSize + challenge2BodySize
+	// Commitment2Size is the size of every encoded Commitment2.
+	Commitment2Size = headerSize + 32 + 4 + 32 + 8
+	// MaxOpenRequest2Size is the largest encoded OpenRequest2.
+	MaxOpenRequest2Size = headerSize + 32 + 4 + 4*MaxSamples2
+)
+
+// MaxOpenings2Size is the largest encoded Openings2 for ch: per opened
+// product its index, digest count, n fp32 digests, proof length and at
+// most ceil(log2 K) hashes. At n = 4096, K = 4096 and s = 32: 525 KiB.
+func MaxOpenings2Size(ch Challenge2) int {
+	per := 4 + 4 + 4*max(ch.N, 0) + 1 + tlog.HashSize*proofLen(ch.Products)
+	return headerSize + 32 + 4 + max(ch.Samples, 0)*per
+}
+
+// ChallengeWireVersion returns the wire version of an encoded challenge
+// (1 or 2), so that a node can pick its decoder; 0 if data is not a
+// challenge.
+func ChallengeWireVersion(data []byte) int {
+	if len(data) < headerSize || data[0] != kindChallenge {
+		return 0
+	}
+	return int(data[1])
+}
+
+// header2 appends a version 2 message header.
+func header2(kind byte, size int) []byte {
+	b := make([]byte, 0, size)
+	return append(b, kind, WireVersion2)
+}
+
+// header2 checks a version 2 message's kind and version.
+func (d *decoder) header2(kind byte, name string) {
+	k, v := d.u8("kind"), d.u8("version")
+	if d.err == nil && k != kind {
+		d.err = fmt.Errorf("%w: kind %q, want %q (%s)", ErrMalformed, k, kind, name)
+	}
+	if d.err == nil && v != WireVersion2 {
+		d.err = fmt.Errorf("%w: %s version %d, want %d", ErrMalformed, name, v, WireVersion2)
+	}
+}
+
+// Marshal encodes the challenge; it refuses one that does not pass
+// Validate with the widest limits.
+func (c Challenge2) Marshal() ([]byte, error) {
+	if err := c.Validate(widest2); err != nil {
+		return nil, fmt.Errorf("marshal challenge: %w", err)
+	}
+	return c.appendBody(header2(kindChallenge, Challenge2Size)), nil
+}
+
+// UnmarshalChallenge2 decodes a version 2 challenge and validates it under
+// l: errors wrap ErrTooLarge, ErrMalformed or ErrInvalid.
+func UnmarshalChallenge2(data []byte, l Limits2) (Challenge2, error) {
+	if err := tooLarge("challenge", len(data), Challenge2Size); err != nil {
+		return Challenge2{}, err
+	}
+	d := decoder{b: data}
+	d.header2(kindChallenge, "challenge")
+	var c Challenge2
+	c.Version = d.u8("challenge version")
+	c.Seed = d.hash("seed")
+	copy(c.Nonce[:], d.take(len(c.Nonce), "nonce"))
+	c.N = int(d.u32("n"))
+	code := d.u8("number type")
+	c.Pool = int(d.u32("pool"))
+	c.Products = int(d.u32("products"))
+	c.Samples = int(d.u32("samples"))
+	c.Deadline = time.Duration(d.u64("deadline"))
+	if err := d.finish("challenge"); err != nil {
+		return Challenge2{}, err
+	}
+	t, ok := numberTypeOf(code)
+	if !ok {
+		return Challenge2{}, fmt.Errorf("%w: unknown number type code %d", ErrMalformed, code)
+	}
+	c.Type = t
+	if err := c.Validate(l); err != nil {
+		return Challenge2{}, err
+	}
+	return c, nil
+}
+
+// Marshal encodes the commitment.
+func (c Commitment2) Marshal() ([]byte, error) {
+	if c.Products < 0 || c.Products > math.MaxUint32 || c.Elapsed < 0 {
+		return nil, fmt.Errorf("marshal commitment: %w: products %d, elapsed %s", ErrInvalid, c.Products, c.Elapsed)
+	}
+	b := header2(kindCommitment, Commitment2Size)
+	b = append(b, c.Challenge[:]...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(c.Products))
+	b = append(b, c.Root[:]...)
+	return binary.LittleEndian.AppendUint64(b, uint64(c.Elapsed)), nil
+}
+
+// UnmarshalCommitment2 decodes a commitment to ch and validates it.
+func UnmarshalCommitment2(data []byte, ch Challenge2) (Commitment2, error) {
+	if err := tooLarge("commitment", len(data), Commitment2Size); err != nil {
+		return Commitment2{}, err
+	}
+	d := decoder{b: data}
+	d.header2(kindCommitment, "commitment")
+	var c Commitment2
+	c.Challenge = d.hash("challenge id")
+	c.Products = int(d.u32("products"))
+	c.Root = d.hash("root")
+	c.Elapsed = time.Duration(d.u64("elapsed"))
+	if err := d.finish("commitment"); err != nil {
+		return Commitment2{}, err
+	}
+	if err := c.Validate(ch); err != nil {
+		return Commitment2{}, err
+	}
+	return c, nil
+}
+
+// Marshal encodes the request.
+func (r OpenRequest2) Marshal() ([]byte, error) {
+	if len(r.Products) > MaxSamples2 {
+		return nil, fmt.Errorf("marshal open request: %w: %d products", ErrInvalid, len(r.Products))
+	}
+	b := header2(kindOpenRequest, MaxOpenRequest2Size)
+	b = append(b, r.Challenge[:]...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(r.Products)))
+	for _, j := range r.Products {
+		if j < 0 || j > math.MaxUint32 {
+			return nil, fmt.Errorf("marshal open request: %w: product %d", ErrInvalid, j)
+		}
+		b = binary.LittleEndian.AppendUint32(b, uint32(j))
+	}
+	return b, nil
+}
+
+// UnmarshalOpenRequest2 decodes a request for ch's products and validates it.
+func UnmarshalOpenRequest2(data []byte, ch Challenge2) (OpenRequest2, error) {
+	if err := tooLarge("open request", len(data), MaxOpenRequest2Size); err != nil {
+		return OpenRequest2{}, err
+	}
+	d := decoder{b: data}
+	d.header2(kindOpenRequest, "open request")
+	var r OpenRequest2
+	r.Challenge = d.hash("challenge id")
+	count := d.u32("product count")
+	if d.err == nil && uint64(count)*4 != uint64(len(d.b)) {
+		return OpenRequest2{}, fmt.Errorf("%w: %d products announced, %d bytes of them", ErrMalformed, count, len(d.b))
+	}
+	if d.err == nil {
+		r.Products = make([]int, count)
+		for k := range r.Products {
+			r.Products[k] = int(d.u32("product"))
+		}
+	}
+	if err := d.finish("open request"); err != nil {
+		return OpenRequest2{}, err
+	}
+	if err := r.Validate(ch); err != nil {
+		return OpenRequest2{}, err
+	}
+	return r, nil
+}
+
+// Marshal encodes the openings as they are, wrong sizes included; it
+// refuses only what does not fit the encoding.
+func (o Openings2) Marshal() ([]byte, error) {
+	size := headerSize + 32 + 4
+	for _, p := range o.Products {
+		if p.Index < 0 || p.Index > math.MaxUint32 || len(p.Digests) > math.MaxUint32 || len(p.Proof) > math.MaxUint8 {
+			return nil, fmt.Errorf("marshal openings: %w: product %d with %d digests and %d proof hashes", ErrInvalid, p.Index, len(p.Digests), len(p.Proof))
+		}
+		size += 4 + 4 + 4*len(p.Digests) + 1 + tlog.HashSize*len(p.Proof)
+	}
+	b := header2(kindOpenings, size)
+	b = append(b, o.Challenge[:]...)
+	b = binary.LittleEndian.AppendUint32(b, clampU32(len(o.Products)))
+	for _, p := range o.Products {
+		b = binary.LittleEndian.AppendUint32(b, uint32(p.Index))
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Digests)))
+		for _, v := range p.Digests {
+			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
+		}
+		b = append(b, byte(len(p.Proof)))
+		for _, h := range p.Proof {
+			b = append(b, h[:]...)
+		}
+	}
+	return b, nil
+}
+
+// UnmarshalOpenings2 decodes openings of ch's products and validates them:
+// errors wrap ErrTooLarge (over MaxOpenings2Size), ErrMalformed or
+// ErrWrongChallenge. It allocates only after checking the bytes are there.
+func UnmarshalOpenings2(data []byte, ch Challenge2) (Openings2, error) {
+	if err := tooLarge("openings", len(data), MaxOpenings2Size(ch)); err != nil {
+		return Openings2{}, err
+	}
+	d := decoder{b: data}
+	d.header2(kindOpenings, "openings")
+	var o Openings2
+	o.Challenge = d.hash("challenge id")
+	count := d.u32("product count")
+	if d.err == nil && (count < 1 || uint64(count) > uint64(ch.Samples)) {
+		return Openings2{}, fmt.Errorf("%w: %d products opened, want 1 to %d", ErrMalformed, count, ch.Samples)
+	}
+	if d.err == nil && uint64(count)*uint64(9+4*ch.N) > uint64(len(d.b)) {
+		return Openings2{}, fmt.Errorf("%w: %d products announced, only %d bytes left", ErrMalformed, count, len(d.b))
+	}
+	maxProof := proofLen(ch.Products)
+	for k := 0; d.err == nil && k < int(count); k++ {
+		var p Opening2
+		p.Index = int(d.u32("product index"))
+		values := d.u32("digest count")
+		if d.err == nil && uint64(values) != uint64(ch.N) {
+			return Openings2{}, fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, values, ch.N)
+		}
+		if raw := d.take(4*ch.N, "digests"); raw != nil {
+			p.Digests = make([]float32, ch.N)
+			for i := range p.Digests {
+				p.Digests[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
+			}
+		}
+		pl := d.u8("proof length")
+		if d.err == nil && int(pl) > maxProof {
+			return Openings2{}, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, pl, maxProof)
+		}
+		if raw := d.take(tlog.HashSize*int(pl), "proof"); raw != nil {
+			p.Proof = make(tlog.RecordProof, pl)
+			for h := range p.Proof {
+				copy(p.Proof[h][:], raw[tlog.HashSize*h:])
+			}
+		}
+		o.Products = append(o.Products, p)
+	}
+	if err := d.finish("openings"); err != nil {
+		return Openings2{}, err
+	}
+	if err := o.Validate(ch); err != nil {
+		return Openings2{}, err
+	}
+	return o, nil
+}

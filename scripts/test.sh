@@ -10,8 +10,9 @@ say() { printf '==> %s\n' "$*"; }
 # the mDNS test in a private network namespace so multicast never leaves
 # this machine; gcc is the C compiler that the race detector (cgo) needs;
 # docker.io is the engine the docker executor's tests run against; chromium
-# runs the dashboard's browser test. Installed only when missing and we are
-# root.
+# runs the dashboard's browser test; python3 runs the reference proof
+# helper (scripts/prover) in its pure-Python mode against the Go verifier.
+# Installed only when missing and we are root.
 need=()
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
@@ -20,6 +21,7 @@ command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${need[*]}"

@@ -19,8 +19,9 @@ const ImageFile = "image"
 
 // ArchiveTaker is implemented by an executor that runs image archives
 // sent with a request (the docker executor): MaxArchiveBytes is the
-// largest it takes. A provider whose executor does not implement it
-// refuses requests that carry one.
+// largest it takes, 0 for none. A provider whose executor does not
+// implement it refuses requests that carry one, so a wrapper of an
+// executor forwards it.
 type ArchiveTaker interface {
 	MaxArchiveBytes() int64
 }

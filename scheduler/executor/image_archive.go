@@ -182,6 +182,13 @@ func archiveEntry(hdr *tar.Header) (string, error) {
 	if !filepath.IsLocal(name) || strings.ContainsAny(hdr.Name, "\\\x00") {
 		return "", fmt.Errorf("%w: entry %.100q leaves the archive", ErrNotImage, hdr.Name)
 	}
+	for k := range hdr.PAXRecords {
+		// A sparse file reads as its logical size: a few bytes of archive
+		// could expand to terabytes on the provider's disk.
+		if strings.HasPrefix(k, "GNU.sparse.") {
+			return "", fmt.Errorf("%w: entry %.100q is a sparse file", ErrNotImage, hdr.Name)
+		}
+	}
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeDir:
 	case tar.TypeSymlink:

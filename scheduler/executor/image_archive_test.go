@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -219,6 +221,7 @@ func FuzzCheckArchive(f *testing.F) {
 	f.Add(tarOf(f, map[string]string{"manifest.json": `[{"Config":"c","Layers":[]}]`, "c": "{}"}))
 	f.Add(tarOf(f, map[string]string{"index.json": `{"manifests":[{"digest":"x","annotations":{"io.containerd.image.name":"a"}}]}`}))
 	f.Add([]byte("not a tar"))
+	f.Add(append(sparsePAX(f), minimalArchive(f)...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		info, err := CheckArchive(bytesReader(data), 1<<20)
 		if err != nil {
@@ -242,4 +245,57 @@ func FuzzCheckArchive(f *testing.F) {
 			t.Fatalf("the copy without names is refused: %v", err)
 		}
 	})
+}
+
+// TestCheckArchiveSparse: a sparse entry, which reads as its logical
+// size (here 1 TiB from a few blocks), is refused in both GNU forms.
+func TestCheckArchiveSparse(t *testing.T) {
+	pax := append(sparsePAX(t), minimalArchive(t)...)
+	if _, err := CheckArchive(bytesReader(pax), 1<<20); !errors.Is(err, ErrNotImage) || !strings.Contains(err.Error(), "sparse") {
+		t.Errorf("PAX sparse: %v, want ErrNotImage: sparse", err)
+	}
+	old := tarEntries(t, tarEntry{hdr: tar.Header{Name: "big", Typeflag: tar.TypeGNUSparse, Mode: 0o644, Format: tar.FormatGNU}})
+	if _, err := CheckArchive(bytesReader(old), 1<<20); !errors.Is(err, ErrNotImage) {
+		t.Errorf("old GNU sparse: %v, want ErrNotImage", err)
+	}
+}
+
+// sparsePAX is one PAX GNU sparse 1.0 entry, "big", of 1 TiB logical size
+// and one block of data, without the tar's end: archive/tar writes no
+// sparse files, so its PAX header is written by hand.
+func sparsePAX(t testing.TB) []byte {
+	t.Helper()
+	record := func(k, v string) string {
+		s := " " + k + "=" + v + "\n"
+		for n := len(s) + 1; ; n++ {
+			if len(strconv.Itoa(n))+len(s) == n {
+				return strconv.Itoa(n) + s
+			}
+		}
+	}
+	recs := record("GNU.sparse.major", "1") + record("GNU.sparse.minor", "0") + record("GNU.sparse.name", "big") +
+		record("GNU.sparse.realsize", "1099511627776")
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := tw.WriteHeader(&tar.Header{Name: "PaxHeaders/big", Typeflag: tar.TypeReg, Size: int64(len(recs)), Mode: 0o644, Format: tar.FormatUSTAR}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(tw, recs)
+	sparseMap := "1\n0\n0\n" + strings.Repeat("\x00", 512-6) // one hole-less entry of length 0, a block
+	if err := tw.WriteHeader(&tar.Header{Name: "big", Typeflag: tar.TypeReg, Size: 512, Mode: 0o644, Format: tar.FormatUSTAR}); err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.WriteString(tw, sparseMap)
+	if err := tw.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	b[156] = tar.TypeXHeader // the first header becomes the PAX header of the second
+	copy(b[148:156], "        ")
+	sum := 0
+	for _, c := range b[:512] {
+		sum += int(c)
+	}
+	copy(b[148:156], fmt.Sprintf("%06o\x00 ", sum))
+	return b
 }

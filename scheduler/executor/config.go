@@ -28,6 +28,9 @@ type Config struct {
 	DockerRegistries []string `toml:"docker_registries" comment:"registries (host[:port]; docker.io for Docker Hub) a container job's image may be pulled from when it is not present, and only as name@sha256:<digest>: a tag can be moved to other content between the bid and the run, a digest cannot. Empty (default) = pull nothing: only images already present, and image archives a job sends, run"`
 	// DockerMaxImageMB bounds container images; see DockerConfig.MaxImageBytes.
 	DockerMaxImageMB int64 `toml:"docker_max_image_mb" comment:"largest container image a job may use, MiB: a pulled or loaded image's size on the engine, and an image archive (docker save output) a job sends, which is received to disk and loaded; 20480 leaves room for the usual CUDA stacks"`
+	// DockerArchiveCacheMB bounds the loaded image archives kept; see
+	// DockerConfig.ArchiveCacheBytes.
+	DockerArchiveCacheMB int64 `toml:"docker_archive_cache_mb" comment:"most disk, MiB, the images of loaded image archives keep on the engine so that a job sending the same archive again is not loaded again; past it the least recently used are removed (not one a container uses). 0 = docker_max_image_mb: every requester's archive would otherwise stay on the provider's disk for good"`
 	// Commands are the process executor's allowlist, NAME=/absolute/program [ARGS...].
 	Commands []string `toml:"commands" comment:"process executor allowlist: NAME=/absolute/program [fixed args...]; empty = no process jobs"`
 	// CommandEnv names the environment variables a process job may set
@@ -85,8 +88,8 @@ func (c Config) Validate(prefix string) error {
 			errs = append(errs, fmt.Errorf("%s.docker_registries: %w", prefix, err))
 		}
 	}
-	if c.DockerMaxImageMB < 0 {
-		errs = append(errs, fmt.Errorf("%s.docker_max_image_mb must not be negative (0: the default, %d)", prefix, DefaultMaxImageBytes>>20))
+	if c.DockerMaxImageMB < 0 || c.DockerArchiveCacheMB < 0 {
+		errs = append(errs, fmt.Errorf("%s.docker_max_image_mb and %s.docker_archive_cache_mb must not be negative (0: their defaults)", prefix, prefix))
 	}
 	if c.MaxWall <= 0 || c.MaxCPU <= 0 {
 		errs = append(errs, fmt.Errorf("%s.max_wall and %s.max_cpu must be positive", prefix, prefix))
@@ -138,7 +141,7 @@ func Open(ctx context.Context, cfg Config, cacheDir, owner string) (set Set, ski
 	if cfg.Docker {
 		d, err := NewDocker(DockerConfig{AllowNetwork: cfg.DockerAllowNetwork, AllowHostNetwork: cfg.DockerAllowHostNetwork,
 			AllowPrivileged: cfg.DockerAllowPrivileged, Limits: lim, Owner: owner,
-			Registries: cfg.DockerRegistries, MaxImageBytes: cfg.DockerMaxImageMB << 20})
+			Registries: cfg.DockerRegistries, MaxImageBytes: cfg.DockerMaxImageMB << 20, ArchiveCacheBytes: cfg.DockerArchiveCacheMB << 20})
 		if err == nil {
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err = d.Ping(pctx)

@@ -62,6 +62,11 @@ type DockerConfig struct {
 	// image over it is removed again), and the largest image archive a job
 	// may send. Default DefaultMaxImageBytes.
 	MaxImageBytes int64
+	// ArchiveCacheBytes bounds the images of loaded image archives kept
+	// on the engine for the next job that sends the same archive; past
+	// it the least recently used go (not one a container uses). Default
+	// MaxImageBytes.
+	ArchiveCacheBytes int64
 	// User is the user the work runs as ("uid:gid"). Default: the owner of
 	// the job's outputs/ folder, so the provider can read and delete what
 	// the work writes; when that is root, 65534:65534 (nobody), and the
@@ -120,6 +125,9 @@ func NewDocker(cfg DockerConfig) (*Docker, error) {
 	cfg.Limits = cfg.Limits.Or(DefaultDockerLimits)
 	if cfg.MaxImageBytes == 0 {
 		cfg.MaxImageBytes = DefaultMaxImageBytes
+	}
+	if cfg.ArchiveCacheBytes <= 0 {
+		cfg.ArchiveCacheBytes = cfg.MaxImageBytes
 	}
 	if cfg.TmpBytes == 0 {
 		cfg.TmpBytes = 64 << 20

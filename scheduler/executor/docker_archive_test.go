@@ -160,3 +160,36 @@ func dockerBuildFrom(t *testing.T, d *Docker, tag, df string) {
 		t.Fatalf("build %s: %v", tag, err)
 	}
 }
+
+// TestDockerArchiveCacheTrimmed: loaded archives are kept up to
+// ArchiveCacheBytes; past it the least recently used goes, never the one
+// just loaded.
+func TestDockerArchiveCacheTrimmed(t *testing.T) {
+	grace := archiveGrace
+	archiveGrace = 0
+	t.Cleanup(func() { archiveGrace = grace })
+	d := dockerEngine(t, DockerConfig{ArchiveCacheBytes: 1})
+	dataA, digestA, _, idA := archiveVariant(t, d)
+	dataB, digestB, _, _ := archiveVariant(t, d)
+	tagOf := func(digest string) string { return archiveTagRepo + ":" + strings.TrimPrefix(digest, "sha256:") }
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if res, logs := dockerRun(t, d, archiveJob(t, dataA, digestA)); res.Status != StatusSucceeded {
+		t.Fatalf("archive A: %s (%s)\n%s", res.Status, res.Reason, logs)
+	}
+	if _, err := d.cli.ImageInspect(ctx, tagOf(digestA)); err != nil {
+		t.Fatalf("archive A, just loaded, was not kept: %v", err)
+	}
+	if res, logs := dockerRun(t, d, archiveJob(t, dataB, digestB)); res.Status != StatusSucceeded {
+		t.Fatalf("archive B: %s (%s)\n%s", res.Status, res.Reason, logs)
+	}
+	if _, err := d.cli.ImageInspect(ctx, tagOf(digestB)); err != nil {
+		t.Errorf("archive B, just loaded, was not kept: %v", err)
+	}
+	if _, err := d.cli.ImageInspect(ctx, tagOf(digestA)); err == nil {
+		t.Errorf("archive A stayed cached past a cache of 1 byte")
+	}
+	if _, err := d.cli.ImageInspect(ctx, idA); err == nil {
+		t.Errorf("archive A's image %s stayed on the engine", idA)
+	}
+}

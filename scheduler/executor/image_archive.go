@@ -360,14 +360,16 @@ func (s *DockerSpec) validateImage() error {
 // archive returns the ID of the image in the archive at file, whose
 // digest is digest: the image tagged with that digest when an earlier job
 // loaded it, else the archive checked, loaded without its names, checked
-// against MaxImageBytes and tagged. What it loaded for an archive it
-// refuses, and was not here before, is removed again.
+// against MaxImageBytes and tagged, and the cache of loaded archives
+// trimmed to ArchiveCacheBytes. What it loaded for an archive it refuses,
+// and was not here before, is removed again.
 func (d *Docker) archive(ctx context.Context, file, digest string) (string, error) {
 	tag := archiveTagRepo + ":" + strings.TrimPrefix(digest, "sha256:")
 	if img, err := d.cli.ImageInspect(ctx, tag); err == nil {
 		if img.Size > d.cfg.MaxImageBytes {
 			return "", fmt.Errorf("%w: docker image of archive %s is %d bytes, at most %d", ErrTooLarge, digest, img.Size, d.cfg.MaxImageBytes)
 		}
+		d.touchArchive(ctx, img.ID, tag)
 		return img.ID, nil
 	} else if !cerrdefs.IsNotFound(err) {
 		return "", dockerErr("inspect image "+tag, err)
@@ -410,6 +412,7 @@ func (d *Docker) archive(ctx context.Context, file, digest string) (string, erro
 		return "", err
 	}
 	slog.Debug("docker image archive loaded", "archive", digest, "image", id, "bytes", info.Size, "dropped_tags", info.Tags)
+	d.trimArchives(ctx, tag)
 	return id, nil
 }
 

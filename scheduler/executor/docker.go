@@ -186,9 +186,9 @@ func (d *Docker) Close() error { return d.cli.Close() }
 
 // Start implements Executor. Beyond the package's contract: the image must
 // be present, pullable by its pinned digest from an allowed registry, or
-// an image archive in the job's folder (see jobImage); a refused spec names every field the
-// provider does not allow; a container that was created is removed again
-// whatever fails after.
+// an image archive in the job's folder (see jobImage); a refused spec
+// names every field the provider does not allow; a container that was
+// created is removed again whatever fails after.
 func (d *Docker) Start(ctx context.Context, job Job) (Handle, error) {
 	if err := dockerCheck(d.cfg, job); err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package node
 
 import (
+	"context"
+	"strings"
 	"testing"
 
 	"github.com/gpumesh/gpumesh/scheduler/executor"
@@ -25,5 +27,8 @@ func TestCountedExecutorTakesArchives(t *testing.T) {
 	}
 	if got := set["wasm"].(run.ArchiveTaker).MaxArchiveBytes(); got != 0 {
 		t.Errorf("counted wasm executor takes archives up to %d, want none", got)
+	}
+	if set["wasm"].(run.ArchiveHolder).HoldsArchive(context.Background(), "sha256:"+strings.Repeat("0", 64)) {
+		t.Error("counted wasm executor holds an archive")
 	}
 }

@@ -82,6 +82,11 @@ func archiveJob(t *testing.T, data []byte, digest string) Job {
 func TestDockerArchiveRuns(t *testing.T) {
 	d := dockerEngine(t, DockerConfig{})
 	data, digest, tag, id := archiveVariant(t, d)
+	ctx0, cancel0 := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel0()
+	if d.HoldsArchive(ctx0, digest) {
+		t.Fatalf("holds archive %s before it was sent", digest)
+	}
 	res, logs := dockerRun(t, d, archiveJob(t, data, digest))
 	if res.Status != StatusSucceeded || !strings.Contains(logs, "rank=") {
 		t.Fatalf("got %s (%s), want the archive's image to run\n%s", res.Status, res.Reason, logs)
@@ -94,6 +99,9 @@ func TestDockerArchiveRuns(t *testing.T) {
 	}
 	if _, err := d.cli.ImageInspect(ctx, tag); err == nil {
 		t.Errorf("loading the archive created its tag %s on the provider's engine", tag)
+	}
+	if !d.HoldsArchive(ctx, digest) {
+		t.Errorf("does not hold archive %s once loaded", digest)
 	}
 	// Again, with the archive's bytes gone: found by digest, not loaded.
 	again := archiveJob(t, nil, digest)

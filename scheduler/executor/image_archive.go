@@ -375,6 +375,9 @@ func (d *Docker) archive(ctx context.Context, file, digest string) (string, erro
 		return "", dockerErr("inspect image "+tag, err)
 	}
 	f, err := openArchive(file, d.cfg.MaxImageBytes)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("%w: image archive %s is neither loaded here nor in the job's folder (removed from the cache since the run began?)", ErrUnavailable, digest)
+	}
 	if err != nil {
 		return "", err
 	}

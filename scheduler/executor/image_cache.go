@@ -19,9 +19,10 @@ type cachedArchive struct {
 }
 
 // archiveGrace is how long after its last use a cached archive's image is
-// safe from trimArchives: the time from jobImage to the container's
-// creation, after which the engine refuses to remove an image in use.
-var archiveGrace = time.Minute
+// safe from trimArchives: the time from HoldsArchive (the requester then
+// does not send it) or jobImage to the container's creation, after which
+// the engine refuses to remove an image in use.
+var archiveGrace = 5 * time.Minute
 
 // touchArchive marks the image of tag as just used: tagging it again sets
 // the engine's last-tag time, which trimArchives evicts by.
@@ -72,4 +73,20 @@ func (d *Docker) trimArchives(ctx context.Context, keep string) {
 		total -= c.size
 		slog.Info("docker: cached image archive removed", "tag", c.tag, "image", c.id, "bytes", c.size)
 	}
+}
+
+// HoldsArchive implements run.ArchiveHolder: whether the image of the
+// archive of digest is loaded here (and within MaxImageBytes); a yes
+// counts as a use, so it stays for the job about to start.
+func (d *Docker) HoldsArchive(ctx context.Context, digest string) bool {
+	if !archiveDigestPattern.MatchString(digest) {
+		return false
+	}
+	tag := archiveTagRepo + ":" + strings.TrimPrefix(digest, "sha256:")
+	img, err := d.cli.ImageInspect(ctx, tag)
+	if err != nil || img.Size > d.cfg.MaxImageBytes {
+		return false
+	}
+	d.touchArchive(ctx, img.ID, tag)
+	return true
 }

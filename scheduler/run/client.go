@@ -203,6 +203,9 @@ func prepare(req *RunRequest, files map[string]string, now time.Time) (*RunReque
 		if name == ImageFile && r.Spec.Docker != nil && r.Spec.Docker.Archive == "" && r.Spec.Docker.Image == "" {
 			r.Spec.Docker.Archive = f.Digest
 		}
+		if name == ImageFile {
+			r.SkipCached = true // a provider that holds the archive need not get it again
+		}
 	}
 	return &r, sources, nil
 }
@@ -277,7 +280,11 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 	out = Outcome{Results: map[int]executor.Result{}, Outputs: map[int][]File{}, Started: now, LastHeard: now, Heartbeat: ack.Heartbeat}
 
 	buf := make([]byte, MaxChunk)
+	skip := skipped(req, ack)
 	for _, f := range req.Files {
+		if skip[f.Name] {
+			continue
+		}
 		if err := sendSource(st, f, sources[f.Name], buf); err != nil {
 			return out, err
 		}

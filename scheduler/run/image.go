@@ -1,10 +1,12 @@
 package run
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/gpumesh/gpumesh/scheduler/executor"
@@ -111,6 +113,9 @@ func linkImage(dir, staging string, req *RunRequest) error {
 			continue
 		}
 		src, dst := filepath.Join(staging, stagedName(f.Name)), filepath.Join(dir, executor.ArchiveFile)
+		if _, err := os.Lstat(src); errors.Is(err, os.ErrNotExist) {
+			return nil // not sent: the executor holds it (cachedFiles)
+		}
 		if err := os.Link(src, dst); err == nil {
 			return nil
 		}
@@ -119,4 +124,57 @@ func linkImage(dir, staging string, req *RunRequest) error {
 		}
 	}
 	return nil
+}
+
+// ArchiveHolder is implemented by an executor that keeps the image
+// archives it loaded (the docker executor): HoldsArchive says whether the
+// archive of digest is there and will stay for the job about to start, so
+// the requester need not send it again. A wrapper of an executor forwards
+// it.
+type ArchiveHolder interface {
+	HoldsArchive(ctx context.Context, digest string) bool
+}
+
+// cachedFiles returns the request's files the provider holds already (an
+// image archive its executor keeps), when the requester said it would
+// leave them out, and the request as it is received: without them.
+func (s *Server) cachedFiles(ctx context.Context, req *RunRequest) ([]string, *RunRequest) {
+	d := req.Spec.Docker
+	if !req.SkipCached || d == nil || d.Archive == "" {
+		return nil, req
+	}
+	h, ok := s.execs[req.Spec.Executor].(ArchiveHolder)
+	if !ok || !h.HoldsArchive(ctx, d.Archive) {
+		return nil, req
+	}
+	recv := *req
+	recv.Files = slices.DeleteFunc(slices.Clone(req.Files), func(f File) bool { return f.Name == ImageFile })
+	return []string{ImageFile}, &recv
+}
+
+// validateCached checks an Ack's Cached: a few file names a request may
+// hold.
+func validateCached(names []string) error {
+	if len(names) > MaxFiles {
+		return fmt.Errorf("%d cached files, at most %d", len(names), MaxFiles)
+	}
+	for _, n := range names {
+		if err := validInputName(n); err != nil {
+			return fmt.Errorf("cached %w", err)
+		}
+	}
+	return nil
+}
+
+// skipped is the files of req the requester leaves out: those ack lists
+// as cached, when req said it would.
+func skipped(req *RunRequest, ack Ack) map[string]bool {
+	if !req.SkipCached || len(ack.Cached) == 0 {
+		return nil
+	}
+	skip := make(map[string]bool, len(ack.Cached))
+	for _, n := range ack.Cached {
+		skip[n] = true
+	}
+	return skip
 }

@@ -196,3 +196,55 @@ func TestCheckEnv(t *testing.T) {
 		t.Error("a NUL in a value passed")
 	}
 }
+
+// holdingExec is archiveExec that already holds every archive.
+type holdingExec struct{ takerExec }
+
+func (holdingExec) HoldsArchive(ctx context.Context, digest string) bool { return true }
+
+// TestRunImageArchiveCached: a provider whose executor holds the archive
+// says so in its Ack, and the requester leaves it out: the executor gets
+// the job with its Archive named and no file; the other inputs still come.
+func TestRunImageArchiveCached(t *testing.T) {
+	ex := &archiveExec{limit: 1 << 20}
+	prov, _ := archiveProvider(t, holdingExec{takerExec{ex}})
+	req := newNode(t)
+	connect(req, prov)
+	archive := strings.Repeat("held ", 100)
+	files := map[string]string{ImageFile: writeFile(t, "img.tar", archive), "inputs/in.txt": writeFile(t, "in.txt", "x")}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := Run(ctx, req, req.key, prov.ID(), archiveRequest(t, prov.ID()), files, t.TempDir(), nil); err != nil {
+		t.Fatal(err)
+	}
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if len(ex.seen) != 1 {
+		t.Fatalf("%d starts, want 1", len(ex.seen))
+	}
+	if s := ex.seen[0]; s.archive != nil || s.spec.Archive != sha([]byte(archive)) || strings.Join(s.inputs, ",") != "in.txt" {
+		t.Errorf("the executor found an archive of %d bytes, named %q, inputs %v; want none sent, %s named, in.txt",
+			len(s.archive), s.spec.Archive, s.inputs, sha([]byte(archive)))
+	}
+}
+
+// TestCachedFilesOnlyWhenAsked: a requester that did not say it leaves
+// cached files out (an older one) gets no Cached list and sends them all;
+// an Ack's list is checked like file names.
+func TestCachedFilesOnlyWhenAsked(t *testing.T) {
+	s := &Server{execs: map[string]executor.Executor{"docker": holdingExec{takerExec{&archiveExec{limit: 1 << 20}}}}}
+	r := archiveRequest(t, newNode(t).ID())
+	r.Spec.Docker.Archive = sha([]byte("img"))
+	r.Files = []File{{Name: ImageFile, Digest: r.Spec.Docker.Archive, Size: 3}}
+	if cached, recv := s.cachedFiles(context.Background(), r); cached != nil || recv != r {
+		t.Errorf("without SkipCached: cached %v, want none and the request as it is", cached)
+	}
+	r.SkipCached = true
+	cached, recv := s.cachedFiles(context.Background(), r)
+	if len(cached) != 1 || cached[0] != ImageFile || len(recv.Files) != 0 || len(r.Files) != 1 {
+		t.Errorf("with SkipCached: cached %v, received files %v (request's %v); want the image left out of a copy", cached, recv.Files, r.Files)
+	}
+	if _, err := decodeAck([]byte(`{"ok":true,"heartbeat_ns":1000000000,"cached":["../../etc/passwd"]}`)); err == nil {
+		t.Error("an Ack caching a path out of the job was accepted")
+	}
+}

@@ -462,12 +462,13 @@ func (s *Server) serve(ctx context.Context, st network.Stream, r *bufio.Reader, 
 	}
 	end = RunEnd{Started: time.Now(), Results: map[int]RankEnd{}}
 	defer func() { end.Ended = time.Now() }()
-	if err := s.ack(st, Ack{OK: true, Heartbeat: s.cfg.Heartbeat}); err != nil {
+	cached, recv := s.cachedFiles(ctx, req)
+	if err := s.ack(st, Ack{OK: true, Heartbeat: s.cfg.Heartbeat, Cached: cached}); err != nil {
 		_ = st.Reset()
 		end.Reason = "ack: " + err.Error()
 		return end
 	}
-	module, err := s.receiveFiles(st, r, req, jobDir)
+	module, err := s.receiveFiles(st, r, recv, jobDir)
 	if err != nil {
 		var mismatch bool
 		if mismatch = errors.Is(err, errMismatch) || errors.Is(err, frame.ErrTooLarge); mismatch {

@@ -122,6 +122,10 @@ type RunRequest struct {
 	// loader, path and interpreter names (executor.EnvNeverAllowed) are
 	// refused, and a process provider runs only the names it allows.
 	Env map[string]string `json:"env,omitempty"`
+	// SkipCached says the requester leaves out the files the provider's
+	// Ack lists as Cached (an image archive it already holds). A provider
+	// that does not know it sends no such list and gets every file.
+	SkipCached bool `json:"skip_cached,omitempty"`
 }
 
 // RequestType is RunRequest's gossip type, for gossip.Decode.
@@ -325,6 +329,9 @@ type Ack struct {
 	Busy bool `json:"busy,omitempty"`
 	// Heartbeat is the interval of the provider's heartbeats.
 	Heartbeat time.Duration `json:"heartbeat_ns,omitempty"`
+	// Cached, only for a request that set SkipCached, names the request's
+	// files the provider already holds: the requester does not send them.
+	Cached []string `json:"cached,omitempty"`
 }
 
 // maxAckBytes bounds an Ack frame.
@@ -344,6 +351,12 @@ func decodeAck(b []byte) (Ack, error) {
 	}
 	if a.OK && (a.Heartbeat <= 0 || a.Heartbeat > MaxHeartbeat) {
 		return Ack{}, fmt.Errorf("%w: heartbeat %s not in (0, %s]", gossip.ErrMalformed, a.Heartbeat, MaxHeartbeat)
+	}
+	if err := validateCached(a.Cached); err != nil {
+		return Ack{}, fmt.Errorf("%w: ack: %w", gossip.ErrMalformed, err)
+	}
+	if len(a.Cached) == 0 {
+		a.Cached = nil
 	}
 	return a, nil
 }

@@ -2,6 +2,8 @@ package executor
 
 import (
 	"archive/tar"
+	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -112,7 +114,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 func copyArchive(tw *tar.Writer, r io.Reader, limit int64) (ArchiveInfo, error) {
 	h := sha256.New()
 	cr := &countingReader{r: io.TeeReader(io.LimitReader(r, limit+1), h)}
-	tr := tar.NewReader(cr)
+	br := bufio.NewReader(cr)
+	if magic, _ := br.Peek(3); bytes.HasPrefix(magic, []byte{0x1f, 0x8b}) || bytes.HasPrefix(magic, []byte("BZh")) {
+		return ArchiveInfo{}, fmt.Errorf("%w: it is compressed; send docker save's tar as it is (docker save -o img.tar IMAGE)", ErrNotImage)
+	}
+	tr := tar.NewReader(br)
 	tooLarge := func() error {
 		return fmt.Errorf("%w: image archive over %d bytes", ErrTooLarge, limit)
 	}
@@ -161,7 +167,7 @@ func copyArchive(tw *tar.Writer, r io.Reader, limit int64) (ArchiveInfo, error) 
 			}
 		}
 	}
-	if _, err := io.Copy(io.Discard, cr); err != nil { // what follows the tar counts in the digest
+	if _, err := io.Copy(io.Discard, br); err != nil { // what follows the tar counts in the digest
 		return ArchiveInfo{}, fmt.Errorf("read image archive: %w", err)
 	}
 	if cr.n > limit {

@@ -95,6 +95,7 @@ func TestCheckArchive(t *testing.T) {
 	}{
 		{"no metadata", tarOf(t, map[string]string{"a": "b"}), "neither manifest.json nor index.json"},
 		{"not a tar", []byte(strings.Repeat("\x01", 1024)), "not a tar"},
+		{"gzip", append([]byte{0x1f, 0x8b, 8}, make([]byte, 100)...), "compressed"},
 		{"parent path", minimalArchive(t, reg("../escape", "x")), "leaves the archive"},
 		{"absolute path", minimalArchive(t, reg("/etc/passwd", "x")), "leaves the archive"},
 		{"symlink out", minimalArchive(t, link("blobs/evil", "../../etc/passwd", tar.TypeSymlink)), "points out"},

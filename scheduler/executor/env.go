@@ -45,14 +45,10 @@ var deniedEnvPrefixes = []string{
 }
 
 // EnvNeverAllowed says why a job may never set name (loader, path or
-// interpreter hijack, or the GPUs the provider gives it) whatever a
-// provider allows, or "" when it may ask.
+// interpreter hijack) whatever a provider allows, or "" when it may ask.
 func EnvNeverAllowed(name string) string {
 	if deniedEnvNames[name] {
 		return "it changes which program, shell start-up or library runs"
-	}
-	if deviceEnvNames[name] {
-		return "the provider sets it for the GPUs the job holds"
 	}
 	for _, p := range deniedEnvPrefixes {
 		if strings.HasPrefix(name, p) {

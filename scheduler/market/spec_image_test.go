@@ -101,7 +101,7 @@ func TestSpecEnv(t *testing.T) {
 	}{
 		"reserved": {Spec{Command: "train", Env: map[string]string{"GPUMESH_RANK": "3"}}, "GPUMESH_RANK is reserved"},
 		"loader":   {Spec{Command: "train", Env: map[string]string{"LD_PRELOAD": "/x.so"}}, "LD_PRELOAD is never allowed"},
-		"devices":  {Spec{Command: "train", Env: map[string]string{"CUDA_VISIBLE_DEVICES": "0,1,2,3"}}, "CUDA_VISIBLE_DEVICES is never allowed"},
+		"devices":  {Spec{Command: "train", Env: map[string]string{"NVIDIA_VISIBLE_DEVICES": "all"}}, "NVIDIA_VISIBLE_DEVICES is never allowed"},
 		"bad name": {Spec{Command: "train", Env: map[string]string{"A=B": "x"}}, "not a name"},
 		"no work":  {Spec{Env: map[string]string{"A": "x"}}, "env without work"},
 	} {

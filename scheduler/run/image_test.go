@@ -186,7 +186,7 @@ func TestCheckEnv(t *testing.T) {
 	if err := CheckEnv(map[string]string{"OMP_NUM_THREADS": "4", "MY_FLAG": "a b=c"}); err != nil {
 		t.Fatal(err)
 	}
-	for name, says := range map[string]string{"GPUMESH_RANK": "reserved", "LD_PRELOAD": "never allowed", "CUDA_VISIBLE_DEVICES": "never allowed",
+	for name, says := range map[string]string{"GPUMESH_RANK": "reserved", "LD_PRELOAD": "never allowed", "NVIDIA_VISIBLE_DEVICES": "never allowed",
 		"1BAD": "not a name", "A-B": "not a name", "PATH": "never allowed"} {
 		if err := CheckEnv(map[string]string{name: "x"}); err == nil || !strings.Contains(err.Error(), says) {
 			t.Errorf("CheckEnv(%s): %v, want %q", name, err, says)

@@ -58,11 +58,11 @@ func TestEnvArgs(t *testing.T) {
 	if want := map[string]string{"A": "flag", "B": "file", "C": "x=y", "D": ""}; fmt.Sprint(spec.Env) != fmt.Sprint(want) {
 		t.Errorf("env %v, want %v", spec.Env, want)
 	}
-	err := envArgs(&market.Spec{}, []string{"GPUMESH_RANK=9", "LD_PRELOAD=/tmp/x.so", "CUDA_VISIBLE_DEVICES=0", "NOEQUALS"})
+	err := envArgs(&market.Spec{}, []string{"GPUMESH_RANK=9", "LD_PRELOAD=/tmp/x.so", "NVIDIA_VISIBLE_DEVICES=all", "NOEQUALS"})
 	if err == nil {
 		t.Fatal("refused names passed")
 	}
-	for _, says := range []string{"GPUMESH_RANK is reserved", "LD_PRELOAD is never allowed", "CUDA_VISIBLE_DEVICES is never allowed", `"NOEQUALS" is not KEY=VALUE`} {
+	for _, says := range []string{"GPUMESH_RANK is reserved", "LD_PRELOAD is never allowed", "NVIDIA_VISIBLE_DEVICES is never allowed", `"NOEQUALS" is not KEY=VALUE`} {
 		if !strings.Contains(err.Error(), says) {
 			t.Errorf("%v\nwant it to say %q", err, says)
 		}

@@ -177,7 +177,7 @@ func (c *Client) SubmitJob(ctx context.Context, spec market.Spec) (market.JobVie
 	if err != nil {
 		return market.JobView{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	ctx, cancel := context.WithTimeout(ctx, submitTimeout(spec))
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/v1/jobs", bytes.NewReader(body))
 	if err != nil {

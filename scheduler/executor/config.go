@@ -23,6 +23,14 @@ type Config struct {
 	DockerAllowHostNetwork bool `toml:"docker_allow_host_network" comment:"let container jobs that ask share the host's network"`
 	// DockerAllowPrivileged lets container jobs that ask run privileged.
 	DockerAllowPrivileged bool `toml:"docker_allow_privileged" comment:"let container jobs that ask run privileged (no sandbox left)"`
+	// DockerRegistries are the registries container jobs' images may be
+	// pulled from, by pinned digest only; see DockerConfig.Registries.
+	DockerRegistries []string `toml:"docker_registries" comment:"registries (host[:port]; docker.io for Docker Hub) a container job's image may be pulled from when it is not present, and only as name@sha256:<digest>: a tag can be moved to other content between the bid and the run, a digest cannot. Empty (default) = pull nothing: only images already present, and image archives a job sends, run"`
+	// DockerMaxImageMB bounds container images; see DockerConfig.MaxImageBytes.
+	DockerMaxImageMB int64 `toml:"docker_max_image_mb" comment:"largest container image a job may use, MiB: a pulled or loaded image's size on the engine, and an image archive (docker save output) a job sends, which is received to disk and loaded; 20480 leaves room for the usual CUDA stacks"`
+	// DockerArchiveCacheMB bounds the loaded image archives kept; see
+	// DockerConfig.ArchiveCacheBytes.
+	DockerArchiveCacheMB int64 `toml:"docker_archive_cache_mb" comment:"most disk, MiB, the images of loaded image archives keep on the engine so that a job sending the same archive again is not loaded again; past it the least recently used are removed (not one a container uses). 0 = docker_max_image_mb: every requester's archive would otherwise stay on the provider's disk for good"`
 	// Commands are the process executor's allowlist, NAME=/absolute/program [ARGS...].
 	Commands []string `toml:"commands" comment:"process executor allowlist: NAME=/absolute/program [fixed args...]; empty = no process jobs"`
 	// CommandEnv names the environment variables a process job may set
@@ -38,7 +46,8 @@ type Config struct {
 // DefaultConfig runs wasm only, with an hour, 2 GiB and 64 MiB of output
 // at most per job.
 func DefaultConfig() Config {
-	return Config{MaxWall: p2p.Duration(time.Hour), MaxCPU: p2p.Duration(time.Hour), MaxMemoryMB: 2048, MaxOutputMB: 64}
+	return Config{MaxWall: p2p.Duration(time.Hour), MaxCPU: p2p.Duration(time.Hour), MaxMemoryMB: 2048, MaxOutputMB: 64,
+		DockerMaxImageMB: DefaultMaxImageBytes >> 20}
 }
 
 // Limits are the caps of the config.
@@ -73,6 +82,14 @@ func (c Config) Validate(prefix string) error {
 	}
 	if err := validateEnvAllow(c.CommandEnv); err != nil {
 		errs = append(errs, fmt.Errorf("%s.command_env: %w", prefix, err))
+	}
+	for _, r := range c.DockerRegistries {
+		if err := ValidRegistry(r); err != nil {
+			errs = append(errs, fmt.Errorf("%s.docker_registries: %w", prefix, err))
+		}
+	}
+	if c.DockerMaxImageMB < 0 || c.DockerArchiveCacheMB < 0 {
+		errs = append(errs, fmt.Errorf("%s.docker_max_image_mb and %s.docker_archive_cache_mb must not be negative (0: their defaults)", prefix, prefix))
 	}
 	if c.MaxWall <= 0 || c.MaxCPU <= 0 {
 		errs = append(errs, fmt.Errorf("%s.max_wall and %s.max_cpu must be positive", prefix, prefix))
@@ -123,7 +140,8 @@ func Open(ctx context.Context, cfg Config, cacheDir, owner string) (set Set, ski
 	set["wasm"] = w
 	if cfg.Docker {
 		d, err := NewDocker(DockerConfig{AllowNetwork: cfg.DockerAllowNetwork, AllowHostNetwork: cfg.DockerAllowHostNetwork,
-			AllowPrivileged: cfg.DockerAllowPrivileged, Limits: lim, Owner: owner})
+			AllowPrivileged: cfg.DockerAllowPrivileged, Limits: lim, Owner: owner,
+			Registries: cfg.DockerRegistries, MaxImageBytes: cfg.DockerMaxImageMB << 20, ArchiveCacheBytes: cfg.DockerArchiveCacheMB << 20})
 		if err == nil {
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 			err = d.Ping(pctx)

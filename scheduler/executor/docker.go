@@ -22,6 +22,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/mount"
 	"github.com/moby/moby/client"
+	"golang.org/x/sync/singleflight"
 )
 
 // DockerConfig is what the docker executor may do on this provider. Zero
@@ -53,12 +54,20 @@ type DockerConfig struct {
 	// CPUs is how many CPUs a job's container may use at once (NanoCPUs).
 	// Default 0: no cap.
 	CPUs float64
-	// Pull pulls an image that is not present. Default false: only images
-	// already present run.
-	Pull bool
-	// MaxImageBytes is the largest image that runs (a pulled image over it
-	// is removed again). Default DefaultMaxImageBytes.
+	// Registries are the registries (host[:port], docker.io for Docker
+	// Hub) an image that is not present may be pulled from, and only by a
+	// pinned digest (name@sha256:...). Default none: only images already
+	// present, and image archives sent with the job, run.
+	Registries []string
+	// MaxImageBytes is the largest image that runs (a pulled or loaded
+	// image over it is removed again), and the largest image archive a job
+	// may send. Default DefaultMaxImageBytes.
 	MaxImageBytes int64
+	// ArchiveCacheBytes bounds the images of loaded image archives kept
+	// on the engine for the next job that sends the same archive; past
+	// it the least recently used go (not one a container uses). Default
+	// MaxImageBytes.
+	ArchiveCacheBytes int64
 	// User is the user the work runs as ("uid:gid"). Default: the owner of
 	// the job's outputs/ folder, so the provider can read and delete what
 	// the work writes; when that is root, 65534:65534 (nobody), and the
@@ -100,8 +109,9 @@ const dockerPoll = time.Second
 // passed through are the driver's attack surface; use wasm for untrusted
 // work where that matters.
 type Docker struct {
-	cfg DockerConfig
-	cli *client.Client
+	cfg   DockerConfig
+	cli   *client.Client
+	loads singleflight.Group // image archives being loaded, by digest
 }
 
 // NewDocker returns a docker executor for cfg. It does not contact the
@@ -116,6 +126,9 @@ func NewDocker(cfg DockerConfig) (*Docker, error) {
 	cfg.Limits = cfg.Limits.Or(DefaultDockerLimits)
 	if cfg.MaxImageBytes == 0 {
 		cfg.MaxImageBytes = DefaultMaxImageBytes
+	}
+	if cfg.ArchiveCacheBytes <= 0 {
+		cfg.ArchiveCacheBytes = cfg.MaxImageBytes
 	}
 	if cfg.TmpBytes == 0 {
 		cfg.TmpBytes = 64 << 20
@@ -173,9 +186,10 @@ func (d *Docker) Prune(ctx context.Context) (int, error) {
 func (d *Docker) Close() error { return d.cli.Close() }
 
 // Start implements Executor. Beyond the package's contract: the image must
-// be present (or pullable with Pull); a refused spec names every field the
-// provider does not allow; a container that was created is removed again
-// whatever fails after.
+// be present, pullable by its pinned digest from an allowed registry, or
+// an image archive in the job's folder (see jobImage); a refused spec
+// names every field the provider does not allow; a container that was
+// created is removed again whatever fails after.
 func (d *Docker) Start(ctx context.Context, job Job) (Handle, error) {
 	if err := dockerCheck(d.cfg, job); err != nil {
 		return nil, err
@@ -191,9 +205,11 @@ func (d *Docker) Start(ctx context.Context, job Job) (Handle, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: docker engine does not answer: %w", ErrUnavailable, err)
 	}
-	if err := d.image(ctx, job.Spec.Docker.Image); err != nil {
+	image, err := d.jobImage(ctx, job)
+	if err != nil {
 		return nil, err
 	}
+	job.Spec.Docker = withImage(job.Spec.Docker, image) // run by ID: what was checked is what runs
 	user, err := d.user(out)
 	if err != nil {
 		return nil, err
@@ -298,8 +314,8 @@ func (s *DockerSpec) validate() error {
 	bad := func(format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%w: docker: "+format, append([]any{ErrBadSpec}, args...)...))
 	}
-	if s.Image == "" || len(s.Image) > 255 || strings.ContainsAny(s.Image, " \t\r\n\x00") {
-		bad("image %q is not an image reference", s.Image)
+	if err := s.validateImage(); err != nil {
+		errs = append(errs, err)
 	}
 	if len(s.Entrypoint) > 256 {
 		bad("entrypoint of %d words, at most 256", len(s.Entrypoint))
@@ -336,44 +352,6 @@ func dockerFolders(dir string) (in, out string, err error) {
 		}
 	}
 	return in, out, nil
-}
-
-// image makes sure ref is present (pulling it if allowed) and not too large.
-func (d *Docker) image(ctx context.Context, ref string) error {
-	img, err := d.cli.ImageInspect(ctx, ref)
-	pulled := false
-	if cerrdefs.IsNotFound(err) {
-		if !d.cfg.Pull {
-			return fmt.Errorf("%w: docker image %s is not present and this provider does not pull", ErrUnavailable, ref)
-		}
-		if perr := d.pull(ctx, ref); perr != nil {
-			return perr
-		}
-		pulled = true
-		img, err = d.cli.ImageInspect(ctx, ref) // the outer err: a not-found before the pull must not stand
-	}
-	if err != nil {
-		return dockerErr("inspect image "+ref, err)
-	}
-	if img.Size > d.cfg.MaxImageBytes {
-		if pulled {
-			_, _ = d.cli.ImageRemove(context.WithoutCancel(ctx), ref, client.ImageRemoveOptions{})
-		}
-		return fmt.Errorf("%w: docker image %s is %d bytes, at most %d", ErrTooLarge, ref, img.Size, d.cfg.MaxImageBytes)
-	}
-	return nil
-}
-
-// pull pulls ref, waiting for the engine to finish.
-func (d *Docker) pull(ctx context.Context, ref string) error {
-	resp, err := d.cli.ImagePull(ctx, ref, client.ImagePullOptions{})
-	if err == nil {
-		err = resp.Wait(ctx)
-	}
-	if err != nil {
-		return fmt.Errorf("%w: pull docker image %s: %w", ErrUnavailable, ref, err)
-	}
-	return nil
 }
 
 // user returns the uid:gid the work runs as (see DockerConfig.User).

@@ -535,19 +535,19 @@ func TestDockerImages(t *testing.T) {
 		d := dockerEngine(t, DockerConfig{})
 		job := dockerJob(t)
 		job.Spec.Docker.Image = "gpumesh-absent:latest"
-		if _, err := d.Start(context.Background(), job); !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "not present") {
-			t.Fatalf("got %v, want ErrUnavailable: not present", err)
+		if _, err := d.Start(context.Background(), job); !errors.Is(err, ErrDigestRequired) || !strings.Contains(err.Error(), "not present") {
+			t.Fatalf("got %v, want ErrDigestRequired: not present", err)
 		}
 	})
 	t.Run("pull fails", func(t *testing.T) {
-		d := dockerEngine(t, DockerConfig{Pull: true})
+		d := dockerEngine(t, DockerConfig{Registries: []string{"127.0.0.1:1"}})
 		job := dockerJob(t)
-		job.Spec.Docker.Image = "127.0.0.1:1/gpumesh/absent:latest"
+		job.Spec.Docker.Image = "127.0.0.1:1/gpumesh/absent@sha256:" + strings.Repeat("0", 64)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		_, err := d.Start(ctx, job)
-		if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "pull") {
-			t.Fatalf("got %v, want ErrUnavailable: pull", err)
+		if !errors.Is(err, ErrPull) || !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "pull") {
+			t.Fatalf("got %v, want ErrPull", err)
 		}
 		t.Log(err)
 	})

@@ -88,8 +88,14 @@ type WasmSpec struct {
 
 // DockerSpec is a container.
 type DockerSpec struct {
-	// Image is the image reference; it must be present or pullable.
+	// Image is the image reference: an image present on the provider, or
+	// name@sha256:... in a registry the provider pulls from. Empty when
+	// Archive is set.
 	Image string `json:"image"`
+	// Archive is "sha256:<hex>" of an image archive (docker save output)
+	// that travels with the job; the provider loads it and runs the image
+	// it holds (see ArchiveFile).
+	Archive string `json:"archive,omitempty"`
 	// Entrypoint, if set, replaces the image's.
 	Entrypoint []string `json:"entrypoint,omitempty"`
 	// GPUs is how many GPUs the work needs: the provider refuses it unless

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -239,7 +240,8 @@ type ran struct {
 // results), bills it and records it in mb's reputation.
 func (d *driver) runOn(ctx context.Context, w *work, mb *member) (run.Outcome, error) {
 	d.j.mu.Lock()
-	req := &run.RunRequest{Job: mb.req, Ranks: mb.ranks, WorldSize: len(w.peers), Peers: slices.Clone(w.peers), Spec: w.spec}
+	req := &run.RunRequest{Job: mb.req, Ranks: mb.ranks, WorldSize: len(w.peers), Peers: slices.Clone(w.peers), Spec: w.spec,
+		Env: maps.Clone(d.j.view.Spec.Env)}
 	d.j.mu.Unlock()
 	audits := d.startAudits(ctx, w, mb, req)
 	r := d.runRanks(ctx, w, mb, req)
@@ -466,6 +468,9 @@ func workSpec(s Spec) (executor.Spec, map[string]string, error) {
 			return spec, nil, err
 		}
 		spec.Wasm = &executor.WasmSpec{Module: data}
+	case IsImageArchive(s.Image):
+		spec.Docker = &executor.DockerSpec{Archive: s.Workload} // the digest Normalize read
+		files[run.ImageFile] = s.Image
 	case s.Image != "":
 		spec.Docker = &executor.DockerSpec{Image: s.Image}
 		if s.Pool == "gpu" && s.GPUs != nil { // the provider must hand over exactly these

@@ -17,6 +17,8 @@ import (
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
+	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // ErrBadSpec is wrapped by every error about a job spec the user gave.
@@ -65,12 +67,22 @@ type Spec struct {
 	// wasm executor runs it. Module, Image and Command each name the work;
 	// give one, or none for a cluster without work.
 	Module string `json:"module,omitempty" yaml:"module"`
-	// Image is a container image: the docker executor runs it.
+	// Image is a container image the docker executor runs: a reference
+	// (name@sha256:<digest>, which a provider pulls from a registry it
+	// allows, or a name the providers already hold), or the absolute path
+	// of an image archive (docker save output) on the requesting node's
+	// machine, which travels to the providers with the job and is loaded
+	// there: a locally built image runs without a registry.
 	Image string `json:"image,omitempty" yaml:"image"`
 	// Command is a command the providers allowlisted: the process executor runs it.
 	Command string `json:"command,omitempty" yaml:"command"`
 	// Args are the program's arguments.
 	Args []string `json:"args,omitempty" yaml:"args"`
+	// Env is extra environment for the work. Names gpumesh sets
+	// (GPUMESH_*), loader, path, interpreter and GPU-selection variables
+	// are refused (run.CheckEnv), and a process provider runs only the
+	// names it allows.
+	Env map[string]string `json:"env,omitempty" yaml:"env"`
 	// Inputs are files on the requesting node's machine; every worker sees
 	// each as /inputs/<its base name>.
 	Inputs []string `json:"inputs,omitempty" yaml:"inputs"`
@@ -114,7 +126,7 @@ func (s *Spec) workload() []error {
 		}
 		s.Executor, s.Workload = executor, ref
 	}
-	for _, p := range append([]string{s.Module}, s.Inputs...) {
+	for _, p := range append([]string{s.Module}, s.Inputs...) { // an image that is a path is absolute by definition
 		if p != "" && !filepath.IsAbs(p) {
 			errs = append(errs, fmt.Errorf("path %s is relative: the node reads module and inputs by absolute path", p))
 		}
@@ -126,7 +138,14 @@ func (s *Spec) workload() []error {
 		}
 		set("wasm", digest)
 	}
-	if s.Image != "" {
+	switch {
+	case IsImageArchive(s.Image):
+		info, err := imageArchive(s.Image)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("image archive: %w", err))
+		}
+		set("docker", info.Digest) // the archive's digest, never its path, is published
+	case s.Image != "":
 		set("docker", s.Image)
 	}
 	if s.Command != "" {
@@ -137,6 +156,12 @@ func (s *Spec) workload() []error {
 	}
 	if len(s.Inputs) > 0 && !s.runnable() {
 		errs = append(errs, errors.New("inputs without work to read them (module, image or command)"))
+	}
+	if len(s.Env) > 0 && !s.runnable() {
+		errs = append(errs, errors.New("env without work to read it (module, image or command)"))
+	}
+	if err := run.CheckEnv(s.Env); err != nil {
+		errs = append(errs, fmt.Errorf("env: %w", err))
 	}
 	var total int64
 	seen := map[string]bool{}
@@ -158,6 +183,38 @@ func (s *Spec) workload() []error {
 		errs = append(errs, fmt.Errorf("inputs of %d bytes, at most %d", total, MaxInputsBytes))
 	}
 	return errs
+}
+
+// MaxImageArchiveBytes bounds a job's image archive on the requesting
+// side; each provider's executor.docker_max_image_mb bounds what it takes.
+const MaxImageArchiveBytes = run.MaxInputBytes
+
+// IsImageArchive reports whether a spec's image names an archive file
+// rather than a reference: an absolute path (no image reference starts
+// with "/").
+func IsImageArchive(image string) bool { return filepath.IsAbs(image) }
+
+// imageArchive checks the image archive at path: a regular file of at
+// most MaxImageArchiveBytes that holds one image (executor.CheckArchive),
+// read whole once to digest it.
+func imageArchive(path string) (executor.ArchiveInfo, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return executor.ArchiveInfo{}, err
+	}
+	if !st.Mode().IsRegular() {
+		return executor.ArchiveInfo{}, fmt.Errorf("%s is not a regular file", path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return executor.ArchiveInfo{}, err
+	}
+	defer f.Close()
+	info, err := executor.CheckArchive(f, MaxImageArchiveBytes)
+	if err != nil {
+		return info, fmt.Errorf("%s: %w", path, err)
+	}
+	return info, nil
 }
 
 // fileDigest is "sha256:<hex>" of the file at path, refused past limit bytes.

@@ -106,11 +106,12 @@ type source func() (io.ReadCloser, error)
 
 // Run sends req to provider p over one stream and follows the work to its
 // end. It works on a copy of req: Files is replaced by files (name to
-// local path: "module" and "inputs/<name>"), with digests and sizes
-// computed here; Seq and Sent are set when zero; a wasm spec's Module, if
-// set and files has no "module", is sent as the module file, and its
-// Digest is filled in. The copy is signed with key (the provider refuses a
-// key that is not h's identity).
+// local path: "module", "image" and "inputs/<name>"), with digests and
+// sizes computed here; Seq and Sent are set when zero; a wasm spec's
+// Module, if set and files has no "module", is sent as the module file,
+// and its Digest is filled in, and so is a docker spec's Archive (when it
+// names no image) from the file "image". The copy is signed with key (the
+// provider refuses a key that is not h's identity).
 //
 // Every event goes to onEvent (nil: none) as it comes; a result's outputs
 // are written under outDir/rank-<r>/ and checked before its event is
@@ -168,6 +169,10 @@ func prepare(req *RunRequest, files map[string]string, now time.Time) (*RunReque
 		wasm.Module = nil
 		r.Spec.Wasm = &wasm
 	}
+	if d := req.Spec.Docker; d != nil {
+		docker := *d
+		r.Spec.Docker = &docker
+	}
 	names := make([]string, 0, len(sources))
 	for name := range sources {
 		names = append(names, name)
@@ -198,6 +203,12 @@ func prepare(req *RunRequest, files map[string]string, now time.Time) (*RunReque
 		r.Files = append(r.Files, f)
 		if name == ModuleFile && r.Spec.Wasm != nil && r.Spec.Wasm.Digest == "" {
 			r.Spec.Wasm.Digest = f.Digest
+		}
+		if name == ImageFile && r.Spec.Docker != nil && r.Spec.Docker.Archive == "" && r.Spec.Docker.Image == "" {
+			r.Spec.Docker.Archive = f.Digest
+		}
+		if name == ImageFile {
+			r.SkipCached = true // a provider that holds the archive need not get it again
 		}
 	}
 	return &r, sources, nil
@@ -273,7 +284,11 @@ func exchange(ctx context.Context, st network.Stream, data []byte, req *RunReque
 	out = Outcome{Results: map[int]executor.Result{}, Outputs: map[int][]File{}, Started: now, LastHeard: now, Heartbeat: ack.Heartbeat}
 
 	buf := make([]byte, MaxChunk)
+	skip := skipped(req, ack)
 	for _, f := range req.Files {
+		if skip[f.Name] {
+			continue
+		}
 		if err := sendSource(st, f, sources[f.Name], buf); err != nil {
 			return out, err
 		}

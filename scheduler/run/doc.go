@@ -7,9 +7,10 @@
 //
 //	requester                                  provider
 //	RunRequest, signed (gpumesh-run-request) ->
-//	                                         <- Ack {ok, reason, heartbeat_ns}
-//	if ok, each file of RunRequest.Files in order, as frames of at most
-//	MaxChunk bytes (none for an empty file), then a half-close ->
+//	                                         <- Ack {ok, reason, heartbeat_ns, cached}
+//	if ok, each file of RunRequest.Files in order (but those Ack.Cached
+//	lists, when RunRequest.SkipCached), as frames of at most MaxChunk
+//	bytes (none for an empty file), then a half-close ->
 //	                                         <- Event frames (JSON), in any order:
 //	                                            heartbeat every Ack.Heartbeat,
 //	                                            state "running" per rank,
@@ -39,6 +40,12 @@
 // whose apparent size (a sparse file's included) is over what is left of
 // MaxOutputBytes is listed truncated, without a digest, and never read;
 // the hashing of the others stops as soon as the run is cancelled.
+//
+// The files are the wasm module ("module") or a docker image archive
+// ("image", docker save output, bounded by its executor: ArchiveTaker),
+// and the inputs ("inputs/<name>"). A provider whose executor already
+// holds the archive (ArchiveHolder) lists it in Ack.Cached, and a
+// requester that set SkipCached leaves it out.
 //
 // The provider refuses with Ack{ok: false, reason} a request that does
 // not decode or validate, that the stream's remote peer did not sign, that

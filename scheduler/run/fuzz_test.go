@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -25,10 +26,11 @@ func FuzzDecodeAck(f *testing.F) {
 	f.Add([]byte(`{"ok":true}`))
 	f.Add([]byte(`{"ok":true,"heartbeat_ns":-1}`))
 	f.Add([]byte(`{"ok":false,"heartbeat_ns":1e30}`))
+	f.Add([]byte(`{"ok":true,"heartbeat_ns":1000000000,"cached":["image","../x"]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		a, err := decodeAck(b)
 		if err != nil {
-			if !errors.Is(err, gossip.ErrMalformed) || a != (Ack{}) {
+			if !errors.Is(err, gossip.ErrMalformed) || !reflect.DeepEqual(a, Ack{}) {
 				t.Fatalf("decodeAck: %+v, %v", a, err)
 			}
 			return
@@ -37,7 +39,7 @@ func FuzzDecodeAck(f *testing.F) {
 			t.Fatalf("decoded %+v", a)
 		}
 		again, _ := json.Marshal(a)
-		if back, err := decodeAck(again); err != nil || back != a {
+		if back, err := decodeAck(again); err != nil || !reflect.DeepEqual(back, a) {
 			t.Fatalf("%+v decoded again as %+v, %v", a, back, err)
 		}
 	})

@@ -140,9 +140,11 @@ const streamTimeout = 30 * time.Second
 type ServerConfig struct {
 	// Dir holds the jobs: Dir/<job>/rank-<r>/{inputs,outputs}. Required.
 	Dir string
-	// MaxFileBytes bounds each file of a request (DefaultMaxFileBytes).
+	// MaxFileBytes bounds each file of a request but an image archive, which
+	// its executor bounds (ArchiveTaker) (DefaultMaxFileBytes).
 	MaxFileBytes int64
-	// MaxTotalBytes bounds all files of a request (DefaultMaxTotalBytes).
+	// MaxTotalBytes bounds all files of a request but an image archive
+	// (DefaultMaxTotalBytes).
 	MaxTotalBytes int64
 	// MaxOutputBytes bounds the output bytes sent back for one request,
 	// all ranks together (DefaultMaxOutputBytes); outputs past it are
@@ -455,11 +457,11 @@ func (s *Server) admit(r *bufio.Reader, remote peer.ID) (*RunRequest, error) {
 		errs = append(errs, fmt.Errorf("executor %s not offered", req.Spec.Executor))
 	}
 	for _, f := range req.Files {
-		if f.Size > s.cfg.MaxFileBytes {
-			errs = append(errs, fmt.Errorf("file %s: size %d over the limit of %d", f.Name, f.Size, s.cfg.MaxFileBytes))
+		if err := s.checkFileSize(req, f); err != nil {
+			errs = append(errs, err)
 		}
 	}
-	if t := req.TotalSize(); t > s.cfg.MaxTotalBytes {
+	if t := req.inputsSize(); t > s.cfg.MaxTotalBytes {
 		errs = append(errs, fmt.Errorf("files of %d bytes in all, size over the limit of %d", t, s.cfg.MaxTotalBytes))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -491,12 +493,13 @@ func (s *Server) serve(ctx context.Context, st network.Stream, r *bufio.Reader, 
 	}
 	end = RunEnd{Started: time.Now(), Results: map[int]RankEnd{}}
 	defer func() { end.Ended = time.Now() }()
-	if err := s.ack(st, Ack{OK: true, Heartbeat: s.cfg.Heartbeat}); err != nil {
+	cached, recv := s.cachedFiles(ctx, req)
+	if err := s.ack(st, Ack{OK: true, Heartbeat: s.cfg.Heartbeat, Cached: cached}); err != nil {
 		_ = st.Reset()
 		end.Reason = "ack: " + err.Error()
 		return end
 	}
-	module, err := s.receiveFiles(st, r, req, jobDir)
+	module, err := s.receiveFiles(st, r, recv, jobDir)
 	if err != nil {
 		var mismatch bool
 		if mismatch = errors.Is(err, errMismatch) || errors.Is(err, frame.ErrTooLarge); mismatch {
@@ -586,8 +589,8 @@ func (s *Server) receiveFiles(st network.Stream, r *bufio.Reader, req *RunReques
 
 // stagedName is where file name is kept in the staging folder.
 func stagedName(name string) string {
-	if name == ModuleFile {
-		return ModuleFile
+	if name == ModuleFile || name == ImageFile {
+		return name
 	}
 	return "input-" + strings.TrimPrefix(name, InputPrefix)
 }
@@ -807,8 +810,15 @@ func rankJob(req *RunRequest, rk int, dir string, module []byte) executor.Job {
 }
 
 // prepareRank makes dir's inputs/ and outputs/ and puts every input in
-// inputs/, hard-linked from staging (copied where links fail).
+// inputs/, and an image archive beside them, hard-linked from staging
+// (copied where links fail).
 func prepareRank(dir, staging string, req *RunRequest) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	if err := linkImage(dir, staging, req); err != nil {
+		return err
+	}
 	inputs := filepath.Join(dir, "inputs")
 	for _, d := range []string{inputs, filepath.Join(dir, "outputs")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -116,12 +116,17 @@ type RunRequest struct {
 	// Spec is what each rank runs. A wasm spec's Module is empty: the
 	// module travels as the file named "module", and Wasm.Digest is its.
 	Spec executor.Spec `json:"spec"`
-	// Files are the module and the inputs, sent in this order after the Ack.
+	// Files are the module or image archive and the inputs, sent in this
+	// order after the Ack.
 	Files []File `json:"files,omitempty"`
 	// Env is extra environment for the work; GPUMESH_ names are reserved,
 	// loader, path and interpreter names (executor.EnvNeverAllowed) are
 	// refused, and a process provider runs only the names it allows.
 	Env map[string]string `json:"env,omitempty"`
+	// SkipCached says the requester leaves out the files the provider's
+	// Ack lists as Cached (an image archive it already holds). A provider
+	// that does not know it sends no such list and gets every file.
+	SkipCached bool `json:"skip_cached,omitempty"`
 }
 
 // RequestType is RunRequest's gossip type, for gossip.Decode.
@@ -195,21 +200,8 @@ func (m *RunRequest) Validate(now time.Time, maxSkew time.Duration) error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, m.validateFiles()...)
-	if len(m.Env) > MaxEnv {
-		bad("%d environment variables, at most %d", len(m.Env), MaxEnv)
-	} else {
-		for k, v := range m.Env {
-			switch {
-			case len(k) > MaxEnvKeyBytes || !envKeyPattern.MatchString(k):
-				bad("environment name %.40q", k)
-			case strings.HasPrefix(k, reservedEnvPrefix):
-				bad("environment name %s is reserved", k)
-			case executor.EnvNeverAllowed(k) != "":
-				bad("environment name %s is never allowed: %s", k, executor.EnvNeverAllowed(k))
-			case len(v) > MaxEnvValBytes || strings.ContainsRune(v, 0):
-				bad("environment value of %s: %d bytes or a NUL", k, len(v))
-			}
-		}
+	if err := CheckEnv(m.Env); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -232,7 +224,7 @@ func (m *RunRequest) validateFiles() []error {
 	}
 	names := make(map[string]bool, len(m.Files))
 	var total int64
-	var module *File
+	var module, image *File
 	for i := range m.Files {
 		f := &m.Files[i]
 		if err := validInputName(f.Name); err != nil {
@@ -256,7 +248,11 @@ func (m *RunRequest) validateFiles() []error {
 		if f.Name == ModuleFile {
 			module = f
 		}
+		if f.Name == ImageFile {
+			image = f
+		}
 	}
+	errs = append(errs, m.validateImageFile(image)...)
 	if total > MaxInputBytes {
 		errs = append(errs, fmt.Errorf("files of %d bytes in all, at most %d", total, int64(MaxInputBytes)))
 	}
@@ -273,14 +269,15 @@ func (m *RunRequest) validateFiles() []error {
 	return errs
 }
 
-// validInputName accepts "module" and "inputs/<base>" with a safe base.
+// validInputName accepts "module", "image" and "inputs/<base>" with a
+// safe base.
 func validInputName(name string) error {
-	if name == ModuleFile {
+	if name == ModuleFile || name == ImageFile {
 		return nil
 	}
 	base, ok := strings.CutPrefix(name, InputPrefix)
 	if !ok {
-		return fmt.Errorf("file name %.60q is neither %q nor %s<name>", name, ModuleFile, InputPrefix)
+		return fmt.Errorf("file name %.60q is neither %q, %q nor %s<name>", name, ModuleFile, ImageFile, InputPrefix)
 	}
 	if err := validBase(base); err != nil {
 		return fmt.Errorf("file name %.60q: %w", name, err)
@@ -333,6 +330,9 @@ type Ack struct {
 	Busy bool `json:"busy,omitempty"`
 	// Heartbeat is the interval of the provider's heartbeats.
 	Heartbeat time.Duration `json:"heartbeat_ns,omitempty"`
+	// Cached, only for a request that set SkipCached, names the request's
+	// files the provider already holds: the requester does not send them.
+	Cached []string `json:"cached,omitempty"`
 }
 
 // maxAckBytes bounds an Ack frame.
@@ -352,6 +352,12 @@ func decodeAck(b []byte) (Ack, error) {
 	}
 	if a.OK && (a.Heartbeat <= 0 || a.Heartbeat > MaxHeartbeat) {
 		return Ack{}, fmt.Errorf("%w: heartbeat %s not in (0, %s]", gossip.ErrMalformed, a.Heartbeat, MaxHeartbeat)
+	}
+	if err := validateCached(a.Cached); err != nil {
+		return Ack{}, fmt.Errorf("%w: ack: %w", gossip.ErrMalformed, err)
+	}
+	if len(a.Cached) == 0 {
+		a.Cached = nil
 	}
 	return a, nil
 }

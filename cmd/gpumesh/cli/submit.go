@@ -31,7 +31,7 @@ type submitFlags struct {
 	pool, class, executor, urgency string
 	minVRAM, ram, maxPrice, minRep float64
 	maxRTT                         msDuration
-	regions, inputs                []string
+	regions, inputs, env           []string
 	duration, bidWindow            time.Duration
 	wasm, image, command           string
 	detach                         bool
@@ -52,8 +52,10 @@ formed or the job failed, then prints the cluster and its cost.
 
 JOBFILE is YAML (JSON when it ends in .json; '-' reads stdin) with the keys
 workers, gpus, pool, class, min_vram_gb, cpu_cores, ram_gb, max_rtt,
-regions, max_price, duration, executor, workload, urgency, bid_window and
-min_reputation; an unknown key is an error. Flags given override the file.
+regions, max_price, duration, executor, workload, urgency, bid_window,
+min_reputation, module, image, command, args, inputs, env (a map), failover
+and audit; an unknown key is an error. A job file's image that is a
+relative path to a file is read from the job file's folder. Flags given override the file.
 
   gpumesh submit --workers 4 --class A100-80GB --max-rtt 40ms --max-price 1.5
   gpumesh submit job.yaml --workers 8 --detach
@@ -69,8 +71,12 @@ executor.max_wall (--duration, default 1h) gets no bid from it.
 
 The work: --wasm FILE (a WASI module, wasm executor), --image IMAGE
 (docker) or --command NAME (a command the providers allowlisted, process),
-with ARGS after -- as its arguments and --input FILE (repeatable) as
-/inputs/<name>. submit then runs it on the cluster, prints its logs live,
+with ARGS after -- as its arguments, --input FILE (repeatable) as
+/inputs/<name> and --env KEY=VALUE (repeatable) in its environment.
+IMAGE is name@sha256:<digest>, which providers pull from a registry they
+allow; a name the providers already hold; or an image archive file (docker
+save -o img.tar IMAGE), sent with the job and loaded by each provider, so
+a locally built image runs without a registry. submit then runs it on the cluster, prints its logs live,
 and leaves every rank's /outputs/ under the node's results folder
 (gpumesh results JOB -o DIR copies them). Without work, the cluster is
 formed and held until its awards lapse.
@@ -139,9 +145,10 @@ bad job spec.`,
 	fl.DurationVar(&f.duration, "duration", 0, "how long the job may run (default 1h)")
 	fl.StringVar(&f.executor, "executor", "", "wasm, docker or process (default what --wasm, --image or --command imply)")
 	fl.StringVar(&f.wasm, "wasm", "", "WASI module to run (wasm executor)")
-	fl.StringVar(&f.image, "image", "", "container image to run (docker executor)")
+	fl.StringVar(&f.image, "image", "", "container image to run (docker executor): name@sha256:<digest> (pulled by providers that allow its registry), a name the providers hold, or an image archive file (docker save -o img.tar IMAGE) sent with the job")
 	fl.StringVar(&f.command, "command", "", "allowlisted command to run (process executor)")
 	fl.StringArrayVar(&f.inputs, "input", nil, "input file, seen by the work as /inputs/<name> (repeatable)")
+	fl.StringArrayVar(&f.env, "env", nil, "KEY=VALUE in the work's environment (repeatable); GPUMESH_*, loader, path and GPU-selection names are refused")
 	fl.StringVar(&f.urgency, "urgency", "", "low, normal or high: providers charge more for high (default normal)")
 	fl.DurationVar(&f.bidWindow, "bid-window", 0, "how long bidding stays open at most (default the node's market.bid_window)")
 	fl.Float64Var(&f.minRep, "min-reputation", 0, "least provider reputation, 0 to 1 (default the node's market.min_reputation)")
@@ -275,7 +282,12 @@ func buildSpec(cmd *cobra.Command, file string, f submitFlags, workArgs []string
 		if strings.TrimSpace(f.image) == "" {
 			bad("--image must name an image")
 		}
-		spec.Image = f.image
+		spec.Image = imageArg("--image", f.image, "", bad)
+	} else if spec.Image != "" {
+		spec.Image = imageArg("image", spec.Image, file, bad)
+	}
+	if err := envArgs(&spec, f.env); err != nil {
+		errs = append(errs, err)
 	}
 	if set("command") {
 		spec.Command = f.command

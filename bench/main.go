@@ -52,7 +52,7 @@ func main() {
 	b9sizes := flag.String("b9-sizes", "256,512,1024,2048", "B9: matrix sizes, comma-separated")
 	b4providers := flag.Int("b4-providers", 1000, "B4: providers in each market")
 	b4requests := flag.Int("b4-requests", 20, "B4: requests per k and RTT bound")
-	b3providers := flag.Int("b3-providers", 100, "B3: providers on the simulated country network (200 stalls the synctest bubble, see README)")
+	b3providers := flag.Int("b3-providers", 100, "B3: providers on the simulated country network (200 stalls the synctest bubble, see docs/benchmarks.md)")
 	b3jobs := flag.Int("b3-jobs", 10, "B3: jobs per k")
 	b8runs := flag.Int("b8-runs", 20, "B8: runs per executor")
 	b10runs := flag.Int("b10-runs", 10, "B10: timed jobs per size")

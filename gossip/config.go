@@ -17,7 +17,7 @@ type Config struct {
 	// FloodPublish sends this node's own messages to every topic peer above
 	// the publish threshold instead of only its mesh. Off by default: B1
 	// measured it at 1.5x the median and 2.5x the p99 latency of plain mesh
-	// publishing (see README); it stays available for operators who want it.
+	// publishing (see docs/network.md); it stays available for operators who want it.
 	FloodPublish bool `toml:"flood_publish" comment:"send our own messages to every well-scored topic peer, not only the mesh"`
 	// HeartbeatInterval is how often the node announces itself on the capacity topic.
 	HeartbeatInterval p2p.Duration `toml:"heartbeat_interval" comment:"how often this node announces itself on the capacity topic"`

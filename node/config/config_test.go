@@ -136,8 +136,8 @@ func TestTemplateLoadsAsItsProfile(t *testing.T) {
 	}
 }
 
-func TestReadmeDocumentsEveryKey(t *testing.T) {
-	readme, err := os.ReadFile("../../README.md")
+func TestDocsDocumentEveryKey(t *testing.T) {
+	readme, err := os.ReadFile("../../docs/configuration.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,7 +152,7 @@ func TestReadmeDocumentsEveryKey(t *testing.T) {
 		if m := regexp.MustCompile(`^(\w+) =`).FindStringSubmatch(line); m != nil {
 			key := table + m[1]
 			if !strings.Contains(string(readme), "`"+key+"`") {
-				t.Errorf("README.md does not document config key `%s`", key)
+				t.Errorf("docs/configuration.md does not document config key `%s`", key)
 			}
 		}
 	}

@@ -369,7 +369,7 @@ func (d *driver) explainFailure(res placement.Result, excluded map[int]*exclusio
 	v := j.view
 	return &noCluster{bids: len(j.received), placed: res, excluded: excluded,
 		invites: invitations{on: on, found: v.Found, invited: v.Invited, refusals: v.InviteRefusals, reasons: v.InviteReasons,
-			wanted: describe(j.req.PerWorker) + ", executor " + j.req.Executor}}
+			wanted: describe(j.req.PerWorker) + ", executor " + j.req.Executor, gpus: j.req.PerWorker.Pool == "gpu"}}
 }
 
 // without is m less key.

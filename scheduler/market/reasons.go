@@ -148,6 +148,7 @@ type invitations struct {
 	refusals map[string]int
 	reasons  map[string]string
 	wanted   string // the request's resources and executor, as text
+	gpus     bool   // the request asks for GPUs (pool gpu)
 }
 
 // noCluster is why no cluster could be formed, in numbers: the bids,
@@ -176,6 +177,9 @@ func (f *noCluster) Error() string {
 	case v.reasons == nil && v.invited == 0 && v.found == 0 && !v.on:
 	case v.found == 0:
 		out += "; the capability keys list no provider that matches the request (" + v.wanted + ")"
+		if v.gpus {
+			out += ": no provider found offers a GPU with that executor"
+		}
 	case v.invited > 0:
 		out += fmt.Sprintf("; of %s invited directly, %d would not bid%s", human.Plural(v.invited, "provider"), total(v.refusals), detailList(v.refusals, v.reasons))
 	}

@@ -84,3 +84,21 @@ func TestFailuresStayTyped(t *testing.T) {
 		t.Error("sentinel failures render differently")
 	}
 }
+
+// TestNoProviderFoundSaysWhatWasAsked: a job nobody could be found for
+// names what it asked, and says plainly when that was a GPU.
+func TestNoProviderFoundSaysWhatWasAsked(t *testing.T) {
+	for _, c := range []struct {
+		inv  invitations
+		want string
+	}{
+		{invitations{on: true, wanted: "pool gpu, executor docker", gpus: true},
+			"no provider bid before the deadline; the capability keys list no provider that matches the request (pool gpu, executor docker): no provider found offers a GPU with that executor"},
+		{invitations{on: true, wanted: "pool cpu, executor process"},
+			"no provider bid before the deadline; the capability keys list no provider that matches the request (pool cpu, executor process)"},
+	} {
+		if got := (&noCluster{invites: c.inv}).Error(); got != c.want {
+			t.Errorf("got  %q\nwant %q", got, c.want)
+		}
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"runtime"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -135,14 +134,6 @@ type Exchange2 struct {
 	Rand io.Reader
 }
 
-// verdict2 returns a verdict for ch with a detail cut to MaxDetail bytes.
-func verdict2(ch Challenge2, r Result, detail string) Verdict {
-	if len(detail) > MaxDetail {
-		detail = strings.ToValidUTF8(detail[:MaxDetail-3], "") + "..."
-	}
-	return Verdict{Challenge: ch.ID(), Result: r, Detail: detail}
-}
-
 // Failed2 is Failed for a version 2 challenge.
 func Failed2(ch Challenge2, err error) Verdict {
 	v := Failed(Challenge{}, err)
@@ -172,52 +163,15 @@ func Verify2(x Exchange2) (Verdict, error) {
 	if rows == 0 {
 		rows = min(DefaultCheckRows2, ch.N)
 	}
-	if x.Commitment == nil {
-		return verdict2(ch, Timeout, "no commitment"), nil
+	v, done, sp, err := judged2Of(x).judge()
+	if err != nil {
+		return Verdict{}, fmt.Errorf("verify: %w", err)
 	}
-	cm := *x.Commitment
-	if err := cm.Validate(ch); err != nil {
-		if errors.Is(err, ErrWrongChallenge) {
-			return verdict2(ch, BadCommitment, err.Error()), nil
-		}
-		return verdict2(ch, Malformed, err.Error()), nil
+	if done {
+		return v, nil
 	}
-	elapsed := max(cm.Elapsed, x.Observed-x.RTT)
-	withSpeed := func(v Verdict) Verdict {
-		v.Elapsed = elapsed
-		v.Throughput = ch.Flops() / elapsed.Seconds()
-		return v
-	}
-	if elapsed > ch.Deadline {
-		return withSpeed(verdict2(ch, Timeout, fmt.Sprintf("committed after %s, deadline %s", elapsed, ch.Deadline))), nil
-	}
-	if x.Openings == nil {
-		return withSpeed(verdict2(ch, Timeout, "no openings")), nil
-	}
-	if err := x.Request.Validate(ch); err != nil {
-		return Verdict{}, fmt.Errorf("verify: request: %w", err)
-	}
-	op := *x.Openings
-	if err := op.Validate(ch); err != nil {
-		if errors.Is(err, ErrWrongChallenge) {
-			return withSpeed(verdict2(ch, BadCommitment, err.Error())), nil
-		}
-		return withSpeed(verdict2(ch, Malformed, err.Error())), nil
-	}
-	opened := make([]int, len(op.Products))
-	for k, p := range op.Products {
-		opened[k] = p.Index
-	}
-	if !slices.Equal(opened, x.Request.Products) {
-		return withSpeed(verdict2(ch, Malformed, fmt.Sprintf("opened products %v, requested %v", opened, x.Request.Products))), nil
-	}
-	buf := make([]byte, 4*ch.N)
-	for _, p := range op.Products {
-		if err := tlog.CheckRecord(p.Proof, int64(ch.Products), cm.Root, int64(p.Index), leafHash(p.Digests, buf)); err != nil {
-			return withSpeed(verdict2(ch, BadCommitment, fmt.Sprintf("product %d does not match the committed root: %v", p.Index, err))), nil
-		}
-	}
-	picked := make([][]int, len(op.Products))
+	products := x.Openings.Products
+	picked := make([][]int, len(products))
 	for k := range picked {
 		picked[k] = make([]int, rows)
 		for q := range picked[k] {
@@ -228,15 +182,28 @@ func Verify2(x Exchange2) (Verdict, error) {
 			picked[k][q] = i
 		}
 	}
-	if detail := checkProducts(ch, op.Products, picked); detail != "" {
-		return withSpeed(verdict2(ch, WrongRows, detail)), nil
+	if detail := checkProducts(ch, products, picked); detail != "" {
+		return sp.stamp(verdictFor(ch.ID(), WrongRows, detail)), nil
 	}
-	v := withSpeed(verdict2(ch, Pass, fmt.Sprintf("%d products x %d rows right; %.3g FLOP/s", len(op.Products), rows, ch.Flops()/elapsed.Seconds())))
-	if x.Expected > 0 && v.Throughput < tolerance*x.Expected {
-		v.Result = TooSlow
-		v.Detail = fmt.Sprintf("%.3g FLOP/s < %.2g x %.3g expected of the claimed class", v.Throughput, tolerance, x.Expected)
+	v = sp.stamp(verdictFor(ch.ID(), Pass, fmt.Sprintf("%d products x %d rows right; %.3g FLOP/s", len(products), rows, sp.throughput())))
+	return speedCheck(v, x.Expected, tolerance), nil
+}
+
+// judged2Of reduces x to the steps Verify2 shares with Verify.
+func judged2Of(x Exchange2) judged {
+	ch := x.Challenge
+	j := judged{id: ch.ID(), flops: ch.Flops(), deadline: ch.Deadline, measured: x.Observed - x.RTT, noun: "product", size: ch.Products, requested: x.Request.Products}
+	if cm := x.Commitment; cm != nil {
+		j.committed, j.commitErr, j.claimed, j.root = true, cm.Validate(ch), cm.Elapsed, cm.Root
 	}
-	return v, nil
+	if op := x.Openings; op != nil {
+		j.requestErr = x.Request.Validate(ch)
+		j.opened, j.openErr = true, op.Validate(ch)
+		for _, p := range op.Products {
+			j.leaves = append(j.leaves, leaf{index: p.Index, values: p.Digests, proof: p.Proof})
+		}
+	}
+	return j
 }
 
 // checkProducts checks every opened product, picked[k] the rows of

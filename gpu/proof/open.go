@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -24,23 +23,7 @@ type OpenRequest struct {
 // Validate returns every problem with r as a request for ch, joined: a
 // different challenge ID wraps ErrWrongChallenge, anything else ErrInvalid.
 func (r OpenRequest) Validate(ch Challenge) error {
-	var errs []error
-	if r.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: request for challenge %.16s, want %.16s", ErrWrongChallenge, r.Challenge, ch.ID()))
-	}
-	if len(r.Rows) < 1 || len(r.Rows) > ch.Rows {
-		errs = append(errs, fmt.Errorf("%w: %d rows requested, want 1 to %d", ErrInvalid, len(r.Rows), ch.Rows))
-	}
-	for k, i := range r.Rows {
-		if i < 0 || i >= ch.N {
-			errs = append(errs, fmt.Errorf("%w: row %d not in [0, %d)", ErrInvalid, i, ch.N))
-		}
-		if k > 0 && i <= r.Rows[k-1] {
-			errs = append(errs, fmt.Errorf("%w: rows not strictly increasing at %d", ErrInvalid, k))
-			break
-		}
-	}
-	return errors.Join(errs...)
+	return checkPicks(r.Challenge, ch.ID(), r.Rows, ch.Rows, ch.N, "row")
 }
 
 // PickRows draws the rows to open for a commitment to ch, reading rnd
@@ -58,16 +41,11 @@ func PickRows(rnd io.Reader, ch Challenge, c Commitment) (OpenRequest, error) {
 	if err := c.Validate(ch); err != nil {
 		return OpenRequest{}, fmt.Errorf("pick rows: %w", err)
 	}
-	rows := make([]int, 0, ch.Rows)
-	for range ch.Rows {
-		i, err := uniform(rnd, ch.N)
-		if err != nil {
-			return OpenRequest{}, fmt.Errorf("pick rows: %w", err)
-		}
-		rows = append(rows, i)
+	rows, err := drawPicks(rnd, ch.Rows, ch.N)
+	if err != nil {
+		return OpenRequest{}, fmt.Errorf("pick rows: %w", err)
 	}
-	slices.Sort(rows)
-	return OpenRequest{Challenge: ch.ID(), Rows: slices.Compact(rows)}, nil
+	return OpenRequest{Challenge: ch.ID(), Rows: rows}, nil
 }
 
 // uniform returns an integer uniform in [0, n) read from rnd, by rejection

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"runtime"
-	"slices"
 	"sync/atomic"
 	"time"
 
@@ -25,23 +24,7 @@ type OpenRequest2 struct {
 
 // Validate returns every problem with r as a request for ch, joined.
 func (r OpenRequest2) Validate(ch Challenge2) error {
-	var errs []error
-	if r.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: request for challenge %.16s, want %.16s", ErrWrongChallenge, r.Challenge, ch.ID()))
-	}
-	if len(r.Products) < 1 || len(r.Products) > ch.Samples {
-		errs = append(errs, fmt.Errorf("%w: %d products requested, want 1 to %d", ErrInvalid, len(r.Products), ch.Samples))
-	}
-	for k, j := range r.Products {
-		if j < 0 || j >= ch.Products {
-			errs = append(errs, fmt.Errorf("%w: product %d not in [0, %d)", ErrInvalid, j, ch.Products))
-		}
-		if k > 0 && j <= r.Products[k-1] {
-			errs = append(errs, fmt.Errorf("%w: products not strictly increasing at %d", ErrInvalid, k))
-			break
-		}
-	}
-	return errors.Join(errs...)
+	return checkPicks(r.Challenge, ch.ID(), r.Products, ch.Samples, ch.Products, "product")
 }
 
 // PickProducts draws the products to open for a commitment to ch: s
@@ -55,16 +38,11 @@ func PickProducts(rnd io.Reader, ch Challenge2, c Commitment2) (OpenRequest2, er
 	if err := c.Validate(ch); err != nil {
 		return OpenRequest2{}, fmt.Errorf("pick products: %w", err)
 	}
-	out := make([]int, 0, ch.Samples)
-	for range ch.Samples {
-		j, err := uniform(rnd, ch.Products)
-		if err != nil {
-			return OpenRequest2{}, fmt.Errorf("pick products: %w", err)
-		}
-		out = append(out, j)
+	products, err := drawPicks(rnd, ch.Samples, ch.Products)
+	if err != nil {
+		return OpenRequest2{}, fmt.Errorf("pick products: %w", err)
 	}
-	slices.Sort(out)
-	return OpenRequest2{Challenge: ch.ID(), Products: slices.Compact(out)}, nil
+	return OpenRequest2{Challenge: ch.ID(), Products: products}, nil
 }
 
 // Opening2 is one product's row digests with their inclusion proof.

@@ -46,7 +46,7 @@ func (c Commitment2) Validate(ch Challenge2) error {
 type Work2 struct {
 	ch      Challenge2
 	digests []float32 // K x n
-	stored  []tlog.Hash
+	tree    *tree     // over the products' digest rows
 	commit  Commitment2
 }
 
@@ -63,37 +63,11 @@ func Commit2(ch Challenge2, digests []float32, elapsed time.Duration) (*Work2, e
 	if elapsed <= 0 {
 		return nil, fmt.Errorf("commit: %w: elapsed %s, want > 0", ErrInvalid, elapsed)
 	}
-	n := ch.N
-	w := &Work2{ch: ch, digests: digests, stored: make([]tlog.Hash, 0, tlog.StoredHashCount(int64(ch.Products)))}
-	buf := make([]byte, 4*n)
-	r := storedReader(&w.stored)
-	for j := range ch.Products {
-		hs, err := tlog.StoredHashesForRecordHash(int64(j), leafHash(digests[j*n:(j+1)*n], buf), r)
-		if err != nil {
-			return nil, fmt.Errorf("commit: tree: %w", err)
-		}
-		w.stored = append(w.stored, hs...)
-	}
-	root, err := tlog.TreeHash(int64(ch.Products), r)
+	t, root, err := buildTree(rowLeaves(digests, ch.N))
 	if err != nil {
-		return nil, fmt.Errorf("commit: tree hash: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	w.commit = Commitment2{Challenge: ch.ID(), Products: ch.Products, Root: root, Elapsed: elapsed}
-	return w, nil
-}
-
-// storedReader reads a tree's stored hashes from *s.
-func storedReader(s *[]tlog.Hash) tlog.HashReader {
-	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		for i, x := range indexes {
-			if x < 0 || x >= int64(len(*s)) {
-				return nil, fmt.Errorf("stored hash %d of %d", x, len(*s))
-			}
-			out[i] = (*s)[x]
-		}
-		return out, nil
-	})
+	return &Work2{ch: ch, digests: digests, tree: t, commit: Commitment2{Challenge: ch.ID(), Products: ch.Products, Root: root, Elapsed: elapsed}}, nil
 }
 
 // Commitment returns the commitment to send the verifier.
@@ -108,7 +82,7 @@ func (w *Work2) Open(req OpenRequest2) (Openings2, error) {
 	n := w.ch.N
 	out := Openings2{Challenge: w.commit.Challenge, Products: make([]Opening2, len(req.Products))}
 	for k, j := range req.Products {
-		p, err := tlog.ProveRecord(int64(w.ch.Products), int64(j), storedReader(&w.stored))
+		p, err := w.tree.prove(w.ch.Products, j)
 		if err != nil {
 			return Openings2{}, fmt.Errorf("open product %d: %w", j, err)
 		}

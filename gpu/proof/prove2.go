@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -110,10 +109,7 @@ func (p CPUProver2) Prove(ctx context.Context, ch Challenge2) (*Work2, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ch.Deadline)
 	defer cancel()
-	workers := p.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := workersOr(p.Workers)
 	n, pool := ch.N, ch.Pool
 	g := newGen2(ch.Seed, n, ch.Type)
 	mats := make([][]float32, 2*pool) // A_0..A_{P-1}, B_0..B_{P-1}

@@ -199,13 +199,8 @@ func (s *Service) answer(ctx context.Context, st network.Stream, r *bufio.Reader
 		commitment:  work.Commitment(),
 		requestSize: proof.MaxOpenRequestSize(ch.Rows),
 		request:     func(data []byte) (proof.OpenRequest, error) { return proof.UnmarshalOpenRequest(data, ch) },
-		open: func(req proof.OpenRequest) (proof.Openings, error) {
-			op, err := work.Open(req)
-			if err != nil {
-				return op, fmt.Errorf("open rows: %w", err)
-			}
-			return op, nil
-		},
+		open:        work.Open,
+		opening:     "open rows",
 	}.run(st, r)
 	if err != nil {
 		return err

@@ -108,6 +108,7 @@ type answered[R any, O marshaler] struct {
 	requestSize int
 	request     func([]byte) (R, error) // parses the open request
 	open        func(R) (O, error)      // answers it
+	opening     string                  // what open does, wrapping its error
 	opened      func()                  // called once opened, before sending; may be nil
 }
 
@@ -130,7 +131,7 @@ func (a answered[R, O]) run(st network.Stream, r *bufio.Reader) (proof.Verdict, 
 	}
 	op, err := a.open(req)
 	if err != nil {
-		return proof.Verdict{}, err
+		return proof.Verdict{}, fmt.Errorf("%s: %w", a.opening, err)
 	}
 	if a.opened != nil {
 		a.opened()

@@ -101,13 +101,8 @@ func (s *Service) answer2(ctx context.Context, st network.Stream, r *bufio.Reade
 		commitment:  work.Commitment(),
 		requestSize: proof.MaxOpenRequest2Size,
 		request:     func(data []byte) (proof.OpenRequest2, error) { return proof.UnmarshalOpenRequest2(data, ch) },
-		open: func(req proof.OpenRequest2) (proof.Openings2, error) {
-			op, err := work.Open(ctx, req)
-			if err != nil {
-				return op, fmt.Errorf("open products: %w", err)
-			}
-			return op, nil
-		},
+		open:        func(req proof.OpenRequest2) (proof.Openings2, error) { return work.Open(ctx, req) },
+		opening:     "open products",
 		opened: func() {
 			_ = work.Close() // the helper is done: free the GPU before the verdict
 			release()

@@ -60,10 +60,7 @@ func MaxOpeningsSize(n, r int) int {
 func openingSize(n, p int) int { return 4 + 4 + 4*max(n, 0) + 1 + tlog.HashSize*p }
 
 // header appends a message header.
-func header(kind byte, size int) []byte {
-	b := make([]byte, 0, size)
-	return append(b, kind, WireVersion)
-}
+func header(kind byte, size int) []byte { return headerOf(kind, WireVersion, size) }
 
 // decoder reads a message front to back; the first problem sticks.
 type decoder struct {
@@ -112,15 +109,7 @@ func (d *decoder) hash(what string) (h [32]byte) {
 }
 
 // header checks the message's kind and version.
-func (d *decoder) header(kind byte, name string) {
-	k, v := d.u8("kind"), d.u8("version")
-	if d.err == nil && k != kind {
-		d.err = fmt.Errorf("%w: kind %q, want %q (%s)", ErrMalformed, k, kind, name)
-	}
-	if d.err == nil && v != WireVersion {
-		d.err = fmt.Errorf("%w: %s version %d, want %d", ErrMalformed, name, v, WireVersion)
-	}
-}
+func (d *decoder) header(kind byte, name string) { d.headerOf(kind, WireVersion, name) }
 
 // finish returns the first problem, or ErrMalformed if bytes are left over.
 func (d *decoder) finish(name string) error {
@@ -263,28 +252,19 @@ func UnmarshalOpenRequest(data []byte, ch Challenge) (OpenRequest, error) {
 // tests can send them; it refuses only what does not fit the encoding: an
 // index or count over 32 bits, a proof of more than 255 hashes (ErrInvalid).
 func (o Openings) Marshal() ([]byte, error) {
-	size := headerSize + 32 + 4
-	for _, row := range o.Rows {
-		if row.Index < 0 || row.Index > math.MaxUint32 || len(row.Values) > math.MaxUint32 || len(row.Proof) > math.MaxUint8 {
-			return nil, fmt.Errorf("marshal openings: %w: row %d with %d values and %d proof hashes", ErrInvalid, row.Index, len(row.Values), len(row.Proof))
-		}
-		size += openingSize(len(row.Values), len(row.Proof))
+	leaves := make([]leaf, len(o.Rows))
+	for k, row := range o.Rows {
+		leaves[k] = leaf{index: row.Index, values: row.Values, proof: row.Proof}
 	}
-	b := header(kindOpenings, size)
-	b = append(b, o.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, clampU32(len(o.Rows)))
-	for _, row := range o.Rows {
-		b = binary.LittleEndian.AppendUint32(b, uint32(row.Index))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(row.Values)))
-		for _, v := range row.Values {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-		}
-		b = append(b, byte(len(row.Proof)))
-		for _, h := range row.Proof {
-			b = append(b, h[:]...)
-		}
-	}
-	return b, nil
+	return appendOpenings(WireVersion, o.Challenge, leaves, rowWords)
+}
+
+// rowWords names version 1's opened leaves, rows of C.
+var rowWords = leafWords{
+	leaf: "row", values: "values", count: "value count", raw: "row values",
+	wrongCount: func(k, index int, got uint32, n int) error {
+		return fmt.Errorf("%w: opening %d: row %d has %d values, want n = %d", ErrMalformed, k, index, got, n)
+	},
 }
 
 // UnmarshalOpenings decodes openings of ch's rows and validates them:
@@ -300,43 +280,12 @@ func UnmarshalOpenings(data []byte, ch Challenge) (Openings, error) {
 	d.header(kindOpenings, "openings")
 	var o Openings
 	o.Challenge = d.hash("challenge id")
-	count := d.u32("row count")
-	if d.err == nil && (count < 1 || uint64(count) > uint64(ch.Rows)) {
-		return Openings{}, fmt.Errorf("%w: %d rows opened, want 1 to %d", ErrMalformed, count, ch.Rows)
+	leaves, err := d.openings(ch.Rows, ch.N, proofLen(ch.N), rowWords)
+	if err != nil {
+		return Openings{}, err
 	}
-	if d.err == nil && uint64(count)*uint64(openingSize(ch.N, 0)) > uint64(len(d.b)) {
-		return Openings{}, fmt.Errorf("%w: %d rows announced, only %d bytes left", ErrMalformed, count, len(d.b))
-	}
-	if d.err == nil {
-		o.Rows = make([]Opening, 0, count)
-	}
-	maxProof := proofLen(ch.N)
-	for k := 0; d.err == nil && k < int(count); k++ {
-		var row Opening
-		row.Index = int(d.u32("row index"))
-		values := d.u32("value count")
-		if d.err == nil && uint64(values) != uint64(ch.N) {
-			return Openings{}, fmt.Errorf("%w: opening %d: row %d has %d values, want n = %d", ErrMalformed, k, row.Index, values, ch.N)
-		}
-		raw := d.take(4*ch.N, "row values")
-		if raw != nil {
-			row.Values = make([]float32, ch.N)
-			for j := range row.Values {
-				row.Values[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
-			}
-		}
-		pl := d.u8("proof length")
-		if d.err == nil && int(pl) > maxProof {
-			return Openings{}, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, pl, maxProof)
-		}
-		rawProof := d.take(tlog.HashSize*int(pl), "proof")
-		if rawProof != nil {
-			row.Proof = make(tlog.RecordProof, pl)
-			for h := range row.Proof {
-				copy(row.Proof[h][:], rawProof[tlog.HashSize*h:])
-			}
-		}
-		o.Rows = append(o.Rows, row)
+	for _, l := range leaves {
+		o.Rows = append(o.Rows, Opening{Index: l.index, Values: l.values, Proof: l.proof})
 	}
 	if err := d.finish("openings"); err != nil {
 		return Openings{}, err

@@ -47,21 +47,10 @@ func ChallengeWireVersion(data []byte) int {
 }
 
 // header2 appends a version 2 message header.
-func header2(kind byte, size int) []byte {
-	b := make([]byte, 0, size)
-	return append(b, kind, WireVersion2)
-}
+func header2(kind byte, size int) []byte { return headerOf(kind, WireVersion2, size) }
 
 // header2 checks a version 2 message's kind and version.
-func (d *decoder) header2(kind byte, name string) {
-	k, v := d.u8("kind"), d.u8("version")
-	if d.err == nil && k != kind {
-		d.err = fmt.Errorf("%w: kind %q, want %q (%s)", ErrMalformed, k, kind, name)
-	}
-	if d.err == nil && v != WireVersion2 {
-		d.err = fmt.Errorf("%w: %s version %d, want %d", ErrMalformed, name, v, WireVersion2)
-	}
-}
+func (d *decoder) header2(kind byte, name string) { d.headerOf(kind, WireVersion2, name) }
 
 // Marshal encodes the challenge; it refuses one that does not pass
 // Validate with the widest limits.
@@ -185,28 +174,19 @@ func UnmarshalOpenRequest2(data []byte, ch Challenge2) (OpenRequest2, error) {
 // Marshal encodes the openings as they are, wrong sizes included; it
 // refuses only what does not fit the encoding.
 func (o Openings2) Marshal() ([]byte, error) {
-	size := headerSize + 32 + 4
-	for _, p := range o.Products {
-		if p.Index < 0 || p.Index > math.MaxUint32 || len(p.Digests) > math.MaxUint32 || len(p.Proof) > math.MaxUint8 {
-			return nil, fmt.Errorf("marshal openings: %w: product %d with %d digests and %d proof hashes", ErrInvalid, p.Index, len(p.Digests), len(p.Proof))
-		}
-		size += 4 + 4 + 4*len(p.Digests) + 1 + tlog.HashSize*len(p.Proof)
+	leaves := make([]leaf, len(o.Products))
+	for k, p := range o.Products {
+		leaves[k] = leaf{index: p.Index, values: p.Digests, proof: p.Proof}
 	}
-	b := header2(kindOpenings, size)
-	b = append(b, o.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, clampU32(len(o.Products)))
-	for _, p := range o.Products {
-		b = binary.LittleEndian.AppendUint32(b, uint32(p.Index))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Digests)))
-		for _, v := range p.Digests {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-		}
-		b = append(b, byte(len(p.Proof)))
-		for _, h := range p.Proof {
-			b = append(b, h[:]...)
-		}
-	}
-	return b, nil
+	return appendOpenings(WireVersion2, o.Challenge, leaves, productWords)
+}
+
+// productWords names version 2's opened leaves, products' digest rows.
+var productWords = leafWords{
+	leaf: "product", values: "digests", count: "digest count", raw: "digests",
+	wrongCount: func(k, _ int, got uint32, n int) error {
+		return fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, got, n)
+	},
 }
 
 // UnmarshalOpenings2 decodes openings of ch's products and validates them:
@@ -220,38 +200,12 @@ func UnmarshalOpenings2(data []byte, ch Challenge2) (Openings2, error) {
 	d.header2(kindOpenings, "openings")
 	var o Openings2
 	o.Challenge = d.hash("challenge id")
-	count := d.u32("product count")
-	if d.err == nil && (count < 1 || uint64(count) > uint64(ch.Samples)) {
-		return Openings2{}, fmt.Errorf("%w: %d products opened, want 1 to %d", ErrMalformed, count, ch.Samples)
+	leaves, err := d.openings(ch.Samples, ch.N, proofLen(ch.Products), productWords)
+	if err != nil {
+		return Openings2{}, err
 	}
-	if d.err == nil && uint64(count)*uint64(9+4*ch.N) > uint64(len(d.b)) {
-		return Openings2{}, fmt.Errorf("%w: %d products announced, only %d bytes left", ErrMalformed, count, len(d.b))
-	}
-	maxProof := proofLen(ch.Products)
-	for k := 0; d.err == nil && k < int(count); k++ {
-		var p Opening2
-		p.Index = int(d.u32("product index"))
-		values := d.u32("digest count")
-		if d.err == nil && uint64(values) != uint64(ch.N) {
-			return Openings2{}, fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, values, ch.N)
-		}
-		if raw := d.take(4*ch.N, "digests"); raw != nil {
-			p.Digests = make([]float32, ch.N)
-			for i := range p.Digests {
-				p.Digests[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-			}
-		}
-		pl := d.u8("proof length")
-		if d.err == nil && int(pl) > maxProof {
-			return Openings2{}, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, pl, maxProof)
-		}
-		if raw := d.take(tlog.HashSize*int(pl), "proof"); raw != nil {
-			p.Proof = make(tlog.RecordProof, pl)
-			for h := range p.Proof {
-				copy(p.Proof[h][:], raw[tlog.HashSize*h:])
-			}
-		}
-		o.Products = append(o.Products, p)
+	for _, l := range leaves {
+		o.Products = append(o.Products, Opening2{Index: l.index, Digests: l.values, Proof: l.proof})
 	}
 	if err := d.finish("openings"); err != nil {
 		return Openings2{}, err

@@ -2,7 +2,6 @@ package proof
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -30,17 +29,11 @@ type Commitment struct {
 // different challenge ID or n wraps ErrWrongChallenge (a replay: bad
 // commitment), a non-positive elapsed time wraps ErrInvalid.
 func (c Commitment) Validate(ch Challenge) error {
-	var errs []error
-	if c.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: commitment for challenge %.16s, want %.16s", ErrWrongChallenge, c.Challenge, ch.ID()))
-	}
+	size := ""
 	if c.N != ch.N {
-		errs = append(errs, fmt.Errorf("%w: commitment for n = %d, want %d", ErrWrongChallenge, c.N, ch.N))
+		size = fmt.Sprintf("n = %d, want %d", c.N, ch.N)
 	}
-	if c.Elapsed <= 0 {
-		errs = append(errs, fmt.Errorf("%w: elapsed %s, want > 0", ErrInvalid, c.Elapsed))
-	}
-	return errors.Join(errs...)
+	return checkCommitment(c.Challenge, ch.ID(), size, c.Elapsed)
 }
 
 // Work is a computed challenge: the product C, its Merkle tree and the

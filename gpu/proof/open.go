@@ -105,24 +105,22 @@ type Openings struct {
 // different challenge ID wraps ErrWrongChallenge, wrong sizes ErrMalformed.
 // Whether the rows are those requested, and correct, is Verify's business.
 func (o Openings) Validate(ch Challenge) error {
-	var errs []error
-	if o.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: openings for challenge %.16s, want %.16s", ErrWrongChallenge, o.Challenge, ch.ID()))
+	return checkOpenings(o.Challenge, ch.ID(), rowLeavesOf(o.Rows), ch.Rows, ch.N, ch.N, rowWords)
+}
+
+// rowWords names version 1's opened leaves, rows of C.
+var rowWords = leafWords{
+	leaf: "row", values: "values", count: "value count", raw: "row values",
+	wrongCount: func(k, index int, got uint64, n int) error {
+		return fmt.Errorf("%w: opening %d: row %d has %d values, want n = %d", ErrMalformed, k, index, got, n)
+	},
+}
+
+// rowLeavesOf returns version 1's opened rows as leaves.
+func rowLeavesOf(rows []Opening) []leaf {
+	leaves := make([]leaf, len(rows))
+	for k, row := range rows {
+		leaves[k] = leaf{index: row.Index, values: row.Values, proof: row.Proof}
 	}
-	if len(o.Rows) < 1 || len(o.Rows) > ch.Rows {
-		errs = append(errs, fmt.Errorf("%w: %d rows opened, want 1 to %d", ErrMalformed, len(o.Rows), ch.Rows))
-	}
-	maxProof := proofLen(ch.N)
-	for k, row := range o.Rows {
-		if row.Index < 0 || row.Index >= ch.N {
-			errs = append(errs, fmt.Errorf("%w: opening %d: row %d not in [0, %d)", ErrMalformed, k, row.Index, ch.N))
-		}
-		if len(row.Values) != ch.N {
-			errs = append(errs, fmt.Errorf("%w: opening %d: row %d has %d values, want n = %d", ErrMalformed, k, row.Index, len(row.Values), ch.N))
-		}
-		if len(row.Proof) > maxProof {
-			errs = append(errs, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, len(row.Proof), maxProof))
-		}
-	}
-	return errors.Join(errs...)
+	return leaves
 }

@@ -2,7 +2,6 @@ package proof
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -27,17 +26,11 @@ type Commitment2 struct {
 
 // Validate returns every problem with c as an answer to ch, joined.
 func (c Commitment2) Validate(ch Challenge2) error {
-	var errs []error
-	if c.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: commitment for challenge %.16s, want %.16s", ErrWrongChallenge, c.Challenge, ch.ID()))
-	}
+	size := ""
 	if c.Products != ch.Products {
-		errs = append(errs, fmt.Errorf("%w: commitment for %d products, want %d", ErrWrongChallenge, c.Products, ch.Products))
+		size = fmt.Sprintf("%d products, want %d", c.Products, ch.Products)
 	}
-	if c.Elapsed <= 0 {
-		errs = append(errs, fmt.Errorf("%w: elapsed %s, want > 0", ErrInvalid, c.Elapsed))
-	}
-	return errors.Join(errs...)
+	return checkCommitment(c.Challenge, ch.ID(), size, c.Elapsed)
 }
 
 // Work2 is a computed version 2 challenge: every product's digests and

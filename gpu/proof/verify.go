@@ -206,9 +206,7 @@ func judgedOf(x Exchange) judged {
 	if op := x.Openings; op != nil {
 		j.requestErr = x.Request.Validate(ch)
 		j.opened, j.openErr = true, op.Validate(ch)
-		for _, row := range op.Rows {
-			j.leaves = append(j.leaves, leaf{index: row.Index, values: row.Values, proof: row.Proof})
-		}
+		j.leaves = rowLeavesOf(op.Rows)
 	}
 	return j
 }

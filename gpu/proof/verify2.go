@@ -1,7 +1,6 @@
 package proof
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -65,26 +64,24 @@ type Openings2 struct {
 
 // Validate returns every problem with o as openings for ch, joined.
 func (o Openings2) Validate(ch Challenge2) error {
-	var errs []error
-	if o.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: openings for challenge %.16s, want %.16s", ErrWrongChallenge, o.Challenge, ch.ID()))
+	return checkOpenings(o.Challenge, ch.ID(), productLeavesOf(o.Products), ch.Samples, ch.Products, ch.N, productWords)
+}
+
+// productWords names version 2's opened leaves, products' digest rows.
+var productWords = leafWords{
+	leaf: "product", values: "digests", count: "digest count", raw: "digests",
+	wrongCount: func(k, _ int, got uint64, n int) error {
+		return fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, got, n)
+	},
+}
+
+// productLeavesOf returns version 2's opened products as leaves.
+func productLeavesOf(products []Opening2) []leaf {
+	leaves := make([]leaf, len(products))
+	for k, p := range products {
+		leaves[k] = leaf{index: p.Index, values: p.Digests, proof: p.Proof}
 	}
-	if len(o.Products) < 1 || len(o.Products) > ch.Samples {
-		errs = append(errs, fmt.Errorf("%w: %d products opened, want 1 to %d", ErrMalformed, len(o.Products), ch.Samples))
-	}
-	maxProof := proofLen(ch.Products)
-	for k, p := range o.Products {
-		if p.Index < 0 || p.Index >= ch.Products {
-			errs = append(errs, fmt.Errorf("%w: opening %d: product %d not in [0, %d)", ErrMalformed, k, p.Index, ch.Products))
-		}
-		if len(p.Digests) != ch.N {
-			errs = append(errs, fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, len(p.Digests), ch.N))
-		}
-		if len(p.Proof) > maxProof {
-			errs = append(errs, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, len(p.Proof), maxProof))
-		}
-	}
-	return errors.Join(errs...)
+	return leaves
 }
 
 // Exchange2 is everything the verifier saw of one version 2 challenge.
@@ -177,9 +174,7 @@ func judged2Of(x Exchange2) judged {
 	if op := x.Openings; op != nil {
 		j.requestErr = x.Request.Validate(ch)
 		j.opened, j.openErr = true, op.Validate(ch)
-		for _, p := range op.Products {
-			j.leaves = append(j.leaves, leaf{index: p.Index, values: p.Digests, proof: p.Proof})
-		}
+		j.leaves = productLeavesOf(op.Products)
 	}
 	return j
 }

@@ -252,19 +252,7 @@ func UnmarshalOpenRequest(data []byte, ch Challenge) (OpenRequest, error) {
 // tests can send them; it refuses only what does not fit the encoding: an
 // index or count over 32 bits, a proof of more than 255 hashes (ErrInvalid).
 func (o Openings) Marshal() ([]byte, error) {
-	leaves := make([]leaf, len(o.Rows))
-	for k, row := range o.Rows {
-		leaves[k] = leaf{index: row.Index, values: row.Values, proof: row.Proof}
-	}
-	return appendOpenings(WireVersion, o.Challenge, leaves, rowWords)
-}
-
-// rowWords names version 1's opened leaves, rows of C.
-var rowWords = leafWords{
-	leaf: "row", values: "values", count: "value count", raw: "row values",
-	wrongCount: func(k, index int, got uint32, n int) error {
-		return fmt.Errorf("%w: opening %d: row %d has %d values, want n = %d", ErrMalformed, k, index, got, n)
-	},
+	return appendOpenings(WireVersion, o.Challenge, rowLeavesOf(o.Rows), rowWords)
 }
 
 // UnmarshalOpenings decodes openings of ch's rows and validates them:

@@ -174,19 +174,7 @@ func UnmarshalOpenRequest2(data []byte, ch Challenge2) (OpenRequest2, error) {
 // Marshal encodes the openings as they are, wrong sizes included; it
 // refuses only what does not fit the encoding.
 func (o Openings2) Marshal() ([]byte, error) {
-	leaves := make([]leaf, len(o.Products))
-	for k, p := range o.Products {
-		leaves[k] = leaf{index: p.Index, values: p.Digests, proof: p.Proof}
-	}
-	return appendOpenings(WireVersion2, o.Challenge, leaves, productWords)
-}
-
-// productWords names version 2's opened leaves, products' digest rows.
-var productWords = leafWords{
-	leaf: "product", values: "digests", count: "digest count", raw: "digests",
-	wrongCount: func(k, _ int, got uint32, n int) error {
-		return fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, got, n)
-	},
+	return appendOpenings(WireVersion2, o.Challenge, productLeavesOf(o.Products), productWords)
 }
 
 // UnmarshalOpenings2 decodes openings of ch's products and validates them:

@@ -29,18 +29,6 @@ func (d *decoder) headerOf(kind, version byte, name string) {
 	}
 }
 
-// leafWords is how one version names its opened leaves in errors and in
-// the decoder's labels.
-type leafWords struct {
-	leaf   string // one leaf: "row", "product"
-	values string // its values, plural: "values", "digests"
-	count  string // the label of its value count: "value count"
-	raw    string // the label of its values' bytes: "row values"
-	// wrongCount is the error for opening k, of leaf index, announcing
-	// got values instead of n.
-	wrongCount func(k, index int, got uint32, n int) error
-}
-
 // appendOpenings encodes openings of leaves for challenge id as they are,
 // wrong sizes included; it refuses only what does not fit the encoding.
 func appendOpenings(version byte, id ID, leaves []leaf, w leafWords) ([]byte, error) {
@@ -100,7 +88,7 @@ func (d *decoder) opening(k, n, maxProof int, w leafWords) (leaf, error) {
 	l.index = int(d.u32(w.leaf + " index"))
 	values := d.u32(w.count)
 	if d.err == nil && uint64(values) != uint64(n) {
-		return l, w.wrongCount(k, l.index, values, n)
+		return l, w.wrongCount(k, l.index, uint64(values), n)
 	}
 	if raw := d.take(4*n, w.raw); raw != nil {
 		l.values = make([]float32, n)

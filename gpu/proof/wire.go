@@ -153,12 +153,9 @@ func UnmarshalChallenge(data []byte, l Limits) (Challenge, error) {
 	code := d.u8("number type")
 	c.Rows = int(d.u32("rows"))
 	c.Deadline = time.Duration(d.u64("deadline"))
-	if err := d.finish("challenge"); err != nil {
+	t, err := d.typed("challenge", code)
+	if err != nil {
 		return Challenge{}, err
-	}
-	t, ok := numberTypeOf(code)
-	if !ok {
-		return Challenge{}, fmt.Errorf("%w: unknown number type code %d", ErrMalformed, code)
 	}
 	c.Type = t
 	if err := c.Validate(l); err != nil {
@@ -207,15 +204,7 @@ func UnmarshalCommitment(data []byte, ch Challenge) (Commitment, error) {
 // encoding (ErrInvalid).
 func (r OpenRequest) Marshal() ([]byte, error) {
 	b := header(kindOpenRequest, MaxOpenRequestSize(len(r.Rows)))
-	b = append(b, r.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, clampU32(len(r.Rows)))
-	for _, i := range r.Rows {
-		if i < 0 || i > math.MaxUint32 {
-			return nil, fmt.Errorf("marshal open request: %w: row %d", ErrInvalid, i)
-		}
-		b = binary.LittleEndian.AppendUint32(b, uint32(i))
-	}
-	return b, nil
+	return appendPicks(b, r.Challenge, r.Rows, "row")
 }
 
 // UnmarshalOpenRequest decodes a request for ch's rows and validates it:
@@ -229,16 +218,11 @@ func UnmarshalOpenRequest(data []byte, ch Challenge) (OpenRequest, error) {
 	d.header(kindOpenRequest, "open request")
 	var r OpenRequest
 	r.Challenge = d.hash("challenge id")
-	count := d.u32("row count")
-	if d.err == nil && uint64(count)*4 != uint64(len(d.b)) {
-		return OpenRequest{}, fmt.Errorf("%w: %d rows announced, %d bytes of rows", ErrMalformed, count, len(d.b))
+	rows, err := d.picks("row", "%d rows announced, %d bytes of rows")
+	if err != nil {
+		return OpenRequest{}, err
 	}
-	if d.err == nil {
-		r.Rows = make([]int, count)
-		for k := range r.Rows {
-			r.Rows[k] = int(d.u32("row"))
-		}
-	}
+	r.Rows = rows
 	if err := d.finish("open request"); err != nil {
 		return OpenRequest{}, err
 	}

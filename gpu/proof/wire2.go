@@ -79,12 +79,9 @@ func UnmarshalChallenge2(data []byte, l Limits2) (Challenge2, error) {
 	c.Products = int(d.u32("products"))
 	c.Samples = int(d.u32("samples"))
 	c.Deadline = time.Duration(d.u64("deadline"))
-	if err := d.finish("challenge"); err != nil {
+	t, err := d.typed("challenge", code)
+	if err != nil {
 		return Challenge2{}, err
-	}
-	t, ok := numberTypeOf(code)
-	if !ok {
-		return Challenge2{}, fmt.Errorf("%w: unknown number type code %d", ErrMalformed, code)
 	}
 	c.Type = t
 	if err := c.Validate(l); err != nil {
@@ -132,15 +129,7 @@ func (r OpenRequest2) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("marshal open request: %w: %d products", ErrInvalid, len(r.Products))
 	}
 	b := header2(kindOpenRequest, MaxOpenRequest2Size)
-	b = append(b, r.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(r.Products)))
-	for _, j := range r.Products {
-		if j < 0 || j > math.MaxUint32 {
-			return nil, fmt.Errorf("marshal open request: %w: product %d", ErrInvalid, j)
-		}
-		b = binary.LittleEndian.AppendUint32(b, uint32(j))
-	}
-	return b, nil
+	return appendPicks(b, r.Challenge, r.Products, "product")
 }
 
 // UnmarshalOpenRequest2 decodes a request for ch's products and validates it.
@@ -152,16 +141,11 @@ func UnmarshalOpenRequest2(data []byte, ch Challenge2) (OpenRequest2, error) {
 	d.header2(kindOpenRequest, "open request")
 	var r OpenRequest2
 	r.Challenge = d.hash("challenge id")
-	count := d.u32("product count")
-	if d.err == nil && uint64(count)*4 != uint64(len(d.b)) {
-		return OpenRequest2{}, fmt.Errorf("%w: %d products announced, %d bytes of them", ErrMalformed, count, len(d.b))
+	products, err := d.picks("product", "%d products announced, %d bytes of them")
+	if err != nil {
+		return OpenRequest2{}, err
 	}
-	if d.err == nil {
-		r.Products = make([]int, count)
-		for k := range r.Products {
-			r.Products[k] = int(d.u32("product"))
-		}
-	}
+	r.Products = products
 	if err := d.finish("open request"); err != nil {
 		return OpenRequest2{}, err
 	}

@@ -29,6 +29,52 @@ func (d *decoder) headerOf(kind, version byte, name string) {
 	}
 }
 
+// appendPicks appends an open request's body: the challenge ID, a count
+// and the indexes of the leaves named noun; it refuses an index that does
+// not fit the encoding.
+func appendPicks(b []byte, id ID, picks []int, noun string) ([]byte, error) {
+	b = append(b, id[:]...)
+	b = binary.LittleEndian.AppendUint32(b, clampU32(len(picks)))
+	for _, i := range picks {
+		if i < 0 || i > math.MaxUint32 {
+			return nil, fmt.Errorf("marshal open request: %w: %s %d", ErrInvalid, noun, i)
+		}
+		b = binary.LittleEndian.AppendUint32(b, uint32(i))
+	}
+	return b, nil
+}
+
+// picks decodes an open request's indexes after its challenge ID: a
+// count, then that many indexes of leaves named noun. mismatch formats
+// the error, from the count and the bytes left, when they disagree.
+func (d *decoder) picks(noun, mismatch string) ([]int, error) {
+	count := d.u32(noun + " count")
+	if d.err == nil && uint64(count)*4 != uint64(len(d.b)) {
+		return nil, fmt.Errorf("%w: "+mismatch, ErrMalformed, count, len(d.b))
+	}
+	if d.err != nil {
+		return nil, nil
+	}
+	picks := make([]int, count)
+	for k := range picks {
+		picks[k] = int(d.u32(noun))
+	}
+	return picks, nil
+}
+
+// typed finishes a message named name whose number type is code: the
+// first problem, or the type.
+func (d *decoder) typed(name string, code byte) (NumberType, error) {
+	if err := d.finish(name); err != nil {
+		return "", err
+	}
+	t, ok := numberTypeOf(code)
+	if !ok {
+		return "", fmt.Errorf("%w: unknown number type code %d", ErrMalformed, code)
+	}
+	return t, nil
+}
+
 // appendOpenings encodes openings of leaves for challenge id as they are,
 // wrong sizes included; it refuses only what does not fit the encoding.
 func appendOpenings(version byte, id ID, leaves []leaf, w leafWords) ([]byte, error) {

@@ -170,11 +170,7 @@ func (c Commitment) Marshal() ([]byte, error) {
 	if c.N < 0 || c.N > math.MaxUint32 || c.Elapsed < 0 {
 		return nil, fmt.Errorf("marshal commitment: %w: n = %d, elapsed %s", ErrInvalid, c.N, c.Elapsed)
 	}
-	b := header(kindCommitment, CommitmentSize)
-	b = append(b, c.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(c.N))
-	b = append(b, c.Root[:]...)
-	return binary.LittleEndian.AppendUint64(b, uint64(c.Elapsed)), nil
+	return appendCommitment(header(kindCommitment, CommitmentSize), c.Challenge, c.N, c.Root, c.Elapsed), nil
 }
 
 // UnmarshalCommitment decodes a commitment to ch and validates it: errors
@@ -187,10 +183,7 @@ func UnmarshalCommitment(data []byte, ch Challenge) (Commitment, error) {
 	d := decoder{b: data}
 	d.header(kindCommitment, "commitment")
 	var c Commitment
-	c.Challenge = d.hash("challenge id")
-	c.N = int(d.u32("n"))
-	c.Root = d.hash("root")
-	c.Elapsed = time.Duration(d.u64("elapsed"))
+	c.Challenge, c.N, c.Root, c.Elapsed = d.commitment("n")
 	if err := d.finish("commitment"); err != nil {
 		return Commitment{}, err
 	}

@@ -1,7 +1,6 @@
 package proof
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
@@ -95,11 +94,7 @@ func (c Commitment2) Marshal() ([]byte, error) {
 	if c.Products < 0 || c.Products > math.MaxUint32 || c.Elapsed < 0 {
 		return nil, fmt.Errorf("marshal commitment: %w: products %d, elapsed %s", ErrInvalid, c.Products, c.Elapsed)
 	}
-	b := header2(kindCommitment, Commitment2Size)
-	b = append(b, c.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(c.Products))
-	b = append(b, c.Root[:]...)
-	return binary.LittleEndian.AppendUint64(b, uint64(c.Elapsed)), nil
+	return appendCommitment(header2(kindCommitment, Commitment2Size), c.Challenge, c.Products, c.Root, c.Elapsed), nil
 }
 
 // UnmarshalCommitment2 decodes a commitment to ch and validates it.
@@ -110,10 +105,7 @@ func UnmarshalCommitment2(data []byte, ch Challenge2) (Commitment2, error) {
 	d := decoder{b: data}
 	d.header2(kindCommitment, "commitment")
 	var c Commitment2
-	c.Challenge = d.hash("challenge id")
-	c.Products = int(d.u32("products"))
-	c.Root = d.hash("root")
-	c.Elapsed = time.Duration(d.u64("elapsed"))
+	c.Challenge, c.Products, c.Root, c.Elapsed = d.commitment("products")
 	if err := d.finish("commitment"); err != nil {
 		return Commitment2{}, err
 	}

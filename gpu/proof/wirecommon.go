@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"time"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -27,6 +28,24 @@ func (d *decoder) headerOf(kind, version byte, name string) {
 	if d.err == nil && v != version {
 		d.err = fmt.Errorf("%w: %s version %d, want %d", ErrMalformed, name, v, version)
 	}
+}
+
+// appendCommitment appends a commitment's body: the challenge ID, the
+// tree's size (leaves under the root), the root and the elapsed time.
+func appendCommitment(b []byte, id ID, size int, root tlog.Hash, elapsed time.Duration) []byte {
+	b = append(b, id[:]...)
+	b = binary.LittleEndian.AppendUint32(b, uint32(size))
+	b = append(b, root[:]...)
+	return binary.LittleEndian.AppendUint64(b, uint64(elapsed))
+}
+
+// commitment decodes a commitment's body; sizeLabel names the tree's
+// size in errors.
+func (d *decoder) commitment(sizeLabel string) (id ID, size int, root tlog.Hash, elapsed time.Duration) {
+	id = d.hash("challenge id")
+	size = int(d.u32(sizeLabel))
+	root = d.hash("root")
+	return id, size, root, time.Duration(d.u64("elapsed"))
 }
 
 // appendPicks appends an open request's body: the challenge ID, a count

@@ -189,11 +189,8 @@ type Challenge struct {
 // Validate with the default limits.
 func NewChallenge(rnd io.Reader, n int, t NumberType, rows int, deadline time.Duration) (Challenge, error) {
 	ch := Challenge{Version: ChallengeVersion, N: n, Type: t, Rows: rows, Deadline: deadline}
-	if _, err := io.ReadFull(rnd, ch.Seed[:]); err != nil {
-		return Challenge{}, fmt.Errorf("read challenge seed: %w", err)
-	}
-	if _, err := io.ReadFull(rnd, ch.Nonce[:]); err != nil {
-		return Challenge{}, fmt.Errorf("read challenge nonce: %w", err)
+	if err := readSecrets(rnd, ch.Seed[:], ch.Nonce[:]); err != nil {
+		return Challenge{}, err
 	}
 	if err := ch.Validate(Limits{}); err != nil {
 		return Challenge{}, err
@@ -256,6 +253,17 @@ func (c Challenge) appendBody(b []byte) []byte {
 	b = append(b, c.Type.code())
 	b = binary.LittleEndian.AppendUint32(b, clampU32(c.Rows))
 	return binary.LittleEndian.AppendUint64(b, uint64(c.Deadline))
+}
+
+// readSecrets fills a challenge's seed, then its nonce, from rnd.
+func readSecrets(rnd io.Reader, seed, nonce []byte) error {
+	if _, err := io.ReadFull(rnd, seed); err != nil {
+		return fmt.Errorf("read challenge seed: %w", err)
+	}
+	if _, err := io.ReadFull(rnd, nonce); err != nil {
+		return fmt.Errorf("read challenge nonce: %w", err)
+	}
+	return nil
 }
 
 // clampU32 maps v into the range of a uint32.

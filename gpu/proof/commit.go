@@ -2,7 +2,6 @@ package proof
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -30,17 +29,11 @@ type Commitment struct {
 // different challenge ID or n wraps ErrWrongChallenge (a replay: bad
 // commitment), a non-positive elapsed time wraps ErrInvalid.
 func (c Commitment) Validate(ch Challenge) error {
-	var errs []error
-	if c.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: commitment for challenge %.16s, want %.16s", ErrWrongChallenge, c.Challenge, ch.ID()))
-	}
+	size := ""
 	if c.N != ch.N {
-		errs = append(errs, fmt.Errorf("%w: commitment for n = %d, want %d", ErrWrongChallenge, c.N, ch.N))
+		size = fmt.Sprintf("n = %d, want %d", c.N, ch.N)
 	}
-	if c.Elapsed <= 0 {
-		errs = append(errs, fmt.Errorf("%w: elapsed %s, want > 0", ErrInvalid, c.Elapsed))
-	}
-	return errors.Join(errs...)
+	return checkCommitment(c.Challenge, ch.ID(), size, c.Elapsed)
 }
 
 // Work is a computed challenge: the product C, its Merkle tree and the
@@ -48,8 +41,8 @@ func (c Commitment) Validate(ch Challenge) error {
 // answering the verifier's OpenRequest.
 type Work struct {
 	ch     Challenge
-	c      []float32   // n x n, row-major
-	stored []tlog.Hash // the tree's hashes in tlog's stored order
+	c      []float32 // n x n, row-major
+	tree   *tree     // over the rows of c
 	commit Commitment
 }
 
@@ -67,44 +60,16 @@ func Commit(ch Challenge, c []float32, elapsed time.Duration) (*Work, error) {
 	if elapsed <= 0 {
 		return nil, fmt.Errorf("commit: %w: elapsed %s, want > 0", ErrInvalid, elapsed)
 	}
-	leaves := make([]tlog.Hash, ch.N)
-	buf := make([]byte, 4*ch.N)
-	for i := range leaves {
-		leaves[i] = leafHash(c[i*ch.N:(i+1)*ch.N], buf)
-	}
-	return commitLeaves(ch, c, leaves, elapsed)
+	return commitLeaves(ch, c, rowLeaves(c, ch.N), elapsed)
 }
 
 // commitLeaves builds the tree over leaves, the hashes of c's rows.
 func commitLeaves(ch Challenge, c []float32, leaves []tlog.Hash, elapsed time.Duration) (*Work, error) {
-	w := &Work{ch: ch, c: c, stored: make([]tlog.Hash, 0, tlog.StoredHashCount(int64(len(leaves))))}
-	for i, h := range leaves {
-		hs, err := tlog.StoredHashesForRecordHash(int64(i), h, w.reader())
-		if err != nil {
-			return nil, fmt.Errorf("commit: tree: %w", err)
-		}
-		w.stored = append(w.stored, hs...)
-	}
-	root, err := tlog.TreeHash(int64(len(leaves)), w.reader())
+	t, root, err := buildTree(leaves)
 	if err != nil {
-		return nil, fmt.Errorf("commit: tree hash: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	w.commit = Commitment{Challenge: ch.ID(), N: ch.N, Root: root, Elapsed: elapsed}
-	return w, nil
-}
-
-// reader reads the tree's stored hashes.
-func (w *Work) reader() tlog.HashReader {
-	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		for i, x := range indexes {
-			if x < 0 || x >= int64(len(w.stored)) {
-				return nil, fmt.Errorf("stored hash %d of %d", x, len(w.stored))
-			}
-			out[i] = w.stored[x]
-		}
-		return out, nil
-	})
+	return &Work{ch: ch, c: c, tree: t, commit: Commitment{Challenge: ch.ID(), N: ch.N, Root: root, Elapsed: elapsed}}, nil
 }
 
 // Commitment returns the commitment to send the verifier.
@@ -120,7 +85,7 @@ func (w *Work) Open(req OpenRequest) (Openings, error) {
 	n := w.ch.N
 	out := Openings{Challenge: w.commit.Challenge, Rows: make([]Opening, len(req.Rows))}
 	for k, i := range req.Rows {
-		p, err := tlog.ProveRecord(int64(n), int64(i), w.reader())
+		p, err := w.tree.prove(n, i)
 		if err != nil {
 			return Openings{}, fmt.Errorf("open row %d: %w", i, err)
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 
 	"golang.org/x/mod/sumdb/tlog"
 )
@@ -24,23 +23,7 @@ type OpenRequest struct {
 // Validate returns every problem with r as a request for ch, joined: a
 // different challenge ID wraps ErrWrongChallenge, anything else ErrInvalid.
 func (r OpenRequest) Validate(ch Challenge) error {
-	var errs []error
-	if r.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: request for challenge %.16s, want %.16s", ErrWrongChallenge, r.Challenge, ch.ID()))
-	}
-	if len(r.Rows) < 1 || len(r.Rows) > ch.Rows {
-		errs = append(errs, fmt.Errorf("%w: %d rows requested, want 1 to %d", ErrInvalid, len(r.Rows), ch.Rows))
-	}
-	for k, i := range r.Rows {
-		if i < 0 || i >= ch.N {
-			errs = append(errs, fmt.Errorf("%w: row %d not in [0, %d)", ErrInvalid, i, ch.N))
-		}
-		if k > 0 && i <= r.Rows[k-1] {
-			errs = append(errs, fmt.Errorf("%w: rows not strictly increasing at %d", ErrInvalid, k))
-			break
-		}
-	}
-	return errors.Join(errs...)
+	return checkPicks(r.Challenge, ch.ID(), r.Rows, ch.Rows, ch.N, "row")
 }
 
 // PickRows draws the rows to open for a commitment to ch, reading rnd
@@ -58,16 +41,11 @@ func PickRows(rnd io.Reader, ch Challenge, c Commitment) (OpenRequest, error) {
 	if err := c.Validate(ch); err != nil {
 		return OpenRequest{}, fmt.Errorf("pick rows: %w", err)
 	}
-	rows := make([]int, 0, ch.Rows)
-	for range ch.Rows {
-		i, err := uniform(rnd, ch.N)
-		if err != nil {
-			return OpenRequest{}, fmt.Errorf("pick rows: %w", err)
-		}
-		rows = append(rows, i)
+	rows, err := drawPicks(rnd, ch.Rows, ch.N)
+	if err != nil {
+		return OpenRequest{}, fmt.Errorf("pick rows: %w", err)
 	}
-	slices.Sort(rows)
-	return OpenRequest{Challenge: ch.ID(), Rows: slices.Compact(rows)}, nil
+	return OpenRequest{Challenge: ch.ID(), Rows: rows}, nil
 }
 
 // uniform returns an integer uniform in [0, n) read from rnd, by rejection
@@ -127,24 +105,22 @@ type Openings struct {
 // different challenge ID wraps ErrWrongChallenge, wrong sizes ErrMalformed.
 // Whether the rows are those requested, and correct, is Verify's business.
 func (o Openings) Validate(ch Challenge) error {
-	var errs []error
-	if o.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: openings for challenge %.16s, want %.16s", ErrWrongChallenge, o.Challenge, ch.ID()))
+	return checkOpenings(o.Challenge, ch.ID(), rowLeavesOf(o.Rows), ch.Rows, ch.N, ch.N, rowWords)
+}
+
+// rowWords names version 1's opened leaves, rows of C.
+var rowWords = leafWords{
+	leaf: "row", values: "values", count: "value count", raw: "row values",
+	wrongCount: func(k, index int, got uint64, n int) error {
+		return fmt.Errorf("%w: opening %d: row %d has %d values, want n = %d", ErrMalformed, k, index, got, n)
+	},
+}
+
+// rowLeavesOf returns version 1's opened rows as leaves.
+func rowLeavesOf(rows []Opening) []leaf {
+	leaves := make([]leaf, len(rows))
+	for k, row := range rows {
+		leaves[k] = leaf{index: row.Index, values: row.Values, proof: row.Proof}
 	}
-	if len(o.Rows) < 1 || len(o.Rows) > ch.Rows {
-		errs = append(errs, fmt.Errorf("%w: %d rows opened, want 1 to %d", ErrMalformed, len(o.Rows), ch.Rows))
-	}
-	maxProof := proofLen(ch.N)
-	for k, row := range o.Rows {
-		if row.Index < 0 || row.Index >= ch.N {
-			errs = append(errs, fmt.Errorf("%w: opening %d: row %d not in [0, %d)", ErrMalformed, k, row.Index, ch.N))
-		}
-		if len(row.Values) != ch.N {
-			errs = append(errs, fmt.Errorf("%w: opening %d: row %d has %d values, want n = %d", ErrMalformed, k, row.Index, len(row.Values), ch.N))
-		}
-		if len(row.Proof) > maxProof {
-			errs = append(errs, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, len(row.Proof), maxProof))
-		}
-	}
-	return errors.Join(errs...)
+	return leaves
 }

@@ -83,12 +83,9 @@ func UnmarshalPrepare2(data []byte, l Limits2) (Prepare2, error) {
 	p.Products = int(d.u32("products"))
 	p.Samples = int(d.u32("samples"))
 	p.Deadline = time.Duration(d.u64("deadline"))
-	if err := d.finish("prepare"); err != nil {
+	t, err := d.typed("prepare", code)
+	if err != nil {
 		return Prepare2{}, err
-	}
-	t, ok := numberTypeOf(code)
-	if !ok {
-		return Prepare2{}, fmt.Errorf("%w: unknown number type code %d", ErrMalformed, code)
 	}
 	p.Type = t
 	if err := p.Validate(l); err != nil {

@@ -2,9 +2,7 @@ package proof
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -28,17 +26,11 @@ type Commitment2 struct {
 
 // Validate returns every problem with c as an answer to ch, joined.
 func (c Commitment2) Validate(ch Challenge2) error {
-	var errs []error
-	if c.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: commitment for challenge %.16s, want %.16s", ErrWrongChallenge, c.Challenge, ch.ID()))
-	}
+	size := ""
 	if c.Products != ch.Products {
-		errs = append(errs, fmt.Errorf("%w: commitment for %d products, want %d", ErrWrongChallenge, c.Products, ch.Products))
+		size = fmt.Sprintf("%d products, want %d", c.Products, ch.Products)
 	}
-	if c.Elapsed <= 0 {
-		errs = append(errs, fmt.Errorf("%w: elapsed %s, want > 0", ErrInvalid, c.Elapsed))
-	}
-	return errors.Join(errs...)
+	return checkCommitment(c.Challenge, ch.ID(), size, c.Elapsed)
 }
 
 // Work2 is a computed version 2 challenge: every product's digests and
@@ -46,7 +38,7 @@ func (c Commitment2) Validate(ch Challenge2) error {
 type Work2 struct {
 	ch      Challenge2
 	digests []float32 // K x n
-	stored  []tlog.Hash
+	tree    *tree     // over the products' digest rows
 	commit  Commitment2
 }
 
@@ -63,37 +55,11 @@ func Commit2(ch Challenge2, digests []float32, elapsed time.Duration) (*Work2, e
 	if elapsed <= 0 {
 		return nil, fmt.Errorf("commit: %w: elapsed %s, want > 0", ErrInvalid, elapsed)
 	}
-	n := ch.N
-	w := &Work2{ch: ch, digests: digests, stored: make([]tlog.Hash, 0, tlog.StoredHashCount(int64(ch.Products)))}
-	buf := make([]byte, 4*n)
-	r := storedReader(&w.stored)
-	for j := range ch.Products {
-		hs, err := tlog.StoredHashesForRecordHash(int64(j), leafHash(digests[j*n:(j+1)*n], buf), r)
-		if err != nil {
-			return nil, fmt.Errorf("commit: tree: %w", err)
-		}
-		w.stored = append(w.stored, hs...)
-	}
-	root, err := tlog.TreeHash(int64(ch.Products), r)
+	t, root, err := buildTree(rowLeaves(digests, ch.N))
 	if err != nil {
-		return nil, fmt.Errorf("commit: tree hash: %w", err)
+		return nil, fmt.Errorf("commit: %w", err)
 	}
-	w.commit = Commitment2{Challenge: ch.ID(), Products: ch.Products, Root: root, Elapsed: elapsed}
-	return w, nil
-}
-
-// storedReader reads a tree's stored hashes from *s.
-func storedReader(s *[]tlog.Hash) tlog.HashReader {
-	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		out := make([]tlog.Hash, len(indexes))
-		for i, x := range indexes {
-			if x < 0 || x >= int64(len(*s)) {
-				return nil, fmt.Errorf("stored hash %d of %d", x, len(*s))
-			}
-			out[i] = (*s)[x]
-		}
-		return out, nil
-	})
+	return &Work2{ch: ch, digests: digests, tree: t, commit: Commitment2{Challenge: ch.ID(), Products: ch.Products, Root: root, Elapsed: elapsed}}, nil
 }
 
 // Commitment returns the commitment to send the verifier.
@@ -108,7 +74,7 @@ func (w *Work2) Open(req OpenRequest2) (Openings2, error) {
 	n := w.ch.N
 	out := Openings2{Challenge: w.commit.Challenge, Products: make([]Opening2, len(req.Products))}
 	for k, j := range req.Products {
-		p, err := tlog.ProveRecord(int64(w.ch.Products), int64(j), storedReader(&w.stored))
+		p, err := w.tree.prove(w.ch.Products, j)
 		if err != nil {
 			return Openings2{}, fmt.Errorf("open product %d: %w", j, err)
 		}
@@ -136,10 +102,7 @@ func (p CPUProver2) Prove(ctx context.Context, ch Challenge2) (*Work2, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ch.Deadline)
 	defer cancel()
-	workers := p.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := workersOr(p.Workers)
 	n, pool := ch.N, ch.Pool
 	g := newGen2(ch.Seed, n, ch.Type)
 	mats := make([][]float32, 2*pool) // A_0..A_{P-1}, B_0..B_{P-1}

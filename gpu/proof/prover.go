@@ -48,10 +48,7 @@ func (p CPUProver) Prove(ctx context.Context, ch Challenge) (*Work, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, ch.Deadline)
 	defer cancel()
-	workers := p.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := workersOr(p.Workers)
 	n := ch.N
 	workers = min(workers, (n+blockRows-1)/blockRows)
 
@@ -100,6 +97,15 @@ func (p CPUProver) Prove(ctx context.Context, ch Challenge) (*Work, error) {
 	}
 	w.commit.Elapsed = max(time.Since(start), 1)
 	return w, nil
+}
+
+// workersOr returns w, or runtime.GOMAXPROCS(0) when w <= 0: a prover's
+// number of goroutines.
+func workersOr(w int) int {
+	if w <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return w
 }
 
 // parallel runs f on k goroutines and waits for them all.

@@ -129,11 +129,8 @@ func Plan2(expected float64, n int, t NumberType, target time.Duration, toleranc
 // would not pass Validate with the default limits.
 func NewChallenge2(rnd io.Reader, p Params2) (Challenge2, error) {
 	ch := Challenge2{Version: ChallengeVersion2, N: p.N, Type: p.Type, Pool: p.Pool, Products: p.Products, Samples: p.Samples, Deadline: p.Deadline}
-	if _, err := io.ReadFull(rnd, ch.Seed[:]); err != nil {
-		return Challenge2{}, fmt.Errorf("read challenge seed: %w", err)
-	}
-	if _, err := io.ReadFull(rnd, ch.Nonce[:]); err != nil {
-		return Challenge2{}, fmt.Errorf("read challenge nonce: %w", err)
+	if err := readSecrets(rnd, ch.Seed[:], ch.Nonce[:]); err != nil {
+		return Challenge2{}, err
 	}
 	if err := ch.Validate(Limits2{}); err != nil {
 		return Challenge2{}, err

@@ -8,13 +8,9 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"golang.org/x/mod/sumdb/tlog"
 )
 
 // Result is the outcome of a challenge, as a reputation system consumes it.
@@ -116,10 +112,7 @@ func (v Verdict) Validate() error {
 
 // verdict returns a verdict with a detail cut to MaxDetail bytes.
 func verdict(ch Challenge, r Result, detail string) Verdict {
-	if len(detail) > MaxDetail {
-		detail = strings.ToValidUTF8(detail[:MaxDetail-3], "") + "..."
-	}
-	return Verdict{Challenge: ch.ID(), Result: r, Detail: detail}
+	return verdictFor(ch.ID(), r, detail)
 }
 
 // Failed returns the verdict for an exchange that ended with err before
@@ -188,61 +181,34 @@ func Verify(x Exchange) (Verdict, error) {
 	if tolerance == 0 {
 		tolerance = DefaultTolerance
 	}
-	if x.Commitment == nil {
-		return verdict(ch, Timeout, "no commitment"), nil
+	v, done, sp, err := judgedOf(x).judge()
+	if err != nil {
+		return Verdict{}, fmt.Errorf("verify: %w", err)
 	}
-	cm := *x.Commitment
-	if err := cm.Validate(ch); err != nil {
-		if errors.Is(err, ErrWrongChallenge) {
-			return verdict(ch, BadCommitment, err.Error()), nil
-		}
-		return verdict(ch, Malformed, err.Error()), nil
+	if done {
+		return v, nil
 	}
-	elapsed := max(cm.Elapsed, x.Observed-x.RTT)
-	withSpeed := func(v Verdict) Verdict {
-		v.Elapsed = elapsed
-		v.Throughput = ch.Flops() / elapsed.Seconds()
-		return v
+	rows := x.Openings.Rows
+	if detail := recompute(ch, rows); detail != "" {
+		return sp.stamp(verdict(ch, WrongRows, detail)), nil
 	}
-	if elapsed > ch.Deadline {
-		return withSpeed(verdict(ch, Timeout, fmt.Sprintf("committed after %s, deadline %s", elapsed, ch.Deadline))), nil
+	v = sp.stamp(verdict(ch, Pass, fmt.Sprintf("%d rows right; %.3g FLOP/s", len(rows), sp.throughput())))
+	return speedCheck(v, x.Expected, tolerance), nil
+}
+
+// judgedOf reduces x to the steps Verify shares with Verify2.
+func judgedOf(x Exchange) judged {
+	ch := x.Challenge
+	j := judged{id: ch.ID(), flops: ch.Flops(), deadline: ch.Deadline, measured: x.Observed - x.RTT, noun: "row", size: ch.N, requested: x.Request.Rows}
+	if cm := x.Commitment; cm != nil {
+		j.committed, j.commitErr, j.claimed, j.root = true, cm.Validate(ch), cm.Elapsed, cm.Root
 	}
-	if x.Openings == nil {
-		return withSpeed(verdict(ch, Timeout, "no openings")), nil
+	if op := x.Openings; op != nil {
+		j.requestErr = x.Request.Validate(ch)
+		j.opened, j.openErr = true, op.Validate(ch)
+		j.leaves = rowLeavesOf(op.Rows)
 	}
-	if err := x.Request.Validate(ch); err != nil {
-		return Verdict{}, fmt.Errorf("verify: request: %w", err)
-	}
-	op := *x.Openings
-	if err := op.Validate(ch); err != nil {
-		if errors.Is(err, ErrWrongChallenge) {
-			return withSpeed(verdict(ch, BadCommitment, err.Error())), nil
-		}
-		return withSpeed(verdict(ch, Malformed, err.Error())), nil
-	}
-	opened := make([]int, len(op.Rows))
-	for k, row := range op.Rows {
-		opened[k] = row.Index
-	}
-	if !slices.Equal(opened, x.Request.Rows) {
-		return withSpeed(verdict(ch, Malformed, fmt.Sprintf("opened rows %v, requested %v", opened, x.Request.Rows))), nil
-	}
-	buf := make([]byte, 4*ch.N)
-	for _, row := range op.Rows {
-		leaf := leafHash(row.Values, buf)
-		if err := tlog.CheckRecord(row.Proof, int64(ch.N), cm.Root, int64(row.Index), leaf); err != nil {
-			return withSpeed(verdict(ch, BadCommitment, fmt.Sprintf("row %d does not match the committed root: %v", row.Index, err))), nil
-		}
-	}
-	if detail := recompute(ch, op.Rows); detail != "" {
-		return withSpeed(verdict(ch, WrongRows, detail)), nil
-	}
-	v := withSpeed(verdict(ch, Pass, fmt.Sprintf("%d rows right; %.3g FLOP/s", len(op.Rows), ch.Flops()/elapsed.Seconds())))
-	if x.Expected > 0 && v.Throughput < tolerance*x.Expected {
-		v.Result = TooSlow
-		v.Detail = fmt.Sprintf("%.3g FLOP/s < %.2g x %.3g expected of the claimed class", v.Throughput, tolerance, x.Expected)
-	}
-	return v, nil
+	return j
 }
 
 // checkInputs returns what is wrong with the verifier's own side of x.

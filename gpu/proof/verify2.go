@@ -1,13 +1,10 @@
 package proof
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"runtime"
-	"slices"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -26,23 +23,7 @@ type OpenRequest2 struct {
 
 // Validate returns every problem with r as a request for ch, joined.
 func (r OpenRequest2) Validate(ch Challenge2) error {
-	var errs []error
-	if r.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: request for challenge %.16s, want %.16s", ErrWrongChallenge, r.Challenge, ch.ID()))
-	}
-	if len(r.Products) < 1 || len(r.Products) > ch.Samples {
-		errs = append(errs, fmt.Errorf("%w: %d products requested, want 1 to %d", ErrInvalid, len(r.Products), ch.Samples))
-	}
-	for k, j := range r.Products {
-		if j < 0 || j >= ch.Products {
-			errs = append(errs, fmt.Errorf("%w: product %d not in [0, %d)", ErrInvalid, j, ch.Products))
-		}
-		if k > 0 && j <= r.Products[k-1] {
-			errs = append(errs, fmt.Errorf("%w: products not strictly increasing at %d", ErrInvalid, k))
-			break
-		}
-	}
-	return errors.Join(errs...)
+	return checkPicks(r.Challenge, ch.ID(), r.Products, ch.Samples, ch.Products, "product")
 }
 
 // PickProducts draws the products to open for a commitment to ch: s
@@ -56,16 +37,11 @@ func PickProducts(rnd io.Reader, ch Challenge2, c Commitment2) (OpenRequest2, er
 	if err := c.Validate(ch); err != nil {
 		return OpenRequest2{}, fmt.Errorf("pick products: %w", err)
 	}
-	out := make([]int, 0, ch.Samples)
-	for range ch.Samples {
-		j, err := uniform(rnd, ch.Products)
-		if err != nil {
-			return OpenRequest2{}, fmt.Errorf("pick products: %w", err)
-		}
-		out = append(out, j)
+	products, err := drawPicks(rnd, ch.Samples, ch.Products)
+	if err != nil {
+		return OpenRequest2{}, fmt.Errorf("pick products: %w", err)
 	}
-	slices.Sort(out)
-	return OpenRequest2{Challenge: ch.ID(), Products: slices.Compact(out)}, nil
+	return OpenRequest2{Challenge: ch.ID(), Products: products}, nil
 }
 
 // Opening2 is one product's row digests with their inclusion proof.
@@ -88,26 +64,24 @@ type Openings2 struct {
 
 // Validate returns every problem with o as openings for ch, joined.
 func (o Openings2) Validate(ch Challenge2) error {
-	var errs []error
-	if o.Challenge != ch.ID() {
-		errs = append(errs, fmt.Errorf("%w: openings for challenge %.16s, want %.16s", ErrWrongChallenge, o.Challenge, ch.ID()))
+	return checkOpenings(o.Challenge, ch.ID(), productLeavesOf(o.Products), ch.Samples, ch.Products, ch.N, productWords)
+}
+
+// productWords names version 2's opened leaves, products' digest rows.
+var productWords = leafWords{
+	leaf: "product", values: "digests", count: "digest count", raw: "digests",
+	wrongCount: func(k, _ int, got uint64, n int) error {
+		return fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, got, n)
+	},
+}
+
+// productLeavesOf returns version 2's opened products as leaves.
+func productLeavesOf(products []Opening2) []leaf {
+	leaves := make([]leaf, len(products))
+	for k, p := range products {
+		leaves[k] = leaf{index: p.Index, values: p.Digests, proof: p.Proof}
 	}
-	if len(o.Products) < 1 || len(o.Products) > ch.Samples {
-		errs = append(errs, fmt.Errorf("%w: %d products opened, want 1 to %d", ErrMalformed, len(o.Products), ch.Samples))
-	}
-	maxProof := proofLen(ch.Products)
-	for k, p := range o.Products {
-		if p.Index < 0 || p.Index >= ch.Products {
-			errs = append(errs, fmt.Errorf("%w: opening %d: product %d not in [0, %d)", ErrMalformed, k, p.Index, ch.Products))
-		}
-		if len(p.Digests) != ch.N {
-			errs = append(errs, fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, len(p.Digests), ch.N))
-		}
-		if len(p.Proof) > maxProof {
-			errs = append(errs, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, len(p.Proof), maxProof))
-		}
-	}
-	return errors.Join(errs...)
+	return leaves
 }
 
 // Exchange2 is everything the verifier saw of one version 2 challenge.
@@ -133,14 +107,6 @@ type Exchange2 struct {
 	// Rand draws the rows to check, after the openings arrived; required
 	// (crypto/rand in production, a seeded source in tests).
 	Rand io.Reader
-}
-
-// verdict2 returns a verdict for ch with a detail cut to MaxDetail bytes.
-func verdict2(ch Challenge2, r Result, detail string) Verdict {
-	if len(detail) > MaxDetail {
-		detail = strings.ToValidUTF8(detail[:MaxDetail-3], "") + "..."
-	}
-	return Verdict{Challenge: ch.ID(), Result: r, Detail: detail}
 }
 
 // Failed2 is Failed for a version 2 challenge.
@@ -172,52 +138,15 @@ func Verify2(x Exchange2) (Verdict, error) {
 	if rows == 0 {
 		rows = min(DefaultCheckRows2, ch.N)
 	}
-	if x.Commitment == nil {
-		return verdict2(ch, Timeout, "no commitment"), nil
+	v, done, sp, err := judged2Of(x).judge()
+	if err != nil {
+		return Verdict{}, fmt.Errorf("verify: %w", err)
 	}
-	cm := *x.Commitment
-	if err := cm.Validate(ch); err != nil {
-		if errors.Is(err, ErrWrongChallenge) {
-			return verdict2(ch, BadCommitment, err.Error()), nil
-		}
-		return verdict2(ch, Malformed, err.Error()), nil
+	if done {
+		return v, nil
 	}
-	elapsed := max(cm.Elapsed, x.Observed-x.RTT)
-	withSpeed := func(v Verdict) Verdict {
-		v.Elapsed = elapsed
-		v.Throughput = ch.Flops() / elapsed.Seconds()
-		return v
-	}
-	if elapsed > ch.Deadline {
-		return withSpeed(verdict2(ch, Timeout, fmt.Sprintf("committed after %s, deadline %s", elapsed, ch.Deadline))), nil
-	}
-	if x.Openings == nil {
-		return withSpeed(verdict2(ch, Timeout, "no openings")), nil
-	}
-	if err := x.Request.Validate(ch); err != nil {
-		return Verdict{}, fmt.Errorf("verify: request: %w", err)
-	}
-	op := *x.Openings
-	if err := op.Validate(ch); err != nil {
-		if errors.Is(err, ErrWrongChallenge) {
-			return withSpeed(verdict2(ch, BadCommitment, err.Error())), nil
-		}
-		return withSpeed(verdict2(ch, Malformed, err.Error())), nil
-	}
-	opened := make([]int, len(op.Products))
-	for k, p := range op.Products {
-		opened[k] = p.Index
-	}
-	if !slices.Equal(opened, x.Request.Products) {
-		return withSpeed(verdict2(ch, Malformed, fmt.Sprintf("opened products %v, requested %v", opened, x.Request.Products))), nil
-	}
-	buf := make([]byte, 4*ch.N)
-	for _, p := range op.Products {
-		if err := tlog.CheckRecord(p.Proof, int64(ch.Products), cm.Root, int64(p.Index), leafHash(p.Digests, buf)); err != nil {
-			return withSpeed(verdict2(ch, BadCommitment, fmt.Sprintf("product %d does not match the committed root: %v", p.Index, err))), nil
-		}
-	}
-	picked := make([][]int, len(op.Products))
+	products := x.Openings.Products
+	picked := make([][]int, len(products))
 	for k := range picked {
 		picked[k] = make([]int, rows)
 		for q := range picked[k] {
@@ -228,15 +157,26 @@ func Verify2(x Exchange2) (Verdict, error) {
 			picked[k][q] = i
 		}
 	}
-	if detail := checkProducts(ch, op.Products, picked); detail != "" {
-		return withSpeed(verdict2(ch, WrongRows, detail)), nil
+	if detail := checkProducts(ch, products, picked); detail != "" {
+		return sp.stamp(verdictFor(ch.ID(), WrongRows, detail)), nil
 	}
-	v := withSpeed(verdict2(ch, Pass, fmt.Sprintf("%d products x %d rows right; %.3g FLOP/s", len(op.Products), rows, ch.Flops()/elapsed.Seconds())))
-	if x.Expected > 0 && v.Throughput < tolerance*x.Expected {
-		v.Result = TooSlow
-		v.Detail = fmt.Sprintf("%.3g FLOP/s < %.2g x %.3g expected of the claimed class", v.Throughput, tolerance, x.Expected)
+	v = sp.stamp(verdictFor(ch.ID(), Pass, fmt.Sprintf("%d products x %d rows right; %.3g FLOP/s", len(products), rows, sp.throughput())))
+	return speedCheck(v, x.Expected, tolerance), nil
+}
+
+// judged2Of reduces x to the steps Verify2 shares with Verify.
+func judged2Of(x Exchange2) judged {
+	ch := x.Challenge
+	j := judged{id: ch.ID(), flops: ch.Flops(), deadline: ch.Deadline, measured: x.Observed - x.RTT, noun: "product", size: ch.Products, requested: x.Request.Products}
+	if cm := x.Commitment; cm != nil {
+		j.committed, j.commitErr, j.claimed, j.root = true, cm.Validate(ch), cm.Elapsed, cm.Root
 	}
-	return v, nil
+	if op := x.Openings; op != nil {
+		j.requestErr = x.Request.Validate(ch)
+		j.opened, j.openErr = true, op.Validate(ch)
+		j.leaves = productLeavesOf(op.Products)
+	}
+	return j
 }
 
 // checkProducts checks every opened product, picked[k] the rows of

@@ -60,10 +60,7 @@ func MaxOpeningsSize(n, r int) int {
 func openingSize(n, p int) int { return 4 + 4 + 4*max(n, 0) + 1 + tlog.HashSize*p }
 
 // header appends a message header.
-func header(kind byte, size int) []byte {
-	b := make([]byte, 0, size)
-	return append(b, kind, WireVersion)
-}
+func header(kind byte, size int) []byte { return headerOf(kind, WireVersion, size) }
 
 // decoder reads a message front to back; the first problem sticks.
 type decoder struct {
@@ -112,15 +109,7 @@ func (d *decoder) hash(what string) (h [32]byte) {
 }
 
 // header checks the message's kind and version.
-func (d *decoder) header(kind byte, name string) {
-	k, v := d.u8("kind"), d.u8("version")
-	if d.err == nil && k != kind {
-		d.err = fmt.Errorf("%w: kind %q, want %q (%s)", ErrMalformed, k, kind, name)
-	}
-	if d.err == nil && v != WireVersion {
-		d.err = fmt.Errorf("%w: %s version %d, want %d", ErrMalformed, name, v, WireVersion)
-	}
-}
+func (d *decoder) header(kind byte, name string) { d.headerOf(kind, WireVersion, name) }
 
 // finish returns the first problem, or ErrMalformed if bytes are left over.
 func (d *decoder) finish(name string) error {
@@ -164,12 +153,9 @@ func UnmarshalChallenge(data []byte, l Limits) (Challenge, error) {
 	code := d.u8("number type")
 	c.Rows = int(d.u32("rows"))
 	c.Deadline = time.Duration(d.u64("deadline"))
-	if err := d.finish("challenge"); err != nil {
+	t, err := d.typed("challenge", code)
+	if err != nil {
 		return Challenge{}, err
-	}
-	t, ok := numberTypeOf(code)
-	if !ok {
-		return Challenge{}, fmt.Errorf("%w: unknown number type code %d", ErrMalformed, code)
 	}
 	c.Type = t
 	if err := c.Validate(l); err != nil {
@@ -184,11 +170,7 @@ func (c Commitment) Marshal() ([]byte, error) {
 	if c.N < 0 || c.N > math.MaxUint32 || c.Elapsed < 0 {
 		return nil, fmt.Errorf("marshal commitment: %w: n = %d, elapsed %s", ErrInvalid, c.N, c.Elapsed)
 	}
-	b := header(kindCommitment, CommitmentSize)
-	b = append(b, c.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(c.N))
-	b = append(b, c.Root[:]...)
-	return binary.LittleEndian.AppendUint64(b, uint64(c.Elapsed)), nil
+	return appendCommitment(header(kindCommitment, CommitmentSize), c.Challenge, c.N, c.Root, c.Elapsed), nil
 }
 
 // UnmarshalCommitment decodes a commitment to ch and validates it: errors
@@ -201,10 +183,7 @@ func UnmarshalCommitment(data []byte, ch Challenge) (Commitment, error) {
 	d := decoder{b: data}
 	d.header(kindCommitment, "commitment")
 	var c Commitment
-	c.Challenge = d.hash("challenge id")
-	c.N = int(d.u32("n"))
-	c.Root = d.hash("root")
-	c.Elapsed = time.Duration(d.u64("elapsed"))
+	c.Challenge, c.N, c.Root, c.Elapsed = d.commitment("n")
 	if err := d.finish("commitment"); err != nil {
 		return Commitment{}, err
 	}
@@ -218,15 +197,7 @@ func UnmarshalCommitment(data []byte, ch Challenge) (Commitment, error) {
 // encoding (ErrInvalid).
 func (r OpenRequest) Marshal() ([]byte, error) {
 	b := header(kindOpenRequest, MaxOpenRequestSize(len(r.Rows)))
-	b = append(b, r.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, clampU32(len(r.Rows)))
-	for _, i := range r.Rows {
-		if i < 0 || i > math.MaxUint32 {
-			return nil, fmt.Errorf("marshal open request: %w: row %d", ErrInvalid, i)
-		}
-		b = binary.LittleEndian.AppendUint32(b, uint32(i))
-	}
-	return b, nil
+	return appendPicks(b, r.Challenge, r.Rows, "row")
 }
 
 // UnmarshalOpenRequest decodes a request for ch's rows and validates it:
@@ -240,16 +211,11 @@ func UnmarshalOpenRequest(data []byte, ch Challenge) (OpenRequest, error) {
 	d.header(kindOpenRequest, "open request")
 	var r OpenRequest
 	r.Challenge = d.hash("challenge id")
-	count := d.u32("row count")
-	if d.err == nil && uint64(count)*4 != uint64(len(d.b)) {
-		return OpenRequest{}, fmt.Errorf("%w: %d rows announced, %d bytes of rows", ErrMalformed, count, len(d.b))
+	rows, err := d.picks("row", "%d rows announced, %d bytes of rows")
+	if err != nil {
+		return OpenRequest{}, err
 	}
-	if d.err == nil {
-		r.Rows = make([]int, count)
-		for k := range r.Rows {
-			r.Rows[k] = int(d.u32("row"))
-		}
-	}
+	r.Rows = rows
 	if err := d.finish("open request"); err != nil {
 		return OpenRequest{}, err
 	}
@@ -263,28 +229,7 @@ func UnmarshalOpenRequest(data []byte, ch Challenge) (OpenRequest, error) {
 // tests can send them; it refuses only what does not fit the encoding: an
 // index or count over 32 bits, a proof of more than 255 hashes (ErrInvalid).
 func (o Openings) Marshal() ([]byte, error) {
-	size := headerSize + 32 + 4
-	for _, row := range o.Rows {
-		if row.Index < 0 || row.Index > math.MaxUint32 || len(row.Values) > math.MaxUint32 || len(row.Proof) > math.MaxUint8 {
-			return nil, fmt.Errorf("marshal openings: %w: row %d with %d values and %d proof hashes", ErrInvalid, row.Index, len(row.Values), len(row.Proof))
-		}
-		size += openingSize(len(row.Values), len(row.Proof))
-	}
-	b := header(kindOpenings, size)
-	b = append(b, o.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, clampU32(len(o.Rows)))
-	for _, row := range o.Rows {
-		b = binary.LittleEndian.AppendUint32(b, uint32(row.Index))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(row.Values)))
-		for _, v := range row.Values {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-		}
-		b = append(b, byte(len(row.Proof)))
-		for _, h := range row.Proof {
-			b = append(b, h[:]...)
-		}
-	}
-	return b, nil
+	return appendOpenings(WireVersion, o.Challenge, rowLeavesOf(o.Rows), rowWords)
 }
 
 // UnmarshalOpenings decodes openings of ch's rows and validates them:
@@ -300,43 +245,12 @@ func UnmarshalOpenings(data []byte, ch Challenge) (Openings, error) {
 	d.header(kindOpenings, "openings")
 	var o Openings
 	o.Challenge = d.hash("challenge id")
-	count := d.u32("row count")
-	if d.err == nil && (count < 1 || uint64(count) > uint64(ch.Rows)) {
-		return Openings{}, fmt.Errorf("%w: %d rows opened, want 1 to %d", ErrMalformed, count, ch.Rows)
+	leaves, err := d.openings(ch.Rows, ch.N, proofLen(ch.N), rowWords)
+	if err != nil {
+		return Openings{}, err
 	}
-	if d.err == nil && uint64(count)*uint64(openingSize(ch.N, 0)) > uint64(len(d.b)) {
-		return Openings{}, fmt.Errorf("%w: %d rows announced, only %d bytes left", ErrMalformed, count, len(d.b))
-	}
-	if d.err == nil {
-		o.Rows = make([]Opening, 0, count)
-	}
-	maxProof := proofLen(ch.N)
-	for k := 0; d.err == nil && k < int(count); k++ {
-		var row Opening
-		row.Index = int(d.u32("row index"))
-		values := d.u32("value count")
-		if d.err == nil && uint64(values) != uint64(ch.N) {
-			return Openings{}, fmt.Errorf("%w: opening %d: row %d has %d values, want n = %d", ErrMalformed, k, row.Index, values, ch.N)
-		}
-		raw := d.take(4*ch.N, "row values")
-		if raw != nil {
-			row.Values = make([]float32, ch.N)
-			for j := range row.Values {
-				row.Values[j] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*j:]))
-			}
-		}
-		pl := d.u8("proof length")
-		if d.err == nil && int(pl) > maxProof {
-			return Openings{}, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, pl, maxProof)
-		}
-		rawProof := d.take(tlog.HashSize*int(pl), "proof")
-		if rawProof != nil {
-			row.Proof = make(tlog.RecordProof, pl)
-			for h := range row.Proof {
-				copy(row.Proof[h][:], rawProof[tlog.HashSize*h:])
-			}
-		}
-		o.Rows = append(o.Rows, row)
+	for _, l := range leaves {
+		o.Rows = append(o.Rows, Opening{Index: l.index, Values: l.values, Proof: l.proof})
 	}
 	if err := d.finish("openings"); err != nil {
 		return Openings{}, err

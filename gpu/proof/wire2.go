@@ -1,7 +1,6 @@
 package proof
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math"
 	"time"
@@ -47,21 +46,10 @@ func ChallengeWireVersion(data []byte) int {
 }
 
 // header2 appends a version 2 message header.
-func header2(kind byte, size int) []byte {
-	b := make([]byte, 0, size)
-	return append(b, kind, WireVersion2)
-}
+func header2(kind byte, size int) []byte { return headerOf(kind, WireVersion2, size) }
 
 // header2 checks a version 2 message's kind and version.
-func (d *decoder) header2(kind byte, name string) {
-	k, v := d.u8("kind"), d.u8("version")
-	if d.err == nil && k != kind {
-		d.err = fmt.Errorf("%w: kind %q, want %q (%s)", ErrMalformed, k, kind, name)
-	}
-	if d.err == nil && v != WireVersion2 {
-		d.err = fmt.Errorf("%w: %s version %d, want %d", ErrMalformed, name, v, WireVersion2)
-	}
-}
+func (d *decoder) header2(kind byte, name string) { d.headerOf(kind, WireVersion2, name) }
 
 // Marshal encodes the challenge; it refuses one that does not pass
 // Validate with the widest limits.
@@ -90,12 +78,9 @@ func UnmarshalChallenge2(data []byte, l Limits2) (Challenge2, error) {
 	c.Products = int(d.u32("products"))
 	c.Samples = int(d.u32("samples"))
 	c.Deadline = time.Duration(d.u64("deadline"))
-	if err := d.finish("challenge"); err != nil {
+	t, err := d.typed("challenge", code)
+	if err != nil {
 		return Challenge2{}, err
-	}
-	t, ok := numberTypeOf(code)
-	if !ok {
-		return Challenge2{}, fmt.Errorf("%w: unknown number type code %d", ErrMalformed, code)
 	}
 	c.Type = t
 	if err := c.Validate(l); err != nil {
@@ -109,11 +94,7 @@ func (c Commitment2) Marshal() ([]byte, error) {
 	if c.Products < 0 || c.Products > math.MaxUint32 || c.Elapsed < 0 {
 		return nil, fmt.Errorf("marshal commitment: %w: products %d, elapsed %s", ErrInvalid, c.Products, c.Elapsed)
 	}
-	b := header2(kindCommitment, Commitment2Size)
-	b = append(b, c.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(c.Products))
-	b = append(b, c.Root[:]...)
-	return binary.LittleEndian.AppendUint64(b, uint64(c.Elapsed)), nil
+	return appendCommitment(header2(kindCommitment, Commitment2Size), c.Challenge, c.Products, c.Root, c.Elapsed), nil
 }
 
 // UnmarshalCommitment2 decodes a commitment to ch and validates it.
@@ -124,10 +105,7 @@ func UnmarshalCommitment2(data []byte, ch Challenge2) (Commitment2, error) {
 	d := decoder{b: data}
 	d.header2(kindCommitment, "commitment")
 	var c Commitment2
-	c.Challenge = d.hash("challenge id")
-	c.Products = int(d.u32("products"))
-	c.Root = d.hash("root")
-	c.Elapsed = time.Duration(d.u64("elapsed"))
+	c.Challenge, c.Products, c.Root, c.Elapsed = d.commitment("products")
 	if err := d.finish("commitment"); err != nil {
 		return Commitment2{}, err
 	}
@@ -143,15 +121,7 @@ func (r OpenRequest2) Marshal() ([]byte, error) {
 		return nil, fmt.Errorf("marshal open request: %w: %d products", ErrInvalid, len(r.Products))
 	}
 	b := header2(kindOpenRequest, MaxOpenRequest2Size)
-	b = append(b, r.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(r.Products)))
-	for _, j := range r.Products {
-		if j < 0 || j > math.MaxUint32 {
-			return nil, fmt.Errorf("marshal open request: %w: product %d", ErrInvalid, j)
-		}
-		b = binary.LittleEndian.AppendUint32(b, uint32(j))
-	}
-	return b, nil
+	return appendPicks(b, r.Challenge, r.Products, "product")
 }
 
 // UnmarshalOpenRequest2 decodes a request for ch's products and validates it.
@@ -163,16 +133,11 @@ func UnmarshalOpenRequest2(data []byte, ch Challenge2) (OpenRequest2, error) {
 	d.header2(kindOpenRequest, "open request")
 	var r OpenRequest2
 	r.Challenge = d.hash("challenge id")
-	count := d.u32("product count")
-	if d.err == nil && uint64(count)*4 != uint64(len(d.b)) {
-		return OpenRequest2{}, fmt.Errorf("%w: %d products announced, %d bytes of them", ErrMalformed, count, len(d.b))
+	products, err := d.picks("product", "%d products announced, %d bytes of them")
+	if err != nil {
+		return OpenRequest2{}, err
 	}
-	if d.err == nil {
-		r.Products = make([]int, count)
-		for k := range r.Products {
-			r.Products[k] = int(d.u32("product"))
-		}
-	}
+	r.Products = products
 	if err := d.finish("open request"); err != nil {
 		return OpenRequest2{}, err
 	}
@@ -185,28 +150,7 @@ func UnmarshalOpenRequest2(data []byte, ch Challenge2) (OpenRequest2, error) {
 // Marshal encodes the openings as they are, wrong sizes included; it
 // refuses only what does not fit the encoding.
 func (o Openings2) Marshal() ([]byte, error) {
-	size := headerSize + 32 + 4
-	for _, p := range o.Products {
-		if p.Index < 0 || p.Index > math.MaxUint32 || len(p.Digests) > math.MaxUint32 || len(p.Proof) > math.MaxUint8 {
-			return nil, fmt.Errorf("marshal openings: %w: product %d with %d digests and %d proof hashes", ErrInvalid, p.Index, len(p.Digests), len(p.Proof))
-		}
-		size += 4 + 4 + 4*len(p.Digests) + 1 + tlog.HashSize*len(p.Proof)
-	}
-	b := header2(kindOpenings, size)
-	b = append(b, o.Challenge[:]...)
-	b = binary.LittleEndian.AppendUint32(b, clampU32(len(o.Products)))
-	for _, p := range o.Products {
-		b = binary.LittleEndian.AppendUint32(b, uint32(p.Index))
-		b = binary.LittleEndian.AppendUint32(b, uint32(len(p.Digests)))
-		for _, v := range p.Digests {
-			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
-		}
-		b = append(b, byte(len(p.Proof)))
-		for _, h := range p.Proof {
-			b = append(b, h[:]...)
-		}
-	}
-	return b, nil
+	return appendOpenings(WireVersion2, o.Challenge, productLeavesOf(o.Products), productWords)
 }
 
 // UnmarshalOpenings2 decodes openings of ch's products and validates them:
@@ -220,38 +164,12 @@ func UnmarshalOpenings2(data []byte, ch Challenge2) (Openings2, error) {
 	d.header2(kindOpenings, "openings")
 	var o Openings2
 	o.Challenge = d.hash("challenge id")
-	count := d.u32("product count")
-	if d.err == nil && (count < 1 || uint64(count) > uint64(ch.Samples)) {
-		return Openings2{}, fmt.Errorf("%w: %d products opened, want 1 to %d", ErrMalformed, count, ch.Samples)
+	leaves, err := d.openings(ch.Samples, ch.N, proofLen(ch.Products), productWords)
+	if err != nil {
+		return Openings2{}, err
 	}
-	if d.err == nil && uint64(count)*uint64(9+4*ch.N) > uint64(len(d.b)) {
-		return Openings2{}, fmt.Errorf("%w: %d products announced, only %d bytes left", ErrMalformed, count, len(d.b))
-	}
-	maxProof := proofLen(ch.Products)
-	for k := 0; d.err == nil && k < int(count); k++ {
-		var p Opening2
-		p.Index = int(d.u32("product index"))
-		values := d.u32("digest count")
-		if d.err == nil && uint64(values) != uint64(ch.N) {
-			return Openings2{}, fmt.Errorf("%w: opening %d: %d digests, want n = %d", ErrMalformed, k, values, ch.N)
-		}
-		if raw := d.take(4*ch.N, "digests"); raw != nil {
-			p.Digests = make([]float32, ch.N)
-			for i := range p.Digests {
-				p.Digests[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-			}
-		}
-		pl := d.u8("proof length")
-		if d.err == nil && int(pl) > maxProof {
-			return Openings2{}, fmt.Errorf("%w: opening %d: proof of %d hashes, at most %d", ErrMalformed, k, pl, maxProof)
-		}
-		if raw := d.take(tlog.HashSize*int(pl), "proof"); raw != nil {
-			p.Proof = make(tlog.RecordProof, pl)
-			for h := range p.Proof {
-				copy(p.Proof[h][:], raw[tlog.HashSize*h:])
-			}
-		}
-		o.Products = append(o.Products, p)
+	for _, l := range leaves {
+		o.Products = append(o.Products, Opening2{Index: l.index, Digests: l.values, Proof: l.proof})
 	}
 	if err := d.finish("openings"); err != nil {
 		return Openings2{}, err

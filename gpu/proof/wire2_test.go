@@ -59,36 +59,27 @@ func TestWire2RoundTripsAndVersions(t *testing.T) {
 func FuzzUnmarshalChallenge2(f *testing.F) {
 	ch, _, _, _ := fixture2(f)
 	data := mustMarshal(f, ch)
-	f.Add(data)
-	f.Add([]byte{})
-	f.Add(data[:10])
-	f.Add(mustMarshal(f, newChallenge(f, seeded(1), 8, Int8FP32, 2)))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := UnmarshalChallenge2(data, Limits2{})
-		fuzzDecoder(t, data, c, err)
-	})
+	fuzzDecode(f, func(data []byte) (Challenge2, error) { return UnmarshalChallenge2(data, Limits2{}) },
+		data,
+		[]byte{},
+		data[:10],
+		mustMarshal(f, newChallenge(f, seeded(1), 8, Int8FP32, 2)))
 }
 
 func FuzzUnmarshalCommitment2(f *testing.F) {
 	ch, cm, _, _ := fixture2(f)
 	data := mustMarshal(f, cm)
-	f.Add(data)
-	f.Add(data[:40])
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := UnmarshalCommitment2(data, ch)
-		fuzzDecoder(t, data, c, err)
-	})
+	fuzzDecode(f, func(data []byte) (Commitment2, error) { return UnmarshalCommitment2(data, ch) },
+		data,
+		data[:40])
 }
 
 func FuzzUnmarshalOpenRequest2(f *testing.F) {
 	ch, _, req, _ := fixture2(f)
 	data := mustMarshal(f, req)
-	f.Add(data)
-	f.Add(append(data, 0, 0, 0, 0))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := UnmarshalOpenRequest2(data, ch)
-		fuzzDecoder(t, data, r, err)
-	})
+	fuzzDecode(f, func(data []byte) (OpenRequest2, error) { return UnmarshalOpenRequest2(data, ch) },
+		data,
+		append(data, 0, 0, 0, 0))
 }
 
 func FuzzUnmarshalOpenings2(f *testing.F) {
@@ -131,11 +122,8 @@ func TestPrepareAndReady(t *testing.T) {
 func FuzzUnmarshalPrepare2(f *testing.F) {
 	ch, _, _, _ := fixture2(f)
 	data := mustMarshal(f, PrepareFor(ch))
-	f.Add(data)
-	f.Add(data[:7])
-	f.Add(Ready2())
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := UnmarshalPrepare2(data, Limits2{})
-		fuzzDecoder(t, data, p, err)
-	})
+	fuzzDecode(f, func(data []byte) (Prepare2, error) { return UnmarshalPrepare2(data, Limits2{}) },
+		data,
+		data[:7],
+		Ready2())
 }

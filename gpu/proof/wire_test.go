@@ -363,6 +363,17 @@ func fuzzDecoder[M interface{ Marshal() ([]byte, error) }](t *testing.T, data []
 	}
 }
 
+// fuzzDecode fuzzes decode from seeds, checking what fuzzDecoder checks.
+func fuzzDecode[M interface{ Marshal() ([]byte, error) }](f *testing.F, decode func([]byte) (M, error), seeds ...[]byte) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := decode(data)
+		fuzzDecoder(t, data, m, err)
+	})
+}
+
 func FuzzUnmarshalChallenge(f *testing.F) {
 	fx := newFixture(f)
 	data := mustMarshal(f, fx.ch)
@@ -381,25 +392,19 @@ func FuzzUnmarshalChallenge(f *testing.F) {
 func FuzzUnmarshalCommitment(f *testing.F) {
 	fx := newFixture(f)
 	data := mustMarshal(f, fx.cm)
-	f.Add(data)
-	f.Add([]byte{})
-	f.Add(data[:40])
-	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := UnmarshalCommitment(data, fx.ch)
-		fuzzDecoder(t, data, c, err)
-	})
+	fuzzDecode(f, func(data []byte) (Commitment, error) { return UnmarshalCommitment(data, fx.ch) },
+		data,
+		[]byte{},
+		data[:40])
 }
 
 func FuzzUnmarshalOpenRequest(f *testing.F) {
 	fx := newFixture(f)
 	data := mustMarshal(f, fx.req)
-	f.Add(data)
-	f.Add([]byte{})
-	f.Add(data[:len(data)-2])
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := UnmarshalOpenRequest(data, fx.ch)
-		fuzzDecoder(t, data, r, err)
-	})
+	fuzzDecode(f, func(data []byte) (OpenRequest, error) { return UnmarshalOpenRequest(data, fx.ch) },
+		data,
+		[]byte{},
+		data[:len(data)-2])
 }
 
 func FuzzUnmarshalOpenings(f *testing.F) {
@@ -423,13 +428,10 @@ func FuzzUnmarshalOpenings(f *testing.F) {
 func FuzzUnmarshalVerdict(f *testing.F) {
 	fx := newFixture(f)
 	data := mustMarshal(f, fx.v)
-	f.Add(data)
-	f.Add([]byte{})
-	f.Add(mustMarshal(f, Verdict{Result: TooSlow, Throughput: 1, Detail: "slow"}))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		v, err := UnmarshalVerdict(data)
-		fuzzDecoder(t, data, v, err)
-	})
+	fuzzDecode(f, UnmarshalVerdict,
+		data,
+		[]byte{},
+		mustMarshal(f, Verdict{Result: TooSlow, Throughput: 1, Detail: "slow"}))
 }
 
 // TestWireIsPinned pins the encoding and the challenge ID: a change here is

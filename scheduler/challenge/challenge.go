@@ -195,39 +195,15 @@ func (s *Service) answer(ctx context.Context, st network.Stream, r *bufio.Reader
 	if err != nil {
 		return fmt.Errorf("prove: %w", err)
 	}
-	cm, err := work.Commitment().Marshal()
+	v, err := answered[proof.OpenRequest, proof.Openings]{
+		commitment:  work.Commitment(),
+		requestSize: proof.MaxOpenRequestSize(ch.Rows),
+		request:     func(data []byte) (proof.OpenRequest, error) { return proof.UnmarshalOpenRequest(data, ch) },
+		open:        work.Open,
+		opening:     "open rows",
+	}.run(st, r)
 	if err != nil {
 		return err
-	}
-	if err := writeFrame(st, cm); err != nil {
-		return fmt.Errorf("send commitment: %w", err)
-	}
-	data, err := readFrame(r, proof.MaxOpenRequestSize(ch.Rows))
-	if err != nil {
-		return fmt.Errorf("read open request: %w", err)
-	}
-	req, err := proof.UnmarshalOpenRequest(data, ch)
-	if err != nil {
-		return fmt.Errorf("open request: %w", err)
-	}
-	op, err := work.Open(req)
-	if err != nil {
-		return fmt.Errorf("open rows: %w", err)
-	}
-	data, err = op.Marshal()
-	if err != nil {
-		return err
-	}
-	if err := writeFrame(st, data); err != nil {
-		return fmt.Errorf("send openings: %w", err)
-	}
-	data, err = readFrame(r, proof.MaxVerdictSize)
-	if err != nil {
-		return fmt.Errorf("read verdict: %w", err)
-	}
-	v, err := proof.UnmarshalVerdict(data)
-	if err != nil {
-		return fmt.Errorf("verdict: %w", err)
 	}
 	log.Info("challenged", "n", ch.N, "result", string(v.Result), "flops", v.Throughput)
 	return nil
@@ -266,26 +242,12 @@ func Challenge(ctx context.Context, h host.Host, p peer.ID, req Request) (proof.
 			return proof.Verdict{}, fmt.Errorf("challenge: %w", err)
 		}
 	}
-	dialCtx, cancel := context.WithTimeout(ctx, ioMargin)
-	defer cancel()
-	st, err := h.NewStream(dialCtx, p, ProtocolID)
-	if err != nil {
-		return proof.Verdict{}, fmt.Errorf("open challenge stream to %s: %w", p, err)
-	}
-	// The caller's ctx can end the challenge early.
-	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
-	defer stop()
-	x := proof.Exchange{Challenge: ch, Expected: expected, Tolerance: req.Tolerance, RTT: h.Peerstore().LatencyEWMA(p)}
-	v, err := exchange(st, &x)
-	if err != nil {
-		_ = st.Reset()
-		return proof.Failed(ch, err), nil
-	}
-	if data, err := v.Marshal(); err == nil {
-		_ = writeFrame(st, data) // informative: the prover learns its verdict
-	}
-	_ = st.Close()
-	return v, nil
+	return challengeOver(ctx, h, p,
+		func(st network.Stream) (proof.Verdict, error) {
+			x := proof.Exchange{Challenge: ch, Expected: expected, Tolerance: req.Tolerance, RTT: h.Peerstore().LatencyEWMA(p)}
+			return exchange(st, &x)
+		},
+		func(err error) proof.Verdict { return proof.Failed(ch, err) })
 }
 
 // exchange runs the verifier's side over st, filling x as answers arrive.
@@ -295,40 +257,19 @@ func exchange(st network.Stream, x *proof.Exchange) (proof.Verdict, error) {
 	if err != nil {
 		return proof.Verdict{}, err
 	}
-	r := bufio.NewReader(st)
-	sent := time.Now()
-	_ = st.SetDeadline(sent.Add(ch.Deadline + commitMargin))
-	if err := writeFrame(st, data); err != nil {
-		return proof.Verdict{}, fmt.Errorf("send challenge: %w", err)
-	}
-	if data, err = readFrame(r, proof.CommitmentSize); err != nil {
-		return proof.Verdict{}, fmt.Errorf("read commitment: %w", err)
-	}
-	x.Observed = time.Since(sent)
-	cm, err := proof.UnmarshalCommitment(data, ch)
+	got, err := asked[proof.Commitment, proof.OpenRequest, proof.Openings]{
+		challenge:      data,
+		deadline:       ch.Deadline,
+		commitmentSize: proof.CommitmentSize,
+		commitment:     func(data []byte) (proof.Commitment, error) { return proof.UnmarshalCommitment(data, ch) },
+		pick:           func(cm proof.Commitment) (proof.OpenRequest, error) { return proof.PickRows(rand.Reader, ch, cm) },
+		openingsSize:   proof.MaxOpeningsSize(ch.N, ch.Rows),
+		openings:       func(data []byte) (proof.Openings, error) { return proof.UnmarshalOpenings(data, ch) },
+	}.run(st, bufio.NewReader(st))
 	if err != nil {
 		return proof.Verdict{}, err
 	}
-	x.Commitment = &cm
-	_ = st.SetDeadline(time.Now().Add(ioMargin))
-	// Rows are picked only now that the root has arrived.
-	if x.Request, err = proof.PickRows(rand.Reader, ch, cm); err != nil {
-		return proof.Verdict{}, err
-	}
-	if data, err = x.Request.Marshal(); err != nil {
-		return proof.Verdict{}, err
-	}
-	if err := writeFrame(st, data); err != nil {
-		return proof.Verdict{}, fmt.Errorf("send open request: %w", err)
-	}
-	if data, err = readFrame(r, proof.MaxOpeningsSize(ch.N, ch.Rows)); err != nil {
-		return proof.Verdict{}, fmt.Errorf("read openings: %w", err)
-	}
-	op, err := proof.UnmarshalOpenings(data, ch)
-	if err != nil {
-		return proof.Verdict{}, err
-	}
-	x.Openings = &op
+	x.Observed, x.Commitment, x.Request, x.Openings = got.observed, &got.commitment, got.request, &got.openings
 	return proof.Verify(*x)
 }
 

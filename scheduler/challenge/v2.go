@@ -97,39 +97,19 @@ func (s *Service) answer2(ctx context.Context, st network.Stream, r *bufio.Reade
 	if err := work.Prove(pctx, ch); err != nil {
 		return fmt.Errorf("prove: %w", err)
 	}
-	cm, err := work.Commitment().Marshal()
+	v, err := answered[proof.OpenRequest2, proof.Openings2]{
+		commitment:  work.Commitment(),
+		requestSize: proof.MaxOpenRequest2Size,
+		request:     func(data []byte) (proof.OpenRequest2, error) { return proof.UnmarshalOpenRequest2(data, ch) },
+		open:        func(req proof.OpenRequest2) (proof.Openings2, error) { return work.Open(ctx, req) },
+		opening:     "open products",
+		opened: func() {
+			_ = work.Close() // the helper is done: free the GPU before the verdict
+			release()
+		},
+	}.run(st, r)
 	if err != nil {
 		return err
-	}
-	if err := writeFrame(st, cm); err != nil {
-		return fmt.Errorf("send commitment: %w", err)
-	}
-	data, err = readFrame(r, proof.MaxOpenRequest2Size)
-	if err != nil {
-		return fmt.Errorf("read open request: %w", err)
-	}
-	req, err := proof.UnmarshalOpenRequest2(data, ch)
-	if err != nil {
-		return fmt.Errorf("open request: %w", err)
-	}
-	op, err := work.Open(ctx, req)
-	if err != nil {
-		return fmt.Errorf("open products: %w", err)
-	}
-	_ = work.Close() // the helper is done: free the GPU before the verdict
-	release()
-	if data, err = op.Marshal(); err != nil {
-		return err
-	}
-	if err := writeFrame(st, data); err != nil {
-		return fmt.Errorf("send openings: %w", err)
-	}
-	if data, err = readFrame(r, proof.MaxVerdictSize); err != nil {
-		return fmt.Errorf("read verdict: %w", err)
-	}
-	v, err := proof.UnmarshalVerdict(data)
-	if err != nil {
-		return fmt.Errorf("verdict: %w", err)
 	}
 	log.Info("challenged", "version", 2, "n", ch.N, "products", ch.Products, "result", string(v.Result), "flops", v.Throughput)
 	return nil
@@ -197,25 +177,12 @@ func Challenge2(ctx context.Context, h host.Host, p peer.ID, req Request2) (proo
 	if err != nil {
 		return proof.Verdict{}, fmt.Errorf("challenge: %w", err)
 	}
-	dialCtx, cancel := context.WithTimeout(ctx, ioMargin)
-	defer cancel()
-	st, err := h.NewStream(dialCtx, p, ProtocolID)
-	if err != nil {
-		return proof.Verdict{}, fmt.Errorf("open challenge stream to %s: %w", p, err)
-	}
-	stop := context.AfterFunc(ctx, func() { _ = st.Reset() })
-	defer stop()
-	x := proof.Exchange2{Challenge: ch, Expected: expected, Tolerance: req.Tolerance, RTT: h.Peerstore().LatencyEWMA(p), Rand: rand.Reader}
-	v, err := exchange2(st, &x)
-	if err != nil {
-		_ = st.Reset()
-		return proof.Failed2(ch, err), nil
-	}
-	if data, err := v.Marshal(); err == nil {
-		_ = writeFrame(st, data)
-	}
-	_ = st.Close()
-	return v, nil
+	return challengeOver(ctx, h, p,
+		func(st network.Stream) (proof.Verdict, error) {
+			x := proof.Exchange2{Challenge: ch, Expected: expected, Tolerance: req.Tolerance, RTT: h.Peerstore().LatencyEWMA(p), Rand: rand.Reader}
+			return exchange2(st, &x)
+		},
+		func(err error) proof.Verdict { return proof.Failed2(ch, err) })
 }
 
 // exchange2 runs the verifier's side of a version 2 challenge over st.
@@ -239,37 +206,18 @@ func exchange2(st network.Stream, x *proof.Exchange2) (proof.Verdict, error) {
 	if data, err = ch.Marshal(); err != nil {
 		return proof.Verdict{}, err
 	}
-	sent := time.Now()
-	_ = st.SetDeadline(sent.Add(ch.Deadline + commitMargin))
-	if err := writeFrame(st, data); err != nil {
-		return proof.Verdict{}, fmt.Errorf("send challenge: %w", err)
-	}
-	if data, err = readFrame(r, proof.Commitment2Size); err != nil {
-		return proof.Verdict{}, fmt.Errorf("read commitment: %w", err)
-	}
-	x.Observed = time.Since(sent)
-	cm, err := proof.UnmarshalCommitment2(data, ch)
+	got, err := asked[proof.Commitment2, proof.OpenRequest2, proof.Openings2]{
+		challenge:      data,
+		deadline:       ch.Deadline,
+		commitmentSize: proof.Commitment2Size,
+		commitment:     func(data []byte) (proof.Commitment2, error) { return proof.UnmarshalCommitment2(data, ch) },
+		pick:           func(cm proof.Commitment2) (proof.OpenRequest2, error) { return proof.PickProducts(rand.Reader, ch, cm) },
+		openingsSize:   proof.MaxOpenings2Size(ch),
+		openings:       func(data []byte) (proof.Openings2, error) { return proof.UnmarshalOpenings2(data, ch) },
+	}.run(st, r)
 	if err != nil {
 		return proof.Verdict{}, err
 	}
-	x.Commitment = &cm
-	_ = st.SetDeadline(time.Now().Add(ioMargin))
-	if x.Request, err = proof.PickProducts(rand.Reader, ch, cm); err != nil {
-		return proof.Verdict{}, err
-	}
-	if data, err = x.Request.Marshal(); err != nil {
-		return proof.Verdict{}, err
-	}
-	if err := writeFrame(st, data); err != nil {
-		return proof.Verdict{}, fmt.Errorf("send open request: %w", err)
-	}
-	if data, err = readFrame(r, proof.MaxOpenings2Size(ch)); err != nil {
-		return proof.Verdict{}, fmt.Errorf("read openings: %w", err)
-	}
-	op, err := proof.UnmarshalOpenings2(data, ch)
-	if err != nil {
-		return proof.Verdict{}, err
-	}
-	x.Openings = &op
+	x.Observed, x.Commitment, x.Request, x.Openings = got.observed, &got.commitment, got.request, &got.openings
 	return proof.Verify2(*x)
 }

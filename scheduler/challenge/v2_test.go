@@ -72,36 +72,33 @@ func TestV2CatchesSlowAndAbsentProvers(t *testing.T) {
 	service2(t, p, true)
 	bigger := testClass
 	bigger.Expected, bigger.Target = 1e11, 20*time.Millisecond // 100 GFLOP/s: no CPU core
-	got, err := Challenge2(context.Background(), v, p.ID(), bigger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.Result != proof.TooSlow {
-		t.Errorf("claims a bigger class: verdict %s (%s), want %s", got.Result, got.Detail, proof.TooSlow)
-	}
+	wantVerdict2(t, v, p, bigger, proof.TooSlow, "claims a bigger class")
 
 	late := bigger
 	late.Slack = time.Millisecond // the deadline is 27 ms: the helper is killed
 	v2, p2 := pair(t)
 	service2(t, p2, true)
-	if got, err = Challenge2(context.Background(), v2, p2.ID(), late); err != nil {
-		t.Fatal(err)
-	}
-	if got.Result != proof.Timeout {
-		t.Errorf("past the deadline: verdict %s (%s), want %s", got.Result, got.Detail, proof.Timeout)
-	}
+	wantVerdict2(t, v2, p2, late, proof.Timeout, "past the deadline")
 
 	v3, p3 := pair(t)
 	service2(t, p3, false)
-	if got, err = Challenge2(context.Background(), v3, p3.ID(), testClass); err != nil {
+	wantVerdict2(t, v3, p3, testClass, proof.Timeout, "no helper")
+	// A version 1 challenge is answered as before by a node with a helper.
+	if got, err := Challenge(context.Background(), v, p.ID(), small); err != nil || got.Result != proof.Pass {
+		t.Errorf("version 1 challenge to a version 2 node: %v, %v", got, err)
+	}
+}
+
+// wantVerdict2 challenges prover from verifier with req and fails t,
+// saying what, unless the verdict's result is want.
+func wantVerdict2(t *testing.T, verifier, prover host.Host, req Request2, want proof.Result, what string) {
+	t.Helper()
+	got, err := Challenge2(context.Background(), verifier, prover.ID(), req)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Result != proof.Timeout {
-		t.Errorf("no helper: verdict %s (%s), want %s", got.Result, got.Detail, proof.Timeout)
-	}
-	// A version 1 challenge is answered as before by a node with a helper.
-	if got, err = Challenge(context.Background(), v, p.ID(), small); err != nil || got.Result != proof.Pass {
-		t.Errorf("version 1 challenge to a version 2 node: %v, %v", got, err)
+	if got.Result != want {
+		t.Errorf("%s: verdict %s (%s), want %s", what, got.Result, got.Detail, want)
 	}
 }
 

@@ -19,6 +19,9 @@ type cpuInfo struct {
 	threads int // logical CPUs
 }
 
+// maxCoresPerSocket bounds a "cpu cores" value parseCPUInfo believes.
+const maxCoresPerSocket = 1 << 16
+
 // parseCPUInfo reads Linux's /proc/cpuinfo. Threads are the "processor"
 // entries; physical cores are the distinct (physical id, core id) pairs, or
 // "cpu cores" per socket where core ids are missing, or 0 when neither is
@@ -57,7 +60,9 @@ func parseCPUInfo(data []byte) cpuInfo {
 		case "core id":
 			core = val
 		case "cpu cores":
-			if n, err := strconv.Atoi(val); err == nil {
+			// A count no CPU has (negative, zero, or beyond maxCoresPerSocket)
+			// is a damaged file: it is ignored, never summed.
+			if n, err := strconv.Atoi(val); err == nil && n > 0 && n <= maxCoresPerSocket {
 				perSocket[pkg] = n
 			}
 		}

@@ -36,6 +36,9 @@ func (n *Network) connectBootstrap(ctx context.Context) {
 			saidSelf = true
 		}
 		reached, err := n.dialBootstrap(ctx, peers)
+		if len(peers) == 0 && unresolved > 0 {
+			err = fmt.Errorf("none of the %d bootstrap names resolved to a peer", unresolved)
+		}
 		if ctx.Err() != nil {
 			return
 		}

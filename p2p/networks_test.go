@@ -112,3 +112,29 @@ func TestWireProtocol(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseNetworks: any bytes as a network definitions file. Parsing never
+// panics; what it accepts is a set of valid definitions with no two sharing
+// a name or a prefix, and what it refuses is ErrBadNetwork.
+func FuzzParseNetworks(f *testing.F) {
+	f.Add(builtinNetworks)
+	f.Add([]byte("[[network]]\nname = \"a\"\nprotocol_prefix = \"/a\"\ntopic_prefix = \"a\"\ndht_prefix = \"/a\"\nbootstrap = [\"/dnsaddr/x.test\"]\n"))
+	f.Add([]byte("[[network]]\nname = 1\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		defs, err := ParseNetworks(data)
+		if err != nil {
+			if defs != nil || !errors.Is(err, ErrBadNetwork) {
+				t.Fatalf("ParseNetworks: %d definitions, %v", len(defs), err)
+			}
+			return
+		}
+		for _, d := range defs {
+			if err := d.Validate(); err != nil {
+				t.Fatalf("accepted an invalid definition: %v", err)
+			}
+		}
+		if err := collisions(defs); err != nil {
+			t.Fatalf("accepted colliding definitions: %v", err)
+		}
+	})
+}

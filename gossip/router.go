@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,11 +94,12 @@ type Limit struct {
 // message against the types allowed on its topic, publishes this node's own
 // messages as signed envelopes, and announces the node on the capacity topic.
 type Router struct {
-	cfg  Config
-	host host.Host
-	key  crypto.PrivKey
-	log  *slog.Logger
-	now  func() time.Time
+	cfg         Config
+	topicPrefix string // the network's topic prefix; "" is main's ("gpumesh")
+	host        host.Host
+	key         crypto.PrivKey
+	log         *slog.Logger
+	now         func() time.Time
 
 	mu       sync.RWMutex
 	types    map[string][]Type
@@ -157,7 +159,7 @@ const seqMemory = time.Hour
 
 // New returns a Router for host h that signs with key (the host's identity).
 // It starts nothing; call Start.
-func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Logger) (*Router, error) {
+func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Logger, opts ...Option) (*Router, error) {
 	if err := cfg.Validate("gossip"); err != nil {
 		return nil, err
 	}
@@ -180,7 +182,29 @@ func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Lo
 		overflows: map[peer.ID]overflowCount{},
 	}
 	r.presence = newPresence(agent)
+	for _, o := range opts {
+		o(r)
+	}
 	return r, nil
+}
+
+// Option changes how a Router is built.
+type Option func(*Router)
+
+// WithTopicPrefix puts the router on the topics of a network other than
+// main: each topic's wire name starts with prefix rather than "gpumesh"
+// ("gpumesh-test/jobs/1"), so networks never share gossip. Handlers,
+// Allow and Publish keep using the names in Topics.
+func WithTopicPrefix(prefix string) Option {
+	return func(r *Router) { r.topicPrefix = prefix }
+}
+
+// wireTopic is the name topic travels under on this router's network.
+func (r *Router) wireTopic(topic string) string {
+	if r.topicPrefix == "" {
+		return topic
+	}
+	return r.topicPrefix + strings.TrimPrefix(topic, "gpumesh")
 }
 
 // Allow lets messages of type t travel on topic. Later issues add the job,
@@ -230,7 +254,11 @@ func (r *Router) Start(ctx context.Context) error {
 		pubsub.WithValidateQueueSize(validateQueue),
 	}
 	if r.cfg.PeerScoring {
-		params, thresholds := scoreParams(Topics, r.appScore)
+		wire := make([]string, 0, len(Topics))
+		for _, name := range Topics {
+			wire = append(wire, r.wireTopic(name))
+		}
+		params, thresholds := scoreParams(wire, r.appScore)
 		opts = append(opts, pubsub.WithPeerScore(params, thresholds),
 			pubsub.WithPeerScoreInspect(r.setScores, time.Second))
 	}
@@ -246,11 +274,11 @@ func (r *Router) Start(ctx context.Context) error {
 	for _, name := range Topics {
 		// Inline: our validators only compute (decode, verify a signature),
 		// so a goroutine per message would cost more than it saves.
-		if err := ps.RegisterTopicValidator(name, r.validator(name), pubsub.WithValidatorInline(true)); err != nil {
+		if err := ps.RegisterTopicValidator(r.wireTopic(name), r.validator(name), pubsub.WithValidatorInline(true)); err != nil {
 			cancel()
 			return fmt.Errorf("register validator for %s: %w", name, err)
 		}
-		t, err := ps.Join(name)
+		t, err := ps.Join(r.wireTopic(name))
 		if err != nil {
 			cancel()
 			return fmt.Errorf("join %s: %w", name, err)

@@ -219,7 +219,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("telemetry: %w", err)
 	}
 	agent := "gpumesh/" + Version
-	netOpts := append([]p2p.Option{p2p.WithValidator(capacity.Namespace, capacity.Validator{}), p2p.WithMetrics(n.metrics.reg)}, n.opts.Network...)
+	def, err := p2p.LookupNetwork(n.cfg.Network)
+	if err != nil {
+		return err
+	}
+	netOpts := append([]p2p.Option{p2p.WithNetwork(def), p2p.WithValidator(capacity.Namespace, capacity.Validator{}), p2p.WithMetrics(n.metrics.reg)}, n.opts.Network...)
 	n.net, err = p2p.New(n.cfg.P2P, key, agent, n.log.With("component", "p2p"), netOpts...)
 	if err != nil {
 		return err
@@ -234,7 +238,8 @@ func (n *Node) Start(ctx context.Context) (err error) {
 			Limits2: n.proofLimits2(), Prover2: n.prover2},
 		n.log.With("component", "challenge"))
 	n.proofs.Start(base)
-	n.gossip, err = gossip.New(n.cfg.Gossip, n.net.Host(), key, agent, n.log.With("component", "gossip"))
+	n.gossip, err = gossip.New(n.cfg.Gossip, n.net.Host(), key, agent, n.log.With("component", "gossip"),
+		gossip.WithTopicPrefix(n.net.Def().TopicPrefix))
 	if err != nil {
 		return err
 	}
@@ -290,7 +295,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	if err := api.WriteAddrFile(dir, n.api.URL()); err != nil {
 		return fmt.Errorf("write API address: %w", err)
 	}
-	n.log.Info("node started", "peer", n.PeerID().String(), "api", n.api.URL(), "addrs", fmt.Sprint(n.net.ListenAddrs()))
+	n.log.Info("node started", "peer", n.PeerID().String(), "network", n.net.Def().Name, "api", n.api.URL(), "addrs", fmt.Sprint(n.net.ListenAddrs()))
 	if n.opts.Ready != nil {
 		fmt.Fprintf(n.opts.Ready, "%s peer=%s api=%s\n", ReadyPrefix, n.PeerID(), n.api.URL())
 	}

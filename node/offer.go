@@ -166,7 +166,10 @@ func (n *Node) capacityRecord() (capacity.Record, error) {
 }
 
 // advertisedAddrs picks at most capacity.MaxAddrs addresses, public ones
-// first, without the /p2p suffix.
+// first, each without its trailing /p2p/<own id>. Only that last component
+// goes: a relay circuit address keeps its relay's /p2p and /p2p-circuit
+// (cutting at the first /p2p made it the relay's own address, and dials
+// through it failed with "peer id mismatch").
 func advertisedAddrs(addrs []ma.Multiaddr) []string {
 	sorted := slices.Clone(addrs)
 	slices.SortStableFunc(sorted, func(a, b ma.Multiaddr) int {
@@ -184,10 +187,19 @@ func advertisedAddrs(addrs []ma.Multiaddr) []string {
 		if len(out) == capacity.MaxAddrs {
 			break
 		}
-		bare, _ := ma.SplitFunc(a, func(c ma.Component) bool { return c.Code() == ma.P_P2P })
-		out = append(out, bare.String())
+		out = append(out, withoutOwnID(a).String())
 	}
 	return out
+}
+
+// withoutOwnID drops a's last component when it is /p2p/<id> and keeps the
+// rest, relay hops included.
+func withoutOwnID(a ma.Multiaddr) ma.Multiaddr {
+	rest, last := ma.SplitLast(a)
+	if last == nil || last.Code() != ma.P_P2P {
+		return a
+	}
+	return rest
 }
 
 // Offers searches the network's capacity (api.Backend).

@@ -20,23 +20,28 @@ const (
 	DHTModeClient = "client"
 )
 
-// ProtocolPrefix is the Kademlia protocol prefix of the gpumesh DHT. It keeps
-// gpumesh peers out of the public IPFS DHT and lets us register our own
-// namespaced record validators.
+// ProtocolPrefix is the Kademlia protocol prefix of the main network's DHT
+// (other networks have their own, NetworkDef.DHTPrefix). It keeps gpumesh
+// peers out of the public IPFS DHT and lets us register our own namespaced
+// record validators.
 const ProtocolPrefix = "/gpumesh"
 
 // Config holds the network settings of a node: the [p2p] table of the config file.
 type Config struct {
 	// Listen lists the multiaddrs the host listens on.
 	Listen []string `toml:"listen" comment:"multiaddrs to listen on (TCP and QUIC by default)"`
-	// Bootstrap lists full multiaddrs (with /p2p/<peer id>) dialled at start.
-	Bootstrap []string `toml:"bootstrap" comment:"bootstrap peers: full multiaddrs ending in /p2p/<peer id>"`
+	// Bootstrap lists full multiaddrs (with /p2p/<peer id>) or /dnsaddr/
+	// names dialled at start, besides the network's own bootstrap peers.
+	Bootstrap []string `toml:"bootstrap" comment:"extra bootstrap peers, besides the network's own: full multiaddrs ending in /p2p/<peer id>, or /dnsaddr/ names"`
 	// MDNS turns LAN discovery on.
 	MDNS bool `toml:"mdns" comment:"discover peers on the local network with mDNS"`
 	// NATPortMap asks the home router for a port mapping (UPnP, NAT-PMP).
 	NATPortMap bool `toml:"nat_port_map" comment:"ask the router for a port mapping (UPnP / NAT-PMP)"`
 	// RelayService lets this node relay traffic for peers behind NAT.
 	RelayService bool `toml:"relay_service" comment:"serve as a circuit relay for peers behind NAT (public nodes only)"`
+	// Public declares the node publicly reachable from the start, without
+	// waiting for AutoNAT: its relay service and DHT server work at once.
+	Public bool `toml:"public" comment:"declare this node publicly reachable from the start (bootstrap and relay nodes on public addresses); a relay service starts at once instead of after AutoNAT confirms"`
 	// DHTMode is one of auto, server, client.
 	DHTMode string `toml:"dht_mode" comment:"auto (server once publicly reachable), server or client"`
 	// ConnLow and ConnHigh are the connection manager's watermarks.
@@ -107,7 +112,7 @@ func (c Config) Validate(prefix string) error {
 			bad("listen", "%q is not a multiaddr: %v", s, err)
 		}
 	}
-	if _, err := ParseBootstrap(c.Bootstrap); err != nil {
+	if _, _, err := SplitBootstrap(c.Bootstrap); err != nil {
 		bad("bootstrap", "%v", err)
 	}
 	switch c.DHTMode {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ import (
 	quic "github.com/libp2p/go-libp2p/p2p/transport/quic"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
+	madns "github.com/multiformats/go-multiaddr-dns"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -41,7 +43,12 @@ var ErrNotStarted = errors.New("p2p: network not started")
 type Network struct {
 	cfg        Config
 	key        crypto.PrivKey
-	bootstrap  []peer.AddrInfo
+	def        NetworkDef      // the network joined: prefixes and built-in bootstrap
+	bootstrap  []peer.AddrInfo // full multiaddrs: the network's and p2p.bootstrap
+	dnsaddrs   []ma.Multiaddr  // /dnsaddr/ names, resolved at every bootstrap round
+	resolver   *madns.Resolver
+	after      func(time.Duration) <-chan time.Time // the bootstrap retry timer
+	gate       *Gate
 	log        *slog.Logger
 	userAgent  string
 	hostOpts   []libp2p.Option
@@ -49,11 +56,14 @@ type Network struct {
 	metrics    prometheus.Registerer // libp2p's own metrics go here when set
 
 	host     host.Host
+	view     host.Host // host as the packages above see it (onNetwork)
 	dht      *dht.IpfsDHT
 	latency  *Latency
-	relayDHT atomic.Pointer[dht.IpfsDHT] // the DHT, for autorelay's goroutine
+	relayDHT atomic.Pointer[dht.IpfsDHT]     // the DHT, for autorelay's goroutine
+	bootNow  atomic.Pointer[[]peer.AddrInfo] // the last bootstrap round's peers, for the DHT
 	mdns     mdns.Service
 	sub      event.Subscription
+	gateSub  event.Subscription // identify events, for the Gate
 
 	mu           sync.RWMutex
 	reachability network.Reachability
@@ -71,19 +81,49 @@ func New(cfg Config, key crypto.PrivKey, userAgent string, log *slog.Logger, opt
 	if err := cfg.Validate("p2p"); err != nil {
 		return nil, err
 	}
-	boot, err := ParseBootstrap(cfg.Bootstrap)
-	if err != nil {
-		return nil, err
-	}
 	if log == nil {
 		log = slog.Default()
 	}
-	n := &Network{cfg: cfg, key: key, bootstrap: boot, log: log, userAgent: userAgent}
+	def, err := LookupNetwork(MainNetwork)
+	if err != nil {
+		return nil, err
+	}
+	n := &Network{cfg: cfg, key: key, def: def, log: log, userAgent: userAgent, resolver: madns.DefaultResolver, after: time.After}
 	for _, o := range opts {
 		o(n)
 	}
+	if err := errors.Join(n.def.Validate(), checkBuiltin(n.def)); err != nil {
+		return nil, err
+	}
+	// The network's own bootstrap entries first, then the operator's.
+	entries := append(slices.Clone(n.def.Bootstrap), cfg.Bootstrap...)
+	if n.bootstrap, n.dnsaddrs, err = SplitBootstrap(entries); err != nil {
+		return nil, fmt.Errorf("network %s: %w", n.def.Name, err)
+	}
+	n.gate = newGate(n.def.MarkerProtocol(), log)
 	return n, nil
 }
+
+// WithNetwork joins the network def rather than main; node wiring passes
+// the network the config names.
+func WithNetwork(def NetworkDef) Option {
+	return func(n *Network) { n.def = def }
+}
+
+// WithResolver resolves /dnsaddr/ bootstrap entries through r (tests pass
+// one over an in-memory backend) rather than the system's DNS.
+func WithResolver(r *madns.Resolver) Option {
+	return func(n *Network) { n.resolver = r }
+}
+
+// WithRetryTimer replaces time.After for the waits between bootstrap
+// rounds, so a test decides when the next round runs.
+func WithRetryTimer(after func(time.Duration) <-chan time.Time) Option {
+	return func(n *Network) { n.after = after }
+}
+
+// Def returns the definition of the network this node joined.
+func (n *Network) Def() NetworkDef { return n.def }
 
 // Option changes how a Network is built; options exist for tests and
 // simulations, never for users (those use Config).
@@ -156,6 +196,7 @@ func (n *Network) Start(ctx context.Context) (err error) {
 		// Relays for a node behind NAT come from the DHT's routing table:
 		// every gpumesh peer that runs --relay-service is a candidate.
 		libp2p.EnableAutoRelayWithPeerSource(n.relayCandidates),
+		libp2p.ConnectionGater(n.gate),
 	)
 	if n.cfg.NATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
@@ -166,11 +207,26 @@ func (n *Network) Start(ctx context.Context) (err error) {
 	if n.cfg.RelayService {
 		opts = append(opts, libp2p.EnableRelayService(), libp2p.EnableNATService())
 	}
+	if n.cfg.Public {
+		// go-libp2p starts the relay service only once reachability is
+		// Public, which AutoNAT v1 reports only after another public peer
+		// dialled back: a lone public node would never relay.
+		opts = append(opts, libp2p.ForceReachabilityPublic())
+	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		return fmt.Errorf("start libp2p host: %w", err)
 	}
 	n.host = h
+	n.view = onNetwork(h, n.def.ProtocolPrefix)
+	// Every node serves its network's marker, so that peers of other
+	// networks refuse it at identify (Gate) as it refuses them.
+	h.SetStreamHandler(n.def.MarkerProtocol(), func(s network.Stream) { _ = s.Reset() })
+	gateSub, err := h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		return fmt.Errorf("subscribe to identify: %w", err)
+	}
+	n.gateSub = gateSub
 
 	n.sub, err = h.EventBus().Subscribe(new(event.EvtLocalReachabilityChanged))
 	if err != nil {
@@ -183,9 +239,9 @@ func (n *Network) Start(ctx context.Context) (err error) {
 		DHTModeClient: dht.ModeClient,
 	}[n.cfg.DHTMode]
 	dhtOpts := []dht.Option{
-		dht.ProtocolPrefix(ProtocolPrefix),
+		dht.ProtocolPrefix(protocol.ID(n.def.DHTPrefix)),
 		dht.Mode(mode),
-		dht.BootstrapPeers(n.bootstrap...),
+		dht.BootstrapPeersFunc(n.Bootstrap),
 	}
 	for ns, v := range n.validators {
 		dhtOpts = append(dhtOpts, dht.NamespacedValidator(ns, v))
@@ -203,6 +259,7 @@ func (n *Network) Start(ctx context.Context) (err error) {
 	// The subscription goes in by value: Close clears n.sub before it waits
 	// for this goroutine (a data race under -race when it read n.sub).
 	go n.watchReachability(runCtx, n.sub)
+	n.wg.Go(func() { n.gate.watch(runCtx, h, gateSub) })
 	n.latency, err = NewLatency(h, time.Duration(n.cfg.ProbeInterval), n.cfg.ProbePeers, n.log)
 	if err != nil {
 		return fmt.Errorf("network coordinate: %w", err)
@@ -211,7 +268,7 @@ func (n *Network) Start(ctx context.Context) (err error) {
 
 	if n.cfg.MDNS {
 		found := make(chan peer.AddrInfo, mdnsQueue)
-		n.mdns = mdns.NewMdnsService(h, MDNSServiceName, &mdnsNotifee{n: n, found: found})
+		n.mdns = mdns.NewMdnsService(h, n.def.MDNSService(), &mdnsNotifee{n: n, found: found})
 		if err := n.mdns.Start(); err != nil {
 			n.log.Warn("mDNS discovery unavailable", "err", err)
 			n.mdns = nil
@@ -246,6 +303,10 @@ func (n *Network) Close() error {
 		errs = append(errs, n.sub.Close())
 		n.sub = nil
 	}
+	if n.gateSub != nil {
+		errs = append(errs, n.gateSub.Close())
+		n.gateSub = nil
+	}
 	if n.host != nil {
 		// go-libp2p v0.51's host Close can stall for good when an event-bus
 		// subscriber is slow at that moment (AutoNAT's subscription closing
@@ -268,8 +329,15 @@ func (n *Network) Close() error {
 // hostCloseTimeout bounds how long Close waits for the libp2p host.
 const hostCloseTimeout = 10 * time.Second
 
-// Host returns the libp2p host; nil before Start.
-func (n *Network) Host() host.Host { return n.host }
+// Host returns the libp2p host as the packages above p2p use it: their
+// stream protocols move under the network's protocol prefix (main's IDs
+// unchanged). Nil before Start.
+func (n *Network) Host() host.Host {
+	if n.host == nil {
+		return nil
+	}
+	return n.view
+}
 
 // DHT returns the Kademlia DHT; nil before Start.
 func (n *Network) DHT() *dht.IpfsDHT { return n.dht }
@@ -292,8 +360,15 @@ func (n *Network) Reachability() network.Reachability {
 	return n.reachability
 }
 
-// Bootstrap returns the configured bootstrap peers.
-func (n *Network) Bootstrap() []peer.AddrInfo { return n.bootstrap }
+// Bootstrap returns the bootstrap peers of the last bootstrap round
+// (/dnsaddr/ names resolved, this node left out), or the configured full
+// multiaddrs before the first round.
+func (n *Network) Bootstrap() []peer.AddrInfo {
+	if p := n.bootNow.Load(); p != nil {
+		return slices.Clone(*p)
+	}
+	return slices.Clone(n.bootstrap)
+}
 
 // Connect dials p with a deadline and tags it in the connection manager so
 // that discovered peers are not trimmed first.
@@ -310,56 +385,6 @@ func (n *Network) Connect(ctx context.Context, p peer.AddrInfo) error {
 		return fmt.Errorf("connect to %s: %w", p.ID, err)
 	}
 	return nil
-}
-
-// connectBootstrap dials every bootstrap peer in parallel, retrying with
-// backoff (1 s doubling to 1 min) until at least one answers, then refreshes
-// the DHT routing table so lookups have somewhere to start. Later, if the
-// routing table empties, the DHT itself dials the bootstrap peers again.
-func (n *Network) connectBootstrap(ctx context.Context) {
-	if len(n.bootstrap) == 0 {
-		return
-	}
-	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
-		if n.dialBootstrap(ctx) > 0 {
-			break
-		}
-		n.log.Warn("no bootstrap peer reachable; retrying", "in", wait.String())
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-	}
-	select {
-	case err := <-n.dht.ForceRefresh():
-		if err != nil && ctx.Err() == nil {
-			n.log.Debug("DHT refresh", "err", err)
-		}
-	case <-ctx.Done():
-	}
-}
-
-// dialBootstrap dials every bootstrap peer at once and returns how many answered.
-func (n *Network) dialBootstrap(ctx context.Context) int {
-	var (
-		wg sync.WaitGroup
-		ok atomic.Int32
-	)
-	for _, p := range n.bootstrap {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := n.Connect(ctx, p); err != nil {
-				n.log.Debug("bootstrap peer unreachable", "peer", p.ID.String(), "err", err)
-				return
-			}
-			n.host.ConnManager().Protect(p.ID, "bootstrap")
-			ok.Add(1)
-		}()
-	}
-	wg.Wait()
-	return int(ok.Load())
 }
 
 // watchReachability records AutoNAT's verdicts; it exits when ctx ends or the
@@ -418,11 +443,16 @@ const RunPendingMemory = 16 * (2 << 20)
 // those (1 GiB and 1024 for the one left 0); RunProtocol gets
 // RunPendingMemory more than other protocols.
 func ResourceLimits(maxMemoryMB, maxFDs int) rcmgr.ConcreteLimitConfig {
+	return resourceLimits(RunProtocol, maxMemoryMB, maxFDs)
+}
+
+// resourceLimits is ResourceLimits with run as the run protocol's wire ID.
+func resourceLimits(run protocol.ID, maxMemoryMB, maxFDs int) rcmgr.ConcreteLimitConfig {
 	limits := rcmgr.DefaultLimits
 	libp2p.SetDefaultServiceLimits(&limits)
 	base := limits.ProtocolBaseLimit
 	base.Memory += RunPendingMemory
-	limits.AddProtocolLimit(RunProtocol, base, limits.ProtocolLimitIncrease)
+	limits.AddProtocolLimit(run, base, limits.ProtocolLimitIncrease)
 	if maxMemoryMB == 0 && maxFDs == 0 {
 		return limits.AutoScale()
 	}
@@ -439,7 +469,7 @@ func ResourceLimits(maxMemoryMB, maxFDs int) rcmgr.ConcreteLimitConfig {
 // resourceManager bounds what libp2p may use (ResourceLimits): in-process
 // fleets set limits, or a hundred hosts would each claim RAM/8.
 func (n *Network) resourceManager() (network.ResourceManager, error) {
-	concrete := ResourceLimits(n.cfg.MaxMemoryMB, n.cfg.MaxFDs)
+	concrete := resourceLimits(WireProtocol(n.def.ProtocolPrefix, RunProtocol), n.cfg.MaxMemoryMB, n.cfg.MaxFDs)
 	var rmOpts []rcmgr.Option
 	if n.metrics != nil {
 		// The collectors are registered by libp2p.New; this feeds them.

@@ -33,9 +33,11 @@ const FileName = "config.toml"
 // Config is everything a node can be told, one table per package.
 type Config struct {
 	// Profile names the profile applied before the file's own values.
-	Profile string `toml:"profile" comment:"home | datacenter | test: the defaults this file starts from"`
+	Profile string `toml:"profile" comment:"home | datacenter | bootstrap | test: the defaults this file starts from"`
 	// Headless means no browser and JSON logs.
 	Headless bool `toml:"headless" comment:"never open a browser; log JSON lines"`
+	// Network names the network the node joins (p2p.Networks).
+	Network string `toml:"network" comment:"the network to join: main (the public network) or local (LAN and explicit peers only)"`
 	// P2P configures the libp2p host, DHT and discovery.
 	P2P p2p.Config `toml:"p2p"`
 	// Gossip configures GossipSub.
@@ -91,12 +93,13 @@ type Log struct {
 }
 
 // Profiles lists the profile names, in the order the docs show them.
-var Profiles = []string{"home", "datacenter", "test"}
+var Profiles = []string{"home", "datacenter", "test", "bootstrap"}
 
 // Default returns the home profile: what a double-clicked binary runs with.
 func Default() Config {
 	return Config{
 		Profile:  "home",
+		Network:  p2p.MainNetwork,
 		P2P:      p2p.DefaultConfig(),
 		Gossip:   gossip.DefaultConfig(),
 		Offer:    capacity.DefaultConfig(),
@@ -128,6 +131,10 @@ func ForProfile(name string) (Config, error) {
 //   - datacenter: headless with JSON logs, no mDNS or port mapping (racks have
 //     public addresses), always a DHT server and a relay for peers behind NAT,
 //     more connections.
+//   - bootstrap: a public node others join through: headless with JSON
+//     logs, no mDNS or port mapping, a DHT server and a relay that are
+//     public from the start (no wait for AutoNAT), offers nothing, and has
+//     room for many connections.
 //   - test: loopback only on free ports, no mDNS or port mapping, DHT server
 //     (loopback peers never look public), small resource limits so many nodes
 //     fit in one process, heartbeats every second, no prover timing (no
@@ -143,6 +150,16 @@ func (c *Config) ApplyProfile(name string) error {
 		c.P2P.RelayService = true
 		c.P2P.DHTMode = p2p.DHTModeServer
 		c.P2P.ConnLow, c.P2P.ConnHigh = 256, 1024
+	case "bootstrap":
+		c.Headless = true
+		c.Log.Format = "json"
+		c.P2P.MDNS = false
+		c.P2P.NATPortMap = false
+		c.P2P.RelayService = true
+		c.P2P.Public = true
+		c.P2P.DHTMode = p2p.DHTModeServer
+		c.P2P.ConnLow, c.P2P.ConnHigh = 512, 2048
+		c.Offer.Enabled = false
 	case "test":
 		c.Headless = true
 		c.P2P.Listen = []string{"/ip4/127.0.0.1/tcp/0"}
@@ -241,6 +258,9 @@ func (c Config) Validate() error {
 	var errs []error
 	if !slices.Contains(Profiles, c.Profile) {
 		errs = append(errs, fmt.Errorf("profile: %q is not one of %s", c.Profile, strings.Join(Profiles, ", ")))
+	}
+	if _, err := p2p.LookupNetwork(c.Network); err != nil {
+		errs = append(errs, fmt.Errorf("network: %w", err))
 	}
 	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"), c.Market.Validate("market"), c.Executor.Validate("executor"), c.Anchor.Validate("anchor"))
 	errs = append(errs, c.GPU.validate(), c.Proof.validate())

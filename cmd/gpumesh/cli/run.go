@@ -19,6 +19,7 @@ import (
 type runFlags struct {
 	config       string
 	profile      string
+	network      string
 	listen       []string
 	bootstrap    []string
 	api          string
@@ -39,7 +40,8 @@ func newRunCmd(g *globals) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&f.config, "config", "", "config file (default DIR/"+config.FileName+")")
-	fl.StringVar(&f.profile, "profile", "", "home | datacenter | test (default: the file's, else home)")
+	fl.StringVar(&f.profile, "profile", "", "home | datacenter | bootstrap | test (default: the file's, else home)")
+	fl.StringVar(&f.network, "network", "", "network to join: main (default) or local (LAN and explicit peers only)")
 	fl.StringArrayVar(&f.listen, "listen", nil, "multiaddr to listen on; repeatable; replaces the configured ones")
 	fl.StringArrayVar(&f.bootstrap, "bootstrap", nil, "bootstrap peer, a full multiaddr with /p2p/<peer id>; repeatable")
 	fl.StringVar(&f.api, "api", "", "HOST:PORT of the local API (port 0 = any)")
@@ -76,6 +78,9 @@ func loadConfig(dir string, f *runFlags, cmd *cobra.Command) (config.Config, err
 		}
 	}
 	fl := cmd.Flags()
+	if fl.Changed("network") {
+		c.Network = f.network
+	}
 	if fl.Changed("listen") {
 		c.P2P.Listen = f.listen
 	}

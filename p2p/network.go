@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	record "github.com/libp2p/go-libp2p-record"
+	coreconnmgr "github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -41,19 +42,21 @@ var ErrNotStarted = errors.New("p2p: network not started")
 type Network struct {
 	cfg        Config
 	key        crypto.PrivKey
+	self       peer.ID // the key's
 	bootstrap  []peer.AddrInfo
 	log        *slog.Logger
 	userAgent  string
 	hostOpts   []libp2p.Option
 	validators map[string]record.Validator
 	metrics    prometheus.Registerer // libp2p's own metrics go here when set
+	gater      coreconnmgr.ConnectionGater
 
-	host     host.Host
-	dht      *dht.IpfsDHT
-	latency  *Latency
-	relayDHT atomic.Pointer[dht.IpfsDHT] // the DHT, for autorelay's goroutine
-	mdns     mdns.Service
-	sub      event.Subscription
+	host    host.Host
+	dht     *dht.IpfsDHT
+	latency *Latency
+	hostUp  atomic.Bool // host is set: autorelay's goroutine may read it
+	mdns    mdns.Service
+	sub     event.Subscription
 
 	mu           sync.RWMutex
 	reachability network.Reachability
@@ -78,7 +81,11 @@ func New(cfg Config, key crypto.PrivKey, userAgent string, log *slog.Logger, opt
 	if log == nil {
 		log = slog.Default()
 	}
-	n := &Network{cfg: cfg, key: key, bootstrap: boot, log: log, userAgent: userAgent}
+	self, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: identity key: %w", err)
+	}
+	n := &Network{cfg: cfg, key: key, self: self, bootstrap: boot, log: log, userAgent: userAgent}
 	for _, o := range opts {
 		o(n)
 	}
@@ -108,6 +115,13 @@ func WithValidator(ns string, v record.Validator) Option {
 // the node runs unchanged on top.
 func WithTransports(opts ...libp2p.Option) Option {
 	return func(n *Network) { n.hostOpts = opts }
+}
+
+// WithConnectionGater has the host ask g before every connection: tests
+// stand in for NATs and firewalls with it (refusing direct connections
+// between two peers, so that they meet only through a relay).
+func WithConnectionGater(g coreconnmgr.ConnectionGater) Option {
+	return func(n *Network) { n.gater = g }
 }
 
 // WithMetrics registers libp2p's own metrics (swarm, identify, relay, hole
@@ -150,21 +164,17 @@ func (n *Network) Start(ctx context.Context) (err error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
 		libp2p.UserAgent(n.userAgent),
-		libp2p.EnableRelay(),
-		libp2p.EnableHolePunching(),
 		libp2p.EnableAutoNATv2(),
-		// Relays for a node behind NAT come from the DHT's routing table:
-		// every gpumesh peer that runs --relay-service is a candidate.
-		libp2p.EnableAutoRelayWithPeerSource(n.relayCandidates),
 	)
+	opts = append(opts, n.relayOptions()...)
 	if n.cfg.NATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
 	}
 	if n.metrics != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(n.metrics))
 	}
-	if n.cfg.RelayService {
-		opts = append(opts, libp2p.EnableRelayService(), libp2p.EnableNATService())
+	if n.gater != nil {
+		opts = append(opts, libp2p.ConnectionGater(n.gater))
 	}
 	h, err := libp2p.New(opts...)
 	if err != nil {
@@ -195,7 +205,10 @@ func (n *Network) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("start DHT: %w", err)
 	}
 	n.dht = kad
-	n.relayDHT.Store(kad)
+	n.hostUp.Store(true)
+	if err := n.startRelayFinder(); err != nil {
+		return fmt.Errorf("start relay finder: %w", err)
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -381,25 +394,6 @@ func (n *Network) watchReachability(ctx context.Context, sub event.Subscription)
 			n.log.Info("reachability changed", "reachability", r.String())
 		}
 	}
-}
-
-// relayCandidates feeds autorelay with peers from the DHT routing table; the
-// relay client itself checks which of them actually offer the relay protocol.
-// Autorelay may ask before the DHT exists; it then gets none and asks again.
-func (n *Network) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInfo {
-	out := make(chan peer.AddrInfo, num)
-	defer close(out)
-	kad := n.relayDHT.Load()
-	if kad == nil {
-		return out
-	}
-	for _, id := range kad.RoutingTable().ListPeers() {
-		if len(out) == num || ctx.Err() != nil {
-			break
-		}
-		out <- n.host.Peerstore().PeerInfo(id)
-	}
-	return out
 }
 
 // RunProtocol is scheduler/run's stream protocol (named here: that

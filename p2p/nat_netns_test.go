@@ -53,7 +53,7 @@ const natWait = 90 * time.Second
 // port-preserving NAT, and to c it fails fast with ErrRelayedOnly.
 func TestNATTopology(t *testing.T) {
 	if testing.Short() {
-		t.Skip("skipped in -short: builds network namespaces and runs three nodes")
+		t.Skip("skipped in -short: builds network namespaces and runs four nodes")
 	}
 	if os.Geteuid() != 0 {
 		t.Skip("skipped: needs root to create network namespaces")

@@ -39,9 +39,10 @@ type Config struct {
 	NATPortMap bool `toml:"nat_port_map" comment:"ask the router for a port mapping (UPnP / NAT-PMP)"`
 	// RelayService lets this node relay traffic for peers behind NAT.
 	RelayService bool `toml:"relay_service" comment:"serve as a circuit relay for peers behind NAT (public nodes only)"`
-	// Public declares the node publicly reachable from the start, without
-	// waiting for AutoNAT: its relay service and DHT server work at once.
-	Public bool `toml:"public" comment:"declare this node publicly reachable from the start (bootstrap and relay nodes on public addresses); a relay service starts at once instead of after AutoNAT confirms"`
+	// Public declares the node publicly reachable: it skips AutoNAT's
+	// verdict, serves the DHT in auto mode and relays for peers behind NAT
+	// from the start (the relay service is implied).
+	Public bool `toml:"public" comment:"this node is publicly reachable (bootstrap or relay node): relay and serve the DHT from the start, without waiting for AutoNAT"`
 	// DHTMode is one of auto, server, client.
 	DHTMode string `toml:"dht_mode" comment:"auto (server once publicly reachable), server or client"`
 	// ConnLow and ConnHigh are the connection manager's watermarks.

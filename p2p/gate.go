@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/control"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -28,6 +29,9 @@ type Gate struct {
 	own protocol.ID
 	log *slog.Logger
 	now func() time.Time
+	// next, if set, is asked after the gate allows: a test's gater that
+	// stands in for NATs (WithConnectionGater). Set before the host starts.
+	next connmgr.ConnectionGater
 
 	mu      sync.Mutex
 	refused map[peer.ID]time.Time // until when
@@ -89,21 +93,33 @@ func (g *Gate) allowed(p peer.ID) bool {
 }
 
 // InterceptPeerDial refuses to dial a peer of another network.
-func (g *Gate) InterceptPeerDial(p peer.ID) bool { return g.allowed(p) }
-
-// InterceptAddrDial allows every address of an allowed peer.
-func (g *Gate) InterceptAddrDial(p peer.ID, _ ma.Multiaddr) bool { return g.allowed(p) }
-
-// InterceptAccept allows every inbound connection until its peer is known.
-func (g *Gate) InterceptAccept(network.ConnMultiaddrs) bool { return true }
-
-// InterceptSecured refuses connections from a peer of another network.
-func (g *Gate) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return g.allowed(p)
+func (g *Gate) InterceptPeerDial(p peer.ID) bool {
+	return g.allowed(p) && (g.next == nil || g.next.InterceptPeerDial(p))
 }
 
-// InterceptUpgraded allows every upgraded connection (InterceptSecured decided).
-func (g *Gate) InterceptUpgraded(network.Conn) (bool, control.DisconnectReason) { return true, 0 }
+// InterceptAddrDial allows every address of an allowed peer.
+func (g *Gate) InterceptAddrDial(p peer.ID, a ma.Multiaddr) bool {
+	return g.allowed(p) && (g.next == nil || g.next.InterceptAddrDial(p, a))
+}
+
+// InterceptAccept allows every inbound connection until its peer is known.
+func (g *Gate) InterceptAccept(c network.ConnMultiaddrs) bool {
+	return g.next == nil || g.next.InterceptAccept(c)
+}
+
+// InterceptSecured refuses connections from a peer of another network.
+func (g *Gate) InterceptSecured(d network.Direction, p peer.ID, c network.ConnMultiaddrs) bool {
+	return g.allowed(p) && (g.next == nil || g.next.InterceptSecured(d, p, c))
+}
+
+// InterceptUpgraded allows every upgraded connection (InterceptSecured
+// decided), unless next refuses it.
+func (g *Gate) InterceptUpgraded(c network.Conn) (bool, control.DisconnectReason) {
+	if g.next == nil {
+		return true, 0
+	}
+	return g.next.InterceptUpgraded(c)
+}
 
 // watch disconnects and refuses each peer that identify shows to be of
 // another network; it exits when ctx ends or sub closes.

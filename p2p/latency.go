@@ -117,7 +117,7 @@ func (l *Latency) Run(ctx context.Context) {
 	}
 }
 
-// probe pings up to perRound connected peers with known coordinates, as
+// probe pings up to perRound directly connected peers with known coordinates, as
 // the estimator's NextProbes orders them (never sampled first, then least
 // recently sampled: many distinct peers fix a coordinate faster than the
 // same few again).
@@ -130,6 +130,9 @@ func (l *Latency) probe(ctx context.Context) {
 	}
 	var candidates []string
 	for _, p := range l.host.Network().Peers() {
+		if Relayed(l.host, p) {
+			continue // a relay's round trip is not the peer's
+		}
 		if _, ok := src(p); ok {
 			candidates = append(candidates, p.String())
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	record "github.com/libp2p/go-libp2p-record"
+	coreconnmgr "github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/host"
@@ -43,6 +44,7 @@ var ErrNotStarted = errors.New("p2p: network not started")
 type Network struct {
 	cfg        Config
 	key        crypto.PrivKey
+	self       peer.ID         // the key's
 	def        NetworkDef      // the network joined: prefixes and built-in bootstrap
 	bootstrap  []peer.AddrInfo // full multiaddrs: the network's and p2p.bootstrap
 	dnsaddrs   []ma.Multiaddr  // /dnsaddr/ names, resolved at every bootstrap round
@@ -54,16 +56,17 @@ type Network struct {
 	hostOpts   []libp2p.Option
 	validators map[string]record.Validator
 	metrics    prometheus.Registerer // libp2p's own metrics go here when set
+	gater      coreconnmgr.ConnectionGater
 
-	host     host.Host
-	view     host.Host // host as the packages above see it (onNetwork)
-	dht      *dht.IpfsDHT
-	latency  *Latency
-	relayDHT atomic.Pointer[dht.IpfsDHT]     // the DHT, for autorelay's goroutine
-	bootNow  atomic.Pointer[[]peer.AddrInfo] // the last bootstrap round's peers, for the DHT
-	mdns     mdns.Service
-	sub      event.Subscription
-	gateSub  event.Subscription // identify events, for the Gate
+	host    host.Host
+	view    host.Host // host as the packages above see it (onNetwork)
+	dht     *dht.IpfsDHT
+	latency *Latency
+	hostUp  atomic.Bool                     // host is set: autorelay's goroutine may read it
+	bootNow atomic.Pointer[[]peer.AddrInfo] // the last bootstrap round's peers
+	mdns    mdns.Service
+	sub     event.Subscription
+	gateSub event.Subscription // identify events, for the Gate
 
 	mu           sync.RWMutex
 	reachability network.Reachability
@@ -88,7 +91,11 @@ func New(cfg Config, key crypto.PrivKey, userAgent string, log *slog.Logger, opt
 	if err != nil {
 		return nil, err
 	}
-	n := &Network{cfg: cfg, key: key, def: def, log: log, userAgent: userAgent, resolver: madns.DefaultResolver, after: time.After}
+	self, err := peer.IDFromPrivateKey(key)
+	if err != nil {
+		return nil, fmt.Errorf("p2p: identity key: %w", err)
+	}
+	n := &Network{cfg: cfg, key: key, self: self, def: def, log: log, userAgent: userAgent, resolver: madns.DefaultResolver, after: time.After}
 	for _, o := range opts {
 		o(n)
 	}
@@ -150,6 +157,13 @@ func WithTransports(opts ...libp2p.Option) Option {
 	return func(n *Network) { n.hostOpts = opts }
 }
 
+// WithConnectionGater has the host ask g before every connection: tests
+// stand in for NATs and firewalls with it (refusing direct connections
+// between two peers, so that they meet only through a relay).
+func WithConnectionGater(g coreconnmgr.ConnectionGater) Option {
+	return func(n *Network) { n.gater = g }
+}
+
 // WithMetrics registers libp2p's own metrics (swarm, identify, relay, hole
 // punching, AutoNAT, event bus, resource manager) with reg rather than
 // Prometheus's default registry: each node exports its own.
@@ -190,29 +204,19 @@ func (n *Network) Start(ctx context.Context) (err error) {
 		libp2p.ConnectionManager(cm),
 		libp2p.ResourceManager(rm),
 		libp2p.UserAgent(n.userAgent),
-		libp2p.EnableRelay(),
-		libp2p.EnableHolePunching(),
 		libp2p.EnableAutoNATv2(),
-		// Relays for a node behind NAT come from the DHT's routing table:
-		// every gpumesh peer that runs --relay-service is a candidate.
-		libp2p.EnableAutoRelayWithPeerSource(n.relayCandidates),
+		// The gate keeps the node to its network; a test's gater (standing
+		// in for NATs) is asked after it.
 		libp2p.ConnectionGater(n.gate),
 	)
+	opts = append(opts, n.relayOptions()...)
 	if n.cfg.NATPortMap {
 		opts = append(opts, libp2p.NATPortMap())
 	}
 	if n.metrics != nil {
 		opts = append(opts, libp2p.PrometheusRegisterer(n.metrics))
 	}
-	if n.cfg.RelayService {
-		opts = append(opts, libp2p.EnableRelayService(), libp2p.EnableNATService())
-	}
-	if n.cfg.Public {
-		// go-libp2p starts the relay service only once reachability is
-		// Public, which AutoNAT v1 reports only after another public peer
-		// dialled back: a lone public node would never relay.
-		opts = append(opts, libp2p.ForceReachabilityPublic())
-	}
+	n.gate.next = n.gater
 	h, err := libp2p.New(opts...)
 	if err != nil {
 		return fmt.Errorf("start libp2p host: %w", err)
@@ -251,7 +255,10 @@ func (n *Network) Start(ctx context.Context) (err error) {
 		return fmt.Errorf("start DHT: %w", err)
 	}
 	n.dht = kad
-	n.relayDHT.Store(kad)
+	n.hostUp.Store(true)
+	if err := n.startRelayFinder(); err != nil {
+		return fmt.Errorf("start relay finder: %w", err)
+	}
 
 	runCtx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
@@ -406,25 +413,6 @@ func (n *Network) watchReachability(ctx context.Context, sub event.Subscription)
 			n.log.Info("reachability changed", "reachability", r.String())
 		}
 	}
-}
-
-// relayCandidates feeds autorelay with peers from the DHT routing table; the
-// relay client itself checks which of them actually offer the relay protocol.
-// Autorelay may ask before the DHT exists; it then gets none and asks again.
-func (n *Network) relayCandidates(ctx context.Context, num int) <-chan peer.AddrInfo {
-	out := make(chan peer.AddrInfo, num)
-	defer close(out)
-	kad := n.relayDHT.Load()
-	if kad == nil {
-		return out
-	}
-	for _, id := range kad.RoutingTable().ListPeers() {
-		if len(out) == num || ctx.Err() != nil {
-			break
-		}
-		out <- n.host.Peerstore().PeerInfo(id)
-	}
-	return out
 }
 
 // RunProtocol is scheduler/run's stream protocol (named here: that

@@ -8,7 +8,8 @@ say() { printf '==> %s\n' "$*"; }
 
 # Debian packages the tests use: unshare (util-linux) and ip (iproute2) put
 # the mDNS test in a private network namespace so multicast never leaves
-# this machine; gcc is the C compiler that the race detector (cgo) needs;
+# this machine, and with iptables build the NAT topology of
+# p2p's TestNATTopology (two home LANs behind masquerading routers); gcc is the C compiler that the race detector (cgo) needs;
 # docker.io is the engine the docker executor's tests run against; chromium
 # runs the dashboard's browser test; python3 runs the reference proof
 # helper (scripts/prover) in its pure-Python mode against the Go verifier.
@@ -16,6 +17,7 @@ say() { printf '==> %s\n' "$*"; }
 need=()
 command -v unshare >/dev/null 2>&1 || need+=(util-linux)
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v iptables >/dev/null 2>&1 || need+=(iptables)
 command -v git >/dev/null 2>&1 || need+=(git)
 command -v gcc >/dev/null 2>&1 || need+=(gcc libc6-dev)
 command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)

@@ -11,6 +11,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/protocol"
+
+	"github.com/gpumesh/gpumesh/p2p"
 )
 
 // ProtocolID is the stream protocol on which a provider hands out its
@@ -45,7 +47,8 @@ func Serve(h host.Host, latest func() []byte, log *slog.Logger) {
 func Fetch(ctx context.Context, h host.Host, p peer.ID, now time.Time) (*Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
-	s, err := h.NewStream(ctx, p, ProtocolID)
+	// A capacity record is a few KiB: a relayed connection will do.
+	s, err := h.NewStream(p2p.AllowRelayed(ctx, string(ProtocolID)), p, ProtocolID)
 	if err != nil {
 		return nil, err
 	}

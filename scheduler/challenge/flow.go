@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gpu/proof"
+	"github.com/gpumesh/gpumesh/p2p"
 )
 
 // This file holds the stream flow versions 1 and 2 share once the
@@ -25,6 +26,11 @@ type marshaler interface{ Marshal() ([]byte, error) }
 // and is judged by failed; otherwise the prover is sent its verdict, for
 // information. The error is only for a stream that could not be opened.
 func challengeOver(ctx context.Context, h host.Host, p peer.ID, run func(network.Stream) (proof.Verdict, error), failed func(error) proof.Verdict) (proof.Verdict, error) {
+	// The openings are bulk data: a direct path or a quick, clear failure,
+	// never a wait for the deadline on a relay that would cut them short.
+	if _, err := p2p.EnsureDirect(ctx, h, p, p2p.DirectWait); err != nil {
+		return proof.Verdict{}, fmt.Errorf("open challenge stream to %s: %w", p, err)
+	}
 	dialCtx, cancel := context.WithTimeout(ctx, ioMargin)
 	defer cancel()
 	st, err := h.NewStream(dialCtx, p, ProtocolID)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gpumesh/gpumesh/internal/human"
 	"github.com/gpumesh/gpumesh/ledger"
+	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
@@ -256,8 +257,12 @@ func (d *driver) runOn(ctx context.Context, w *work, mb *member) (run.Outcome, e
 
 // runRanks runs req on mb over /gpumesh/run/1.
 func (d *driver) runRanks(ctx context.Context, w *work, mb *member, req *run.RunRequest) *ran {
-	o, err := run.Run(ctx, d.d.Host, d.d.Key, mb.peer, req, w.files, w.out, func(e run.Event) { d.onRunEvent(mb, e) },
-		run.WithTolerance(d.cfg.HeartbeatTolerance), run.WithAnswerTimeout(d.answerTimeout()))
+	var o run.Outcome
+	err := d.directPath(ctx, mb)
+	if err == nil {
+		o, err = run.Run(ctx, d.d.Host, d.d.Key, mb.peer, req, w.files, w.out, func(e run.Event) { d.onRunEvent(mb, e) },
+			run.WithTolerance(d.cfg.HeartbeatTolerance), run.WithAnswerTimeout(d.answerTimeout()))
+	}
 	if err != nil && ctx.Err() != nil && context.Cause(ctx) != nil {
 		err = context.Cause(ctx)
 	}
@@ -269,6 +274,22 @@ func (d *driver) runRanks(ctx context.Context, w *work, mb *member, req *run.Run
 		r.err = fmt.Errorf("%w: %w", errNeverRan, err)
 	}
 	return r
+}
+
+// directPath makes sure the work's bulk data (inputs, outputs, logs) has
+// a direct connection to mb: a relay carries little for a short time. A
+// connection that hole punching upgraded says so in the job's events; one
+// that stayed relayed fails the member at once (a provider lost before it
+// ran anything, so its ranks fail over) with the reason.
+func (d *driver) directPath(ctx context.Context, mb *member) error {
+	path, err := p2p.EnsureDirect(ctx, d.d.Host, mb.peer, p2p.DirectWait)
+	if err != nil {
+		return fmt.Errorf("%w: %w", run.ErrProviderLost, err)
+	}
+	if path == p2p.PathUpgraded {
+		d.j.note("direct", mb.peer, "%s was reachable only through a relay; hole punching made a direct connection for the work's data", short(mb.peer))
+	}
+	return nil
 }
 
 // judge checks r's results before anything is paid for them: results that
@@ -400,6 +421,8 @@ func (d *driver) rate(ctx context.Context, r *ran, mb *member) {
 		book.Record(mb.peer, reputation.JobFailed, r.refused.Error())
 	case errors.Is(r.err, run.ErrBusy):
 		// Refused for want of capacity, before anything ran: not its fault.
+	case errors.Is(r.err, p2p.ErrRelayedOnly):
+		// No direct path between us: our NAT may be the one to blame.
 	case r.lost:
 		book.Record(mb.peer, reputation.JobFailed, "lost mid-job: "+r.err.Error())
 	case r.err != nil && ctx.Err() == nil:

@@ -31,7 +31,8 @@ type Event struct {
 	// At is when it happened.
 	At time.Time `json:"at"`
 	// Kind is request, bid, closed, invited, proposed, award, accepted,
-	// declined, timeout, rtt_over, release, formed or failed.
+	// declined, timeout, rtt_over, release, direct (hole punching replaced
+	// a relayed connection for the work's data), formed or failed.
 	Kind string `json:"kind"`
 	// Peer is the provider concerned, if one is.
 	Peer string `json:"peer,omitempty"`

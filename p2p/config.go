@@ -3,6 +3,7 @@ package p2p
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -160,5 +161,17 @@ func ParseBootstrap(addrs []string) ([]peer.AddrInfo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootstrap addresses: %w", err)
 	}
+	// AddrInfosFromP2pAddrs groups through a map: put the peers back in
+	// the order the operator listed them (the order they are tried, and
+	// offered to autorelay, in).
+	first := map[peer.ID]int{}
+	for i, m := range mas {
+		if id, err := peer.IDFromP2PAddr(m); err == nil {
+			if _, ok := first[id]; !ok {
+				first[id] = i
+			}
+		}
+	}
+	slices.SortFunc(infos, func(a, b peer.AddrInfo) int { return first[a.ID] - first[b.ID] })
 	return infos, nil
 }

@@ -11,8 +11,9 @@
 #   dist/SHA256SUMS                         (sha256sum -c SHA256SUMS checks them)
 #
 # and the bare binaries under dist/bin/<os>_<arch>/. VERSION (default: git
-# describe), COMMIT and DATE override what is stamped. RELEASE_TARGETS
-# (e.g. "windows/amd64") builds fewer targets; RELEASE_DEB=0 skips the .deb.
+# describe, or 0.1.0-dev+g<commit> without a tag), COMMIT and DATE override
+# what is stamped. RELEASE_TARGETS (e.g. "windows/amd64") builds fewer
+# targets; RELEASE_DEB=0 skips the .deb.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,10 @@ say() { printf '==> %s\n' "$*"; }
 
 GO="${GO:-go}"
 NFPM_VERSION=v2.45.2 # served by the module proxy here and builds with our Go
-VERSION="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo 0.1.0-dev)}"
+# A tree without tags has no describe: 0.1.0-dev+g<commit>, since
+# versions start with a digit (Debian requires it).
+VERSION="${VERSION:-$(git describe --tags --dirty 2>/dev/null ||
+  echo "0.1.0-dev+g$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")}"
 VERSION="${VERSION#v}"
 COMMIT="${COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}"
 # The commit's date, not the clock's, so a rebuild of one commit stamps the
@@ -69,15 +73,15 @@ pack() {
 deb() {
   local arch=$1 bin="$DIST/bin/linux_$1/gpumesh"
   [ -f "$bin" ] || return 0
-  local unit="$DIST/gpumesh.service"
-  sed 's#/usr/local/bin/gpumesh#/usr/bin/gpumesh#g' packaging/gpumesh.service >"$unit"
+  mkdir -p "$DIST/deb"
+  cp "$bin" "$DIST/deb/gpumesh"
+  sed 's#/usr/local/bin/gpumesh#/usr/bin/gpumesh#g' packaging/gpumesh.service >"$DIST/deb/gpumesh.service"
   say "deb $arch (nfpm $NFPM_VERSION)"
-  # Debian versions may not hold '-' before a digit-free tail the way git
-  # describe writes it; '~' sorts a dev build before its release.
-  VERSION="$(printf '%s' "$VERSION" | sed 's/-/~/g')" DEB_ARCH=$arch BINARY="$bin" UNIT="$unit" \
+  # '~' sorts a dev build (git describe's 1.2.3-4-gabc) before its release.
+  VERSION="$(printf '%s' "$VERSION" | sed 's/-/~/g')" DEB_ARCH=$arch \
     "$GO" run "github.com/goreleaser/nfpm/v2/cmd/nfpm@$NFPM_VERSION" package \
     --config packaging/nfpm.yaml --packager deb --target "$DIST/gpumesh_${VERSION}_${arch}.deb" >/dev/null
-  rm -f "$unit"
+  rm -rf "$DIST/deb"
 }
 
 for t in $TARGETS; do build "$t"; done

@@ -22,8 +22,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
-# wine64 runs the Windows binary in cmd/gpumesh's TestWindowsBinaryUnderWine
-# (bookworm's package; later Debian names it wine). Linux x86_64 only.
+# wine64 runs the Windows binary in cmd/gpumesh's TestWindowsUnderWine
+# (Linux x86_64 only). Go's Windows runtime needs Wine 9.0 or later
+# (bcryptprimitives.dll): under bookworm's Wine 8.0 the test skips and says so.
 if [ "$(uname -m)" = x86_64 ] && ! command -v wine64 >/dev/null 2>&1 && ! command -v wine >/dev/null 2>&1; then
   need+=(wine64)
 fi
@@ -139,7 +140,7 @@ for goos in windows darwin; do
   GOOS=$goos go vet ./... || { echo "go vet for GOOS=$goos failed" >&2; exit 1; }
 done
 if ! command -v wine64 >/dev/null 2>&1 && ! command -v wine >/dev/null 2>&1; then
-  say "no wine64 (needs root, Linux x86_64 and Debian's wine64 package): the Windows binary is cross-built only, TestWindowsBinaryUnderWine will skip and say so"
+  say "no wine64 (needs root, Linux x86_64 and Debian's wine64 package): the Windows binary is cross-built only, TestWindowsUnderWine will skip and say so"
 fi
 
 say "lint: go vet, gofmt"

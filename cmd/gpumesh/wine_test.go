@@ -17,15 +17,17 @@ import (
 // prefix (wineboot), which takes most of it.
 const wineBudget = 3 * time.Minute
 
-// TestWindowsBinaryUnderWine cross-builds gpumesh.exe (CGO_ENABLED=0, as
-// `make release` does) and runs it under Debian's Wine far enough to show
-// the Windows build works: it prints its version, a node creates its
-// identity, starts its API and prints the readiness line, and `gpumesh
-// status` answers from it. It skips, saying why, with -short or without
-// wine (scripts/test.sh installs Debian's wine64 when it can).
-func TestWindowsBinaryUnderWine(t *testing.T) {
+// TestWindowsUnderWine runs the Windows build under Debian's Wine, in
+// one Wine prefix: the node (gpumesh.exe, cross-built with CGO_ENABLED=0
+// as `make release` does) far enough to print its version, create its
+// identity, start its API, print the readiness line and answer `gpumesh
+// status`; and the process executor's Windows tests (job objects),
+// cross-compiled from scheduler/executor. It skips, saying why, with
+// -short or without wine (scripts/test.sh installs Debian's wine64 when
+// it can).
+func TestWindowsUnderWine(t *testing.T) {
 	if testing.Short() {
-		t.Skip("-short: the Wine check builds a Windows binary and boots a Wine prefix")
+		t.Skip("-short: the Wine check builds Windows binaries and boots a Wine prefix")
 	}
 	if runtime.GOOS != "linux" || runtime.GOARCH != "amd64" {
 		t.Skipf("the Wine check runs on linux/amd64, not %s/%s", runtime.GOOS, runtime.GOARCH)
@@ -37,17 +39,32 @@ func TestWindowsBinaryUnderWine(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), wineBudget)
 	defer cancel()
 	tmp := t.TempDir()
-	exe := filepath.Join(tmp, "gpumesh.exe")
-	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", exe, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build gpumesh.exe: %v\n%s", err, out)
-	}
 	prefix := filepath.Join(tmp, "wineprefix")
 	env := append(os.Environ(), "WINEPREFIX="+prefix, "WINEDEBUG=-all",
-		"WINEDLLOVERRIDES=mscoree,mshtml=", "DISPLAY=", "WAYLAND_DISPLAY=")
+		"WINEDLLOVERRIDES=mscoree,mshtml=", "DISPLAY=", "WAYLAND_DISPLAY=", "GPUMESH_NO_BROWSER=1")
 	t.Cleanup(func() { stopWineServer(wine, env) })
+	exe := filepath.Join(tmp, "gpumesh.exe")
+	crossBuild(ctx, t, "build", "-trimpath", "-o", exe, ".")
+	if why := wineTooOld(ctx, wine, env, exe); why != "" {
+		t.Skip(why)
+	}
+	t.Run("node", func(t *testing.T) { wineNode(ctx, t, wine, env, tmp) })
+	t.Run("process executor", func(t *testing.T) { wineExecutor(ctx, t, wine, env, tmp) })
+}
 
+// crossBuild runs go with args for windows/amd64 without cgo.
+func crossBuild(ctx context.Context, t *testing.T, args ...string) {
+	t.Helper()
+	build := exec.CommandContext(ctx, "go", args...)
+	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=windows", "GOARCH=amd64")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go %v for windows/amd64: %v\n%s", args, err, out)
+	}
+}
+
+// wineNode runs gpumesh.exe version, run and status.
+func wineNode(ctx context.Context, t *testing.T, wine string, env []string, tmp string) {
+	exe := filepath.Join(tmp, "gpumesh.exe")
 	out := runWine(ctx, t, wine, env, exe, "version")
 	if !strings.Contains(out, "gpumesh ") || !strings.Contains(out, "windows/amd64") {
 		t.Fatalf("gpumesh.exe version: got %q, want a version line for windows/amd64", out)
@@ -99,6 +116,33 @@ func TestWindowsBinaryUnderWine(t *testing.T) {
 	if !strings.Contains(status, peer) {
 		t.Fatalf("gpumesh.exe status: got %q, want it to name peer %s", status, peer)
 	}
+}
+
+// wineExecutor runs scheduler/executor's Windows tests under wine.
+func wineExecutor(ctx context.Context, t *testing.T, wine string, env []string, tmp string) {
+	exe := filepath.Join(tmp, "executor.test.exe")
+	crossBuild(ctx, t, "test", "-c", "-o", exe, "../../scheduler/executor")
+	out := runWine(ctx, t, wine, env, exe, "-test.run=^TestWindows", "-test.v", "-test.count=1")
+	for _, name := range []string{"TestWindowsProcessRunsInAJobObject", "TestWindowsProcessWallLimitKillsTheWholeTree"} {
+		if !strings.Contains(out, "--- PASS: "+name) {
+			t.Errorf("%s did not pass under wine:\n%s", name, out)
+		}
+	}
+}
+
+// wineTooOld says why this Wine cannot run Go's Windows binaries, or ""
+// when it can: Go 1.22 and later call ProcessPrng in
+// bcryptprimitives.dll at start, which Wine has only since 9.0 (Debian
+// bookworm's wine64 is 8.0).
+func wineTooOld(ctx context.Context, wine string, env []string, exe string) string {
+	cmd := exec.CommandContext(ctx, wine, exe, "version")
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	if err != nil && bytes.Contains(out, []byte("bcryptprimitives.dll not found")) {
+		ver, _ := exec.CommandContext(ctx, wine, "--version").Output()
+		return "this Wine (" + strings.TrimSpace(string(ver)) + ") has no bcryptprimitives.dll (ProcessPrng), which Go's Windows runtime needs at start: Wine 9.0 or later runs gpumesh.exe; the Windows binary is only cross-built here"
+	}
+	return ""
 }
 
 // findWine is Debian's wine64 (bookworm) or wine (later releases), or "".

@@ -23,10 +23,12 @@ command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 # wine64 runs the Windows binary in cmd/gpumesh's TestWindowsUnderWine
-# (Linux x86_64 only). Go's Windows runtime needs Wine 9.0 or later
-# (bcryptprimitives.dll): under bookworm's Wine 8.0 the test skips and says so.
-if [ "$(uname -m)" = x86_64 ] && ! command -v wine64 >/dev/null 2>&1 && ! command -v wine >/dev/null 2>&1; then
-  need+=(wine64)
+# (Linux x86_64 only). Go's Windows runtime needs bcryptprimitives.dll,
+# which Wine has only since 9.0: under bookworm's Wine 8.0 the test builds
+# a stand-in (cmd/gpumesh/testdata/bcryptprimitives.c) with MinGW.
+if [ "$(uname -m)" = x86_64 ]; then
+  command -v wine64 >/dev/null 2>&1 || command -v wine >/dev/null 2>&1 || need+=(wine64)
+  command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64-win32)
 fi
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

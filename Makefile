@@ -1,14 +1,20 @@
-# gpumesh: `make build`, `make test`, `make test-race`, `make bench`, `make run`, `make demo`, `make fuzz`, `make lint`.
+# gpumesh: `make build`, `make release`, `make test`, `make test-race`, `make bench`, `make run`, `make demo`, `make fuzz`, `make lint`.
 GO      ?= go
 BIN     ?= bin/gpumesh
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/gpumesh/gpumesh/node.Version=$(VERSION)
 FUZZTIME ?= 30s
 
-.PHONY: build test test-short test-race bench run demo fuzz lint clean
+.PHONY: build release test test-short test-race bench run demo fuzz lint clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpumesh
+
+# Every target (linux amd64/arm64, windows amd64, darwin arm64/amd64) with
+# VERSION (default: git describe), commit and date stamped, archives, .deb
+# packages and SHA256SUMS, under dist/: see scripts/release.sh.
+release:
+	GO=$(GO) $(if $(filter command line environment,$(origin VERSION)),VERSION=$(VERSION)) ./scripts/release.sh
 
 # The README's test command: installs and starts what the tests need, then runs them all.
 test:
@@ -43,4 +49,4 @@ lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 
 clean:
-	rm -rf bin
+	rm -rf bin dist

@@ -27,6 +27,7 @@ var mayImport = map[string][]string{
 	"gpu":       {"internal"},
 	"ledger":    {"internal"},
 	"internal":  {}, // leaf helpers every layer may use; they import no gpumesh package
+	"scripts":   {}, // release and CI tools (scripts/archive): standard library only
 }
 
 type pkg struct {

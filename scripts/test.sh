@@ -24,6 +24,14 @@ command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# wine64 runs the Windows binary in cmd/gpumesh's TestWindowsUnderWine
+# (Linux x86_64 only). Go's Windows runtime needs bcryptprimitives.dll,
+# which Wine has only since 9.0: under bookworm's Wine 8.0 the test builds
+# a stand-in (cmd/gpumesh/testdata/bcryptprimitives.c) with MinGW.
+if [ "$(uname -m)" = x86_64 ]; then
+  command -v wine64 >/dev/null 2>&1 || command -v wine >/dev/null 2>&1 || need+=(wine64)
+  command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64-win32)
+fi
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${need[*]}"
@@ -124,6 +132,20 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 say "go $(go env GOVERSION): downloading modules"
 go mod download
+
+# Every release target cross-compiles on every run (nothing else of theirs
+# can run here; Windows runs under Wine in the tests when wine64 is there).
+say "cross-building every release target"
+for target in linux/amd64 linux/arm64 windows/amd64 darwin/arm64 darwin/amd64; do
+  CGO_ENABLED=0 GOOS=${target%/*} GOARCH=${target#*/} go build -o /dev/null ./cmd/gpumesh ||
+    { echo "cross build for $target failed" >&2; exit 1; }
+done
+for goos in windows darwin; do
+  GOOS=$goos go vet ./... || { echo "go vet for GOOS=$goos failed" >&2; exit 1; }
+done
+if ! command -v wine64 >/dev/null 2>&1 && ! command -v wine >/dev/null 2>&1; then
+  say "no wine64 (needs root, Linux x86_64 and Debian's wine64 package): the Windows binary is cross-built only, TestWindowsUnderWine will skip and say so"
+fi
 
 say "lint: go vet, gofmt"
 go vet ./...

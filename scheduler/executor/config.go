@@ -175,10 +175,14 @@ func Open(ctx context.Context, cfg Config, cacheDir, owner string) (set Set, ski
 		skipped["process"] = "executor.commands is empty"
 	} else {
 		p, err := NewProcess(ProcessConfig{Allow: allow, Env: cfg.CommandEnv, Limits: lim})
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrOSUnsupported):
+			skipped["process"] = err.Error()
+		case err != nil:
 			return nil, nil, err
+		default:
+			set["process"] = p
 		}
-		set["process"] = p
 	}
 	return set, skipped, nil
 }

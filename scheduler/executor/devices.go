@@ -14,7 +14,6 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 	"go.yaml.in/yaml/v3"
-	"golang.org/x/sys/unix"
 )
 
 // The devices a job holds (Job.Devices) are the only GPUs its work sees:
@@ -90,27 +89,6 @@ func checkDevices(devs []Device) error {
 		seen[id] = true
 	}
 	return nil
-}
-
-// The process executor's memory limit. RLIMIT_AS bounds a process's
-// address space, which is what CPU work's memory limit should be, but
-// the CUDA driver reserves tens of GiB of address space at start-up
-// (PROT_NONE mappings for unified addressing, sized by the GPUs' memory),
-// so CUDA cannot start under a few GiB of RLIMIT_AS. RLIMIT_DATA (Linux
-// 4.7 and later) counts only private writable mappings, the heap and
-// anonymous memory a program can write: CUDA's reservations, and device
-// memory mapped shared from /dev/nvidia*, are not counted, while every
-// byte of host memory the job can write is. So a job that holds GPUs
-// gets RLIMIT_DATA at the memory limit, and a job without GPUs keeps
-// RLIMIT_AS.
-
-// memoryRlimit is the resource that bounds the memory of a process job
-// holding devs: RLIMIT_DATA for GPU work, RLIMIT_AS otherwise.
-func memoryRlimit(devs []Device) int {
-	if len(devs) > 0 {
-		return unix.RLIMIT_DATA
-	}
-	return unix.RLIMIT_AS
 }
 
 // GPUAccess is how a Docker engine can give a container GPUs, as its Info

@@ -14,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
@@ -363,12 +362,14 @@ func (d *Docker) user(out string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%w: job folder: %w", ErrBadSpec, err)
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
+	uid, gid, ok := fileOwner(fi)
 	if !ok {
-		return "", fmt.Errorf("%w: docker: cannot tell who owns %s", ErrUnavailable, out)
+		// No owner ids (Windows): Docker Desktop's bind mounts let any
+		// user write, so the work runs as nobody.
+		return fmt.Sprintf("%d:%d", dockerNobody, dockerNobody), nil
 	}
-	if st.Uid != 0 {
-		return fmt.Sprintf("%d:%d", st.Uid, st.Gid), nil
+	if uid != 0 {
+		return fmt.Sprintf("%d:%d", uid, gid), nil
 	}
 	if err := os.Chown(out, dockerNobody, dockerNobody); err != nil {
 		return "", fmt.Errorf("%w: docker: hand %s to the container's user: %w", ErrUnavailable, out, err)

@@ -8,14 +8,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
+	"strings"
 	"sync"
-	"sync/atomic"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ProcessConfig is what the process executor may run.
@@ -35,6 +31,11 @@ type ProcessConfig struct {
 	Limits Limits
 }
 
+// ErrOSUnsupported is wrapped by NewProcess on a system where the process
+// executor cannot enforce its limits (macOS, the BSDs): it refuses rather
+// than run a job unbounded.
+var ErrOSUnsupported = errors.New("cannot enforce the process executor's limits on this operating system")
+
 // DefaultProcessLimits are the process executor's limits when the
 // provider sets none.
 var DefaultProcessLimits = Limits{Wall: time.Hour, CPU: time.Hour, MemoryBytes: 2 << 30, OutputBytes: 64 << 20}
@@ -42,20 +43,23 @@ var DefaultProcessLimits = Limits{Wall: time.Hour, CPU: time.Hour, MemoryBytes: 
 // Process runs allowlisted commands as child processes, for data centers
 // with preinstalled stacks. It is a trust boundary only as far as the
 // allowlist is: the command sees the host as the provider's user does.
-// Limits: wall time (the process group is killed), CPU time and memory
-// (RLIMIT_CPU; RLIMIT_AS, or RLIMIT_DATA for a job holding GPUs, which
-// CUDA's address-space reservations would break under RLIMIT_AS: see
-// memoryRlimit; set on the child right after it starts),
-// logs (OutputBytes), and the outputs folder (OutputBytes): each file by
-// RLIMIT_FSIZE at write time, the folder's apparent size watched every
-// 100 ms (see watchOutputs). PIDs is not enforced
-// (RLIMIT_NPROC counts the whole user, not the job).
+// Limits: wall time (the whole group is killed), logs (OutputBytes) and
+// the outputs folder's apparent size, watched every 100 ms (see
+// watchOutputs), on every OS; CPU time, memory and each output file's size
+// as the OS allows (see startGroup in process_linux.go and
+// process_windows.go): on Linux by rlimits in force from the child's
+// first instruction, on Windows by a job object. On other systems (macOS:
+// its kernel enforces no memory rlimit) NewProcess refuses with
+// ErrOSUnsupported rather than run a job unbounded. PIDs is not enforced.
 type Process struct {
 	cfg ProcessConfig
 }
 
 // NewProcess returns a process executor for cfg.
 func NewProcess(cfg ProcessConfig) (*Process, error) {
+	if err := processSupported(); err != nil {
+		return nil, fmt.Errorf("process executor: %w", err)
+	}
 	for name, argv := range cfg.Allow {
 		if len(argv) == 0 || !filepath.IsAbs(argv[0]) {
 			return nil, fmt.Errorf("process executor: command %q must map to an absolute program path", name)
@@ -108,22 +112,20 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 		cmd.Dir = job.Dir
 		cmd.Env = processEnv(job)
 		cmd.Stdout, cmd.Stderr = h.logs.Writer("stdout"), h.logs.Writer("stderr")
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		return cmd
 	}
-	cmd, limitsErr, err := startLimited(newCmd, lim, memoryRlimit(job.Devices))
+	cmd, group, limitsErr, err := startGroup(newCmd, lim, job.Devices)
 	if err != nil {
 		return nil, fmt.Errorf("%w: start %s: %w", ErrUnavailable, argv[0], err)
 	}
 	h.cmd = cmd
 	h.started = time.Now()
-	pid := cmd.Process.Pid
-	h.pid.Store(int64(pid))
 	h.mu.Lock()
+	h.group = group
 	stopped := h.status != ""
 	h.mu.Unlock()
-	if stopped { // the logs hit their limit before the pid was known
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	if stopped { // the logs hit their limit before the group was known
+		group.Kill()
 	}
 	if limitsErr != nil {
 		h.stop(StatusFailed, "could not set limits: "+limitsErr.Error())
@@ -133,80 +135,18 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 	return h, nil
 }
 
-// startLimited starts the command newCmd makes with lim's rlimits in
-// force from its first instruction: the child is traced, so it stops
-// right after its exec, gets its limits, and is let go untraced. Limits
-// set after the program runs would let it write (truncate an output to 8
-// GiB, say) before they hold. Where tracing is not permitted (EPERM: a
-// seccomp policy, Yama) the command starts untraced and gets its limits
-// right after, as before. limitsErr is why the limits could not be set
-// (the job must then not run on); err is why nothing started. A traced
-// exec does not take a set-user-ID bit unless the provider may trace the
-// new identity: an allowlisted setuid program runs as the provider.
-func startLimited(newCmd func() *exec.Cmd, lim Limits, memory int) (cmd *exec.Cmd, limitsErr, err error) {
-	cmd = newCmd()
-	cmd.SysProcAttr.Ptrace = true
-	runtime.LockOSThread() // ptrace requests must come from the tracing thread
-	defer runtime.UnlockOSThread()
-	if err = cmd.Start(); errors.Is(err, syscall.EPERM) {
-		cmd = newCmd()
-		if err = cmd.Start(); err != nil {
-			return nil, nil, err
-		}
-		return cmd, setLimits(cmd.Process.Pid, lim, memory), nil
-	} else if err != nil {
-		return nil, nil, err
-	}
-	pid := cmd.Process.Pid
-	var ws unix.WaitStatus
-	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil || !ws.Stopped() {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		return nil, nil, fmt.Errorf("child did not stop after exec (status %v): %w", ws, err)
-	}
-	limitsErr = setLimits(pid, lim, memory)
-	if err := unix.PtraceDetach(pid); err != nil {
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-		return nil, nil, fmt.Errorf("let the child go: %w", err)
-	}
-	return cmd, limitsErr, nil
-}
-
-// setLimits sets the rlimits of lim on process pid: CPU time, memory (as
-// the resource memory, RLIMIT_AS or RLIMIT_DATA: see memoryRlimit), and
-// the size of any file it writes.
-func setLimits(pid int, lim Limits, memory int) error {
-	var errs []error
-	if lim.CPU > 0 {
-		secs := uint64((lim.CPU + time.Second - 1) / time.Second)
-		errs = append(errs, unix.Prlimit(pid, unix.RLIMIT_CPU, &unix.Rlimit{Cur: secs, Max: secs + 1}, nil))
-	}
-	if lim.MemoryBytes > 0 {
-		m := uint64(lim.MemoryBytes)
-		errs = append(errs, unix.Prlimit(pid, memory, &unix.Rlimit{Cur: m, Max: m}, nil))
-	}
-	if lim.OutputBytes > 0 {
-		// No file the job writes may grow past the outputs limit, sparse
-		// or not (the kernel refuses with EFBIG and SIGXFSZ); the total
-		// of the outputs folder is watched by watchOutputs.
-		f := uint64(lim.OutputBytes)
-		errs = append(errs, unix.Prlimit(pid, unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: f, Max: f}, nil))
-	}
-	return errors.Join(errs...)
-}
-
 // processEnv is the child's whole environment, built by the provider:
 // its fixed base (PATH, HOME, where the job's folders are) over the job's
 // variables, which Start has checked against the allowlist. The host's
 // environment is not passed on.
 func processEnv(job Job) []string {
-	base := map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": job.Dir,
+	base := map[string]string{"HOME": job.Dir,
 		"GPUMESH_INPUTS": filepath.Join(job.Dir, "inputs"), "GPUMESH_OUTPUTS": filepath.Join(job.Dir, "outputs")}
+	maps.Copy(base, osEnv(job.Dir))         // PATH and what the OS's programs need
 	maps.Copy(base, DeviceEnv(job.Devices)) // exactly its GPUs, none when it holds none
 	env := make([]string, 0, len(base)+len(job.Env))
 	for k, v := range job.Env {
-		if _, fixed := base[k]; !fixed {
+		if !fixedEnv(base, k) {
 			env = append(env, k+"="+v)
 		}
 	}
@@ -215,6 +155,22 @@ func processEnv(job Job) []string {
 	}
 	sort.Strings(env)
 	return env
+}
+
+// fixedEnv says whether name is one of base's names, which a job cannot
+// set: on Windows, whose environment names ignore case, in any case.
+func fixedEnv(base map[string]string, name string) bool {
+	if _, ok := base[name]; ok {
+		return true
+	}
+	if envFoldsCase {
+		for k := range base {
+			if strings.EqualFold(k, name) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // stripExec clears the execute bits of every file under dir, so no input
@@ -244,22 +200,23 @@ type procHandle struct {
 	dir     string
 	started time.Time
 	outcome
-	pid atomic.Int64 // the process group, once started
 
 	mu     sync.Mutex
-	status Status // set by stop before the process ends
+	group  procGroup // the job's processes, once started
+	status Status    // set by stop before the process ends
 	reason string
 }
 
-// stop kills the process group, recording why, once.
+// stop kills the job's processes, recording why, once.
 func (h *procHandle) stop(status Status, reason string) {
 	h.mu.Lock()
 	if h.status == "" {
 		h.status, h.reason = status, reason
 	}
+	g := h.group
 	h.mu.Unlock()
-	if pid := h.pid.Load(); pid > 0 {
-		_ = syscall.Kill(-int(pid), syscall.SIGKILL)
+	if g != nil {
+		g.Kill()
 	}
 }
 
@@ -273,8 +230,12 @@ func (h *procHandle) run(wall time.Duration) {
 	if timer != nil {
 		timer.Stop()
 	}
+	h.mu.Lock()
+	g := h.group
+	h.mu.Unlock()
 	// The group may have children left: end them with the leader.
-	_ = syscall.Kill(-h.cmd.Process.Pid, syscall.SIGKILL)
+	limitReason, overLimit := g.Limit(h.cmd.ProcessState)
+	g.Release()
 	h.logs.Close()
 	res := Result{Started: h.started, Ended: time.Now(), ExitCode: h.cmd.ProcessState.ExitCode()}
 	h.mu.Lock()
@@ -283,9 +244,9 @@ func (h *procHandle) run(wall time.Duration) {
 	switch {
 	case status != "":
 		res.Status, res.Reason = status, reason
-	case signalled(h.cmd.ProcessState, syscall.SIGXCPU):
-		res.Status, res.Reason = StatusLimit, fmt.Sprintf("CPU time over %s", h.limits.CPU)
-	case signalled(h.cmd.ProcessState, syscall.SIGXFSZ), err != nil && h.outputsFull():
+	case overLimit:
+		res.Status, res.Reason = StatusLimit, limitReason
+	case err != nil && h.outputsFull():
 		// A child of the command (a shell's) may be the one RLIMIT_FSIZE
 		// stopped: a failure with the outputs at their limit is the limit.
 		res.Status, res.Reason = StatusLimit, fmt.Sprintf("an output file over %d bytes", h.limits.OutputBytes)
@@ -332,9 +293,20 @@ func (h *procHandle) watchOutputs(limit int64) {
 	}
 }
 
-func signalled(ps *os.ProcessState, sig syscall.Signal) bool {
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	return ok && ws.Signaled() && ws.Signal() == sig
+// procGroup is a started job's processes as the OS holds them together
+// (a process group under rlimits on Linux, a job object on Windows), so
+// that they end together and their limits can be told apart from a plain
+// failure.
+type procGroup interface {
+	// Kill ends every process of the group; it may be called any number
+	// of times, before or after the leader ends.
+	Kill()
+	// Limit says whether the leader, ended as ps says, was stopped by one
+	// of the group's limits, and which.
+	Limit(ps *os.ProcessState) (reason string, ok bool)
+	// Release kills what is left of the group and frees what the OS
+	// holds for it, once the leader has ended.
+	Release()
 }
 
 // dirSize is the total size of the regular files under dir, not following

@@ -43,6 +43,13 @@ type globals struct {
 
 // Run executes the command line args and returns the exit status.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	code := runArgs(ctx, args, stdout, stderr)
+	holdConsole(args, code, stderr)
+	return code
+}
+
+// runArgs is Run before a double-click's console window is held open.
+func runArgs(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	g := &globals{stdout: stdout, stderr: stderr}
 	root := newRoot(g)
 	root.SetArgs(args)

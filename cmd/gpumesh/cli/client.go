@@ -135,11 +135,13 @@ func newVersionCmd(g *globals) *cobra.Command {
 		Short: "Print the gpumesh version",
 		Args:  noArgs,
 		RunE: func(*cobra.Command, []string) error {
-			v := map[string]string{"version": node.Version, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH}
+			commit, date := buildInfo()
+			v := map[string]string{"version": node.Version, "go": runtime.Version(), "platform": runtime.GOOS + "/" + runtime.GOARCH,
+				"commit": commit, "date": date}
 			if g.json {
 				return g.printJSON(v)
 			}
-			fmt.Fprintf(g.stdout, "gpumesh %s (%s, %s)\n", v["version"], v["go"], v["platform"])
+			fmt.Fprintf(g.stdout, "gpumesh %s (%s, %s, commit %s, built %s)\n", v["version"], v["go"], v["platform"], shortCommit(commit), date)
 			return nil
 		},
 	}

@@ -1,0 +1,156 @@
+//go:build linux
+
+package executor
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// envFoldsCase: Linux environment names are case-sensitive.
+const envFoldsCase = false
+
+// processSupported: Linux enforces every limit the process executor has.
+func processSupported() error { return nil }
+
+// osEnv is the part of a job's base environment Linux programs need.
+func osEnv(string) map[string]string {
+	return map[string]string{"PATH": "/usr/local/bin:/usr/bin:/bin"}
+}
+
+// startGroup starts the command newCmd makes as the leader of a process
+// group of its own, with lim's rlimits in force from its first
+// instruction (see startLimited). limitsErr is why the limits could not
+// be set (the job must then not run on); err is why nothing started.
+func startGroup(newCmd func() *exec.Cmd, lim Limits, devs []Device) (cmd *exec.Cmd, g procGroup, limitsErr, err error) {
+	grouped := func() *exec.Cmd {
+		c := newCmd()
+		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		return c
+	}
+	cmd, limitsErr, err = startLimited(grouped, lim, memoryRlimit(devs))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cmd, &pgroup{pid: cmd.Process.Pid, lim: lim}, limitsErr, nil
+}
+
+// pgroup is a job's process group under rlimits.
+type pgroup struct {
+	pid int // the leader's, which is the group's id
+	lim Limits
+}
+
+// Kill implements procGroup: SIGKILL to the whole group.
+func (g *pgroup) Kill() { _ = syscall.Kill(-g.pid, syscall.SIGKILL) }
+
+// Release implements procGroup: the group may have children left, which
+// end with the leader.
+func (g *pgroup) Release() { g.Kill() }
+
+// Limit implements procGroup: SIGXCPU is RLIMIT_CPU, SIGXFSZ RLIMIT_FSIZE.
+func (g *pgroup) Limit(ps *os.ProcessState) (string, bool) {
+	switch {
+	case signalled(ps, syscall.SIGXCPU):
+		return fmt.Sprintf("CPU time over %s", g.lim.CPU), true
+	case signalled(ps, syscall.SIGXFSZ):
+		return fmt.Sprintf("an output file over %d bytes", g.lim.OutputBytes), true
+	}
+	return "", false
+}
+
+// startLimited starts the command newCmd makes with lim's rlimits in
+// force from its first instruction: the child is traced, so it stops
+// right after its exec, gets its limits, and is let go untraced. Limits
+// set after the program runs would let it write (truncate an output to 8
+// GiB, say) before they hold. Where tracing is not permitted (EPERM: a
+// seccomp policy, Yama) the command starts untraced and gets its limits
+// right after, as before. limitsErr is why the limits could not be set
+// (the job must then not run on); err is why nothing started. A traced
+// exec does not take a set-user-ID bit unless the provider may trace the
+// new identity: an allowlisted setuid program runs as the provider.
+func startLimited(newCmd func() *exec.Cmd, lim Limits, memory int) (cmd *exec.Cmd, limitsErr, err error) {
+	cmd = newCmd()
+	cmd.SysProcAttr.Ptrace = true
+	runtime.LockOSThread() // ptrace requests must come from the tracing thread
+	defer runtime.UnlockOSThread()
+	if err = cmd.Start(); errors.Is(err, syscall.EPERM) {
+		cmd = newCmd()
+		if err = cmd.Start(); err != nil {
+			return nil, nil, err
+		}
+		return cmd, setLimits(cmd.Process.Pid, lim, memory), nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	pid := cmd.Process.Pid
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil || !ws.Stopped() {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, nil, fmt.Errorf("child did not stop after exec (status %v): %w", ws, err)
+	}
+	limitsErr = setLimits(pid, lim, memory)
+	if err := unix.PtraceDetach(pid); err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return nil, nil, fmt.Errorf("let the child go: %w", err)
+	}
+	return cmd, limitsErr, nil
+}
+
+// setLimits sets the rlimits of lim on process pid: CPU time, memory (as
+// the resource memory, RLIMIT_AS or RLIMIT_DATA: see memoryRlimit), and
+// the size of any file it writes.
+func setLimits(pid int, lim Limits, memory int) error {
+	var errs []error
+	if lim.CPU > 0 {
+		secs := uint64((lim.CPU + time.Second - 1) / time.Second)
+		errs = append(errs, unix.Prlimit(pid, unix.RLIMIT_CPU, &unix.Rlimit{Cur: secs, Max: secs + 1}, nil))
+	}
+	if lim.MemoryBytes > 0 {
+		m := uint64(lim.MemoryBytes)
+		errs = append(errs, unix.Prlimit(pid, memory, &unix.Rlimit{Cur: m, Max: m}, nil))
+	}
+	if lim.OutputBytes > 0 {
+		// No file the job writes may grow past the outputs limit, sparse
+		// or not (the kernel refuses with EFBIG and SIGXFSZ); the total
+		// of the outputs folder is watched by watchOutputs.
+		f := uint64(lim.OutputBytes)
+		errs = append(errs, unix.Prlimit(pid, unix.RLIMIT_FSIZE, &unix.Rlimit{Cur: f, Max: f}, nil))
+	}
+	return errors.Join(errs...)
+}
+
+func signalled(ps *os.ProcessState, sig syscall.Signal) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
+}
+
+// The process executor's memory limit. RLIMIT_AS bounds a process's
+// address space, which is what CPU work's memory limit should be, but
+// the CUDA driver reserves tens of GiB of address space at start-up
+// (PROT_NONE mappings for unified addressing, sized by the GPUs' memory),
+// so CUDA cannot start under a few GiB of RLIMIT_AS. RLIMIT_DATA (Linux
+// 4.7 and later) counts only private writable mappings, the heap and
+// anonymous memory a program can write: CUDA's reservations, and device
+// memory mapped shared from /dev/nvidia*, are not counted, while every
+// byte of host memory the job can write is. So a job that holds GPUs
+// gets RLIMIT_DATA at the memory limit, and a job without GPUs keeps
+// RLIMIT_AS.
+
+// memoryRlimit is the resource that bounds the memory of a process job
+// holding devs: RLIMIT_DATA for GPU work, RLIMIT_AS otherwise.
+func memoryRlimit(devs []Device) int {
+	if len(devs) > 0 {
+		return unix.RLIMIT_DATA
+	}
+	return unix.RLIMIT_AS
+}

@@ -65,11 +65,22 @@ func TestWindowsHelperProcess(t *testing.T) {
 		}
 		_ = os.WriteFile(filepath.Join(out, "grandchild.pid"), []byte(strconv.Itoa(c.Process.Pid)), 0o644)
 		fmt.Println("spawned", c.Process.Pid)
-		select {}
+		sleepForever()
 	case "wait":
-		select {}
+		sleepForever()
 	}
 	os.Exit(2)
+}
+
+// sleepForever blocks on a timer, not on select{}: a helper started
+// without -test.timeout has no other timer or goroutine, and the Go
+// runtime ends a program whose goroutines all block forever with exit
+// status 2 ("all goroutines are asleep - deadlock!") before the wall
+// limit it is meant to meet.
+func sleepForever() {
+	for {
+		time.Sleep(time.Hour)
+	}
 }
 
 func startHelper(t *testing.T, p *Process, lim Limits, arg string) (Handle, string) {

@@ -169,7 +169,7 @@ func TestAdversarialNetwork(t *testing.T) {
 	stopHolding()
 	holding.Wait()
 	for _, sy := range a.sybils {
-		s.waitScoresBelowZero(sy, 20*time.Second)
+		s.waitScoresBelowZero(sy, time.Minute)
 	}
 	s.checkStreams(a, target)
 	s.checkNoPollution(a, honest)

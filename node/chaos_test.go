@@ -144,8 +144,11 @@ func TestChaosProvidersDieMidRun(t *testing.T) {
 }
 
 // crashSlack is how long after a crashed host closed its last words may
-// still be read from the requester's socket buffers.
-const crashSlack = 200 * time.Millisecond
+// still be read from the requester's socket buffers: well under a second
+// on a quiet machine, up to about half a second on a loaded CI runner.
+// Billing until the failover finished, the fault this check is for, runs
+// seconds past the crash.
+const crashSlack = time.Second
 
 // checkChaosUsage checks a finished job's usage against the receipts: one
 // per rank for every provider that served, the same in both ledgers, for

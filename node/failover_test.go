@@ -49,7 +49,7 @@ func TestFailoverWhenProvidersDie(t *testing.T) {
 	defer cancel()
 	submitted := time.Now()
 	v, err := req.Market().Submit(ctx, market.Spec{Workers: 2, Module: module, Inputs: []string{in},
-		Args: []string{"-n", "40", "-every", "100ms"}})
+		Args: []string{"-n", "150", "-every", "100ms"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,9 @@ import (
 // the job network is the only path between the ranks. The ranks meet at
 // MASTER_ADDR:MASTER_PORT and all-reduce rank+1 with torch.distributed's
 // gloo backend (Debian's python3-torch; without it, over a plain TCP
-// socket, and the test says so): every rank must end with 6. Each rank
+// socket, and the test says so): every rank must end with 6; then they
+// train a small model for a few DDP steps, each on its own data, and must
+// end with identical parameters. Each rank
 // also tries the provider's own API address and a listener on the host's
 // LAN address, which must both fail.
 func TestJobNetworkAllReduce(t *testing.T) {
@@ -94,7 +96,7 @@ func TestJobNetworkAllReduce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var all strings.Builder
-	sums, peers := map[int]string{}, map[int]string{}
+	sums, peers, params := map[int]string{}, map[int]string{}, map[int]string{}
 	reached := map[string]int{} // target: ranks that tried it and failed
 	for _, l := range page.Lines {
 		fmt.Fprintf(&all, "rank %d %s: %s\n", l.Rank, l.Stream, l.Text)
@@ -112,6 +114,9 @@ func TestJobNetworkAllReduce(t *testing.T) {
 		if s, ok := strings.CutPrefix(l.Text, "env "); ok {
 			peers[l.Rank] = s
 		}
+		if s, ok := strings.CutPrefix(l.Text, "params="); ok {
+			params[l.Rank] = s
+		}
 	}
 	if v.State != market.StateSucceeded {
 		t.Fatalf("job %s: %s\n%s", v.State, v.Error, all.String())
@@ -126,6 +131,13 @@ func TestJobNetworkAllReduce(t *testing.T) {
 		}
 		if !strings.Contains(peers[rk], ":29500 ") {
 			t.Errorf("rank %d: environment %q, want MASTER_PORT 29500", rk, peers[rk])
+		}
+	}
+	if torch {
+		for rk := range 3 {
+			if params[rk] == "" || params[rk] != params[0] {
+				t.Errorf("rank %d ended DDP training with parameters %q, rank 0 with %q: want the same\n%s", rk, params[rk], params[0], all.String())
+			}
 		}
 	}
 	for _, target := range targets {

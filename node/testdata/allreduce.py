@@ -3,8 +3,9 @@
 Every rank tries to reach each host:port of its arguments, the provider's
 API and a listener on the host's LAN address (it must fail: the rank's
 namespace holds loopback and the job network only), then joins a torch.distributed gloo group through MASTER_ADDR and
-MASTER_PORT on the job network and all-reduces rank + 1. It prints what
-the test checks: "reach <target> <outcome>" and "sum=<value>". With no torch it does
+MASTER_PORT on the job network, all-reduces rank + 1 and trains a small
+model for a few DDP steps. It prints what the test checks: "reach
+<target> <outcome>", "sum=<value>" and "params=<values>". With no torch it does
 the same exchange over a plain TCP socket (rank 0 listens, the others
 connect), printing "sum=" the same way.
 """
@@ -37,6 +38,21 @@ if torch is not None:
     t = torch.tensor([float(rank + 1)])
     dist.all_reduce(t)
     print("sum=%g" % t.item(), flush=True)
+    # A few DDP steps of a small model, each rank on its own data: the
+    # gradients are averaged over the job network, so every rank must end
+    # with the same parameters.
+    torch.manual_seed(rank)  # different initial weights: DDP broadcasts rank 0's
+    model = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(4, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    gen = torch.Generator().manual_seed(100 + rank)
+    for _ in range(3):
+        x = torch.randn(8, 4, generator=gen)
+        loss = ((model(x) - x.sum(dim=1, keepdim=True)) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    flat = torch.cat([p.detach().flatten() for p in model.parameters()])
+    print("params=" + ",".join("%.6f" % v for v in flat.tolist()), flush=True)
     dist.destroy_process_group()
 else:
     addr, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])

@@ -55,7 +55,7 @@ func newMetrics(n *Node) *metrics {
 	}
 	m.reg.MustRegister(m.dhtRequests, m.dhtErrors, m.execStarted, m.execEnded, m.execRunning,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		nodeCollector{n})
+		nodeCollector{n}, overlayCollector{n})
 	m.jobGPU = newJobGPUMetrics(m.reg)
 	return m
 }

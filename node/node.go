@@ -30,6 +30,7 @@ import (
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/p2p/coord"
+	"github.com/gpumesh/gpumesh/p2p/overlay"
 	"github.com/gpumesh/gpumesh/scheduler/challenge"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/market"
@@ -117,6 +118,7 @@ type Node struct {
 	execs    executor.Set
 	noGPUs   map[string]string // executors that cannot hand GPUs to their work, and why
 	runs     *run.Server
+	overlay  *overlay.Service // job networks; nil where the host cannot run them
 	ledger   *ledger.Log
 	anchorer *anchor.Anchorer
 	chain    evm.Chain
@@ -264,9 +266,10 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		return err
 	}
 	// Accepted awards admit their requester's work through the run protocol.
+	n.overlay = n.startOverlay(base)
 	n.runs = run.NewServer(n.net.Host(), n.execs, n.jobs, run.ServerConfig{
 		Dir: filepath.Join(dir, "jobs"), Limits: n.cfg.Executor.Limits(), Heartbeat: time.Duration(n.cfg.Market.HeartbeatInterval),
-		GPU: n.gpuAccountant(), Knobs: n.knobs().Run,
+		GPU: n.gpuAccountant(), Knobs: n.knobs().Run, Overlay: n.overlay,
 	}, n.log.With("component", "run"))
 	n.runs.Start(base)
 	n.wg.Go(func() { n.watchHeartbeats(life) })
@@ -332,6 +335,10 @@ func (n *Node) Close() error {
 	if n.runs != nil {
 		n.runs.Close()
 		n.runs = nil
+	}
+	if n.overlay != nil {
+		errs = append(errs, n.overlay.Close())
+		n.overlay = nil
 	}
 	if n.chain != nil {
 		errs = append(errs, n.chain.Close())

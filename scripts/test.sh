@@ -24,6 +24,10 @@ command -v curl >/dev/null 2>&1 || need+=(curl ca-certificates)
 command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
+# python3-torch (CPU build, with torch.distributed and gloo) runs the
+# ranks of node's TestJobNetworkAllReduce, which all-reduce over a job's
+# network (p2p/overlay); without it they exchange over a plain socket.
+/usr/bin/python3 -c 'import torch.distributed' >/dev/null 2>&1 || need+=(python3-torch)
 # wine64 runs the Windows binary in cmd/gpumesh's TestWindowsUnderWine
 # (Linux x86_64 only). Go's Windows runtime needs bcryptprimitives.dll,
 # which Wine has only since 9.0: under bookworm's Wine 8.0 the test builds

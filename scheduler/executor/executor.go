@@ -18,7 +18,9 @@
 // job only the names its provider allows (ProcessConfig.Env). On the host the job's
 // folder (Job.Dir) holds inputs/ and outputs/; nothing else of the host is
 // visible to wasm and docker work. The process executor runs only commands
-// the provider allowlisted, with the folder as its working directory.
+// the provider allowlisted, with the folder as its working directory; on
+// Linux, a process job given a Network runs in a network namespace of its
+// own that holds only loopback and the job's network (Network).
 package executor
 
 import (
@@ -221,6 +223,10 @@ type Job struct {
 	// reservation: the work is given these and no others. Empty for work
 	// that holds no GPU.
 	Devices []Device
+	// Network, if set, runs the work in a network namespace of its own
+	// holding the job's network (process executor, Linux). Nil: the work
+	// runs as the executor runs it without one.
+	Network *Network
 }
 
 // Device is one GPU a worker holds: its index on this host (NVML's) and its

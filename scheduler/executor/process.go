@@ -114,7 +114,7 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 		cmd.Stdout, cmd.Stderr = h.logs.Writer("stdout"), h.logs.Writer("stderr")
 		return cmd
 	}
-	cmd, group, limitsErr, err := startGroup(newCmd, lim, job.Devices)
+	cmd, group, limitsErr, err := startGroup(newCmd, lim, job.Devices, job.Network)
 	if err != nil {
 		return nil, fmt.Errorf("%w: start %s: %w", ErrUnavailable, argv[0], err)
 	}
@@ -144,6 +144,9 @@ func processEnv(job Job) []string {
 		"GPUMESH_INPUTS": filepath.Join(job.Dir, "inputs"), "GPUMESH_OUTPUTS": filepath.Join(job.Dir, "outputs")}
 	maps.Copy(base, osEnv(job.Dir))         // PATH and what the OS's programs need
 	maps.Copy(base, DeviceEnv(job.Devices)) // exactly its GPUs, none when it holds none
+	if job.Network != nil {
+		maps.Copy(base, job.Network.Env) // the job's network: addresses and ranks
+	}
 	env := make([]string, 0, len(base)+len(job.Env))
 	for k, v := range job.Env {
 		if !fixedEnv(base, k) {

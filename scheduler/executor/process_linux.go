@@ -29,14 +29,28 @@ func osEnv(string) map[string]string {
 // group of its own, with lim's rlimits in force from its first
 // instruction (see startLimited). limitsErr is why the limits could not
 // be set (the job must then not run on); err is why nothing started.
-func startGroup(newCmd func() *exec.Cmd, lim Limits, devs []Device) (cmd *exec.Cmd, g procGroup, limitsErr, err error) {
+// With a network, the command starts in a network namespace of its own
+// (CLONE_NEWNET: the kernel makes it as it forks, no thread of the
+// provider ever enters it) and network.Attach gives that namespace the
+// job's interface before the command runs.
+func startGroup(newCmd func() *exec.Cmd, lim Limits, devs []Device, network *Network) (cmd *exec.Cmd, g procGroup, limitsErr, err error) {
 	grouped := func() *exec.Cmd {
 		c := newCmd()
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if network != nil {
+			c.SysProcAttr.Cloneflags = syscall.CLONE_NEWNET
+		}
 		return c
 	}
-	cmd, limitsErr, err = startLimited(grouped, lim, memoryRlimit(devs))
+	var attach func(int) error
+	if network != nil {
+		attach = network.Attach
+	}
+	cmd, limitsErr, err = startLimited(grouped, lim, memoryRlimit(devs), attach)
 	if err != nil {
+		if network != nil && errors.Is(err, syscall.EPERM) {
+			err = fmt.Errorf("a network namespace of its own needs root (CAP_SYS_ADMIN): %w", err)
+		}
 		return nil, nil, nil, err
 	}
 	return cmd, &pgroup{pid: cmd.Process.Pid, lim: lim}, limitsErr, nil
@@ -76,7 +90,9 @@ func (g *pgroup) Limit(ps *os.ProcessState) (string, bool) {
 // (the job must then not run on); err is why nothing started. A traced
 // exec does not take a set-user-ID bit unless the provider may trace the
 // new identity: an allowlisted setuid program runs as the provider.
-func startLimited(newCmd func() *exec.Cmd, lim Limits, memory int) (cmd *exec.Cmd, limitsErr, err error) {
+// attach, if set, is called with the child's pid at the same point as
+// its limits are set; an error kills the child and is err.
+func startLimited(newCmd func() *exec.Cmd, lim Limits, memory int, attach func(int) error) (cmd *exec.Cmd, limitsErr, err error) {
 	cmd = newCmd()
 	cmd.SysProcAttr.Ptrace = true
 	runtime.LockOSThread() // ptrace requests must come from the tracing thread
@@ -84,6 +100,9 @@ func startLimited(newCmd func() *exec.Cmd, lim Limits, memory int) (cmd *exec.Cm
 	if err = cmd.Start(); errors.Is(err, syscall.EPERM) {
 		cmd = newCmd()
 		if err = cmd.Start(); err != nil {
+			return nil, nil, err
+		}
+		if err := attachTo(cmd, attach); err != nil {
 			return nil, nil, err
 		}
 		return cmd, setLimits(cmd.Process.Pid, lim, memory), nil
@@ -98,12 +117,30 @@ func startLimited(newCmd func() *exec.Cmd, lim Limits, memory int) (cmd *exec.Cm
 		return nil, nil, fmt.Errorf("child did not stop after exec (status %v): %w", ws, err)
 	}
 	limitsErr = setLimits(pid, lim, memory)
+	if err := attachTo(cmd, attach); err != nil {
+		return nil, nil, err
+	}
 	if err := unix.PtraceDetach(pid); err != nil {
 		_ = syscall.Kill(-pid, syscall.SIGKILL)
 		_ = cmd.Wait()
 		return nil, nil, fmt.Errorf("let the child go: %w", err)
 	}
 	return cmd, limitsErr, nil
+}
+
+// attachTo calls attach, if set, with cmd's pid; on an error it kills
+// cmd's group and reaps it.
+func attachTo(cmd *exec.Cmd, attach func(int) error) error {
+	if attach == nil {
+		return nil
+	}
+	pid := cmd.Process.Pid
+	if err := attach(pid); err != nil {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		return fmt.Errorf("attach the job's network: %w", err)
+	}
+	return nil
 }
 
 // setLimits sets the rlimits of lim on process pid: CPU time, memory (as

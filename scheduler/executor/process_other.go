@@ -28,6 +28,6 @@ func osEnv(string) map[string]string {
 }
 
 // startGroup never runs: NewProcess refuses first.
-func startGroup(func() *exec.Cmd, Limits, []Device) (*exec.Cmd, procGroup, error, error) {
+func startGroup(func() *exec.Cmd, Limits, []Device, *Network) (*exec.Cmd, procGroup, error, error) {
 	return nil, nil, nil, processSupported()
 }

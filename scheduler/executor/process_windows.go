@@ -46,8 +46,12 @@ const errQuota = 1816
 // job object holding lim's CPU time and memory limits and killing every
 // process in it when closed, and only then lets it run: nothing it starts
 // escapes the job. If the job object cannot hold it, it is killed before
-// it ran an instruction, and err says why.
-func startGroup(newCmd func() *exec.Cmd, lim Limits, _ []Device) (cmd *exec.Cmd, g procGroup, limitsErr, err error) {
+// it ran an instruction, and err says why. A job network is refused:
+// Windows has no network namespaces.
+func startGroup(newCmd func() *exec.Cmd, lim Limits, _ []Device, network *Network) (cmd *exec.Cmd, g procGroup, limitsErr, err error) {
+	if network != nil {
+		return nil, nil, nil, fmt.Errorf("%w: job networks need Linux's network namespaces", ErrNotAllowed)
+	}
 	job, err := newJobObject(lim)
 	if err != nil {
 		return nil, nil, nil, err

@@ -25,6 +25,7 @@ import (
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/p2p/frame"
+	"github.com/gpumesh/gpumesh/p2p/overlay"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/internal/lifetime"
 )
@@ -169,6 +170,11 @@ type ServerConfig struct {
 	// GPU meters the GPUs each rank's work holds (gpumeter.go); nil on a
 	// host without NVML, which then reports no GPU figures.
 	GPU *gpu.Accountant
+	// Overlay, if set, gives the ranks of every process job of more than
+	// one rank a job network (network.go): each rank runs in a network
+	// namespace of its own holding the job's overlay interface. Nil: no
+	// job networks, ranks run as before.
+	Overlay *overlay.Service
 	// Knobs are interception points for tests; zero in production.
 	Knobs ServerKnobs
 }
@@ -212,10 +218,11 @@ type Server struct {
 	life lifetime.Group // every stream handler; Close ends and waits for them
 
 	mu      sync.Mutex
-	active  map[string]bool  // job IDs running here
-	grants  map[string]Grant // what BeginRun granted each job running here
-	pending map[peer.ID]int  // streams not yet authorized, by peer
-	npend   int              // their sum
+	active  map[string]bool         // job IDs running here
+	grants  map[string]Grant        // what BeginRun granted each job running here
+	nets    map[string]*overlay.Net // the job networks of jobs running here
+	pending map[peer.ID]int         // streams not yet authorized, by peer
+	npend   int                     // their sum
 }
 
 // NewServer returns a server that has not started. execs are the
@@ -225,7 +232,7 @@ func NewServer(h host.Host, execs map[string]executor.Executor, auth Authorizer,
 		log = slog.Default()
 	}
 	return &Server{h: h, execs: execs, auth: auth, cfg: cfg.withDefaults(), log: log,
-		active: map[string]bool{}, grants: map[string]Grant{}, pending: map[peer.ID]int{}}
+		active: map[string]bool{}, grants: map[string]Grant{}, nets: map[string]*overlay.Net{}, pending: map[peer.ID]int{}}
 }
 
 // Start registers the stream handler. Each run's work lives until Close,
@@ -481,6 +488,7 @@ func (s *Server) forget(job string) {
 	s.mu.Lock()
 	delete(s.active, job)
 	delete(s.grants, job)
+	delete(s.nets, job)
 	s.mu.Unlock()
 }
 
@@ -493,6 +501,16 @@ func (s *Server) serve(ctx context.Context, st network.Stream, r *bufio.Reader, 
 	}
 	end = RunEnd{Started: time.Now(), Results: map[int]RankEnd{}}
 	defer func() { end.Ended = time.Now() }()
+	if s.wantsNetwork(req) {
+		n, err := s.joinNetwork(req)
+		if err != nil {
+			_ = s.ack(st, Ack{Reason: truncate("job network: " + err.Error())})
+			_ = st.Close()
+			end.Reason = "job network: " + err.Error()
+			return end
+		}
+		defer n.Close() // after the ranks' work ended: the network goes with the run
+	}
 	cached, recv := s.cachedFiles(ctx, req)
 	if err := s.ack(st, Ack{OK: true, Heartbeat: s.cfg.Heartbeat, Cached: cached}); err != nil {
 		_ = st.Reset()
@@ -786,7 +804,11 @@ func (s *Server) job(req *RunRequest, rk int, dir string, module []byte) executo
 	job.Limits = job.Limits.Cap(s.cfg.Limits)
 	s.mu.Lock()
 	job.Devices = s.grants[req.Job].of(rk)
+	n := s.nets[req.Job]
 	s.mu.Unlock()
+	if n != nil {
+		job.Network = networkOf(n, req.WorldSize, rk)
+	}
 	return job
 }
 

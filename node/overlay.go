@@ -1,0 +1,63 @@
+package node
+
+import (
+	"context"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gpumesh/gpumesh/p2p/overlay"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
+)
+
+// startOverlay starts the job networks' service (p2p/overlay) where this
+// host can run them (Linux, as root, with /dev/net/tun), or returns nil
+// and logs why not: multi-rank process jobs then run without a network,
+// as before. A peer that breaks its protocol is charged a violation in
+// the reputation book (opened before: newJobs).
+func (n *Node) startOverlay(ctx context.Context) *overlay.Service {
+	if err := overlay.Supported(); err != nil {
+		n.log.Info("job networks off", "reason", err.Error())
+		return nil
+	}
+	book := n.book
+	s := overlay.New(n.net.Host(), n.log.With("component", "overlay"), overlay.WithViolations(func(p peer.ID, how overlay.Drop) {
+		book.Record(p, reputation.Violation, "job network: "+string(how))
+	}))
+	s.Start(ctx)
+	return s
+}
+
+// overlayCollector exports the job networks' counters (p2p/overlay).
+type overlayCollector struct{ n *Node }
+
+var (
+	descOverlayBytes   = prometheus.NewDesc("gpumesh_job_network_bytes_total", "Bytes of IP packets on the job networks this provider serves, by job and direction (in: delivered to a local rank; out: sent by one).", []string{"job", "direction"}, nil)
+	descOverlayPackets = prometheus.NewDesc("gpumesh_job_network_packets_total", "IP packets on the job networks this provider serves, by job and direction.", []string{"job", "direction"}, nil)
+	descOverlayDrops   = prometheus.NewDesc("gpumesh_job_network_drops_total", "Packets (streams, for not_member) the job networks this provider serves dropped, by job and reason.", []string{"job", "reason"}, nil)
+	descOverlayUnknown = prometheus.NewDesc("gpumesh_job_network_unknown_streams_total", "Job-network streams refused because they named a job with no network here.", nil, nil)
+)
+
+// Describe implements prometheus.Collector: the series are unchecked.
+func (overlayCollector) Describe(chan<- *prometheus.Desc) {}
+
+// Collect implements prometheus.Collector.
+func (c overlayCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.n.overlay
+	if s == nil {
+		return
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	counter(descOverlayUnknown, s.UnknownStreams())
+	for job, st := range s.All() {
+		counter(descOverlayBytes, st.BytesIn, job, "in")
+		counter(descOverlayBytes, st.BytesOut, job, "out")
+		counter(descOverlayPackets, st.PacketsIn, job, "in")
+		counter(descOverlayPackets, st.PacketsOut, job, "out")
+		for reason, v := range st.Drops {
+			counter(descOverlayDrops, v, job, string(reason))
+		}
+	}
+}

@@ -1,0 +1,71 @@
+package run
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/gpumesh/gpumesh/p2p/overlay"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
+)
+
+// MasterPort is the port MASTER_PORT names: torch.distributed's default.
+// Nothing on the job's network listens on it but what rank 0 starts.
+const MasterPort = 29500
+
+// wantsNetwork says whether req's ranks run on a job network here: a
+// process job of more than one rank, on a provider with an overlay.
+func (s *Server) wantsNetwork(req *RunRequest) bool {
+	return s.cfg.Overlay != nil && req.Spec.Executor == "process" && req.WorldSize > 1
+}
+
+// joinNetwork joins req's job network with the request's member list
+// (the requester's signed Peers: rank i runs on Peers[i]) and keeps it
+// for the ranks' work; the caller closes it when the run ends.
+func (s *Server) joinNetwork(req *RunRequest) (*overlay.Net, error) {
+	members := make([]peer.ID, len(req.Peers))
+	for i, p := range req.Peers {
+		id, err := peer.Decode(p)
+		if err != nil { // Validate refused it already
+			return nil, fmt.Errorf("peer of rank %d: %w", i, err)
+		}
+		members[i] = id
+	}
+	n, err := s.cfg.Overlay.Join(req.Job, members)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.nets[req.Job] = n
+	s.mu.Unlock()
+	return n, nil
+}
+
+// networkOf is rank rk's side of job network n: the environment
+// torch.distributed, JAX, MPI and Ray read (MASTER_ADDR is rank 0's
+// address), and Attach, which gives the rank's namespace its interface.
+func networkOf(n *overlay.Net, worldSize, rk int) *executor.Network {
+	addrs := make([]string, worldSize)
+	for r := range addrs {
+		a, _ := n.Addr(r) // worldSize <= overlay.MaxRanks: Join checked it
+		addrs[r] = a.String()
+	}
+	env := map[string]string{
+		"MASTER_ADDR":      addrs[0],
+		"MASTER_PORT":      strconv.Itoa(MasterPort),
+		"RANK":             strconv.Itoa(rk),
+		"WORLD_SIZE":       strconv.Itoa(worldSize),
+		"LOCAL_RANK":       "0",
+		"LOCAL_WORLD_SIZE": "1",
+		"NODE_RANK":        strconv.Itoa(rk),
+		"GPUMESH_PEERS":    strings.Join(addrs, ","),
+		"GPUMESH_ADDR":     addrs[rk],
+		// gloo and NCCL pick the interface their sockets use by these:
+		// the job network's is the only one besides loopback.
+		"GLOO_SOCKET_IFNAME": overlay.IfName,
+		"NCCL_SOCKET_IFNAME": overlay.IfName,
+	}
+	return &executor.Network{Env: env, Attach: func(pid int) error { return n.AttachProcess(rk, pid) }}
+}

@@ -201,8 +201,8 @@ func wineNode(ctx context.Context, t *testing.T, wine string, env []string, tmp 
 		t.Fatalf("identity.key after start: %v", err)
 	}
 	status := runWine(ctx, t, wine, env, exe, "status", "--data-dir", winDir)
-	if !strings.Contains(status, peer) {
-		t.Fatalf("gpumesh.exe status: got %q, want it to name peer %s", status, peer)
+	if !strings.Contains(status, peer) || !strings.Contains(status, "network       main") || !strings.Contains(status, "bootstrap     none: no bootstrap peers") {
+		t.Fatalf("gpumesh.exe status: got %q, want it to name peer %s, the main network and why it has no bootstrap peers", status, peer)
 	}
 }
 

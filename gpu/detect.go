@@ -59,6 +59,8 @@ type detectEnv struct {
 	openNVML func() (reader, Inventory, error)
 	// systemProfiler runs system_profiler; nil where there is none.
 	systemProfiler func(ctx context.Context) ([]byte, error)
+	// ioreg runs `ioreg -r -d 1 -w 0 -c IOAccelerator`; nil where there is none.
+	ioreg func(ctx context.Context) ([]byte, error)
 	// readHost reads the host and the free space of dataDir.
 	readHost func(ctx context.Context, dataDir string) (Host, []string)
 	// readUsage reads the host's CPU times and memory in use.
@@ -72,6 +74,7 @@ func systemEnv() detectEnv {
 	return detectEnv{
 		openNVML:       openSystemNVML,
 		systemProfiler: runSystemProfiler,
+		ioreg:          runIOReg,
 		readHost:       readHost,
 		readUsage:      readUsage,
 		root:           os.DirFS("/"),
@@ -140,6 +143,29 @@ func (e detectEnv) detectApple(ctx context.Context, virt *Virtualization) (reade
 	if len(p.gpus) == 0 {
 		return nil, nil, nil
 	}
-	// The GPU's memory is the host's: its use is the host's memory use.
-	return &hostReader{id: p.gpus[0].ID, readUsage: e.readUsage}, p.gpus, nil
+	// The GPU's memory is the host's: its use is the host's memory use,
+	// unless ioreg tells the GPU's own.
+	r := &hostReader{id: p.gpus[0].ID, readUsage: e.readUsage}
+	var warnings []string
+	if why := e.appleGPUStats(ctx); why != "" {
+		warnings = append(warnings, why)
+	} else {
+		r.ioreg = e.ioreg
+	}
+	return r, p.gpus, warnings
+}
+
+// appleGPUStats reads ioreg once and says, in plain words, why the Apple
+// GPU's utilisation is unavailable, or "" when ioreg reports it. The
+// warning is logged once, at start; the telemetry then lists utilisation
+// as unknown.
+func (e detectEnv) appleGPUStats(ctx context.Context) string {
+	const unavailable = "apple gpu utilisation unavailable"
+	if e.ioreg == nil {
+		return unavailable + ": no ioreg on this system"
+	}
+	if _, err := readAGX(ctx, e.ioreg); err != nil {
+		return fmt.Sprintf("%s (shown as unknown): %v", unavailable, err)
+	}
+	return ""
 }

@@ -148,6 +148,9 @@ type hostReader struct {
 	id        string
 	withCPU   bool // report CPU utilisation (not for an Apple GPU)
 	readUsage func(ctx context.Context) (usage, error)
+	// ioreg, for an Apple GPU, runs ioreg for its utilisation and memory
+	// in use (readAGX); nil where ioreg does not report them.
+	ioreg func(ctx context.Context) ([]byte, error)
 
 	mu   sync.Mutex
 	prev cpuTimes
@@ -164,6 +167,16 @@ func (r *hostReader) read(ctx context.Context) ([]Telemetry, error) {
 	if err != nil {
 		err = fmt.Errorf("read host usage: %w", err)
 	}
+	var gpu agxStats
+	gpuOK := false
+	if r.ioreg != nil { // run outside the lock: it takes a few milliseconds
+		var gerr error
+		if gpu, gerr = readAGX(ctx, r.ioreg); gerr != nil {
+			err = errors.Join(err, fmt.Errorf("read apple gpu statistics: %w", gerr))
+		} else {
+			gpuOK = true
+		}
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	busy, ok := 0.0, false
@@ -173,17 +186,33 @@ func (r *hostReader) read(ctx context.Context) ([]Telemetry, error) {
 		}
 		r.prev, r.have = u.cpu, true
 	}
+	memUsed, memOK := u.memUsed, u.memOK
+	if gpuOK {
+		busy, ok = gpu.utilization, true
+		if gpu.memOK {
+			memUsed, memOK = gpu.memUsed, true
+		}
+	}
 	if ok {
 		t.Utilization = busy
 	} else {
 		t.Unknown = append(t.Unknown, fieldUtilization)
 	}
-	if u.memOK {
-		t.MemoryUsed = u.memUsed
+	if memOK {
+		t.MemoryUsed = memUsed
 	} else {
 		t.Unknown = append(t.Unknown, fieldMemoryUsed)
 	}
 	return []Telemetry{t}, err
+}
+
+// readAGX runs ioreg and reads the Apple GPU's statistics from its output.
+func readAGX(ctx context.Context, ioreg func(ctx context.Context) ([]byte, error)) (agxStats, error) {
+	out, err := ioreg(ctx)
+	if err != nil {
+		return agxStats{}, err
+	}
+	return parseIOReg(out)
 }
 
 func (r *hostReader) close() error { return nil }

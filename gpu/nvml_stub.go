@@ -1,4 +1,4 @@
-//go:build !(linux && cgo)
+//go:build !(linux && cgo) && !windows
 
 package gpu
 
@@ -7,18 +7,12 @@ import (
 	"runtime"
 )
 
-// openSystemNVML reports NVML unavailable: go-nvml needs cgo, and NVIDIA's
-// NVML for data-center GPUs ships for Linux only.
+// openSystemNVML reports NVML unavailable: go-nvml needs cgo, NVIDIA's
+// NVML ships for Linux and Windows only, and Windows has its own loader
+// (nvml_windows.go).
 func openSystemNVML() (reader, Inventory, error) {
-	switch runtime.GOOS {
-	case "linux":
-	case "windows":
-		// NVIDIA ships nvml.dll with its Windows driver, but go-nvml
-		// binds libnvidia-ml.so through cgo only: this build reads no
-		// NVIDIA GPU on Windows (see docs/hardware.md).
-		return nil, Inventory{}, errors.New("nvml unavailable: NVIDIA GPUs are not read on Windows yet (go-nvml is Linux-only)")
-	default:
-		return nil, Inventory{}, errors.New("nvml unavailable: not supported on " + runtime.GOOS)
+	if runtime.GOOS == "linux" {
+		return nil, Inventory{}, errors.New("nvml unavailable: this build has no cgo")
 	}
-	return nil, Inventory{}, errors.New("nvml unavailable: this build has no cgo")
+	return nil, Inventory{}, errors.New("nvml unavailable: not supported on " + runtime.GOOS)
 }

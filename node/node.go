@@ -428,6 +428,7 @@ func (n *Node) Status() api.Status {
 		Addrs:            strs(n.net.ListenAddrs()),
 		ObservedAddrs:    observed,
 		Reachability:     n.net.Reachability().String(),
+		Network:          networkStatus(n.net.Status()),
 		DHTMode:          n.cfg.P2P.DHTMode,
 		RoutingTableSize: n.net.DHT().RoutingTable().Size(),
 		ConnectedPeers:   len(h.Network().Peers()),

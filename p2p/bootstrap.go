@@ -24,7 +24,8 @@ const maxResolved = 64
 // if the routing table empties, the DHT dials the bootstrap peers again.
 func (n *Network) connectBootstrap(ctx context.Context) {
 	if len(n.bootstrap) == 0 && len(n.dnsaddrs) == 0 {
-		n.log.Info("no bootstrap peers: joining through the LAN and explicit peers only", "network", n.def.Name)
+		n.log.Info(reasonNoBootstrap, "network", n.def.Name)
+		n.setBootRound(bootRound{reason: reasonNoBootstrap})
 		return
 	}
 	saidSelf := false
@@ -42,12 +43,14 @@ func (n *Network) connectBootstrap(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
+		n.setBootRound(bootRound{peers: len(peers), reached: reached, err: err})
 		if reached > 0 {
 			n.log.Info("joined the network through its bootstrap peers", "network", n.def.Name, "reached", reached, "of", len(peers))
 			break
 		}
 		if len(peers) == 0 && self && unresolved == 0 {
-			n.log.Info("this node is its network's only bootstrap peer", "network", n.def.Name)
+			n.log.Info(reasonOnlyBootstrap, "network", n.def.Name)
+			n.setBootRound(bootRound{reason: reasonOnlyBootstrap})
 			return
 		}
 		n.log.Warn("no bootstrap peer reachable; serving the LAN meanwhile and retrying",

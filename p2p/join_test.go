@@ -212,6 +212,9 @@ func TestBootstrapDownThenUp(t *testing.T) {
 	if !strings.Contains(logged, "no bootstrap peer reachable") || !strings.Contains(logged, "reason=") {
 		t.Errorf("no plain reason logged for the failed bootstrap:\n%s", logged)
 	}
+	if st := n.Status(); st.BootstrapPeers != 1 || st.BootstrapConnected != 0 || !strings.Contains(st.BootstrapReason, "no bootstrap peer reachable") {
+		t.Errorf("status while down: connected %d of %d, reason %q; want 0 of 1 with the reason", st.BootstrapConnected, st.BootstrapPeers, st.BootstrapReason)
+	}
 
 	// Meanwhile the node serves: a peer on its LAN joins it.
 	lan := startNet(t, nil, "/ip4/127.0.0.1/tcp/0", NetworkDef{}, []string{n.addr()})
@@ -229,6 +232,9 @@ func TestBootstrapDownThenUp(t *testing.T) {
 	waitFor(t, 10*time.Second, "the join logged", func() bool {
 		return strings.Contains(n.log.String(), "joined the network through its bootstrap peers")
 	})
+	if st := n.Status(); st.BootstrapConnected != 1 || st.BootstrapReason != "" {
+		t.Errorf("status after the join: connected %d of %d, reason %q; want 1 and no reason", st.BootstrapConnected, st.BootstrapPeers, st.BootstrapReason)
+	}
 }
 
 // TestBootstrapThroughDNSAddr: a main-network node whose network lists a

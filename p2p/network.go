@@ -64,6 +64,7 @@ type Network struct {
 	latency *Latency
 	hostUp  atomic.Bool                     // host is set: autorelay's goroutine may read it
 	bootNow atomic.Pointer[[]peer.AddrInfo] // the last bootstrap round's peers
+	bootRnd atomic.Pointer[bootRound]       // how the last bootstrap round went (Presence)
 	mdns    mdns.Service
 	sub     event.Subscription
 	gateSub event.Subscription // identify events, for the Gate

@@ -193,9 +193,26 @@ func TestTwoProcessesBootstrapAndSeeEachOther(t *testing.T) {
 	var st struct {
 		PeerID         string `json:"peer_id"`
 		ConnectedPeers int    `json:"connected_peers"`
+		Network        struct {
+			Name      string `json:"name"`
+			Bootstrap struct {
+				Peers     int `json:"peers"`
+				Connected int `json:"connected"`
+			} `json:"bootstrap"`
+			DirectAddrs []string `json:"direct_addrs"`
+		} `json:"network"`
 	}
-	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.PeerID != b.peer || st.ConnectedPeers < 1 {
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil || st.PeerID != b.peer || st.ConnectedPeers < 1 ||
+		st.Network.Name != "main" || st.Network.Bootstrap.Peers != 1 || st.Network.Bootstrap.Connected != 1 || len(st.Network.DirectAddrs) == 0 {
 		t.Errorf("gpumesh status --json = exit %d\n%s", code, out)
+	}
+	out, _, code = gpumesh(t, "status", "--data-dir", dirB)
+	if code != 0 || !strings.Contains(out, "network       main") || !strings.Contains(out, "bootstrap     connected 1 of 1") || !strings.Contains(out, "direct        /") {
+		t.Errorf("gpumesh status = exit %d\n%s", code, out)
+	}
+	out, _, code = gpumesh(t, "status", "--data-dir", dirA)
+	if code != 0 || !strings.Contains(out, "bootstrap     none: no bootstrap peers") {
+		t.Errorf("gpumesh status of the node without bootstrap peers = exit %d\n%s", code, out)
 	}
 
 	out, _, code = gpumesh(t, "gpu", "--json", "--data-dir", dirA)

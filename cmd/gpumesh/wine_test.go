@@ -4,12 +4,14 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,8 +25,10 @@ const wineBudget = 3 * time.Minute
 // one Wine prefix: the node (gpumesh.exe, cross-built with CGO_ENABLED=0
 // as `make release` does) far enough to print its version, create its
 // identity, start its API, print the readiness line and answer `gpumesh
-// status`; and the process executor's Windows tests (job objects),
-// cross-compiled from scheduler/executor. It skips, saying why, with
+// status`; the process executor's Windows tests (job objects),
+// cross-compiled from scheduler/executor; and the NVML loader, first
+// without nvml.dll (the CPU, and why), then with a MinGW-built stand-in
+// for one RTX 4090 (`gpumesh gpu --json` reports it). It skips, saying why, with
 // -short or without wine (scripts/test.sh installs Debian's wine64 when
 // it can).
 func TestWindowsUnderWine(t *testing.T) {
@@ -60,6 +64,80 @@ func TestWindowsUnderWine(t *testing.T) {
 	}
 	t.Run("node", func(t *testing.T) { wineNode(ctx, t, wine, env, tmp) })
 	t.Run("process executor", func(t *testing.T) { wineExecutor(ctx, t, wine, env, tmp) })
+	t.Run("nvidia gpu", func(t *testing.T) { wineNVML(ctx, t, wine, env, tmp, prefix) })
+}
+
+// wineNVML builds testdata/nvml.c with MinGW into the Wine prefix's
+// system32, where NVIDIA's driver puts nvml.dll, and checks that
+// gpumesh.exe's loader reads the GPU it stands for: `gpumesh gpu --json`
+// reports it through NVML with its live utilisation.
+func wineNVML(ctx context.Context, t *testing.T, wine string, env []string, tmp, prefix string) {
+	cc, err := exec.LookPath("x86_64-w64-mingw32-gcc")
+	if err != nil {
+		t.Skip("x86_64-w64-mingw32-gcc not found (Debian's gcc-mingw-w64-x86-64-win32): no stand-in nvml.dll")
+	}
+	exe := filepath.Join(tmp, "gpumesh.exe")
+	dir := "Z:" + filepath.ToSlash(filepath.Join(tmp, "gpu-home"))
+	// Without the DLL: the CPU, and why.
+	var cpu struct {
+		Inventory struct {
+			Source    string `json:"source"`
+			NVMLError string `json:"nvml_error"`
+		} `json:"inventory"`
+	}
+	out := runWine(ctx, t, wine, env, exe, "gpu", "--json", "--data-dir", dir)
+	if err := json.Unmarshal([]byte(out), &cpu); err != nil || cpu.Inventory.Source != "cpu" || !strings.Contains(cpu.Inventory.NVMLError, "no nvml.dll") {
+		t.Errorf("gpumesh.exe gpu without nvml.dll: %+v, %v; want the CPU and why\n%s", cpu, err, out)
+	}
+
+	dll := filepath.Join(prefix, "drive_c", "windows", "system32", "nvml.dll")
+	if out, err := exec.CommandContext(ctx, cc, "-shared", "-O2", "-o", dll, "testdata/nvml.c").CombinedOutput(); err != nil {
+		t.Fatalf("build nvml.dll: %v: %s", err, out)
+	}
+	env = withDLLOverride(env, "nvml=n")
+	out = runWine(ctx, t, wine, env, exe, "gpu", "--json", "--data-dir", dir)
+	var g struct {
+		Inventory struct {
+			Source    string `json:"source"`
+			NVMLError string `json:"nvml_error"`
+			Driver    string `json:"driver"`
+			CUDA      string `json:"cuda"`
+			Devices   []struct {
+				Name        string `json:"name"`
+				Class       string `json:"class"`
+				MemoryTotal uint64 `json:"memory_total_bytes"`
+				Telemetry   struct {
+					Utilization  float64 `json:"utilization"`
+					TemperatureC float64 `json:"temperature_c"`
+				} `json:"telemetry"`
+			} `json:"devices"`
+		} `json:"inventory"`
+	}
+	if err := json.Unmarshal([]byte(out), &g); err != nil {
+		t.Fatalf("gpumesh.exe gpu --json is not JSON: %v\n%s", err, out)
+	}
+	inv := g.Inventory
+	if inv.Source != "nvml" || inv.Driver != "566.36" || inv.CUDA != "12.7" || len(inv.Devices) != 1 {
+		t.Fatalf("gpumesh.exe gpu: source %q (nvml error %q), driver %q, CUDA %q, %d devices; want the stand-in's GPU through nvml\n%s",
+			inv.Source, inv.NVMLError, inv.Driver, inv.CUDA, len(inv.Devices), out)
+	}
+	d := inv.Devices[0]
+	if d.Name != "NVIDIA GeForce RTX 4090" || d.Class != "RTX-4090" || d.MemoryTotal != 24<<30 || d.Telemetry.Utilization != 37 || d.Telemetry.TemperatureC != 55 {
+		t.Errorf("gpumesh.exe gpu: device %+v, want the RTX 4090 with 24 GiB, 37 %% busy, 55 C\n%s", d, out)
+	}
+}
+
+// withDLLOverride adds a Wine DLL override to env's WINEDLLOVERRIDES (its
+// last entry, the one os/exec passes on).
+func withDLLOverride(env []string, override string) []string {
+	out := slices.Clone(env)
+	for i := len(out) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(out[i], "WINEDLLOVERRIDES="); ok {
+			out[i] = "WINEDLLOVERRIDES=" + v + ";" + override
+			return out
+		}
+	}
+	return append(out, "WINEDLLOVERRIDES="+override)
 }
 
 // crossBuild runs go with args for windows/amd64 without cgo.
@@ -123,8 +201,8 @@ func wineNode(ctx context.Context, t *testing.T, wine string, env []string, tmp 
 		t.Fatalf("identity.key after start: %v", err)
 	}
 	status := runWine(ctx, t, wine, env, exe, "status", "--data-dir", winDir)
-	if !strings.Contains(status, peer) {
-		t.Fatalf("gpumesh.exe status: got %q, want it to name peer %s", status, peer)
+	if !strings.Contains(status, peer) || !strings.Contains(status, "network       main") || !strings.Contains(status, "bootstrap     none: no bootstrap peers") {
+		t.Fatalf("gpumesh.exe status: got %q, want it to name peer %s, the main network and why it has no bootstrap peers", status, peer)
 	}
 }
 

@@ -44,6 +44,8 @@ type Status struct {
 	ObservedAddrs []string `json:"observed_addrs"`
 	// Reachability is AutoNAT's verdict: Unknown, Public or Private.
 	Reachability string `json:"reachability"`
+	// Network is the network the node joined and how it is connected to it.
+	Network NetworkStatus `json:"network"`
 	// DHTMode is the configured DHT mode.
 	DHTMode string `json:"dht_mode"`
 	// RoutingTableSize is the number of peers in the DHT routing table.
@@ -58,6 +60,38 @@ type Status struct {
 	StartedAt time.Time `json:"started_at"`
 	// UptimeSeconds is how long the node has run.
 	UptimeSeconds float64 `json:"uptime_seconds"`
+}
+
+// NetworkStatus is the network part of Status: which network, whether its
+// bootstrap peers answer, and how peers reach this node.
+type NetworkStatus struct {
+	// Name is the network's name: main, local, or a custom network's.
+	Name string `json:"name"`
+	// Kind is main, local or custom.
+	Kind string `json:"kind"`
+	// Bootstrap is how the node stands with the network's bootstrap peers.
+	Bootstrap BootstrapStatus `json:"bootstrap"`
+	// Reachability is public, private or unknown.
+	Reachability string `json:"reachability"`
+	// ReachabilitySource is where Reachability comes from: "autonat" (its
+	// last verdict) or "p2p.public" (declared in the config).
+	ReachabilitySource string `json:"reachability_source"`
+	// RelayAddrs are the node's circuit addresses through its relays, each
+	// with /p2p/<id>; empty while it holds no relay reservation.
+	RelayAddrs []string `json:"relay_addrs"`
+	// DirectAddrs are the other addresses the node announces, each with /p2p/<id>.
+	DirectAddrs []string `json:"direct_addrs"`
+}
+
+// BootstrapStatus says whether the node reaches its bootstrap peers.
+type BootstrapStatus struct {
+	// Peers is how many bootstrap peers the node knows (/dnsaddr/ names
+	// resolved, itself left out).
+	Peers int `json:"peers"`
+	// Connected is how many of them it has a connection to now.
+	Connected int `json:"connected"`
+	// Reason says in plain words why none is connected; absent when one is.
+	Reason string `json:"reason,omitempty"`
 }
 
 // Topic is one gossip topic in Status.

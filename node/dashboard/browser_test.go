@@ -129,6 +129,11 @@ func TestDashboardInBrowser(t *testing.T) {
 	if loc, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash`)); strings.Contains(loc, "token") {
 		t.Errorf("the token stays in the address bar: %s", loc)
 	}
+	// The network card: its name, and a single node has no bootstrap peers.
+	network, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector("#ov-network") || {}).textContent`))
+	if err != nil || !strings.Contains(network, "main") || !strings.Contains(network, "no bootstrap peers") {
+		t.Errorf("overview's network card: %q, %v; want main and why it has no bootstrap peers", network, err)
+	}
 	shoot(t, ctx, "overview")
 
 	// Hardware: both devices, with their class, and charts that get points.

@@ -52,48 +52,6 @@ func newIDCmd(g *globals) *cobra.Command {
 	}
 }
 
-func newStatusCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
-		Use:   "status",
-		Short: "Show the state of the running node",
-		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := g.client()
-			if err != nil {
-				return err
-			}
-			s, err := c.Status(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if g.json {
-				return g.printJSON(s)
-			}
-			w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintf(w, "peer\t%s\n", s.PeerID)
-			fmt.Fprintf(w, "version\t%s (profile %s)\n", s.Version, s.Profile)
-			fmt.Fprintf(w, "uptime\t%s\n", (time.Duration(s.UptimeSeconds) * time.Second).String())
-			fmt.Fprintf(w, "reachability\t%s\n", s.Reachability)
-			fmt.Fprintf(w, "peers\t%d connected, %d in DHT routing table (mode %s)\n", s.ConnectedPeers, s.RoutingTableSize, s.DHTMode)
-			for _, a := range s.Addrs {
-				fmt.Fprintf(w, "address\t%s\n", a)
-			}
-			for _, a := range s.ObservedAddrs {
-				fmt.Fprintf(w, "observed\t%s\n", a)
-			}
-			for _, t := range s.Topics {
-				fmt.Fprintf(w, "topic\t%s (%d peers)\n", t.Name, t.Peers)
-			}
-			rej := 0
-			for _, v := range s.Gossip.Rejected {
-				rej += int(v)
-			}
-			fmt.Fprintf(w, "gossip\t%d accepted, %d ignored, %d rejected\n", s.Gossip.Accepted, s.Gossip.Ignored, rej)
-			return w.Flush()
-		},
-	}
-}
-
 func newPeersCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "peers",

@@ -133,11 +133,13 @@ pages.overview = {
   async update(root) {
     const [s, c] = await Promise.all([api("/api/v1/status"), api("/api/v1/coordinate")]);
     $("#peer").textContent = short(s.peer_id);
-    const relayed = (s.addrs || []).some((a) => a.includes("/p2p-circuit"));
+    const net = s.network || {};
+    const relayed = (net.relay_addrs || []).length > 0;
     const reach = relayed ? "relayed" : { Public: "public", Private: "behind NAT", Unknown: "unknown" }[s.reachability] || s.reachability;
     const reachKind = { public: "good", relayed: "info", "behind NAT": "warn" }[reach] || "";
     $("#ov-stats", root).innerHTML = [
       stat("Reachability", badge(reach, reachKind), `AutoNAT: ${esc(s.reachability)}`, "ov-reach"),
+      stat("Network", esc(net.name || "—"), bootText(net.bootstrap || {}), "ov-network"),
       stat("Peers", esc(s.connected_peers), `${esc(s.routing_table_size)} in the DHT routing table (${esc(s.dht_mode)})`, "ov-peers"),
       stat("Uptime", esc(dur(s.uptime_seconds)), "since " + new Date(s.started_at).toLocaleString(), "ov-uptime"),
       stat("Version", esc(s.version), "profile " + esc(s.profile), "ov-version"),
@@ -146,6 +148,7 @@ pages.overview = {
       <dt>Peer ID</dt><dd><code id="ov-peer-id">${esc(s.peer_id)}</code></dd>
       <dt>Listening</dt><dd>${(s.listen_addrs || []).map((a) => `<span class="pill">${esc(a)}</span>`).join("") || "—"}</dd>
       <dt>Announced</dt><dd>${(s.addrs || []).map((a) => `<div><code>${esc(a)}</code></div>`).join("") || "—"}</dd>
+      <dt>Relay</dt><dd>${(net.relay_addrs || []).map((a) => `<div><code>${esc(a)}</code></div>`).join("") || '<span class="muted">none</span>'}</dd>
       <dt>Observed</dt><dd>${(s.observed_addrs || []).map((a) => `<div><code>${esc(a)}</code></div>`).join("") || '<span class="muted">none yet</span>'}</dd>
       </dl>`;
     const co = c.coordinate || {};
@@ -170,6 +173,13 @@ pages.overview = {
       ${(s.topics || []).map((t) => `<dt><code>${esc(t.name)}</code></dt><dd>${esc(t.peers)} peers</dd>`).join("")}</dl>`;
   },
 };
+
+// bootText says how the node stands with its bootstrap peers.
+function bootText(b) {
+  if (b.connected > 0) return `bootstrap: connected ${esc(b.connected)} of ${esc(b.peers)}`;
+  if (b.peers > 0) return `bootstrap: connected 0 of ${esc(b.peers)}: ${esc(b.reason || "")}`;
+  return esc(b.reason || "no bootstrap peers");
+}
 
 function stat(label, value, sub, id) {
   return `<div class="card stat" id="${id}"><div class="l">${esc(label)}</div><div class="v">${value}</div><div class="s">${sub}</div></div>`;

@@ -12,25 +12,6 @@ import (
 // driver reports where it cannot tell (Windows WDDM, some containers).
 const notAvailable = ^uint64(0) // nvml.VALUE_NOT_AVAILABLE as unsigned
 
-// lookup implements deviceMeter: the key is the device's position in
-// r.handles, found by UUID, or by NVML index when d has no UUID.
-func (r *nvmlReader) lookup(d DeviceRef) (int, bool) {
-	for i, id := range r.ids {
-		if d.UUID != "" && id == d.UUID {
-			return i, true
-		}
-	}
-	if d.UUID != "" {
-		return 0, false
-	}
-	for i, idx := range r.indexes {
-		if idx == d.Index {
-			return i, true
-		}
-	}
-	return 0, false
-}
-
 // sample implements deviceMeter: one reading of utilisation and of the
 // memory the device's compute processes use. A reading fails only when
 // neither could be read.

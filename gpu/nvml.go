@@ -24,7 +24,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 )
@@ -51,11 +50,9 @@ func openNVML(lib nvml.Interface) (reader, Inventory, error) {
 
 // nvmlReader reads the telemetry of the GPUs mapNVML found.
 type nvmlReader struct {
-	lib     nvml.Interface
-	handles []nvml.Device
-	ids     []string
-	indexes []int // NVML's index of each handle
-	memV2   bool  // nvmlDeviceGetMemoryInfo_v2 exists (R510+)
+	handleSet[nvml.Device]
+	lib   nvml.Interface
+	memV2 bool // nvmlDeviceGetMemoryInfo_v2 exists (R510+)
 }
 
 // mapNVML turns what an initialised NVML library says into an Inventory
@@ -66,45 +63,33 @@ type nvmlReader struct {
 // devices or none is usable.
 func mapNVML(lib nvml.Interface) (*nvmlReader, Inventory, error) {
 	inv := Inventory{Source: SourceNVML}
-	if v, ret := lib.SystemGetDriverVersion(); ret == nvml.SUCCESS {
-		inv.Driver = v
-	} else {
-		inv.Warnings = append(inv.Warnings, fmt.Sprintf("nvml driver version: %v", ret))
-	}
-	if v, ret := lib.SystemGetCudaDriverVersion(); ret == nvml.SUCCESS && v > 0 {
-		inv.CUDA = fmt.Sprintf("%d.%d", v/1000, v%1000/10)
-	} else if ret != nvml.SUCCESS {
-		inv.Warnings = append(inv.Warnings, fmt.Sprintf("nvml cuda version: %v", ret))
-	}
+	driver, dret := lib.SystemGetDriverVersion()
+	cuda, cret := lib.SystemGetCudaDriverVersion()
+	versions(&inv, driver, nvmlErr(dret), cuda, nvmlErr(cret))
 	n, ret := lib.DeviceGetCount()
 	if ret != nvml.SUCCESS {
 		return nil, Inventory{}, fmt.Errorf("count nvml devices: %w", ret)
 	}
 	r := &nvmlReader{lib: lib, memV2: hasSymbol(lib, "nvmlDeviceGetMemoryInfo_v2")}
 	hasMIG := hasSymbol(lib, "nvmlDeviceGetMigMode")
-	for i := range n {
+	handle := func(i int) (nvml.Device, error) {
 		h, ret := lib.DeviceGetHandleByIndex(i)
-		if ret != nvml.SUCCESS {
-			inv.Warnings = append(inv.Warnings, fmt.Sprintf("gpu %d: get handle: %v", i, ret))
-			continue
-		}
-		d, problems, err := mapDevice(h, i, hasMIG)
-		if err != nil {
-			inv.Warnings = append(inv.Warnings, fmt.Sprintf("gpu %d left out: %v", i, err))
-			continue
-		}
-		for _, p := range problems {
-			inv.Warnings = append(inv.Warnings, fmt.Sprintf("gpu %d: %v", i, p))
-		}
-		inv.Devices = append(inv.Devices, d)
-		r.handles = append(r.handles, h)
-		r.ids = append(r.ids, d.ID)
-		r.indexes = append(r.indexes, i)
+		return h, nvmlErr(ret)
 	}
-	if len(inv.Devices) == 0 {
-		return nil, Inventory{}, fmt.Errorf("nvml: no usable NVIDIA devices (%d found)", n)
+	mapOne := func(h nvml.Device, i int) (Device, []error, error) { return mapDevice(h, i, hasMIG) }
+	var err error
+	if r.handleSet, err = mapHandles(&inv, n, handle, mapOne); err != nil {
+		return nil, Inventory{}, err
 	}
 	return r, inv, nil
+}
+
+// nvmlErr is ret as an error, nil for success.
+func nvmlErr(ret nvml.Return) error {
+	if ret == nvml.SUCCESS {
+		return nil
+	}
+	return ret
 }
 
 // mapDevice maps one GPU. It fails only without a UUID or a name; other
@@ -176,21 +161,7 @@ func countNVLinks(h nvml.Device, f *fields) int {
 }
 
 func (r *nvmlReader) read(ctx context.Context) ([]Telemetry, error) {
-	now := time.Now()
-	out := make([]Telemetry, 0, len(r.handles))
-	var errs []error
-	for i, h := range r.handles {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		t, err := r.readDevice(h)
-		t.Device, t.Time = r.ids[i], now
-		if err != nil {
-			errs = append(errs, fmt.Errorf("gpu %s: %w", r.ids[i], err))
-		}
-		out = append(out, t)
-	}
-	return out, errors.Join(errs...)
+	return r.readAll(ctx, r.readDevice)
 }
 
 // readDevice reads one GPU's telemetry. Fields the GPU does not report are

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // nvmlReturn is an NVML return code (nvmlReturn_t) as the C API gives it.
@@ -115,10 +114,8 @@ func openDLLNVML(lib dllNVML) (reader, Inventory, error) {
 // dllReader reads the telemetry of the GPUs mapDLLNVML found, and meters
 // jobs on them (deviceMeter).
 type dllReader struct {
-	lib     dllNVML
-	handles []nvmlDevice
-	ids     []string
-	indexes []int // NVML's index of each handle
+	handleSet[nvmlDevice]
+	lib dllNVML
 }
 
 // mapDLLNVML is mapNVML for a dllNVML: the Inventory (Source, Driver, CUDA,
@@ -127,44 +124,32 @@ type dllReader struct {
 // its devices or none is usable.
 func mapDLLNVML(lib dllNVML) (*dllReader, Inventory, error) {
 	inv := Inventory{Source: SourceNVML}
-	if v, ret := lib.driverVersion(); ret == nvmlSuccess {
-		inv.Driver = v
-	} else {
-		inv.Warnings = append(inv.Warnings, fmt.Sprintf("nvml driver version: %v", ret))
-	}
-	if v, ret := lib.cudaDriverVersion(); ret == nvmlSuccess && v > 0 {
-		inv.CUDA = fmt.Sprintf("%d.%d", v/1000, v%1000/10)
-	} else if ret != nvmlSuccess {
-		inv.Warnings = append(inv.Warnings, fmt.Sprintf("nvml cuda version: %v", ret))
-	}
+	driver, dret := lib.driverVersion()
+	cuda, cret := lib.cudaDriverVersion()
+	versions(&inv, driver, dret.err(), cuda, cret.err())
 	n, ret := lib.deviceCount()
 	if ret != nvmlSuccess {
 		return nil, Inventory{}, fmt.Errorf("count nvml devices: %w", ret)
 	}
 	r := &dllReader{lib: lib}
-	for i := range min(n, maxDLLDevices) {
+	handle := func(i int) (nvmlDevice, error) {
 		h, ret := lib.deviceHandle(i)
-		if ret != nvmlSuccess {
-			inv.Warnings = append(inv.Warnings, fmt.Sprintf("gpu %d: get handle: %v", i, ret))
-			continue
-		}
-		d, problems, err := mapDLLDevice(lib, h, i)
-		if err != nil {
-			inv.Warnings = append(inv.Warnings, fmt.Sprintf("gpu %d left out: %v", i, err))
-			continue
-		}
-		for _, p := range problems {
-			inv.Warnings = append(inv.Warnings, fmt.Sprintf("gpu %d: %v", i, p))
-		}
-		inv.Devices = append(inv.Devices, d)
-		r.handles = append(r.handles, h)
-		r.ids = append(r.ids, d.ID)
-		r.indexes = append(r.indexes, i)
+		return h, ret.err()
 	}
-	if len(inv.Devices) == 0 {
-		return nil, Inventory{}, fmt.Errorf("nvml: no usable NVIDIA devices (%d found)", n)
+	mapOne := func(h nvmlDevice, i int) (Device, []error, error) { return mapDLLDevice(lib, h, i) }
+	var err error
+	if r.handleSet, err = mapHandles(&inv, min(n, maxDLLDevices), handle, mapOne); err != nil {
+		return nil, Inventory{}, err
 	}
 	return r, inv, nil
+}
+
+// err is ret as an error, nil for success.
+func (ret nvmlReturn) err() error {
+	if ret == nvmlSuccess {
+		return nil
+	}
+	return ret
 }
 
 // maxDLLDevices bounds the devices mapped: a broken driver answering a
@@ -206,21 +191,7 @@ func mapDLLDevice(lib dllNVML, h nvmlDevice, index int) (Device, []error, error)
 }
 
 func (r *dllReader) read(ctx context.Context) ([]Telemetry, error) {
-	now := time.Now()
-	out := make([]Telemetry, 0, len(r.handles))
-	var errs []error
-	for i, h := range r.handles {
-		if err := ctx.Err(); err != nil {
-			return out, err
-		}
-		t, err := r.readDevice(h)
-		t.Device, t.Time = r.ids[i], now
-		if err != nil {
-			errs = append(errs, fmt.Errorf("gpu %s: %w", r.ids[i], err))
-		}
-		out = append(out, t)
-	}
-	return out, errors.Join(errs...)
+	return r.readAll(ctx, r.readDevice)
 }
 
 // readDevice reads one GPU's telemetry, as nvmlReader.readDevice does.
@@ -260,25 +231,6 @@ func (r *dllReader) close() error {
 		return fmt.Errorf("shut down nvml: %w", ret)
 	}
 	return nil
-}
-
-// lookup implements deviceMeter: the key is the device's position in
-// r.handles, found by UUID, or by NVML index when d has no UUID.
-func (r *dllReader) lookup(d DeviceRef) (int, bool) {
-	for i, id := range r.ids {
-		if d.UUID != "" && id == d.UUID {
-			return i, true
-		}
-	}
-	if d.UUID != "" {
-		return 0, false
-	}
-	for i, idx := range r.indexes {
-		if idx == d.Index {
-			return i, true
-		}
-	}
-	return 0, false
 }
 
 // sample implements deviceMeter: utilisation and the device's memory in

@@ -88,8 +88,25 @@ func EnsureDirect(ctx context.Context, h host.Host, p peer.ID, wait time.Duratio
 	return PathUpgraded, nil
 }
 
+// Repunching. go-libp2p hole-punches a relayed connection once, when it
+// comes in, and only if the node already knows a public address of its
+// own: its hole punching service looks for one 0.25 s, 0.75 s, 1.75 s,
+// 3.75 s... after start. A relayed connection that came sooner (in the
+// namespace test, a bid to a requester 1.3 s after it started) is never
+// punched, and nothing tries again. So when a relayed connection is still
+// relayed repunchAfter into the wait, awaitDirect replaces it once: it
+// closes it and dials p through the relay again, an inbound relayed
+// connection on p's side, on which p's hole punching (ready by then)
+// starts anew. Once only: right after a connection closes, go-libp2p's
+// dialer may hand the closed one back to a second redial.
+const (
+	repunchAfter = 3 * time.Second
+	maxRedials   = 2 // connections again after the repunch, if it is reported lost
+)
+
 // awaitDirect waits until h has a direct connection to p, dialling p's
-// direct addresses meanwhile; it gives up after wait.
+// direct addresses meanwhile and asking for hole punching again once while
+// it waits (see repunchAfter); it gives up after wait.
 func awaitDirect(ctx context.Context, h host.Host, p peer.ID, wait time.Duration) error {
 	sub, err := h.EventBus().Subscribe(new(event.EvtPeerConnectednessChanged))
 	if err != nil {
@@ -107,16 +124,34 @@ func awaitDirect(ctx context.Context, h host.Host, p peer.ID, wait time.Duration
 		// NAT maps ports, or one on our LAN); failures are expected.
 		_ = h.Connect(network.WithForceDirectDial(wctx, "bulk data"), peer.AddrInfo{ID: p})
 	})
+	repunch := time.NewTimer(repunchAfter)
+	defer repunch.Stop()
+	redials := 0 // connections lost since the last repunch, ours included
 	for {
 		switch h.Network().Connectedness(p) {
 		case network.Connected:
 			return nil
 		case network.Limited:
 		default:
-			return fmt.Errorf("connect to %s: connection lost while waiting for a direct one", p)
+			// The relayed connection we closed may be reported gone after
+			// the new one was counted: connect again, a bounded number of
+			// times.
+			if redials == 0 || redials > maxRedials {
+				return fmt.Errorf("connect to %s: connection lost while waiting for a direct one", p)
+			}
+			redials++
+			if err := h.Connect(AllowRelayed(wctx, "hole punching"), peer.AddrInfo{ID: p}); err != nil && wctx.Err() == nil {
+				return fmt.Errorf("connect to %s through a relay again, for hole punching: %w", p, err)
+			}
+			continue
 		}
 		select {
 		case <-sub.Out():
+		case <-repunch.C:
+			if err := redialRelayed(wctx, h, p); err != nil && wctx.Err() == nil {
+				return fmt.Errorf("connect to %s through a relay again, for hole punching: %w", p, err)
+			}
+			redials = 1
 		case <-wctx.Done():
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -124,4 +159,18 @@ func awaitDirect(ctx context.Context, h host.Host, p peer.ID, wait time.Duration
 			return fmt.Errorf("only a relayed connection to %s, and hole punching found no direct path in %s: %w", p, wait, ErrRelayedOnly)
 		}
 	}
+}
+
+// redialRelayed closes h's relayed connections to p and connects to p
+// through a relay again, unless a direct connection came meanwhile.
+func redialRelayed(ctx context.Context, h host.Host, p peer.ID) error {
+	if h.Network().Connectedness(p) != network.Limited {
+		return nil
+	}
+	for _, c := range h.Network().ConnsToPeer(p) {
+		if c.Stat().Limited {
+			_ = c.Close()
+		}
+	}
+	return h.Connect(AllowRelayed(ctx, "hole punching"), peer.AddrInfo{ID: p})
 }

@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,17 +20,15 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/holepunch"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/gpumesh/gpumesh/internal/netnstest"
 	"github.com/gpumesh/gpumesh/p2p"
 )
 
 // The NAT topology test: three home LANs, each behind its own router that
 // masquerades, two keeping source ports when they can (as most home
 // routers do) and one picking a random port per destination (a symmetric
-// NAT), and a public segment with one bootstrap node declared public. Every piece is a network namespace of its own, linked only to
-// the others: nothing reaches or leaves this machine. The public segment
-// uses 7.0.0.0/24 because libp2p treats documentation and private ranges
-// as unroutable (no relay address, no hole punching on them); inside
-// these namespaces it routes nowhere else.
+// NAT), and a public segment with one bootstrap node declared public,
+// built by internal/netnstest: nothing reaches or leaves this machine.
 //
 // Each node is this test binary re-run inside its namespace (a Go process
 // cannot hold sockets in several network namespaces safely); they meet
@@ -52,23 +49,13 @@ const natWait = 90 * time.Second
 // hole punching for a direct connection: it comes to b, behind a
 // port-preserving NAT, and to c it fails fast with ErrRelayedOnly.
 func TestNATTopology(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped in -short: builds network namespaces and runs four nodes")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: needs root to create network namespaces")
-	}
-	for _, tool := range []string{"ip", "iptables"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipped: needs %s (Debian: iproute2, iptables)", tool)
-		}
-	}
-	ns := buildNATTopology(t)
+	netnstest.Require(t)
+	top := netnstest.Build(t, netnstest.Home{Name: "a"}, netnstest.Home{Name: "b"}, netnstest.Home{Name: "c", Symmetric: true})
 	dir := t.TempDir()
 	var outs []*bytes.Buffer
 	var cmds []*exec.Cmd
-	for _, n := range []struct{ role, ns string }{{"relay", ns.pub}, {"b", ns.homeB}, {"c", ns.homeC}, {"a", ns.homeA}} {
-		cmd := exec.Command("ip", "netns", "exec", n.ns, os.Args[0], "-test.run=^TestNATNode$", "-test.v", "-test.count=1")
+	for _, n := range []struct{ role, ns string }{{"relay", top.Public}, {"b", top.Homes["b"]}, {"c", top.Homes["c"]}, {"a", top.Homes["a"]}} {
+		cmd := netnstest.Command(n.ns, os.Args[0], "-test.run=^TestNATNode$", "-test.v", "-test.count=1")
 		cmd.Env = append(os.Environ(), natRole+"="+n.role, natDir+"="+dir)
 		out := new(bytes.Buffer)
 		cmd.Stdout, cmd.Stderr = out, out
@@ -97,65 +84,6 @@ func TestNATTopology(t *testing.T) {
 	if !strings.HasPrefix(toC, "relayed only") || !strings.Contains(toC, p2p.ErrRelayedOnly.Error()) {
 		t.Errorf("a to c through a random-port NAT: %s, want a fast ErrRelayedOnly", toC)
 	}
-}
-
-// natNamespaces names the topology's namespaces.
-type natNamespaces struct{ pub, routerA, routerB, routerC, homeA, homeB, homeC string }
-
-// buildNATTopology creates the namespaces and links, deleted at the end.
-func buildNATTopology(t *testing.T) natNamespaces {
-	t.Helper()
-	sfx := strconv.Itoa(os.Getpid())
-	ns := natNamespaces{pub: "gmpub" + sfx, routerA: "gmra" + sfx, routerB: "gmrb" + sfx, routerC: "gmrc" + sfx,
-		homeA: "gmha" + sfx, homeB: "gmhb" + sfx, homeC: "gmhc" + sfx}
-	all := []string{ns.pub, ns.routerA, ns.routerB, ns.routerC, ns.homeA, ns.homeB, ns.homeC}
-	t.Cleanup(func() {
-		for _, n := range all {
-			_ = exec.Command("ip", "netns", "del", n).Run()
-		}
-	})
-	run := func(args ...string) {
-		t.Helper()
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%s: %v: %s", strings.Join(args, " "), err, out)
-		}
-	}
-	for _, n := range all {
-		run("ip", "netns", "add", n)
-		run("ip", "-n", n, "link", "set", "lo", "up")
-	}
-	run("ip", "-n", ns.pub, "link", "add", "br0", "type", "bridge")
-	run("ip", "-n", ns.pub, "addr", "add", "7.0.0.1/24", "dev", "br0")
-	run("ip", "-n", ns.pub, "link", "set", "br0", "up")
-	for i, home := range []struct {
-		router, home, wan, lan string
-		masquerade             []string
-	}{
-		{ns.routerA, ns.homeA, "7.0.0.2/24", "192.168.1", nil},
-		{ns.routerB, ns.homeB, "7.0.0.3/24", "192.168.2", nil},
-		// A new random port for every destination: hole punching fails.
-		{ns.routerC, ns.homeC, "7.0.0.4/24", "192.168.3", []string{"--random-fully"}},
-	} {
-		port := fmt.Sprintf("p%d", i)
-		run("ip", "link", "add", "wan", "netns", home.router, "type", "veth", "peer", "name", port, "netns", ns.pub)
-		run("ip", "-n", ns.pub, "link", "set", port, "master", "br0")
-		run("ip", "-n", ns.pub, "link", "set", port, "up")
-		run("ip", "-n", home.router, "addr", "add", home.wan, "dev", "wan")
-		run("ip", "-n", home.router, "link", "set", "wan", "up")
-		run("ip", "link", "add", "lan", "netns", home.router, "type", "veth", "peer", "name", "eth0", "netns", home.home)
-		run("ip", "-n", home.router, "addr", "add", home.lan+".1/24", "dev", "lan")
-		run("ip", "-n", home.router, "link", "set", "lan", "up")
-		run("ip", "-n", home.home, "addr", "add", home.lan+".2/24", "dev", "eth0")
-		run("ip", "-n", home.home, "link", "set", "eth0", "up")
-		run("ip", "-n", home.home, "route", "add", "default", "via", home.lan+".1")
-		run("ip", "netns", "exec", home.router, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1")
-		run(append([]string{"ip", "netns", "exec", home.router, "iptables", "-t", "nat", "-A", "POSTROUTING", "-o", "wan", "-j", "MASQUERADE"}, home.masquerade...)...)
-		// As a home router's firewall does: drop what no one inside asked
-		// for. Without it, a punch arriving before ours is answered by the
-		// router itself, whose conntrack entry then takes our port.
-		run("ip", "netns", "exec", home.router, "iptables", "-A", "INPUT", "-i", "wan", "-m", "conntrack", "--ctstate", "NEW,INVALID", "-j", "DROP")
-	}
-	return ns
 }
 
 // TestNATNode is one node of TestNATTopology, run inside its namespace;
@@ -189,7 +117,7 @@ func TestNATNode(t *testing.T) {
 	defer n.Close()
 	h := n.Host()
 	if role == "relay" {
-		writeFile(t, dir, "relay.addrs", "/ip4/7.0.0.1/tcp/4101/p2p/"+h.ID().String()+" /ip4/7.0.0.1/udp/4101/quic-v1/p2p/"+h.ID().String())
+		writeFile(t, dir, "relay.addrs", "/ip4/"+netnstest.PublicAddr+"/tcp/4101/p2p/"+h.ID().String()+" /ip4/"+netnstest.PublicAddr+"/udp/4101/quic-v1/p2p/"+h.ID().String())
 		readFile(t, dir, "done", natWait)
 		return
 	}

@@ -9,7 +9,8 @@ say() { printf '==> %s\n' "$*"; }
 # Debian packages the tests use: unshare (util-linux) and ip (iproute2) put
 # the mDNS test in a private network namespace so multicast never leaves
 # this machine, and with iptables build the NAT topology of
-# p2p's TestNATTopology (two home LANs behind masquerading routers); gcc is the C compiler that the race detector (cgo) needs;
+# p2p's TestNATTopology and cmd/gpumesh's TestJobAcrossNATs (home LANs behind
+# masquerading routers, built by internal/netnstest); gcc is the C compiler that the race detector (cgo) needs;
 # docker.io is the engine the docker executor's tests run against; chromium
 # runs the dashboard's browser test; python3 runs the reference proof
 # helper (scripts/prover) in its pure-Python mode against the Go verifier.

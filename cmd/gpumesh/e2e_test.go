@@ -52,6 +52,13 @@ func startNode(t *testing.T, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Env = append(os.Environ(), env...)
+	return startCmd(t, cmd, args)
+}
+
+// startCmd starts cmd, a gpumesh node run with args (for messages), and
+// waits for its readiness line.
+func startCmd(t *testing.T, cmd *exec.Cmd, args []string) *proc {
+	t.Helper()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +121,13 @@ func (p *proc) stop(t *testing.T, sig os.Signal) {
 // gpumesh runs a client command and returns its stdout, stderr and exit code.
 func gpumesh(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(binary, args...)
+	return runCmd(t, exec.Command(binary, args...), args)
+}
+
+// runCmd runs cmd, a gpumesh client command with args (for messages), and
+// returns its stdout, stderr and exit code.
+func runCmd(t *testing.T, cmd *exec.Cmd, args []string) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

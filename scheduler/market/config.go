@@ -16,6 +16,10 @@ type Config struct {
 	// BidWindow is how long a request stays open for bids unless enough
 	// arrive first.
 	BidWindow p2p.Duration `toml:"bid_window" comment:"how long a job request stays open for bids (it closes early once enough good bids arrived)"`
+	// RelayBidWindow is the least bid window of a request whose bids must
+	// cross a relay: this node advertises a relay address (it is behind
+	// NAT), or it reaches some peers only through a relay. 0 never widens.
+	RelayBidWindow p2p.Duration `toml:"relay_bid_window" comment:"least bid window when bids must cross a relay (this node or some of its peers reachable only through one); 0 = never widen"`
 	// EnoughBidsPerWorker times k eligible bids, with a feasible cluster
 	// among them, close the bidding early.
 	EnoughBidsPerWorker int `toml:"enough_bids_per_worker" comment:"bidding closes early once this many eligible bids per worker arrived and a cluster fits"`
@@ -67,11 +71,16 @@ type Config struct {
 	JobLogMB int `toml:"job_log_mb" comment:"MiB of log lines each job this node requests keeps on disk; later lines are counted as dropped (0 = 16)"`
 }
 
+// DefaultRelayBidWindow is market.relay_bid_window's default: the 2 s
+// window plus 3 s for a bid's detour through a relay (docs/market.md).
+const DefaultRelayBidWindow = 5 * time.Second
+
 // DefaultConfig is a market tuned for interactive use: two seconds of
 // bidding at most, four eligible bids per worker to close early.
 func DefaultConfig() Config {
 	return Config{
 		BidWindow:           p2p.Duration(2 * time.Second),
+		RelayBidWindow:      p2p.Duration(DefaultRelayBidWindow),
 		EnoughBidsPerWorker: 4,
 		AwardTimeout:        p2p.Duration(3 * time.Second),
 		VerifyRounds:        4,
@@ -100,6 +109,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if w := time.Duration(c.BidWindow); w <= 0 || w > 10*time.Minute {
 		bad("bid_window", "%s not in (0, 10m]", w)
+	}
+	if w := time.Duration(c.RelayBidWindow); w < 0 || w > 10*time.Minute {
+		bad("relay_bid_window", "%s not in [0, 10m]", w)
 	}
 	if c.EnoughBidsPerWorker < 1 || c.EnoughBidsPerWorker > 100 {
 		bad("enough_bids_per_worker", "%d not in [1, 100]", c.EnoughBidsPerWorker)

@@ -276,22 +276,6 @@ func (d *driver) runRanks(ctx context.Context, w *work, mb *member, req *run.Run
 	return r
 }
 
-// directPath makes sure the work's bulk data (inputs, outputs, logs) has
-// a direct connection to mb: a relay carries little for a short time. A
-// connection that hole punching upgraded says so in the job's events; one
-// that stayed relayed fails the member at once (a provider lost before it
-// ran anything, so its ranks fail over) with the reason.
-func (d *driver) directPath(ctx context.Context, mb *member) error {
-	path, err := p2p.EnsureDirect(ctx, d.d.Host, mb.peer, p2p.DirectWait)
-	if err != nil {
-		return fmt.Errorf("%w: %w", run.ErrProviderLost, err)
-	}
-	if path == p2p.PathUpgraded {
-		d.j.note("direct", mb.peer, "%s was reachable only through a relay; hole punching made a direct connection for the work's data", short(mb.peer))
-	}
-	return nil
-}
-
 // judge checks r's results before anything is paid for them: results that
 // all came, even before the connection broke, are audited; results refused
 // as malformed are worth nothing either. r.refused then says why: mb is

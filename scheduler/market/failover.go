@@ -273,13 +273,13 @@ func (d *driver) failoverRequest(ctx context.Context, lost *member) (*job, error
 	now := time.Now()
 	spec := j.view.Spec
 	spec.Workers = len(lost.ranks)
-	req, err := d.newRequest(spec, now)
+	req, widened, err := d.newRequest(spec, now)
 	if err != nil {
 		return nil, err
 	}
 	sub := newJob(req, spec, "failover", now)
 	d.index(sub)
-	j.note("failover", "", "no runner-up bid usable; asked the network for %s (failover request %s)", human.Plural(spec.Workers, "worker"), short8(req.ID))
+	j.note("failover", "", "no runner-up bid usable; asked the network for %s (failover request %s)%s", human.Plural(spec.Workers, "worker"), short8(req.ID), paren(widened))
 	sd := &driver{requester: d.requester, j: sub}
 	if err := sd.publish(ctx, req); err != nil {
 		d.unindex(req.ID)

@@ -16,17 +16,20 @@ import (
 // and published on the jobs topic and, in a large network, sent straight
 // to providers found through capability keys (invite).
 
-// newRequest is a request for spec, sent now from this node.
-func (r *requester) newRequest(spec Spec, now time.Time) (*gossip.JobRequest, error) {
+// newRequest is a request for spec, sent now from this node, and why its
+// bid window is longer than spec's (window.go), empty if it is not.
+func (r *requester) newRequest(spec Spec, now time.Time) (*gossip.JobRequest, string, error) {
 	req := spec.request(gossip.NewJobID(), r.nextSeq(), now)
 	if c, ok := r.d.Coordinate(); ok {
 		req.Coord = &c
 	}
 	req.Addrs = r.d.Addrs()
+	window, widened := r.relayedWindow(spec, req.Addrs)
+	req.BidDeadline = now.Add(window)
 	if err := req.Validate(now, time.Minute); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return req, nil
+	return req, widened, nil
 }
 
 // publish signs req and publishes it on the jobs topic.
@@ -136,13 +139,14 @@ func (d *driver) rebid(ctx context.Context) bool {
 	if !d.waitForFreed(ctx, fmt.Sprintf("the providers that bid are running your other jobs; waiting for one of those to end, then asking again (%d of %d)", d.rebids, maxRebids)) {
 		return false
 	}
+	window, widened := d.relayedWindow(j.view.Spec, j.request().Addrs)
 	now := time.Now()
 	j.mu.Lock()
 	req := *j.req
-	req.Seq, req.Sent, req.BidDeadline = d.nextSeq(), now, now.Add(time.Duration(j.view.Spec.BidWindow))
+	req.Seq, req.Sent, req.BidDeadline = d.nextSeq(), now, now.Add(window)
 	j.req, j.closed = &req, false
 	j.received = nil // old bids may have lapsed, or their bidders gone
-	j.event("request", "", "asked again; bids close by %s", req.BidDeadline.Format("15:04:05.000"))
+	j.event("request", "", "asked again; bids close by %s%s", req.BidDeadline.Format("15:04:05.000"), paren(widened))
 	j.mu.Unlock()
 	if err := d.publish(ctx, &req); err != nil {
 		return false
@@ -174,4 +178,12 @@ func addrStrings(p peer.AddrInfo) []string {
 		out = append(out, a.String())
 	}
 	return out
+}
+
+// paren is s in parentheses after a space, or nothing when s is empty.
+func paren(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " (" + s + ")"
 }

@@ -176,13 +176,13 @@ func (r *requester) Submit(ctx context.Context, spec Spec) (JobView, error) {
 		return JobView{}, err
 	}
 	now := time.Now()
-	req, err := r.newRequest(spec, now)
+	req, widened, err := r.newRequest(spec, now)
 	if err != nil {
 		return JobView{}, fmt.Errorf("%w: %w", ErrBadSpec, err)
 	}
 	j := newJob(req, spec, "requester", now)
-	j.note("request", "", "asked for %s of %s, %s, up to $%.2f per device-hour; bids close by %s",
-		human.Plural(spec.Workers, "worker"), describe(req.PerWorker), bound(req.MaxRTT), req.MaxPrice, req.BidDeadline.Format("15:04:05.000"))
+	j.note("request", "", "asked for %s of %s, %s, up to $%.2f per device-hour; bids close by %s%s",
+		human.Plural(spec.Workers, "worker"), describe(req.PerWorker), bound(req.MaxRTT), req.MaxPrice, req.BidDeadline.Format("15:04:05.000"), paren(widened))
 	v := j.viewNow()
 	forgotten, err := r.add(j)
 	if err != nil {

@@ -31,8 +31,11 @@ type Event struct {
 	// At is when it happened.
 	At time.Time `json:"at"`
 	// Kind is request, bid, closed, invited, proposed, award, accepted,
-	// declined, timeout, rtt_over, release, direct (hole punching replaced
-	// a relayed connection for the work's data), formed or failed.
+	// declined, timeout, rtt_over, release, direct (the work's data to a
+	// provider behind NAT goes on a direct connection, hole punching's or
+	// a direct dial's), relayed (a provider reached only through a relay:
+	// the data is refused the relay and its ranks go elsewhere), formed or
+	// failed.
 	Kind string `json:"kind"`
 	// Peer is the provider concerned, if one is.
 	Peer string `json:"peer,omitempty"`

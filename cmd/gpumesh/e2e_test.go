@@ -363,3 +363,28 @@ func TestExitCodesAndErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOnlyDataDir: a data dir on a read-only volume (a tmpfs mounted
+// read-only, as root; root passes every permission check, so a chmod
+// would prove nothing) stops the node before it starts anything, with
+// exit 1 and a line that says which directory and why; the volume is left
+// as it was.
+func TestReadOnlyDataDir(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: needs root to mount a read-only volume")
+	}
+	vol := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", vol).CombinedOutput(); err != nil {
+		t.Skipf("skipped: cannot mount a read-only tmpfs here: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("umount", vol).Run() })
+	for _, dir := range []string{vol, filepath.Join(vol, "gpumesh")} {
+		_, errOut, code := gpumesh(t, "run", "--data-dir", dir)
+		if code != 1 || !strings.Contains(errOut, dir) || !strings.Contains(errOut, "read-only file system") {
+			t.Errorf("run --data-dir %s: exit %d, %q; want exit 1 naming the dir and the read-only volume", dir, code, errOut)
+		}
+	}
+	if entries, err := os.ReadDir(vol); err != nil || len(entries) != 0 {
+		t.Errorf("the read-only volume holds %v (%v), want nothing", entries, err)
+	}
+}

@@ -62,7 +62,7 @@ func main() {
 	b6tree := flag.Int("b6-tree", 1000000, "B6: leaves in the in-memory Merkle tree")
 	b11mib := flag.Int("b11-mib", 64, "B11: MiB per bulk transfer")
 	b11pings := flag.Int("b11-pings", 2000, "B11: timed round trips per round")
-	b11rounds := flag.Int("b11-rounds", 3, "B11: rounds, each path in turn; figures are medians over rounds")
+	b11rounds := flag.Int("b11-rounds", 5, "B11: rounds, each path in turn; figures are medians over rounds")
 	flag.Parse()
 
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }

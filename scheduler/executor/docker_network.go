@@ -5,7 +5,9 @@ import (
 	"context"
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -101,7 +103,7 @@ func (d *Docker) startHolder(ctx context.Context, job Job, image, user, name str
 		return "", fmt.Errorf("%w: job folder: %w", ErrBadSpec, err)
 	}
 	path := filepath.Join(dir, "netns-holder")
-	if err := os.WriteFile(path, prog, 0o555); err != nil {
+	if err := writeNew(path, prog, 0o555); err != nil {
 		return "", fmt.Errorf("%w: write the network holder: %w", ErrUnavailable, err)
 	}
 	grace := 0
@@ -148,4 +150,22 @@ func (d *Docker) removeContainer(ctx context.Context, id string) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	_, _ = d.cli.ContainerRemove(rctx, id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+}
+
+// writeNew writes b to a new file at path with mode perm, removing what
+// was there first (a link is removed, not followed), as an earlier start
+// of the same rank left it.
+func writeNew(path string, b []byte, perm os.FileMode) error {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		_ = f.Close()
+		return err
+	}
+	return f.Close()
 }

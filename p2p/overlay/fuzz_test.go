@@ -42,6 +42,7 @@ func FuzzInboundStream(f *testing.F) {
 	f.Add(stream(encodeHello(testJob), packet(dst, dst, nil), packet(src, netip.MustParseAddr("10.0.0.1"), nil)))
 	f.Add(stream(encodeHello("other"), packet(src, dst, nil)))
 	f.Add(append(stream(encodeHello(testJob)), 0xff, 0xff, 0xff, 0x7f))
+	f.Add(stream(encodeHello(testJob), packet(src, dst, make([]byte, MTU-20))))
 	f.Add([]byte{0x80})
 	remote, self := peer.ID("sender"), peer.ID("self")
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -37,12 +37,22 @@ const (
 	writeTimeout = 10 * time.Second
 	// queueLen is the most packets waiting for one peer's stream.
 	queueLen = 512
+	// queueBytes is the most bytes of packets waiting for one peer's
+	// stream.
+	queueBytes = 4 << 20
+	// queueWait is how long a rank's packet waits for room in a full
+	// queue before it is dropped (DropQueueFull). While it waits, the
+	// rank's port is not read, so the kernel queues on the rank's
+	// interface and TCP in the rank slows down rather than loses packets.
+	queueWait = 100 * time.Millisecond
+	// readBuffer is an inbound stream's read buffer.
+	readBuffer = 64 << 10
 	// streamMemory is what an inbound stream reserves in its resource
 	// scope: its read buffer and one packet.
-	streamMemory = 4096 + MTU + 8
+	streamMemory = readBuffer + MTU + 8
 	// sendBuffer is an outbound stream's write buffer, which it reserves
 	// in its resource scope: packets are flushed when none waits.
-	sendBuffer = 16 << 10
+	sendBuffer = 64 << 10
 )
 
 // Errors of Join, Attach and SetMember.
@@ -250,7 +260,7 @@ func (s *Service) handle(st network.Stream) {
 		return
 	}
 	defer st.Scope().ReleaseMemory(streamMemory)
-	r := bufio.NewReaderSize(st, 4096)
+	r := bufio.NewReaderSize(st, readBuffer)
 	_ = st.SetReadDeadline(time.Now().Add(helloTimeout))
 	remote := st.Conn().RemotePeer()
 	job, err := readHello(r)
@@ -418,63 +428,95 @@ func (n *Net) readPort(rank int, p Port) {
 		_ = p.Close()
 	}()
 	src, _ := addrIn(n.prefix, rank)
-	buf := make([]byte, 1<<16) // a TUN read shorter than the packet would cut it
+	buf := getBuffer()
 	for {
 		k, err := p.Read(buf)
 		if err != nil {
+			putBuffer(buf)
 			return
 		}
-		n.fromRank(src, buf[:k])
+		if n.fromRank(src, buf[:k]) {
+			buf = getBuffer()
+		}
 	}
 }
 
-// fromRank routes one packet a local rank whose address is src sent.
-func (n *Net) fromRank(src netip.Addr, pkt []byte) {
+// Packet buffers: a rank's port is read into a buffer of portBuffer
+// bytes (a TUN read shorter than the packet would cut it). A packet of at
+// least bigPacket bytes is queued in that buffer, which its sender puts
+// back in the pool once written; a smaller one is copied, so a queue of
+// small packets does not hold 64 KiB each.
+const (
+	portBuffer = 1 << 16
+	bigPacket  = 4 << 10
+)
+
+// buffers holds packet buffers of portBuffer bytes.
+var buffers = sync.Pool{New: func() any { b := make([]byte, portBuffer); return &b }}
+
+func getBuffer() []byte { return *buffers.Get().(*[]byte) }
+
+// putBuffer returns b to the pool if it is one of the pool's.
+func putBuffer(b []byte) {
+	if cap(b) == portBuffer {
+		b = b[:portBuffer]
+		buffers.Put(&b)
+	}
+}
+
+// fromRank routes one packet a local rank whose address is src sent. It
+// returns whether it kept pkt's buffer (queued it whole); if not, the
+// caller may reuse it.
+func (n *Net) fromRank(src netip.Addr, pkt []byte) (kept bool) {
 	h, err := parsePacket(pkt)
 	switch {
 	case err != nil:
 		n.stats.drop(dropOf(err))
-		return
+		return false
 	case h.src != src:
 		n.stats.drop(DropSpoofed)
-		return
+		return false
 	case !n.prefix.Contains(h.dst):
 		n.stats.drop(DropOtherJob)
-		return
+		return false
 	}
 	d, ok := rankOf(n.prefix, h.dst)
 	n.mu.Lock()
 	if !ok || d >= len(n.members) || n.closed {
 		n.mu.Unlock()
 		n.stats.drop(DropNoRoute)
-		return
+		return false
 	}
 	port, to := n.ports[d], n.members[d]
 	if port == nil && to == n.svc.h.ID() { // a rank of this provider's not attached (yet, or any more)
 		n.mu.Unlock()
 		n.stats.drop(DropNoRoute)
-		return
+		return false
 	}
 	var s *sender
 	if port == nil {
 		s = n.senderLocked(to)
 	}
 	n.mu.Unlock()
-	cp := append([]byte(nil), pkt...)
-	if port != nil { // another rank of this job served here
-		if _, err := port.Write(cp); err != nil {
+	if port != nil { // another rank of this job served here: Write copies
+		if _, err := port.Write(pkt); err != nil {
 			n.stats.drop(DropSendFailed)
-			return
+			return false
 		}
-		n.stats.out(len(cp))
-		n.stats.in(len(cp))
-		return
+		n.stats.out(len(pkt))
+		n.stats.in(len(pkt))
+		return false
 	}
-	if !s.enqueue(cp) {
+	q := pkt
+	if len(pkt) < bigPacket {
+		q = append([]byte(nil), pkt...)
+	}
+	if !s.enqueue(q, queueWait) {
 		n.stats.drop(DropQueueFull)
-		return
+		return false
 	}
-	n.stats.out(len(cp))
+	n.stats.out(len(pkt))
+	return len(pkt) >= bigPacket
 }
 
 // serveInbound reads the packets of st, from remote, until it fails, is
@@ -518,9 +560,10 @@ func (n *Net) serveInbound(st network.Stream, r *bufio.Reader, remote peer.ID) {
 // frame is a protocol violation: it is counted (DropMalformed) and ends
 // the reading.
 func (n *Net) readPackets(r *bufio.Reader, remote peer.ID, before func(), dropped func(Drop)) error {
+	buf := make([]byte, MTU) // port.Write copies the packet: one buffer serves them all
 	for {
 		before()
-		pkt, err := frame.Read(r, MTU)
+		pkt, err := readFrame(r, buf)
 		if errors.Is(err, frame.ErrTooLarge) {
 			dropped(DropMalformed)
 			n.stats.drop(DropMalformed)
@@ -574,7 +617,7 @@ func (n *Net) senderLocked(p peer.ID) *sender {
 	if s := n.senders[p]; s != nil {
 		return s
 	}
-	s := &sender{peer: p, q: make(chan []byte, queueLen), stop: make(chan struct{})}
+	s := &sender{peer: p, q: make(chan []byte, queueLen), room: make(chan struct{}, 1), stop: make(chan struct{})}
 	n.senders[p] = s
 	n.wg.Go(func() { n.send(s) })
 	return s
@@ -583,19 +626,57 @@ func (n *Net) senderLocked(p peer.ID) *sender {
 // sender is the queue of packets for one remote member and the goroutine
 // that writes them to its stream.
 type sender struct {
-	peer peer.ID
-	q    chan []byte
-	stop chan struct{}
-	once sync.Once
+	peer  peer.ID
+	q     chan []byte
+	bytes atomic.Int64  // bytes of the packets' buffers in q
+	room  chan struct{} // signalled when a packet leaves q
+	stop  chan struct{}
+	once  sync.Once
 }
 
-// enqueue queues pkt, or returns false when the queue is full.
-func (s *sender) enqueue(pkt []byte) bool {
+// enqueue queues pkt, waiting up to wait for room when the queue holds
+// queueLen packets or buffers of queueBytes bytes; it returns false when there was
+// none by then, or the sender stopped.
+func (s *sender) enqueue(pkt []byte, wait time.Duration) bool {
+	if s.put(pkt) {
+		return true
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.room:
+		case <-t.C:
+			return false
+		case <-s.stop:
+			return false
+		}
+		if s.put(pkt) {
+			return true
+		}
+	}
+}
+
+// put queues pkt if there is room, without waiting.
+func (s *sender) put(pkt []byte) bool {
+	if s.bytes.Load()+int64(cap(pkt)) > queueBytes && len(s.q) > 0 {
+		return false
+	}
 	select {
 	case s.q <- pkt:
+		s.bytes.Add(int64(cap(pkt)))
 		return true
 	default:
 		return false
+	}
+}
+
+// take is called with each packet the sender took from q.
+func (s *sender) take(pkt []byte) {
+	s.bytes.Add(-int64(cap(pkt)))
+	select {
+	case s.room <- struct{}{}:
+	default:
 	}
 }
 
@@ -603,9 +684,10 @@ func (s *sender) enqueue(pkt []byte) bool {
 func (s *sender) close() { s.once.Do(func() { close(s.stop) }) }
 
 // send writes s's packets to a stream to s.peer, opening one when it has
-// none, until s is closed. A packet whose write fails is tried once more
-// on a new stream (the old one may have been reset by the other side as
-// idle), then dropped.
+// none, until s is closed: it takes every packet waiting, writes them
+// into the stream's buffer and flushes once. A batch whose write fails is
+// tried once more on a new stream (the old one may have been reset by the
+// other side as idle), then dropped.
 func (n *Net) send(s *sender) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -618,12 +700,25 @@ func (n *Net) send(s *sender) {
 	}()
 	var out *outStream
 	defer func() { out.reset() }()
+	batch := make([][]byte, 0, queueLen)
 	for {
-		var pkt []byte
+		batch = batch[:0]
 		select {
 		case <-s.stop:
 			return
-		case pkt = <-s.q:
+		case pkt := <-s.q:
+			s.take(pkt)
+			batch = append(batch, pkt)
+		}
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case pkt := <-s.q:
+				s.take(pkt)
+				batch = append(batch, pkt)
+			default:
+				break drain
+			}
 		}
 		sent := false
 		for try := 0; try < 2 && !sent; try++ {
@@ -635,7 +730,7 @@ func (n *Net) send(s *sender) {
 				}
 				out = &outStream{st: st, w: bufio.NewWriterSize(st, sendBuffer)}
 			}
-			if err := out.write(pkt, len(s.q) == 0); err != nil {
+			if err := out.write(batch); err != nil {
 				out.reset()
 				out = nil
 				continue
@@ -643,7 +738,13 @@ func (n *Net) send(s *sender) {
 			sent = true
 		}
 		if !sent {
-			n.stats.drop(DropSendFailed)
+			for range batch {
+				n.stats.drop(DropSendFailed)
+			}
+		}
+		for i, pkt := range batch {
+			putBuffer(pkt)
+			batch[i] = nil
 		}
 	}
 }
@@ -654,16 +755,15 @@ type outStream struct {
 	w  *bufio.Writer
 }
 
-// write writes pkt as a frame, flushing when flush says no packet waits.
-func (o *outStream) write(pkt []byte, flush bool) error {
+// write writes pkts as frames and flushes them, under one deadline.
+func (o *outStream) write(pkts [][]byte) error {
 	_ = o.st.SetWriteDeadline(time.Now().Add(writeTimeout))
-	if err := frame.Write(o.w, pkt); err != nil {
-		return err
+	for _, pkt := range pkts {
+		if err := writeFrame(o.w, pkt); err != nil {
+			return err
+		}
 	}
-	if flush {
-		return o.w.Flush()
-	}
-	return nil
+	return o.w.Flush()
 }
 
 // reset resets the stream, if there is one, and releases its memory.

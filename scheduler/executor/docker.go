@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -215,15 +216,24 @@ func (d *Docker) Start(ctx context.Context, job Job) (Handle, error) {
 	}
 	cc, hc := dockerContainer(d.cfg, job, lim, user, in, out)
 	name := dockerName(job.ID)
+	holder := ""
+	if job.Network != nil { // see docker_network.go
+		if holder, err = d.startHolder(ctx, job, job.Spec.Docker.Image, user, name+"-net"); err != nil {
+			return nil, err
+		}
+		hc.NetworkMode = container.NetworkMode("container:" + holder)
+		cc.Hostname = "" // the holder's: the engine refuses one beside a container's network
+	}
 	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cc, HostConfig: hc})
 	if err != nil {
 		// The engine may have made it before ctx ended: remove it by name.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		_, _ = d.cli.ContainerRemove(rctx, name, client.ContainerRemoveOptions{Force: true})
-		cancel()
+		d.removeContainer(ctx, name)
+		if holder != "" {
+			d.removeContainer(ctx, holder)
+		}
 		return nil, dockerErr("create container "+name, err)
 	}
-	h := &dockerHandle{cli: d.cli, id: created.ID, name: name, lim: lim, grace: d.cfg.StopGrace, out: out,
+	h := &dockerHandle{cli: d.cli, id: created.ID, holder: holder, name: name, lim: lim, grace: d.cfg.StopGrace, out: out,
 		stopc: make(chan struct{})}
 	h.outcome = newOutcome(h.stop)
 	h.logs = NewLogs(lim.OutputBytes, func() { h.stop(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
@@ -382,8 +392,15 @@ func (d *Docker) user(out string) (string, error) {
 // folders.
 func dockerContainer(cfg DockerConfig, job Job, lim Limits, user, in, out string) (*container.Config, *container.HostConfig) {
 	s := job.Spec.Docker
-	env := make([]string, 0, len(job.Env))
-	for k, v := range job.Env {
+	vars := maps.Clone(job.Env)
+	if job.Network != nil {
+		if vars == nil {
+			vars = map[string]string{}
+		}
+		maps.Copy(vars, job.Network.Env) // the job's network: addresses and ranks, the provider's
+	}
+	env := make([]string, 0, len(vars))
+	for k, v := range vars {
 		env = append(env, k+"="+v)
 	}
 	// The runtime's own variable names the devices too ("void": none), so
@@ -497,6 +514,7 @@ func dockerErr(what string, err error) error {
 type dockerHandle struct {
 	cli     *client.Client
 	id      string
+	holder  string // the container holding its job network, if any
 	name    string
 	lim     Limits
 	grace   time.Duration
@@ -658,9 +676,13 @@ func (h *dockerHandle) poll(ctx context.Context) {
 	}
 }
 
-// remove removes the container, whatever state it is in.
+// remove removes the container, whatever state it is in, and then the
+// holder of its job network, if it has one.
 func (h *dockerHandle) remove(ctx context.Context) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	_, _ = h.cli.ContainerRemove(rctx, h.id, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	if h.holder != "" {
+		_, _ = h.cli.ContainerRemove(rctx, h.holder, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true})
+	}
 }

@@ -19,8 +19,9 @@
 // folder (Job.Dir) holds inputs/ and outputs/; nothing else of the host is
 // visible to wasm and docker work. The process executor runs only commands
 // the provider allowlisted, with the folder as its working directory; on
-// Linux, a process job given a Network runs in a network namespace of its
-// own that holds only loopback and the job's network (Network).
+// Linux, a process or container job given a Network runs in a network
+// namespace of its own that holds only loopback and the job's network
+// (Network).
 package executor
 
 import (
@@ -224,8 +225,8 @@ type Job struct {
 	// that holds no GPU.
 	Devices []Device
 	// Network, if set, runs the work in a network namespace of its own
-	// holding the job's network (process executor, Linux). Nil: the work
-	// runs as the executor runs it without one.
+	// holding the job's network (process and docker executors, Linux).
+	// Nil: the work runs as the executor runs it without one.
 	Network *Network
 }
 

@@ -1,9 +1,11 @@
 package executor
 
-// Network puts a process job's work in a network namespace of its own
-// (Linux only: elsewhere Start refuses a job that has one), which the
-// provider gives the job's network: the work sees loopback and what
-// Attach adds, nothing of the provider's host, its LAN or its API.
+// Network puts a process or container job's work in a network namespace
+// of its own (Linux only: elsewhere Start refuses a process job that has
+// one), which the provider gives the job's network: the work sees
+// loopback and what Attach adds, nothing of the provider's host, its LAN
+// or its API. A container job's namespace is that of a holder container
+// started before it (docker_network.go), whose pid Attach is given.
 type Network struct {
 	// Attach is called with the work's process ID once its namespace
 	// exists and before it runs its first instruction (where tracing is

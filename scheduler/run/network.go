@@ -16,9 +16,11 @@ import (
 const MasterPort = 29500
 
 // wantsNetwork says whether req's ranks run on a job network here: a
-// process job of more than one rank, on a provider with an overlay.
+// process or container job of more than one rank, on a provider with an
+// overlay.
 func (s *Server) wantsNetwork(req *RunRequest) bool {
-	return s.cfg.Overlay != nil && req.Spec.Executor == "process" && req.WorldSize > 1
+	multi := req.Spec.Executor == "process" || req.Spec.Executor == "docker"
+	return s.cfg.Overlay != nil && multi && req.WorldSize > 1
 }
 
 // joinNetwork joins req's job network with the request's member list

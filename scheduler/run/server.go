@@ -170,9 +170,9 @@ type ServerConfig struct {
 	// GPU meters the GPUs each rank's work holds (gpumeter.go); nil on a
 	// host without NVML, which then reports no GPU figures.
 	GPU *gpu.Accountant
-	// Overlay, if set, gives the ranks of every process job of more than
-	// one rank a job network (network.go): each rank runs in a network
-	// namespace of its own holding the job's overlay interface. Nil: no
+	// Overlay, if set, gives the ranks of every process or container job
+	// of more than one rank a job network (network.go): each rank runs in
+	// a network namespace of its own holding the job's overlay interface. Nil: no
 	// job networks, ranks run as before.
 	Overlay *overlay.Service
 	// Knobs are interception points for tests; zero in production.

@@ -7,6 +7,10 @@
 //	sleep            print "sleeping" and sleep forever
 //	spam             print lines forever
 //	net              try the network: a UDP route out, TCP to 127.0.0.1:1
+//	overlay          on a job network: print gpumesh0's address and the
+//	                 environment; rank 1 echoes one UDP datagram, rank 0
+//	                 sends until it hears the echo, then tries the host
+//	                 address in argv[2] (TCP), which must fail
 //	alloc            allocate and touch memory until killed
 //	fill             write 64 MiB to /outputs, then sleep forever
 //	sparse           truncate /outputs/big to 8 GiB, then sleep forever
@@ -20,6 +24,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -41,6 +46,12 @@ func main() {
 		}
 	case "net":
 		os.Exit(probeNet())
+	case "overlay":
+		host := ""
+		if len(os.Args) > 2 {
+			host = os.Args[2]
+		}
+		os.Exit(overlay(host))
 	case "alloc":
 		fmt.Println("allocating")
 		var keep [][]byte
@@ -144,4 +155,67 @@ func probeNet() int {
 		c.Close()
 	}
 	return code
+}
+
+// overlay is one rank of the docker executor's job-network test.
+func overlay(host string) int {
+	me, rank := os.Getenv("GPUMESH_ADDR"), os.Getenv("RANK")
+	fmt.Printf("env master=%s:%s rank=%s world=%s peers=%s\n", os.Getenv("MASTER_ADDR"), os.Getenv("MASTER_PORT"), rank, os.Getenv("WORLD_SIZE"), os.Getenv("GPUMESH_PEERS"))
+	ifc, err := net.InterfaceByName("gpumesh0")
+	if err != nil {
+		fmt.Println("iface: none:", err)
+		return 1
+	}
+	addrs, _ := ifc.Addrs()
+	fmt.Printf("iface %s %v mtu %d\n", ifc.Name, addrs, ifc.MTU)
+	c, err := net.ListenPacket("udp4", net.JoinHostPort(me, "9000"))
+	if err != nil {
+		fmt.Println("listen:", err)
+		return 1
+	}
+	defer c.Close()
+	buf := make([]byte, 2048)
+	if rank == "1" {
+		n, from, err := c.ReadFrom(buf)
+		if err != nil {
+			fmt.Println("read:", err)
+			return 1
+		}
+		_, _ = c.WriteTo(buf[:n], from)
+		fmt.Println("echoed to", from)
+		return 0
+	}
+	peers := strings.Split(os.Getenv("GPUMESH_PEERS"), ",")
+	if len(peers) < 2 {
+		fmt.Println("no rank 1 in GPUMESH_PEERS")
+		return 1
+	}
+	to, err := net.ResolveUDPAddr("udp4", net.JoinHostPort(peers[1], "9000"))
+	if err != nil {
+		fmt.Println("resolve:", err)
+		return 1
+	}
+	got := false
+	for range 300 {
+		_, _ = c.WriteTo([]byte("ping"), to)
+		_ = c.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+		if n, from, err := c.ReadFrom(buf); err == nil {
+			fmt.Printf("got %s from %s\n", buf[:n], from)
+			got = true
+			break
+		}
+	}
+	if !got {
+		fmt.Println("no echo")
+		return 1
+	}
+	if host != "" {
+		if c, err := net.DialTimeout("tcp", host, 2*time.Second); err != nil {
+			fmt.Println("host=failed", err)
+		} else {
+			c.Close()
+			fmt.Println("host=reached")
+		}
+	}
+	return 0
 }

@@ -21,10 +21,12 @@ func (s *Server) wantsNetwork(req *RunRequest) bool {
 	return s.cfg.Overlay != nil && req.Spec.Executor == "process" && req.WorldSize > 1
 }
 
-// joinNetwork joins req's job network with the request's member list
-// (the requester's signed Peers: rank i runs on Peers[i]) and keeps it
-// for the ranks' work; the caller closes it when the run ends.
-func (s *Server) joinNetwork(req *RunRequest) (*overlay.Net, error) {
+// joinNetwork joins req's job network (RunRequest.NetworkID) with the
+// request's member list (the requester's signed Peers: rank i runs on
+// Peers[i]) and keeps it for the ranks' work and for requester's
+// membership updates; the caller leaves it (leaveNetwork) when the run
+// ends.
+func (s *Server) joinNetwork(req *RunRequest, requester peer.ID) (*overlay.Net, error) {
 	members := make([]peer.ID, len(req.Peers))
 	for i, p := range req.Peers {
 		id, err := peer.Decode(p)
@@ -33,14 +35,21 @@ func (s *Server) joinNetwork(req *RunRequest) (*overlay.Net, error) {
 		}
 		members[i] = id
 	}
-	n, err := s.cfg.Overlay.Join(req.Job, members)
+	n, err := s.cfg.Overlay.Join(req.NetworkID(), members)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	s.nets[req.Job] = n
 	s.mu.Unlock()
+	s.netRuns.add(req.NetworkID(), &netRun{net: n, requester: requester})
 	return n, nil
+}
+
+// leaveNetwork closes req's job network n once its run ended.
+func (s *Server) leaveNetwork(req *RunRequest, n *overlay.Net) {
+	s.netRuns.remove(req.NetworkID(), n)
+	_ = n.Close()
 }
 
 // networkOf is rank rk's side of job network n: the environment

@@ -127,6 +127,19 @@ type RunRequest struct {
 	// Ack lists as Cached (an image archive it already holds). A provider
 	// that does not know it sends no such list and gets every file.
 	SkipCached bool `json:"skip_cached,omitempty"`
+	// Network is the ID of the job network the ranks join, where it is
+	// not Job: a replacement's request names the failover request it
+	// won, and its ranks take over the lost ranks' addresses on the
+	// original job's network. Empty means Job.
+	Network string `json:"network,omitempty"`
+}
+
+// NetworkID is the ID of the job network req's ranks join.
+func (m *RunRequest) NetworkID() string {
+	if m.Network != "" {
+		return m.Network
+	}
+	return m.Job
 }
 
 // RequestType is RunRequest's gossip type, for gossip.Decode.
@@ -163,6 +176,9 @@ func (m *RunRequest) Validate(now time.Time, maxSkew time.Duration) error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if !gossip.ValidJobID(m.Job) {
 		bad("job id %.40q is not 32 hex digits", m.Job)
+	}
+	if m.Network != "" && !gossip.ValidJobID(m.Network) {
+		bad("network id %.40q is not 32 hex digits", m.Network)
 	}
 	if m.Seq == 0 {
 		bad("seq must be positive")

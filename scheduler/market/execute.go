@@ -242,7 +242,7 @@ type ran struct {
 // results), bills it and records it in mb's reputation.
 func (d *driver) runOn(ctx context.Context, w *work, mb *member) (run.Outcome, error) {
 	d.j.mu.Lock()
-	req := &run.RunRequest{Job: mb.req, Network: d.networkOf(mb), Ranks: mb.ranks, WorldSize: len(w.peers), Peers: slices.Clone(w.peers), Spec: w.spec,
+	req := &run.RunRequest{Job: mb.req, Network: d.networkOf(mb), Generation: d.generation(mb), Ranks: mb.ranks, WorldSize: len(w.peers), Peers: slices.Clone(w.peers), Spec: w.spec,
 		Env: maps.Clone(d.j.view.Spec.Env)}
 	d.j.mu.Unlock()
 	audits := d.startAudits(ctx, w, mb, req)

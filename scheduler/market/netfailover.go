@@ -38,6 +38,17 @@ func (d *driver) networkOf(mb *member) string {
 	return d.j.view.ID
 }
 
+// generation is how many times a failover changed the job network's
+// members before mb's run: the failovers so far for a replacement, 0 for
+// a first member (its restarts count on its provider); the job's lock is
+// held.
+func (d *driver) generation(mb *member) int {
+	if !networked(d.j.view.Spec) || mb.attempt == 0 {
+		return 0
+	}
+	return min(d.j.view.Failovers, run.MaxGeneration)
+}
+
 // announce tells every other provider serving w that next now holds its
 // ranks on the job's network, before next runs them, and says so in the
 // job's events. A provider that cannot be told is only noted: its ranks

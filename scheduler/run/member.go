@@ -177,6 +177,7 @@ type netRun struct {
 	net       *overlay.Net
 	requester peer.ID
 	seq       uint64
+	restarts  int    // restarts applied
 	restart   func() // nil until the ranks run
 }
 
@@ -201,6 +202,16 @@ func (b *netRuns) remove(id string, n *overlay.Net) {
 	if r := b.runs[id]; r != nil && r.net == n {
 		delete(b.runs, id)
 	}
+}
+
+// restarts is how many restarts network id's run applied.
+func (b *netRuns) restarts(id string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if r := b.runs[id]; r != nil {
+		return r.restarts
+	}
+	return 0
 }
 
 // setRestart keeps how to restart the ranks of network id's run.
@@ -238,6 +249,7 @@ func (b *netRuns) apply(u *MemberUpdate, signer peer.ID) (restart func(), err er
 	}
 	r.seq = u.Seq
 	if u.Restart {
+		r.restarts++
 		return r.restart, nil
 	}
 	return nil, nil

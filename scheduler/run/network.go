@@ -55,7 +55,7 @@ func (s *Server) leaveNetwork(req *RunRequest, n *overlay.Net) {
 // networkOf is rank rk's side of job network n: the environment
 // torch.distributed, JAX, MPI and Ray read (MASTER_ADDR is rank 0's
 // address), and Attach, which gives the rank's namespace its interface.
-func networkOf(n *overlay.Net, worldSize, rk int) *executor.Network {
+func networkOf(n *overlay.Net, worldSize, rk, generation int) *executor.Network {
 	addrs := make([]string, worldSize)
 	for r := range addrs {
 		a, _ := n.Addr(r) // worldSize <= overlay.MaxRanks: Join checked it
@@ -71,6 +71,10 @@ func networkOf(n *overlay.Net, worldSize, rk int) *executor.Network {
 		"NODE_RANK":        strconv.Itoa(rk),
 		"GPUMESH_PEERS":    strings.Join(addrs, ","),
 		"GPUMESH_ADDR":     addrs[rk],
+		// How many times a failover replaced a member of the job's
+		// network before this start of the rank: a restarted rank and
+		// the replacement see the same number.
+		"GPUMESH_NET_GENERATION": strconv.Itoa(generation),
 		// gloo and NCCL pick the interface their sockets use by these:
 		// the job network's is the only one besides loopback.
 		"GLOO_SOCKET_IFNAME": overlay.IfName,

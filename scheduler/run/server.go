@@ -811,7 +811,7 @@ func (s *Server) job(req *RunRequest, rk int, dir string, module []byte) executo
 	n := s.nets[req.Job]
 	s.mu.Unlock()
 	if n != nil {
-		job.Network = networkOf(n, req.WorldSize, rk)
+		job.Network = networkOf(n, req.WorldSize, rk, req.Generation+s.netRuns.restarts(req.NetworkID()))
 	}
 	return job
 }

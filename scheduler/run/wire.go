@@ -66,6 +66,8 @@ const (
 	HeartbeatTolerance = 3
 	// MaxHeartbeat is the longest heartbeat interval a provider may ask for.
 	MaxHeartbeat = time.Minute
+	// MaxGeneration bounds RunRequest.Generation.
+	MaxGeneration = 1000
 )
 
 // ModuleFile is the name of the file that holds a wasm job's module.
@@ -132,6 +134,10 @@ type RunRequest struct {
 	// won, and its ranks take over the lost ranks' addresses on the
 	// original job's network. Empty means Job.
 	Network string `json:"network,omitempty"`
+	// Generation is how many times a failover changed the job network's
+	// members before this run: the ranks' GPUMESH_NET_GENERATION starts
+	// there, and each restart a membership update asks for adds one.
+	Generation int `json:"generation,omitempty"`
 }
 
 // NetworkID is the ID of the job network req's ranks join.
@@ -176,6 +182,9 @@ func (m *RunRequest) Validate(now time.Time, maxSkew time.Duration) error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if !gossip.ValidJobID(m.Job) {
 		bad("job id %.40q is not 32 hex digits", m.Job)
+	}
+	if m.Generation < 0 || m.Generation > MaxGeneration {
+		bad("generation %d not in [0, %d]", m.Generation, MaxGeneration)
 	}
 	if m.Network != "" && !gossip.ValidJobID(m.Network) {
 		bad("network id %.40q is not 32 hex digits", m.Network)

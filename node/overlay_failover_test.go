@@ -70,6 +70,11 @@ func TestJobNetworkFailover(t *testing.T) {
 			if len(member) != 1 || !strings.Contains(member[0], "2 of 2 other providers told") {
 				t.Errorf("network_member events %q, want one that told both other providers", member)
 			}
+			// The job's view sums the providers' counters of its network:
+			// every rank sent and took in packets.
+			if n := v.Network; n == nil || n.PacketsIn == 0 || n.PacketsOut == 0 || n.BytesIn == 0 {
+				t.Errorf("job network counters %+v, want packets both ways", n)
+			}
 		})
 	}
 }
@@ -145,6 +150,7 @@ func runNetFailover(t *testing.T, python, script, mode string) (market.JobView, 
 	for _, l := range lines {
 		t.Logf("rank %d %s: %s", l.Rank, l.Peer[len(l.Peer)-6:], l.Text)
 	}
+	t.Logf("job network: %+v", v.Network)
 	return v, lines
 }
 

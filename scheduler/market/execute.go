@@ -469,6 +469,9 @@ func (d *driver) onRunEvent(mb *member, e run.Event) {
 		}
 		return
 	}
+	if e.Net != nil {
+		j.netCounters(mb, *e.Net)
+	}
 	switch e.Kind {
 	case run.KindState:
 		j.note("started", mb.peer, "rank %d %s on %s", e.Rank, e.State, short(mb.peer))

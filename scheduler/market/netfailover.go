@@ -103,3 +103,19 @@ func (d *driver) announce(ctx context.Context, w *work, next *member) {
 // EventNetworkMember is the kind of the job event that says a
 // replacement took over lost ranks on the job's network.
 const EventNetworkMember = "network_member"
+
+// netCounters keeps c as mb's run's job-network counters and sums every
+// run's into the job's view.
+func (j *job) netCounters(mb *member, c run.NetCounters) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.nets == nil {
+		j.nets = map[*member]run.NetCounters{}
+	}
+	j.nets[mb] = c
+	var sum run.NetCounters
+	for _, n := range j.nets {
+		sum = sum.Add(n)
+	}
+	j.view.Network = &sum
+}

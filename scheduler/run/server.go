@@ -637,7 +637,7 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 	for _, rk := range req.Ranks {
 		wg.Go(func() { s.rankAgain(ctx, req, rk, jobDir, module, items, log, rs) })
 	}
-	w := &eventWriter{st: st}
+	w := &eventWriter{st: st, net: s.netCounters(req)}
 	fail := func(err error) string {
 		if c := context.Cause(ctx); errors.Is(c, errRequesterGone) {
 			return c.Error()
@@ -700,7 +700,7 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 	}
 	stopHB()
 	hb.Wait()
-	if err := w.event(Event{Kind: KindEnd}); err != nil {
+	if err := w.event(Event{Kind: KindEnd, Net: w.netNow()}); err != nil {
 		return fail(err)
 	}
 	return ""

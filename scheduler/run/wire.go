@@ -426,6 +426,9 @@ type Event struct {
 	// Error, on an end event, says why the provider gave up (a file that
 	// did not match its digest); empty when every rank has its result.
 	Error string `json:"error,omitempty"`
+	// Net, on a heartbeat or end event of a run on a job network, is the
+	// provider's counters of that network for the run so far.
+	Net *NetCounters `json:"net,omitempty"`
 }
 
 var statuses = map[executor.Status]bool{executor.StatusSucceeded: true, executor.StatusFailed: true,
@@ -440,6 +443,11 @@ func (e *Event) Validate() error {
 	}
 	if len(e.Error) > maxReasonBytes {
 		bad("error of %d bytes", len(e.Error))
+	}
+	if e.Net != nil {
+		if err := e.Net.validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	switch e.Kind {
 	case KindState:

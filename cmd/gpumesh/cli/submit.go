@@ -589,6 +589,7 @@ func printJob(w io.Writer, v market.JobView) {
 		}
 		fmt.Fprintf(w, "; gpumesh logs %s prints them\n\n", v.ID)
 	}
+	printJobNetwork(w, v.Network)
 	printOutcome(w, v)
 }
 

@@ -25,7 +25,10 @@ import (
 // 2's address, the others are told (a network_member event), and the job
 // succeeds per its failover mode: with restart every rank starts again
 // and ends in generation 1; with replace ranks 0 and 1 go on in
-// generation 0 and take in the replacement's packets.
+// generation 0 and take in the replacement's packets. The restart case
+// takes the spare's runner-up bid; in the replace case the spare is
+// paused until every rank joined, so the replacement comes through a
+// failover request, whose award names the job's network.
 func TestJobNetworkFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short: five nodes and Python processes, twice")
@@ -42,14 +45,15 @@ func TestJobNetworkFailover(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
-		mode string
-		gens [3]string // the generation each rank ends in
+		mode       string
+		viaRequest bool      // the replacement comes through a failover request
+		gens       [3]string // the generation each rank ends in
 	}{
-		{market.FailoverRestart, [3]string{"1", "1", "1"}},
-		{market.FailoverReplace, [3]string{"0", "0", "1"}},
+		{market.FailoverRestart, false, [3]string{"1", "1", "1"}},
+		{market.FailoverReplace, true, [3]string{"0", "0", "1"}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
-			v, lines := runNetFailover(t, python, script, tc.mode)
+			v, lines := runNetFailover(t, python, script, tc.mode, tc.viaRequest)
 			ends := map[int]string{} // rank: "sum=... gen=..." of its last start
 			for _, l := range lines {
 				if strings.HasPrefix(l.Text, "sum=") {
@@ -62,10 +66,15 @@ func TestJobNetworkFailover(t *testing.T) {
 				}
 			}
 			var member []string
+			viaRequest := false
 			for _, e := range v.Events {
 				if e.Kind == market.EventNetworkMember {
 					member = append(member, e.Text)
 				}
+				viaRequest = viaRequest || strings.HasPrefix(e.Text, "no runner-up bid usable")
+			}
+			if viaRequest != tc.viaRequest {
+				t.Errorf("replaced through a failover request: %v, want %v", viaRequest, tc.viaRequest)
 			}
 			if len(member) != 1 || !strings.Contains(member[0], "2 of 2 other providers told") {
 				t.Errorf("network_member events %q, want one that told both other providers", member)
@@ -81,8 +90,9 @@ func TestJobNetworkFailover(t *testing.T) {
 
 // runNetFailover runs the failover job in mode on four providers,
 // crashes rank 2's provider once every rank joined, and returns the
-// succeeded job and its log lines.
-func runNetFailover(t *testing.T, python, script, mode string) (market.JobView, []market.LogLine) {
+// succeeded job and its log lines. With viaRequest the spare provider is
+// paused until then: it bids only on the failover request.
+func runNetFailover(t *testing.T, python, script, mode string, viaRequest bool) (market.JobView, []market.LogLine) {
 	f := nodetest.Start(t, 5, nodetest.Options{
 		Configure: func(i int, c *config.Config) {
 			c.Offer.Enabled = i > 0
@@ -97,6 +107,12 @@ func runNetFailover(t *testing.T, python, script, mode string) (market.JobView, 
 	f.WaitHeard(t, 30*time.Second)
 	for _, p := range f.Nodes[1:] {
 		nodetest.WaitFor(t, 30*time.Second, p.Offering, func() string { return "a provider did not publish its record" })
+	}
+	spare := f.Nodes[4]
+	if viaRequest {
+		if _, err := spare.Pause("the test's spare"); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -118,6 +134,11 @@ func runNetFailover(t *testing.T, python, script, mode string) (market.JobView, 
 		t.Fatalf("rank 2 is not alone on a provider: %+v", j.Cluster)
 	}
 	lost := j.Cluster[k].Peer
+	if viaRequest {
+		if _, err := spare.Resume(); err != nil {
+			t.Fatal(err)
+		}
+	}
 	crashed := false
 	for _, nd := range f.Nodes[1:] {
 		if nd.PeerID().String() == lost {

@@ -143,3 +143,28 @@ func FuzzDecodeMember(f *testing.F) {
 		}
 	})
 }
+
+// TestJoinNetworkOnlyAwarded: a run may join another job's network only
+// when its award names that network; a request alone cannot take a
+// stranger's network ID.
+func TestJoinNetworkOnlyAwarded(t *testing.T) {
+	nd, requester := newNode(t), newNode(t)
+	svc := overlay.New(nd.Host, nil)
+	t.Cleanup(func() { svc.Close() })
+	s := NewServer(nd.Host, nil, newFakeAuth(), ServerConfig{Overlay: svc}, nil)
+	job, network := jobID(t), strings.Repeat("ef", 16)
+	req := &RunRequest{Job: job, Network: network, WorldSize: 2, Ranks: []int{1}, Peers: []string{requester.ID().String(), nd.ID().String()}}
+	s.grants[job] = Grant{}
+	if _, err := s.joinNetwork(req, requester.ID()); !errors.Is(err, ErrNetworkNotAwarded) {
+		t.Fatalf("join with no awarded network: got %v, want ErrNetworkNotAwarded", err)
+	}
+	s.grants[job] = Grant{Network: network}
+	n, err := s.joinNetwork(req, requester.ID())
+	if err != nil {
+		t.Fatalf("join the awarded network: %v", err)
+	}
+	defer s.leaveNetwork(req, n)
+	if n.Job() != network {
+		t.Fatalf("joined %s, want the awarded network %s", n.Job(), network)
+	}
+}

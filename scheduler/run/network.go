@@ -1,6 +1,7 @@
 package run
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +11,10 @@ import (
 	"github.com/gpumesh/gpumesh/p2p/overlay"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 )
+
+// ErrNetworkNotAwarded refuses a run that names a job network its award
+// does not (RunRequest.Network, Grant.Network).
+var ErrNetworkNotAwarded = errors.New("job network not in the award")
 
 // MasterPort is the port MASTER_PORT names: torch.distributed's default.
 // Nothing on the job's network listens on it but what rank 0 starts.
@@ -27,6 +32,14 @@ func (s *Server) wantsNetwork(req *RunRequest) bool {
 // membership updates; the caller leaves it (leaveNetwork) when the run
 // ends.
 func (s *Server) joinNetwork(req *RunRequest, requester peer.ID) (*overlay.Net, error) {
+	s.mu.Lock()
+	granted := s.grants[req.Job].Network
+	s.mu.Unlock()
+	if req.Network != "" && req.Network != granted {
+		// Only the requester's signed award binds a run to another job's
+		// network: a request alone could take a stranger's network ID here.
+		return nil, fmt.Errorf("%w: the run names network %s, its award %q", ErrNetworkNotAwarded, req.Network, granted)
+	}
 	members := make([]peer.ID, len(req.Peers))
 	for i, p := range req.Peers {
 		id, err := peer.Decode(p)

@@ -20,13 +20,15 @@ import (
 type job struct {
 	mu       sync.Mutex
 	view     JobView
-	req      *gossip.JobRequest          // replaced when bidding reopens (rebid)
-	received []received                  // the bids, one per provider
-	closed   bool                        // bidding is over
-	changed  chan struct{}               // closed and replaced at every event
-	cancel   context.CancelFunc          // ends everything the job does; nil until it runs
-	log      *jobLog                     // the work's log lines, on disk; nil until the work starts
-	nets     map[*member]run.NetCounters // each run's last job-network counters (netfailover.go)
+	req      *gossip.JobRequest // replaced when bidding reopens (rebid)
+	received []received         // the bids, one per provider
+	closed   bool               // bidding is over
+	changed  chan struct{}      // closed and replaced at every event
+	cancel   context.CancelFunc // ends everything the job does; nil until it runs
+	log      *jobLog            // the work's log lines, on disk; nil until the work starts
+
+	// nets are each run's last job-network counters (netfailover.go).
+	nets map[*member]run.NetCounters
 
 	// Set once at creation, safe to read without mu.
 	newBid  chan struct{} // a bid arrived (buffered, one pending)

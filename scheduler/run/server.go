@@ -220,8 +220,8 @@ type Server struct {
 	mu      sync.Mutex
 	active  map[string]bool         // job IDs running here
 	grants  map[string]Grant        // what BeginRun granted each job running here
-	nets    map[string]*overlay.Net // the job networks of jobs running here, by job
-	netRuns netRuns                 // the same, by network, for membership updates (member.go)
+	nets    map[string]*overlay.Net // the job networks of jobs running here
+	netRuns netRuns                 // the same by network, for membership updates (member.go)
 	pending map[peer.ID]int         // streams not yet authorized, by peer
 	npend   int                     // their sum
 }

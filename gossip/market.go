@@ -193,6 +193,11 @@ type Award struct {
 	Peers []string `json:"peers"`
 	// Addrs are the other providers' addresses, by peer ID, for those pings.
 	Addrs map[string][]string `json:"addrs,omitempty"`
+	// Network, on a failover award, is the ID of the job whose network
+	// the replacement's ranks join (its run request names it); empty
+	// means Job. A provider lets a run join no other network than its
+	// award's.
+	Network string `json:"network,omitempty"`
 }
 
 // PeerRTT is a round-trip time a provider measured to another member of a
@@ -408,6 +413,9 @@ func (m *Bid) Validate(now time.Time, maxSkew time.Duration) error {
 func (m *Award) Validate(now time.Time, maxSkew time.Duration) error {
 	var errs []error
 	errs = append(errs, validJobID(m.Job))
+	if m.Network != "" {
+		errs = append(errs, validJobID(m.Network))
+	}
 	if _, err := peer.Decode(m.Provider); err != nil {
 		errs = append(errs, fmt.Errorf("provider %q is not a peer ID", m.Provider))
 	}

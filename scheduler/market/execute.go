@@ -185,6 +185,7 @@ func (d *driver) serve(ctx context.Context, w *work, slot int) error {
 		}
 		d.j.mu.Unlock()
 		removeRanks(w.out, next.ranks) // a lost provider's outputs, if any
+		d.announce(ctx, w, next)
 	}
 }
 
@@ -241,7 +242,7 @@ type ran struct {
 // results), bills it and records it in mb's reputation.
 func (d *driver) runOn(ctx context.Context, w *work, mb *member) (run.Outcome, error) {
 	d.j.mu.Lock()
-	req := &run.RunRequest{Job: mb.req, Ranks: mb.ranks, WorldSize: len(w.peers), Peers: slices.Clone(w.peers), Spec: w.spec,
+	req := &run.RunRequest{Job: mb.req, Network: d.networkOf(mb), Generation: d.generation(mb), Ranks: mb.ranks, WorldSize: len(w.peers), Peers: slices.Clone(w.peers), Spec: w.spec,
 		Env: maps.Clone(d.j.view.Spec.Env)}
 	d.j.mu.Unlock()
 	audits := d.startAudits(ctx, w, mb, req)
@@ -451,6 +452,9 @@ func (d *driver) onRunEvent(mb *member, e run.Event) {
 			j.addLog(LogLine{At: e.Line.At, Rank: e.Rank, Peer: mb.peer.String(), Stream: e.Line.Stream, Text: e.Line.Text})
 		}
 		return
+	}
+	if e.Net != nil {
+		j.netCounters(mb, *e.Net)
 	}
 	switch e.Kind {
 	case run.KindState:

@@ -222,7 +222,7 @@ func (d *driver) awardReplacement(ctx context.Context, cand *member, w *work, lo
 	now := time.Now()
 	a := &gossip.Award{Job: cand.req, Provider: cand.peer.String(), Seq: d.nextSeq(), Sent: now,
 		AcceptBy: now.Add(time.Duration(d.cfg.AwardTimeout)), Price: cand.price,
-		Ranks: cand.ranks, WorldSize: len(peers), Peers: peers, Addrs: addrs}
+		Ranks: cand.ranks, WorldSize: len(peers), Peers: peers, Addrs: addrs, Network: d.networkOf(cand)}
 	cand.awardSeq = a.Seq
 	j.note("award", cand.peer, "failover award to %s: ranks %v at $%.4f per device-hour", short(cand.peer), a.Ranks, a.Price)
 	d.hold(j, cand.peer, len(cand.ranks))

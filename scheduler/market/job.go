@@ -10,6 +10,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // job is one request this node made, and everything that happened to it.
@@ -25,6 +26,9 @@ type job struct {
 	changed  chan struct{}      // closed and replaced at every event
 	cancel   context.CancelFunc // ends everything the job does; nil until it runs
 	log      *jobLog            // the work's log lines, on disk; nil until the work starts
+
+	// nets are each run's last job-network counters (netfailover.go).
+	nets map[*member]run.NetCounters
 
 	// Set once at creation, safe to read without mu.
 	newBid  chan struct{} // a bid arrived (buffered, one pending)

@@ -76,6 +76,8 @@ type reservation struct {
 	settled     bool // its receipts were exchanged
 	// class, pool and executor describe the work, for its receipts.
 	class, pool, executor string
+	// network is the job network the award names (Award.Network).
+	network string
 }
 
 // Reservation is an award this node accepted as provider.

@@ -137,7 +137,7 @@ func (p *provider) reserve(remote peer.ID, a *gossip.Award, now time.Time) (*res
 	}
 	res := &reservation{job: a.Job, requester: remote, devices: devs, ranks: slices.Clone(a.Ranks),
 		rankDevices: byRank(a.Ranks, devs, devicesPerWorker(o.req)), gpus: o.plan.gpus,
-		class: o.bid.Class, pool: o.pool, executor: o.req.Executor,
+		class: o.bid.Class, pool: o.pool, executor: o.req.Executor, network: a.Network,
 		world: a.WorldSize, price: a.Price, accepted: now, until: now.Add(time.Duration(p.cfg.ReserveHold))}
 	p.reserved[a.Job] = res
 	return res, o.req.MaxRTT > 0, verdict{}

@@ -25,7 +25,7 @@ func byRank(ranks []int, devs []int, per int) map[int][]int {
 // are GPUs, as executors name them. A rank's devices that are not GPUs
 // (a CPU) stay reserved but are handed to no executor.
 func (r *reservation) grant(ranks []int) run.Grant {
-	g := run.Grant{Devices: map[int][]executor.Device{}}
+	g := run.Grant{Devices: map[int][]executor.Device{}, Network: r.network}
 	for _, rk := range ranks {
 		for _, i := range r.rankDevices[rk] {
 			if d, ok := r.gpus[i]; ok {

@@ -87,8 +87,14 @@ type Spec struct {
 	// each as /inputs/<its base name>.
 	Inputs []string `json:"inputs,omitempty" yaml:"inputs"`
 	// Failover is what happens to the ranks of a provider lost mid-job:
-	// restart (default) starts them again from their inputs on the next-best
-	// provider while the other workers go on; none fails the job.
+	// restart (default) starts them again from their inputs on the
+	// next-best provider and, in a job whose ranks share a job network
+	// (a process job of several workers), has every other rank start
+	// again too, since a torch.distributed (NCCL, gloo) group is not
+	// elastic; replace starts only the lost ranks again, the others go on
+	// and see the replacement at the lost ranks' addresses (for elastic
+	// engines: torchrun's elastic rendezvous, Ray); none fails the job.
+	// Without a job network restart and replace are the same.
 	Failover string `json:"failover,omitempty" yaml:"failover"`
 	// Audit is the share of ranks, 0 to 1, that the requester runs again
 	// itself, in its own wasm executor, to check the outputs a provider
@@ -102,6 +108,7 @@ type Spec struct {
 // Failover policies of a Spec.
 const (
 	FailoverRestart = "restart"
+	FailoverReplace = "replace"
 	FailoverNone    = "none"
 )
 
@@ -296,9 +303,9 @@ func (s Spec) Normalize(cfg Config) (Spec, error) {
 	switch s.Failover {
 	case "":
 		s.Failover = FailoverRestart
-	case FailoverRestart, FailoverNone:
+	case FailoverRestart, FailoverReplace, FailoverNone:
 	default:
-		return s, fmt.Errorf("%w: failover %q is not restart or none", ErrBadSpec, s.Failover)
+		return s, fmt.Errorf("%w: failover %q is not restart, replace or none", ErrBadSpec, s.Failover)
 	}
 	if r := *s.MinReputation; !(r >= 0 && r <= 1) {
 		return s, fmt.Errorf("%w: min_reputation %v not in [0, 1]", ErrBadSpec, r)

@@ -2,11 +2,13 @@ package market
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"time"
 
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
+	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // States of a job as requester.
@@ -128,6 +130,10 @@ type JobView struct {
 	Charged *Cost   `json:"charged,omitempty"`
 	// Failovers counts the lost providers replaced.
 	Failovers int `json:"failovers,omitempty"`
+	// Network is the job network's traffic, summed over its providers'
+	// counters as their runs last reported them (lost ones included): a
+	// job whose ranks share a network only.
+	Network *run.NetCounters `json:"network,omitempty"`
 	// Logs counts the log lines the work wrote, kept on disk and dropped
 	// past the cap; the lines themselves are read in pages (Market.Logs).
 	Logs *LogCounts `json:"logs,omitempty"`
@@ -140,6 +146,11 @@ func (v JobView) clone() JobView {
 	v.Cluster = slices.Clone(v.Cluster)
 	v.Workers = slices.Clone(v.Workers)
 	v.Usage = slices.Clone(v.Usage)
+	if v.Network != nil {
+		n := *v.Network
+		n.Drops = maps.Clone(n.Drops)
+		v.Network = &n
+	}
 	return v
 }
 

@@ -63,4 +63,14 @@
 // whose stream breaks, gets an error wrapping ErrProviderLost; the market
 // then replaces the provider (failover) and pays it only until
 // Outcome.LastHeard.
+//
+// A run of a process job of several ranks on a provider with job
+// networks joins its job's network (network.go): RunRequest.NetworkID,
+// which a replacement's failover award must name too (Grant.Network).
+// Its heartbeats and end event carry the network's counters (NetCounters).
+// When a failover replaces a provider, the requester sends every other
+// provider a signed MemberUpdate over MemberProtocol (member.go): the
+// network gives the lost ranks to the replacement and, when it asks for a
+// restart, the run's ranks whose results have not gone out start again
+// (restart.go), with GPUMESH_NET_GENERATION one higher.
 package run

@@ -14,6 +14,10 @@ import (
 type Grant struct {
 	// Devices are the GPUs of each rank, by rank; a rank absent holds none.
 	Devices map[int][]executor.Device
+	// Network is the job network the award lets the run join where it is
+	// not the job itself (a failover award's Network); a run that names
+	// another is refused.
+	Network string
 }
 
 // ErrDevices is wrapped by the refusal of a run whose work asks for other

@@ -1,6 +1,7 @@
 package run
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,6 +11,10 @@ import (
 	"github.com/gpumesh/gpumesh/p2p/overlay"
 	"github.com/gpumesh/gpumesh/scheduler/executor"
 )
+
+// ErrNetworkNotAwarded refuses a run that names a job network its award
+// does not (RunRequest.Network, Grant.Network).
+var ErrNetworkNotAwarded = errors.New("job network not in the award")
 
 // MasterPort is the port MASTER_PORT names: torch.distributed's default.
 // Nothing on the job's network listens on it but what rank 0 starts.
@@ -23,10 +28,20 @@ func (s *Server) wantsNetwork(req *RunRequest) bool {
 	return s.cfg.Overlay != nil && multi && req.WorldSize > 1
 }
 
-// joinNetwork joins req's job network with the request's member list
-// (the requester's signed Peers: rank i runs on Peers[i]) and keeps it
-// for the ranks' work; the caller closes it when the run ends.
-func (s *Server) joinNetwork(req *RunRequest) (*overlay.Net, error) {
+// joinNetwork joins req's job network (RunRequest.NetworkID) with the
+// request's member list (the requester's signed Peers: rank i runs on
+// Peers[i]) and keeps it for the ranks' work and for requester's
+// membership updates; the caller leaves it (leaveNetwork) when the run
+// ends.
+func (s *Server) joinNetwork(req *RunRequest, requester peer.ID) (*overlay.Net, error) {
+	s.mu.Lock()
+	granted := s.grants[req.Job].Network
+	s.mu.Unlock()
+	if req.Network != "" && req.Network != granted {
+		// Only the requester's signed award binds a run to another job's
+		// network: a request alone could take a stranger's network ID here.
+		return nil, fmt.Errorf("%w: the run names network %s, its award %q", ErrNetworkNotAwarded, req.Network, granted)
+	}
 	members := make([]peer.ID, len(req.Peers))
 	for i, p := range req.Peers {
 		id, err := peer.Decode(p)
@@ -35,20 +50,27 @@ func (s *Server) joinNetwork(req *RunRequest) (*overlay.Net, error) {
 		}
 		members[i] = id
 	}
-	n, err := s.cfg.Overlay.Join(req.Job, members)
+	n, err := s.cfg.Overlay.Join(req.NetworkID(), members)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
 	s.nets[req.Job] = n
 	s.mu.Unlock()
+	s.netRuns.add(req.NetworkID(), &netRun{net: n, requester: requester})
 	return n, nil
+}
+
+// leaveNetwork closes req's job network n once its run ended.
+func (s *Server) leaveNetwork(req *RunRequest, n *overlay.Net) {
+	s.netRuns.remove(req.NetworkID(), n)
+	_ = n.Close()
 }
 
 // networkOf is rank rk's side of job network n: the environment
 // torch.distributed, JAX, MPI and Ray read (MASTER_ADDR is rank 0's
 // address), and Attach, which gives the rank's namespace its interface.
-func networkOf(n *overlay.Net, worldSize, rk int) *executor.Network {
+func networkOf(n *overlay.Net, worldSize, rk, generation int) *executor.Network {
 	addrs := make([]string, worldSize)
 	for r := range addrs {
 		a, _ := n.Addr(r) // worldSize <= overlay.MaxRanks: Join checked it
@@ -64,6 +86,10 @@ func networkOf(n *overlay.Net, worldSize, rk int) *executor.Network {
 		"NODE_RANK":        strconv.Itoa(rk),
 		"GPUMESH_PEERS":    strings.Join(addrs, ","),
 		"GPUMESH_ADDR":     addrs[rk],
+		// How many times a failover replaced a member of the job's
+		// network before this start of the rank: a restarted rank and
+		// the replacement see the same number.
+		"GPUMESH_NET_GENERATION": strconv.Itoa(generation),
 		// gloo and NCCL pick the interface their sockets use by these:
 		// the job network's is the only one besides loopback.
 		"GLOO_SOCKET_IFNAME": overlay.IfName,

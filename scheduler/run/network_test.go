@@ -27,12 +27,12 @@ func TestNetworkEnv(t *testing.T) {
 		}
 		return a.String()
 	}
-	nw := networkOf(n, 3, 2)
+	nw := networkOf(n, 3, 2, 1)
 	want := map[string]string{
 		"MASTER_ADDR": addr(0), "MASTER_PORT": "29500", "RANK": "2", "WORLD_SIZE": "3", "NODE_RANK": "2",
 		"LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1", "GPUMESH_ADDR": addr(2),
 		"GPUMESH_PEERS":      addr(0) + "," + addr(1) + "," + addr(2),
-		"GLOO_SOCKET_IFNAME": "gpumesh0", "NCCL_SOCKET_IFNAME": "gpumesh0",
+		"GLOO_SOCKET_IFNAME": "gpumesh0", "NCCL_SOCKET_IFNAME": "gpumesh0", "GPUMESH_NET_GENERATION": "1",
 	}
 	for k, v := range want {
 		if got := nw.Env[k]; got != v {

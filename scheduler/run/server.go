@@ -221,6 +221,7 @@ type Server struct {
 	active  map[string]bool         // job IDs running here
 	grants  map[string]Grant        // what BeginRun granted each job running here
 	nets    map[string]*overlay.Net // the job networks of jobs running here
+	netRuns netRuns                 // the same by network, for membership updates (member.go)
 	pending map[peer.ID]int         // streams not yet authorized, by peer
 	npend   int                     // their sum
 }
@@ -243,6 +244,7 @@ func (s *Server) Start(ctx context.Context) {
 			_ = st.Reset() // closed
 		}
 	})
+	s.startMembers(ctx)
 }
 
 // Close removes the handler, refuses streams still arriving, cancels the
@@ -250,6 +252,7 @@ func (s *Server) Start(ctx context.Context) {
 // called). It is safe to call more than once.
 func (s *Server) Close() error {
 	s.h.RemoveStreamHandler(Protocol)
+	s.h.RemoveStreamHandler(MemberProtocol)
 	s.life.Close()
 	return nil
 }
@@ -502,14 +505,14 @@ func (s *Server) serve(ctx context.Context, st network.Stream, r *bufio.Reader, 
 	end = RunEnd{Started: time.Now(), Results: map[int]RankEnd{}}
 	defer func() { end.Ended = time.Now() }()
 	if s.wantsNetwork(req) {
-		n, err := s.joinNetwork(req)
+		n, err := s.joinNetwork(req, st.Conn().RemotePeer())
 		if err != nil {
 			_ = s.ack(st, Ack{Reason: truncate("job network: " + err.Error())})
 			_ = st.Close()
 			end.Reason = "job network: " + err.Error()
 			return end
 		}
-		defer n.Close() // after the ranks' work ended: the network goes with the run
+		defer s.leaveNetwork(req, n) // after the ranks' work ended: the network goes with the run
 	}
 	cached, recv := s.cachedFiles(ctx, req)
 	if err := s.ack(st, Ack{OK: true, Heartbeat: s.cfg.Heartbeat, Cached: cached}); err != nil {
@@ -630,10 +633,11 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel (deferred later, runs first) stops the work
 	defer cancel(errors.New("run over"))
+	rs := s.restarterOf(req)
 	for _, rk := range req.Ranks {
-		wg.Go(func() { s.rank(ctx, req, rk, jobDir, module, items, log) })
+		wg.Go(func() { s.rankAgain(ctx, req, rk, jobDir, module, items, log, rs) })
 	}
-	w := &eventWriter{st: st}
+	w := &eventWriter{st: st, net: s.netCounters(req)}
 	fail := func(err error) string {
 		if c := context.Cause(ctx); errors.Is(c, errRequesterGone) {
 			return c.Error()
@@ -696,7 +700,7 @@ func (s *Server) runRanks(ctx context.Context, cancel context.CancelCauseFunc, s
 	}
 	stopHB()
 	hb.Wait()
-	if err := w.event(Event{Kind: KindEnd}); err != nil {
+	if err := w.event(Event{Kind: KindEnd, Net: w.netNow()}); err != nil {
 		return fail(err)
 	}
 	return ""
@@ -807,7 +811,7 @@ func (s *Server) job(req *RunRequest, rk int, dir string, module []byte) executo
 	n := s.nets[req.Job]
 	s.mu.Unlock()
 	if n != nil {
-		job.Network = networkOf(n, req.WorldSize, rk)
+		job.Network = networkOf(n, req.WorldSize, rk, req.Generation+s.netRuns.restarts(req.NetworkID()))
 	}
 	return job
 }

@@ -66,6 +66,8 @@ const (
 	HeartbeatTolerance = 3
 	// MaxHeartbeat is the longest heartbeat interval a provider may ask for.
 	MaxHeartbeat = time.Minute
+	// MaxGeneration bounds RunRequest.Generation.
+	MaxGeneration = 1000
 )
 
 // ModuleFile is the name of the file that holds a wasm job's module.
@@ -127,6 +129,23 @@ type RunRequest struct {
 	// Ack lists as Cached (an image archive it already holds). A provider
 	// that does not know it sends no such list and gets every file.
 	SkipCached bool `json:"skip_cached,omitempty"`
+	// Network is the ID of the job network the ranks join, where it is
+	// not Job: a replacement's request names the failover request it
+	// won, and its ranks take over the lost ranks' addresses on the
+	// original job's network. Empty means Job.
+	Network string `json:"network,omitempty"`
+	// Generation is how many times a failover changed the job network's
+	// members before this run: the ranks' GPUMESH_NET_GENERATION starts
+	// there, and each restart a membership update asks for adds one.
+	Generation int `json:"generation,omitempty"`
+}
+
+// NetworkID is the ID of the job network req's ranks join.
+func (m *RunRequest) NetworkID() string {
+	if m.Network != "" {
+		return m.Network
+	}
+	return m.Job
 }
 
 // RequestType is RunRequest's gossip type, for gossip.Decode.
@@ -163,6 +182,12 @@ func (m *RunRequest) Validate(now time.Time, maxSkew time.Duration) error {
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	if !gossip.ValidJobID(m.Job) {
 		bad("job id %.40q is not 32 hex digits", m.Job)
+	}
+	if m.Generation < 0 || m.Generation > MaxGeneration {
+		bad("generation %d not in [0, %d]", m.Generation, MaxGeneration)
+	}
+	if m.Network != "" && !gossip.ValidJobID(m.Network) {
+		bad("network id %.40q is not 32 hex digits", m.Network)
 	}
 	if m.Seq == 0 {
 		bad("seq must be positive")
@@ -401,6 +426,9 @@ type Event struct {
 	// Error, on an end event, says why the provider gave up (a file that
 	// did not match its digest); empty when every rank has its result.
 	Error string `json:"error,omitempty"`
+	// Net, on a heartbeat or end event of a run on a job network, is the
+	// provider's counters of that network for the run so far.
+	Net *NetCounters `json:"net,omitempty"`
 }
 
 var statuses = map[executor.Status]bool{executor.StatusSucceeded: true, executor.StatusFailed: true,
@@ -415,6 +443,11 @@ func (e *Event) Validate() error {
 	}
 	if len(e.Error) > maxReasonBytes {
 		bad("error of %d bytes", len(e.Error))
+	}
+	if e.Net != nil {
+		if err := e.Net.validate(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	switch e.Kind {
 	case KindState:

@@ -182,6 +182,8 @@ func FuzzDecodeEvent(f *testing.F) {
 	f.Add([]byte(`{"kind":"result","result":{"status":"succeeded"},"outputs":[{"name":"..","digest":"x"}]}`))
 	f.Add([]byte(`{"kind":"result","result":{"status":"succeeded"},"gpu":{"devices":2,"samples":9,"busy_millis":8000,"peak_memory_bytes":8589934592,"mean_util_percent":97.5}}`))
 	f.Add([]byte(`{"kind":"heartbeat","gpu":{"devices":1,"mean_util_percent":101}}`))
+	f.Add([]byte(`{"kind":"heartbeat","net":{"bytes_in":10,"packets_in":1,"drops":{"not_member":2,"spoofed_source":1}}}`))
+	f.Add([]byte(`{"kind":"end","net":{"drops":{"../x":1}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		ev, err := decodeEvent(b)
 		if err != nil {
@@ -192,6 +194,9 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		if ev.GPU != nil && (ev.Kind != KindResult || len(ev.GPU.Check()) != 0) {
 			t.Fatalf("decoded GPU figures %+v on a %s event", ev.GPU, ev.Kind)
+		}
+		if ev.Net != nil && ev.Net.validate() != nil {
+			t.Fatalf("decoded net counters %+v", ev.Net)
 		}
 		for _, o := range ev.Outputs {
 			if validOutputName(o.Name) != nil || strings.HasPrefix(o.Name, "/") {

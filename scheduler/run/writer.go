@@ -18,6 +18,17 @@ import (
 type eventWriter struct {
 	mu sync.Mutex
 	st network.Stream
+	// net reads the run's job-network counters, which heartbeats and the
+	// end event carry; nil for a run without a job network.
+	net func() *NetCounters
+}
+
+// netNow is the run's job-network counters now, or nil.
+func (w *eventWriter) netNow() *NetCounters {
+	if w.net == nil {
+		return nil
+	}
+	return w.net()
 }
 
 // event writes v as one frame, with its write deadline.
@@ -69,7 +80,7 @@ func (w *eventWriter) heartbeats(ctx context.Context, interval time.Duration) er
 		case <-ctx.Done():
 			return nil
 		case now := <-tick.C:
-			if err := w.event(Event{Kind: KindHeartbeat, At: now}); err != nil {
+			if err := w.event(Event{Kind: KindHeartbeat, At: now, Net: w.netNow()}); err != nil {
 				return err
 			}
 		}

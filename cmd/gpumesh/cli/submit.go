@@ -154,7 +154,7 @@ bad job spec.`,
 	fl.Float64Var(&f.minRep, "min-reputation", 0, "least provider reputation, 0 to 1 (default the node's market.min_reputation)")
 	fl.BoolVar(&f.detach, "detach", false, "print the job ID and return without following")
 	fl.Float64Var(&f.audit, "audit", 0, "share of ranks, 0 to 1, this node runs again itself to check the outputs a provider returns (wasm only; default the node's market.default_audit)")
-	fl.StringVar(&f.failover, "failover", "", "what a provider lost mid-job costs: restart (its ranks start again on the next-best provider; default) or none (the job fails)")
+	fl.StringVar(&f.failover, "failover", "", "what a provider lost mid-job costs: restart (its ranks start again on the next-best provider and, in a networked process job, every other rank starts again too; default), replace (only the lost ranks start again; for elastic engines) or none (the job fails)")
 	return cmd
 }
 
@@ -589,6 +589,7 @@ func printJob(w io.Writer, v market.JobView) {
 		}
 		fmt.Fprintf(w, "; gpumesh logs %s prints them\n\n", v.ID)
 	}
+	printJobNetwork(w, v.Network)
 	printOutcome(w, v)
 }
 

@@ -300,6 +300,7 @@ pages.jobs = {
         <span style="flex:1"></span>${live ? `<button class="danger" data-cancel="${esc(v.id)}" ${token() ? "" : "disabled title=\"needs the API token\""}>Cancel job</button>` : ""}</div>
       ${v.error ? `<p class="msg err">${esc(v.error)}</p>` : ""}
       ${v.placement ? `<p class="muted">${esc(v.placement)}</p>` : ""}
+      ${v.network ? `<p class="muted">${esc(netLine(v.network))}</p>` : ""}
       <div class="split"><div><h3>Logs (${esc(counts.lines)} lines${counts.dropped ? `, ${esc(counts.dropped)} dropped past the node's cap` : ""}${logs.length < counts.lines ? `, last ${logs.length} shown` : ""})</h3><pre class="log" id="job-logs">${logs.map((l) => esc(`[${l.rank}] ${l.text}`)).join("\n") || '<span class="ev">no output yet</span>'}</pre></div>
       <div><h3>Events</h3><pre class="log">${story.map((e) => `<span class="ev">${esc(new Date(e.at).toLocaleTimeString())} ${esc(e.kind.padEnd(9))}</span> ${esc(e.text)}`).join("\n")}</pre></div></div>
       ${(v.workers || []).length ? `<h3 style="margin-top:12px">Results</h3><table><tr><th>Rank</th><th>Provider</th><th>Status</th><th class="num">Exit</th><th class="num">Seconds</th><th>Outputs</th></tr>${v.workers.map((w) =>
@@ -308,6 +309,16 @@ pages.jobs = {
     if (pre) pre.scrollTop = pre.scrollHeight;
   },
 };
+
+// netLine is a job network's traffic (JobView.network) in words: bytes
+// and packets each way, summed over its providers, and drops by reason.
+function netLine(n) {
+  const size = (b) => { const u = ["B", "KiB", "MiB", "GiB", "TiB"]; let i = 0; for (b = b || 0; b >= 1024 && i < u.length - 1; i++) b /= 1024; return (i ? b.toFixed(1) : b) + " " + u[i]; };
+  const drops = Object.entries(n.drops || {}).sort(([a], [b]) => a.localeCompare(b));
+  const dropped = drops.reduce((t, [, c]) => t + c, 0);
+  return `Job network: ${size(n.bytes_in)} in (${n.packets_in || 0} packets), ${size(n.bytes_out)} out (${n.packets_out || 0} packets); ` +
+    (dropped ? `${dropped} dropped: ${drops.map(([k, c]) => `${c} ${k}`).join(", ")}` : "none dropped");
+}
 
 // jobLogs reads the job's new log lines page by page (a few pages per
 // refresh) from where the last refresh stopped, and keeps the last

@@ -23,6 +23,7 @@ import (
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/gpu/proof"
 	"github.com/gpumesh/gpumesh/ledger"
+	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/p2p/frame"
@@ -294,7 +295,7 @@ func (c *core) send(ctx context.Context, p peer.ID, addrs []string, proto protoc
 	if err != nil {
 		return nil, err
 	}
-	s, err := c.d.Host.NewStream(network.WithAllowLimitedConn(ctx, string(proto)), p, proto)
+	s, err := p2p.NewStreamPastBackoff(network.WithAllowLimitedConn(ctx, string(proto)), c.d.Host, p, proto)
 	if err != nil {
 		return nil, fmt.Errorf("open %s to %s: %w", proto, short(p), err)
 	}

@@ -57,12 +57,34 @@ func startPerDevice(job Job, argv []string, lim Limits) (Handle, error) {
 	h.outcome = newOutcome(h.stopAll)
 	h.logs = NewLogs(lim.OutputBytes, func() { h.stopAll(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
 	network := job.Network
+	var ns *os.File // the job's namespace, once the first process is in it
+	defer func() {
+		if ns != nil {
+			_ = ns.Close() // the other processes are started by then
+		}
+	}()
+	if network != nil {
+		// The namespace is opened while the first process is held before
+		// its first instruction: a process that already ended has none.
+		attach := network.Attach
+		network = &Network{Env: network.Env, Attach: func(pid int) error {
+			if attach != nil {
+				if err := attach(pid); err != nil {
+					return err
+				}
+			}
+			var err error
+			if ns, err = openNetNS(pid); err != nil {
+				return fmt.Errorf("the job's network namespace: %w", err)
+			}
+			return nil
+		}}
+	}
 	for i, d := range job.Devices {
 		p := &procHandle{limits: lim, dir: job.Dir, sharedLogs: true}
 		p.outcome = newOutcome(p.stop)
 		p.logs = h.logs
-		env := processEnv(job)
-		env = overrideEnv(env, perDeviceEnv(job, i, d))
+		env := overrideEnv(processEnv(job), perDeviceEnv(job, i, d))
 		if err := p.start(argv, job, env, fmt.Sprintf("[local_rank %d] ", i), []Device{d}, network); err != nil {
 			h.abort()
 			return nil, fmt.Errorf("local rank %d: %w", i, err)
@@ -70,13 +92,7 @@ func startPerDevice(job Job, argv []string, lim Limits) (Handle, error) {
 		h.mu.Lock()
 		h.procs = append(h.procs, p)
 		h.mu.Unlock()
-		if i == 0 && job.Network != nil {
-			ns, err := openNetNS(p.cmd.Process.Pid)
-			if err != nil {
-				h.abort()
-				return nil, fmt.Errorf("%w: the job's network namespace: %w", ErrUnavailable, err)
-			}
-			defer ns.Close() // the other processes are started by then
+		if i == 0 && network != nil {
 			network = &Network{Env: job.Network.Env, joinNS: ns}
 		}
 	}

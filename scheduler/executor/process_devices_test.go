@@ -125,3 +125,28 @@ func TestOverrideEnv(t *testing.T) {
 		t.Error("prefix format")
 	}
 }
+
+// TestLogsPrefixWriters: two processes writing the same stream in pieces
+// that interleave each get whole lines, marked with their prefix.
+func TestLogsPrefixWriters(t *testing.T) {
+	logs := NewLogs(0, nil)
+	a, b := logs.PrefixWriter("stdout", "[local_rank 0] "), logs.PrefixWriter("stdout", "[local_rank 1] ")
+	for _, w := range []struct {
+		w *LogWriter
+		s string
+	}{{a, "hel"}, {b, "wor"}, {a, "lo\nsec"}, {b, "ld\n"}, {a, "ond"}} {
+		if _, err := w.w.Write([]byte(w.s)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	logs.Close()
+	lines, _, _ := logs.Lines(0)
+	var got []string
+	for _, l := range lines {
+		got = append(got, l.Stream+":"+l.Text)
+	}
+	want := "stdout:[local_rank 0] hello|stdout:[local_rank 1] world|stdout:[local_rank 0] second"
+	if strings.Join(got, "|") != want {
+		t.Errorf("got %q, want %q", strings.Join(got, "|"), want)
+	}
+}

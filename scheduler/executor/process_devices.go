@@ -93,6 +93,10 @@ func startPerDevice(job Job, argv []string, lim Limits) (Handle, error) {
 		h.procs = append(h.procs, p)
 		h.mu.Unlock()
 		if i == 0 && network != nil {
+			if ns == nil { // Attach was not called: never start the others in a namespace without the job's network
+				h.abort()
+				return nil, fmt.Errorf("%w: the first process's network namespace is unknown", ErrUnavailable)
+			}
 			network = &Network{Env: job.Network.Env, joinNS: ns}
 		}
 	}

@@ -116,6 +116,12 @@ type DockerSpec struct {
 type ProcessSpec struct {
 	// Command is the allowlisted command's name.
 	Command string `json:"command"`
+	// PerDevice runs one process of the command per device the worker
+	// holds, in the same network namespace, each seeing only its own
+	// device and told its place by LOCAL_RANK, LOCAL_WORLD_SIZE, RANK and
+	// WORLD_SIZE (see startPerDevice). A worker holding one device or
+	// none runs one process as without it.
+	PerDevice bool `json:"per_device,omitempty"`
 }
 
 // Limits bound one worker's work. Zero means the provider's default.

@@ -31,7 +31,7 @@ type Logs struct {
 	over    bool
 	closed  bool
 	changed chan struct{}
-	partial map[string]*bytes.Buffer
+	partial map[logSource]*bytes.Buffer
 	onOver  func()
 }
 
@@ -41,26 +41,39 @@ func NewLogs(limit int64, onOver func()) *Logs {
 	if onOver == nil {
 		onOver = func() {}
 	}
-	return &Logs{limit: limit, changed: make(chan struct{}), partial: map[string]*bytes.Buffer{}, onOver: onOver}
+	return &Logs{limit: limit, changed: make(chan struct{}), partial: map[logSource]*bytes.Buffer{}, onOver: onOver}
 }
 
 // Writer returns an io.Writer for stream (stdout or stderr).
-func (l *Logs) Writer(stream string) *LogWriter { return &LogWriter{l: l, stream: stream} }
+func (l *Logs) Writer(stream string) *LogWriter {
+	return &LogWriter{l: l, src: logSource{stream: stream}}
+}
+
+// PrefixWriter returns an io.Writer for stream whose every line starts
+// with prefix: one of several processes writing to the same logs, each
+// split into lines on its own ("[local_rank 1] ").
+func (l *Logs) PrefixWriter(stream, prefix string) *LogWriter {
+	return &LogWriter{l: l, src: logSource{stream: stream, prefix: prefix}}
+}
+
+// logSource is one writer's stream and line prefix: each has its own
+// partial line.
+type logSource struct{ stream, prefix string }
 
 // LogWriter is one stream of a Logs.
 type LogWriter struct {
-	l      *Logs
-	stream string
+	l   *Logs
+	src logSource
 }
 
 // Write splits p into lines; it never fails, so the work is never blocked
 // by its logs, but past the limit the rest is dropped and onOver called.
 func (w *LogWriter) Write(p []byte) (int, error) {
-	w.l.write(w.stream, p)
+	w.l.write(w.src, p)
 	return len(p), nil
 }
 
-func (l *Logs) write(stream string, p []byte) {
+func (l *Logs) write(src logSource, p []byte) {
 	l.mu.Lock()
 	if l.over || l.closed {
 		l.mu.Unlock()
@@ -72,13 +85,13 @@ func (l *Logs) write(stream string, p []byte) {
 		l.over = true
 	}
 	l.bytes += int64(len(p))
-	buf := l.partial[stream]
+	buf := l.partial[src]
 	if buf == nil {
 		buf = &bytes.Buffer{}
-		l.partial[stream] = buf
+		l.partial[src] = buf
 	}
 	buf.Write(p)
-	l.flush(stream, buf, false)
+	l.flush(src, buf, false)
 	over := l.over
 	l.mu.Unlock()
 	if over {
@@ -87,20 +100,20 @@ func (l *Logs) write(stream string, p []byte) {
 }
 
 // flush turns complete lines of buf into Lines; with all, the rest too.
-func (l *Logs) flush(stream string, buf *bytes.Buffer, all bool) {
+func (l *Logs) flush(src logSource, buf *bytes.Buffer, all bool) {
 	added := false
 	for {
 		b := buf.Bytes()
 		i := bytes.IndexByte(b, '\n')
 		switch {
 		case i >= 0 && i <= MaxLine:
-			l.lines = append(l.lines, Line{At: time.Now(), Stream: stream, Text: string(b[:i])})
+			l.lines = append(l.lines, Line{At: time.Now(), Stream: src.stream, Text: src.prefix + string(b[:i])})
 			buf.Next(i + 1)
 		case len(b) > MaxLine:
-			l.lines = append(l.lines, Line{At: time.Now(), Stream: stream, Text: string(b[:MaxLine])})
+			l.lines = append(l.lines, Line{At: time.Now(), Stream: src.stream, Text: src.prefix + string(b[:MaxLine])})
 			buf.Next(MaxLine)
 		case all && len(b) > 0:
-			l.lines = append(l.lines, Line{At: time.Now(), Stream: stream, Text: string(b)})
+			l.lines = append(l.lines, Line{At: time.Now(), Stream: src.stream, Text: src.prefix + string(b)})
 			buf.Reset()
 		default:
 			if added {
@@ -120,8 +133,8 @@ func (l *Logs) Close() {
 	if l.closed {
 		return
 	}
-	for stream, buf := range l.partial {
-		l.flush(stream, buf, true)
+	for src, buf := range l.partial {
+		l.flush(src, buf, true)
 	}
 	l.closed = true
 	close(l.changed)

@@ -1,5 +1,7 @@
 package executor
 
+import "os"
+
 // Network puts a process or container job's work in a network namespace
 // of its own (Linux only: elsewhere Start refuses a process job that has
 // one), which the provider gives the job's network: the work sees
@@ -17,4 +19,10 @@ type Network struct {
 	// RANK, GPUMESH_PEERS, ...): set by the provider, it passes whatever
 	// the allowlist of job variables says, and a job cannot override it.
 	Env map[string]string
+
+	// joinNS, when set, is a network namespace (/proc/<pid>/ns/net of a
+	// job's first process, which Attach gave the job's interface) the
+	// work starts in instead of a new one: the other processes of a
+	// per-device worker (startPerDevice). Attach is then nil.
+	joinNS *os.File
 }

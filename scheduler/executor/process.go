@@ -104,19 +104,33 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 		return nil, err
 	}
 	lim := job.Limits.Cap(p.cfg.Limits)
+	if job.Spec.Process.PerDevice && len(job.Devices) > 1 {
+		return startPerDevice(job, argv, lim)
+	}
 	h := &procHandle{limits: lim, dir: job.Dir}
 	h.outcome = newOutcome(h.stop)
 	h.logs = NewLogs(lim.OutputBytes, func() { h.stop(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
+	if err := h.start(argv, job, processEnv(job), "", job.Devices, job.Network); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// start starts h's process: argv with the job's arguments, in the job's
+// folder, with env, writing to h's logs (each line after prefix), holding
+// devs and in network. h.logs and h.outcome are set already.
+func (h *procHandle) start(argv []string, job Job, env []string, prefix string, devs []Device, network *Network) error {
+	lim := h.limits
 	newCmd := func() *exec.Cmd {
 		cmd := exec.Command(argv[0], append(append([]string{}, argv[1:]...), job.Spec.Args...)...)
 		cmd.Dir = job.Dir
-		cmd.Env = processEnv(job)
-		cmd.Stdout, cmd.Stderr = h.logs.Writer("stdout"), h.logs.Writer("stderr")
+		cmd.Env = env
+		cmd.Stdout, cmd.Stderr = h.logs.PrefixWriter("stdout", prefix), h.logs.PrefixWriter("stderr", prefix)
 		return cmd
 	}
-	cmd, group, limitsErr, err := startGroup(newCmd, lim, job.Devices, job.Network)
+	cmd, group, limitsErr, err := startGroup(newCmd, lim, devs, network)
 	if err != nil {
-		return nil, fmt.Errorf("%w: start %s: %w", ErrUnavailable, argv[0], err)
+		return fmt.Errorf("%w: start %s: %w", ErrUnavailable, argv[0], err)
 	}
 	h.cmd = cmd
 	h.started = time.Now()
@@ -132,7 +146,7 @@ func (p *Process) Start(ctx context.Context, job Job) (Handle, error) {
 	}
 	go h.run(lim.Wall)
 	go h.watchOutputs(lim.OutputBytes)
-	return h, nil
+	return nil
 }
 
 // processEnv is the child's whole environment, built by the provider:
@@ -204,6 +218,10 @@ type procHandle struct {
 	started time.Time
 	outcome
 
+	// sharedLogs: logs belong to a perDevice handle, which closes them
+	// once every process ended.
+	sharedLogs bool
+
 	mu     sync.Mutex
 	group  procGroup // the job's processes, once started
 	status Status    // set by stop before the process ends
@@ -239,7 +257,9 @@ func (h *procHandle) run(wall time.Duration) {
 	// The group may have children left: end them with the leader.
 	limitReason, overLimit := g.Limit(h.cmd.ProcessState)
 	g.Release()
-	h.logs.Close()
+	if !h.sharedLogs {
+		h.logs.Close()
+	}
 	res := Result{Started: h.started, Ended: time.Now(), ExitCode: h.cmd.ProcessState.ExitCode()}
 	h.mu.Lock()
 	status, reason := h.status, h.reason

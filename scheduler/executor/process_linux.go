@@ -34,6 +34,9 @@ func osEnv(string) map[string]string {
 // provider ever enters it) and network.Attach gives that namespace the
 // job's interface before the command runs.
 func startGroup(newCmd func() *exec.Cmd, lim Limits, devs []Device, network *Network) (cmd *exec.Cmd, g procGroup, limitsErr, err error) {
+	if network != nil && network.joinNS != nil {
+		return startJoined(newCmd, lim, devs, network.joinNS)
+	}
 	grouped := func() *exec.Cmd {
 		c := newCmd()
 		c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -54,6 +57,58 @@ func startGroup(newCmd func() *exec.Cmd, lim Limits, devs []Device, network *Net
 		return nil, nil, nil, err
 	}
 	return cmd, &pgroup{pid: cmd.Process.Pid, lim: lim}, limitsErr, nil
+}
+
+// startJoined is startGroup for a process that joins the network
+// namespace ns another of the job's processes runs in. The command is
+// started from an OS thread locked to a goroutine of its own that enters
+// ns first (a child inherits its parent thread's namespace) and goes back
+// to its own after; a thread that could not go back is never handed back
+// to the runtime (it ends with its goroutine), so no other goroutine of
+// the provider ever runs in the job's namespace.
+func startJoined(newCmd func() *exec.Cmd, lim Limits, devs []Device, ns *os.File) (*exec.Cmd, procGroup, error, error) {
+	type started struct {
+		cmd       *exec.Cmd
+		limitsErr error
+		err       error
+	}
+	done := make(chan started, 1)
+	go func() {
+		runtime.LockOSThread()
+		own, err := os.Open("/proc/thread-self/ns/net")
+		if err != nil {
+			runtime.UnlockOSThread()
+			done <- started{err: fmt.Errorf("the provider's network namespace: %w", err)}
+			return
+		}
+		defer own.Close()
+		if err := unix.Setns(int(ns.Fd()), unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			done <- started{err: fmt.Errorf("enter the job's network namespace: %w", err)}
+			return
+		}
+		grouped := func() *exec.Cmd {
+			c := newCmd()
+			c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			return c
+		}
+		cmd, limitsErr, err := startLimited(grouped, lim, memoryRlimit(devs), nil)
+		if unix.Setns(int(own.Fd()), unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread() // back in the provider's namespace
+		}
+		done <- started{cmd, limitsErr, err}
+	}()
+	s := <-done
+	if s.err != nil {
+		return nil, nil, nil, s.err
+	}
+	return s.cmd, &pgroup{pid: s.cmd.Process.Pid, lim: lim}, s.limitsErr, nil
+}
+
+// openNetNS opens the network namespace process pid runs in, for
+// startJoined.
+func openNetNS(pid int) (*os.File, error) {
+	return os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
 }
 
 // pgroup is a job's process group under rlimits.

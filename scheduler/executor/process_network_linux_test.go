@@ -91,3 +91,48 @@ func TestProcessNetworkAttachFails(t *testing.T) {
 		t.Error("the work ran although Attach failed")
 	}
 }
+
+// TestProcessPerDeviceNetwork: a per-device worker's processes share one
+// network namespace, the job's (Attach called once, for the first), not
+// the provider's, and each sees the network's MASTER_ADDR with its own
+// RANK over the network's NODE_RANK.
+func TestProcessPerDeviceNetwork(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: needs root to create a network namespace")
+	}
+	self, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Skipf("skipped: no /proc/self/ns/net: %v", err)
+	}
+	var attached []string
+	job := perDeviceJob(t, `echo "ns=$(readlink /proc/self/ns/net) rank=$RANK/$WORLD_SIZE master=$MASTER_ADDR"`)
+	job.Env = map[string]string{"GPUMESH_RANK": "2", "GPUMESH_WORLD_SIZE": "3"}
+	job.Network = &Network{
+		Env: map[string]string{"MASTER_ADDR": "10.128.0.1", "NODE_RANK": "2", "RANK": "2", "WORLD_SIZE": "3"},
+		Attach: func(pid int) error {
+			ns, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/net", pid))
+			attached = append(attached, ns)
+			return err
+		},
+	}
+	h, err := newShell(t, Limits{}).Start(context.Background(), job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, got := waitLines(t, h)
+	if res.Status != StatusSucceeded || len(attached) != 1 || attached[0] == self {
+		t.Fatalf("status %s (%s), attached %q (provider's %s)", res.Status, res.Reason, attached, self)
+	}
+	for i, line := range got {
+		want := fmt.Sprintf("[local_rank %d] ns=%s rank=%d/9 master=10.128.0.1", i, attached[0], 6+i)
+		if line != want {
+			t.Errorf("line %d: %q, want %q", i, line, want)
+		}
+	}
+	if len(got) != 3 {
+		t.Errorf("%d lines, want 3: %q", len(got), got)
+	}
+	if now, _ := os.Readlink("/proc/self/ns/net"); now != self {
+		t.Errorf("the provider's namespace is now %s, was %s", now, self)
+	}
+}

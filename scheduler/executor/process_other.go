@@ -4,6 +4,7 @@ package executor
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"runtime"
 )
@@ -30,4 +31,9 @@ func osEnv(string) map[string]string {
 // startGroup never runs: NewProcess refuses first.
 func startGroup(func() *exec.Cmd, Limits, []Device, *Network) (*exec.Cmd, procGroup, error, error) {
 	return nil, nil, nil, processSupported()
+}
+
+// openNetNS: only Linux gives a job a network namespace.
+func openNetNS(int) (*os.File, error) {
+	return nil, fmt.Errorf("%w: network namespaces are Linux's", ErrUnavailable)
 }

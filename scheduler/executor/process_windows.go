@@ -204,3 +204,8 @@ func (g *jobGroup) Limit(ps *os.ProcessState) (string, bool) {
 	}
 	return "", false
 }
+
+// openNetNS: only Linux gives a job a network namespace.
+func openNetNS(int) (*os.File, error) {
+	return nil, fmt.Errorf("%w: network namespaces are Linux's", ErrUnavailable)
+}

@@ -488,7 +488,7 @@ func workSpec(s Spec) (executor.Spec, map[string]string, error) {
 			spec.Docker.GPUs = *s.GPUs
 		}
 	case s.Command != "":
-		spec.Process = &executor.ProcessSpec{Command: s.Command}
+		spec.Process = &executor.ProcessSpec{Command: s.Command, PerDevice: s.PerDevice}
 	}
 	for _, in := range s.Inputs {
 		files[run.InputPrefix+filepath.Base(in)] = in

@@ -37,6 +37,7 @@ type submitFlags struct {
 	detach                         bool
 	failover                       string
 	audit                          float64
+	perDevice                      bool
 }
 
 func newSubmitCmd(g *globals) *cobra.Command {
@@ -53,8 +54,8 @@ formed or the job failed, then prints the cluster and its cost.
 JOBFILE is YAML (JSON when it ends in .json; '-' reads stdin) with the keys
 workers, gpus, pool, class, min_vram_gb, cpu_cores, ram_gb, max_rtt,
 regions, max_price, duration, executor, workload, urgency, bid_window,
-min_reputation, module, image, command, args, inputs, env (a map), failover
-and audit; an unknown key is an error. A job file's image that is a
+min_reputation, module, image, command, args, inputs, env (a map), failover,
+audit and per_device; an unknown key is an error. A job file's image that is a
 relative path to a file is read from the job file's folder. Flags given override the file.
 
   gpumesh submit --workers 4 --class A100-80GB --max-rtt 40ms --max-price 1.5
@@ -155,6 +156,7 @@ bad job spec.`,
 	fl.BoolVar(&f.detach, "detach", false, "print the job ID and return without following")
 	fl.Float64Var(&f.audit, "audit", 0, "share of ranks, 0 to 1, this node runs again itself to check the outputs a provider returns (wasm only; default the node's market.default_audit)")
 	fl.StringVar(&f.failover, "failover", "", "what a provider lost mid-job costs: restart (its ranks start again on the next-best provider and, in a networked process job, every other rank starts again too; default), replace (only the lost ranks start again; for elastic engines) or none (the job fails)")
+	fl.BoolVar(&f.perDevice, "per-device", false, "run one process of the command per device a worker holds, each with its own CUDA_VISIBLE_DEVICES and LOCAL_RANK, RANK over all of them (process executor)")
 	return cmd
 }
 
@@ -203,6 +205,9 @@ func buildSpec(cmd *cobra.Command, file string, f submitFlags, workArgs []string
 	}
 	if set("audit") {
 		spec.Audit = &f.audit
+	}
+	if set("per-device") {
+		spec.PerDevice = f.perDevice
 	}
 	if set("class") {
 		spec.Class = f.class

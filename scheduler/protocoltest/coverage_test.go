@@ -137,12 +137,13 @@ func TestEverySchemaIsUsed(t *testing.T) {
 }
 
 // TestSchemasRefuseBadMessages: the schemas are strict where the decoders
-// are: a zero seq, an unknown field, a seq past 2^64.
+// are: a zero seq, an unknown field, a seq past 2^64 or 2^53 - 1.
 func TestSchemasRefuseBadMessages(t *testing.T) {
 	for _, bad := range []string{
 		`{"seq":0,"sent":"2026-12-07T16:00:00Z","expires":"2026-12-07T16:01:00Z","agent":"a"}`,
 		`{"seq":1,"sent":"2026-12-07T16:00:00Z","expires":"2026-12-07T16:01:00Z","agent":"a","from":"x"}`,
 		`{"seq":18446744073709551616,"sent":"2026-12-07T16:00:00Z","expires":"2026-12-07T16:01:00Z","agent":"a"}`,
+		`{"seq":9007199254740992,"sent":"2026-12-07T16:00:00Z","expires":"2026-12-07T16:01:00Z","agent":"a"}`,
 		`{"seq":1,"sent":"yesterday","expires":"2026-12-07T16:01:00Z","agent":"a"}`,
 	} {
 		if err := Validate("heartbeat", []byte(bad)); err == nil {

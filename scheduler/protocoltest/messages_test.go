@@ -22,12 +22,13 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
-// The instant every test message is dated; a seq as nodes make them,
-// from the clock in nanoseconds, is well over 2^53.
+// The instant every test message is dated; a seq as nodes make them, from
+// the clock, and a capacity record's, from the clock in nanoseconds.
 var (
-	t0  = time.Date(2026, 12, 7, 16, 0, 0, 123456789, time.UTC)
-	seq = uint64(t0.UnixNano())
-	job = "0123456789abcdef0123456789abcdef"
+	t0     = time.Date(2026, 12, 7, 16, 0, 0, 123456789, time.UTC)
+	seq    = gossip.ClockSeq(t0)
+	capSeq = uint64(t0.UnixNano())
+	job    = "0123456789abcdef0123456789abcdef"
 )
 
 func newKey(t *testing.T) (crypto.PrivKey, peer.ID) {
@@ -104,7 +105,7 @@ func signedMessages(t *testing.T) map[string]record.Record {
 			MaxRTT:    50 * time.Millisecond, Regions: []string{"eu"}, MaxPrice: 2.5, Duration: time.Hour, Executor: "wasm",
 			Workload: "train", Urgency: gossip.UrgencyHigh, Coord: testCoord(), Addrs: []string{"/ip4/10.0.0.1/tcp/4001"}},
 		"bid": &gossip.Bid{Job: job, Seq: seq, Sent: t0, Expires: t0.Add(30 * time.Second), Price: 1.75, Workers: 1, Class: "a100-80gb",
-			VRAMGB: 80, Coord: testCoord(), CapacitySeq: seq - 1, Addrs: []string{"/ip4/10.0.0.2/udp/4001/quic-v1"}},
+			VRAMGB: 80, Coord: testCoord(), CapacitySeq: capSeq, Addrs: []string{"/ip4/10.0.0.2/udp/4001/quic-v1"}},
 		"award": &gossip.Award{Job: job, Provider: self.String(), Seq: seq, Sent: t0, AcceptBy: t0.Add(10 * time.Second), Price: 1.75,
 			Ranks: []int{0, 1}, WorldSize: 4, Peers: []string{self.String(), self.String(), other.String(), other.String()},
 			Addrs: map[string][]string{other.String(): {"/ip4/10.0.0.3/tcp/4001"}}, Network: job},
@@ -118,7 +119,7 @@ func signedMessages(t *testing.T) map[string]record.Record {
 			Files: []run.File{{Name: run.ModuleFile, Digest: "sha256:" + job + job, Size: 1234}}, Env: map[string]string{"EPOCHS": "3"},
 			SkipCached: true, Network: job, Generation: 1},
 		"net-member": &run.MemberUpdate{Network: job, Seq: seq, Sent: t0, Ranks: []int{2, 3}, Peer: other.String(), Restart: true},
-		"capacity-record": &capacity.Record{Seq: seq, Issued: t0, Expires: t0.Add(time.Hour), Agent: "gpumesh/test", Addrs: []string{"/ip4/10.0.0.2/tcp/4001"},
+		"capacity-record": &capacity.Record{Seq: capSeq, Issued: t0, Expires: t0.Add(time.Hour), Agent: "gpumesh/test", Addrs: []string{"/ip4/10.0.0.2/tcp/4001"},
 			Devices: []capacity.Device{{Class: "a100-80gb", Pool: "gpu", Model: "NVIDIA A100", MemoryMB: 81920, ComputeCapability: "8.0", Free: true}, {Class: "cpu-x86", Pool: "cpu", Cores: 32, MemoryMB: 65536}},
 			Prices:  map[string]float64{"a100-80gb": 1.5}, Country: "DE", Region: "eu", Executors: []string{"wasm", "docker"},
 			Hours: []capacity.Window{{From: 0, To: 1440}}, Attributes: map[string]string{"tier": "gold"}, Coord: testCoord(),

@@ -74,3 +74,72 @@ func TestPublishesCarryNoAuthor(t *testing.T) {
 		}
 	}
 }
+
+// TestMessagesWithAuthorAreRefused: a message that carries from and seqno
+// (as version 1 nodes sent them) is refused before any handler sees it, and
+// the peer that sent it is scored down as for any invalid message.
+func TestMessagesWithAuthorAreRefused(t *testing.T) {
+	b, hb := startLoopbackRouter(t)
+	defer b.Close()
+	b.Allow(TopicCapacity, HeartbeatType)
+	heard := make(chan Received, 16)
+	b.Handle(TopicCapacity, func(r Received) {
+		select {
+		case heard <- r:
+		default:
+		}
+	})
+	key, _ := newKey(t)
+	ha, err := libp2p.New(libp2p.Identity(key), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ha.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// StrictNoSign without WithNoAuthor: from and seqno set, as before.
+	ps, err := pubsub.NewGossipSub(ctx, ha, pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithMessageIdFn(contentID), pubsub.WithFloodPublish(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	topic, err := ps.Join(TopicCapacity)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ha.Connect(ctx, peer.AddrInfo{ID: hb.ID(), Addrs: hb.Addrs()}); err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for seq := uint64(1); ; seq++ {
+		now := time.Now()
+		data, err := Encode(&Heartbeat{Seq: seq, Sent: now, Expires: now.Add(time.Minute), Agent: "v1"}, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := topic.Publish(ctx, data); err != nil {
+			t.Fatal(err)
+		}
+		if s, ok := b.PeerScore(ha.ID()); ok && s < 0 {
+			break
+		}
+		select {
+		case r := <-heard:
+			if r.From == ha.ID() {
+				t.Fatal("a message with from and seqno reached a handler")
+			}
+		case <-tick.C:
+		case <-ctx.Done():
+			s, ok := b.PeerScore(ha.ID())
+			t.Fatalf("the authoring peer's score is %v (known %v) after 30s, want negative", s, ok)
+		}
+	}
+	select {
+	case r := <-heard:
+		if r.From == ha.ID() {
+			t.Fatal("a message with from and seqno reached a handler")
+		}
+	default:
+	}
+}

@@ -1,7 +1,9 @@
 package protocoltest
 
 import (
+	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
 	"os"
 	"testing"
@@ -10,6 +12,8 @@ import (
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/record"
+	recordpb "github.com/libp2p/go-libp2p/core/record/pb"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/ledger"
@@ -182,5 +186,40 @@ func TestUnsignedMessagesMatchTheirSchemas(t *testing.T) {
 		if err := Validate(c.name, b); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestEnvelopeSignatureAsDocumented: the signature of a heartbeat verifies
+// over the bytes envelope-1.md spells out, built here by hand:
+// uvarint(len(domain)) domain uvarint(len(type)) type uvarint(len(payload)) payload.
+func TestEnvelopeSignatureAsDocumented(t *testing.T) {
+	key, _ := newKey(t)
+	hb := &gossip.Heartbeat{Seq: seq, Sent: t0, Expires: t0.Add(time.Minute), Agent: "by-hand"}
+	data, err := gossip.Encode(hb, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env, err := record.UnmarshalEnvelope(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var signed []byte
+	for _, part := range [][]byte{[]byte("gpumesh-heartbeat"), []byte("/gpumesh/heartbeat/1"), env.RawPayload} {
+		signed = binary.AppendUvarint(signed, uint64(len(part)))
+		signed = append(signed, part...)
+	}
+	var raw recordpb.Envelope // the protobuf of envelope-1.md, read as any client would
+	if err := proto.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if string(raw.GetPayloadType()) != "/gpumesh/heartbeat/1" || !bytes.Equal(raw.GetPayload(), env.RawPayload) {
+		t.Fatalf("protobuf fields 2 and 3 are %q and %q", raw.GetPayloadType(), raw.GetPayload())
+	}
+	ok, err := env.PublicKey.Verify(signed, raw.GetSignature())
+	if err != nil || !ok {
+		t.Fatalf("signature does not verify over the documented bytes: %v", err)
+	}
+	if err := Validate("heartbeat", env.RawPayload); err != nil {
+		t.Error(err)
 	}
 }

@@ -40,11 +40,11 @@ func newPresence(agent string) *Presence {
 }
 
 // next returns this node's next heartbeat. Its sequence number is the clock in
-// nanoseconds (or one more than the last, if the clock went back), so it keeps
+// microseconds (ClockSeq) (or one more than the last, if the clock went back), so it keeps
 // increasing across restarts and receivers never mistake it for a replay.
 func (p *Presence) next(now time.Time, every time.Duration) *Heartbeat {
 	p.mu.Lock()
-	seq := uint64(now.UnixNano())
+	seq := ClockSeq(now)
 	if seq <= p.lastSeq {
 		seq = p.lastSeq + 1
 	}

@@ -193,7 +193,7 @@ type Option func(*Router)
 
 // WithTopicPrefix puts the router on the topics of a network other than
 // main: each topic's wire name starts with prefix rather than "gpumesh"
-// ("gpumesh-test/jobs/1"), so networks never share gossip. Handlers,
+// ("gpumesh-test/jobs/2"), so networks never share gossip. Handlers,
 // Allow and Publish keep using the names in Topics.
 func WithTopicPrefix(prefix string) Option {
 	return func(r *Router) { r.topicPrefix = prefix }
@@ -241,6 +241,12 @@ func (r *Router) Start(ctx context.Context) error {
 		// (StrictNoSign also drops any message that carries one) and name
 		// messages by content, as Ethereum's consensus layer does.
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		// Nor an author or sequence number: other implementations'
+		// StrictNoSign drops a message that carries them, and the
+		// envelope's signer and seq already say both
+		// (docs/protocol/gossip-2.md, version note). WithNoAuthor sets
+		// StrictNoSign too; it stays above to say the policy.
+		pubsub.WithNoAuthor(),
 		pubsub.WithMessageIdFn(contentID),
 		pubsub.WithFloodPublish(r.cfg.FloodPublish),
 		// An RPC may batch several messages; each message is held to

@@ -16,9 +16,9 @@ func TestTopicPrefix(t *testing.T) {
 		opts []Option
 		want []string
 	}{
-		{nil, []string{"gpumesh/anchors/1", "gpumesh/capacity/1", "gpumesh/jobs/1"}},
-		{[]Option{WithTopicPrefix("gpumesh")}, []string{"gpumesh/anchors/1", "gpumesh/capacity/1", "gpumesh/jobs/1"}},
-		{[]Option{WithTopicPrefix("gpumesh-blue")}, []string{"gpumesh-blue/anchors/1", "gpumesh-blue/capacity/1", "gpumesh-blue/jobs/1"}},
+		{nil, []string{"gpumesh/anchors/2", "gpumesh/capacity/2", "gpumesh/jobs/2"}},
+		{[]Option{WithTopicPrefix("gpumesh")}, []string{"gpumesh/anchors/2", "gpumesh/capacity/2", "gpumesh/jobs/2"}},
+		{[]Option{WithTopicPrefix("gpumesh-blue")}, []string{"gpumesh-blue/anchors/2", "gpumesh-blue/capacity/2", "gpumesh-blue/jobs/2"}},
 	} {
 		key, _ := newKey(t)
 		h, err := libp2p.New(libp2p.Identity(key), libp2p.NoListenAddrs)

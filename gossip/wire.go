@@ -12,13 +12,20 @@ import (
 )
 
 // Topic names, versioned in their last element.
+//
+// Changelog:
+//   - 1: messages published with GossipSub's from and seqno set.
+//   - 2: published without them (pubsub.WithNoAuthor), and any message that
+//     carries them refused, as every StrictNoSign implementation does. A
+//     version 2 node would refuse, and score down, a version 1 node's
+//     messages, so the topics moved rather than mix (docs/protocol/gossip-2.md).
 const (
 	// TopicJobs carries job requests.
-	TopicJobs = "gpumesh/jobs/1"
+	TopicJobs = "gpumesh/jobs/2"
 	// TopicCapacity carries capacity heartbeats.
-	TopicCapacity = "gpumesh/capacity/1"
+	TopicCapacity = "gpumesh/capacity/2"
 	// TopicAnchors carries anchor announcements.
-	TopicAnchors = "gpumesh/anchors/1"
+	TopicAnchors = "gpumesh/anchors/2"
 )
 
 // Topics lists every topic a node joins.

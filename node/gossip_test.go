@@ -114,7 +114,7 @@ func rawGossiper(t *testing.T, ctx context.Context, target *node.Node) (host.Hos
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { h.Close() })
-	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true),
+	ps, err := pubsub.NewGossipSub(ctx, h, pubsub.WithFloodPublish(true), pubsub.WithNoAuthor(),
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
 		pubsub.WithMessageIdFn(func(m *pb.Message) string { return string(m.GetData()) }))
 	if err != nil {

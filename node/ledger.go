@@ -94,7 +94,7 @@ func (n *Node) announceAnchor(a anchor.Anchor) {
 		return
 	}
 	now := time.Now()
-	msg := &gossip.AnchorAnnouncement{Seq: uint64(now.UnixNano()), Sent: now, Expires: now.Add(anchorLife), Anchor: b}
+	msg := &gossip.AnchorAnnouncement{Seq: gossip.ClockSeq(now), Sent: now, Expires: now.Add(anchorLife), Anchor: b}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := n.gossip.Publish(ctx, gossip.TopicAnchors, msg); err != nil {

@@ -154,6 +154,7 @@ func newAttacker(opts AttackerOptions) (*Attacker, error) {
 	// catch that themselves.
 	ps, err := pubsub.NewGossipSub(ctx, h,
 		pubsub.WithMessageSignaturePolicy(pubsub.StrictNoSign),
+		pubsub.WithNoAuthor(), // as the nodes publish, and as they require
 		pubsub.WithMessageIdFn(func(m *pb.Message) string {
 			sum := sha256.Sum256(m.GetData())
 			return string(sum[:20]) + strconv.FormatUint(a.gen.Load(), 36)

@@ -190,7 +190,7 @@ func New(cfg Config, d Deps) (*Market, error) {
 	}
 	c := &core{cfg: cfg, d: d, self: d.Host.ID(), log: d.Log}
 	// Sequence numbers follow the clock, so they keep growing across restarts.
-	c.seq.Store(uint64(time.Now().UnixNano()))
+	c.seq.Store(gossip.ClockSeq(time.Now()))
 	m := &Market{core: c, requester: newRequester(c), prov: newProvider(c)}
 	return m, nil
 }

@@ -151,7 +151,7 @@ func prepare(req *RunRequest, files map[string]string, now time.Time) (*RunReque
 	r.Files = nil
 	r.Ranks = slices.Clone(req.Ranks)
 	if r.Seq == 0 {
-		r.Seq = uint64(now.UnixNano())
+		r.Seq = gossip.ClockSeq(now)
 	}
 	if r.Sent.IsZero() {
 		r.Sent = now

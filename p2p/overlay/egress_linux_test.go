@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -23,7 +24,8 @@ import (
 // egressTopo is a provider host's namespace with an uplink to an
 // "internet" namespace (holding the public address 7.0.0.1 behind its
 // router 203.0.113.1, on the host's own subnet) and a LAN namespace
-// (192.168.77.2), and a rank's namespace with nothing in it yet.
+// (192.168.77.2), and a rank's: that of a process started in a network
+// namespace of its own, as a process job's work is.
 type egressTopo struct {
 	host, inet, lan, job netns.NsHandle
 }
@@ -41,7 +43,7 @@ func buildEgressTopo(t *testing.T) egressTopo {
 		t.Skip("skipped: needs ip (Debian: iproute2)")
 	}
 	sfx := strconv.Itoa(os.Getpid())
-	names := map[string]string{"host": "gmeh" + sfx, "inet": "gmei" + sfx, "lan": "gmel" + sfx, "job": "gmej" + sfx}
+	names := map[string]string{"host": "gmeh" + sfx, "inet": "gmei" + sfx, "lan": "gmel" + sfx}
 	t.Cleanup(func() {
 		for _, n := range names {
 			_ = exec.Command("ip", "netns", "del", n).Run()
@@ -68,7 +70,8 @@ func buildEgressTopo(t *testing.T) egressTopo {
 		t.Fatalf("forwarding on: %v: %s", err, out)
 	}
 	var topo egressTopo
-	for name, p := range map[string]*netns.NsHandle{"host": &topo.host, "inet": &topo.inet, "lan": &topo.lan, "job": &topo.job} {
+	topo.job = processNS(t)
+	for name, p := range map[string]*netns.NsHandle{"host": &topo.host, "inet": &topo.inet, "lan": &topo.lan} {
 		ns, err := netns.GetFromName(names[name])
 		if err != nil {
 			t.Fatalf("open namespace %s: %v", name, err)
@@ -77,6 +80,24 @@ func buildEgressTopo(t *testing.T) egressTopo {
 		*p = ns
 	}
 	return topo
+}
+
+// processNS starts a process in a network namespace of its own, killed
+// when t ends, and returns its namespace.
+func processNS(t *testing.T) netns.NsHandle {
+	t.Helper()
+	cmd := exec.Command("sleep", "600")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a process in a namespace of its own: %v", err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	ns, err := netns.GetFromPid(cmd.Process.Pid)
+	if err != nil {
+		t.Fatalf("namespace of process %d: %v", cmd.Process.Pid, err)
+	}
+	t.Cleanup(func() { _ = ns.Close() })
+	return ns
 }
 
 // ipRun runs ip with args, failing t on an error.

@@ -7,6 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gpumesh/gpumesh/p2p/overlay"
+	"github.com/gpumesh/gpumesh/scheduler/executor"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
 
@@ -14,16 +15,27 @@ import (
 // host can run them (Linux, as root, with /dev/net/tun), or returns nil
 // and logs why not: multi-rank process jobs then run without a network,
 // as before. A peer that breaks its protocol is charged a violation in
-// the reputation book (opened before: newJobs).
+// the reputation book (opened before: newJobs). Egress leftovers of an
+// earlier run are removed, and executor.job_egress = "internet" turns
+// job egress on (overlay.WithEgress).
 func (n *Node) startOverlay(ctx context.Context) *overlay.Service {
 	if err := overlay.Supported(); err != nil {
 		n.log.Info("job networks off", "reason", err.Error())
 		return nil
 	}
 	book := n.book
-	s := overlay.New(n.net.Host(), n.log.With("component", "overlay"), overlay.WithViolations(func(p peer.ID, how overlay.Drop) {
+	opts := []overlay.Option{overlay.WithViolations(func(p peer.ID, how overlay.Drop) {
 		book.Record(p, reputation.Violation, "job network: "+string(how))
-	}))
+	})}
+	// A crash leaves egress veths and nftables tables behind.
+	if err := overlay.CleanEgress(); err != nil {
+		n.log.Warn("job egress left by an earlier run not removed", "err", err)
+	}
+	if n.cfg.Executor.JobEgress == executor.EgressInternet {
+		opts = append(opts, overlay.WithEgress())
+		n.log.Info("job egress on: networked jobs reach public IPv4 addresses")
+	}
+	s := overlay.New(n.net.Host(), n.log.With("component", "overlay"), opts...)
 	s.Start(ctx)
 	return s
 }

@@ -131,7 +131,8 @@ func configure(h *netlink.Handle, name string, addr netip.Prefix) error {
 
 // AttachProcess gives local rank a TUN device inside the network
 // namespace of process pid (a process started in a namespace of its own:
-// CLONE_NEWNET), with the rank's address, and attaches it. The device
+// CLONE_NEWNET), with the rank's address, and attaches it; with
+// WithEgress, the namespace gets its egress too (AddEgress). The device
 // goes with the namespace, or at Close.
 func (n *Net) AttachProcess(rank, pid int) error {
 	a, err := n.Addr(rank)
@@ -146,9 +147,20 @@ func (n *Net) AttachProcess(rank, pid int) error {
 		_ = d.Close()
 		return err
 	}
+	var e *Egress
+	if n.svc.egress {
+		if e, err = AddEgress(pid); err != nil {
+			_ = d.Close()
+			return err
+		}
+	}
 	if err := n.Attach(rank, d.File()); err != nil {
 		_ = d.Close()
+		n.closeEgress(e)
 		return err
+	}
+	if e != nil {
+		n.keepEgress(rank, e)
 	}
 	return nil
 }

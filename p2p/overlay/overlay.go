@@ -85,6 +85,7 @@ type Service struct {
 	unknown   atomic.Uint64  // streams naming a job with no network here
 	joinWait  time.Duration  // see joinWait
 	violation func(peer.ID, Drop)
+	egress    bool // WithEgress
 
 	mu     sync.Mutex
 	nets   map[string]*Net
@@ -302,6 +303,7 @@ type Net struct {
 	ports   map[int]Port               // local ranks
 	senders map[peer.ID]*sender        // by remote member
 	inbound map[network.Stream]peer.ID // streams being read, by sender
+	egress  map[int]*Egress            // local ranks' (WithEgress)
 	closed  bool
 }
 
@@ -401,6 +403,7 @@ func (n *Net) Close() error {
 		_ = st.Reset()
 	}
 	n.mu.Unlock()
+	n.dropAllEgress()
 	n.svc.leave(n)
 	n.wg.Wait()
 	n.svc.log.Debug("job network closed", "job", n.job)

@@ -41,13 +41,24 @@ type Config struct {
 	MaxCPU      p2p.Duration `toml:"max_cpu" comment:"most CPU time a job may use"`
 	MaxMemoryMB int64        `toml:"max_memory_mb" comment:"most memory a job may use, MiB. A process job without GPUs is bounded by RLIMIT_AS (address space); one holding GPUs by RLIMIT_DATA (private writable memory, Linux 4.7+) instead, because the CUDA driver reserves tens of GiB of address space PROT_NONE at start-up, which RLIMIT_AS counts (CUDA would not start) and RLIMIT_DATA does not, while every byte of host memory the job can write still counts"`
 	MaxOutputMB int64        `toml:"max_output_mb" comment:"most logs, and separately outputs, a job may write, MiB"`
+	// JobEgress says whether process and container jobs on a job network
+	// also reach public IPv4 addresses: EgressNone or EgressInternet.
+	JobEgress string `toml:"job_egress" comment:"none | internet: what a networked process or container job reaches besides its job's network. none (default): nothing else. internet: public IPv4 addresses, masqueraded behind this host's; never this host itself, its subnets, private, shared (CGNAT), link-local (cloud metadata), loopback, multicast or reserved ranges, nor IPv6. Turns IPv4 forwarding on"`
 }
+
+// Values of Config.JobEgress.
+const (
+	// EgressNone keeps a networked job to its job's network.
+	EgressNone = "none"
+	// EgressInternet lets a networked job reach public IPv4 addresses.
+	EgressInternet = "internet"
+)
 
 // DefaultConfig runs wasm only, with an hour, 2 GiB and 64 MiB of output
 // at most per job.
 func DefaultConfig() Config {
 	return Config{MaxWall: p2p.Duration(time.Hour), MaxCPU: p2p.Duration(time.Hour), MaxMemoryMB: 2048, MaxOutputMB: 64,
-		DockerMaxImageMB: DefaultMaxImageBytes >> 20}
+		DockerMaxImageMB: DefaultMaxImageBytes >> 20, JobEgress: EgressNone}
 }
 
 // Limits are the caps of the config.
@@ -93,6 +104,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if c.MaxWall <= 0 || c.MaxCPU <= 0 {
 		errs = append(errs, fmt.Errorf("%s.max_wall and %s.max_cpu must be positive", prefix, prefix))
+	}
+	if c.JobEgress != "" && c.JobEgress != EgressNone && c.JobEgress != EgressInternet {
+		errs = append(errs, fmt.Errorf("%s.job_egress: %q is neither %q nor %q", prefix, c.JobEgress, EgressNone, EgressInternet))
 	}
 	if c.MaxMemoryMB < 16 || c.MaxOutputMB < 1 {
 		errs = append(errs, fmt.Errorf("%s.max_memory_mb must be at least 16 and %s.max_output_mb at least 1", prefix, prefix))

@@ -15,9 +15,9 @@ import (
 // host can run them (Linux, as root, with /dev/net/tun), or returns nil
 // and logs why not: multi-rank process jobs then run without a network,
 // as before. A peer that breaks its protocol is charged a violation in
-// the reputation book (opened before: newJobs). Egress leftovers of an
-// earlier run are removed, and executor.job_egress = "internet" turns
-// job egress on (overlay.WithEgress).
+// the reputation book (opened before: newJobs). executor.job_egress =
+// "internet" turns job egress on (overlay.WithEgress), after removing the
+// egress leftovers of an earlier run.
 func (n *Node) startOverlay(ctx context.Context) *overlay.Service {
 	if err := overlay.Supported(); err != nil {
 		n.log.Info("job networks off", "reason", err.Error())
@@ -27,11 +27,15 @@ func (n *Node) startOverlay(ctx context.Context) *overlay.Service {
 	opts := []overlay.Option{overlay.WithViolations(func(p peer.ID, how overlay.Drop) {
 		book.Record(p, reputation.Violation, "job network: "+string(how))
 	})}
-	// A crash leaves egress veths and nftables tables behind.
-	if err := overlay.CleanEgress(); err != nil {
-		n.log.Warn("job egress left by an earlier run not removed", "err", err)
-	}
 	if n.cfg.Executor.JobEgress == executor.EgressInternet {
+		// A crash leaves egress nftables tables behind (the veths die
+		// with the jobs' namespaces). Only a node with egress on cleans:
+		// the clean-up removes every gpumesh egress table of the host's
+		// namespace, and other nodes there (tests, a second data dir)
+		// must keep theirs.
+		if err := overlay.CleanEgress(); err != nil {
+			n.log.Warn("job egress left by an earlier run not removed", "err", err)
+		}
 		opts = append(opts, overlay.WithEgress())
 		n.log.Info("job egress on: networked jobs reach public IPv4 addresses")
 	}

@@ -83,12 +83,17 @@ func (c *Client) Verify(ctx context.Context, p api.ReceiptProof) (Report, error)
 	if err != nil {
 		return Report{}, err
 	}
+	return verifyProof(ctx, p, n)
+}
+
+// verifyProof is Verify, the chain asked through src.
+func verifyProof(ctx context.Context, p api.ReceiptProof, src anchorChecker) (Report, error) {
 	rep := Report{Receipt: p.Receipt.ID, Ledger: p.Log}
 	leaf := checkSigned(&rep, p)
 	size, root, anchored := checkCheckpoint(&rep, p)
 	checkInclusion(&rep, p, leaf, size, root, anchored)
 	if anchored {
-		checkOnChain(ctx, &rep, n, p.Anchor)
+		checkOnChain(ctx, &rep, src, p.Anchor)
 	} else if p.Anchor == nil {
 		rep.add("on chain", CheckWarn, "not anchored yet (anchoring off / pending): %s", p.NotAnchored)
 	}

@@ -62,6 +62,7 @@ type Client struct {
 	closeErr  error
 	mu        sync.RWMutex
 	closed    bool
+	done      chan struct{} // closed by Close: Follow and Wait stop
 }
 
 // Dial starts a client with opts and returns once it listens and has
@@ -75,7 +76,7 @@ func Dial(ctx context.Context, opts Options) (*Client, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Client{}
+	c := &Client{done: make(chan struct{})}
 	dir := opts.DataDir
 	if dir == "" {
 		if dir, err = os.MkdirTemp("", "gpumesh-client-"); err != nil {
@@ -140,6 +141,7 @@ func (c *Client) Close() error {
 		c.mu.Lock()
 		c.closed = true
 		c.mu.Unlock()
+		close(c.done)
 		c.closeErr = c.node.Close()
 		c.removeTemp()
 	})

@@ -11,6 +11,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/gpumesh/gpumesh/client"
+	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
 
@@ -135,5 +136,45 @@ func TestBadInputsRefused(t *testing.T) {
 	}
 	if _, err := c.Submit(ctx, market.Spec{Workers: -1}); !errors.Is(err, market.ErrBadSpec) {
 		t.Errorf("Submit of -1 workers: %v, want ErrBadSpec", err)
+	}
+}
+
+// TestFollowEndsAtClose: a Follow of a job still bidding ends when the
+// client closes, with ErrClosed or the job's end, rather than waiting on.
+func TestFollowEndsAtClose(t *testing.T) {
+	c := dialLoopback(t, client.Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	job, err := c.SubmitWasm(ctx, market.Spec{BidWindow: p2p.Duration(30 * time.Second)}, []byte("\x00asm\x01\x00\x00\x00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, ended := make(chan struct{}), make(chan error, 1)
+	go func() {
+		var last error
+		n := 0
+		for u, err := range c.Follow(ctx, job.ID) {
+			if n++; n == 1 && u.Event != nil {
+				close(first)
+			}
+			last = err
+		}
+		ended <- last
+	}()
+	select {
+	case <-first:
+	case <-ctx.Done():
+		t.Fatal("no first event")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-ended:
+		if err != nil && !errors.Is(err, client.ErrClosed) {
+			t.Errorf("Follow ended with %v, want ErrClosed or the job's end", err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Follow went on after Close")
 	}
 }

@@ -104,7 +104,7 @@ type Update struct {
 // Follow yields a job's events and log lines, oldest first, from its
 // submission until it ends (succeeded or failed), then stops. It yields a
 // non-nil error once and stops when the job is unknown
-// (market.ErrUnknownJob), the client closed, or ctx ended. Log lines are
+// (market.ErrUnknownJob), the client closed (ErrClosed), or ctx ended. Log lines are
 // the workers' raw text: sanitize them before a terminal shows them.
 func (c *Client) Follow(ctx context.Context, id string) iter.Seq2[Update, error] {
 	return func(yield func(Update, error) bool) {
@@ -137,6 +137,9 @@ func (c *Client) Follow(ctx context.Context, id string) iter.Seq2[Update, error]
 			select {
 			case <-next:
 			case <-logged:
+			case <-c.done:
+				yield(Update{}, ErrClosed)
+				return
 			case <-ctx.Done():
 				yield(Update{}, ctx.Err())
 				return
@@ -166,7 +169,8 @@ func drainLogs(m *market.Market, id string, from *int64, yield func(Update, erro
 	}
 }
 
-// Wait blocks until the job ends or ctx does, and returns its final view.
+// Wait blocks until the job ends, the client closes (ErrClosed) or ctx
+// ends, and returns the job's final view.
 func (c *Client) Wait(ctx context.Context, id string) (market.JobView, error) {
 	n, err := c.live()
 	if err != nil {
@@ -184,6 +188,8 @@ func (c *Client) Wait(ctx context.Context, id string) (market.JobView, error) {
 		}
 		select {
 		case <-next:
+		case <-c.done:
+			return market.JobView{}, ErrClosed
 		case <-ctx.Done():
 			v, _ := m.Job(id)
 			return v, ctx.Err()

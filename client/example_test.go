@@ -2,6 +2,7 @@ package client_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -24,89 +25,14 @@ import (
 func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bootstrap, stop := startProviders(ctx, 3) // a network to join
+	bootstrap, stop, err := startProviders(ctx, 3) // a network to join
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	defer stop()
-
-	c, err := client.Dial(ctx, client.Options{
-		Network:   "local",
-		Bootstrap: bootstrap,
-		Listen:    []string{"/ip4/127.0.0.1/tcp/0"},
-		// Providers sharing one loaded machine cannot be timed fairly:
-		// skip the proof-of-compute check before awards here (a client
-		// on a real network keeps the default, market.VerifyAll).
-		Configure: func(c *config.Config) { c.Market.VerifyClass = market.VerifyOff },
-	})
-	if err != nil {
-		panic(err)
-	}
-	defer c.Close()
-
-	found, err := c.WaitOffers(ctx, "pool=cpu", 3)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println("offers:", len(found.Offers))
-
-	// The "copy" test program uppercases /inputs/in.txt into /outputs/out.txt.
-	// Inputs are files here; each worker sees /inputs/<base name>.
-	tmp, err := os.MkdirTemp("", "gpumesh-client-example-")
-	if err != nil {
-		panic(err)
-	}
-	defer os.RemoveAll(tmp)
-	in := filepath.Join(tmp, "in.txt")
-	if err := os.WriteFile(in, []byte("hello from a researcher\n"), 0o644); err != nil {
-		panic(err)
-	}
-	job, err := c.SubmitWasm(ctx, market.Spec{Workers: 2, Inputs: []string{in}, Args: []string{"pi"}}, wasmModule("copy"))
-	if err != nil {
-		panic(err)
-	}
-
-	var lines []string
-	for u, err := range c.Follow(ctx, job.ID) {
-		if err != nil {
-			panic(err)
-		}
-		if u.Log != nil && u.Log.Stream == "stdout" {
-			lines = append(lines, fmt.Sprintf("[%d] %s", u.Log.Rank, u.Log.Text))
-		}
-	}
-	slices.Sort(lines) // the two workers' lines interleave as they please
-	fmt.Println(strings.Join(lines, "\n"))
-
-	v, err := c.Wait(ctx, job.ID)
-	if err != nil {
-		panic(err)
-	}
-	fmt.Println("job:", v.State, "on", len(v.Cluster), "workers")
-	if v.State != market.StateSucceeded {
-		panic(v.Error)
-	}
-
-	out := filepath.Join(tmp, "results")
-	if err := c.Results(ctx, job.ID, out); err != nil {
-		panic(err)
-	}
-	for r := range 2 {
-		b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("rank-%d", r), "out.txt"))
-		if err != nil {
-			panic(err)
-		}
-		fmt.Printf("rank-%d/out.txt: %s", r, b)
-	}
-
-	proofs, err := c.Receipts(ctx, job.ID)
-	if err != nil {
-		panic(err)
-	}
-	slices.SortFunc(proofs, func(a, b api.ReceiptProof) int { return a.Receipt.Rank - b.Receipt.Rank })
-	for _, p := range proofs {
-		rep, err := c.Verify(ctx, p) // signatures, ledger entry, inclusion proof
-		if err != nil {
-			panic(err)
-		}
-		fmt.Println("receipt of rank", p.Receipt.Rank, "verified:", rep.OK)
+	if err := research(ctx, bootstrap); err != nil {
+		fmt.Println(err)
 	}
 	// Output:
 	// offers: 3
@@ -121,13 +47,104 @@ func Example() {
 	// receipt of rank 1 verified: true
 }
 
+// research is what a researcher's program does with a client.
+func research(ctx context.Context, bootstrap []string) error {
+	c, err := client.Dial(ctx, client.Options{
+		Network:   "local",
+		Bootstrap: bootstrap,
+		Listen:    []string{"/ip4/127.0.0.1/tcp/0"},
+		// Providers sharing one loaded machine cannot be timed fairly:
+		// skip the proof-of-compute check before awards here (a client
+		// on a real network keeps the default, market.VerifyAll).
+		Configure: func(c *config.Config) { c.Market.VerifyClass = market.VerifyOff },
+	})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	found, err := c.WaitOffers(ctx, "pool=cpu", 3)
+	if err != nil {
+		return err
+	}
+	fmt.Println("offers:", len(found.Offers))
+
+	// The "copy" test program uppercases /inputs/in.txt into
+	// /outputs/out.txt. Inputs are files here; each worker sees
+	// /inputs/<base name>.
+	tmp, err := os.MkdirTemp("", "gpumesh-client-example-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	in := filepath.Join(tmp, "in.txt")
+	if err := os.WriteFile(in, []byte("hello from a researcher\n"), 0o644); err != nil {
+		return err
+	}
+	module, err := wasmModule("copy")
+	if err != nil {
+		return err
+	}
+	job, err := c.SubmitWasm(ctx, market.Spec{Workers: 2, Inputs: []string{in}, Args: []string{"pi"}}, module)
+	if err != nil {
+		return err
+	}
+
+	var lines []string
+	for u, err := range c.Follow(ctx, job.ID) {
+		if err != nil {
+			return err
+		}
+		if u.Log != nil && u.Log.Stream == "stdout" {
+			lines = append(lines, fmt.Sprintf("[%d] %s", u.Log.Rank, u.Log.Text))
+		}
+	}
+	slices.Sort(lines) // the two workers' lines interleave as they please
+	fmt.Println(strings.Join(lines, "\n"))
+
+	v, err := c.Wait(ctx, job.ID)
+	if err != nil {
+		return err
+	}
+	fmt.Println("job:", v.State, "on", len(v.Cluster), "workers")
+	if v.State != market.StateSucceeded {
+		return errors.New(v.Error)
+	}
+
+	out := filepath.Join(tmp, "results")
+	if err := c.Results(ctx, job.ID, out); err != nil {
+		return err
+	}
+	for r := range 2 {
+		b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("rank-%d", r), "out.txt"))
+		if err != nil {
+			return err
+		}
+		fmt.Printf("rank-%d/out.txt: %s", r, b)
+	}
+
+	proofs, err := c.Receipts(ctx, job.ID)
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(proofs, func(a, b api.ReceiptProof) int { return a.Receipt.Rank - b.Receipt.Rank })
+	for _, p := range proofs {
+		rep, err := c.Verify(ctx, p) // signatures, ledger entry, inclusion proof
+		if err != nil {
+			return err
+		}
+		fmt.Println("receipt of rank", p.Receipt.Rank, "verified:", rep.OK)
+	}
+	return nil
+}
+
 // startProviders starts n CPU providers on loopback in the local network,
 // and returns the first one's addresses (the client's bootstrap) and a
 // function that stops them all.
-func startProviders(ctx context.Context, n int) (bootstrap []string, stop func()) {
+func startProviders(ctx context.Context, n int) (bootstrap []string, stop func(), err error) {
 	root, err := os.MkdirTemp("", "gpumesh-client-providers-")
 	if err != nil {
-		panic(err)
+		return nil, nil, err
 	}
 	var nodes []*node.Node
 	stop = func() {
@@ -137,20 +154,10 @@ func startProviders(ctx context.Context, n int) (bootstrap []string, stop func()
 		_ = os.RemoveAll(root)
 	}
 	for i := range n {
-		c, err := config.ForProfile("test")
-		if err != nil {
-			panic(err)
-		}
-		c.Network = "local"
-		c.P2P.Bootstrap = bootstrap
-		c.Offer.Enabled = true
-		nd, err := node.New(node.Options{DataDir: filepath.Join(root, fmt.Sprint(i)), Config: c, Log: slog.New(slog.DiscardHandler), NoAPI: true})
-		if err == nil {
-			err = nd.Start(ctx)
-		}
+		nd, err := startProvider(ctx, filepath.Join(root, fmt.Sprint(i)), bootstrap)
 		if err != nil {
 			stop()
-			panic(err)
+			return nil, nil, fmt.Errorf("provider %d: %w", i, err)
 		}
 		nodes = append(nodes, nd)
 		if i == 0 {
@@ -159,21 +166,47 @@ func startProviders(ctx context.Context, n int) (bootstrap []string, stop func()
 			}
 		}
 	}
-	return bootstrap, stop
+	return bootstrap, stop, nil
+}
+
+// startProvider starts one provider of the test profile in dir.
+func startProvider(ctx context.Context, dir string, bootstrap []string) (*node.Node, error) {
+	c, err := config.ForProfile("test")
+	if err != nil {
+		return nil, err
+	}
+	c.Network = "local"
+	c.P2P.Bootstrap = bootstrap
+	c.Offer.Enabled = true
+	nd, err := node.New(node.Options{DataDir: dir, Config: c, Log: slog.New(slog.DiscardHandler), NoAPI: true})
+	if err != nil {
+		return nil, err
+	}
+	if err := nd.Start(ctx); err != nil {
+		_ = nd.Close()
+		return nil, err
+	}
+	return nd, nil
 }
 
 // wasmModule builds a test program of executortest as a WASI module.
-func wasmModule(name string) []byte {
-	b, err := os.ReadFile(executortest.WasmModule(panicTB{}, name))
-	if err != nil {
-		panic(err)
+func wasmModule(name string) ([]byte, error) {
+	var tb errTB
+	path := executortest.WasmModule(&tb, name)
+	if tb.err != nil {
+		return nil, tb.err
 	}
-	return b
+	return os.ReadFile(path)
 }
 
-// panicTB is executortest.TB outside a test: any failure panics.
-type panicTB struct{}
+// errTB is executortest.TB outside a test: it keeps the first failure.
+type errTB struct{ err error }
 
-func (panicTB) Helper()           {}
-func (panicTB) Skip(args ...any)  { panic(fmt.Sprint(args...)) }
-func (panicTB) Fatal(args ...any) { panic(fmt.Sprint(args...)) }
+func (*errTB) Helper()             {}
+func (t *errTB) Skip(args ...any)  { t.fail(args) }
+func (t *errTB) Fatal(args ...any) { t.fail(args) }
+func (t *errTB) fail(args []any) {
+	if t.err == nil {
+		t.err = fmt.Errorf("build the wasm module: %s", fmt.Sprint(args...))
+	}
+}

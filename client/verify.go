@@ -15,11 +15,14 @@ import (
 // ErrNotVerified is returned by Verify when a check failed.
 var ErrNotVerified = errors.New("receipt not verified")
 
-// Outcomes of a Check.
+// The outcomes of a Check.
 const (
+	// CheckPass is a check that ran and held.
 	CheckPass = "pass"
+	// CheckFail is a check that ran and did not hold.
 	CheckFail = "fail"
-	CheckWarn = "warn" // could not run (not anchored yet, no chain to ask)
+	// CheckWarn is a check that could not run (not anchored yet, no chain to ask).
+	CheckWarn = "warn"
 )
 
 // Check is one of Verify's checks, as `gpumesh receipts verify` prints it.

@@ -23,7 +23,10 @@ func TestVerifyRefusesATamperedProof(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	bootstrap, stop := startProviders(ctx, 2)
+	bootstrap, stop, err := startProviders(ctx, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer stop()
 	c := dialLoopback(t, client.Options{
 		Bootstrap: bootstrap,
@@ -37,7 +40,11 @@ func TestVerifyRefusesATamperedProof(t *testing.T) {
 	if err := os.WriteFile(in, []byte("tamper\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	job, err := c.SubmitWasm(ctx, market.Spec{Inputs: []string{in}}, wasmModule("copy"))
+	module, err := wasmModule("copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.SubmitWasm(ctx, market.Spec{Inputs: []string{in}}, module)
 	if err != nil {
 		t.Fatal(err)
 	}

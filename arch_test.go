@@ -1,6 +1,6 @@
 // Package gpumesh_test checks the shape of the code base: every package is
 // documented, and imports between gpumesh packages point one way
-// (cmd -> node -> scheduler -> gossip -> p2p, with gpu and ledger beside
+// (cmd and client -> node -> scheduler -> gossip -> p2p, with gpu and ledger beside
 // gossip and knowing nothing about networking, and internal's leaf helpers
 // below them all).
 package gpumesh_test
@@ -19,6 +19,7 @@ const module = "github.com/gpumesh/gpumesh"
 // packages may import. A folder may always import its own sub-packages.
 var mayImport = map[string][]string{
 	"cmd":       {"node", "scheduler", "gossip", "p2p", "gpu", "ledger", "internal"},
+	"client":    {"node", "scheduler", "gossip", "p2p", "gpu", "ledger", "internal"}, // the library researchers import; beside cmd
 	"bench":     {"node", "scheduler", "gossip", "p2p", "gpu", "ledger", "internal"},
 	"node":      {"scheduler", "gossip", "p2p", "gpu", "ledger", "internal"},
 	"scheduler": {"gossip", "p2p", "gpu", "ledger", "internal"},

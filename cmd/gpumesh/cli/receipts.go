@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -23,7 +22,6 @@ import (
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/ledger/anchor"
 	"github.com/gpumesh/gpumesh/ledger/anchor/evm"
-	"github.com/gpumesh/gpumesh/ledger/merkle"
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/api"
 	"github.com/gpumesh/gpumesh/node/datadir"
@@ -391,17 +389,13 @@ func gpuTime(ms int64) string { return (time.Duration(ms) * time.Millisecond).St
 
 // Outcomes of one verification check.
 const (
-	checkPass = "pass"
-	checkFail = "fail"
-	checkWarn = "warn"
+	checkPass = api.CheckPass
+	checkFail = api.CheckFail
+	checkWarn = api.CheckWarn
 )
 
 // check is one line of `receipts verify`.
-type check struct {
-	Name    string `json:"name"`
-	Outcome string `json:"outcome"`
-	Detail  string `json:"detail"`
-}
+type check = api.Check
 
 // report is what `receipts verify` prints with --json.
 type report struct {
@@ -611,84 +605,19 @@ func (g *globals) verifyOne(ctx context.Context, src receiptSource, offline bool
 	}
 	what := "receipt " + shortID(p.Receipt.ID)
 
-	// 1. Both signatures, the arithmetic and the fee.
-	s, err := ledger.UnmarshalSigned(p.Signed)
-	var r ledger.Receipt
-	if err == nil {
-		r, err = ledger.Verify(s)
+	// 1-4. Signatures and arithmetic, the entry, the checkpoint, inclusion.
+	unanchored := checkWarn
+	if vf.requireAnchor {
+		unanchored = checkFail
 	}
-	switch {
-	case err != nil:
-		rep.add("signatures", checkFail, "%v", err)
-	case r.ID != p.Receipt.ID || (len(id) == 64 && r.ID != id):
-		rep.add("signatures", checkFail, "the signed receipt is %s, not the one asked for", r.ID)
-	default:
-		rep.add("signatures", checkPass, "provider %s signed, requester %s countersigned; GPU time, amount and fees add up", shortPeer(r.Provider), shortPeer(r.Requester))
-	}
-
-	// 2. The entry's bytes hash to its hash and carry these signed bytes.
-	leaf := merkle.LeafHash(p.Entry.Encoded)
-	e, err := ledger.DecodeEntry(p.Entry.Encoded)
-	switch {
-	case err != nil:
-		rep.add("entry", checkFail, "entry %d: %v", p.Entry.Index, err)
-	case api.Hash(leaf) != p.Entry.Hash:
-		rep.add("entry", checkFail, "entry %d: its bytes hash to %s, not to the entry hash %s", p.Entry.Index, api.Hash(leaf), p.Entry.Hash)
-	case e.Index != p.Entry.Index || api.Hash(e.Prev) != p.Entry.Prev:
-		rep.add("entry", checkFail, "entry %d: its bytes say index %d, prev %s", p.Entry.Index, e.Index, api.Hash(e.Prev))
-	case e.Kind != ledger.KindReceipt || !bytes.Equal(e.Data, p.Signed):
-		rep.add("entry", checkFail, "entry %d does not hold these signed bytes", p.Entry.Index)
-	default:
-		rep.add("entry", checkPass, "entry %d: its %d bytes hash to %s and hold these signed bytes", e.Index, len(p.Entry.Encoded), shortHash(p.Entry.Hash))
-	}
-
-	// 3. The checkpoint: signed by the ledger's peer, and the root the proof is checked against.
-	size, root := p.Inclusion.Size, p.Inclusion.Root
-	anchored := false
-	notAnchored := func(name string) {
-		outcome := checkWarn
-		if vf.requireAnchor {
-			outcome = checkFail
-		}
-		rep.add(name, outcome, "not anchored yet (anchoring off / pending): %s", p.NotAnchored)
-	}
-	if p.Anchor != nil {
-		cp, err := anchor.OpenCheckpoint(p.Anchor.Envelope)
-		switch {
-		case err != nil:
-			rep.add("checkpoint", checkFail, "%v", err)
-		case cp.Log.String() != p.Log:
-			rep.add("checkpoint", checkFail, "the checkpoint is of log %s, the receipt's ledger is %s", cp.Log, p.Log)
-		default:
-			if verr := p.Anchor.Validate(); verr != nil {
-				rep.add("checkpoint", checkFail, "%v", verr)
-				break
-			}
-			rep.add("checkpoint", checkPass, "size %d root %s signed by the ledger's peer %s", cp.Size, shortHash(api.Hash(cp.Root)), shortPeer(p.Log))
-			size, root, anchored = cp.Size, api.Hash(cp.Root), true
-		}
-	} else {
-		notAnchored("checkpoint")
-	}
-
-	// 4. The inclusion proof against that root.
-	proof := make([]merkle.Hash, len(p.Inclusion.Proof))
-	for i, h := range p.Inclusion.Proof {
-		proof[i] = merkle.Hash(h)
-	}
-	if err := merkle.VerifyInclusion(leaf, p.Entry.Index, size, proof, merkle.Hash(root)); err != nil {
-		rep.add("inclusion", checkFail, "entry %d not in the tree of size %d root %s: %v", p.Entry.Index, size, shortHash(root), err)
-	} else if anchored {
-		rep.add("inclusion", checkPass, "entry %d is in the anchored tree of %s (root %s)", p.Entry.Index, human.Plural(size, "entry"), shortHash(root))
-	} else {
-		rep.add("inclusion", checkPass, "entry %d is in the ledger's current tree of %s (root %s; not anchored)", p.Entry.Index, human.Plural(size, "entry"), shortHash(root))
-	}
+	checks, anchored := api.ProofChecks(p, id, unanchored)
+	rep.Checks = append(rep.Checks, checks...)
 
 	// 5. The commitment on chain.
 	if p.Anchor != nil && anchored {
 		onChain(ctx, rep, src, chain, p.Anchor, "on chain", vf.requireAnchor)
 	} else if p.Anchor == nil {
-		notAnchored("on chain")
+		rep.add("on chain", unanchored, "not anchored yet (anchoring off / pending): %s", p.NotAnchored)
 	}
 	if p.PeerAnchor != nil {
 		if cp, err := p.PeerAnchor.Checkpoint(); err == nil && cp.Log.String() == p.Counterparty {
@@ -728,7 +657,6 @@ func onChain(ctx context.Context, rep *report, src receiptSource, chain anchor.B
 	}
 }
 
-func shortHash(h api.Hash) string { return h.String()[:16] }
 
 func newReceiptsBalancesCmd(g *globals) *cobra.Command {
 	return &cobra.Command{

@@ -657,7 +657,6 @@ func onChain(ctx context.Context, rep *report, src receiptSource, chain anchor.B
 	}
 }
 
-
 func newReceiptsBalancesCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "balances",

@@ -30,16 +30,7 @@ import (
 // paused until every rank joined, so the replacement comes through a
 // failover request, whose award names the job's network.
 func TestJobNetworkFailover(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped in -short: five nodes and Python processes, twice")
-	}
-	if err := overlay.Supported(); err != nil {
-		t.Skipf("skipped: %v", err)
-	}
-	const python = "/usr/bin/python3"
-	if err := exec.Command(python, "-c", "pass").Run(); err != nil {
-		t.Skipf("skipped: needs %s (Debian: python3): %v", python, err)
-	}
+	python := requireJobNetwork(t, "five nodes and Python processes, twice")
 	script, err := filepath.Abs("testdata/failover_net.py")
 	if err != nil {
 		t.Fatal(err)

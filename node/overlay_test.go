@@ -31,16 +31,7 @@ import (
 // also tries the provider's own API address and a listener on the host's
 // LAN address, which must both fail.
 func TestJobNetworkAllReduce(t *testing.T) {
-	if testing.Short() {
-		t.Skip("skipped in -short: four nodes and three Python processes")
-	}
-	if err := overlay.Supported(); err != nil {
-		t.Skipf("skipped: %v", err)
-	}
-	const python = "/usr/bin/python3"
-	if err := exec.Command(python, "-c", "pass").Run(); err != nil {
-		t.Skipf("skipped: needs %s (Debian: python3): %v", python, err)
-	}
+	python := requireJobNetwork(t, "four nodes and three Python processes")
 	torch := exec.Command(python, "-c", "import torch.distributed as d; assert d.is_gloo_available()").Run() == nil
 	if !torch {
 		t.Log("torch.distributed with gloo is not importable (Debian: python3-torch): the ranks exchange over a plain TCP socket instead")
@@ -166,4 +157,22 @@ func lanAddr() netip.Addr {
 func masterOf(env string) string {
 	m, _, _ := strings.Cut(strings.TrimPrefix(env, "master="), ":")
 	return m
+}
+
+// requireJobNetwork skips t under -short (saying what it would run), and
+// where job networks cannot run here or there is no python3; it returns
+// python3's path.
+func requireJobNetwork(t *testing.T, what string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("skipped in -short: " + what)
+	}
+	if err := overlay.Supported(); err != nil {
+		t.Skipf("skipped: %v", err)
+	}
+	const python = "/usr/bin/python3"
+	if err := exec.Command(python, "-c", "pass").Run(); err != nil {
+		t.Skipf("skipped: needs %s (Debian: python3): %v", python, err)
+	}
+	return python
 }

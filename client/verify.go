@@ -111,14 +111,5 @@ type anchorChecker interface {
 // carries the checkpoint's commitment.
 func checkOnChain(ctx context.Context, rep *Report, src anchorChecker, a *anchor.Anchor) {
 	ac, err := src.VerifyAnchor(ctx, a)
-	switch {
-	case err != nil:
-		rep.add("on chain", CheckWarn, "not checked: %v", err)
-	case !ac.Checked:
-		rep.add("on chain", CheckWarn, "not checked: %s", ac.Reason)
-	case !ac.OK:
-		rep.add("on chain", CheckFail, "%s", ac.Reason)
-	default:
-		rep.add("on chain", CheckPass, "tx %s on chain %d carries the checkpoint's commitment", a.Tx, ac.ChainID)
-	}
+	rep.Checks = append(rep.Checks, api.OnChainCheck("on chain", a, ac, err, CheckWarn, ""))
 }

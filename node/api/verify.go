@@ -126,3 +126,22 @@ func shortPeer(id string) string {
 	}
 	return id
 }
+
+// OnChainCheck is the check named name from a node's answer (VerifyAnchor)
+// to whether a's transaction carries its checkpoint's commitment: a check
+// that could not run gets unchecked (CheckWarn, or CheckFail where an
+// anchor is required); a pass's detail ends with note.
+func OnChainCheck(name string, a *anchor.Anchor, ac AnchorCheck, err error, unchecked, note string) Check {
+	var c checks
+	switch {
+	case err != nil:
+		c.add(name, unchecked, "not checked: %v", err)
+	case !ac.Checked:
+		c.add(name, unchecked, "not checked: %s", ac.Reason)
+	case !ac.OK:
+		c.add(name, CheckFail, "%s", ac.Reason)
+	default:
+		c.add(name, CheckPass, "tx %s on chain %d carries the checkpoint's commitment%s", a.Tx, ac.ChainID, note)
+	}
+	return c[0]
+}

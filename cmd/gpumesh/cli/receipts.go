@@ -645,16 +645,7 @@ func onChain(ctx context.Context, rep *report, src receiptSource, chain anchor.B
 		return
 	}
 	ac, err := src.VerifyAnchor(ctx, a)
-	switch {
-	case err != nil:
-		rep.add(name, unchecked, "not checked: %v", err)
-	case !ac.Checked:
-		rep.add(name, unchecked, "not checked: %s", ac.Reason)
-	case !ac.OK:
-		rep.add(name, checkFail, "%s", ac.Reason)
-	default:
-		rep.add(name, checkPass, "tx %s on chain %d carries the checkpoint's commitment (checked through the node; --rpc URL to check yourself)", a.Tx, ac.ChainID)
-	}
+	rep.Checks = append(rep.Checks, api.OnChainCheck(name, a, ac, err, unchecked, " (checked through the node; --rpc URL to check yourself)"))
 }
 
 func newReceiptsBalancesCmd(g *globals) *cobra.Command {

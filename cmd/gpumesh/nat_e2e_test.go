@@ -178,6 +178,11 @@ func TestJobAcrossNATs(t *testing.T) {
 	// runner-up: the job still succeeds.
 	c := startIn(t, "provider c", top.Homes["c"], homeConfig(true, `prices = ["cpu=0.01"]`), "--bootstrap", boot)
 	all = append(all, c)
+	// c must be findable as the requester's invitations look for it (its
+	// record under every capability key, not just the first one), and
+	// then by the requester: a provider that joined a second ago may not
+	// be in the jobs topic's mesh yet, so the invitation is what reaches it.
+	waitUntil(t, time.Minute, "provider c's record published under all its capability keys", func() bool { return published(t, c) })
 	waitUntil(t, time.Minute, "the requester finding provider c's offer", func() bool { return contains(offeredBy(t, req), c.p.peer) })
 	out, errOut, code = req.cli(t, "submit", "--workers", "2", "--wasm", module, "--input", in)
 	t.Logf("gpumesh submit with provider c behind a symmetric NAT:\n%s%s", out, errOut)
@@ -230,6 +235,17 @@ func offeredBy(t *testing.T, n *natNode) []string {
 		ids = append(ids, o.Peer)
 	}
 	return ids
+}
+
+// published reports whether n says its capacity record reached the DHT
+// under all its capability keys (`gpumesh prices --json`).
+func published(t *testing.T, n *natNode) bool {
+	t.Helper()
+	out, _, code := n.cli(t, "prices", "--json")
+	var m struct {
+		Published bool `json:"published"`
+	}
+	return code == 0 && json.Unmarshal([]byte(out), &m) == nil && m.Published
 }
 
 // pathTo says whether n's connections to peer are direct or relayed.

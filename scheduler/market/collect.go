@@ -19,7 +19,8 @@ func (d *driver) collect(ctx context.Context) bool {
 	req := j.request()
 	deadline := time.NewTimer(time.Until(req.BidDeadline))
 	defer deadline.Stop()
-	var grace <-chan time.Time // runs once a cluster fits
+	var grace <-chan time.Time  // runs once a cluster fits
+	var invited <-chan struct{} // set while grace waits for invitations
 	enough := d.cfg.EnoughBidsPerWorker * req.Workers
 	closeNow := func(why string) bool {
 		j.mu.Lock()
@@ -36,7 +37,19 @@ func (d *driver) collect(ctx context.Context) bool {
 		case <-deadline.C:
 			return closeNow("at the deadline")
 		case <-grace:
+			select {
+			case <-j.invited:
+			default:
+				// Providers invited directly may still answer, and those
+				// that will bid bid right after: a cheaper one may be
+				// among them. Wait for the invitations (bounded by the
+				// deadline), then a little for their bids.
+				grace, invited = nil, j.invited
+				continue
+			}
 			return closeNow("early, a cluster fitting and no better bid coming in time,")
+		case <-invited:
+			invited, grace = nil, time.After(minGrace)
 		case <-j.newBid:
 			if res, _ := d.place(nil, nil); !res.Feasible {
 				continue

@@ -34,3 +34,18 @@ func TestSettleMessagesMatchTheirSchemas(t *testing.T) {
 		}
 	}
 }
+
+// TestSettleSchemasMatchGoTypes: every JSON field of the settle frames is
+// a property of its schema and every property a field
+// (protocoltest.Drift; the exported messages are checked there).
+func TestSettleSchemasMatchGoTypes(t *testing.T) {
+	for name, v := range map[string]any{"settle-request": settleRequest{}, "settle-offer": settleOffer{}, "settle-answer": settleAnswer{}} {
+		problems, err := protocoltest.Drift(name, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range problems {
+			t.Errorf("schema %s: %s", name, p)
+		}
+	}
+}

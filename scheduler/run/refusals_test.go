@@ -13,12 +13,28 @@ import (
 	"github.com/gpumesh/gpumesh/p2p/frame"
 )
 
-// rawRecord is a run request whose payload is whatever bytes a hostile
-// requester chose, signed under the real domain and payload type.
-type rawRecord struct{ payload []byte }
+// rawRecord is a message whose payload is whatever bytes a hostile
+// requester chose, signed under a real domain and payload type: a run
+// request's unless member is set, else a membership update's.
+type rawRecord struct {
+	payload []byte
+	member  bool
+}
 
-func (r *rawRecord) Domain() string                          { return RequestDomain }
-func (r *rawRecord) Codec() []byte                           { return []byte(RequestCodec) }
+func (r *rawRecord) Domain() string {
+	if r.member {
+		return MemberDomain
+	}
+	return RequestDomain
+}
+
+func (r *rawRecord) Codec() []byte {
+	if r.member {
+		return []byte(MemberCodec)
+	}
+	return []byte(RequestCodec)
+}
+
 func (r *rawRecord) MarshalRecord() ([]byte, error)          { return r.payload, nil }
 func (r *rawRecord) UnmarshalRecord(b []byte) error          { r.payload = b; return nil }
 func (r *rawRecord) Validate(time.Time, time.Duration) error { return nil }
@@ -39,7 +55,7 @@ func TestBadRunRequestsAsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	sealRaw := func(p string) []byte {
-		b, err := gossip.Encode(&rawRecord{[]byte(p)}, n.key)
+		b, err := gossip.Encode(&rawRecord{payload: []byte(p)}, n.key)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,3 +128,71 @@ func TestBadRunRequestsAsDocumented(t *testing.T) {
 
 // frameOf is b as one frame.
 func frameOf(b []byte) []byte { return append(binary.AppendUvarint(nil, uint64(len(b))), b...) }
+
+// TestBadMemberUpdatesAsDocumented: net-1.md's bad input on
+// /gpumesh/net-member/1. A frame over 16 KiB or cut short resets the
+// stream; anything else bad is answered by an Ack with ok false and the
+// documented reason prefix.
+func TestBadMemberUpdatesAsDocumented(t *testing.T) {
+	prov := newProvider(t, ServerConfig{})
+	n, other := newNode(t), newNode(t)
+	connect(n, prov.node)
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	member := func(fields string) []byte {
+		b, err := gossip.Encode(&rawRecord{payload: []byte(`{"network":"` + strings.Repeat("ab", 16) + `","sent":"` + now + `","ranks":[1],"peer":"` + other.ID().String() + `",` + fields + `}`), member: true}, n.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	forged, err := gossip.Encode(&MemberUpdate{Network: strings.Repeat("ab", 16), Seq: 1, Sent: time.Now(), Ranks: []int{1}, Peer: other.ID().String()}, other.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, err := gossip.Encode(&gossip.Heartbeat{Seq: 1, Sent: time.Now(), Expires: time.Now().Add(time.Minute), Agent: "x"}, n.key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		raw    []byte
+		prefix string // "" for a reset stream
+	}{
+		{"a length over 16 KiB", binary.AppendUvarint(nil, MaxMemberBytes+1), ""},
+		{"a frame cut short", []byte{9, '{'}, ""},
+		{"not an envelope", frameOf([]byte("junk")), "malformed message"},
+		{"a heartbeat", frameOf(hb), "payload type not allowed on topic"},
+		{"seq of 2^64", frameOf(member(`"seq":18446744073709551616`)), "malformed message"},
+		{"rank as a string", frameOf(member(`"seq":1,"ranks":["1"]`)), "malformed message"},
+		{"seq 0", frameOf(member(`"seq":0`)), "invalid message"},
+		{"signed by another key", frameOf(forged), "signed by "},
+		{"a network not here", frameOf(member(`"seq":1`)), "network " + strings.Repeat("ab", 16) + ": " + ErrNoNetwork.Error()},
+	}
+	for _, c := range cases {
+		st, err := n.NewStream(t.Context(), prov.ID(), MemberProtocol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = st.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := st.Write(c.raw); err != nil {
+			t.Fatal(err)
+		}
+		_ = st.CloseWrite()
+		b, err := frame.Read(bufio.NewReader(st), maxAckBytes)
+		_ = st.Reset()
+		if c.prefix == "" {
+			if err == nil {
+				t.Errorf("%s: answered %q, want the stream reset", c.name, b)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: no ack: %v", c.name, err)
+			continue
+		}
+		a, err := decodeAck(b)
+		if err != nil || a.OK || !strings.HasPrefix(a.Reason, c.prefix) {
+			t.Errorf("%s: answered %+v (%v), want ok false, a reason starting %q", c.name, a, err, c.prefix)
+		}
+	}
+}

@@ -468,3 +468,39 @@ func TestChallengeDocRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestChallenge2LayoutsAsDocumented: the version 2 messages as
+// challenge-1.md's "Version 2" list lays them out, read at the offsets it
+// names from what gpu/proof builds.
+func TestChallenge2LayoutsAsDocumented(t *testing.T) {
+	ch, err := proof.NewChallenge2(rand.Reader, proof.Params2{N: 64, Type: proof.FP16FP32, Pool: 3, Products: 7, Samples: 2, Deadline: 3 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u32 := func(b []byte, at int) int { return int(binary.LittleEndian.Uint32(b[at:])) }
+	u64 := func(b []byte, at int) time.Duration { return time.Duration(binary.LittleEndian.Uint64(b[at:])) }
+	c := mustMarshal(t, ch)
+	if len(c) != 76 || string(c[:3]) != "C\x02\x02" || !bytes.Equal(c[3:35], ch.Seed[:]) || !bytes.Equal(c[35:51], ch.Nonce[:]) ||
+		u32(c, 51) != 64 || c[55] != 3 || u32(c, 56) != 3 || u32(c, 60) != 7 || u32(c, 64) != 2 || u64(c, 68) != 3*time.Second {
+		t.Errorf("challenge %x does not lay out %+v as documented", c, ch)
+	}
+	if id := sha256.Sum256(append([]byte("gpumesh-proof-challenge-id\x00"), c[2:]...)); id != ch.ID() {
+		t.Errorf("challenge ID %x, the page gives %x", ch.ID(), id)
+	}
+	p := mustMarshal(t, proof.PrepareFor(ch))
+	if len(p) != 27 || string(p[:2]) != "P\x02" || u32(p, 2) != 64 || p[6] != 3 || u32(p, 7) != 3 || u32(p, 11) != 7 || u32(p, 15) != 2 || u64(p, 19) != 3*time.Second {
+		t.Errorf("prepare %x does not lay out %+v as documented", p, ch)
+	}
+	if r := proof.Ready2(); string(r) != "Y\x02" {
+		t.Errorf("ready %x, want 59 02", r)
+	}
+	id := ch.ID()
+	cm := mustMarshal(t, proof.Commitment2{Challenge: id, Products: 7, Root: [32]byte{9}, Elapsed: time.Second})
+	if len(cm) != 78 || string(cm[:2]) != "M\x02" || !bytes.Equal(cm[2:34], id[:]) || u32(cm, 34) != 7 || cm[38] != 9 || u64(cm, 70) != time.Second {
+		t.Errorf("commitment %x not as documented", cm)
+	}
+	req := mustMarshal(t, proof.OpenRequest2{Challenge: id, Products: []int{1, 5}})
+	if len(req) != 46 || string(req[:2]) != "R\x02" || !bytes.Equal(req[2:34], id[:]) || u32(req, 34) != 2 || u32(req, 38) != 1 || u32(req, 42) != 5 {
+		t.Errorf("open request %x not as documented", req)
+	}
+}

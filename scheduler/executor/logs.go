@@ -102,16 +102,17 @@ func (l *Logs) write(src logSource, p []byte) {
 // flush turns complete lines of buf into Lines; with all, the rest too.
 func (l *Logs) flush(src logSource, buf *bytes.Buffer, all bool) {
 	added := false
+	room := MaxLine - len(src.prefix) // a prefixed line stays within MaxLine
 	for {
 		b := buf.Bytes()
 		i := bytes.IndexByte(b, '\n')
 		switch {
-		case i >= 0 && i <= MaxLine:
+		case i >= 0 && i <= room:
 			l.lines = append(l.lines, Line{At: time.Now(), Stream: src.stream, Text: src.prefix + string(b[:i])})
 			buf.Next(i + 1)
-		case len(b) > MaxLine:
-			l.lines = append(l.lines, Line{At: time.Now(), Stream: src.stream, Text: src.prefix + string(b[:MaxLine])})
-			buf.Next(MaxLine)
+		case len(b) > room:
+			l.lines = append(l.lines, Line{At: time.Now(), Stream: src.stream, Text: src.prefix + string(b[:room])})
+			buf.Next(room)
 		case all && len(b) > 0:
 			l.lines = append(l.lines, Line{At: time.Now(), Stream: src.stream, Text: src.prefix + string(b)})
 			buf.Reset()

@@ -150,3 +150,32 @@ func TestLogsPrefixWriters(t *testing.T) {
 		t.Errorf("got %q, want %q", strings.Join(got, "|"), want)
 	}
 }
+
+// TestLogsPrefixedLongLine: a prefixed line longer than MaxLine is split
+// so that every Line, prefix included, stays within MaxLine (the run
+// protocol refuses longer ones), and no byte is lost.
+func TestLogsPrefixedLongLine(t *testing.T) {
+	logs := NewLogs(0, nil)
+	const prefix = "[local_rank 3] "
+	w := logs.PrefixWriter("stderr", prefix)
+	body := strings.Repeat("x", 2*MaxLine+100)
+	if _, err := w.Write([]byte(body + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	logs.Close()
+	lines, _, _ := logs.Lines(0)
+	var joined strings.Builder
+	for _, l := range lines {
+		if len(l.Text) > MaxLine {
+			t.Errorf("line of %d bytes, over MaxLine %d", len(l.Text), MaxLine)
+		}
+		text, ok := strings.CutPrefix(l.Text, prefix)
+		if !ok {
+			t.Fatalf("line without its prefix: %.40q", l.Text)
+		}
+		joined.WriteString(text)
+	}
+	if joined.String() != body || len(lines) != 3 {
+		t.Errorf("%d lines carrying %d bytes, want 3 carrying %d", len(lines), joined.Len(), len(body))
+	}
+}

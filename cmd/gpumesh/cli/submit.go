@@ -156,7 +156,7 @@ bad job spec.`,
 	fl.BoolVar(&f.detach, "detach", false, "print the job ID and return without following")
 	fl.Float64Var(&f.audit, "audit", 0, "share of ranks, 0 to 1, this node runs again itself to check the outputs a provider returns (wasm only; default the node's market.default_audit)")
 	fl.StringVar(&f.failover, "failover", "", "what a provider lost mid-job costs: restart (its ranks start again on the next-best provider and, in a networked process job, every other rank starts again too; default), replace (only the lost ranks start again; for elastic engines) or none (the job fails)")
-	fl.BoolVar(&f.perDevice, "per-device", false, "run one process of the command per device a worker holds, each with its own CUDA_VISIBLE_DEVICES and LOCAL_RANK, RANK over all of them (process executor)")
+	fl.BoolVar(&f.perDevice, "per-device", false, "run one process of the command, or one container of the image, per device a worker holds, each with its own CUDA_VISIBLE_DEVICES and LOCAL_RANK, RANK over all of them (process and docker executors)")
 	return cmd
 }
 

@@ -61,10 +61,17 @@ func (s *Server) joinNetwork(req *RunRequest, requester peer.ID) (*overlay.Net, 
 	return n, nil
 }
 
-// leaveNetwork closes req's job network n once its run ended.
+// leaveNetwork closes req's job network n once its run ended, keeping
+// its final counters for JobNetwork.
 func (s *Server) leaveNetwork(req *RunRequest, n *overlay.Net) {
 	s.netRuns.remove(req.NetworkID(), n)
 	_ = n.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nets[req.Job] == n { // from now on its counters are the ended ones: never counted twice
+		delete(s.nets, req.Job)
+	}
+	s.ended.add(req.Job, *netCountersOf(n.Stats()))
 }
 
 // networkOf is rank rk's side of job network n: the environment

@@ -523,7 +523,9 @@ func newJobsCmd(g *globals) *cobra.Command {
 		Use:   "jobs [JOB]",
 		Short: "List the jobs this node asked for and the awards it holds, or show one job",
 		Long: `List the jobs this node asked for (as requester) and the awards it accepted
-(as provider). With a job ID, show that job's events and outcome.`,
+(as provider), with the counters of each served run's job network on this
+provider. With a job ID, show that job's events and outcome; for a job this
+node only serves, its awards here and their job network's counters.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageError{fmt.Errorf("jobs takes at most one job ID, got %d", len(args))}
@@ -537,6 +539,9 @@ func newJobsCmd(g *globals) *cobra.Command {
 			}
 			if len(args) == 1 {
 				v, err := c.Job(cmd.Context(), args[0])
+				if notRequestedHere(err) { // a job this node serves, if any
+					return g.printProvided(cmd.Context(), c, args[0], err)
+				}
 				if err != nil {
 					return err
 				}
@@ -632,6 +637,7 @@ func printJobs(w io.Writer, jobs api.Jobs, now time.Time) {
 				fmtDevices(r.Devices), r.Price, r.Until.Local().Format("15:04:05"), state)
 		}
 		tw.Flush()
+		printProvidedNetworks(w, jobs.Provided)
 	}
 }
 

@@ -122,6 +122,27 @@ func TestDockerPerDevice(t *testing.T) {
 	}
 }
 
+// The holder of a per-device worker without a job network has the
+// network a one-container job would: none by default, the engine's
+// bridge when the provider allows it and the job asks.
+func TestDockerPerDeviceNetworkMode(t *testing.T) {
+	for _, allow := range []bool{false, true} {
+		d := dockerEngine(t, DockerConfig{Owner: "test", AllowNetwork: allow, GPUs: GPUAccess{NvidiaRuntime: true}})
+		recordDeviceRequests(t)
+		job := dockerPerDeviceJob(t, "net")
+		job.Spec.Docker.Network = allow
+		res, logs := dockerRun(t, d, job)
+		want := "route: none"
+		if allow {
+			want = "route: ok"
+		}
+		if ok := res.Status == StatusSucceeded; ok != allow || strings.Count(logs, want) != 2 ||
+			!strings.Contains(logs, "[local_rank 0] "+want) || !strings.Contains(logs, "[local_rank 1] "+want) {
+			t.Errorf("network allowed %t: got %+v, want %q from both containers\n%s", allow, res, want, logs)
+		}
+	}
+}
+
 // One failing container fails the worker, naming it, and stops the
 // other; a cancelled worker stops both; neither leaves a container.
 func TestDockerPerDeviceFailsAndCancels(t *testing.T) {

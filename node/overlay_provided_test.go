@@ -17,8 +17,9 @@ import (
 // TestProvidedJobNetworkCounters: a provider's API lists each run it
 // serves with the counters of that run's job network on its own
 // overlay: live while the ranks run (rank 0 has sent 100000 bytes to rank
-// 1: its provider counted them out, rank 1's in), and final, no smaller,
-// after the job ended and its network was torn down.
+// 1 over TCP on the job's IPv6 subnet, GPUMESH_PEERS6: its provider
+// counted them out, rank 1's in), and final, no smaller, after the job
+// ended and its network was torn down.
 func TestProvidedJobNetworkCounters(t *testing.T) {
 	python := requireJobNetwork(t, "three nodes and two Python processes")
 	script, err := filepath.Abs("testdata/exchange.py")

@@ -1,18 +1,19 @@
 # Two ranks of a job on its job network: rank 0 sends 100000 bytes to
-# rank 1 over TCP, rank 1 answers "ok"; each then prints "exchanged" and
-# waits until the file argv[1] exists (the test's signal to end).
+# rank 1 over TCP on the job's IPv6 subnet (GPUMESH_PEERS6), rank 1
+# answers "ok"; each then prints "exchanged" and waits until the file
+# argv[1] exists (the test's signal to end).
 import os
 import socket
 import sys
 import time
 
 rank = int(os.environ["RANK"])
-peers = os.environ["GPUMESH_PEERS"].split(",")
+peers = os.environ["GPUMESH_PEERS6"].split(",")
 done = sys.argv[1]
 if rank == 1:
-    ln = socket.socket()
+    ln = socket.socket(socket.AF_INET6)
     ln.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ln.bind((os.environ["GPUMESH_ADDR"], 9000))
+    ln.bind((os.environ["GPUMESH_ADDR6"], 9000))
     ln.listen(1)
     c, _ = ln.accept()
     got = 0

@@ -100,7 +100,8 @@ const dockerNobody = 65534
 // time are checked against their limits.
 const dockerPoll = time.Second
 
-// Docker runs containers through a Docker Engine, one per job, hardened
+// Docker runs containers through a Docker Engine, one per job (one per
+// device for a per-device worker: docker_devices.go), hardened
 // by default: no network, all capabilities dropped, no-new-privileges, a
 // read-only root with a small tmpfs at /tmp, a non-root user, limits on
 // memory (no swap), processes, wall and CPU time, logs and the outputs

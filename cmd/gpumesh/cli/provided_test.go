@@ -84,7 +84,7 @@ func TestJobsShowProvidedNetworks(t *testing.T) {
 		t.Errorf("jobs jobplain: exit %d %s\n%s", code, errOut, out)
 	}
 	_, errOut, code = run("jobs", "nosuchjob")
-	if code == ExitOK || !strings.Contains(errOut, "no job \"nosuchjob\" requested by this node, nor served by it") {
+	if code != ExitFailure || !strings.Contains(errOut, "no job \"nosuchjob\" requested by this node, nor served by it") {
 		t.Errorf("jobs nosuchjob: exit %d, %q", code, errOut)
 	}
 }

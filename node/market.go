@@ -205,7 +205,13 @@ func (n *Node) SubmitJob(ctx context.Context, spec market.Spec) (market.JobView,
 
 // Jobs implements api.Backend.
 func (n *Node) Jobs() api.Jobs {
-	return api.Jobs{Requested: n.jobs.Jobs(), Provided: n.jobs.Reservations()}
+	provided := n.jobs.Reservations()
+	if n.runs != nil {
+		for i := range provided {
+			provided[i].Network = n.runs.JobNetwork(provided[i].Job)
+		}
+	}
+	return api.Jobs{Requested: n.jobs.Jobs(), Provided: provided}
 }
 
 // Job implements api.Backend.

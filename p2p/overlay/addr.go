@@ -35,15 +35,38 @@ func Subnet(job string) netip.Prefix {
 	return netip.PrefixFrom(netip.AddrFrom4(b), 24)
 }
 
+// Subnet6 is job's IPv6 subnet: a unique local /64 (RFC 4193, fd00::/8)
+// whose 40-bit global ID is taken from the SHA-256 of the job ID (after
+// the bits Subnet uses), subnet ID 0; stable for the job's life, the same
+// on every provider. Rank r's address is its host number r+1 (::1 for
+// rank 0), as in the IPv4 subnet.
+func Subnet6(job string) netip.Prefix {
+	sum := sha256.Sum256([]byte(job))
+	var b [16]byte
+	b[0] = 0xfd
+	copy(b[1:6], sum[2:7])
+	return netip.PrefixFrom(netip.AddrFrom16(b), 64)
+}
+
 // Addr is rank's address in job's subnet: host number rank+1.
 func Addr(job string, rank int) (netip.Addr, error) {
 	return addrIn(Subnet(job), rank)
 }
 
-// addrIn is rank's address in subnet p.
+// Addr6 is rank's address in job's IPv6 subnet: host number rank+1.
+func Addr6(job string, rank int) (netip.Addr, error) {
+	return addrIn(Subnet6(job), rank)
+}
+
+// addrIn is rank's address in subnet p (a /24 or a /64).
 func addrIn(p netip.Prefix, rank int) (netip.Addr, error) {
 	if rank < 0 || rank >= MaxRanks {
 		return netip.Addr{}, fmt.Errorf("%w: %d not in [0, %d)", ErrRank, rank, MaxRanks)
+	}
+	if p.Addr().Is6() {
+		b := p.Masked().Addr().As16()
+		b[15] = byte(rank + 1)
+		return netip.AddrFrom16(b), nil
 	}
 	b := p.Addr().As4()
 	b[3] = byte(rank + 1)
@@ -51,12 +74,22 @@ func addrIn(p netip.Prefix, rank int) (netip.Addr, error) {
 }
 
 // rankOf is the rank whose address a is in subnet p, or false when a is
-// outside p or is no rank's (the network or broadcast address).
+// outside p or is no rank's (the network or broadcast address, or in a
+// /64 any host number above MaxRanks).
 func rankOf(p netip.Prefix, a netip.Addr) (int, bool) {
-	if !a.Is4() || !p.Contains(a) {
+	if a.Is4In6() || !p.Contains(a) {
 		return 0, false
 	}
-	h := int(a.As4()[3])
+	var h int
+	if a.Is6() {
+		b := a.As16()
+		if [7]byte(b[8:15]) != [7]byte{} {
+			return 0, false
+		}
+		h = int(b[15])
+	} else {
+		h = int(a.As4()[3])
+	}
 	if h < 1 || h > MaxRanks {
 		return 0, false
 	}

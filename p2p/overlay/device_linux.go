@@ -43,7 +43,7 @@ type Device struct {
 	file *os.File
 }
 
-// NewDevice creates a TUN device (IPv4 packets, no packet information
+// NewDevice creates a TUN device (IP packets, no packet information
 // header) in the provider's namespace.
 func NewDevice() (*Device, error) {
 	t := &netlink.Tuntap{Mode: netlink.TUNTAP_MODE_TUN, Flags: netlink.TUNTAP_NO_PI, Queues: 1, NonPersist: true}
@@ -68,8 +68,11 @@ func (d *Device) Close() error { return d.file.Close() }
 // MoveInto moves the device into the network namespace of process pid,
 // which must not be the provider's, and configures that namespace:
 // loopback up, the device renamed IfName with MTU and address addr (its
-// prefix is the job's subnet, the only route the namespace gets), up.
-func (d *Device) MoveInto(pid int, addr netip.Prefix) error {
+// prefix is the job's subnet, the only route the namespace gets), up;
+// each IPv6 address of addr6 (its prefix the job's IPv6 subnet) too,
+// where the namespace has IPv6 (a kernel without it, or with IPv6
+// disabled, refuses it, and the device goes on with IPv4 alone).
+func (d *Device) MoveInto(pid int, addr netip.Prefix, addr6 ...netip.Prefix) error {
 	target, err := netns.GetFromPid(pid)
 	if err != nil {
 		return fmt.Errorf("namespace of process %d: %w", pid, err)
@@ -95,12 +98,12 @@ func (d *Device) MoveInto(pid int, addr netip.Prefix) error {
 		return fmt.Errorf("netlink in process %d's namespace: %w", pid, err)
 	}
 	defer h.Close()
-	return configure(h, d.name, addr)
+	return configure(h, d.name, addr, addr6)
 }
 
 // configure brings loopback and the device up in h's namespace, with the
-// device renamed IfName and given addr.
-func configure(h *netlink.Handle, name string, addr netip.Prefix) error {
+// device renamed IfName and given addr, and addr6 where it takes them.
+func configure(h *netlink.Handle, name string, addr netip.Prefix, addr6 []netip.Prefix) error {
 	lo, err := h.LinkByName("lo")
 	if err != nil {
 		return fmt.Errorf("find loopback: %w", err)
@@ -123,6 +126,13 @@ func configure(h *netlink.Handle, name string, addr netip.Prefix) error {
 	if err := h.AddrAdd(link, &netlink.Addr{IPNet: ipnet}); err != nil {
 		return fmt.Errorf("address of %s: %w", IfName, err)
 	}
+	for _, p := range addr6 {
+		// No duplicate address detection: the address is the rank's alone
+		// by construction, and usable at once.
+		a := p.Addr().As16()
+		ipnet := &net.IPNet{IP: net.IP(a[:]), Mask: net.CIDRMask(p.Bits(), 128)}
+		_ = h.AddrAdd(link, &netlink.Addr{IPNet: ipnet, Flags: unix.IFA_F_NODAD}) // refused where the namespace has no IPv6
+	}
 	if err := h.LinkSetUp(link); err != nil {
 		return fmt.Errorf("%s up: %w", IfName, err)
 	}
@@ -139,11 +149,12 @@ func (n *Net) AttachProcess(rank, pid int) error {
 	if err != nil {
 		return err
 	}
+	a6, _ := n.Addr6(rank) // the same rank: in range
 	d, err := NewDevice()
 	if err != nil {
 		return err
 	}
-	if err := d.MoveInto(pid, netip.PrefixFrom(a, n.prefix.Bits())); err != nil {
+	if err := d.MoveInto(pid, netip.PrefixFrom(a, n.prefix.Bits()), netip.PrefixFrom(a6, n.prefix6.Bits())); err != nil {
 		_ = d.Close()
 		return err
 	}

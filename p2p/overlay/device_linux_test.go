@@ -25,7 +25,7 @@ import socket, sys, time
 me, other, rank, host = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 for _ in range(600):
     try:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((me, 9000)); break
+        s = socket.socket(socket.AF_INET6 if ":" in me else socket.AF_INET, socket.SOCK_DGRAM); s.bind((me, 9000)); break
     except OSError:
         time.sleep(0.05)
 if rank == "1":
@@ -48,8 +48,23 @@ else:
 // TestDevicesCarryUDPBetweenNamespaces runs two ranks as Python
 // processes, each in a network namespace of its own with its TUN device,
 // on two providers: a datagram goes from rank 0 to rank 1 and back over
-// the overlay, and rank 0 cannot reach a listener on the provider's host.
+// the overlay, on the job's IPv4 and on its IPv6 addresses, and rank 0
+// cannot reach a listener on the provider's host.
 func TestDevicesCarryUDPBetweenNamespaces(t *testing.T) {
+	for _, family := range []string{"IPv4", "IPv6"} {
+		t.Run(family, func(t *testing.T) {
+			at := addr
+			if family == "IPv6" {
+				at = addr6
+			}
+			devicesCarryUDP(t, at)
+		})
+	}
+}
+
+// devicesCarryUDP is TestDevicesCarryUDPBetweenNamespaces with the ranks'
+// addresses at gives.
+func devicesCarryUDP(t *testing.T, at func(*testing.T, int) netip.Addr) {
 	if err := Supported(); err != nil {
 		t.Skipf("skipped: %v", err)
 	}
@@ -75,7 +90,7 @@ func TestDevicesCarryUDPBetweenNamespaces(t *testing.T) {
 	outs := make([]*bytes.Buffer, 2)
 	cmds := make([]*exec.Cmd, 2)
 	for rk := range 2 {
-		me, other := addr(t, rk), addr(t, 1-rk)
+		me, other := at(t, rk), at(t, 1-rk)
 		cmd := exec.Command("python3", "-c", echoPy, me.String(), other.String(), fmt.Sprint(rk), host.Addr().String())
 		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 		outs[rk] = new(bytes.Buffer)
@@ -104,7 +119,7 @@ func TestDevicesCarryUDPBetweenNamespaces(t *testing.T) {
 			t.Fatalf("ranks did not end\nrank 0: %s\nrank 1: %s", outs[0], outs[1])
 		}
 	}
-	if want := "got ping from " + addr(t, 1).String(); !strings.Contains(outs[0].String(), want) {
+	if want := "got ping from " + at(t, 1).String(); !strings.Contains(outs[0].String(), want) {
 		t.Errorf("rank 0 said %q, want %q", outs[0], want)
 	}
 	if !strings.Contains(outs[0].String(), "host=failed") {

@@ -189,7 +189,7 @@ func (s *Service) Join(job string, members []peer.ID) (*Net, error) {
 	if len(members) == 0 || len(members) > MaxRanks {
 		return nil, fmt.Errorf("join job network %s: %w: %d members, want 1 to %d", job, ErrRank, len(members), MaxRanks)
 	}
-	n := &Net{svc: s, job: job, prefix: Subnet(job), members: append([]peer.ID(nil), members...),
+	n := &Net{svc: s, job: job, prefix: Subnet(job), prefix6: Subnet6(job), members: append([]peer.ID(nil), members...),
 		ports: map[int]Port{}, senders: map[peer.ID]*sender{}, inbound: map[network.Stream]peer.ID{}}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -292,11 +292,12 @@ func readHello(r *bufio.Reader) (string, error) {
 // Net is one job's network on this provider: its member list, the local
 // ranks' ports, a sender per remote member and the inbound streams.
 type Net struct {
-	svc    *Service
-	job    string
-	prefix netip.Prefix
-	stats  counters
-	wg     sync.WaitGroup // port readers and senders
+	svc     *Service
+	job     string
+	prefix  netip.Prefix // IPv4
+	prefix6 netip.Prefix // IPv6
+	stats   counters
+	wg      sync.WaitGroup // port readers and senders
 
 	mu      sync.Mutex
 	members []peer.ID                  // by rank
@@ -315,6 +316,20 @@ func (n *Net) Prefix() netip.Prefix { return n.prefix }
 
 // Addr is rank's address.
 func (n *Net) Addr(rank int) (netip.Addr, error) { return addrIn(n.prefix, rank) }
+
+// Prefix6 is the job's IPv6 subnet.
+func (n *Net) Prefix6() netip.Prefix { return n.prefix6 }
+
+// Addr6 is rank's IPv6 address.
+func (n *Net) Addr6(rank int) (netip.Addr, error) { return addrIn(n.prefix6, rank) }
+
+// subnetOf is the job's subnet of a's family.
+func (n *Net) subnetOf(a netip.Addr) netip.Prefix {
+	if a.Is6() {
+		return n.prefix6
+	}
+	return n.prefix
+}
 
 // Stats returns the network's counters.
 func (n *Net) Stats() Stats { return n.stats.snapshot() }
@@ -431,6 +446,7 @@ func (n *Net) readPort(rank int, p Port) {
 		_ = p.Close()
 	}()
 	src, _ := addrIn(n.prefix, rank)
+	src6, _ := addrIn(n.prefix6, rank)
 	buf := getBuffer()
 	for {
 		k, err := p.Read(buf)
@@ -438,7 +454,7 @@ func (n *Net) readPort(rank int, p Port) {
 			putBuffer(buf)
 			return
 		}
-		if n.fromRank(src, buf[:k]) {
+		if n.fromRank(src, src6, buf[:k]) {
 			buf = getBuffer()
 		}
 	}
@@ -467,23 +483,29 @@ func putBuffer(b []byte) {
 	}
 }
 
-// fromRank routes one packet a local rank whose address is src sent. It
-// returns whether it kept pkt's buffer (queued it whole); if not, the
-// caller may reuse it.
-func (n *Net) fromRank(src netip.Addr, pkt []byte) (kept bool) {
+// fromRank routes one packet a local rank whose addresses are src and
+// src6 sent. It returns whether it kept pkt's buffer (queued it whole);
+// if not, the caller may reuse it.
+func (n *Net) fromRank(src, src6 netip.Addr, pkt []byte) (kept bool) {
 	h, err := parsePacket(pkt)
+	if h.dst.Is6() {
+		src = src6
+	}
 	switch {
 	case err != nil:
 		n.stats.drop(dropOf(err))
 		return false
+	case h.kernelLocal():
+		n.stats.drop(DropLinkLocal)
+		return false
 	case h.src != src:
 		n.stats.drop(DropSpoofed)
 		return false
-	case !n.prefix.Contains(h.dst):
+	case !n.subnetOf(h.dst).Contains(h.dst):
 		n.stats.drop(DropOtherJob)
 		return false
 	}
-	d, ok := rankOf(n.prefix, h.dst)
+	d, ok := rankOf(n.subnetOf(h.dst), h.dst)
 	n.mu.Lock()
 	if !ok || d >= len(n.members) || n.closed {
 		n.mu.Unlock()
@@ -589,11 +611,12 @@ func (n *Net) deliver(remote peer.ID, pkt []byte) Drop {
 	if err != nil {
 		return dropOf(err)
 	}
-	if !n.prefix.Contains(h.dst) {
+	p := n.subnetOf(h.dst)
+	if !p.Contains(h.dst) {
 		return DropOtherJob
 	}
-	s, sok := rankOf(n.prefix, h.src)
-	d, dok := rankOf(n.prefix, h.dst)
+	s, sok := rankOf(p, h.src)
+	d, dok := rankOf(p, h.dst)
 	n.mu.Lock()
 	spoofed := !sok || s >= len(n.members) || n.members[s] != remote
 	var port Port
@@ -800,9 +823,4 @@ func (n *Net) open(ctx context.Context, p peer.ID) (network.Stream, error) {
 }
 
 // dropOf is the drop reason of parsePacket's error.
-func dropOf(err error) Drop {
-	if errors.Is(err, ErrNotIPv4) {
-		return DropNotIPv4
-	}
-	return DropMalformed
-}
+func dropOf(error) Drop { return DropMalformed }

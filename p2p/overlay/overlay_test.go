@@ -135,6 +135,15 @@ func ids(ps ...provider) []peer.ID {
 	return out
 }
 
+func addr6(t *testing.T, rank int) netip.Addr {
+	t.Helper()
+	a, err := Addr6(testJob, rank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func addr(t *testing.T, rank int) netip.Addr {
 	t.Helper()
 	a, err := Addr(testJob, rank)
@@ -187,13 +196,18 @@ func TestPacketsFlowBetweenRanks(t *testing.T) {
 			t.Errorf("rank %d got %x, want %x", to, got, want)
 		}
 	}
+	want6 := packet(addr6(t, 0), addr6(t, 1), []byte("all_reduce over IPv6"))
+	ports[0].send <- want6
+	if got := ports[1].receive(t); !bytes.Equal(got, want6) {
+		t.Errorf("rank 1 got %x, want %x", got, want6)
+	}
 	reply := packet(addr(t, 2), addr(t, 0), []byte("ack"))
 	ports[2].send <- reply
 	if got := ports[0].receive(t); !bytes.Equal(got, reply) {
 		t.Errorf("rank 0 got %x, want %x", got, reply)
 	}
-	if s := nets[0].Stats(); s.PacketsOut != 2 || s.PacketsIn != 1 || len(s.Drops) != 0 {
-		t.Errorf("rank 0's stats %+v, want 2 out, 1 in, no drops", s)
+	if s := nets[0].Stats(); s.PacketsOut != 3 || s.PacketsIn != 1 || len(s.Drops) != 0 {
+		t.Errorf("rank 0's stats %+v, want 3 out, 1 in, no drops", s)
 	}
 	if s := nets[2].Stats(); s.PacketsIn != 1 || s.BytesIn != uint64(len(packet(addr(t, 0), addr(t, 2), []byte("all_reduce")))) {
 		t.Errorf("rank 2's stats %+v, want 1 packet in", s)
@@ -203,14 +217,18 @@ func TestPacketsFlowBetweenRanks(t *testing.T) {
 func TestLocalRankDropsSpoofedAndForeign(t *testing.T) {
 	a, b := newProvider(t), newProvider(t)
 	nets, ports := cluster(t, a, b)
-	ports[0].send <- packet(addr(t, 1), addr(t, 1), []byte("spoof"))              // rank 1's address
-	ports[0].send <- packet(addr(t, 0), netip.MustParseAddr("192.168.1.10"), nil) // off the job's subnet
-	ports[0].send <- packet(addr(t, 0), addr(t, 7), nil)                          // no such rank
-	ports[0].send <- []byte{0x60, 0, 0, 0}                                        // IPv6
-	ports[0].send <- []byte{0x45, 0, 0}                                           // cut short
-	waitStats(t, nets[0], "five drops", func(s Stats) bool {
-		return s.Drops[DropSpoofed] == 1 && s.Drops[DropOtherJob] == 1 && s.Drops[DropNoRoute] == 1 &&
-			s.Drops[DropNotIPv4] == 1 && s.Drops[DropMalformed] == 1
+	ports[0].send <- packet(addr(t, 1), addr(t, 1), []byte("spoof"))                             // rank 1's address
+	ports[0].send <- packet(addr(t, 0), netip.MustParseAddr("192.168.1.10"), nil)                // off the job's subnet
+	ports[0].send <- packet(addr(t, 0), addr(t, 7), nil)                                         // no such rank
+	ports[0].send <- packet(netip.MustParseAddr("fe80::1"), netip.MustParseAddr("ff02::2"), nil) // the kernel's router solicitation
+	ports[0].send <- packet(addr6(t, 0), netip.MustParseAddr("ff02::16"), nil)                   // a multicast listener report
+	ports[0].send <- packet(addr6(t, 1), addr6(t, 0), nil)                                       // rank 1's IPv6 address
+	ports[0].send <- packet(addr6(t, 0), netip.MustParseAddr("fd00::1"), nil)                    // off the job's IPv6 subnet
+	ports[0].send <- []byte{0x60, 0, 0, 0}                                                       // IPv6, cut short
+	ports[0].send <- []byte{0x45, 0, 0}                                                          // cut short
+	waitStats(t, nets[0], "ten drops", func(s Stats) bool {
+		return s.Drops[DropSpoofed] == 2 && s.Drops[DropOtherJob] == 2 && s.Drops[DropNoRoute] == 1 &&
+			s.Drops[DropLinkLocal] == 2 && s.Drops[DropMalformed] == 2
 	})
 	if s := nets[0].Stats(); s.PacketsOut != 0 {
 		t.Errorf("%d packets went out, want none", s.PacketsOut)
@@ -250,14 +268,20 @@ func TestPeerDropsBadSenders(t *testing.T) {
 	_ = frame.Write(w, packet(addr(t, 1), netip.MustParseAddr("10.0.0.1"), nil))
 	_ = frame.Write(w, packet(addr(t, 1), addr(t, 2), []byte("not served by a")))
 	_ = frame.Write(w, []byte("\x45 short"))
+	_ = frame.Write(w, packet(addr6(t, 2), addr6(t, 0), []byte("i am c, over IPv6")))
 	waitStats(t, nets[0], "member's bad packets dropped", func(s Stats) bool {
-		return s.Drops[DropSpoofed] == 1 && s.Drops[DropOtherJob] == 1 && s.Drops[DropNoRoute] == 1 && s.Drops[DropMalformed] == 1
+		return s.Drops[DropSpoofed] == 2 && s.Drops[DropOtherJob] == 1 && s.Drops[DropNoRoute] == 1 && s.Drops[DropMalformed] == 1
 	})
 	// The stream still carries good packets after the bad ones.
 	good := packet(addr(t, 1), addr(t, 0), []byte("fine"))
 	_ = frame.Write(w, good)
 	if got := ports[0].receive(t); !bytes.Equal(got, good) {
 		t.Errorf("rank 0 got %x, want %x", got, good)
+	}
+	good6 := packet(addr6(t, 1), addr6(t, 0), []byte("fine over IPv6"))
+	_ = frame.Write(w, good6)
+	if got := ports[0].receive(t); !bytes.Equal(got, good6) {
+		t.Errorf("rank 0 got %x, want %x", got, good6)
 	}
 
 	// An oversized frame ends the stream.

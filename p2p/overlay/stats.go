@@ -20,9 +20,11 @@ const (
 	// DropMalformed: a frame that is not an IP packet of at most MTU
 	// bytes.
 	DropMalformed Drop = "malformed"
-	// DropNotIPv4: an IPv6 packet (the kernel's router solicitations on a
-	// rank's interface, say): the overlay carries IPv4 only.
-	DropNotIPv4 Drop = "not_ipv4"
+	// DropLinkLocal: an IPv6 packet a rank's kernel sent to the link, not
+	// to a rank (router solicitations, multicast listener reports: to a
+	// multicast address, or from a link-local or unspecified one); the
+	// overlay carries unicast between ranks only.
+	DropLinkLocal Drop = "link_local"
 	// DropQueueFull: a packet for a peer whose send queue is full (a rank
 	// that sends faster than the path carries).
 	DropQueueFull Drop = "queue_full"
@@ -31,7 +33,7 @@ const (
 )
 
 // Drops lists every Drop, in the order Stats reports them.
-var Drops = []Drop{DropNotMember, DropSpoofed, DropOtherJob, DropNoRoute, DropMalformed, DropNotIPv4, DropQueueFull, DropSendFailed}
+var Drops = []Drop{DropNotMember, DropSpoofed, DropOtherJob, DropNoRoute, DropMalformed, DropLinkLocal, DropQueueFull, DropSendFailed}
 
 // Stats are a job network's counters on this provider since it joined.
 // In counts packets delivered to a local rank, Out packets a local rank

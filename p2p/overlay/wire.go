@@ -40,11 +40,8 @@ var (
 	// ErrHello: a hello frame that is not Version's, or whose job ID is
 	// empty, too long or not made of letters, digits, '-' and '_'.
 	ErrHello = errors.New("bad overlay hello")
-	// ErrPacket: a frame that is not a well-formed IPv4 packet.
+	// ErrPacket: a frame that is not a well-formed IPv4 or IPv6 packet.
 	ErrPacket = errors.New("bad overlay packet")
-	// ErrNotIPv4: an IPv6 packet, which the overlay does not carry; it
-	// wraps ErrPacket too.
-	ErrNotIPv4 = fmt.Errorf("%w: IPv6, only IPv4 is carried", ErrPacket)
 )
 
 // encodeHello is the first frame of a stream for job.
@@ -81,26 +78,31 @@ func checkJobID(job string) error {
 	return nil
 }
 
-// header is what the overlay reads of an IPv4 packet.
+// header is what the overlay reads of an IP packet.
 type header struct {
 	src, dst netip.Addr
 }
 
-// parsePacket checks that b is one whole IPv4 packet of at most MTU bytes
-// (version 4, a header of 20 to 60 bytes inside it, a total length equal
-// to len(b)) and returns its addresses. It reads nothing past the header.
+// ipv6Header is the length of IPv6's fixed header.
+const ipv6Header = 40
+
+// parsePacket checks that b is one whole IPv4 or IPv6 packet of at most
+// MTU bytes and returns its addresses: for IPv4, version 4, a header of
+// 20 to 60 bytes inside it and a total length equal to len(b); for IPv6,
+// version 6, the fixed header and a payload length that is the rest of
+// b. It reads nothing past the (fixed) header.
 func parsePacket(b []byte) (header, error) {
 	if len(b) > MTU {
 		return header{}, fmt.Errorf("%w: %d bytes, over the MTU of %d", ErrPacket, len(b), MTU)
 	}
 	if len(b) > 0 && b[0]>>4 == 6 {
-		return header{}, ErrNotIPv4
+		return parsePacket6(b)
 	}
 	if len(b) < 20 {
 		return header{}, fmt.Errorf("%w: %d bytes, shorter than an IPv4 header", ErrPacket, len(b))
 	}
 	if v := b[0] >> 4; v != 4 {
-		return header{}, fmt.Errorf("%w: IP version %d, only 4 is carried", ErrPacket, v)
+		return header{}, fmt.Errorf("%w: IP version %d, only 4 and 6 are carried", ErrPacket, v)
 	}
 	if ihl := int(b[0]&0x0f) * 4; ihl < 20 || ihl > len(b) {
 		return header{}, fmt.Errorf("%w: header length %d in a packet of %d", ErrPacket, ihl, len(b))
@@ -109,6 +111,25 @@ func parsePacket(b []byte) (header, error) {
 		return header{}, fmt.Errorf("%w: total length %d, packet of %d", ErrPacket, total, len(b))
 	}
 	return header{src: netip.AddrFrom4([4]byte(b[12:16])), dst: netip.AddrFrom4([4]byte(b[16:20]))}, nil
+}
+
+// parsePacket6 is parsePacket for a packet of version 6.
+func parsePacket6(b []byte) (header, error) {
+	if len(b) < ipv6Header {
+		return header{}, fmt.Errorf("%w: %d bytes, shorter than an IPv6 header", ErrPacket, len(b))
+	}
+	if payload := int(binary.BigEndian.Uint16(b[4:6])); payload != len(b)-ipv6Header {
+		return header{}, fmt.Errorf("%w: IPv6 payload length %d, packet of %d", ErrPacket, payload, len(b))
+	}
+	return header{src: netip.AddrFrom16([16]byte(b[8:24])), dst: netip.AddrFrom16([16]byte(b[24:40]))}, nil
+}
+
+// kernelLocal says whether h is an IPv6 packet the kernel sends on its
+// own to the link rather than to a rank (router solicitations, multicast
+// listener reports, neighbour discovery): to a multicast address, or from
+// a link-local or unspecified one.
+func (h header) kernelLocal() bool {
+	return h.dst.Is6() && (h.dst.IsMulticast() || h.src.IsLinkLocalUnicast() || h.src.IsUnspecified())
 }
 
 // writeFrame writes pkt as a p2p/frame frame (a uvarint length, then the

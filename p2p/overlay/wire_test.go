@@ -8,9 +8,21 @@ import (
 	"testing"
 )
 
-// packet is an IPv4 packet from src to dst carrying payload (UDP's
-// protocol number, no checksum: the overlay reads only the addresses).
+// packet is an IPv4 packet (IPv6 for IPv6 addresses) from src to dst
+// carrying payload (UDP's protocol number, no checksum: the overlay reads
+// only the addresses).
 func packet(src, dst netip.Addr, payload []byte) []byte {
+	if src.Is6() {
+		b := make([]byte, ipv6Header+len(payload))
+		b[0] = 0x60
+		binary.BigEndian.PutUint16(b[4:6], uint16(len(payload)))
+		b[6], b[7] = 17, 64
+		s, d := src.As16(), dst.As16()
+		copy(b[8:24], s[:])
+		copy(b[24:40], d[:])
+		copy(b[40:], payload)
+		return b
+	}
 	b := make([]byte, 20+len(payload))
 	b[0] = 0x45
 	binary.BigEndian.PutUint16(b[2:4], uint16(len(b)))
@@ -48,13 +60,21 @@ func TestParsePacket(t *testing.T) {
 	if err != nil || h.src != src || h.dst != dst {
 		t.Fatalf("parsePacket = %+v, %v; want %s -> %s", h, err, src, dst)
 	}
+	src6, dst6 := netip.MustParseAddr("fd00::1"), netip.MustParseAddr("fd00::2")
+	good6 := packet(src6, dst6, []byte("hello"))
+	if h, err := parsePacket(good6); err != nil || h.src != src6 || h.dst != dst6 {
+		t.Fatalf("parsePacket(IPv6) = %+v, %v; want %s -> %s", h, err, src6, dst6)
+	}
 	bad := map[string][]byte{
-		"short":       good[:19],
-		"ipv6":        append([]byte{0x60}, good[1:]...),
-		"ihl small":   append([]byte{0x44}, good[1:]...),
-		"ihl past":    append([]byte{0x4f}, good[1:20]...),
-		"total short": good[:len(good)-1],
-		"over mtu":    packet(src, dst, make([]byte, MTU)),
+		"short":        good[:19],
+		"ipv6 short":   good6[:39],
+		"ipv6 payload": good6[:len(good6)-1],
+		"ipv6 over":    packet(src6, dst6, make([]byte, MTU)),
+		"version 5":    append([]byte{0x55}, good[1:]...),
+		"ihl small":    append([]byte{0x44}, good[1:]...),
+		"ihl past":     append([]byte{0x4f}, good[1:20]...),
+		"total short":  good[:len(good)-1],
+		"over mtu":     packet(src, dst, make([]byte, MTU)),
 	}
 	for name, b := range bad {
 		if _, err := parsePacket(b); !errors.Is(err, ErrPacket) {
@@ -89,12 +109,16 @@ func FuzzParsePacket(f *testing.F) {
 	f.Add([]byte{0x45})
 	f.Add(make([]byte, 20))
 	f.Add(packet(src, dst, make([]byte, MTU)))
+	f.Add(packet(netip.MustParseAddr("fd00::1"), netip.MustParseAddr("ff02::2"), []byte("rs")))
+	f.Add(make([]byte, ipv6Header))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h, err := parsePacket(b)
 		if err != nil {
 			return
 		}
-		if len(b) < 20 || len(b) > MTU || b[0]>>4 != 4 || !h.src.Is4() || !h.dst.Is4() {
+		v4 := len(b) >= 20 && b[0]>>4 == 4 && h.src.Is4() && h.dst.Is4()
+		v6 := len(b) >= ipv6Header && b[0]>>4 == 6 && h.src.Is6() && h.dst.Is6()
+		if len(b) > MTU || !v4 && !v6 {
 			t.Fatalf("accepted a %d-byte frame starting %#x", len(b), b[0])
 		}
 	})

@@ -100,7 +100,8 @@ const dockerNobody = 65534
 // time are checked against their limits.
 const dockerPoll = time.Second
 
-// Docker runs containers through a Docker Engine, one per job, hardened
+// Docker runs containers through a Docker Engine, one per job (one per
+// device for a per-device worker: docker_devices.go), hardened
 // by default: no network, all capabilities dropped, no-new-privileges, a
 // read-only root with a small tmpfs at /tmp, a non-root user, limits on
 // memory (no swap), processes, wall and CPU time, logs and the outputs
@@ -214,34 +215,61 @@ func (d *Docker) Start(ctx context.Context, job Job) (Handle, error) {
 	if err != nil {
 		return nil, err
 	}
+	if job.Spec.Docker.PerDevice && len(job.Devices) > 1 {
+		return d.startPerDevice(ctx, job, lim, user, in, out)
+	}
 	cc, hc := dockerContainer(d.cfg, job, lim, user, in, out)
 	name := dockerName(job.ID)
 	holder := ""
 	if job.Network != nil { // see docker_network.go
-		if holder, err = d.startHolder(ctx, job, job.Spec.Docker.Image, user, name+"-net"); err != nil {
+		if holder, err = d.startHolder(ctx, job, job.Spec.Docker.Image, user, name+"-net", "none"); err != nil {
 			return nil, err
 		}
-		hc.NetworkMode = container.NetworkMode("container:" + holder)
-		cc.Hostname = "" // the holder's: the engine refuses one beside a container's network
+		joinHolder(cc, hc, holder)
 	}
+	h, err := d.startContainer(ctx, name, cc, hc, holder, lim, out, nil, "")
+	if err != nil {
+		if holder != "" {
+			d.removeContainer(ctx, holder)
+		}
+		return nil, err
+	}
+	return h, nil
+}
+
+// joinHolder makes the container of cc and hc run in the network
+// namespace of container holder.
+func joinHolder(cc *container.Config, hc *container.HostConfig, holder string) {
+	hc.NetworkMode = container.NetworkMode("container:" + holder)
+	cc.Hostname = "" // the holder's: the engine refuses one beside a container's network
+}
+
+// startContainer creates and starts container name from cc and hc under
+// lim, with outputs folder out, and returns its handle, which removes it
+// (and holder, if not empty) once it ended. Its output goes to logs, each
+// line after prefix, when logs is not nil (logs a per-device worker's
+// handle owns and closes), else to logs of its own. On an error the
+// container is removed again; holder is the caller's to remove.
+func (d *Docker) startContainer(ctx context.Context, name string, cc *container.Config, hc *container.HostConfig, holder string,
+	lim Limits, out string, logs *Logs, prefix string) (*dockerHandle, error) {
 	created, err := d.cli.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name, Config: cc, HostConfig: hc})
 	if err != nil {
 		// The engine may have made it before ctx ended: remove it by name.
 		d.removeContainer(ctx, name)
-		if holder != "" {
-			d.removeContainer(ctx, holder)
-		}
 		return nil, dockerErr("create container "+name, err)
 	}
 	h := &dockerHandle{cli: d.cli, id: created.ID, holder: holder, name: name, lim: lim, grace: d.cfg.StopGrace, out: out,
-		stopc: make(chan struct{})}
+		stopc: make(chan struct{}), sharedLogs: logs != nil}
 	h.outcome = newOutcome(h.stop)
-	h.logs = NewLogs(lim.OutputBytes, func() { h.stop(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
+	h.logs = logs
+	if logs == nil {
+		h.logs = NewLogs(lim.OutputBytes, func() { h.stop(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
+	}
 	// The container's requests outlive Start's ctx: the handle owns them.
 	runCtx, runCancel := context.WithCancel(context.WithoutCancel(ctx))
-	fail := func(what string, err error) (Handle, error) {
+	fail := func(what string, err error) (*dockerHandle, error) {
 		runCancel()
-		h.remove(ctx)
+		d.removeContainer(ctx, h.id)
 		return nil, dockerErr(what+" "+name, err)
 	}
 	// Attach and wait before starting, so no output and no exit is missed.
@@ -253,7 +281,7 @@ func (d *Docker) Start(ctx context.Context, job Job) (Handle, error) {
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)
-		_, _ = stdcopy.StdCopy(h.logs.Writer("stdout"), h.logs.Writer("stderr"), att.Reader)
+		_, _ = stdcopy.StdCopy(h.logs.PrefixWriter("stdout", prefix), h.logs.PrefixWriter("stderr", prefix), att.Reader)
 	}()
 	h.started = time.Now()
 	if _, err := d.cli.ContainerStart(ctx, h.id, client.ContainerStartOptions{}); err != nil {
@@ -423,15 +451,8 @@ func dockerContainer(cfg DockerConfig, job Job, lim Limits, user, in, out string
 	if len(s.Entrypoint) > 0 {
 		cc.Entrypoint = s.Entrypoint
 	}
-	network := container.NetworkMode("none")
-	switch {
-	case s.HostNetwork && cfg.AllowHostNetwork:
-		network = "host"
-	case s.Network && cfg.AllowNetwork:
-		network = "bridge"
-	}
 	hc := &container.HostConfig{
-		NetworkMode:    network,
+		NetworkMode:    dockerNetworkMode(cfg, s),
 		CapDrop:        []string{"ALL"},
 		SecurityOpt:    []string{"no-new-privileges"},
 		ReadonlyRootfs: true,
@@ -468,8 +489,24 @@ func dockerContainer(cfg DockerConfig, job Job, lim Limits, user, in, out string
 	if cfg.CPUs > 0 {
 		hc.NanoCPUs = int64(cfg.CPUs * 1e9)
 	}
-	hc.DeviceRequests = deviceRequests(cfg.GPUs, job.Devices)
+	hc.DeviceRequests = dockerDeviceRequests(cfg.GPUs, job.Devices)
 	return cc, hc
+}
+
+// dockerDeviceRequests is deviceRequests; tests on an engine without
+// GPUs replace it.
+var dockerDeviceRequests = deviceRequests
+
+// dockerNetworkMode is the network a container of spec s gets without a
+// job network: none unless cfg allows what s asks.
+func dockerNetworkMode(cfg DockerConfig, s *DockerSpec) container.NetworkMode {
+	switch {
+	case s.HostNetwork && cfg.AllowHostNetwork:
+		return "host"
+	case s.Network && cfg.AllowNetwork:
+		return "bridge"
+	}
+	return "none"
 }
 
 // dockerName is a container name for job id: gpumesh-<id>-<random>, with
@@ -512,15 +549,18 @@ func dockerErr(what string, err error) error {
 // Start, owns the container: it enforces the limits, collects the result
 // and removes the container; it exits when the container is gone.
 type dockerHandle struct {
-	cli     *client.Client
-	id      string
-	holder  string // the container holding its job network, if any
-	name    string
-	lim     Limits
-	grace   time.Duration
-	out     string
-	started time.Time
-	outcome // done is closed once the result is set and the container removed
+	cli    *client.Client
+	id     string
+	holder string // the container holding its job network, if any and its own
+	// sharedLogs: logs belong to a per-device worker's handle, which
+	// closes them once every container ended.
+	sharedLogs bool
+	name       string
+	lim        Limits
+	grace      time.Duration
+	out        string
+	started    time.Time
+	outcome    // done is closed once the result is set and the container removed
 
 	stopOnce sync.Once
 	stopc    chan struct{} // closed by the first stop
@@ -596,7 +636,9 @@ wait:
 	}
 	att.Close()
 	<-copied
-	h.logs.Close()
+	if !h.sharedLogs {
+		h.logs.Close()
+	}
 
 	var state *container.State
 	ictx, icancel := context.WithTimeout(ctx, 10*time.Second)

@@ -91,9 +91,12 @@ func pauseProgram(arch string) ([]byte, error) {
 }
 
 // startHolder starts the holder of job's network namespace from image,
-// runs attach with its process ID, and returns its ID; on any error
-// nothing is left behind.
-func (d *Docker) startHolder(ctx context.Context, job Job, image, user, name string) (string, error) {
+// with network mode mode (none, bridge or host: what the job's container
+// would have without a job network), runs job.Network.Attach with its
+// process ID where job has a network, and returns its ID; on any error
+// nothing is left behind. A per-device worker's containers share a holder
+// with or without a job network.
+func (d *Docker) startHolder(ctx context.Context, job Job, image, user, name string, mode container.NetworkMode) (string, error) {
 	prog, err := pauseProgram(runtime.GOARCH)
 	if err != nil {
 		return "", err
@@ -112,7 +115,7 @@ func (d *Docker) startHolder(ctx context.Context, job Job, image, user, name str
 		Labels:      map[string]string{"gpumesh.executor": "docker", "gpumesh.job": job.ID, "gpumesh.owner": d.cfg.Owner, "gpumesh.role": "network"},
 		StopTimeout: &grace}
 	hc := &container.HostConfig{
-		NetworkMode: "none", CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
+		NetworkMode: mode, CapDrop: []string{"ALL"}, SecurityOpt: []string{"no-new-privileges"},
 		ReadonlyRootfs: true, IpcMode: "private", LogConfig: container.LogConfig{Type: "none"},
 		Mounts:    []mount.Mount{{Type: mount.TypeBind, Source: path, Target: dockerHolderPath, ReadOnly: true}},
 		Resources: container.Resources{Memory: dockerHolderMemory, MemorySwap: dockerHolderMemory, PidsLimit: &pids},
@@ -137,6 +140,9 @@ func (d *Docker) startHolder(ctx context.Context, job Job, image, user, name str
 	st := info.Container.State
 	if st == nil || !st.Running || st.Pid <= 0 {
 		return fail(fmt.Errorf("%w: docker: network holder %s is not running", ErrUnavailable, name))
+	}
+	if job.Network == nil || job.Network.Attach == nil {
+		return id, nil
 	}
 	if err := job.Network.Attach(st.Pid); err != nil {
 		return fail(fmt.Errorf("attach the job's network to container %s: %w", name, err))

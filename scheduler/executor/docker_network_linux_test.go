@@ -155,3 +155,53 @@ func hostTarget(port int) string {
 	}
 	return netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(port)).String()
 }
+
+// TestDockerPerDeviceJobNetwork: a per-device worker of two GPUs on a job
+// network runs both containers in the holder's namespace: each sees
+// gpumesh0 with the worker's one overlay address, and they share its
+// loopback. No container is left.
+func TestDockerPerDeviceJobNetwork(t *testing.T) {
+	if err := overlay.Supported(); err != nil {
+		t.Skipf("skipped: %v", err)
+	}
+	d := dockerEngine(t, DockerConfig{Owner: "test", GPUs: GPUAccess{NvidiaRuntime: true}})
+	recordDeviceRequests(t)
+	h, err := libp2p.New(libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = h.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	svc := overlay.New(h, nil)
+	svc.Start(ctx)
+	t.Cleanup(func() { _ = svc.Close() })
+	const job = "docker-per-device-net-test"
+	n, err := svc.Join(job, []peer.ID{h.ID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	a, _ := overlay.Addr(job, 0)
+	j := dockerPerDeviceJob(t, "local")
+	j.Env = nil
+	j.Network = &Network{Env: map[string]string{"MASTER_ADDR": a.String(), "MASTER_PORT": "29500", "RANK": "0", "WORLD_SIZE": "1",
+		"NODE_RANK": "0", "GPUMESH_ADDR": a.String(), "GPUMESH_PEERS": a.String()},
+		Attach: func(pid int) error { return n.AttachProcess(0, pid) }}
+	res, out := dockerRun(t, d, j)
+	if res.Status != StatusSucceeded {
+		t.Fatalf("got %+v\n%s", res, out)
+	}
+	for i := range 2 {
+		if want := "[local_rank " + strconv.Itoa(i) + "] iface gpumesh0 [" + a.String() + "/24]"; !strings.Contains(out, want) {
+			t.Errorf("said:\n%s\nwant %q", out, want)
+		}
+		if want := "[local_rank " + strconv.Itoa(i) + "] env rank=" + strconv.Itoa(i) + "/2 local=" + strconv.Itoa(i) + "/2 node=0"; !strings.Contains(out, want) {
+			t.Errorf("said:\n%s\nwant %q", out, want)
+		}
+	}
+	if !strings.Contains(out, "[local_rank 0] heard hello from local rank 1") {
+		t.Errorf("local rank 1 did not reach local rank 0 on loopback:\n%s", out)
+	}
+	dockerNoContainers(t, d, j.ID)
+}

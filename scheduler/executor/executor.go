@@ -110,6 +110,12 @@ type DockerSpec struct {
 	// Privileged and HostNetwork are refused unless the provider allows them.
 	Privileged  bool `json:"privileged,omitempty"`
 	HostNetwork bool `json:"host_network,omitempty"`
+	// PerDevice runs one container of the image per device the worker
+	// holds, all in one network namespace, each given only its own device
+	// and told its place as ProcessSpec.PerDevice's processes are (see
+	// startDockerPerDevice). A worker holding one device or none runs one
+	// container as without it.
+	PerDevice bool `json:"per_device,omitempty"`
 }
 
 // ProcessSpec is a command the provider allowlisted.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -13,8 +14,9 @@ import (
 	"time"
 )
 
-// A per-device worker (ProcessSpec.PerDevice, holding several devices)
-// runs one process of its command per device, as torchrun's
+// A per-device worker (ProcessSpec.PerDevice or DockerSpec.PerDevice,
+// holding several devices) runs one process of its command, or one
+// container of its image, per device, as torchrun's
 // --nproc-per-node does: process i sees only device i
 // (CUDA_VISIBLE_DEVICES), and its environment says where it stands:
 //
@@ -26,36 +28,66 @@ import (
 //   - MASTER_ADDR and MASTER_PORT as the job's network gives them, or
 //     127.0.0.1:29500 for a job of one worker without one.
 //
-// All of them run in one network namespace (the first process's, which
-// gets the job's interface), so they reach each other on loopback and
+// All of them run in one network namespace (the first process's, or the
+// holder container's, which gets the job's interface), so they reach each other on loopback and
 // the other workers on the job's network. Each line of their logs starts
-// "[local_rank i] ". The worker fails if any process fails: the others
-// are then stopped, and the result says which process failed first.
+// "[local_rank i] "; their outputs share the worker's outputs folder. The
+// worker fails if any process fails: the others are then stopped, and the
+// result says which process failed first.
 
 // perDeviceMasterPort is MASTER_PORT for a one-worker job without a job
 // network: torch.distributed's default.
 const perDeviceMasterPort = "29500"
 
-// perDevice is a per-device worker's handle over its processes.
+// localRank is one process or container of a per-device worker: a
+// procHandle or a dockerHandle writing to the worker's logs.
+type localRank interface {
+	Wait(ctx context.Context) (Result, error)
+	stop(status Status, reason string)
+}
+
+// perDevice is a per-device worker's handle over its processes or
+// containers.
 type perDevice struct {
+	outputs     string // the worker's outputs folder
+	outputLimit int64  // its limit (Limits.OutputBytes)
+	cleanup     func() // run once every local rank ended, before the result is set; may be nil
+
 	mu    sync.Mutex
-	procs []*procHandle // grows while Start runs, under mu
+	procs []localRank // grows while Start runs, under mu
 	outcome
 }
 
-// all is the processes started so far.
-func (h *perDevice) all() []*procHandle {
+// newPerDevice returns a per-device worker's handle with logs under lim,
+// for its local ranks to be added to.
+func newPerDevice(outputs string, lim Limits, cleanup func()) *perDevice {
+	h := &perDevice{outputs: outputs, outputLimit: lim.OutputBytes, cleanup: cleanup}
+	h.outcome = newOutcome(h.stopAll)
+	h.logs = NewLogs(lim.OutputBytes, func() { h.stopAll(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
+	return h
+}
+
+// add records local rank p, started.
+func (h *perDevice) add(p localRank) {
+	h.mu.Lock()
+	h.procs = append(h.procs, p)
+	h.mu.Unlock()
+}
+
+// all is the local ranks started so far.
+func (h *perDevice) all() []localRank {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return slices.Clone(h.procs)
 }
 
+// localRankPrefix starts each log line of local rank i.
+func localRankPrefix(i int) string { return fmt.Sprintf("[local_rank %d] ", i) }
+
 // startPerDevice starts one process of argv per device of job; lim
 // bounds each process.
 func startPerDevice(job Job, argv []string, lim Limits) (Handle, error) {
-	h := &perDevice{}
-	h.outcome = newOutcome(h.stopAll)
-	h.logs = NewLogs(lim.OutputBytes, func() { h.stopAll(StatusLimit, fmt.Sprintf("output over %d bytes", lim.OutputBytes)) })
+	h := newPerDevice(filepath.Join(job.Dir, "outputs"), lim, nil)
 	network := job.Network
 	var ns *os.File // the job's namespace, once the first process is in it
 	defer func() {
@@ -85,13 +117,11 @@ func startPerDevice(job Job, argv []string, lim Limits) (Handle, error) {
 		p.outcome = newOutcome(p.stop)
 		p.logs = h.logs
 		env := overrideEnv(processEnv(job), perDeviceEnv(job, i, d))
-		if err := p.start(argv, job, env, fmt.Sprintf("[local_rank %d] ", i), []Device{d}, network); err != nil {
+		if err := p.start(argv, job, env, localRankPrefix(i), []Device{d}, network); err != nil {
 			h.abort()
 			return nil, fmt.Errorf("local rank %d: %w", i, err)
 		}
-		h.mu.Lock()
-		h.procs = append(h.procs, p)
-		h.mu.Unlock()
+		h.add(p)
 		if i == 0 && network != nil {
 			if ns == nil { // Attach was not called: never start the others in a namespace without the job's network
 				h.abort()
@@ -162,14 +192,17 @@ func (h *perDevice) stopAll(status Status, reason string) {
 	}
 }
 
-// abort kills the processes started so far and waits for them, when a
-// later one could not start.
+// abort kills the local ranks started so far and waits for them, when a
+// later one could not start, then runs the cleanup.
 func (h *perDevice) abort() {
-	h.stopAll(StatusFailed, "another process of the worker did not start")
+	h.stopAll(StatusFailed, "another local rank of the worker did not start")
 	for _, p := range h.all() {
 		_, _ = p.Wait(context.Background())
 	}
 	h.logs.Close()
+	if h.cleanup != nil {
+		h.cleanup()
+	}
 }
 
 // wait waits for every process and records the worker's result: the
@@ -203,12 +236,15 @@ func (h *perDevice) wait() {
 		}
 	}
 	h.logs.Close()
+	if h.cleanup != nil {
+		h.cleanup()
+	}
 	res := Result{Status: StatusSucceeded, Started: started, Ended: last}
 	if first != nil {
 		res.Status, res.ExitCode = first.res.Status, first.res.ExitCode
 		res.Reason = fmt.Sprintf("local rank %d of %d: %s", first.i, len(h.procs), first.res.Reason)
 	}
-	h.finish(res, h.procs[0].dir+string(os.PathSeparator)+"outputs", h.procs[0].limits.OutputBytes)
+	h.finish(res, h.outputs, h.outputLimit)
 }
 
 func minTime(a, b time.Time) time.Time {

@@ -480,10 +480,10 @@ func workSpec(s Spec) (executor.Spec, map[string]string, error) {
 		}
 		spec.Wasm = &executor.WasmSpec{Module: data}
 	case IsImageArchive(s.Image):
-		spec.Docker = &executor.DockerSpec{Archive: s.Workload} // the digest Normalize read
+		spec.Docker = &executor.DockerSpec{Archive: s.Workload, PerDevice: s.PerDevice} // the digest Normalize read
 		files[run.ImageFile] = s.Image
 	case s.Image != "":
-		spec.Docker = &executor.DockerSpec{Image: s.Image}
+		spec.Docker = &executor.DockerSpec{Image: s.Image, PerDevice: s.PerDevice}
 		if s.Pool == "gpu" && s.GPUs != nil { // the provider must hand over exactly these
 			spec.Docker.GPUs = *s.GPUs
 		}

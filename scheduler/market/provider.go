@@ -97,6 +97,11 @@ type Reservation struct {
 	Running bool `json:"running,omitempty"`
 	// Ended says why it no longer holds; empty while it does.
 	Ended string `json:"ended,omitempty"`
+	// Network is the counters of the job's network on this provider's
+	// own overlay (run.Server.JobNetwork): live while the run lasts,
+	// final after; nil for a run without a job network. The node fills
+	// it in; the market leaves it nil.
+	Network *run.NetCounters `json:"network,omitempty"`
 }
 
 // reservedLocked is the set of devices held by live reservations; p.mu

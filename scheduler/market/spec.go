@@ -103,9 +103,9 @@ type Spec struct {
 	// kept secret. Only wasm work can be audited. Default
 	// market.default_audit for wasm work, else 0.
 	Audit *float64 `json:"audit,omitempty" yaml:"audit"`
-	// PerDevice runs one process of Command per device a worker holds
-	// (process executor only), as torchrun --nproc-per-node does: each
-	// sees only its own device and gets LOCAL_RANK (its index),
+	// PerDevice runs one process of Command, or one container of Image,
+	// per device a worker holds (process and docker executors), as
+	// torchrun --nproc-per-node does: each sees only its own device and gets LOCAL_RANK (its index),
 	// LOCAL_WORLD_SIZE (the worker's devices), NODE_RANK (the worker's
 	// rank) and RANK and WORLD_SIZE counted over every process of the
 	// job (NODE_RANK*GPUs + LOCAL_RANK, Workers*GPUs).
@@ -165,8 +165,8 @@ func (s *Spec) workload() []error {
 	if s.Command != "" {
 		set("process", s.Command)
 	}
-	if s.PerDevice && s.Command == "" {
-		errs = append(errs, errors.New("per_device runs one process of a command per device: it needs command (the process executor)"))
+	if s.PerDevice && s.Command == "" && s.Image == "" {
+		errs = append(errs, errors.New("per_device runs one process of a command, or one container of an image, per device: it needs command or image (the process or docker executor)"))
 	}
 	if named > 1 {
 		errs = append(errs, errors.New("module, image and command each name the work: give one"))

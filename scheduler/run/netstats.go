@@ -91,3 +91,51 @@ func (s *Server) netCounters(req *RunRequest) func() *NetCounters {
 	}
 	return func() *NetCounters { return netCountersOf(n.Stats()) }
 }
+
+// maxEndedNets bounds the job networks whose final counters a server
+// keeps after their runs ended: past it the oldest go.
+const maxEndedNets = 256
+
+// endedNets are the final counters of job networks whose runs ended on a
+// provider, by job (the runs of one job summed), at most maxEndedNets of
+// them. The zero value is empty; the server's mu guards it.
+type endedNets struct {
+	by    map[string]NetCounters
+	order []string // jobs, oldest first
+}
+
+// add adds c to job's counters.
+func (e *endedNets) add(job string, c NetCounters) {
+	if e.by == nil {
+		e.by = map[string]NetCounters{}
+	}
+	if old, ok := e.by[job]; ok {
+		e.by[job] = old.Add(c)
+		return
+	}
+	if len(e.order) >= maxEndedNets {
+		delete(e.by, e.order[0])
+		e.order = e.order[1:]
+	}
+	e.by[job] = c
+	e.order = append(e.order, job)
+}
+
+// JobNetwork returns the counters of job's network on this provider (the
+// provider's own overlay: packets its ranks sent and were delivered, and
+// what it dropped): those of the job's runs here that ended, plus, while
+// one runs, its live ones. It is nil when no run of job here had a job
+// network, or its record was one of more than maxEndedNets since.
+func (s *Server) JobNetwork(job string) *NetCounters {
+	s.mu.Lock()
+	n := s.nets[job]
+	ended, ok := s.ended.by[job]
+	s.mu.Unlock()
+	if n == nil && !ok {
+		return nil
+	}
+	if n != nil {
+		ended = ended.Add(*netCountersOf(n.Stats()))
+	}
+	return &ended
+}

@@ -13,9 +13,9 @@ import (
 // and reason, and an event with too many or odd drop reasons is refused.
 func TestNetCounters(t *testing.T) {
 	c := netCountersOf(overlay.Stats{BytesIn: 100, PacketsIn: 2, BytesOut: 50, PacketsOut: 1,
-		Drops: map[overlay.Drop]uint64{overlay.DropNotMember: 1, overlay.DropSpoofed: 3, overlay.DropNotIPv4: 4}})
+		Drops: map[overlay.Drop]uint64{overlay.DropNotMember: 1, overlay.DropSpoofed: 3, overlay.DropLinkLocal: 4}})
 	sum := c.Add(NetCounters{BytesIn: 1, PacketsIn: 1, Drops: map[string]uint64{"not_member": 2}})
-	want := NetCounters{BytesIn: 101, PacketsIn: 3, BytesOut: 50, PacketsOut: 1, Drops: map[string]uint64{"not_member": 3, "spoofed_source": 3, "not_ipv4": 4}}
+	want := NetCounters{BytesIn: 101, PacketsIn: 3, BytesOut: 50, PacketsOut: 1, Drops: map[string]uint64{"not_member": 3, "spoofed_source": 3, "link_local": 4}}
 	if !reflect.DeepEqual(sum, want) {
 		t.Fatalf("got %+v, want %+v", sum, want)
 	}

@@ -61,20 +61,28 @@ func (s *Server) joinNetwork(req *RunRequest, requester peer.ID) (*overlay.Net, 
 	return n, nil
 }
 
-// leaveNetwork closes req's job network n once its run ended.
+// leaveNetwork closes req's job network n once its run ended, keeping
+// its final counters for JobNetwork.
 func (s *Server) leaveNetwork(req *RunRequest, n *overlay.Net) {
 	s.netRuns.remove(req.NetworkID(), n)
 	_ = n.Close()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.nets[req.Job] == n { // from now on its counters are the ended ones: never counted twice
+		delete(s.nets, req.Job)
+	}
+	s.ended.add(req.Job, *netCountersOf(n.Stats()))
 }
 
 // networkOf is rank rk's side of job network n: the environment
 // torch.distributed, JAX, MPI and Ray read (MASTER_ADDR is rank 0's
 // address), and Attach, which gives the rank's namespace its interface.
 func networkOf(n *overlay.Net, worldSize, rk, generation int) *executor.Network {
-	addrs := make([]string, worldSize)
+	addrs, addrs6 := make([]string, worldSize), make([]string, worldSize)
 	for r := range addrs {
 		a, _ := n.Addr(r) // worldSize <= overlay.MaxRanks: Join checked it
-		addrs[r] = a.String()
+		a6, _ := n.Addr6(r)
+		addrs[r], addrs6[r] = a.String(), a6.String()
 	}
 	env := map[string]string{
 		"MASTER_ADDR":      addrs[0],
@@ -86,6 +94,10 @@ func networkOf(n *overlay.Net, worldSize, rk, generation int) *executor.Network 
 		"NODE_RANK":        strconv.Itoa(rk),
 		"GPUMESH_PEERS":    strings.Join(addrs, ","),
 		"GPUMESH_ADDR":     addrs[rk],
+		// The same on the job's IPv6 subnet (a unique local /64), where
+		// the provider's kernel has IPv6.
+		"GPUMESH_PEERS6": strings.Join(addrs6, ","),
+		"GPUMESH_ADDR6":  addrs6[rk],
 		// How many times a failover replaced a member of the job's
 		// network before this start of the rank: a restarted rank and
 		// the replacement see the same number.

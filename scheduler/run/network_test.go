@@ -11,7 +11,7 @@ import (
 
 // TestNetworkEnv: every rank of a job network gets what torch.distributed,
 // JAX, MPI and Ray read, rank 0's address as MASTER_ADDR, and every
-// rank's address by rank.
+// rank's address by rank, IPv4 and IPv6.
 func TestNetworkEnv(t *testing.T) {
 	job := "0123456789abcdef0123456789abcdef"
 	svc := overlay.New(nil, nil)
@@ -27,11 +27,19 @@ func TestNetworkEnv(t *testing.T) {
 		}
 		return a.String()
 	}
+	addr6 := func(r int) string {
+		a, err := overlay.Addr6(job, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a.String()
+	}
 	nw := networkOf(n, 3, 2, 1)
 	want := map[string]string{
 		"MASTER_ADDR": addr(0), "MASTER_PORT": "29500", "RANK": "2", "WORLD_SIZE": "3", "NODE_RANK": "2",
 		"LOCAL_RANK": "0", "LOCAL_WORLD_SIZE": "1", "GPUMESH_ADDR": addr(2),
-		"GPUMESH_PEERS":      addr(0) + "," + addr(1) + "," + addr(2),
+		"GPUMESH_PEERS": addr(0) + "," + addr(1) + "," + addr(2),
+		"GPUMESH_ADDR6": addr6(2), "GPUMESH_PEERS6": addr6(0) + "," + addr6(1) + "," + addr6(2),
 		"GLOO_SOCKET_IFNAME": "gpumesh0", "NCCL_SOCKET_IFNAME": "gpumesh0", "GPUMESH_NET_GENERATION": "1",
 	}
 	for k, v := range want {

@@ -221,6 +221,7 @@ type Server struct {
 	active  map[string]bool         // job IDs running here
 	grants  map[string]Grant        // what BeginRun granted each job running here
 	nets    map[string]*overlay.Net // the job networks of jobs running here
+	ended   endedNets               // the final counters of job networks whose runs ended here
 	netRuns netRuns                 // the same by network, for membership updates (member.go)
 	pending map[peer.ID]int         // streams not yet authorized, by peer
 	npend   int                     // their sum

@@ -15,23 +15,27 @@ func printJobNetwork(w io.Writer, n *run.NetCounters) {
 	if n == nil {
 		return
 	}
-	fmt.Fprintf(w, "job network: %s in (%d packets), %s out (%d packets)", fmtBytes(n.BytesIn), n.PacketsIn, fmtBytes(n.BytesOut), n.PacketsOut)
-	if d := n.Dropped(); d > 0 {
-		reasons := make([]string, 0, len(n.Drops))
-		for k := range n.Drops {
-			reasons = append(reasons, k)
-		}
-		slices.Sort(reasons)
-		parts := make([]string, len(reasons))
-		for i, k := range reasons {
-			parts[i] = fmt.Sprintf("%d %s", n.Drops[k], k)
-		}
-		fmt.Fprintf(w, "; %d dropped: %s", d, strings.Join(parts, ", "))
-	} else {
-		fmt.Fprint(w, "; none dropped")
+	fmt.Fprintf(w, "job network: %s\n\n", fmtJobNetwork(*n))
+}
+
+// fmtJobNetwork is n in one line: bytes and packets in and out, and the
+// drops by reason.
+func fmtJobNetwork(n run.NetCounters) string {
+	s := fmt.Sprintf("%s in (%d packets), %s out (%d packets)", fmtBytes(n.BytesIn), n.PacketsIn, fmtBytes(n.BytesOut), n.PacketsOut)
+	d := n.Dropped()
+	if d == 0 {
+		return s + "; none dropped"
 	}
-	fmt.Fprintln(w)
-	fmt.Fprintln(w)
+	reasons := make([]string, 0, len(n.Drops))
+	for k := range n.Drops {
+		reasons = append(reasons, k)
+	}
+	slices.Sort(reasons)
+	parts := make([]string, len(reasons))
+	for i, k := range reasons {
+		parts[i] = fmt.Sprintf("%d %s", n.Drops[k], k)
+	}
+	return s + fmt.Sprintf("; %d dropped: %s", d, strings.Join(parts, ", "))
 }
 
 // fmtBytes is n bytes in the largest binary unit that keeps it above 1.

@@ -156,7 +156,7 @@ bad job spec.`,
 	fl.BoolVar(&f.detach, "detach", false, "print the job ID and return without following")
 	fl.Float64Var(&f.audit, "audit", 0, "share of ranks, 0 to 1, this node runs again itself to check the outputs a provider returns (wasm only; default the node's market.default_audit)")
 	fl.StringVar(&f.failover, "failover", "", "what a provider lost mid-job costs: restart (its ranks start again on the next-best provider and, in a networked process job, every other rank starts again too; default), replace (only the lost ranks start again; for elastic engines) or none (the job fails)")
-	fl.BoolVar(&f.perDevice, "per-device", false, "run one process of the command per device a worker holds, each with its own CUDA_VISIBLE_DEVICES and LOCAL_RANK, RANK over all of them (process executor)")
+	fl.BoolVar(&f.perDevice, "per-device", false, "run one process of the command, or one container of the image, per device a worker holds, each with its own CUDA_VISIBLE_DEVICES and LOCAL_RANK, RANK over all of them (process and docker executors)")
 	return cmd
 }
 
@@ -523,7 +523,9 @@ func newJobsCmd(g *globals) *cobra.Command {
 		Use:   "jobs [JOB]",
 		Short: "List the jobs this node asked for and the awards it holds, or show one job",
 		Long: `List the jobs this node asked for (as requester) and the awards it accepted
-(as provider). With a job ID, show that job's events and outcome.`,
+(as provider), with the counters of each served run's job network on this
+provider. With a job ID, show that job's events and outcome; for a job this
+node only serves, its awards here and their job network's counters.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
 				return usageError{fmt.Errorf("jobs takes at most one job ID, got %d", len(args))}
@@ -537,6 +539,9 @@ func newJobsCmd(g *globals) *cobra.Command {
 			}
 			if len(args) == 1 {
 				v, err := c.Job(cmd.Context(), args[0])
+				if notRequestedHere(err) { // a job this node serves, if any
+					return g.printProvided(cmd.Context(), c, args[0], err)
+				}
 				if err != nil {
 					return err
 				}
@@ -632,6 +637,7 @@ func printJobs(w io.Writer, jobs api.Jobs, now time.Time) {
 				fmtDevices(r.Devices), r.Price, r.Until.Local().Format("15:04:05"), state)
 		}
 		tw.Flush()
+		printProvidedNetworks(w, jobs.Provided)
 	}
 }
 

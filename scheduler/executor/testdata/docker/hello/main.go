@@ -16,6 +16,13 @@
 //	sparse           truncate /outputs/big to 8 GiB, then sleep forever
 //	spin             burn CPU forever
 //	exit N           exit with status N
+//	local [fail=I]   a per-device worker's container: print its place
+//	                 devices and gpumesh0's address if it has one, write
+//	                 /outputs/local-<LOCAL_RANK>.txt;
+//	                 local rank 0 listens on 127.0.0.1:MASTER_PORT until
+//	                 every other local rank has said hello over loopback;
+//	                 with fail=I, local rank I exits 3 at once and the
+//	                 others wait forever instead
 package main
 
 import (
@@ -105,6 +112,8 @@ func main() {
 		}
 		fmt.Println("exiting", code)
 		os.Exit(code)
+	case "local":
+		os.Exit(local(os.Args[2:]))
 	default:
 		os.Exit(hello())
 	}
@@ -216,6 +225,69 @@ func overlay(host string) int {
 			c.Close()
 			fmt.Println("host=reached")
 		}
+	}
+	return 0
+}
+
+// local is the "local" mode: one container of a per-device worker.
+func local(args []string) int {
+	me, n := os.Getenv("LOCAL_RANK"), os.Getenv("LOCAL_WORLD_SIZE")
+	fmt.Printf("env rank=%s/%s local=%s/%s node=%s cuda=%s nvidia=%s master=%s:%s\n", os.Getenv("RANK"), os.Getenv("WORLD_SIZE"),
+		me, n, os.Getenv("NODE_RANK"), os.Getenv("CUDA_VISIBLE_DEVICES"), os.Getenv("NVIDIA_VISIBLE_DEVICES"),
+		os.Getenv("MASTER_ADDR"), os.Getenv("MASTER_PORT"))
+	if ifc, err := net.InterfaceByName("gpumesh0"); err == nil {
+		addrs, _ := ifc.Addrs()
+		fmt.Printf("iface %s %v\n", ifc.Name, addrs)
+	}
+	if err := os.WriteFile("/outputs/local-"+me+".txt", []byte("local rank "+me+"\n"), 0o644); err != nil {
+		fmt.Println("write output:", err)
+		return 1
+	}
+	for _, a := range args {
+		if fail, ok := strings.CutPrefix(a, "fail="); ok {
+			if fail == me {
+				fmt.Println("failing")
+				return 3
+			}
+			fmt.Println("waiting")
+			for {
+				time.Sleep(time.Hour)
+			}
+		}
+	}
+	addr := net.JoinHostPort("127.0.0.1", os.Getenv("MASTER_PORT"))
+	if me != "0" {
+		for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			c, err := net.Dial("tcp", addr)
+			if err == nil {
+				fmt.Fprintf(c, "hello from local rank %s\n", me)
+				c.Close()
+				fmt.Println("said hello")
+				return 0
+			}
+			if time.Now().After(deadline) {
+				fmt.Println("dial:", err)
+				return 1
+			}
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Println("listen:", err)
+		return 1
+	}
+	defer ln.Close()
+	others, _ := strconv.Atoi(n)
+	for range others - 1 {
+		c, err := ln.Accept()
+		if err != nil {
+			fmt.Println("accept:", err)
+			return 1
+		}
+		b := make([]byte, 256)
+		k, _ := c.Read(b)
+		c.Close()
+		fmt.Printf("heard %s\n", strings.TrimSpace(string(b[:k])))
 	}
 	return 0
 }

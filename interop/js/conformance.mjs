@@ -439,7 +439,7 @@ async function main () {
       const verified = []
       for (const b of signed) {
         const rc = await w.verifySigned(b)
-        verified.push({ id: rc.id, status: rc.status, amount: rc.amount, gpu_millis: rc.gpu_millis, signed_sha256: w.sha256hex(b) })
+        verified.push({ id: rc.id, status: rc.status, amount: rc.amount, gpu_millis: rc.gpu_millis, signed: Buffer.from(b).toString('base64') })
       }
       out[id] = verified
     }
@@ -447,7 +447,7 @@ async function main () {
   })
 
   // 4. What a careless or hostile client sends.
-  await hostile({ node, key, providers: providers.providers, step, report, exchange, readAck, P, TOPIC, request, requestEnv, nextSeq, at, job })
+  await hostile({ node, key, providers: providers.providers, step, exchange, readAck, P, TOPIC, request, bids, nextSeq, at, until })
   await node.stop()
 }
 

@@ -71,6 +71,25 @@ func jsClient(t *testing.T) (nodeBin, dir string) {
 	return nodeBin, dir
 }
 
+// TestJSWireDecoders runs the conformance client's own tests of its
+// decoders of network bytes (interop/js/wire.test.mjs: round trips, the
+// refusals the spec names, random and mutated input), quick enough for
+// -short.
+func TestJSWireDecoders(t *testing.T) {
+	nodeBin, dir := jsClient(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, nodeBin, "--test", "wire.test.mjs")
+	cmd.Dir = dir
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test wire.test.mjs: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("# fail 0")) {
+		t.Fatalf("node --test wire.test.mjs did not report its tests:\n%s", out)
+	}
+}
+
 // TestJSConformanceClient runs the js-libp2p researcher client of
 // interop/js, written from docs/protocol/ alone, against a requester node
 // and two wasm providers, each its own process: it must pass the whole

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/scheduler/executor/executortest"
+	"github.com/gpumesh/gpumesh/scheduler/protocoltest"
 )
 
 // jsStep is one line of interop/js/conformance.mjs's report.
@@ -28,7 +29,7 @@ type jsStep struct {
 
 // jsClientSteps are the steps of the researcher's whole path, in order.
 var jsClientSteps = []string{"start", "connect", "dht-providers", "capacity-records", "heartbeats",
-	"publish-job-request", "bids", "award", "run", "receipts"}
+	"publish-job-request", "bids", "award", "run", "receipts", "messages"}
 
 // jsHostileSteps are the careless or hostile messages the client sends
 // after the path, each of which must be refused as docs/protocol says.
@@ -164,6 +165,34 @@ func TestJSConformanceClient(t *testing.T) {
 			t.Errorf("provider %s not found through the DHT's capability keys: %v", p, found.Providers)
 		}
 	}
+	// Every message of the path, both ways, validates against its schema:
+	// what the client wrote from the docs, and what the nodes answered it.
+	var wire struct {
+		Messages []struct {
+			Schema string `json:"schema"`
+			Dir    string `json:"dir"`
+			JSON   string `json:"json"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(steps["messages"].Detail, &wire); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, m := range wire.Messages {
+		seen[m.Dir+" "+m.Schema] = true
+		if err := protocoltest.Validate(m.Schema, []byte(m.JSON)); err != nil {
+			t.Errorf("%s %s does not match its schema: %v\n%s", m.Dir, m.Schema, err, m.JSON)
+		}
+	}
+	for _, want := range []string{"sent job-request", "sent award", "sent run-request", "sent settle-request",
+		"sent settle-answer", "sent receipt-countersign", "sent market-ack", "received capacity-record",
+		"received heartbeat", "received bid", "received accept", "received run-ack", "received run-event",
+		"received settle-offer", "received receipt", "received market-ack"} {
+		if !seen[want] {
+			t.Errorf("no %s among the messages the client logged", want)
+		}
+	}
+
 	// The refused gossip is counted by the provider it was sent to under
 	// the labels of gossip-2.md's validation table; the author-fields
 	// message is refused by GossipSub itself, before those checks.

@@ -107,6 +107,17 @@ async function readAck (r) {
   return JSON.parse(new TextDecoder().decode(b))
 }
 
+/**
+ * wire is every message of the path as it crossed the wire, by schema
+ * name (docs/protocol/schemas), at most 4 of a kind: the Go test validates
+ * them all, what this client sent and what the nodes answered.
+ */
+const wire = []
+function logWire (schema, dir, v) {
+  if (wire.filter((m) => m.schema === schema && m.dir === dir).length >= 4) return
+  wire.push({ schema, dir, json: typeof v === 'string' ? v : JSON.stringify(v) })
+}
+
 const capacityRecords = new Map() // peer ID string -> verified record
 const heartbeats = new Map() // peer ID string -> heartbeat
 const bids = new Map() // job -> Map(peer -> bid)
@@ -187,6 +198,7 @@ async function main () {
         throw new Error('gossip message carried author fields')
       }
       heartbeats.set(o.signer.toString(), { ...h, bytes: m.data.length })
+      logWire('heartbeat', 'received', o.text)
     }).catch((err) => hbErrors.push(String(err.message)))
   })
 
@@ -201,11 +213,11 @@ async function main () {
       const bid = o.msg
       if (!bids.has(bid.job)) ack = { ok: false, reason: 'unknown_job' }
       else if (w.timeMS(bid.expires) <= Date.now()) ack = { ok: false, reason: 'expired' }
-      else bids.get(bid.job).set(o.signer.toString(), bid)
+      else { bids.get(bid.job).set(o.signer.toString(), bid); logWire('bid', 'received', o.text) }
     } catch (err) {
       ack = { ok: false, reason: String(err.message) }
     }
-    if (process.env.DEBUG_CONF) console.error('bid ack', JSON.stringify(ack))
+    logWire('market-ack', 'sent', ack)
     stream.send(w.frame(w.jsonBytes(ack)))
     await stream.close().catch(() => {})
   })
@@ -257,7 +269,6 @@ async function main () {
       const pid = peerIdFromString(id)
       let fromDHT = null
       for await (const ev of node.services.dht.get(w.capacityKey(pid), { signal: AbortSignal.timeout(10000) })) {
-        if (process.env.DEBUG_CONF) console.error(ev.name, ev.error?.message ?? "")
         if (ev.name === 'VALUE') { fromDHT = ev.value; break }
       }
       if (!fromDHT) throw new Error(`no capacity record of ${id} in the DHT`)
@@ -267,6 +278,7 @@ async function main () {
       await s.close()
       const direct = await rd.all(16384)
       const rec2 = await verifyCapacity(pid, direct)
+      logWire('capacity-record', 'received', (await w.open(direct, w.TYPES.capacity)).text)
       if (!rec.executors.includes('wasm')) throw new Error(`${id} announced under executor/wasm but offers ${rec.executors}`)
       capacityRecords.set(id, rec2)
       out[id] = { seq: rec.seqRaw, direct_seq: rec2.seqRaw, executors: rec.executors, devices: rec.devices.length, prices: rec.prices }
@@ -305,6 +317,7 @@ async function main () {
   }
   bids.set(job, new Map())
   const requestEnv = await w.sealJSON(key, w.TYPES.jobRequest, request)
+  logWire('job-request', 'sent', request)
   await step('publish-job-request', async () => {
     await until('providers subscribed to the jobs topic', async () =>
       node.services.pubsub.getSubscribers(TOPIC.jobs).length > 0, 15000)
@@ -313,6 +326,7 @@ async function main () {
     for (const id of providers.providers) {
       const { r } = await exchange(node, peerIdFromString(id), P.invite, [requestEnv])
       invites[id] = await readAck(r)
+      logWire('market-ack', 'received', invites[id])
     }
     return { job, gossip_recipients: res.recipients.length, invites }
   })
@@ -334,12 +348,14 @@ async function main () {
         job, provider: id, seq: nextSeq(), sent: at(Date.now()), accept_by: at(Date.now() + 10000),
         price: bid.price, ranks: [rank], world_size: workers, peers
       }
+      logWire('award', 'sent', award)
       const { r } = await exchange(node, peerIdFromString(id), P.award, [await w.sealJSON(key, w.TYPES.award, award)])
       const b = await r.frame(w.TYPES.accept[2])
       const o = await w.open(b, w.TYPES.accept).catch(async (err) => {
         throw new Error(`not an Accept (${err.message}): ${new TextDecoder().decode(b).slice(0, 300)}`)
       })
       if (!o.signer.equals(peerIdFromString(id))) throw new Error('accept signed by someone else')
+      logWire('accept', 'received', o.text)
       if (o.msg.award_seq !== award.seq || o.msg.job !== job) throw new Error(`accept for ${o.msg.job}/${o.msg.award_seq}`)
       out[id] = { rank, reserved_until: o.msg.reserved_until }
     }
@@ -363,11 +379,13 @@ async function main () {
         files
       }
       const env = await w.sealJSON(key, w.TYPES.runRequest, req)
+      logWire('run-request', 'sent', req)
       const s = await node.dialProtocol(peerIdFromString(id), P.run, { signal: AbortSignal.timeout(10000) })
       const r = new w.Reader(s)
       s.send(w.frame(env))
       const ackb = await r.frame(4 << 20)
       const ack = JSON.parse(new TextDecoder().decode(ackb))
+      logWire('run-ack', 'received', new TextDecoder().decode(ackb))
       if (!ack.ok) throw new Error(`run refused by ${id}: ${JSON.stringify(ack)}`)
       for (const [i, f] of files.entries()) {
         if ((ack.cached ?? []).includes(f.name) && req.skip_cached) continue
@@ -380,6 +398,7 @@ async function main () {
         const b = await r.frame(4 << 20)
         if (b === null) throw new Error('stream ended before the end event')
         const ev = JSON.parse(new TextDecoder().decode(b))
+        logWire('run-event', 'received', new TextDecoder().decode(b))
         events.push(ev.kind)
         if (ev.kind === 'log') logs.push(ev.line)
         if (ev.kind === 'result') {
@@ -412,10 +431,13 @@ async function main () {
     const out = {}
     for (const [rank, id] of peers.entries()) {
       const settle = { job, ranks: [rank], observed_ms: runs[id].observed_ms }
+      logWire('settle-request', 'sent', settle)
       const s = await node.dialProtocol(peerIdFromString(id), P.receipt, { signal: AbortSignal.timeout(20000) })
       const r = new w.Reader(s)
       s.send(w.frame(w.jsonBytes(settle)))
-      const offer = JSON.parse(new TextDecoder().decode(await r.frame(1 << 20)))
+      const offerText = new TextDecoder().decode(await r.frame(1 << 20))
+      logWire('settle-offer', 'received', offerText)
+      const offer = JSON.parse(offerText)
       if (offer.error) throw new Error(`settle offer from ${id}: ${offer.error}`)
       const signed = []
       const ids = []
@@ -427,14 +449,19 @@ async function main () {
         if (rc.requester !== self.toString() || rc.job !== job || rc.rank !== rank) throw new Error('receipt for another run')
         w.checkReceipt(rc)
         const cs = { v: 1, receipt_id: rc.id, provider_envelope: w.sha256hex(Pb) }
+        logWire('receipt', 'received', o.text)
+        logWire('receipt-countersign', 'sent', cs)
         const R = await w.sealJSON(key, w.TYPES.countersign, cs)
         signed.push(w.joinSigned(Pb, R))
         ids.push(rc.id)
       }
       if (signed.length === 0) throw new Error(`no receipts from ${id}`)
-      s.send(w.frame(w.jsonBytes({ countersigned: signed.map((b) => Buffer.from(b).toString('base64')) })))
+      const answer = { countersigned: signed.map((b) => Buffer.from(b).toString('base64')) }
+      logWire('settle-answer', 'sent', answer)
+      s.send(w.frame(w.jsonBytes(answer)))
       await s.close()
       const ack = await readAck(r)
+      logWire('market-ack', 'received', ack)
       if (!ack.ok) throw new Error(`countersigned receipts refused by ${id}: ${ack.reason}`)
       const verified = []
       for (const b of signed) {
@@ -445,6 +472,9 @@ async function main () {
     }
     return out
   })
+
+  // Every message of the path, for the Go side to validate against the schemas.
+  await step('messages', async () => ({ messages: wire }))
 
   // 4. What a careless or hostile client sends.
   await hostile({ node, key, providers: providers.providers, step, exchange, readAck, P, TOPIC, request, bids, nextSeq, at, until })

@@ -234,7 +234,7 @@ async function main () {
       await until(`identify of ${id}`, async () => {
         const p = await node.peerStore.get(id).catch(() => null)
         return p?.protocols?.includes(P.kad)
-      }, 15000)
+      }, 30000)
     }
     const p = await node.peerStore.get(ids[0])
     return { peers: ids.map(String), protocols: p.protocols.filter((x) => x.startsWith(PREFIX)).sort() }
@@ -242,22 +242,26 @@ async function main () {
 
   // 1b. Providers through the capability keys: every shard of executor=wasm.
   const providers = await step('dht-providers', async () => {
-    await until('a DHT routing table', async () => node.services.dht.routingTable.size > 0, 15000)
+    await until('a DHT routing table', async () => node.services.dht.routingTable.size > 0, 30000)
     const found = new Map()
     const wrongShard = []
     await until(`${workers} providers under executor/wasm`, async () => {
       for (let i = 0; i < w.SHARDS.executor; i++) {
         const cid = await w.capabilityCID('executor', 'wasm', i)
-        for await (const ev of node.services.dht.findProviders(cid, { signal: AbortSignal.timeout(5000) })) {
-          if (ev.name !== 'PROVIDER') continue
-          for (const p of ev.providers) {
-            if (w.shardOf('executor', p.id.toMultihash().bytes) !== i) wrongShard.push(`${p.id}@${i}`)
-            found.set(p.id.toString(), p)
+        try {
+          for await (const ev of node.services.dht.findProviders(cid, { signal: AbortSignal.timeout(10000) })) {
+            if (ev.name !== 'PROVIDER') continue
+            for (const p of ev.providers) {
+              if (w.shardOf('executor', p.id.toMultihash().bytes) !== i) wrongShard.push(`${p.id}@${i}`)
+              found.set(p.id.toString(), p)
+            }
           }
+        } catch (err) {
+          if (err.name !== 'AbortError' && err.name !== 'TimeoutError') throw err // a slow query is asked again
         }
       }
       return found.size >= workers
-    }, 30000)
+    }, 60000)
     if (wrongShard.length) throw new Error(`providers in the wrong shard: ${wrongShard}`)
     return { providers: [...found.keys()].sort(), shards: w.SHARDS.executor }
   })
@@ -288,7 +292,7 @@ async function main () {
 
   // 2. Heartbeats from every provider, decoded and verified.
   await step('heartbeats', async () => {
-    await until('a heartbeat from every provider', async () => providers.providers.every((p) => heartbeats.has(p)), 30000)
+    await until('a heartbeat from every provider', async () => providers.providers.every((p) => heartbeats.has(p)), 60000)
     if (hbErrors.length) throw new Error(`heartbeats refused: ${hbErrors.slice(0, 3)}`)
     const out = {}
     for (const p of providers.providers) out[p] = heartbeats.get(p)
@@ -304,7 +308,7 @@ async function main () {
     id: job,
     seq: nextSeq(),
     sent: at(now),
-    bid_deadline: at(now + 8000),
+    bid_deadline: at(now + 10000),
     workers,
     per_worker: { gpus: 1, pool: 'cpu' },
     max_rtt_ns: 0,
@@ -320,7 +324,7 @@ async function main () {
   logWire('job-request', 'sent', request)
   await step('publish-job-request', async () => {
     await until('providers subscribed to the jobs topic', async () =>
-      node.services.pubsub.getSubscribers(TOPIC.jobs).length > 0, 15000)
+      node.services.pubsub.getSubscribers(TOPIC.jobs).length > 0, 30000)
     const res = await node.services.pubsub.publish(TOPIC.jobs, requestEnv)
     const invites = {}
     for (const id of providers.providers) {
@@ -332,7 +336,7 @@ async function main () {
   })
   const chosen = await step('bids', async () => {
     await until(`${workers} bids`, async () => bids.get(job).size >= Math.min(workers, providers.providers.length) &&
-      (bids.get(job).size >= providers.providers.length || Date.now() > w.timeMS(request.bid_deadline)), 15000)
+      (bids.get(job).size >= providers.providers.length || Date.now() > w.timeMS(request.bid_deadline)), 30000)
     const all = [...bids.get(job).entries()].sort((a, b) => a[1].price - b[1].price)
     if (all.length < workers) throw new Error(`${all.length} bids for ${workers} workers`)
     return { bids: Object.fromEntries(all), chosen: all.slice(0, workers).map(([p]) => p) }

@@ -96,9 +96,9 @@ export async function hostile (ctx) {
       sent[name] = id
     }
     const badDeadline = Date.now() + 2600 // every bad request's bid deadline has passed by then
-    const control = jobRequest(undefined, 8000)
+    const control = jobRequest(undefined, 10000)
     s.send(w.frame(rawRPC(TOPIC.jobs, await sealText(w.TYPES.jobRequest, control.text))))
-    await until('a bid for the control request', async () => bids.get(control.id).size > 0, 15000)
+    await until('a bid for the control request', async () => bids.get(control.id).size > 0, 30000)
     await until('the bad requests\' bid deadlines', async () => Date.now() > badDeadline, 5000)
     await s.close().catch(() => {})
     const got = Object.entries(sent).filter(([, id]) => bids.get(id).size > 0).map(([n]) => n)

@@ -136,7 +136,13 @@ export async function hostile (ctx) {
     const { r } = await exchange(node, target, P.award, [await w.sealJSON(key, w.TYPES.award, award)])
     const o = await w.open(await r.frame(w.TYPES.decline[2]), w.TYPES.decline)
     if (o.msg.award_seq !== award.seq || !o.msg.reason) throw new Error(`not a decline of the award: ${o.text}`)
-    return { decline: o.msg.reason }
+    // A message of the wrong kind for the stream (an Accept, the provider's
+    // answer, sent as the opener's frame): an unsigned Ack, not a Decline.
+    const accept = { job: award.job, seq: nextSeq(), sent: at(Date.now()), reserved_until: at(Date.now() + 60000), award_seq: award.seq }
+    const { r: r2 } = await exchange(node, target, P.award, [await w.sealJSON(key, w.TYPES.accept, accept)])
+    const ack = await readAck(r2)
+    if (ack.ok !== false || !ack.reason) throw new Error(`answer to an Accept sent as an award: ${JSON.stringify(ack)}`)
+    return { decline: o.msg.reason, wrong_kind: ack }
   })
 
   await step('hostile-run-out-of-order', async () => {

@@ -85,7 +85,7 @@ async function until (what, cond, ms = deadline - Date.now()) {
   }
 }
 
-/** now3339 is the time as RFC 3339 with milliseconds. */
+/** at is the time ms (since the epoch) as RFC 3339 with milliseconds. */
 const at = (ms) => new Date(ms).toISOString()
 /** seq is a clock seq in microseconds, at most 2^53 - 1 (README.md, seq note 1). */
 let lastSeq = 0

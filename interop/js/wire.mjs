@@ -155,7 +155,7 @@ function field (num, b) {
   return concat(uvarint((num << 3) | 2), uvarint(b.length), b)
 }
 
-/** sealRaw builds an envelope from raw parts; fields lets a test add or reorder fields. */
+/** encodeEnvelope writes an envelope's fields in field-number order: its canonical form. */
 export function encodeEnvelope ({ publicKey, payloadType, payload, signature }) {
   return concat(field(1, publicKey), field(2, payloadType), field(3, payload), field(5, signature))
 }

@@ -37,6 +37,9 @@ if [ "$(uname -m)" = x86_64 ]; then
   command -v wine64 >/dev/null 2>&1 || command -v wine >/dev/null 2>&1 || need+=(wine64)
   command -v x86_64-w64-mingw32-gcc >/dev/null 2>&1 || need+=(gcc-mingw-w64-x86-64-win32)
 fi
+# nodejs (with npm) runs the js-libp2p conformance client of interop/js in
+# cmd/gpumesh's TestJSConformanceClient; it needs Node 20 or newer (see below).
+command -v node >/dev/null 2>&1 || need+=(nodejs npm)
 if ((${#need[@]})); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     say "installing ${need[*]}"
@@ -125,6 +128,23 @@ if evm_answers; then
 else
   say "no EVM dev chain answers at $evm_rpc (needs curl, Linux x86_64 and the npm registry, or anvil on PATH; log: ${anvil_log:-none}): the chain tests will skip and say so"
   [ -n "${anvil_log:-}" ] && tail -n 20 "$anvil_log" >&2 || true
+fi
+
+# The js-libp2p conformance client (interop/js, docs/protocol/interop.md):
+# its npm packages, pinned in package-lock.json, installed with `npm ci`
+# from the npm registry when Node is v20 or newer. With them installed,
+# GPUMESH_REQUIRE_NODE=1 makes TestJSConformanceClient fail, not skip, if
+# it cannot run the client.
+node_major=$(node --version 2>/dev/null | sed -n 's/^v\([0-9]*\)\..*/\1/p')
+if [ -n "$node_major" ] && [ "$node_major" -ge 20 ] && command -v npm >/dev/null 2>&1; then
+  say "node $(node --version): npm ci in interop/js"
+  if (cd interop/js && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    export GPUMESH_REQUIRE_NODE=1
+  else
+    say "npm ci in interop/js failed: the js conformance test will skip and say so"
+  fi
+else
+  say "no Node v20 or newer with npm (found ${node_major:+v$node_major}${node_major:-none}): the js conformance test will skip and say so"
 fi
 
 if ! command -v go >/dev/null 2>&1; then

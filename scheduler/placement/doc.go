@@ -52,8 +52,11 @@
 //     the order most likely to complete a group.
 //
 // The cheapest complete group is then improved by a local search: drop one
-// member (or one member and all dearer ones), refill greedily without it,
-// restart from any better group, at most 4 times. Work is bounded:
+// member (or one member and all dearer ones) and refill greedily without
+// it; failing that, drop two members and refill without both (a group
+// whose cheaper neighbours all differ in two members, two bids that only
+// fit each other, is beyond single swaps); restart from any better group,
+// at most 4 times. Work is bounded:
 //
 //   - At most AnchorsPerWorker x K anchors are tried (WithLimits changes
 //     it), and the search stops once the cheapest K workers at or after the
@@ -64,7 +67,9 @@
 //     members.
 //
 // With A anchors, a scan limit S and 7 walks, a request costs at most
-// A x (n + 7 x S x K) + 8 x K x S x K RTT estimates to search, plus n x K
+// A x (n + 7 x S x K) + 4 x (2K + K(K-1)/2) x S x K RTT estimates to
+// search (the pair refills usually stop at once: their cheapest possible
+// completion cannot beat the group), plus n x K
 // to give the reasons: O(K x n) for fixed limits, never the n x n of all
 // pairs. Stats counts them; B4 measures, at n = 1000 (about 640 eligible
 // bids), about 1,200 estimates per request on average for k = 4 and 7,500
@@ -75,7 +80,20 @@
 // local search repair only misses one or two members away; a group whose
 // members are all beyond the tried anchors is never built. The tests
 // measure the misses against Exhaustive, an exact branch and bound for
-// small inputs.
+// small inputs, and keep instances that single swaps miss.
+//
+// # Exact stage
+//
+// When at most ExactBids (32) bids are eligible, as in the candidate sets a
+// scheduler has measured, Place then runs Exhaustive's branch and bound,
+// starting from the greedy's group as its bound: bids in price order, each
+// branch cut when the cheapest workers left among the bids compatible with
+// every member cannot beat the best group. It reads every pair's RTT once
+// (at most 496) and visits at most ExactNodes (20,000) nodes; Stats.Nodes
+// counts them, and Stats.Optimal says whether it finished, in which case
+// the answer is the optimum on the RTTs given. Stopped by the budget it
+// keeps the best group found, never worse than the greedy's. WithExact
+// changes both limits.
 //
 // # Predicted and measured RTTs
 //

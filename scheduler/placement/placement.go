@@ -201,19 +201,29 @@ type Stats struct {
 	RTTEstimates int
 	// Anchors is how many anchors the greedy search tried.
 	Anchors int
-	// Nodes is how many search nodes Exhaustive's branch and bound visited
-	// (0 for Place).
+	// Nodes is how many search nodes the branch and bound visited: Place's
+	// exact stage (0 when it did not run) or Exhaustive's.
 	Nodes int
+	// Optimal is whether the branch and bound finished: the group chosen
+	// (or that none exists) is then the optimum on the RTTs given, not a
+	// heuristic's answer. Always true for Exhaustive; for Place when the
+	// eligible bids were few enough and the node budget sufficed (see
+	// WithExact), or when there is no RTT bound.
+	Optimal bool
 }
 
 // Option changes how Place and Exhaustive decide.
 type Option func(*options) error
 
 type options struct {
-	rtt      func(i, j int) time.Duration
-	measured func(i, j int) (time.Duration, bool)
-	anchors  int
-	scan     int
+	rtt        func(i, j int) time.Duration
+	measured   func(i, j int) (time.Duration, bool)
+	anchors    int
+	scan       int
+	exactBids  int // run the branch and bound up to this many eligible bids; < 0 never
+	exactNodes int // its node budget
+	seed       uint64
+	noPairs    bool // tests: improve without pair moves, today's single-swap search
 }
 
 // WithRTT replaces the coordinate estimate: rtt(i, j) is the RTT between
@@ -268,6 +278,9 @@ func Place(req Request, bids []Bid, opts ...Option) (Result, error) {
 		return Result{}, err
 	}
 	s.greedy()
+	if len(s.pos) <= s.o.exactBids {
+		s.exact(s.o.exactNodes)
+	}
 	return s.result(), nil
 }
 

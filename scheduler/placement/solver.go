@@ -59,6 +59,12 @@ func newSolver(req Request, bids []Bid, opts []Option) (*solver, error) {
 	if s.o.scan == 0 {
 		s.o.scan = ScanPerWorker * req.K
 	}
+	if s.o.exactBids == 0 {
+		s.o.exactBids = ExactBids
+	}
+	if s.o.exactNodes == 0 {
+		s.o.exactNodes = ExactNodes
+	}
 	checkCoords := s.o.rtt == nil
 	if checkCoords {
 		s.o.rtt = func(i, j int) time.Duration { return coord.EstimateRTT(bids[i].Coord, bids[j].Coord) }

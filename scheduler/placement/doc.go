@@ -14,16 +14,22 @@
 //     duplicate ID), then class, price cap and minimum reputation. Each
 //     rejected bid records the first check it failed.
 //
-//  2. Rank the rest by effective price (Bid.EffectivePrice):
+//  2. Rank the rest by unit score, the effective price
+//     (Bid.EffectivePrice)
 //
 //     effective = price x (1 + ReputationWeight x (1 - reputation))
 //
 //     with ReputationWeight = 0.1: a bid of reputation 0 ranks as if it
 //     asked 10 % more, so between equal prices the better reputation wins,
 //     and between equal reputations the lower price always wins (the
-//     effective price is then the price times one common factor). The
-//     score Place minimises is the sum of effective price x workers over
-//     the chosen bids; Result.Cost is the sum of the real prices.
+//     effective price is then the price times one common factor). When
+//     the request has a Requester (Endpoint), each worker also costs
+//     PerMs x its provider's RTT to the requester in ms. The score Place
+//     minimises is the sum of this unit score x workers over the chosen
+//     bids; Result.Cost is the sum of the real prices. Bids equal in
+//     score, price and reputation are ordered by a hash of their ID keyed
+//     with a seed (WithSeed, derived by the scheduler from the job ID), so
+//     ties do not all go to one provider and no ID wins them by design.
 //
 //  3. Search for a group (below), then give every bid not chosen its reason.
 //

@@ -41,6 +41,9 @@ type Request struct {
 	// Class is the device class required (compared case-insensitively);
 	// empty accepts any.
 	Class string
+	// Requester, when set, weighs each worker's RTT to the requester into
+	// the score (see Endpoint for the cost model); nil ignores it.
+	Requester *Endpoint
 }
 
 // Validate returns every problem with the request, each wrapping
@@ -62,6 +65,11 @@ func (r Request) Validate() error {
 	if math.IsNaN(r.MinReputation) || r.MinReputation < 0 || r.MinReputation > 1 {
 		bad("min reputation %v, want 0..1", r.MinReputation)
 	}
+	if r.Requester != nil {
+		for _, msg := range r.Requester.validate() {
+			bad("%s", msg)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -80,6 +88,10 @@ type Bid struct {
 	Class string
 	// Workers is how many of the K workers the provider can host, at least 1.
 	Workers int
+	// RequesterRTT is the RTT measured between the provider and the
+	// requester, 0 if none (then predicted from coordinates); used only
+	// when the request has a Requester.
+	RequesterRTT time.Duration
 }
 
 // EffectivePrice is the price per worker-hour Place ranks the bid by:
@@ -139,6 +151,9 @@ type Assignment struct {
 	Workers int
 	// Price is the bid's price per worker-hour.
 	Price float64
+	// RequesterRTT is the RTT to the requester the score counted; 0 when
+	// the request has no Requester.
+	RequesterRTT time.Duration
 }
 
 // Result is a placement decision.
@@ -149,8 +164,9 @@ type Result struct {
 	Chosen []Assignment
 	// Cost is the sum of price x workers over Chosen, per hour.
 	Cost float64
-	// Score is the sum of effective price x workers over Chosen: what was
-	// minimised.
+	// Score is the sum of effective price x workers over Chosen, plus the
+	// requester's RTT term when the request has a Requester (Endpoint):
+	// what was minimised.
 	Score float64
 	// MaxRTT is the largest predicted RTT between two chosen providers.
 	MaxRTT time.Duration

@@ -2,6 +2,7 @@ package placement
 
 import (
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 )
@@ -112,5 +113,34 @@ func TestExactStageBudget(t *testing.T) {
 	}
 	if _, err := Place(req, bids, WithExact(10, -1)); err == nil {
 		t.Error("negative node budget accepted")
+	}
+}
+
+// TestMeasuredFindsWhatCoordinatesRuleOut: a planted detour. Coordinates
+// put the cheap pair a-b 30 ms apart (over the 20 ms bound), but pinging
+// every pair of the candidates measured 12 ms: with the measurements Place
+// chooses a and b, the optimum, and says it is optimal; on coordinates
+// alone it chooses the dearer c and d. A pair measured over the bound
+// (c-d's route detours to 45 ms) is never chosen, whatever its
+// coordinates say.
+func TestMeasuredFindsWhatCoordinatesRuleOut(t *testing.T) {
+	bids := []Bid{bid("a", 1, 0, 0), bid("b", 1.1, 30, 0), bid("c", 2, 100, 0), bid("d", 2.1, 105, 0), bid("e", 2.5, 110, 0)}
+	req := Request{K: 2, MaxRTT: 20 * time.Millisecond}
+	if got := chosenIDs(place(t, req, bids)); !slices.Equal(got, []string{"c:1", "d:1"}) {
+		t.Fatalf("on coordinates: chosen %v, want c and d", got)
+	}
+	truth := map[[2]int]time.Duration{{0, 1}: 12 * time.Millisecond, {2, 3}: 45 * time.Millisecond}
+	measured := func(i, j int) (time.Duration, bool) {
+		d, ok := truth[[2]int{min(i, j), max(i, j)}]
+		return d, ok
+	}
+	res := place(t, req, bids, WithMeasured(measured))
+	if got := chosenIDs(res); !slices.Equal(got, []string{"a:1", "b:1"}) || !res.Stats.Optimal {
+		t.Fatalf("measured: chosen %v (optimal %v), want a and b", got, res.Stats.Optimal)
+	}
+	truth[[2]int{0, 1}] = 25 * time.Millisecond // a-b measured over the bound too
+	res = place(t, req, bids, WithMeasured(measured))
+	if got := chosenIDs(res); !slices.Equal(got, []string{"c:1", "e:1"}) && !slices.Equal(got, []string{"d:1", "e:1"}) {
+		t.Fatalf("a-b and c-d measured over the bound: chosen %v, want c or d with e", got)
 	}
 }

@@ -38,7 +38,6 @@ const (
 	b4Rounds      = 50
 	b4Fleet       = 2000 // hosts of the country world; the work row's markets are drawn from them
 	b4RouteFleet  = 600  // hosts of the synthetic matrix
-	b4Market      = 100  // providers in a market judged against the exact optimum
 )
 
 // b4 request grid.
@@ -103,20 +102,20 @@ type b4Config struct {
 	workRequests      int
 }
 
-// benchPlacement is B4 (see b4Data and b4Config): one row per data set
-// and k comparing the measured method with today's, and the row of RTT
-// estimates as the market grows.
+// benchPlacement is B4 (see b4Data and b4Config): markets of n providers,
+// one row per data set and k comparing the measured method with today's,
+// and the row of RTT estimates as the market grows.
 func benchPlacement(n, requests int) []Result {
-	return runB4(b4Config{fleet: b4Fleet, routeFleet: b4RouteFleet, market: b4Market, requests: requests,
-		sizes: b4Sizes, workRequests: max(1, requests/10)}, n)
+	return runB4(b4Config{fleet: b4Fleet, routeFleet: b4RouteFleet, market: n, requests: requests,
+		sizes: b4Sizes, workRequests: max(1, requests/10)})
 }
 
-func runB4(cfg b4Config, workN int) []Result {
+func runB4(cfg b4Config) []Result {
 	fail := func(err error) []Result {
 		return []Result{{ID: "B4", Name: "cluster quality (latency-aware selection)", Target: b4Target, Skipped: err.Error()}}
 	}
-	if workN > cfg.fleet {
-		return fail(fmt.Errorf("-b4-providers %d is more than the fleet of %d", workN, cfg.fleet))
+	if cfg.market > min(cfg.fleet, cfg.routeFleet) || cfg.market < 1 {
+		return fail(fmt.Errorf("-b4-providers %d: want 1 to %d (the smaller fleet)", cfg.market, min(cfg.fleet, cfg.routeFleet)))
 	}
 	sets, world, err := b4DataSets(cfg)
 	if err != nil {

@@ -12,7 +12,7 @@ func TestB4Quick(t *testing.T) {
 		t.Skip("B4 in small takes a few seconds")
 	}
 	cfg := b4Config{fleet: 300, routeFleet: 200, market: 60, requests: 2, sizes: []int{100, 200}, workRequests: 1}
-	out := runB4(cfg, 100)
+	out := runB4(cfg)
 	if want := 2*len(b4Ks) + 1; len(out) != want {
 		t.Fatalf("%d rows, want %d", len(out), want)
 	}

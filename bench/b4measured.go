@@ -33,6 +33,7 @@ const (
 	b4Anchors        = 64 // anchors scored, cheapest first
 	b4PerBall        = 4  // bids taken from a ball at least
 	b4VerifyRounds   = 10 // today's method: rounds of ping-and-replace at most
+	b4MeasureRounds  = 2  // the measured method's rounds at most
 )
 
 // b4Data is one data set: the true RTTs between the hosts of a fleet,
@@ -198,16 +199,20 @@ func today(req placement.Request, bids []placement.Bid, p *pinger, seed uint64, 
 // every k: routes at k = 16 0.89 within 1.05x with padding, 0.99 without;
 // countries at k = 4 and 8 1.00 with, 0.89 and 0.88 without); taking
 // turns between the two kinds within one budget was worse than either.
-func candidates(req placement.Request, bids []placement.Bid) []int {
+//
+// A second round, when the first candidates hold no group within the
+// bound, takes candidates by the other rule among the bids not measured
+// yet, and places on both sets together.
+func candidates(req placement.Request, bids []placement.Bid, wide bool, skip []bool) []int {
 	var elig []int
 	for i, b := range bids {
-		if b.Price <= req.MaxPrice && b.Reputation >= req.MinReputation {
+		if b.Price <= req.MaxPrice && b.Reputation >= req.MinReputation && (skip == nil || !skip[i]) {
 			elig = append(elig, i)
 		}
 	}
 	slices.SortStableFunc(elig, func(a, b int) int { return cmp.Compare(bids[a].EffectivePrice(), bids[b].EffectivePrice()) })
 	loose := time.Duration(float64(req.MaxRTT) * (1 + b4Slack))
-	if req.K >= b4WideK {
+	if wide {
 		return ballOrder(req, bids, elig, loose+b4SlackAbs, 0, b4WideCandidates)
 	}
 	return ballOrder(req, bids, elig, loose, b4Nearest, b4Candidates)
@@ -273,38 +278,50 @@ func ballOrder(req placement.Request, bids []placement.Bid, elig []int, loose ti
 
 // measuredMethod is the new method (see b4Slack).
 func measuredMethod(req placement.Request, bids []placement.Bid, p *pinger, seed uint64, out *b4Outcome) error {
-	t0 := time.Now()
-	cands := candidates(req, bids)
-	slowest := time.Duration(0)
-	for x, a := range cands {
-		for _, b := range cands[x+1:] {
-			d, _ := p.ping(a, b)
-			out.pings++
-			slowest = max(slowest, min(d, req.MaxRTT))
+	wide := req.K >= b4WideK
+	var cands []int
+	in := make([]bool, len(bids))
+	for round := range b4MeasureRounds {
+		t0 := time.Now()
+		fresh := candidates(req, bids, wide != (round == 1), in)
+		if len(fresh) == 0 {
+			break
 		}
-	}
-	out.netMS += ms(slowest)
-	sub := make([]placement.Bid, len(cands))
-	for x, i := range cands {
-		sub[x] = bids[i]
-	}
-	known := func(x, y int) (time.Duration, bool) { return p.known(cands[x], cands[y]) }
-	got, err := placement.Place(req, sub, placement.WithMeasured(known), placement.WithSeed(seed), placement.WithExact(b4WideCandidates, 0))
-	out.cpuUS += float64(time.Since(t0).Microseconds())
-	if err != nil {
-		return err
-	}
-	out.rounds = 1
-	if got.Feasible {
-		for x := range got.Chosen { // back to the market's indices
-			got.Chosen[x].Index = cands[got.Chosen[x].Index]
+		// The new candidates ping each other and the earlier ones, in one
+		// parallel round.
+		slowest := time.Duration(0)
+		for x, a := range fresh {
+			in[a] = true
+			for _, b := range append(cands[:len(cands):len(cands)], fresh[x+1:]...) {
+				d, _ := p.ping(a, b)
+				out.pings++
+				slowest = max(slowest, min(d, req.MaxRTT))
+			}
 		}
-		out.first, out.final, out.ok = got, got, true
-		return nil
+		cands = append(cands, fresh...)
+		out.netMS += ms(slowest)
+		sub := make([]placement.Bid, len(cands))
+		for x, i := range cands {
+			sub[x] = bids[i]
+		}
+		known := func(x, y int) (time.Duration, bool) { return p.known(cands[x], cands[y]) }
+		got, err := placement.Place(req, sub, placement.WithMeasured(known), placement.WithSeed(seed), placement.WithExact(len(sub), 0))
+		out.cpuUS += float64(time.Since(t0).Microseconds())
+		if err != nil {
+			return err
+		}
+		out.rounds++
+		if got.Feasible {
+			for x := range got.Chosen { // back to the market's indices
+				got.Chosen[x].Index = cands[got.Chosen[x].Index]
+			}
+			out.first, out.final, out.ok = got, got, true
+			return nil
+		}
 	}
 	out.fellBack = true
 	var rest b4Outcome
-	err = today(req, bids, p, seed, &rest)
+	err := today(req, bids, p, seed, &rest)
 	out.first, out.final, out.ok = rest.first, rest.final, rest.ok
 	out.pings, out.netMS, out.cpuUS, out.rounds = out.pings+rest.pings, out.netMS+rest.netMS, out.cpuUS+rest.cpuUS, out.rounds+rest.rounds
 	return err

@@ -20,9 +20,10 @@ import (
 // with slack on the bound (candidates), they ping each other in one
 // parallel round whose deadline is the bound (a pair not answered by then
 // is over it), and Place decides on the candidates with every pair
-// measured (WithMeasured), where its exact stage runs. If no group of
-// candidates verifies, it falls back to today's method, starting from what
-// was measured.
+// measured (WithMeasured), where its exact stage runs. If the candidates
+// hold no group within the bound, a second round adds candidates by the
+// other ball rule (see candidates) and places on both sets; if that fails
+// too, it falls back to today's method, starting from what was measured.
 const (
 	b4Slack          = 0.35                  // the loosened bound is the bound x (1 + slack)
 	b4SlackAbs       = 20 * time.Millisecond // and, for k >= b4WideK, this more

@@ -114,7 +114,7 @@
 // and places on the candidates with what was measured (WithMeasured, or
 // WithRTT when every pair is measured), where the exact stage runs. B4
 // (bench/b4measured.go) simulates it on a matrix with 10 % of triples
-// violating: within 1.05x of the true optimum in 96-100 % of feasible
+// violating: within 1.05x of the true optimum in 97.5-100 % of feasible
 // requests for k = 2-16 and bounds 20-150 ms, against 49-100 % for
 // proposing on coordinates, pinging the proposed group and placing again
 // (WithMeasured only overrides pairs of groups already proposed, so that

@@ -103,9 +103,29 @@ func fromSerf(c *coordinate.Coordinate) Coordinate {
 }
 
 // EstimateRTT is the round-trip time between the nodes at a and b that
-// their coordinates predict. Both must be valid.
+// their coordinates predict. Both must be valid; like Serf's DistanceTo it
+// panics when their dimensions differ.
+//
+// It computes Serf's distance (the Euclidean distance of the vectors plus
+// both heights, plus both adjustments when that sum stays positive) in
+// place, without copying the coordinates: it allocates nothing (before,
+// three allocations and about 196 ns an estimate; BenchmarkEstimateRTT),
+// which matters to placement, whose searches make thousands of estimates
+// per request.
 func EstimateRTT(a, b Coordinate) time.Duration {
-	return a.serf().DistanceTo(b.serf())
+	if len(a.Vec) != len(b.Vec) {
+		panic(coordinate.DimensionalityConflictError{})
+	}
+	sum := 0.0
+	for i, v := range a.Vec {
+		d := v - b.Vec[i]
+		sum += d * d
+	}
+	dist := math.Sqrt(sum) + a.Height + b.Height
+	if adjusted := dist + a.Adjustment + b.Adjustment; adjusted > 0 {
+		dist = adjusted
+	}
+	return time.Duration(dist * float64(time.Second))
 }
 
 // Estimator keeps this node's coordinate up to date from RTT samples. It is

@@ -172,36 +172,67 @@ func (s *solver) nearest(b *ball) {
 // improveRounds bounds how many times improve restarts from a better group.
 const improveRounds = 4
 
-// improve is a local search around the best group G: for each member g, it
-// drops g (or g and every member dearer than g) and refills the group
-// greedily, in price order, with bids that fit every member kept, g
-// excluded. It restarts from any better group found, at most
-// improveRounds times. This repairs the greedy's typical miss, a cheap bid
-// at the edge of an anchor's ball that shut out closer ones.
+// improve is a local search around the best group G. Its moves, tried in
+// turn until one finds a better group:
+//
+//   - single: for each member g, drop g (or g and every member dearer than
+//     g) and refill the group greedily, in price order, with bids that fit
+//     every member kept, g excluded;
+//   - pair: for each two members g and h, drop both and refill, both
+//     excluded. A single swap cannot leave a group in which every cheaper
+//     group differs by two members (two bids that only fit each other);
+//     the pair move can (TestPairSwapInstances keeps such instances).
+//
+// It restarts from any better group found, at most improveRounds times.
+// This repairs the greedy's typical miss, a cheap bid at the edge of an
+// anchor's ball that shut out closer ones.
 func (s *solver) improve() {
 	if !s.found {
 		return
 	}
 	for range improveRounds {
-		g := slices.Clone(s.best.members)
-		score := s.best.score
-		for x := len(g) - 1; x >= 0 && s.best.score == score; x-- {
-			without := append(slices.Clone(g[:x]), g[x+1:]...)
-			s.refill(without, g[x])
-			if x > 0 && x < len(g)-1 && s.best.score == score {
-				s.refill(slices.Clone(g[:x]), g[x])
-			}
-		}
-		if s.best.score == score {
+		if !s.singleMoves() && (s.o.noPairs || !s.pairMoves()) {
 			return
 		}
 	}
 }
 
+// singleMoves tries the single moves on the best group; true when one
+// found a better group.
+func (s *solver) singleMoves() bool {
+	g, score := slices.Clone(s.best.members), s.best.score
+	for x := len(g) - 1; x >= 0 && s.best.score == score; x-- {
+		without := append(slices.Clone(g[:x]), g[x+1:]...)
+		s.refill(without, g[x], -1)
+		if x > 0 && x < len(g)-1 && s.best.score == score {
+			s.refill(slices.Clone(g[:x]), g[x], -1)
+		}
+	}
+	return s.best.score < score
+}
+
+// pairMoves tries the pair moves on the best group; true when one found a
+// better group.
+func (s *solver) pairMoves() bool {
+	g, score := slices.Clone(s.best.members), s.best.score
+	for x := len(g) - 1; x >= 0; x-- {
+		for y := x - 1; y >= 0 && s.best.score == score; y-- {
+			kept := make([]int, 0, len(g))
+			for z, p := range g {
+				if z != x && z != y {
+					kept = append(kept, p)
+				}
+			}
+			s.refill(kept, g[x], g[y])
+		}
+	}
+	return s.best.score < score
+}
+
 // refill completes kept (ascending positions, fewer than K workers) with
-// the cheapest bids that fit every member, never excluded, checking at most
-// the scan limit of bids, and records the group.
-func (s *solver) refill(kept []int, excluded int) {
+// the cheapest bids that fit every member, never excluded or also (-1 for
+// none), checking at most the scan limit of bids, and records the group.
+func (s *solver) refill(kept []int, excluded, also int) {
 	K := s.req.K
 	members, w, score := s.fill(kept)
 	scanned := 0
@@ -209,7 +240,7 @@ func (s *solver) refill(kept []int, excluded int) {
 		if score+float64(K-w)*s.eff[j] >= s.best.score {
 			return // cannot beat the best group
 		}
-		if j == excluded || slices.Contains(members, j) {
+		if j == excluded || j == also || slices.Contains(members, j) {
 			continue
 		}
 		if scanned++; scanned > s.o.scan {

@@ -41,6 +41,9 @@ type Request struct {
 	// Class is the device class required (compared case-insensitively);
 	// empty accepts any.
 	Class string
+	// Requester, when set, weighs each worker's RTT to the requester into
+	// the score (see Endpoint for the cost model); nil ignores it.
+	Requester *Endpoint
 }
 
 // Validate returns every problem with the request, each wrapping
@@ -62,6 +65,11 @@ func (r Request) Validate() error {
 	if math.IsNaN(r.MinReputation) || r.MinReputation < 0 || r.MinReputation > 1 {
 		bad("min reputation %v, want 0..1", r.MinReputation)
 	}
+	if r.Requester != nil {
+		for _, msg := range r.Requester.validate() {
+			bad("%s", msg)
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -80,6 +88,10 @@ type Bid struct {
 	Class string
 	// Workers is how many of the K workers the provider can host, at least 1.
 	Workers int
+	// RequesterRTT is the RTT measured between the provider and the
+	// requester, 0 if none (then predicted from coordinates); used only
+	// when the request has a Requester.
+	RequesterRTT time.Duration
 }
 
 // EffectivePrice is the price per worker-hour Place ranks the bid by:
@@ -139,6 +151,9 @@ type Assignment struct {
 	Workers int
 	// Price is the bid's price per worker-hour.
 	Price float64
+	// RequesterRTT is the RTT to the requester the score counted; 0 when
+	// the request has no Requester.
+	RequesterRTT time.Duration
 }
 
 // Result is a placement decision.
@@ -149,8 +164,9 @@ type Result struct {
 	Chosen []Assignment
 	// Cost is the sum of price x workers over Chosen, per hour.
 	Cost float64
-	// Score is the sum of effective price x workers over Chosen: what was
-	// minimised.
+	// Score is the sum of effective price x workers over Chosen, plus the
+	// requester's RTT term when the request has a Requester (Endpoint):
+	// what was minimised.
 	Score float64
 	// MaxRTT is the largest predicted RTT between two chosen providers.
 	MaxRTT time.Duration
@@ -201,19 +217,29 @@ type Stats struct {
 	RTTEstimates int
 	// Anchors is how many anchors the greedy search tried.
 	Anchors int
-	// Nodes is how many search nodes Exhaustive's branch and bound visited
-	// (0 for Place).
+	// Nodes is how many search nodes the branch and bound visited: Place's
+	// exact stage (0 when it did not run) or Exhaustive's.
 	Nodes int
+	// Optimal is whether the branch and bound finished: the group chosen
+	// (or that none exists) is then the optimum on the RTTs given, not a
+	// heuristic's answer. Always true for Exhaustive; for Place when the
+	// eligible bids were few enough and the node budget sufficed (see
+	// WithExact), or when there is no RTT bound.
+	Optimal bool
 }
 
 // Option changes how Place and Exhaustive decide.
 type Option func(*options) error
 
 type options struct {
-	rtt      func(i, j int) time.Duration
-	measured func(i, j int) (time.Duration, bool)
-	anchors  int
-	scan     int
+	rtt        func(i, j int) time.Duration
+	measured   func(i, j int) (time.Duration, bool)
+	anchors    int
+	scan       int
+	exactBids  int // run the branch and bound up to this many eligible bids; < 0 never
+	exactNodes int // its node budget
+	seed       uint64
+	noPairs    bool // tests: improve without pair moves, today's single-swap search
 }
 
 // WithRTT replaces the coordinate estimate: rtt(i, j) is the RTT between
@@ -268,6 +294,9 @@ func Place(req Request, bids []Bid, opts ...Option) (Result, error) {
 		return Result{}, err
 	}
 	s.greedy()
+	if len(s.pos) <= s.o.exactBids {
+		s.exact(s.o.exactNodes)
+	}
 	return s.result(), nil
 }
 

@@ -30,9 +30,11 @@ type solver struct {
 	reject []Rejection // by bid index; Reason "" while eligible
 	pos    []int       // bid index by position
 	at     []int       // position by bid index, -1 if not eligible
-	eff    []float64   // effective price by position
-	work   []int       // workers usable by position, at most K
-	total  int         // sum of work
+	eff    []float64   // unit score by position: effective price, plus the requester's RTT term
+
+	toRequester []time.Duration // RTT to the requester by bid index (0 without one)
+	work        []int           // workers usable by position, at most K
+	total       int             // sum of work
 
 	found      bool
 	best       group
@@ -58,6 +60,12 @@ func newSolver(req Request, bids []Bid, opts []Option) (*solver, error) {
 	}
 	if s.o.scan == 0 {
 		s.o.scan = ScanPerWorker * req.K
+	}
+	if s.o.exactBids == 0 {
+		s.o.exactBids = ExactBids
+	}
+	if s.o.exactNodes == 0 {
+		s.o.exactNodes = ExactNodes
 	}
 	checkCoords := s.o.rtt == nil
 	if checkCoords {
@@ -98,6 +106,8 @@ func (s *solver) filter(checkCoords bool) {
 			reason, detail = ReasonInvalid, fmt.Sprintf("reputation %v outside 0..1", b.Reputation)
 		case checkCoords && b.Coord.Validate() != nil:
 			reason, detail = ReasonInvalid, b.Coord.Validate().Error()
+		case r.Requester != nil && s.noRequesterRTT(i) != "":
+			reason, detail = ReasonInvalid, s.noRequesterRTT(i)
 		case r.Class != "" && !strings.EqualFold(b.Class, r.Class):
 			reason, detail = ReasonClass, fmt.Sprintf("class %q, the request asks for %q", b.Class, r.Class)
 		case r.MaxPrice > 0 && b.Price > r.MaxPrice:
@@ -114,28 +124,42 @@ func (s *solver) filter(checkCoords bool) {
 	}
 }
 
-// rank orders the eligible bids by effective price; ties go to the lower
-// price, then the better reputation, then the ID, then the input order, so
-// the decision does not depend on the order of the bids.
+// noRequesterRTT is why bid i has no RTT to the requester, or "".
+func (s *solver) noRequesterRTT(i int) string {
+	_, why := s.req.requesterRTT(s.bids[i])
+	return why
+}
+
+// rank orders the eligible bids by unit score (effective price, plus the
+// requester's RTT term if any); ties go to the lower price, then the better
+// reputation, then the order of tieKey under the seed (WithSeed), then the
+// input order, so the decision does not depend on the order of the bids
+// and ties do not always go to the same provider.
 func (s *solver) rank() {
 	s.at = make([]int, len(s.bids))
-	for i := range s.bids {
+	unit := make([]float64, len(s.bids))
+	key := make([]uint64, len(s.bids))
+	s.toRequester = make([]time.Duration, len(s.bids))
+	for i, b := range s.bids {
 		s.at[i] = -1
 		if s.reject[i].Reason == "" {
 			s.pos = append(s.pos, i)
+			s.toRequester[i], _ = s.req.requesterRTT(b)
+			unit[i] = s.req.unitScore(b, s.toRequester[i])
+			key[i] = tieKey(s.o.seed, b.ID)
 		}
 	}
 	slices.SortFunc(s.pos, func(i, j int) int {
 		a, b := &s.bids[i], &s.bids[j]
-		return cmp.Or(cmp.Compare(a.EffectivePrice(), b.EffectivePrice()), cmp.Compare(a.Price, b.Price),
-			cmp.Compare(b.Reputation, a.Reputation), cmp.Compare(a.ID, b.ID), cmp.Compare(i, j))
+		return cmp.Or(cmp.Compare(unit[i], unit[j]), cmp.Compare(a.Price, b.Price),
+			cmp.Compare(b.Reputation, a.Reputation), cmp.Compare(key[i], key[j]), cmp.Compare(i, j))
 	})
 	m := len(s.pos)
 	s.eff, s.work = make([]float64, m), make([]int, m)
 	s.inGroup, s.largestAt = make([]float64, m), make([]int, m)
 	for p, i := range s.pos {
 		s.at[i] = p
-		s.eff[p] = s.bids[i].EffectivePrice()
+		s.eff[p] = unit[i]
 		s.work[p] = min(s.bids[i].Workers, s.req.K)
 		s.total += s.work[p]
 		s.inGroup[p] = math.Inf(1)
@@ -232,7 +256,7 @@ func (s *solver) assign(g group) (out []Assignment, cost, score float64) {
 		take := min(s.work[p], left)
 		left -= take
 		b := s.bids[s.pos[p]]
-		out = append(out, Assignment{Index: s.pos[p], ID: b.ID, Workers: take, Price: b.Price})
+		out = append(out, Assignment{Index: s.pos[p], ID: b.ID, Workers: take, Price: b.Price, RequesterRTT: s.toRequester[s.pos[p]]})
 		cost += float64(take) * b.Price
 		score += float64(take) * s.eff[p]
 	}

@@ -56,6 +56,16 @@ type Params struct {
 	Checkpoints []int
 	// Seed fixes placement, peers and jitter.
 	Seed uint64
+	// Truth, when set, replaces the country table: the mean RTT between
+	// nodes i and j (i != j, symmetric, above 0), for a matrix of any
+	// shape, such as one whose routes break the triangle inequality.
+	// Countries is then ignored, and a sample is the mean times 1 plus
+	// zero-mean Gaussian jitter of TruthJitter (redrawn until within twice
+	// that on either side).
+	Truth func(i, j int) time.Duration
+	// TruthJitter is the relative standard deviation of samples around
+	// Truth's mean (e.g. 0.05).
+	TruthJitter float64
 }
 
 // Errors are the median relative errors at each checkpoint.
@@ -69,7 +79,8 @@ type Errors struct {
 // Network is a simulated network after Run: where each node is, the
 // coordinate it learnt, and how accurate the coordinates were.
 type Network struct {
-	tab *countryrtt.Table
+	tab   *countryrtt.Table
+	truth func(i, j int) time.Duration
 	// Place is each node's country.
 	Place []string
 	// Metro is each node's access delay inside its country, in ms.
@@ -81,12 +92,15 @@ type Network struct {
 }
 
 // MeanRTT is the mean RTT between nodes i and j that samples are drawn
-// around: the countries' mean, or inside one country the mean of the two
-// metro delays; 0 for i == j. ok is false for a country pair the table
-// has not measured.
+// around: Params.Truth's when set, else the countries' mean, or inside one
+// country the mean of the two metro delays; 0 for i == j. ok is false for
+// a country pair the table has not measured.
 func (n *Network) MeanRTT(i, j int) (time.Duration, bool) {
 	if i == j {
 		return 0, true
+	}
+	if n.truth != nil {
+		return n.truth(i, j), true
 	}
 	if n.Place[i] == n.Place[j] {
 		return time.Duration((n.Metro[i] + n.Metro[j]) / 2 * float64(time.Millisecond)), true
@@ -104,15 +118,17 @@ func Run(p Params) (*Network, error) {
 	pool := tab.Countries()
 	pool = pool[:min(p.Countries, len(pool))]
 	rng := rand.New(rand.NewPCG(5, p.Seed))
-	net := &Network{tab: tab, Place: make([]string, p.Nodes), Metro: make([]float64, p.Nodes)}
+	net := &Network{tab: tab, truth: p.Truth, Place: make([]string, p.Nodes), Metro: make([]float64, p.Nodes)}
 	place, metro := net.Place, net.Metro
 	out := &net.Errors
 	est := make([]*coord.Estimator, p.Nodes)
 	serf := make([]*coordinate.Client, p.Nodes)
 	announced := make([]coord.Coordinate, p.Nodes)
 	for i := range place {
-		place[i] = pool[rng.IntN(len(pool))]
-		metro[i] = 5 + rng.Float64()*15
+		if p.Truth == nil {
+			place[i] = pool[rng.IntN(len(pool))]
+			metro[i] = 5 + rng.Float64()*15
+		}
 		if est[i], err = coord.NewEstimator(); err != nil {
 			return nil, err
 		}
@@ -139,6 +155,15 @@ func Run(p Params) (*Network, error) {
 	}
 	sample := func(i, j int) (time.Duration, bool) {
 		mean, ok := meanRTT(i, j)
+		if p.Truth != nil {
+			for range 1000 {
+				if e := rng.NormFloat64() * p.TruthJitter; math.Abs(e) <= 2*p.TruthJitter {
+					mean *= 1 + e
+					break
+				}
+			}
+			return time.Duration(mean * float64(time.Millisecond)), true
+		}
 		if ok && place[i] != place[j] {
 			st, _ := tab.Between(place[i], place[j])
 			d := mean - math.Max(1, ms(st.Min))

@@ -1,6 +1,10 @@
 package coordsim
 
-import "testing"
+import (
+	"math"
+	"testing"
+	"time"
+)
 
 // TestAccuracyOnCountryRTTs runs B5 in small: 80 nodes in 60 countries,
 // 20 samples each, 16 seeds, against B5's target of 0.15 for the mean of
@@ -33,5 +37,25 @@ func TestAccuracyOnCountryRTTs(t *testing.T) {
 	}
 	if serf-ours < 0.05 {
 		t.Errorf("plain Serf %.3f, estimator %.3f: want the estimator at least 0.05 better", serf, ours)
+	}
+}
+
+// TestTruthMatrix: with Truth set, MeanRTT is the matrix and the learnt
+// coordinates predict it (a matrix of points on a line, which coordinates
+// can represent, to within a median error of 15 %).
+func TestTruthMatrix(t *testing.T) {
+	pos := func(i int) float64 { return float64(i%20) * 7 }
+	truth := func(i, j int) time.Duration {
+		return time.Duration((10 + math.Abs(pos(i)-pos(j))) * float64(time.Millisecond))
+	}
+	net, err := Run(Params{Nodes: 60, Connections: 16, RandomShare: 0.25, Checkpoints: []int{30}, Seed: 1, Truth: truth, TruthJitter: 0.05})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := net.MeanRTT(3, 17); !ok || d != truth(3, 17) {
+		t.Errorf("MeanRTT(3, 17) = %v %v, want %v", d, ok, truth(3, 17))
+	}
+	if e := net.Errors.Estimator[0]; e > 0.15 {
+		t.Errorf("median relative error %.3f, want <= 0.15", e)
 	}
 }

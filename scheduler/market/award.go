@@ -63,6 +63,7 @@ func (d *driver) awardAndVerify(ctx context.Context) ([]*member, bool) {
 
 // rounds runs up to market.verify_rounds award rounds.
 func (d *driver) rounds(ctx context.Context, st *rounds) (outcome, []*member) {
+	d.measureRound(ctx, st)
 	for round := 1; round <= d.cfg.VerifyRounds; round++ {
 		if out, cluster := d.round(ctx, st, round); out != outAgain {
 			return out, cluster
@@ -199,10 +200,11 @@ func (d *driver) answered(mb *member, msg gossip.Message, err error, bids []rece
 			} else {
 				rtts = append(rtts, fmt.Sprintf("%s %s", short(other), human.Millis(rtt)))
 			}
+			// A pair's RTT is the larger of what its two ends say (and
+			// what the measured round found): a winner reporting less
+			// than the truth cannot talk a pair under the bound.
 			key := pair(mb.bid, k)
-			if prev, ok := st.measured[key]; !ok || rtt < prev {
-				st.measured[key] = rtt
-			}
+			st.measured[key] = max(st.measured[key], rtt)
 		}
 		d.d.Book.Record(mb.peer, reputation.AwardAccepted, j.view.ID)
 		j.note("accepted", mb.peer, "%s accepted, reserved until %s%s", short(mb.peer), msg.ReservedUntil.Format(time.TimeOnly), prefixed("; pings: ", strings.Join(rtts, ", ")))

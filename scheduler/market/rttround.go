@@ -1,0 +1,312 @@
+package market
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+
+	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/internal/human"
+	"github.com/gpumesh/gpumesh/scheduler/placement"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
+)
+
+// The measured round (docs/placement.md, docs/protocol/rtt-round-1.md):
+// coordinates prune, measurements decide. Before its first placement of a
+// bidding round, a requester whose job has an RTT bound picks more
+// candidates than it needs (placement's choice under a slackened bound,
+// then the next-best eligible bids), asks each over RTTRoundProtocol to
+// ping the others, in one parallel round with a deadline, and places on
+// what they measured. A pair's RTT is the larger of its two ends' reports;
+// a candidate whose reports the others or the requester's own pings
+// contradict is charged and its reports dropped. The winners still ping
+// each other before they accept (award.go), so a pair nobody measured, or
+// measured by one end only, is checked before the cluster stands.
+
+// RTTRoundProtocol carries a requester's signed RTTProbe to a candidate,
+// answered by the candidate's signed RTTRow.
+const RTTRoundProtocol = protocol.ID("/gpumesh/rtt-round/1")
+
+// Size limits of the measured round's messages.
+const (
+	maxProbeBytes = 96 << 10 // 32 candidates with 8 addresses each
+	maxRowBytes   = 24 << 10 // 32 entries with their errors
+)
+
+// Thresholds of the consistency checks (judge): a report is contradicted
+// when it is under half the RTT it is checked against and more than
+// consistencySlack under it. Internet routes break the triangle
+// inequality by tens of milliseconds; a report below half of what the
+// requester's own pings allow is not a detour but a lie.
+const (
+	consistencySlack = 10 * time.Millisecond
+	// strikesToDistrust is how many of a candidate's reports must be
+	// contradicted by the other end's before it is distrusted: one peer
+	// reporting high cannot frame an honest one alone.
+	strikesToDistrust = 2
+)
+
+// roundSize is how many candidates a round for k workers measures:
+// min(max(2k, k+4), most).
+func roundSize(k, most int) int { return min(max(2*k, k+4), most) }
+
+// measureRound runs the measured round for the bids not excluded, and
+// puts what it measured in st.measured. It does nothing when the job has
+// no RTT bound, market.rtt_round_candidates is 0, or fewer than two
+// candidates bid.
+func (d *driver) measureRound(ctx context.Context, st *rounds) {
+	req := d.j.request()
+	most := d.cfg.RTTRoundCandidates
+	if req.MaxRTT <= 0 || most < 2 || req.Workers < 2 {
+		return
+	}
+	cands := d.roundCandidates(st.excluded, roundSize(req.Workers, most))
+	if len(cands) < 2 {
+		return
+	}
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RTTRoundTimeout))
+	defer cancel()
+	bids := d.j.bids()
+	peers := make([]peer.ID, len(cands))
+	for i, b := range cands {
+		peers[i] = bids[b].from
+	}
+	rows, own := d.probeAll(rctx, req.ID, cands, bids)
+	v := judge(peers, rows, own)
+	for i, why := range v.distrusted {
+		d.d.Book.Record(peers[i], reputation.Violation, "measured round: "+why)
+		d.j.note("rtt_distrusted", peers[i], "%s's RTT reports distrusted: %s", short(peers[i]), why)
+	}
+	for pr, rtt := range v.pairs {
+		key := pair(cands[pr[0]], cands[pr[1]])
+		st.measured[key] = max(st.measured[key], rtt)
+	}
+	d.j.note("measured", "", "%s", v.summary(len(cands), time.Since(start)))
+}
+
+// roundCandidates picks up to n bids (indices in the job's bids) for the
+// round: the members of placement's choice under the bound times
+// market.rtt_round_slack, then the other eligible bids, those placement
+// found within the slackened bound of its choice first, each part by
+// effective price.
+func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
+	preq, pb, idx := d.placeInput(excluded)
+	preq.MaxRTT = time.Duration(float64(preq.MaxRTT) * d.cfg.RTTRoundSlack)
+	res, err := placement.Place(preq, pb)
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, a := range res.Chosen {
+		out = append(out, a.Index)
+	}
+	var near, far []int
+	for _, r := range res.Rejected {
+		switch r.Reason {
+		case placement.ReasonNotNeeded:
+			near = append(near, r.Index)
+		case placement.ReasonTooFar, placement.ReasonTooFew:
+			far = append(far, r.Index)
+		}
+	}
+	byPrice := func(a, b int) int {
+		return cmpFloat(pb[a].EffectivePrice(), pb[b].EffectivePrice())
+	}
+	slices.SortStableFunc(near, byPrice)
+	slices.SortStableFunc(far, byPrice)
+	out = append(append(out, near...), far...)
+	out = out[:min(n, len(out))]
+	for i, p := range out {
+		out[i] = idx[p]
+	}
+	return out
+}
+
+// cmpFloat orders two floats.
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// probeAll sends the round's probe to every candidate and pings each
+// itself, all in parallel, until ctx ends. It returns each candidate's
+// row, by position in cands (nil for one that did not answer in time or
+// whose row was refused), and this node's own RTT to each (0 unknown).
+func (d *driver) probeAll(ctx context.Context, job string, cands []int, bids []received) ([]map[int]time.Duration, []time.Duration) {
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	deadline, _ := ctx.Deadline()
+	probe := &gossip.RTTProbe{Job: job, Nonce: hex.EncodeToString(nonce[:]), Seq: d.nextSeq(), Sent: time.Now(), Deadline: deadline}
+	pos := make(map[string]int, len(cands))
+	for i, b := range cands {
+		probe.Candidates = append(probe.Candidates, gossip.RTTCandidate{Peer: bids[b].from.String(), Addrs: firstAddrs(bids[b].bid.Addrs)})
+		pos[bids[b].from.String()] = i
+	}
+	rows := make([]map[int]time.Duration, len(cands))
+	own := make([]time.Duration, len(cands))
+	done := make(chan struct{}, 2*len(cands))
+	for i, b := range cands {
+		from := bids[b].from
+		go func() {
+			defer func() { done <- struct{}{} }()
+			data, err := d.send(ctx, from, bids[b].bid.Addrs, RTTRoundProtocol, probe, maxRowBytes)
+			if err != nil {
+				d.log.Debug("no RTT row", "peer", short(from), "err", err)
+				return
+			}
+			row, err := readRow(data, probe, from, pos, time.Now())
+			if err != nil {
+				d.violation(from, "rtt row", err)
+				return
+			}
+			rows[i] = row
+		}()
+		go func() {
+			defer func() { done <- struct{}{} }()
+			own[i] = d.pingOnce(ctx, from)
+		}()
+	}
+	for range 2 * len(cands) {
+		<-done
+	}
+	return rows, own
+}
+
+// firstAddrs is at most the first eight of addrs, as a probe carries them.
+func firstAddrs(addrs []string) []string { return addrs[:min(len(addrs), 8)] }
+
+// pingOnce is this node's RTT to p, 0 when it did not answer before ctx ended.
+func (d *driver) pingOnce(ctx context.Context, p peer.ID) time.Duration {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	select {
+	case res := <-ping.Ping(ctx, d.d.Host, p):
+		if res.Error == nil {
+			return res.RTT
+		}
+	case <-ctx.Done():
+	}
+	return 0
+}
+
+// readRow decodes the signed row from answering probe, and returns its
+// RTTs by candidate position (pos maps a candidate's peer ID to it); a
+// failed ping counts as unreachable. It refuses a row not signed by from,
+// for another job or round, and drops entries about peers that are not
+// candidates, and about from itself.
+func readRow(data []byte, probe *gossip.RTTProbe, from peer.ID, pos map[string]int, now time.Time) (map[int]time.Duration, error) {
+	msg, signer, err := gossip.Decode(data, []gossip.Type{gossip.RTTRowType}, now, maxRowBytes, time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	if signer != from {
+		return nil, fmt.Errorf("%w: row signed by %s, asked of %s", errForged, short(signer), short(from))
+	}
+	row := msg.(*gossip.RTTRow)
+	if row.Job != probe.Job || row.Nonce != probe.Nonce {
+		return nil, fmt.Errorf("%w: row for another job or round", gossip.ErrInvalid)
+	}
+	out := make(map[int]time.Duration, len(row.RTTs))
+	for _, r := range row.RTTs {
+		i, ok := pos[r.Peer]
+		if !ok || r.Peer == from.String() {
+			continue
+		}
+		if r.Err != "" {
+			out[i] = unreachable
+		} else {
+			out[i] = r.RTT
+		}
+	}
+	return out, nil
+}
+
+// roundVerdict is what a round's rows establish.
+type roundVerdict struct {
+	// pairs are the measured RTTs, by pair of candidate positions (lower first).
+	pairs map[[2]int]time.Duration
+	// distrusted are the candidates whose reports were dropped, and why.
+	distrusted map[int]string
+	// answered, reports: rows taken, and RTTs reported in them.
+	answered, reports int
+}
+
+// judge turns the candidates' rows (by position, nil for none) and this
+// node's own RTTs to them (0 unknown) into measured pairs. A report is
+// contradicted by the requester's own pings when it is below the least RTT
+// the triangle inequality allows, |own[a] - own[b]|, by half and by more
+// than consistencySlack; by the other end's report when it is below half
+// that report and by more than consistencySlack. A candidate with one
+// report contradicted by the requester, or strikesToDistrust by the other
+// ends, is distrusted: its reports are dropped. A pair's RTT is the larger
+// of its trusted ends' reports; a pair with none stays unmeasured.
+func judge(peers []peer.ID, rows []map[int]time.Duration, own []time.Duration) roundVerdict {
+	v := roundVerdict{pairs: map[[2]int]time.Duration{}, distrusted: map[int]string{}}
+	contradicts := func(report, floor time.Duration) bool {
+		return report < floor/2 && floor-report > consistencySlack
+	}
+	strikes := make([]int, len(rows))
+	for a, row := range rows {
+		if row == nil {
+			continue
+		}
+		v.answered++
+		v.reports += len(row)
+		for b, r := range row {
+			if own[a] > 0 && own[b] > 0 {
+				floor := max(own[a]-own[b], own[b]-own[a])
+				if contradicts(r, floor) && v.distrusted[a] == "" {
+					v.distrusted[a] = fmt.Sprintf("reported %s to %s, but this node's own pings (%s and %s) put that pair at least %s apart",
+						human.Millis(r), short(peers[b]), human.Millis(own[a]), human.Millis(own[b]), human.Millis(floor))
+				}
+			}
+			if other, ok := rows[b][a]; ok && rows[b] != nil && contradicts(r, other) {
+				strikes[a]++
+			}
+		}
+	}
+	for a, n := range strikes {
+		if n >= strikesToDistrust && v.distrusted[a] == "" {
+			v.distrusted[a] = fmt.Sprintf("%d of its reports under half what the other end measured", n)
+		}
+	}
+	for a, row := range rows {
+		if _, out := v.distrusted[a]; out || row == nil {
+			continue
+		}
+		for b, r := range row {
+			key := [2]int{min(a, b), max(a, b)}
+			v.pairs[key] = max(v.pairs[key], r)
+		}
+	}
+	return v
+}
+
+// summary is the round's event text: "measured 12 candidates: 66 pairs
+// in 41 ms; 2 did not answer; 1 report distrusted".
+func (v roundVerdict) summary(candidates int, took time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "measured %s: %s in %s (%s reported)", human.Plural(candidates, "candidate"), human.Plural(len(v.pairs), "pair"),
+		human.Millis(took), human.Plural(v.reports, "RTT"))
+	if n := candidates - v.answered; n > 0 {
+		fmt.Fprintf(&b, "; %d did not answer", n)
+	}
+	if n := len(v.distrusted); n > 0 {
+		fmt.Fprintf(&b, "; %s distrusted", human.Plural(n, "candidate"))
+	}
+	return b.String()
+}

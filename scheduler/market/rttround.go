@@ -95,9 +95,9 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 
 // roundCandidates picks up to n bids (indices in the job's bids) for the
 // round: the members of placement's choice under the bound times
-// market.rtt_round_slack, then the other eligible bids, those placement
-// found within the slackened bound of its choice first, each part by
-// effective price.
+// market.rtt_round_slack, then the other eligible bids by effective
+// price, however far their coordinates put them: a cheap pair that
+// coordinates call too far apart is what the round is for.
 func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 	preq, pb, idx := d.placeInput(excluded)
 	preq.MaxRTT = time.Duration(float64(preq.MaxRTT) * d.cfg.RTTRoundSlack)
@@ -105,25 +105,18 @@ func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 	if err != nil {
 		return nil
 	}
-	var out []int
+	var out, rest []int
 	for _, a := range res.Chosen {
 		out = append(out, a.Index)
 	}
-	var near, far []int
 	for _, r := range res.Rejected {
 		switch r.Reason {
-		case placement.ReasonNotNeeded:
-			near = append(near, r.Index)
-		case placement.ReasonTooFar, placement.ReasonTooFew:
-			far = append(far, r.Index)
+		case placement.ReasonNotNeeded, placement.ReasonTooFar, placement.ReasonTooFew:
+			rest = append(rest, r.Index)
 		}
 	}
-	byPrice := func(a, b int) int {
-		return cmpFloat(pb[a].EffectivePrice(), pb[b].EffectivePrice())
-	}
-	slices.SortStableFunc(near, byPrice)
-	slices.SortStableFunc(far, byPrice)
-	out = append(append(out, near...), far...)
+	slices.SortStableFunc(rest, func(a, b int) int { return cmpFloat(pb[a].EffectivePrice(), pb[b].EffectivePrice()) })
+	out = append(out, rest...)
 	out = out[:min(n, len(out))]
 	for i, p := range out {
 		out[i] = idx[p]

@@ -94,9 +94,11 @@ func (p *provider) admitProbe(remote peer.ID, probe *gossip.RTTProbe) error {
 }
 
 // measureRow measures the RTT to every other candidate of probe, in
-// parallel, until ctx ends: a peer already connected directly, with an
-// RTT in the peerstore (libp2p's moving average of this node's pings to
-// it), costs no ping; any other is connected to and pinged once.
+// parallel, until ctx ends: one ping each, over the connection there is or
+// a new one. A peer already connected directly whose ping fails keeps the
+// peerstore's moving average of this node's earlier pings to it (the
+// average runs a few milliseconds above a fresh ping, which is why it is
+// not used first).
 func (p *provider) measureRow(ctx context.Context, probe *gossip.RTTProbe) []gossip.PeerRTT {
 	var others []gossip.RTTCandidate
 	for _, c := range probe.Candidates {
@@ -126,16 +128,16 @@ func (p *provider) pingOne(ctx context.Context, c gossip.RTTCandidate) gossip.Pe
 		r.Err = "not a peer ID"
 		return r
 	}
-	if p.d.Host.Network().Connectedness(id) == network.Connected && !p2p.Relayed(p.d.Host, id) {
-		if ewma := p.d.Host.Peerstore().LatencyEWMA(id); ewma > 0 {
-			r.RTT = ewma
-			return r
-		}
-	}
 	addAddrs(p.d.Host, id, c.Addrs)
 	ctx, cancel := context.WithCancel(ctx) // ends ping.Ping's loop after one ping
 	defer cancel()
 	fallback := func(e error) gossip.PeerRTT {
+		if p.d.Host.Network().Connectedness(id) == network.Connected && !p2p.Relayed(p.d.Host, id) {
+			if ewma := p.d.Host.Peerstore().LatencyEWMA(id); ewma > 0 {
+				r.RTT = ewma
+				return r
+			}
+		}
 		r.Err = trim(e.Error())
 		return r
 	}

@@ -42,16 +42,21 @@ const (
 )
 
 // Thresholds of the consistency checks (judge): a report is contradicted
-// when it is under half the RTT it is checked against and more than
-// consistencySlack under it. Internet routes break the triangle
-// inequality by tens of milliseconds; a report below half of what the
-// requester's own pings allow is not a detour but a lie.
+// when it is under a contradictFactor-th of the RTT it is checked against
+// and more than consistencySlack under it. Internet routes break the
+// triangle inequality by tens of milliseconds, a busy host's ping runs
+// long now and then (on loopback under load, by hundreds of times a
+// sub-millisecond RTT), and a report below the truth gains its sender
+// nothing where the other end reported too (a pair is the larger report):
+// so the checks stay coarse, sparing honest candidates the charge. A
+// candidate is distrusted only when at least minContradicted of its
+// checked reports, and more than half of them, are contradicted: a liar
+// understates them all, noise hits a few, and one peer reporting high
+// cannot frame an honest one.
 const (
-	consistencySlack = 10 * time.Millisecond
-	// strikesToDistrust is how many of a candidate's reports must be
-	// contradicted by the other end's before it is distrusted: one peer
-	// reporting high cannot frame an honest one alone.
-	strikesToDistrust = 2
+	consistencySlack = 20 * time.Millisecond
+	contradictFactor = 3
+	minContradicted  = 2
 )
 
 // roundSize is how many candidates a round for k workers measures:
@@ -83,8 +88,12 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 	rows, own := d.probeAll(rctx, req.ID, cands, bids)
 	v := judge(peers, rows, own)
 	for i, why := range v.distrusted {
+		if !v.charged[i] {
+			d.j.note("rtt_distrusted", peers[i], "%s's RTT reports distrusted: %s", short(peers[i]), why)
+			continue
+		}
 		d.d.Book.Record(peers[i], reputation.Violation, "measured round: "+why)
-		d.j.note("rtt_distrusted", peers[i], "%s's RTT reports distrusted: %s", short(peers[i]), why)
+		d.j.note("rtt_distrusted", peers[i], "%s's RTT reports distrusted, its reputation charged: %s", short(peers[i]), why)
 	}
 	for pr, rtt := range v.pairs {
 		key := pair(cands[pr[0]], cands[pr[1]])
@@ -170,7 +179,7 @@ func (d *driver) probeAll(ctx context.Context, job string, cands []int, bids []r
 		}()
 		go func() {
 			defer func() { done <- struct{}{} }()
-			own[i] = d.pingOnce(ctx, from)
+			own[i] = d.pingMin(ctx, from, ownPings)
 		}()
 	}
 	for range 2 * len(cands) {
@@ -182,18 +191,35 @@ func (d *driver) probeAll(ctx context.Context, job string, cands []int, bids []r
 // firstAddrs is at most the first eight of addrs, as a probe carries them.
 func firstAddrs(addrs []string) []string { return addrs[:min(len(addrs), 8)] }
 
-// pingOnce is this node's RTT to p, 0 when it did not answer before ctx ended.
-func (d *driver) pingOnce(ctx context.Context, p peer.ID) time.Duration {
+// ownPings is how many times the requester pings each candidate in a
+// round; it keeps the least. A ping's noise (a busy host, a queue) only
+// ever adds, and the requester's figures are the evidence a candidate's
+// reputation is charged on, so they are worth a second sample; the
+// second costs one more round trip to the candidate, while the row takes
+// about two.
+const ownPings = 2
+
+// pingMin is the least of up to n pings to p, 0 when none answered before
+// ctx ended.
+func (d *driver) pingMin(ctx context.Context, p peer.ID, n int) time.Duration {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	select {
-	case res := <-ping.Ping(ctx, d.d.Host, p):
-		if res.Error == nil {
-			return res.RTT
+	results := ping.Ping(ctx, d.d.Host, p)
+	var least time.Duration
+	for range n {
+		select {
+		case res, ok := <-results:
+			if !ok || res.Error != nil {
+				return least
+			}
+			if least == 0 || res.RTT < least {
+				least = res.RTT
+			}
+		case <-ctx.Done():
+			return least
 		}
-	case <-ctx.Done():
 	}
-	return 0
+	return least
 }
 
 // readRow decodes the signed row from answering probe, and returns its
@@ -232,49 +258,64 @@ func readRow(data []byte, probe *gossip.RTTProbe, from peer.ID, pos map[string]i
 type roundVerdict struct {
 	// pairs are the measured RTTs, by pair of candidate positions (lower first).
 	pairs map[[2]int]time.Duration
-	// distrusted are the candidates whose reports were dropped, and why.
+	// distrusted are the candidates whose reports were dropped, and why;
+	// charged those of them this node's own pings contradicted, whose
+	// reputation is charged.
 	distrusted map[int]string
+	charged    map[int]bool
 	// answered, reports: rows taken, and RTTs reported in them.
 	answered, reports int
 }
 
 // judge turns the candidates' rows (by position, nil for none) and this
-// node's own RTTs to them (0 unknown) into measured pairs. A report is
-// contradicted by the requester's own pings when it is below the least RTT
-// the triangle inequality allows, |own[a] - own[b]|, by half and by more
-// than consistencySlack; by the other end's report when it is below half
-// that report and by more than consistencySlack. A candidate with one
-// report contradicted by the requester, or strikesToDistrust by the other
-// ends, is distrusted: its reports are dropped. A pair's RTT is the larger
-// of its trusted ends' reports; a pair with none stays unmeasured.
+// node's own RTTs to them (0 unknown) into measured pairs. Each report is
+// checked against what the other end reported, when it did, and against
+// the least RTT the triangle inequality allows from this node's own pings,
+// |own[a] - own[b]|, when both are known; it is contradicted when it is
+// below a contradictFactor-th of the other figure and more than
+// consistencySlack under it. A
+// candidate with at least minContradicted contradicted reports, more than
+// half of those checked, is distrusted: its reports are dropped. It is
+// charged too when at least minContradicted of them are contradicted by
+// this node's own pings: first-hand evidence, where the other ends' word
+// may be a busy host's noise (or a framer's). A pair's
+// RTT is the larger of its trusted ends' reports; a pair with none stays
+// unmeasured.
 func judge(peers []peer.ID, rows []map[int]time.Duration, own []time.Duration) roundVerdict {
-	v := roundVerdict{pairs: map[[2]int]time.Duration{}, distrusted: map[int]string{}}
+	v := roundVerdict{pairs: map[[2]int]time.Duration{}, distrusted: map[int]string{}, charged: map[int]bool{}}
 	contradicts := func(report, floor time.Duration) bool {
-		return report < floor/2 && floor-report > consistencySlack
+		return report*contradictFactor < floor && floor-report > consistencySlack
 	}
-	strikes := make([]int, len(rows))
 	for a, row := range rows {
 		if row == nil {
 			continue
 		}
 		v.answered++
 		v.reports += len(row)
+		checked, byOthers, byUs := 0, 0, 0
+		var example string
 		for b, r := range row {
-			if own[a] > 0 && own[b] > 0 {
-				floor := max(own[a]-own[b], own[b]-own[a])
-				if contradicts(r, floor) && v.distrusted[a] == "" {
-					v.distrusted[a] = fmt.Sprintf("reported %s to %s, but this node's own pings (%s and %s) put that pair at least %s apart",
-						human.Millis(r), short(peers[b]), human.Millis(own[a]), human.Millis(own[b]), human.Millis(floor))
+			other, withOther := rows[b][a]
+			withOwn := own[a] > 0 && own[b] > 0
+			floor := max(own[a]-own[b], own[b]-own[a])
+			if !withOther && !withOwn {
+				continue
+			}
+			checked++
+			if withOwn && contradicts(r, floor) {
+				byUs++
+				example = fmt.Sprintf("reported %s to %s, but this node's own pings (%s and %s) put that pair at least %s apart",
+					human.Millis(r), short(peers[b]), human.Millis(own[a]), human.Millis(own[b]), human.Millis(floor))
+			} else if withOther && contradicts(r, other) {
+				byOthers++
+				if example == "" {
+					example = fmt.Sprintf("reported %s to %s, which measured %s", human.Millis(r), short(peers[b]), human.Millis(other))
 				}
 			}
-			if other, ok := rows[b][a]; ok && rows[b] != nil && contradicts(r, other) {
-				strikes[a]++
-			}
 		}
-	}
-	for a, n := range strikes {
-		if n >= strikesToDistrust && v.distrusted[a] == "" {
-			v.distrusted[a] = fmt.Sprintf("%d of its reports under half what the other end measured", n)
+		if bad := byOthers + byUs; bad >= minContradicted && 2*bad > checked {
+			v.distrusted[a] = fmt.Sprintf("%d of its %d checked reports contradicted, e.g. %s", bad, checked, example)
+			v.charged[a] = byUs >= minContradicted
 		}
 	}
 	for a, row := range rows {

@@ -102,24 +102,59 @@ func TestJudgeLiar(t *testing.T) {
 	if _, ok := v.distrusted[0]; !ok || len(v.distrusted) != 1 {
 		t.Fatalf("distrusted %v, want candidate 0 alone", v.distrusted)
 	}
+	if v.charged[0] {
+		t.Errorf("charged on the other ends' word alone, want distrusted only")
+	}
 	if got := v.pairs[[2]int{0, 1}]; got != 60*ms {
 		t.Errorf("pair 0-1 = %s, want the honest end's 60ms", got)
 	}
 
-	// Candidate 3 never answers; candidate 0 says 2 ms to it, but the
-	// requester pings 0 at 5 ms and 3 at 100 ms: at least 95 ms apart.
+	// Candidate 3 never answers and candidate 0 understates everything:
+	// its report about 3 is checked by the requester's own pings only (0
+	// at 5 ms, 3 at 100 ms: at least 95 ms apart).
 	rows = truthRows(m)
 	rows[3] = nil
-	rows[0][3] = 2 * ms
+	for b := range rows[0] {
+		rows[0][b] /= 10
+	}
 	v = judge(peersN(t, 4), rows, []time.Duration{5 * ms, 40 * ms, 50 * ms, 100 * ms})
 	if _, ok := v.distrusted[0]; !ok || len(v.distrusted) != 1 {
 		t.Fatalf("distrusted %v, want candidate 0 alone", v.distrusted)
+	}
+	if !v.charged[0] {
+		t.Errorf("not charged, though this node's own pings contradict it")
 	}
 	if _, ok := v.pairs[[2]int{0, 3}]; ok {
 		t.Errorf("pair 0-3 measured, want it unmeasured (the liar's report dropped, 3 silent)")
 	}
 	if v.answered != 3 {
 		t.Errorf("%d answered, want 3", v.answered)
+	}
+}
+
+// TestJudgeNoiseDistrustsNobody: a busy host's pings running long now and
+// then, and the requester's own pings off, contradict a few reports of
+// honest candidates, never most of them.
+func TestJudgeNoiseDistrustsNobody(t *testing.T) {
+	const n = 8
+	m := make([][]time.Duration, n)
+	for a := range m {
+		m[a] = make([]time.Duration, n)
+		for b := range m[a] {
+			if a != b {
+				m[a][b] = ms
+			}
+		}
+	}
+	rows := truthRows(m)
+	for b := range rows[5] {
+		rows[5][b] = 40 * ms // node 5 was starved of CPU the whole round
+	}
+	rows[2][3] = 30 * ms
+	own := []time.Duration{ms, ms, ms, ms, ms, 45 * ms, ms, ms}
+	v := judge(peersN(t, n), rows, own)
+	if len(v.distrusted) != 0 {
+		t.Fatalf("distrusted %v, want nobody", v.distrusted)
 	}
 }
 

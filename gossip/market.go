@@ -167,6 +167,11 @@ type Bid struct {
 	CapacitySeq uint64 `json:"capacity_seq,omitempty"`
 	// Addrs are the provider's addresses.
 	Addrs []string `json:"addrs,omitempty"`
+	// RTTs, optional (bids before it lack it and stay valid), are the
+	// provider's recent RTTs to peers it is directly connected to, at
+	// most MaxBidRTTs, nearest first: what the requester may place on
+	// where its measured round did not reach.
+	RTTs []PeerRTT `json:"rtts,omitempty"`
 }
 
 // Award gives workers of a job to a provider at the bid's price.
@@ -405,7 +410,7 @@ func (m *Bid) Validate(now time.Time, maxSkew time.Duration) error {
 	if !finiteIn(m.VRAMGB, 0, 1024) {
 		errs = append(errs, fmt.Errorf("vram %v GB", m.VRAMGB))
 	}
-	errs = append(errs, validCoord(m.Coord), validAddrs(m.Addrs), validLife(m.Sent, m.Expires))
+	errs = append(errs, validCoord(m.Coord), validAddrs(m.Addrs), validRTTs(m.RTTs, MaxBidRTTs), validLife(m.Sent, m.Expires))
 	return timely(errors.Join(errs...), m.Sent, m.Expires, now, maxSkew)
 }
 

@@ -26,6 +26,8 @@ const (
 const (
 	// MaxRTTCandidates is the most candidates one round may name.
 	MaxRTTCandidates = 32
+	// MaxBidRTTs is the most recent RTTs one bid may carry.
+	MaxBidRTTs = 32
 	// MaxRTTRoundLife bounds the time a probe gives its candidates.
 	MaxRTTRoundLife = 30 * time.Second
 	// maxCandidateAddrs bounds the addresses given for one candidate.
@@ -159,22 +161,27 @@ func (m *RTTRow) Validate(now time.Time, maxSkew time.Duration) error {
 	if !nonceRE.MatchString(m.Nonce) {
 		errs = append(errs, fmt.Errorf("nonce %.40q is not 32 hex digits", m.Nonce))
 	}
-	if len(m.RTTs) > MaxRTTCandidates {
-		errs = append(errs, fmt.Errorf("%d RTTs, at most %d", len(m.RTTs), MaxRTTCandidates))
+	errs = append(errs, validRTTs(m.RTTs, MaxRTTCandidates))
+	return timely(errors.Join(errs...), m.Sent, m.Sent.Add(MaxRTTRoundLife), now, maxSkew)
+}
+
+// validRTTs checks a list of RTTs to peers: at most most entries, each
+// to a peer ID named once, within bounds.
+func validRTTs(rtts []PeerRTT, most int) error {
+	if len(rtts) > most {
+		return fmt.Errorf("%d RTTs, at most %d", len(rtts), most)
 	}
-	seen := map[string]bool{}
-	for _, r := range m.RTTs {
+	seen := make(map[string]bool, len(rtts))
+	for _, r := range rtts {
 		if err := validRowEntry(r); err != nil {
-			errs = append(errs, err)
-			break
+			return err
 		}
 		if seen[r.Peer] {
-			errs = append(errs, fmt.Errorf("RTT to %.16q given twice", r.Peer))
-			break
+			return fmt.Errorf("RTT to %.16q given twice", r.Peer)
 		}
 		seen[r.Peer] = true
 	}
-	return timely(errors.Join(errs...), m.Sent, m.Sent.Add(MaxRTTRoundLife), now, maxSkew)
+	return nil
 }
 
 // validRowEntry checks one entry of a row.

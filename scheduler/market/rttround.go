@@ -102,15 +102,49 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 	d.j.note("measured", "", "%s", v.summary(len(cands), time.Since(start)))
 }
 
+// bidPairs are the pairs of bids (by index) whose two bids both carry
+// their RTT to each other (gossip.Bid.RTTs), at the larger of the two. A
+// pair one bid alone reports is left out, as one end's word. They are a
+// moving average of past pings, a few milliseconds above a fresh one at
+// times: good enough to pick the round's candidates by, better than
+// coordinates, but not to decide on (a pair just under a tight bound would
+// read as over it), so placement proper never sees them.
+func bidPairs(bids []received) map[[2]int]time.Duration {
+	index := make(map[string]int, len(bids))
+	for i, b := range bids {
+		index[b.from.String()] = i
+	}
+	said := map[[2]int]time.Duration{} // [from, to]
+	for i, b := range bids {
+		for _, r := range b.bid.RTTs {
+			if k, ok := index[r.Peer]; ok && k != i && r.Err == "" {
+				said[[2]int{i, k}] = r.RTT
+			}
+		}
+	}
+	out := map[[2]int]time.Duration{}
+	for ft, rtt := range said {
+		if back, ok := said[[2]int{ft[1], ft[0]}]; ok && ft[0] < ft[1] {
+			out[pair(ft[0], ft[1])] = max(rtt, back)
+		}
+	}
+	return out
+}
+
 // roundCandidates picks up to n bids (indices in the job's bids) for the
 // round: the members of placement's choice under the bound times
-// market.rtt_round_slack, then the other eligible bids by effective
+// market.rtt_round_slack (on the bids' recent RTTs where two bids report
+// each other, coordinates elsewhere), then the other eligible bids by effective
 // price, however far their coordinates put them: a cheap pair that
 // coordinates call too far apart is what the round is for.
 func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 	preq, pb, idx := d.placeInput(excluded)
 	preq.MaxRTT = time.Duration(float64(preq.MaxRTT) * d.cfg.RTTRoundSlack)
-	res, err := placement.Place(preq, pb)
+	reported := bidPairs(d.j.bids())
+	res, err := placement.Place(preq, pb, placement.WithMeasured(func(a, b int) (time.Duration, bool) {
+		rtt, ok := reported[pair(idx[a], idx[b])]
+		return rtt, ok
+	}))
 	if err != nil {
 		return nil
 	}

@@ -1,12 +1,14 @@
 package market
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
@@ -154,4 +156,21 @@ func (p *provider) pingOne(ctx context.Context, c gossip.RTTCandidate) gossip.Pe
 	case <-ctx.Done():
 		return fallback(errors.New("no answer in time"))
 	}
+}
+
+// recentRTTs are this node's RTTs to up to most peers it is directly
+// connected to, nearest first: the peerstore's moving average of its
+// pings to each (a bid carries them, gossip.Bid.RTTs).
+func recentRTTs(h host.Host, most int) []gossip.PeerRTT {
+	var out []gossip.PeerRTT
+	for _, id := range h.Network().Peers() {
+		if p2p.Relayed(h, id) {
+			continue // a relay's round trip is not the peer's
+		}
+		if rtt := h.Peerstore().LatencyEWMA(id); rtt > 0 && rtt <= time.Minute {
+			out = append(out, gossip.PeerRTT{Peer: id.String(), RTT: rtt})
+		}
+	}
+	slices.SortFunc(out, func(a, b gossip.PeerRTT) int { return cmp.Or(cmp.Compare(a.RTT, b.RTT), cmp.Compare(a.Peer, b.Peer)) })
+	return out[:min(len(out), most)]
 }

@@ -253,3 +253,19 @@ func FuzzReadRow(f *testing.F) {
 		}
 	})
 }
+
+// TestBidPairs: a pair counts when both bids report each other, at the
+// larger figure; one end's word, a failed ping or a non-bidder does not.
+func TestBidPairs(t *testing.T) {
+	ids := peersN(t, 4)
+	bid := func(rtts ...gossip.PeerRTT) *gossip.Bid { return &gossip.Bid{RTTs: rtts} }
+	bids := []received{
+		{from: ids[0], bid: bid(gossip.PeerRTT{Peer: ids[1].String(), RTT: 10 * ms}, gossip.PeerRTT{Peer: ids[2].String(), RTT: 5 * ms}, gossip.PeerRTT{Peer: ids[3].String(), RTT: ms})},
+		{from: ids[1], bid: bid(gossip.PeerRTT{Peer: ids[0].String(), RTT: 12 * ms})},
+		{from: ids[2], bid: bid(gossip.PeerRTT{Peer: ids[0].String(), Err: "failed"})},
+	}
+	got := bidPairs(bids)
+	if len(got) != 1 || got[[2]int{0, 1}] != 12*ms {
+		t.Fatalf("pairs %v, want only 0-1 at 12ms", got)
+	}
+}

@@ -168,6 +168,9 @@ func TestMeasuredRound(t *testing.T) {
 			if e, ok := event(v, "rtt_distrusted"); !ok || e.Peer != liar.String() {
 				t.Errorf("distrust event %+v, want one naming the liar", e)
 			}
+			if m := v.Measured; m == nil || m.Distrusted != 1 || m.Charged != 1 {
+				t.Errorf("job view's round %+v, want 1 distrusted and charged", m)
+			}
 			if sc := s.Nodes[roundMeasuring].Reputation().Score(liar); sc >= 0.5 {
 				t.Errorf("liar's reputation %.3f, want below a newcomer's 0.5", sc)
 			}
@@ -183,6 +186,9 @@ func TestMeasuredRound(t *testing.T) {
 			e, ok := event(v, "measured")
 			if !ok || !strings.Contains(e.Text, "1 did not answer") {
 				t.Fatalf("round event %q, want one candidate silent", e.Text)
+			}
+			if m := v.Measured; m == nil || m.Silent != 1 || m.Candidates != 6 {
+				t.Errorf("job view's round %+v, want 6 candidates, 1 silent", m)
 			}
 			// The silent candidate's pair was measured by its other end,
 			// and confirmed by the winners' pings: still the optimum.

@@ -59,6 +59,22 @@ const (
 	minContradicted  = 2
 )
 
+// RoundView is what a job's measured round did, in JobView.
+type RoundView struct {
+	// Candidates were asked; Silent of them sent no row in time, and
+	// Distrusted had their reports dropped (Charged of those also had
+	// their reputation charged).
+	Candidates int `json:"candidates"`
+	Silent     int `json:"silent,omitempty"`
+	Distrusted int `json:"distrusted,omitempty"`
+	Charged    int `json:"charged,omitempty"`
+	// Pairs is how many candidate pairs were measured, from Reports RTTs.
+	Pairs   int `json:"pairs"`
+	Reports int `json:"reports"`
+	// TookMS is how long the round took.
+	TookMS float64 `json:"took_ms"`
+}
+
 // roundSize is how many candidates a round for k workers measures:
 // min(max(2k, k+4), most).
 func roundSize(k, most int) int { return min(max(2*k, k+4), most) }
@@ -99,7 +115,18 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 		key := pair(cands[pr[0]], cands[pr[1]])
 		st.measured[key] = max(st.measured[key], rtt)
 	}
-	d.j.note("measured", "", "%s", v.summary(len(cands), time.Since(start)))
+	took := time.Since(start)
+	view := &RoundView{Candidates: len(cands), Silent: len(cands) - v.answered, Distrusted: len(v.distrusted),
+		Pairs: len(v.pairs), Reports: v.reports, TookMS: msf(took)}
+	for _, c := range v.charged {
+		if c {
+			view.Charged++
+		}
+	}
+	d.j.mu.Lock()
+	d.j.view.Measured = view
+	d.j.event("measured", "", "%s", v.summary(len(cands), took))
+	d.j.mu.Unlock()
 }
 
 // bidPairs are the pairs of bids (by index) whose two bids both carry

@@ -161,7 +161,7 @@ type Stats struct {
 	// BidsSent counts bids sent; BidsRefused those the requester refused.
 	BidsSent    uint64 `json:"bids_sent"`
 	BidsRefused uint64 `json:"bids_refused"`
-	// Refused counts bids, awards and releases this node refused, by reason.
+	// Refused counts bids, awards, releases and RTT probes this node refused, by reason.
 	Refused map[string]uint64 `json:"refused"`
 	// Accepted and Released count awards accepted and reservations ended.
 	Accepted uint64 `json:"accepted"`

@@ -198,6 +198,11 @@ type Award struct {
 	Peers []string `json:"peers"`
 	// Addrs are the other providers' addresses, by peer ID, for those pings.
 	Addrs map[string][]string `json:"addrs,omitempty"`
+	// Measured, optional, says the requester's measured round already
+	// measured every pair of the proposed cluster from both ends
+	// (/gpumesh/rtt-round/1): the winner need not ping the others before
+	// it accepts. A provider that does not know the field pings anyway.
+	Measured bool `json:"measured,omitempty"`
 	// Network, on a failover award, is the ID of the job whose network
 	// the replacement's ranks join (its run request names it); empty
 	// means Job. A provider lets a run join no other network than its

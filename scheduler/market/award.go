@@ -30,11 +30,15 @@ type rounds struct {
 	excluded map[int]*exclusion       // bids taken out, by bid index
 	measured map[[2]int]time.Duration // RTTs the winners measured, by pair of bids
 	held     map[int]*member          // accepted awards, by bid index
+	// verified are the pairs the measured round measured from both ends:
+	// a cluster of verified pairs only is awarded without the winners'
+	// pings (Award.Measured).
+	verified map[[2]int]bool
 }
 
 // newRounds is the state before the first round.
 func newRounds() *rounds {
-	return &rounds{excluded: map[int]*exclusion{}, measured: map[[2]int]time.Duration{}, held: map[int]*member{}}
+	return &rounds{excluded: map[int]*exclusion{}, measured: map[[2]int]time.Duration{}, held: map[int]*member{}, verified: map[[2]int]bool{}}
 }
 
 // outcome is how a round, or a run of rounds, ended.
@@ -149,6 +153,7 @@ func (d *driver) awardRound(ctx context.Context, cluster []*member, peers []stri
 		err error
 	}
 	answers := make(chan answer, len(cluster))
+	measured := allVerified(cluster, st.verified)
 	n := 0
 	for _, mb := range cluster {
 		if mb.accepted {
@@ -162,7 +167,7 @@ func (d *driver) awardRound(ctx context.Context, cluster []*member, peers []stri
 		n++
 		a := &gossip.Award{Job: req.ID, Provider: mb.peer.String(), Seq: d.nextSeq(), Sent: time.Now(),
 			AcceptBy: time.Now().Add(time.Duration(d.cfg.AwardTimeout)), Price: mb.price,
-			Ranks: mb.ranks, WorldSize: len(peers), Peers: peers, Addrs: without(addrs, mb.peer.String())}
+			Ranks: mb.ranks, WorldSize: len(peers), Peers: peers, Addrs: without(addrs, mb.peer.String()), Measured: measured}
 		mb.awardSeq = a.Seq
 		j.note("award", mb.peer, "award to %s: ranks %v at $%.4f per device-hour", short(mb.peer), a.Ranks, a.Price)
 		go func() {

@@ -75,6 +75,19 @@ type RoundView struct {
 	TookMS float64 `json:"took_ms"`
 }
 
+// allVerified reports whether the measured round measured every pair of
+// cluster from both ends (a cluster of one provider has no pair).
+func allVerified(cluster []*member, verified map[[2]int]bool) bool {
+	for x, a := range cluster {
+		for _, b := range cluster[x+1:] {
+			if !verified[pair(a.bid, b.bid)] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // roundSize is how many candidates a round for k workers measures:
 // min(max(2k, k+4), most).
 func roundSize(k, most int) int { return min(max(2*k, k+4), most) }
@@ -114,6 +127,9 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 	for pr, rtt := range v.pairs {
 		key := pair(cands[pr[0]], cands[pr[1]])
 		st.measured[key] = max(st.measured[key], rtt)
+		if v.both[pr] {
+			st.verified[key] = true
+		}
 	}
 	took := time.Since(start)
 	view := &RoundView{Candidates: len(cands), Silent: len(cands) - v.answered, Distrusted: len(v.distrusted),
@@ -159,11 +175,14 @@ func bidPairs(bids []received) map[[2]int]time.Duration {
 }
 
 // roundCandidates picks up to n bids (indices in the job's bids) for the
-// round: the members of placement's choice under the bound times
-// market.rtt_round_slack (on the bids' recent RTTs where two bids report
-// each other, coordinates elsewhere), then the other eligible bids by effective
-// price, however far their coordinates put them: a cheap pair that
-// coordinates call too far apart is what the round is for.
+// round, in this order: the members of placement's choice under the bound
+// times market.rtt_round_slack (on the bids' recent RTTs where two bids
+// report each other, coordinates elsewhere); the bids placement found
+// within that bound of its choice, by effective price; the bids it put
+// too far that are cheaper than the choice's dearest member, by effective
+// price (a cheap pair that coordinates call too far apart is what the
+// round is for); then the other far bids. The round lasts as long as its
+// farthest pair's ping, so near bids come before far ones.
 func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 	preq, pb, idx := d.placeInput(excluded)
 	preq.MaxRTT = time.Duration(float64(preq.MaxRTT) * d.cfg.RTTRoundSlack)
@@ -175,18 +194,29 @@ func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 	if err != nil {
 		return nil
 	}
-	var out, rest []int
+	var out, near, cheapFar, far []int
+	dearest := 0.0
 	for _, a := range res.Chosen {
 		out = append(out, a.Index)
+		dearest = max(dearest, pb[a.Index].EffectivePrice())
 	}
 	for _, r := range res.Rejected {
-		switch r.Reason {
-		case placement.ReasonNotNeeded, placement.ReasonTooFar, placement.ReasonTooFew:
-			rest = append(rest, r.Index)
+		switch {
+		case r.Reason == placement.ReasonNotNeeded:
+			near = append(near, r.Index)
+		case r.Reason != placement.ReasonTooFar && r.Reason != placement.ReasonTooFew:
+			// not eligible
+		case len(res.Chosen) > 0 && pb[r.Index].EffectivePrice() < dearest:
+			cheapFar = append(cheapFar, r.Index)
+		default:
+			far = append(far, r.Index)
 		}
 	}
-	slices.SortStableFunc(rest, func(a, b int) int { return cmpFloat(pb[a].EffectivePrice(), pb[b].EffectivePrice()) })
-	out = append(out, rest...)
+	byPrice := func(a, b int) int { return cmpFloat(pb[a].EffectivePrice(), pb[b].EffectivePrice()) }
+	for _, part := range [][]int{near, cheapFar, far} {
+		slices.SortStableFunc(part, byPrice)
+		out = append(out, part...)
+	}
 	out = out[:min(n, len(out))]
 	for i, p := range out {
 		out[i] = idx[p]
@@ -324,6 +354,8 @@ type roundVerdict struct {
 	// reputation is charged.
 	distrusted map[int]string
 	charged    map[int]bool
+	// both are the pairs both of whose ends reported, both trusted.
+	both map[[2]int]bool
 	// answered, reports: rows taken, and RTTs reported in them.
 	answered, reports int
 }
@@ -343,7 +375,7 @@ type roundVerdict struct {
 // RTT is the larger of its trusted ends' reports; a pair with none stays
 // unmeasured.
 func judge(peers []peer.ID, rows []map[int]time.Duration, own []time.Duration) roundVerdict {
-	v := roundVerdict{pairs: map[[2]int]time.Duration{}, distrusted: map[int]string{}, charged: map[int]bool{}}
+	v := roundVerdict{pairs: map[[2]int]time.Duration{}, distrusted: map[int]string{}, charged: map[int]bool{}, both: map[[2]int]bool{}}
 	contradicts := func(report, floor time.Duration) bool {
 		return report*contradictFactor < floor && floor-report > consistencySlack
 	}
@@ -385,6 +417,9 @@ func judge(peers []peer.ID, rows []map[int]time.Duration, own []time.Duration) r
 		}
 		for b, r := range row {
 			key := [2]int{min(a, b), max(a, b)}
+			if _, seen := v.pairs[key]; seen {
+				v.both[key] = true // the other end's report came first
+			}
 			v.pairs[key] = max(v.pairs[key], r)
 		}
 	}

@@ -81,6 +81,9 @@ func TestJudgeHonest(t *testing.T) {
 	if got := v.pairs[[2]int{0, 1}]; got != 22*ms {
 		t.Errorf("pair 0-1 = %s, want the larger report 22ms", got)
 	}
+	if len(v.both) != 6 {
+		t.Errorf("%d pairs measured from both ends, want 6", len(v.both))
+	}
 }
 
 // TestJudgeLiar: a candidate reporting every RTT at a tenth of the truth
@@ -129,6 +132,9 @@ func TestJudgeLiar(t *testing.T) {
 	}
 	if v.answered != 3 {
 		t.Errorf("%d answered, want 3", v.answered)
+	}
+	if v.both[[2]int{1, 3}] || !v.both[[2]int{1, 2}] || v.both[[2]int{0, 1}] {
+		t.Errorf("measured from both ends: %v, want 1-2 and not 1-3 (silent end) nor 0-1 (a liar's end)", v.both)
 	}
 }
 

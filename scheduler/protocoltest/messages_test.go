@@ -113,7 +113,7 @@ func signedMessages(t *testing.T) map[string]record.Record {
 			RTTs: []gossip.PeerRTT{{Peer: other.String(), RTT: 12 * time.Millisecond}}},
 		"award": &gossip.Award{Job: job, Provider: self.String(), Seq: seq, Sent: t0, AcceptBy: t0.Add(10 * time.Second), Price: 1.75,
 			Ranks: []int{0, 1}, WorldSize: 4, Peers: []string{self.String(), self.String(), other.String(), other.String()},
-			Addrs: map[string][]string{other.String(): {"/ip4/10.0.0.3/tcp/4001"}}, Network: job},
+			Addrs: map[string][]string{other.String(): {"/ip4/10.0.0.3/tcp/4001"}}, Network: job, Measured: true},
 		"accept": &gossip.Accept{Job: job, Seq: seq, Sent: t0, ReservedUntil: t0.Add(time.Minute), AwardSeq: seq - 5,
 			RTTs: []gossip.PeerRTT{{Peer: other.String(), RTT: 3 * time.Millisecond}, {Peer: self.String(), Err: "unreachable"}}},
 		"rtt-probe": &gossip.RTTProbe{Job: job, Nonce: "00112233445566778899aabbccddeeff", Seq: seq, Sent: t0, Deadline: t0.Add(time.Second),

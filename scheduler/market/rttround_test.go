@@ -3,6 +3,7 @@ package market
 import (
 	"crypto/rand"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,5 +274,26 @@ func TestBidPairs(t *testing.T) {
 	got := bidPairs(bids)
 	if len(got) != 1 || got[[2]int{0, 1}] != 12*ms {
 		t.Fatalf("pairs %v, want only 0-1 at 12ms", got)
+	}
+}
+
+// TestRTTRoundConfig: the round's keys are checked, each by name.
+func TestRTTRoundConfig(t *testing.T) {
+	if err := DefaultConfig().Validate("market"); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	c := DefaultConfig()
+	c.RTTRoundCandidates = 0 // off
+	if err := c.Validate("market"); err != nil {
+		t.Errorf("round off: %v", err)
+	}
+	c.RTTRoundCandidates = gossip.MaxRTTCandidates + 1
+	c.RTTRoundTimeout = 0
+	c.RTTRoundSlack = 0.5
+	err := c.Validate("market")
+	for _, key := range []string{"market.rtt_round_candidates", "market.rtt_round_timeout", "market.rtt_round_slack"} {
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("error %v does not name %s", err, key)
+		}
 	}
 }

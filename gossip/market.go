@@ -167,6 +167,11 @@ type Bid struct {
 	CapacitySeq uint64 `json:"capacity_seq,omitempty"`
 	// Addrs are the provider's addresses.
 	Addrs []string `json:"addrs,omitempty"`
+	// RTTs, optional (bids before it lack it and stay valid), are the
+	// provider's recent RTTs to peers it is directly connected to, at
+	// most MaxBidRTTs, nearest first: what the requester may place on
+	// where its measured round did not reach.
+	RTTs []PeerRTT `json:"rtts,omitempty"`
 }
 
 // Award gives workers of a job to a provider at the bid's price.
@@ -193,6 +198,11 @@ type Award struct {
 	Peers []string `json:"peers"`
 	// Addrs are the other providers' addresses, by peer ID, for those pings.
 	Addrs map[string][]string `json:"addrs,omitempty"`
+	// Measured, optional, says the requester's measured round already
+	// measured every pair of the proposed cluster from both ends
+	// (/gpumesh/rtt-round/1): the winner need not ping the others before
+	// it accepts. A provider that does not know the field pings anyway.
+	Measured bool `json:"measured,omitempty"`
 	// Network, on a failover award, is the ID of the job whose network
 	// the replacement's ranks join (its run request names it); empty
 	// means Job. A provider lets a run join no other network than its
@@ -405,7 +415,7 @@ func (m *Bid) Validate(now time.Time, maxSkew time.Duration) error {
 	if !finiteIn(m.VRAMGB, 0, 1024) {
 		errs = append(errs, fmt.Errorf("vram %v GB", m.VRAMGB))
 	}
-	errs = append(errs, validCoord(m.Coord), validAddrs(m.Addrs), validLife(m.Sent, m.Expires))
+	errs = append(errs, validCoord(m.Coord), validAddrs(m.Addrs), validRTTs(m.RTTs, MaxBidRTTs), validLife(m.Sent, m.Expires))
 	return timely(errors.Join(errs...), m.Sent, m.Expires, now, maxSkew)
 }
 

@@ -49,6 +49,12 @@ type BadActor struct {
 	// MisstatedOutputs runs the work and lists its outputs with digests
 	// that are not their bytes' (all zeros).
 	MisstatedOutputs bool
+	// UnderstateRTTs, if above 0, divides every RTT this node reports in
+	// a measured round (market.RTTRoundProtocol) by this factor: a liar
+	// making itself look close to everyone.
+	UnderstateRTTs float64
+	// IgnoreRTTRounds answers no measured round's probe.
+	IgnoreRTTRounds bool
 }
 
 // SetBadActor makes node i misbehave as b from now on; the zero BadActor
@@ -94,7 +100,7 @@ func (a *actor) now() BadActor {
 // time it is called.
 func (a *actor) knobs() *node.Knobs {
 	return &node.Knobs{
-		Market: market.Knobs{BeforeAward: a.beforeAward, RunBegan: a.runBegan},
+		Market: market.Knobs{BeforeAward: a.beforeAward, RunBegan: a.runBegan, RTTRow: a.rttRow},
 		Run:    run.ServerKnobs{BeforeAnswer: a.beforeAnswer, BeforeRun: a.beforeRun, BeforeList: a.beforeList, BeforeSend: a.beforeSend},
 	}
 }
@@ -108,6 +114,21 @@ func (a *actor) beforeAward(s network.Stream, _ *gossip.Award) (string, bool) {
 		return "", true
 	}
 	return b.DeclineAwards, false
+}
+
+// rttRow understates (UnderstateRTTs) or withholds (IgnoreRTTRounds) a
+// measured round's row.
+func (a *actor) rttRow(_ string, row []gossip.PeerRTT) ([]gossip.PeerRTT, bool) {
+	b := a.now()
+	if b.IgnoreRTTRounds {
+		return nil, true
+	}
+	if b.UnderstateRTTs > 0 {
+		for i := range row {
+			row[i].RTT = time.Duration(float64(row[i].RTT) / b.UnderstateRTTs)
+		}
+	}
+	return row, false
 }
 
 // runBegan disconnects from the requester (DisconnectAfter).

@@ -53,6 +53,11 @@ type SimOptions struct {
 	// every packet (one way), drawn from a source seeded by Seed. Off by
 	// default; packets may then be reordered, as on the internet.
 	Jitter time.Duration
+	// RTT, if set, overrides the round-trip time between nodes i and j
+	// (i < j) where it returns true: planted routes the country table
+	// does not have, such as a pair closer than the triangle inequality
+	// through any third node allows.
+	RTT func(i, j int) (time.Duration, bool)
 	// Bandwidth is every node's uplink and downlink in bits per second
 	// (default 100 Mbit/s).
 	Bandwidth int
@@ -250,6 +255,11 @@ func newSim(n int, opts SimOptions) (*Sim, error) {
 					est[k] = estimateRTT(tab, a, b)
 				}
 				d = est[k]
+			}
+			if opts.RTT != nil {
+				if o, ok := opts.RTT(i, j); ok {
+					d = o
+				}
 			}
 			s.rtt[i*n+j], s.rtt[j*n+i] = d, d
 		}

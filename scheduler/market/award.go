@@ -30,11 +30,15 @@ type rounds struct {
 	excluded map[int]*exclusion       // bids taken out, by bid index
 	measured map[[2]int]time.Duration // RTTs the winners measured, by pair of bids
 	held     map[int]*member          // accepted awards, by bid index
+	// verified are the pairs the measured round measured from both ends:
+	// a cluster of verified pairs only is awarded without the winners'
+	// pings (Award.Measured).
+	verified map[[2]int]bool
 }
 
 // newRounds is the state before the first round.
 func newRounds() *rounds {
-	return &rounds{excluded: map[int]*exclusion{}, measured: map[[2]int]time.Duration{}, held: map[int]*member{}}
+	return &rounds{excluded: map[int]*exclusion{}, measured: map[[2]int]time.Duration{}, held: map[int]*member{}, verified: map[[2]int]bool{}}
 }
 
 // outcome is how a round, or a run of rounds, ended.
@@ -63,6 +67,7 @@ func (d *driver) awardAndVerify(ctx context.Context) ([]*member, bool) {
 
 // rounds runs up to market.verify_rounds award rounds.
 func (d *driver) rounds(ctx context.Context, st *rounds) (outcome, []*member) {
+	d.measureRound(ctx, st)
 	for round := 1; round <= d.cfg.VerifyRounds; round++ {
 		if out, cluster := d.round(ctx, st, round); out != outAgain {
 			return out, cluster
@@ -148,6 +153,7 @@ func (d *driver) awardRound(ctx context.Context, cluster []*member, peers []stri
 		err error
 	}
 	answers := make(chan answer, len(cluster))
+	measured := allVerified(cluster, st.verified)
 	n := 0
 	for _, mb := range cluster {
 		if mb.accepted {
@@ -161,7 +167,7 @@ func (d *driver) awardRound(ctx context.Context, cluster []*member, peers []stri
 		n++
 		a := &gossip.Award{Job: req.ID, Provider: mb.peer.String(), Seq: d.nextSeq(), Sent: time.Now(),
 			AcceptBy: time.Now().Add(time.Duration(d.cfg.AwardTimeout)), Price: mb.price,
-			Ranks: mb.ranks, WorldSize: len(peers), Peers: peers, Addrs: without(addrs, mb.peer.String())}
+			Ranks: mb.ranks, WorldSize: len(peers), Peers: peers, Addrs: without(addrs, mb.peer.String()), Measured: measured}
 		mb.awardSeq = a.Seq
 		j.note("award", mb.peer, "award to %s: ranks %v at $%.4f per device-hour", short(mb.peer), a.Ranks, a.Price)
 		go func() {
@@ -199,10 +205,11 @@ func (d *driver) answered(mb *member, msg gossip.Message, err error, bids []rece
 			} else {
 				rtts = append(rtts, fmt.Sprintf("%s %s", short(other), human.Millis(rtt)))
 			}
+			// A pair's RTT is the larger of what its two ends say (and
+			// what the measured round found): a winner reporting less
+			// than the truth cannot talk a pair under the bound.
 			key := pair(mb.bid, k)
-			if prev, ok := st.measured[key]; !ok || rtt < prev {
-				st.measured[key] = rtt
-			}
+			st.measured[key] = max(st.measured[key], rtt)
 		}
 		d.d.Book.Record(mb.peer, reputation.AwardAccepted, j.view.ID)
 		j.note("accepted", mb.peer, "%s accepted, reserved until %s%s", short(mb.peer), msg.ReservedUntil.Format(time.TimeOnly), prefixed("; pings: ", strings.Join(rtts, ", ")))

@@ -6,6 +6,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
@@ -27,6 +28,16 @@ type Config struct {
 	AwardTimeout p2p.Duration `toml:"award_timeout" comment:"how long a winner has to accept an award, its pings to the other winners included"`
 	// VerifyRounds bounds the rounds of award, measure and replace.
 	VerifyRounds int `toml:"verify_rounds" comment:"rounds of award, ping-check and replace before a request gives up"`
+	// RTTRoundCandidates bounds the candidates of the measured round: a
+	// job with an RTT bound and k workers measures min(max(2k, k+4), this)
+	// of its bids' pairs before it places. 0 turns the round off.
+	RTTRoundCandidates int `toml:"rtt_round_candidates" comment:"most candidate providers whose pairwise RTTs are measured in one round before a cluster is placed: min(max(2k, k+4), this); 0 = no round, coordinates and the winners' pings only"`
+	// RTTRoundTimeout is how long the measured round waits for the
+	// candidates' rows; a candidate later than that is unmeasured.
+	RTTRoundTimeout p2p.Duration `toml:"rtt_round_timeout" comment:"how long the measured round waits for the candidates' RTT rows (a late candidate's pairs keep their coordinate estimates)"`
+	// RTTRoundSlack widens the RTT bound placement picks the round's
+	// first candidates under: coordinates prune, measurements decide.
+	RTTRoundSlack float64 `toml:"rtt_round_slack" comment:"factor on the job's RTT bound under which coordinates pick the measured round's first candidates"`
 	// ReserveHold is how long an accepted award keeps devices reserved for
 	// a job that has not started.
 	ReserveHold p2p.Duration `toml:"reserve_hold" comment:"how long an accepted award keeps this node's devices reserved before the job starts"`
@@ -75,6 +86,9 @@ type Config struct {
 // window plus 3 s for a bid's detour through a relay (docs/market.md).
 const DefaultRelayBidWindow = 5 * time.Second
 
+// DefaultRTTRoundCandidates is market.rtt_round_candidates' default.
+const DefaultRTTRoundCandidates = 24
+
 // DefaultConfig is a market tuned for interactive use: two seconds of
 // bidding at most, four eligible bids per worker to close early.
 func DefaultConfig() Config {
@@ -84,6 +98,9 @@ func DefaultConfig() Config {
 		EnoughBidsPerWorker: 4,
 		AwardTimeout:        p2p.Duration(3 * time.Second),
 		VerifyRounds:        4,
+		RTTRoundCandidates:  DefaultRTTRoundCandidates,
+		RTTRoundTimeout:     p2p.Duration(time.Second),
+		RTTRoundSlack:       2,
 		ReserveHold:         p2p.Duration(2 * time.Minute),
 		MinReputation:       reputation.DefaultMinReputation,
 		DefaultMaxPrice:     5,
@@ -121,6 +138,15 @@ func (c Config) Validate(prefix string) error {
 	}
 	if c.VerifyRounds < 1 || c.VerifyRounds > 20 {
 		bad("verify_rounds", "%d not in [1, 20]", c.VerifyRounds)
+	}
+	if c.RTTRoundCandidates < 0 || c.RTTRoundCandidates > gossip.MaxRTTCandidates {
+		bad("rtt_round_candidates", "%d not in [0, %d]", c.RTTRoundCandidates, gossip.MaxRTTCandidates)
+	}
+	if t := time.Duration(c.RTTRoundTimeout); t < 10*time.Millisecond || t > 10*time.Second {
+		bad("rtt_round_timeout", "%s not in [10ms, 10s]", t)
+	}
+	if s := c.RTTRoundSlack; !(s >= 1 && s <= 10) {
+		bad("rtt_round_slack", "%v not in [1, 10]", s)
 	}
 	if h := time.Duration(c.ReserveHold); h < time.Second || h > time.Hour {
 		bad("reserve_hold", "%s not in [1s, 1h]", h)

@@ -21,6 +21,9 @@
 //	         providers found through capability keys (/gpumesh/invite/1)
 //	collect  bids over /gpumesh/bid/1 until the deadline, or until enough
 //	         eligible bids with a feasible cluster among them have come
+//	measure  for a job with an RTT bound, a few candidates ping each other
+//	         in one round over /gpumesh/rtt-round/1 and return signed rows
+//	         (rttround.go; the provider's side in rttround_provider.go)
 //	place    scheduler/placement's choice over the bids, told what the
 //	         earlier rounds measured and excluded
 //	award    awards over /gpumesh/award/1; each winner pings the others

@@ -9,6 +9,7 @@ import "context"
 //
 //	request  request.go  build and sign the request, publish it, invite providers
 //	collect  collect.go  bids until the deadline, or until enough with a cluster among them
+//	measure  rttround.go the measured round: candidates ping each other, signed rows judged
 //	place    place.go    placement's choice over the bids, with what was measured
 //	award    award.go    awards, the winners' pings, class checks (verify.go), round by round
 //	execute  execute.go  the work over /gpumesh/run/1, failover (failover.go), audits (audit.go)

@@ -161,7 +161,7 @@ type Stats struct {
 	// BidsSent counts bids sent; BidsRefused those the requester refused.
 	BidsSent    uint64 `json:"bids_sent"`
 	BidsRefused uint64 `json:"bids_refused"`
-	// Refused counts bids, awards and releases this node refused, by reason.
+	// Refused counts bids, awards, releases and RTT probes this node refused, by reason.
 	Refused map[string]uint64 `json:"refused"`
 	// Accepted and Released count awards accepted and reservations ended.
 	Accepted uint64 `json:"accepted"`
@@ -202,6 +202,7 @@ func (m *Market) Start(ctx context.Context) {
 	m.d.Host.SetStreamHandler(AwardProtocol, m.prov.handleAward)
 	m.d.Host.SetStreamHandler(InviteProtocol, m.prov.handleInvite)
 	m.d.Host.SetStreamHandler(ReceiptProtocol, m.prov.handleSettle)
+	m.d.Host.SetStreamHandler(RTTRoundProtocol, m.prov.handleRTTProbe)
 	m.life.Go(func(life context.Context) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
@@ -216,7 +217,7 @@ func (m *Market) Start(ctx context.Context) {
 // it began, the market starts no more (goBackground), so nothing heard
 // after it (a request on gossip, a stream already open) starts new work.
 func (m *Market) Close() error {
-	for _, p := range []protocol.ID{BidProtocol, AwardProtocol, InviteProtocol, ReceiptProtocol} {
+	for _, p := range []protocol.ID{BidProtocol, AwardProtocol, InviteProtocol, ReceiptProtocol, RTTRoundProtocol} {
 		m.d.Host.RemoveStreamHandler(p)
 	}
 	m.life.Close()

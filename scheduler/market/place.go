@@ -20,6 +20,24 @@ const unreachable = time.Hour
 // place runs placement over the bids not excluded, with the RTTs measured
 // so far; it returns the result and the bid index of each placement bid.
 func (d *driver) place(excluded map[int]*exclusion, measured map[[2]int]time.Duration) (placement.Result, []int) {
+	preq, pb, idx := d.placeInput(excluded)
+	var opts []placement.Option
+	if len(measured) > 0 {
+		opts = append(opts, placement.WithMeasured(func(a, b int) (time.Duration, bool) {
+			d, ok := measured[pair(idx[a], idx[b])]
+			return d, ok
+		}))
+	}
+	res, err := placement.Place(preq, pb, opts...)
+	if err != nil {
+		return placement.Result{Summary: placement.Summary{Request: preq}}, idx
+	}
+	return res, idx
+}
+
+// placeInput is placement's request and bids for the job's bids not
+// excluded, with the bid index of each placement bid.
+func (d *driver) placeInput(excluded map[int]*exclusion) (placement.Request, []placement.Bid, []int) {
 	j := d.j
 	bids := j.bids()
 	busy := d.busy(j)
@@ -47,18 +65,7 @@ func (d *driver) place(excluded map[int]*exclusion, measured map[[2]int]time.Dur
 	}
 	preq := placement.Request{K: req.Workers, MaxRTT: req.MaxRTT, MaxPrice: req.MaxPrice * float64(per),
 		MinReputation: *j.view.Spec.MinReputation, Class: req.PerWorker.Class}
-	var opts []placement.Option
-	if len(measured) > 0 {
-		opts = append(opts, placement.WithMeasured(func(a, b int) (time.Duration, bool) {
-			d, ok := measured[pair(idx[a], idx[b])]
-			return d, ok
-		}))
-	}
-	res, err := placement.Place(preq, pb, opts...)
-	if err != nil {
-		return placement.Result{Summary: placement.Summary{Request: preq}}, idx
-	}
-	return res, idx
+	return preq, pb, idx
 }
 
 // member is a provider of a proposed cluster.

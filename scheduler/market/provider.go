@@ -54,6 +54,7 @@ type offered struct {
 	plan      plan
 	pool      string // of the devices the bid offers
 	lastAward uint64 // highest award or release seq seen
+	rttRounds int    // measured rounds answered for it (maxRTTRoundsPerJob)
 }
 
 // reservation holds devices for an accepted award.

@@ -38,7 +38,7 @@ func (p *provider) handleAward(s network.Stream) {
 		}
 	}
 	res, answer, bounded := p.accept(remote, a, decline)
-	if res != nil && bounded {
+	if res != nil && bounded && !a.Measured {
 		// Ping the other winners so the requester learns the cluster's real RTTs.
 		if acc, ok := answer.(*gossip.Accept); ok {
 			ctx, cancel := p.life.Context(context.Background())

@@ -33,6 +33,10 @@ func (p *provider) consider(ctx context.Context, requester peer.ID, req *gossip.
 	}
 	addrs := p.d.Addrs()
 	co, hasCoord := p.d.Coordinate()
+	var rtts []gossip.PeerRTT
+	if req.MaxRTT > 0 && req.Workers > 1 {
+		rtts = recentRTTs(p.d.Host, gossip.MaxBidRTTs)
+	}
 	now := time.Now()
 	p.mu.Lock()
 	if o, dup := p.open[req.ID]; dup && (req.Seq <= o.req.Seq || p.reserved[req.ID] != nil) {
@@ -56,7 +60,7 @@ func (p *provider) consider(ctx context.Context, requester peer.ID, req *gossip.
 	bid := &gossip.Bid{Job: req.ID, Seq: p.nextSeq(), Sent: now,
 		Expires: req.BidDeadline.Add(time.Duration(p.cfg.AwardTimeout) * time.Duration(p.cfg.VerifyRounds+1)),
 		Price:   pl.price.Float64(), Workers: pl.workers, Class: pl.class, VRAMGB: pl.vramGB,
-		CapacitySeq: o.Record.Seq, Addrs: addrs}
+		CapacitySeq: o.Record.Seq, Addrs: addrs, RTTs: rtts}
 	if hasCoord {
 		bid.Coord = &co
 	}

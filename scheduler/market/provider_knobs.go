@@ -22,6 +22,10 @@ type Knobs struct {
 	// its run of job here (BeginRun), with a context that ends when the
 	// market closes.
 	RunBegan func(ctx context.Context, job string, requester peer.ID)
+	// RTTRow, if set, is called with each row this provider measured in a
+	// measured round, before it is signed: it returns the row to send,
+	// or silent true to send nothing (the stream is reset).
+	RTTRow func(job string, row []gossip.PeerRTT) (out []gossip.PeerRTT, silent bool)
 }
 
 // knobLabel is what an award declined by Knobs.BeforeAward is counted

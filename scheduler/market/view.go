@@ -107,6 +107,9 @@ type JobView struct {
 	Cost *Cost `json:"cost,omitempty"`
 	// Placement is placement's explanation of the final choice.
 	Placement string `json:"placement,omitempty"`
+	// Measured is what the last measured round did (docs/market.md, "The
+	// measured round"); nil when none ran.
+	Measured *RoundView `json:"measured,omitempty"`
 	// Bids is how many bids arrived. Found is how many providers the
 	// capability keys gave, Invited how many of them were invited directly
 	// (the others had bid already), InviteRefusals why those that would

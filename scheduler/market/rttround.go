@@ -1,0 +1,442 @@
+package market
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
+	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
+
+	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/internal/human"
+	"github.com/gpumesh/gpumesh/scheduler/placement"
+	"github.com/gpumesh/gpumesh/scheduler/reputation"
+)
+
+// The measured round (docs/placement.md, docs/protocol/rtt-round-1.md):
+// coordinates prune, measurements decide. Before its first placement of a
+// bidding round, a requester whose job has an RTT bound picks more
+// candidates than it needs (placement's choice under a slackened bound,
+// then the next-best eligible bids), asks each over RTTRoundProtocol to
+// ping the others, in one parallel round with a deadline, and places on
+// what they measured. A pair's RTT is the larger of its two ends' reports;
+// a candidate whose reports the others or the requester's own pings
+// contradict is charged and its reports dropped. The winners still ping
+// each other before they accept (award.go), so a pair nobody measured, or
+// measured by one end only, is checked before the cluster stands.
+
+// RTTRoundProtocol carries a requester's signed RTTProbe to a candidate,
+// answered by the candidate's signed RTTRow.
+const RTTRoundProtocol = protocol.ID("/gpumesh/rtt-round/1")
+
+// Size limits of the measured round's messages.
+const (
+	maxProbeBytes = 96 << 10 // 32 candidates with 8 addresses each
+	maxRowBytes   = 24 << 10 // 32 entries with their errors
+)
+
+// Thresholds of the consistency checks (judge): a report is contradicted
+// when it is under a contradictFactor-th of the RTT it is checked against
+// and more than consistencySlack under it. Internet routes break the
+// triangle inequality by tens of milliseconds, a busy host's ping runs
+// long now and then (on loopback under load, by hundreds of times a
+// sub-millisecond RTT), and a report below the truth gains its sender
+// nothing where the other end reported too (a pair is the larger report):
+// so the checks stay coarse, sparing honest candidates the charge. A
+// candidate is distrusted only when at least minContradicted of its
+// checked reports, and more than half of them, are contradicted: a liar
+// understates them all, noise hits a few, and one peer reporting high
+// cannot frame an honest one.
+const (
+	consistencySlack = 20 * time.Millisecond
+	contradictFactor = 3
+	minContradicted  = 2
+)
+
+// RoundView is what a job's measured round did, in JobView.
+type RoundView struct {
+	// Candidates were asked; Silent of them sent no row in time, and
+	// Distrusted had their reports dropped (Charged of those also had
+	// their reputation charged).
+	Candidates int `json:"candidates"`
+	Silent     int `json:"silent,omitempty"`
+	Distrusted int `json:"distrusted,omitempty"`
+	Charged    int `json:"charged,omitempty"`
+	// Pairs is how many candidate pairs were measured, from Reports RTTs.
+	Pairs   int `json:"pairs"`
+	Reports int `json:"reports"`
+	// TookMS is how long the round took.
+	TookMS float64 `json:"took_ms"`
+}
+
+// allVerified reports whether the measured round measured every pair of
+// cluster from both ends (a cluster of one provider has no pair).
+func allVerified(cluster []*member, verified map[[2]int]bool) bool {
+	for x, a := range cluster {
+		for _, b := range cluster[x+1:] {
+			if !verified[pair(a.bid, b.bid)] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// roundSize is how many candidates a round for k workers measures:
+// min(max(2k, k+4), most).
+func roundSize(k, most int) int { return min(max(2*k, k+4), most) }
+
+// measureRound runs the measured round for the bids not excluded, and
+// puts what it measured in st.measured. It does nothing when the job has
+// no RTT bound, market.rtt_round_candidates is 0, or fewer than two
+// candidates bid.
+func (d *driver) measureRound(ctx context.Context, st *rounds) {
+	req := d.j.request()
+	most := d.cfg.RTTRoundCandidates
+	if req.MaxRTT <= 0 || most < 2 || req.Workers < 2 {
+		return
+	}
+	cands := d.roundCandidates(st.excluded, roundSize(req.Workers, most))
+	if len(cands) < 2 {
+		return
+	}
+	start := time.Now()
+	rctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RTTRoundTimeout))
+	defer cancel()
+	bids := d.j.bids()
+	peers := make([]peer.ID, len(cands))
+	for i, b := range cands {
+		peers[i] = bids[b].from
+	}
+	rows, own := d.probeAll(rctx, req.ID, cands, bids)
+	v := judge(peers, rows, own)
+	for i, why := range v.distrusted {
+		if !v.charged[i] {
+			d.j.note("rtt_distrusted", peers[i], "%s's RTT reports distrusted: %s", short(peers[i]), why)
+			continue
+		}
+		d.d.Book.Record(peers[i], reputation.Violation, "measured round: "+why)
+		d.j.note("rtt_distrusted", peers[i], "%s's RTT reports distrusted, its reputation charged: %s", short(peers[i]), why)
+	}
+	for pr, rtt := range v.pairs {
+		key := pair(cands[pr[0]], cands[pr[1]])
+		st.measured[key] = max(st.measured[key], rtt)
+		if v.both[pr] {
+			st.verified[key] = true
+		}
+	}
+	took := time.Since(start)
+	view := &RoundView{Candidates: len(cands), Silent: len(cands) - v.answered, Distrusted: len(v.distrusted),
+		Pairs: len(v.pairs), Reports: v.reports, TookMS: msf(took)}
+	for _, c := range v.charged {
+		if c {
+			view.Charged++
+		}
+	}
+	d.j.mu.Lock()
+	d.j.view.Measured = view
+	d.j.event("measured", "", "%s", v.summary(len(cands), took))
+	d.j.mu.Unlock()
+}
+
+// bidPairs are the pairs of bids (by index) whose two bids both carry
+// their RTT to each other (gossip.Bid.RTTs), at the larger of the two. A
+// pair one bid alone reports is left out, as one end's word. They are a
+// moving average of past pings, a few milliseconds above a fresh one at
+// times: good enough to pick the round's candidates by, better than
+// coordinates, but not to decide on (a pair just under a tight bound would
+// read as over it), so placement proper never sees them.
+func bidPairs(bids []received) map[[2]int]time.Duration {
+	index := make(map[string]int, len(bids))
+	for i, b := range bids {
+		index[b.from.String()] = i
+	}
+	said := map[[2]int]time.Duration{} // [from, to]
+	for i, b := range bids {
+		for _, r := range b.bid.RTTs {
+			if k, ok := index[r.Peer]; ok && k != i && r.Err == "" {
+				said[[2]int{i, k}] = r.RTT
+			}
+		}
+	}
+	out := map[[2]int]time.Duration{}
+	for ft, rtt := range said {
+		if back, ok := said[[2]int{ft[1], ft[0]}]; ok && ft[0] < ft[1] {
+			out[pair(ft[0], ft[1])] = max(rtt, back)
+		}
+	}
+	return out
+}
+
+// roundCandidates picks up to n bids (indices in the job's bids) for the
+// round, in this order: the members of placement's choice under the bound
+// times market.rtt_round_slack (on the bids' recent RTTs where two bids
+// report each other, coordinates elsewhere); the bids placement found
+// within that bound of its choice, by effective price; the bids it put
+// too far that are cheaper than the choice's dearest member, by effective
+// price (a cheap pair that coordinates call too far apart is what the
+// round is for); then the other far bids. The round lasts as long as its
+// farthest pair's ping, so near bids come before far ones.
+func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
+	preq, pb, idx := d.placeInput(excluded)
+	preq.MaxRTT = time.Duration(float64(preq.MaxRTT) * d.cfg.RTTRoundSlack)
+	reported := bidPairs(d.j.bids())
+	res, err := placement.Place(preq, pb, placement.WithMeasured(func(a, b int) (time.Duration, bool) {
+		rtt, ok := reported[pair(idx[a], idx[b])]
+		return rtt, ok
+	}))
+	if err != nil {
+		return nil
+	}
+	var out, near, cheapFar, far []int
+	dearest := 0.0
+	for _, a := range res.Chosen {
+		out = append(out, a.Index)
+		dearest = max(dearest, pb[a.Index].EffectivePrice())
+	}
+	for _, r := range res.Rejected {
+		switch {
+		case r.Reason == placement.ReasonNotNeeded:
+			near = append(near, r.Index)
+		case r.Reason != placement.ReasonTooFar && r.Reason != placement.ReasonTooFew:
+			// not eligible
+		case len(res.Chosen) > 0 && pb[r.Index].EffectivePrice() < dearest:
+			cheapFar = append(cheapFar, r.Index)
+		default:
+			far = append(far, r.Index)
+		}
+	}
+	byPrice := func(a, b int) int { return cmpFloat(pb[a].EffectivePrice(), pb[b].EffectivePrice()) }
+	for _, part := range [][]int{near, cheapFar, far} {
+		slices.SortStableFunc(part, byPrice)
+		out = append(out, part...)
+	}
+	out = out[:min(n, len(out))]
+	for i, p := range out {
+		out[i] = idx[p]
+	}
+	return out
+}
+
+// cmpFloat orders two floats.
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// probeAll sends the round's probe to every candidate and pings each
+// itself, all in parallel, until ctx ends. It returns each candidate's
+// row, by position in cands (nil for one that did not answer in time or
+// whose row was refused), and this node's own RTT to each (0 unknown).
+func (d *driver) probeAll(ctx context.Context, job string, cands []int, bids []received) ([]map[int]time.Duration, []time.Duration) {
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	deadline, _ := ctx.Deadline()
+	probe := &gossip.RTTProbe{Job: job, Nonce: hex.EncodeToString(nonce[:]), Seq: d.nextSeq(), Sent: time.Now(), Deadline: deadline}
+	pos := make(map[string]int, len(cands))
+	for i, b := range cands {
+		probe.Candidates = append(probe.Candidates, gossip.RTTCandidate{Peer: bids[b].from.String(), Addrs: firstAddrs(bids[b].bid.Addrs)})
+		pos[bids[b].from.String()] = i
+	}
+	rows := make([]map[int]time.Duration, len(cands))
+	own := make([]time.Duration, len(cands))
+	done := make(chan struct{}, 2*len(cands))
+	for i, b := range cands {
+		from := bids[b].from
+		go func() {
+			defer func() { done <- struct{}{} }()
+			data, err := d.send(ctx, from, bids[b].bid.Addrs, RTTRoundProtocol, probe, maxRowBytes)
+			if err != nil {
+				d.log.Debug("no RTT row", "peer", short(from), "err", err)
+				return
+			}
+			row, err := readRow(data, probe, from, pos, time.Now())
+			if err != nil {
+				d.violation(from, "rtt row", err)
+				return
+			}
+			rows[i] = row
+		}()
+		go func() {
+			defer func() { done <- struct{}{} }()
+			own[i] = d.pingMin(ctx, from, ownPings)
+		}()
+	}
+	for range 2 * len(cands) {
+		<-done
+	}
+	return rows, own
+}
+
+// firstAddrs is at most the first eight of addrs, as a probe carries them.
+func firstAddrs(addrs []string) []string { return addrs[:min(len(addrs), 8)] }
+
+// ownPings is how many times the requester pings each candidate in a
+// round; it keeps the least. A ping's noise (a busy host, a queue) only
+// ever adds, and the requester's figures are the evidence a candidate's
+// reputation is charged on, so they are worth a second sample; the
+// second costs one more round trip to the candidate, while the row takes
+// about two.
+const ownPings = 2
+
+// pingMin is the least of up to n pings to p, 0 when none answered before
+// ctx ended.
+func (d *driver) pingMin(ctx context.Context, p peer.ID, n int) time.Duration {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := ping.Ping(ctx, d.d.Host, p)
+	var least time.Duration
+	for range n {
+		select {
+		case res, ok := <-results:
+			if !ok || res.Error != nil {
+				return least
+			}
+			if least == 0 || res.RTT < least {
+				least = res.RTT
+			}
+		case <-ctx.Done():
+			return least
+		}
+	}
+	return least
+}
+
+// readRow decodes the signed row from answering probe, and returns its
+// RTTs by candidate position (pos maps a candidate's peer ID to it); a
+// failed ping counts as unreachable. It refuses a row not signed by from,
+// for another job or round, and drops entries about peers that are not
+// candidates, and about from itself.
+func readRow(data []byte, probe *gossip.RTTProbe, from peer.ID, pos map[string]int, now time.Time) (map[int]time.Duration, error) {
+	msg, signer, err := gossip.Decode(data, []gossip.Type{gossip.RTTRowType}, now, maxRowBytes, time.Minute)
+	if err != nil {
+		return nil, err
+	}
+	if signer != from {
+		return nil, fmt.Errorf("%w: row signed by %s, asked of %s", errForged, short(signer), short(from))
+	}
+	row := msg.(*gossip.RTTRow)
+	if row.Job != probe.Job || row.Nonce != probe.Nonce {
+		return nil, fmt.Errorf("%w: row for another job or round", gossip.ErrInvalid)
+	}
+	out := make(map[int]time.Duration, len(row.RTTs))
+	for _, r := range row.RTTs {
+		i, ok := pos[r.Peer]
+		if !ok || r.Peer == from.String() {
+			continue
+		}
+		if r.Err != "" {
+			out[i] = unreachable
+		} else {
+			out[i] = r.RTT
+		}
+	}
+	return out, nil
+}
+
+// roundVerdict is what a round's rows establish.
+type roundVerdict struct {
+	// pairs are the measured RTTs, by pair of candidate positions (lower first).
+	pairs map[[2]int]time.Duration
+	// distrusted are the candidates whose reports were dropped, and why;
+	// charged those of them this node's own pings contradicted, whose
+	// reputation is charged.
+	distrusted map[int]string
+	charged    map[int]bool
+	// both are the pairs both of whose ends reported, both trusted.
+	both map[[2]int]bool
+	// answered, reports: rows taken, and RTTs reported in them.
+	answered, reports int
+}
+
+// judge turns the candidates' rows (by position, nil for none) and this
+// node's own RTTs to them (0 unknown) into measured pairs. Each report is
+// checked against what the other end reported, when it did, and against
+// the least RTT the triangle inequality allows from this node's own pings,
+// |own[a] - own[b]|, when both are known; it is contradicted when it is
+// below a contradictFactor-th of the other figure and more than
+// consistencySlack under it. A
+// candidate with at least minContradicted contradicted reports, more than
+// half of those checked, is distrusted: its reports are dropped. It is
+// charged too when at least minContradicted of them are contradicted by
+// this node's own pings: first-hand evidence, where the other ends' word
+// may be a busy host's noise (or a framer's). A pair's
+// RTT is the larger of its trusted ends' reports; a pair with none stays
+// unmeasured.
+func judge(peers []peer.ID, rows []map[int]time.Duration, own []time.Duration) roundVerdict {
+	v := roundVerdict{pairs: map[[2]int]time.Duration{}, distrusted: map[int]string{}, charged: map[int]bool{}, both: map[[2]int]bool{}}
+	contradicts := func(report, floor time.Duration) bool {
+		return report*contradictFactor < floor && floor-report > consistencySlack
+	}
+	for a, row := range rows {
+		if row == nil {
+			continue
+		}
+		v.answered++
+		v.reports += len(row)
+		checked, byOthers, byUs := 0, 0, 0
+		var example string
+		for b, r := range row {
+			other, withOther := rows[b][a]
+			withOwn := own[a] > 0 && own[b] > 0
+			floor := max(own[a]-own[b], own[b]-own[a])
+			if !withOther && !withOwn {
+				continue
+			}
+			checked++
+			if withOwn && contradicts(r, floor) {
+				byUs++
+				example = fmt.Sprintf("reported %s to %s, but this node's own pings (%s and %s) put that pair at least %s apart",
+					human.Millis(r), short(peers[b]), human.Millis(own[a]), human.Millis(own[b]), human.Millis(floor))
+			} else if withOther && contradicts(r, other) {
+				byOthers++
+				if example == "" {
+					example = fmt.Sprintf("reported %s to %s, which measured %s", human.Millis(r), short(peers[b]), human.Millis(other))
+				}
+			}
+		}
+		if bad := byOthers + byUs; bad >= minContradicted && 2*bad > checked {
+			v.distrusted[a] = fmt.Sprintf("%d of its %d checked reports contradicted, e.g. %s", bad, checked, example)
+			v.charged[a] = byUs >= minContradicted
+		}
+	}
+	for a, row := range rows {
+		if _, out := v.distrusted[a]; out || row == nil {
+			continue
+		}
+		for b, r := range row {
+			key := [2]int{min(a, b), max(a, b)}
+			if _, seen := v.pairs[key]; seen {
+				v.both[key] = true // the other end's report came first
+			}
+			v.pairs[key] = max(v.pairs[key], r)
+		}
+	}
+	return v
+}
+
+// summary is the round's event text: "measured 12 candidates: 66 pairs
+// in 41 ms; 2 did not answer; 1 report distrusted".
+func (v roundVerdict) summary(candidates int, took time.Duration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "measured %s: %s in %s (%s reported)", human.Plural(candidates, "candidate"), human.Plural(len(v.pairs), "pair"),
+		human.Millis(took), human.Plural(v.reports, "RTT"))
+	if n := candidates - v.answered; n > 0 {
+		fmt.Fprintf(&b, "; %d did not answer", n)
+	}
+	if n := len(v.distrusted); n > 0 {
+		fmt.Fprintf(&b, "; %s distrusted", human.Plural(n, "candidate"))
+	}
+	return b.String()
+}

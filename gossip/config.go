@@ -23,6 +23,12 @@ type Config struct {
 	HeartbeatInterval p2p.Duration `toml:"heartbeat_interval" comment:"how often this node announces itself on the capacity topic"`
 	// MaxClockSkew is how far in the future a message's timestamp may be.
 	MaxClockSkew p2p.Duration `toml:"max_clock_skew" comment:"how far ahead of our clock a message timestamp may be"`
+	// LegacyJobsTopic keeps a provider listening on the version 2 jobs
+	// topic (TopicJobs) beside its version 3 shards, so that requesters
+	// not yet on the shards still reach it. On for the release that
+	// brings the shards; off drops the whole network's requests from the
+	// node's inbound load (docs/protocol/gossip-3.md).
+	LegacyJobsTopic bool `toml:"legacy_jobs_topic" comment:"providers also listen for job requests on the version 2 jobs topic (gpumesh/jobs/2), for requesters not yet on the sharded topics"`
 }
 
 // DefaultConfig returns the gossip settings every profile starts from.
@@ -33,6 +39,7 @@ func DefaultConfig() Config {
 		FloodPublish:      false,
 		HeartbeatInterval: p2p.Duration(30 * time.Second),
 		MaxClockSkew:      p2p.Duration(30 * time.Second),
+		LegacyJobsTopic:   true,
 	}
 }
 

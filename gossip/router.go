@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,10 @@ type Stats struct {
 	// Published counts the messages this node published (its own count
 	// among Accepted too: GossipSub validates local messages).
 	Published uint64 `json:"published"`
+	// ByTopic counts Accepted by topic (its name in Topics or
+	// JobShardTopics, not its wire name): which shards' messages reached
+	// this node.
+	ByTopic map[string]uint64 `json:"by_topic,omitempty"`
 }
 
 // rejectReasons maps decode errors to the labels used in Stats and logs.
@@ -109,7 +114,9 @@ type Router struct {
 	buckets  map[seqKey]*bucket // by topic, codec and signer
 
 	ps     *pubsub.PubSub
-	topics map[string]*pubsub.Topic
+	join   []string // the topics Start joins and subscribes to
+	tmu    sync.Mutex
+	topics map[string]*pubsub.Topic // under tmu once started
 	subs   []*pubsub.Subscription
 
 	presence *Presence
@@ -119,6 +126,7 @@ type Router struct {
 	scores            atomic.Pointer[map[peer.ID]float64]
 	rejMu             sync.Mutex
 	rejected          map[string]uint64
+	byTopic           map[string]uint64 // under rejMu
 	lastWarn          time.Time
 	overflows         map[peer.ID]overflowCount // under rejMu
 
@@ -178,6 +186,8 @@ func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Lo
 		buckets:  map[seqKey]*bucket{},
 		topics:   map[string]*pubsub.Topic{},
 		rejected: map[string]uint64{},
+		byTopic:  map[string]uint64{},
+		join:     Topics,
 
 		overflows: map[peer.ID]overflowCount{},
 	}
@@ -197,6 +207,15 @@ type Option func(*Router)
 // Allow and Publish keep using the names in Topics.
 func WithTopicPrefix(prefix string) Option {
 	return func(r *Router) { r.topicPrefix = prefix }
+}
+
+// WithTopics replaces the topics the router joins and subscribes to at
+// Start (Topics by default): a node joins the jobs shards it serves
+// (OfferJobTopics) and, while it still listens to version 2 requesters,
+// TopicJobs. A topic it publishes on without subscribing (a request's
+// shards) is joined on its first Publish.
+func WithTopics(names ...string) Option {
+	return func(r *Router) { r.join = slices.Clone(names) }
 }
 
 // wireTopic is the name topic travels under on this router's network.
@@ -260,8 +279,8 @@ func (r *Router) Start(ctx context.Context) error {
 		pubsub.WithValidateQueueSize(validateQueue),
 	}
 	if r.cfg.PeerScoring {
-		wire := make([]string, 0, len(Topics))
-		for _, name := range Topics {
+		var wire []string
+		for _, name := range r.scoredTopics() {
 			wire = append(wire, r.wireTopic(name))
 		}
 		params, thresholds := scoreParams(wire, r.appScore)
@@ -277,24 +296,17 @@ func (r *Router) Start(ctx context.Context) error {
 		return fmt.Errorf("start gossipsub: %w", err)
 	}
 	r.ps = ps
-	for _, name := range Topics {
-		// Inline: our validators only compute (decode, verify a signature),
-		// so a goroutine per message would cost more than it saves.
-		if err := ps.RegisterTopicValidator(r.wireTopic(name), r.validator(name), pubsub.WithValidatorInline(true)); err != nil {
-			cancel()
-			return fmt.Errorf("register validator for %s: %w", name, err)
-		}
-		t, err := ps.Join(r.wireTopic(name))
+	for _, name := range r.join {
+		t, err := r.joinTopic(name)
 		if err != nil {
 			cancel()
-			return fmt.Errorf("join %s: %w", name, err)
+			return err
 		}
 		sub, err := t.Subscribe()
 		if err != nil {
 			cancel()
 			return fmt.Errorf("subscribe to %s: %w", name, err)
 		}
-		r.topics[name] = t
 		r.subs = append(r.subs, sub)
 		r.wg.Add(1)
 		go r.read(runCtx, name, sub)
@@ -323,9 +335,11 @@ func (r *Router) Close() error {
 	}
 	r.wg.Wait()
 	var errs []error
+	r.tmu.Lock()
 	for _, t := range r.topics {
 		errs = append(errs, t.Close())
 	}
+	r.tmu.Unlock()
 	r.cancel() // stops GossipSub
 	r.cancel = nil
 	return errors.Join(errs...)
@@ -340,9 +354,9 @@ func (r *Router) Presence() *Presence { return r.presence }
 
 // Publish signs msg in an envelope with this node's key and publishes it on topic.
 func (r *Router) Publish(ctx context.Context, topic string, msg Message) error {
-	t, ok := r.topics[topic]
-	if !ok {
-		return fmt.Errorf("publish: not joined to topic %q", topic)
+	t, err := r.publishTopic(topic)
+	if err != nil {
+		return err
 	}
 	data, err := Encode(msg, r.key)
 	if err != nil {
@@ -360,7 +374,10 @@ func (r *Router) Publish(ctx context.Context, topic string, msg Message) error {
 
 // TopicPeers returns the peers this node knows to be subscribed to topic.
 func (r *Router) TopicPeers(topic string) []peer.ID {
-	if t, ok := r.topics[topic]; ok {
+	r.tmu.Lock()
+	t, ok := r.topics[topic]
+	r.tmu.Unlock()
+	if ok {
 		return t.ListPeers()
 	}
 	return nil
@@ -388,7 +405,11 @@ func (r *Router) Stats() Stats {
 	for k, v := range r.rejected {
 		rej[k] = v
 	}
-	return Stats{Accepted: r.accepted.Load(), Ignored: r.ignored.Load(), Rejected: rej, Published: r.published.Load()}
+	by := make(map[string]uint64, len(r.byTopic))
+	for k, v := range r.byTopic {
+		by[k] = v
+	}
+	return Stats{Accepted: r.accepted.Load(), Ignored: r.ignored.Load(), Rejected: rej, Published: r.published.Load(), ByTopic: by}
 }
 
 // validator decodes and checks every message on topic before GossipSub
@@ -427,6 +448,9 @@ func (r *Router) validator(topic string) pubsub.ValidatorEx {
 		}
 		m.ValidatorData = Received{Topic: topic, From: from, Msg: msg}
 		r.accepted.Add(1)
+		r.rejMu.Lock()
+		r.byTopic[topic]++
+		r.rejMu.Unlock()
 		return pubsub.ValidationAccept
 	}
 }

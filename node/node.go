@@ -241,7 +241,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		n.log.With("component", "challenge"))
 	n.proofs.Start(base)
 	n.gossip, err = gossip.New(n.cfg.Gossip, n.net.Host(), key, agent, n.log.With("component", "gossip"),
-		gossip.WithTopicPrefix(n.net.Def().TopicPrefix))
+		gossip.WithTopicPrefix(n.net.Def().TopicPrefix), gossip.WithTopics(n.gossipTopics()...))
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ type job struct {
 	invited chan struct{} // closed once invitations, if any, have answered
 	// unmeshed is set when a jobs topic had no subscriber at publish.
 	unmeshed atomic.Bool
-	settles sync.WaitGroup
+	settles  sync.WaitGroup
 
 	// holding is the workers awarded to each provider and not yet given
 	// back; guarded by requester.mu, since the requester's other jobs read

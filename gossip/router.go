@@ -556,10 +556,25 @@ func (r *Router) forgetOldSeqs(now time.Time) {
 // contentID names a message by the hash of its bytes: with no GossipSub
 // signature there is no (origin, seqno) pair, and an identical replay within
 // the seen-cache window is dropped as a duplicate.
+//
+// On a version 3 jobs shard the topic's wire name is hashed first
+// (sha256(topic, 0x00, data)): a requester publishes the same signed
+// request on several shards, and with the bytes alone as its name the
+// router's seen cache would send it on the first topic only
+// (docs/protocol/gossip-3.md).
 func contentID(m *pb.Message) string {
-	sum := sha256.Sum256(m.GetData())
-	return string(sum[:20])
+	h := sha256.New()
+	if t := m.GetTopic(); strings.Contains(t, shardWireMark) {
+		h.Write([]byte(t))
+		h.Write([]byte{0})
+	}
+	h.Write(m.GetData())
+	return string(h.Sum(nil)[:20])
 }
+
+// shardWireMark is in the wire name of every version 3 jobs shard, on any
+// network: "<prefix>/jobs/3/<pool>/<region>".
+const shardWireMark = "/jobs/3/"
 
 // reject counts a rejected message and logs it, at most one warning every
 // ten seconds so a flood of garbage cannot flood the log too. via is the peer

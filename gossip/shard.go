@@ -69,8 +69,8 @@ func ShardRegion(name string) (string, bool) {
 }
 
 // requestPools are the pools whose providers may serve req: cpu for a
-// CPU-only worker, the asked pool, or gpu and apple when a GPU job names
-// no pool.
+// CPU-only worker, the asked pool, or every pool when a job with devices
+// names none (a CPU-only node's CPU counts as one device).
 func requestPools(req *JobRequest) []string {
 	w := req.PerWorker
 	switch {
@@ -79,7 +79,7 @@ func requestPools(req *JobRequest) []string {
 	case w.Pool != "":
 		return []string{w.Pool}
 	default:
-		return []string{"gpu", "apple"}
+		return ShardPools
 	}
 }
 
@@ -108,7 +108,7 @@ func requestRegions(req *JobRequest) []string {
 // RequestJobTopics are the version 3 jobs topics req is published on:
 // every (pool, region) shard of a provider that could serve it. A request
 // with a pool and known regions goes to one topic per region; one with
-// neither to every region of its pools (at most 14 topics).
+// neither to every shard (21 topics).
 func RequestJobTopics(req *JobRequest) []string {
 	var out []string
 	for _, p := range requestPools(req) {

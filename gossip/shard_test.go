@@ -31,7 +31,7 @@ func TestRequestJobTopics(t *testing.T) {
 		{"pool and region", gpu, []string{"DE"}, []string{"gpumesh/jobs/3/gpu/eu"}},
 		{"two regions, one shard each, sorted", gpu, []string{"US", "EU", "FR"}, []string{"gpumesh/jobs/3/gpu/eu", "gpumesh/jobs/3/gpu/na"}},
 		{"cpu-only", Resources{CPUCores: 2}, []string{"JP"}, []string{"gpumesh/jobs/3/cpu/as"}},
-		{"no pool: gpu and apple", Resources{GPUs: 1}, []string{"AU"}, []string{"gpumesh/jobs/3/gpu/oc", "gpumesh/jobs/3/apple/oc"}},
+		{"no pool: every pool", Resources{GPUs: 1}, []string{"AU"}, []string{"gpumesh/jobs/3/gpu/oc", "gpumesh/jobs/3/apple/oc", "gpumesh/jobs/3/cpu/oc"}},
 	}
 	for _, c := range cases {
 		got := RequestJobTopics(&JobRequest{PerWorker: c.per, Regions: c.regions})
@@ -47,8 +47,8 @@ func TestRequestJobTopics(t *testing.T) {
 	if len(custom) != len(ShardRegions) {
 		t.Errorf("a custom region must reach every shard: %v", custom)
 	}
-	if n := len(RequestJobTopics(&JobRequest{PerWorker: Resources{GPUs: 1}})); n != 14 {
-		t.Errorf("widest request: %d topics, want 14", n)
+	if n := len(RequestJobTopics(&JobRequest{PerWorker: Resources{GPUs: 1}})); n != 21 {
+		t.Errorf("widest request: %d topics, want 21", n)
 	}
 }
 

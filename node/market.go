@@ -61,7 +61,7 @@ func (n *Node) newJobs(life context.Context) error {
 	if n.cfg.Offer.Enabled {
 		deps.Offer = n.marketOffer
 	}
-	deps.JobTopics = gossip.RequestJobTopics
+	deps.JobTopics = n.requestTopics()
 	deps.TopicPeers = n.gossip.TopicPeers
 	n.jobs, err = market.New(cfg, deps)
 	if err != nil {

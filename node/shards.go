@@ -11,8 +11,12 @@ import (
 // devices' pools and its offer's region and country); and, while
 // gossip.legacy_jobs_topic is on, a provider's version 2 jobs topic too.
 // A node that offers nothing subscribes to no jobs topic: it only
-// publishes on the shards of its own requests.
+// publishes on the shards of its own requests. With gossip.job_shards off
+// it joins what a version 2 node joins.
 func (n *Node) gossipTopics() []string {
+	if !n.cfg.Gossip.JobShards {
+		return gossip.Topics
+	}
 	topics := []string{gossip.TopicCapacity, gossip.TopicAnchors}
 	if !n.cfg.Offer.Enabled {
 		return topics
@@ -35,4 +39,20 @@ func (n *Node) jobShards() []string {
 	}
 	c := n.cfg.Offer
 	return gossip.OfferJobTopics(pools, c.Region, c.Country)
+}
+
+// requestTopics is the market's Deps.JobTopics: the request's shards and,
+// while gossip.legacy_jobs_topic is on, the version 2 jobs topic too, so
+// that version 2 providers still hear it (new providers hear it twice and
+// bid once); nil (the version 2 topic alone) with gossip.job_shards off.
+func (n *Node) requestTopics() func(*gossip.JobRequest) []string {
+	if !n.cfg.Gossip.JobShards {
+		return nil
+	}
+	if !n.cfg.Gossip.LegacyJobsTopic {
+		return gossip.RequestJobTopics
+	}
+	return func(req *gossip.JobRequest) []string {
+		return append(gossip.RequestJobTopics(req), gossip.TopicJobs)
+	}
 }

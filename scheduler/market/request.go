@@ -35,7 +35,7 @@ func (r *requester) newRequest(spec Spec, now time.Time) (*gossip.JobRequest, st
 
 // publish signs req and publishes it on its jobs topics (Deps.JobTopics):
 // it fails only when no topic took it. A topic with no known subscriber
-// (a shard with no mesh yet) marks the job for invitations.
+// among its shards (one with no mesh yet) marks the job for invitations.
 func (d *driver) publish(ctx context.Context, req *gossip.JobRequest) error {
 	topics := []string{gossip.TopicJobs}
 	if d.d.JobTopics != nil {
@@ -47,7 +47,7 @@ func (d *driver) publish(ctx context.Context, req *gossip.JobRequest) error {
 			errs = append(errs, err)
 			continue
 		}
-		if d.d.TopicPeers != nil && len(d.d.TopicPeers(t)) == 0 {
+		if d.d.TopicPeers != nil && gossip.IsJobShard(t) && len(d.d.TopicPeers(t)) == 0 {
 			d.j.unmeshed.Store(true)
 		}
 	}

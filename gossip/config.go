@@ -29,13 +29,13 @@ type Config struct {
 	// requests published there alone (a way back during the transition).
 	JobShards bool `toml:"job_shards" comment:"publish and receive job requests on the sharded topics gpumesh/jobs/3/<pool>/<region>; off = the single version 2 jobs topic"`
 	// LegacyJobsTopic keeps the version 2 jobs topic (TopicJobs) beside
-	// the version 3 shards: a provider listens there too, so that
-	// requesters not yet on the shards still reach it, and a requester
+	// the version 3 shards: every node listens there too, as in version 2,
+	// so that requesters not yet on the shards still reach providers, and a requester
 	// publishes there too, so that providers not yet on them still hear
 	// it. On for the release that brings the shards; off drops the whole
-	// network's requests from a provider's inbound load
+	// network's requests from a node's inbound load
 	// (docs/protocol/gossip-3.md).
-	LegacyJobsTopic bool `toml:"legacy_jobs_topic" comment:"also listen (provider) and publish (requester) on the version 2 jobs topic gpumesh/jobs/2, for nodes not yet on the sharded topics; off once the network has moved"`
+	LegacyJobsTopic bool `toml:"legacy_jobs_topic" comment:"also listen and publish on the version 2 jobs topic gpumesh/jobs/2, for nodes not yet on the sharded topics; off once the network has moved"`
 }
 
 // DefaultConfig returns the gossip settings every profile starts from.

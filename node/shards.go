@@ -9,19 +9,19 @@ import (
 // gossipTopics are the topics this node subscribes to: capacity and
 // anchors; a provider's jobs shards (gossip.OfferJobTopics, from its
 // devices' pools and its offer's region and country); and, while
-// gossip.legacy_jobs_topic is on, a provider's version 2 jobs topic too.
-// A node that offers nothing subscribes to no jobs topic: it only
-// publishes on the shards of its own requests. With gossip.job_shards off
-// it joins what a version 2 node joins.
+// gossip.legacy_jobs_topic is on, the version 2 jobs topic, as every
+// version 2 node did (its mesh stays as wide as before for the release
+// both versions share). Past the transition a node that offers nothing
+// subscribes to no jobs topic: it only publishes on its requests' shards.
+// With gossip.job_shards off it joins what a version 2 node joins.
 func (n *Node) gossipTopics() []string {
 	if !n.cfg.Gossip.JobShards {
 		return gossip.Topics
 	}
 	topics := []string{gossip.TopicCapacity, gossip.TopicAnchors}
-	if !n.cfg.Offer.Enabled {
-		return topics
+	if n.cfg.Offer.Enabled {
+		topics = append(topics, n.jobShards()...)
 	}
-	topics = append(topics, n.jobShards()...)
 	if n.cfg.Gossip.LegacyJobsTopic {
 		topics = append(topics, gossip.TopicJobs)
 	}

@@ -162,7 +162,8 @@ func TestShardsMixedVersions(t *testing.T) {
 	// distinct messages to GossipSub); its market bids once.
 	nodetest.WaitFor(t, 10*time.Second, func() bool { return jobsAccepted(f.Nodes[2], "gpumesh/jobs/3/cpu/eu") == 1 }, func() string {
 		return fmt.Sprintf("the new provider accepted %v, want the new request on its shard", f.Nodes[2].Gossip().Stats().ByTopic)
-	})}
+	})
+}
 
 // TestShardWithNoMeshInvites: a requester past the transition (version 2
 // topic off) whose request's shards have no subscriber, the only provider

@@ -1,9 +1,13 @@
 package gossip
 
 import (
+	"crypto/sha256"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	pb "github.com/libp2p/go-libp2p-pubsub/pb"
 )
 
 func TestShardRegion(t *testing.T) {
@@ -116,5 +120,25 @@ func TestJobShardTopicsSmall(t *testing.T) {
 	}
 	if IsJobShard(TopicJobs) {
 		t.Error("the version 2 topic is not a shard")
+	}
+}
+
+// TestContentIDOnShards: a shard's message ID hashes its wire topic first,
+// so the same envelope on two shards is two messages; other topics keep
+// the data's hash (interop/js/wire.test.mjs checks the same vector).
+func TestContentIDOnShards(t *testing.T) {
+	data := []byte("x")
+	id := func(topic string) string {
+		return fmt.Sprintf("%x", contentID(&pb.Message{Topic: &topic, Data: data}))
+	}
+	if got := id("gpumesh/jobs/3/cpu/eu"); got != "cbeb6de85d70fd98a850ec83843bba3f99640d36" {
+		t.Errorf("shard ID %s", got)
+	}
+	if id("gpumesh/jobs/3/cpu/eu") == id("gpumesh-test/jobs/3/cpu/eu") {
+		t.Error("the wire name, prefix included, is hashed")
+	}
+	sum := sha256.Sum256(data)
+	if got := id(TopicJobs); got != fmt.Sprintf("%x", sum[:20]) {
+		t.Errorf("version 2 ID %s, want the data's hash", got)
 	}
 }

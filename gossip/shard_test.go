@@ -142,3 +142,35 @@ func TestContentIDOnShards(t *testing.T) {
 		t.Errorf("version 2 ID %s, want the data's hash", got)
 	}
 }
+
+// FuzzRequestJobTopics: whatever a request's pool, device count and
+// regions (a peer's request is validated first, but the derivation must
+// not depend on it), its topics are 1 to 21 distinct shards.
+func FuzzRequestJobTopics(f *testing.F) {
+	f.Add(1, "gpu", "DE", "")
+	f.Add(0, "", "eu-west", "US")
+	f.Add(2, "apple", "", "")
+	f.Add(1, "tpu", "\x00", "de")
+	f.Fuzz(func(t *testing.T, gpus int, pool, r1, r2 string) {
+		var regions []string
+		for _, r := range []string{r1, r2} {
+			if r != "" {
+				regions = append(regions, r)
+			}
+		}
+		got := RequestJobTopics(&JobRequest{PerWorker: Resources{GPUs: gpus, Pool: pool}, Regions: regions})
+		if len(got) == 0 || len(got) > 21 {
+			t.Fatalf("%d topics", len(got))
+		}
+		seen := map[string]bool{}
+		for _, topic := range got {
+			if seen[topic] {
+				t.Fatalf("%s twice", topic)
+			}
+			seen[topic] = true
+			if !strings.HasPrefix(topic, JobShardPrefix) {
+				t.Fatalf("%s is not a shard", topic)
+			}
+		}
+	})
+}

@@ -436,7 +436,7 @@ func (n *Node) Status() api.Status {
 		StartedAt:        n.started,
 		UptimeSeconds:    time.Since(n.started).Seconds(),
 	}
-	for _, t := range gossip.Topics {
+	for _, t := range n.gossipTopics() { // the topics this node subscribes to
 		s.Topics = append(s.Topics, api.Topic{Name: t, Peers: len(n.gossip.TopicPeers(t))})
 	}
 	return s

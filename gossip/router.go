@@ -116,8 +116,8 @@ type Router struct {
 	ps     *pubsub.PubSub
 	join   []string // the topics Start joins and subscribes to
 	tmu    sync.Mutex
-	topics map[string]*pubsub.Topic // under tmu once started
-	subs   []*pubsub.Subscription
+	topics map[string]*pubsub.Topic        // under tmu once started
+	subs   map[string]*pubsub.Subscription // by topic, under tmu
 
 	presence *Presence
 
@@ -185,6 +185,7 @@ func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Lo
 		limits:   map[seqKey]Limit{},
 		buckets:  map[seqKey]*bucket{},
 		topics:   map[string]*pubsub.Topic{},
+		subs:     map[string]*pubsub.Subscription{},
 		rejected: map[string]uint64{},
 		byTopic:  map[string]uint64{},
 		join:     Topics,
@@ -297,19 +298,10 @@ func (r *Router) Start(ctx context.Context) error {
 	}
 	r.ps = ps
 	for _, name := range r.join {
-		t, err := r.joinTopic(name)
-		if err != nil {
+		if err := r.subscribe(name); err != nil {
 			cancel()
 			return err
 		}
-		sub, err := t.Subscribe()
-		if err != nil {
-			cancel()
-			return fmt.Errorf("subscribe to %s: %w", name, err)
-		}
-		r.subs = append(r.subs, sub)
-		r.wg.Add(1)
-		go r.read(runCtx, name, sub)
 	}
 	annCtx, stopAnnounce := context.WithCancel(runCtx)
 	r.stopAnnounce = stopAnnounce
@@ -330,9 +322,12 @@ func (r *Router) Close() error {
 	}
 	// Readers exit once their subscription is closed; only then may the
 	// topics close, since GossipSub refuses to close a subscribed topic.
-	for _, s := range r.subs {
+	r.tmu.Lock()
+	for name, s := range r.subs {
 		s.Cancel()
+		delete(r.subs, name)
 	}
+	r.tmu.Unlock()
 	r.wg.Wait()
 	var errs []error
 	r.tmu.Lock()

@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -65,4 +66,63 @@ func (r *Router) publishTopic(name string) (*pubsub.Topic, error) {
 		return nil, fmt.Errorf("publish: not joined to topic %q", name)
 	}
 	return r.joinTopic(name)
+}
+
+// subscribe joins and subscribes to name, if it is not yet, and starts
+// its reader, which ends when the subscription is cancelled.
+func (r *Router) subscribe(name string) error {
+	t, err := r.joinTopic(name)
+	if err != nil {
+		return err
+	}
+	r.tmu.Lock()
+	defer r.tmu.Unlock()
+	if _, ok := r.subs[name]; ok {
+		return nil
+	}
+	sub, err := t.Subscribe()
+	if err != nil {
+		return fmt.Errorf("subscribe to %s: %w", name, err)
+	}
+	r.subs[name] = sub
+	r.wg.Add(1)
+	// The reader ends with its subscription (Close, Resubscribe), not
+	// with a context: sub.Next returns once the subscription is cancelled.
+	go r.read(context.Background(), name, sub)
+	return nil
+}
+
+// Resubscribe makes the router's subscriptions exactly topics, once
+// started: it subscribes to those it lacks and cancels the others (their
+// topics stay joined, for publishing). A provider whose offer moves to
+// another region or pool moves its jobs shards this way.
+func (r *Router) Resubscribe(topics []string) error {
+	if r.ps == nil {
+		return errNotStarted
+	}
+	r.tmu.Lock()
+	for name, sub := range r.subs {
+		if !slices.Contains(topics, name) {
+			sub.Cancel()
+			delete(r.subs, name)
+		}
+	}
+	r.tmu.Unlock()
+	var errs []error
+	for _, name := range topics {
+		errs = append(errs, r.subscribe(name))
+	}
+	return errors.Join(errs...)
+}
+
+// Subscriptions lists the topics the router subscribes to now, sorted.
+func (r *Router) Subscriptions() []string {
+	r.tmu.Lock()
+	defer r.tmu.Unlock()
+	out := make([]string, 0, len(r.subs))
+	for name := range r.subs {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }

@@ -37,7 +37,7 @@ func (n *Node) jobShards() []string {
 			pools = append(pools, d.Pool)
 		}
 	}
-	c := n.cfg.Offer
+	c := n.Config().Offer
 	return gossip.OfferJobTopics(pools, c.Region, c.Country)
 }
 
@@ -54,5 +54,16 @@ func (n *Node) requestTopics() func(*gossip.JobRequest) []string {
 	}
 	return func(req *gossip.JobRequest) []string {
 		return append(gossip.RequestJobTopics(req), gossip.TopicJobs)
+	}
+}
+
+// moveShards subscribes this node to the topics its offer now calls for
+// (gpumesh offer set may change its region or country while it runs).
+func (n *Node) moveShards() {
+	if n.gossip == nil || !n.cfg.Gossip.JobShards {
+		return
+	}
+	if err := n.gossip.Resubscribe(n.gossipTopics()); err != nil {
+		n.log.Warn("could not move to the offer's jobs shards", "err", err)
 	}
 }

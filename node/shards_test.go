@@ -5,6 +5,7 @@ package node_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -196,5 +197,27 @@ func TestShardWithNoMeshInvites(t *testing.T) {
 	}
 	if !invited {
 		t.Errorf("no invitation went out; events: %s", fmt.Sprint(v.Events))
+	}
+}
+
+// TestOfferMoveMovesShards: a provider whose offer moves from the EU to
+// North America while it runs leaves cpu/eu for cpu/na.
+func TestOfferMoveMovesShards(t *testing.T) {
+	f := nodetest.Start(t, 1, nodetest.Options{Configure: func(i int, c *config.Config) {
+		c.Offer.Enabled = true
+		c.Offer.Country = "DE"
+	}})
+	n := f.Nodes[0]
+	eu, na := "gpumesh/jobs/3/cpu/eu", "gpumesh/jobs/3/cpu/na"
+	if subs := n.Gossip().Subscriptions(); !slices.Contains(subs, eu) || slices.Contains(subs, na) {
+		t.Fatalf("subscriptions %v, want %s", subs, eu)
+	}
+	c := n.Config().Offer
+	c.Country = "US"
+	if err := n.SetOffer(c); err != nil {
+		t.Fatal(err)
+	}
+	if subs := n.Gossip().Subscriptions(); slices.Contains(subs, eu) || !slices.Contains(subs, na) || !slices.Contains(subs, gossip.TopicCapacity) {
+		t.Errorf("subscriptions after the move %v, want %s and not %s", subs, na, eu)
 	}
 }

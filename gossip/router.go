@@ -368,12 +368,17 @@ func (r *Router) Publish(ctx context.Context, topic string, msg Message) error {
 }
 
 // TopicPeers returns the peers this node knows to be subscribed to topic.
+// A topic it has not joined (a shard it has not published on yet) is
+// answered from the subscriptions its peers announced.
 func (r *Router) TopicPeers(topic string) []peer.ID {
 	r.tmu.Lock()
 	t, ok := r.topics[topic]
 	r.tmu.Unlock()
 	if ok {
 		return t.ListPeers()
+	}
+	if r.ps != nil {
+		return r.ps.ListPeers(r.wireTopic(topic))
 	}
 	return nil
 }

@@ -23,6 +23,19 @@ type Config struct {
 	HeartbeatInterval p2p.Duration `toml:"heartbeat_interval" comment:"how often this node announces itself on the capacity topic"`
 	// MaxClockSkew is how far in the future a message's timestamp may be.
 	MaxClockSkew p2p.Duration `toml:"max_clock_skew" comment:"how far ahead of our clock a message timestamp may be"`
+	// JobShards puts job requests on the version 3 shards: a provider
+	// subscribes to its shards, a requester publishes on its request's.
+	// Off, the node behaves as version 2 did: every node on TopicJobs, and
+	// requests published there alone (a way back during the transition).
+	JobShards bool `toml:"job_shards" comment:"publish and receive job requests on the sharded topics gpumesh/jobs/3/<pool>/<region>; off = the single version 2 jobs topic"`
+	// LegacyJobsTopic keeps the version 2 jobs topic (TopicJobs) beside
+	// the version 3 shards: every node listens there too, as in version 2,
+	// so that requesters not yet on the shards still reach providers, and a requester
+	// publishes there too, so that providers not yet on them still hear
+	// it. On for the release that brings the shards; off drops the whole
+	// network's requests from a node's inbound load
+	// (docs/protocol/gossip-3.md).
+	LegacyJobsTopic bool `toml:"legacy_jobs_topic" comment:"also listen and publish on the version 2 jobs topic gpumesh/jobs/2, for nodes not yet on the sharded topics; off once the network has moved"`
 }
 
 // DefaultConfig returns the gossip settings every profile starts from.
@@ -33,6 +46,8 @@ func DefaultConfig() Config {
 		FloodPublish:      false,
 		HeartbeatInterval: p2p.Duration(30 * time.Second),
 		MaxClockSkew:      p2p.Duration(30 * time.Second),
+		JobShards:         true,
+		LegacyJobsTopic:   true,
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -62,6 +63,10 @@ type Stats struct {
 	// Published counts the messages this node published (its own count
 	// among Accepted too: GossipSub validates local messages).
 	Published uint64 `json:"published"`
+	// ByTopic counts Accepted by topic (its name in Topics or
+	// JobShardTopics, not its wire name): which shards' messages reached
+	// this node.
+	ByTopic map[string]uint64 `json:"by_topic,omitempty"`
 }
 
 // rejectReasons maps decode errors to the labels used in Stats and logs.
@@ -109,8 +114,10 @@ type Router struct {
 	buckets  map[seqKey]*bucket // by topic, codec and signer
 
 	ps     *pubsub.PubSub
-	topics map[string]*pubsub.Topic
-	subs   []*pubsub.Subscription
+	join   []string // the topics Start joins and subscribes to
+	tmu    sync.Mutex
+	topics map[string]*pubsub.Topic        // under tmu once started
+	subs   map[string]*pubsub.Subscription // by topic, under tmu
 
 	presence *Presence
 
@@ -119,6 +126,7 @@ type Router struct {
 	scores            atomic.Pointer[map[peer.ID]float64]
 	rejMu             sync.Mutex
 	rejected          map[string]uint64
+	byTopic           map[string]uint64 // under rejMu
 	lastWarn          time.Time
 	overflows         map[peer.ID]overflowCount // under rejMu
 
@@ -177,7 +185,10 @@ func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Lo
 		limits:   map[seqKey]Limit{},
 		buckets:  map[seqKey]*bucket{},
 		topics:   map[string]*pubsub.Topic{},
+		subs:     map[string]*pubsub.Subscription{},
 		rejected: map[string]uint64{},
+		byTopic:  map[string]uint64{},
+		join:     Topics,
 
 		overflows: map[peer.ID]overflowCount{},
 	}
@@ -197,6 +208,15 @@ type Option func(*Router)
 // Allow and Publish keep using the names in Topics.
 func WithTopicPrefix(prefix string) Option {
 	return func(r *Router) { r.topicPrefix = prefix }
+}
+
+// WithTopics replaces the topics the router joins and subscribes to at
+// Start (Topics by default): a node joins the jobs shards it serves
+// (OfferJobTopics) and, while it still listens to version 2 requesters,
+// TopicJobs. A topic it publishes on without subscribing (a request's
+// shards) is joined on its first Publish.
+func WithTopics(names ...string) Option {
+	return func(r *Router) { r.join = slices.Clone(names) }
 }
 
 // wireTopic is the name topic travels under on this router's network.
@@ -260,8 +280,8 @@ func (r *Router) Start(ctx context.Context) error {
 		pubsub.WithValidateQueueSize(validateQueue),
 	}
 	if r.cfg.PeerScoring {
-		wire := make([]string, 0, len(Topics))
-		for _, name := range Topics {
+		var wire []string
+		for _, name := range r.scoredTopics() {
 			wire = append(wire, r.wireTopic(name))
 		}
 		params, thresholds := scoreParams(wire, r.appScore)
@@ -277,27 +297,11 @@ func (r *Router) Start(ctx context.Context) error {
 		return fmt.Errorf("start gossipsub: %w", err)
 	}
 	r.ps = ps
-	for _, name := range Topics {
-		// Inline: our validators only compute (decode, verify a signature),
-		// so a goroutine per message would cost more than it saves.
-		if err := ps.RegisterTopicValidator(r.wireTopic(name), r.validator(name), pubsub.WithValidatorInline(true)); err != nil {
+	for _, name := range r.join {
+		if err := r.subscribe(name); err != nil {
 			cancel()
-			return fmt.Errorf("register validator for %s: %w", name, err)
+			return err
 		}
-		t, err := ps.Join(r.wireTopic(name))
-		if err != nil {
-			cancel()
-			return fmt.Errorf("join %s: %w", name, err)
-		}
-		sub, err := t.Subscribe()
-		if err != nil {
-			cancel()
-			return fmt.Errorf("subscribe to %s: %w", name, err)
-		}
-		r.topics[name] = t
-		r.subs = append(r.subs, sub)
-		r.wg.Add(1)
-		go r.read(runCtx, name, sub)
 	}
 	annCtx, stopAnnounce := context.WithCancel(runCtx)
 	r.stopAnnounce = stopAnnounce
@@ -318,14 +322,19 @@ func (r *Router) Close() error {
 	}
 	// Readers exit once their subscription is closed; only then may the
 	// topics close, since GossipSub refuses to close a subscribed topic.
-	for _, s := range r.subs {
+	r.tmu.Lock()
+	for name, s := range r.subs {
 		s.Cancel()
+		delete(r.subs, name)
 	}
+	r.tmu.Unlock()
 	r.wg.Wait()
 	var errs []error
+	r.tmu.Lock()
 	for _, t := range r.topics {
 		errs = append(errs, t.Close())
 	}
+	r.tmu.Unlock()
 	r.cancel() // stops GossipSub
 	r.cancel = nil
 	return errors.Join(errs...)
@@ -340,9 +349,9 @@ func (r *Router) Presence() *Presence { return r.presence }
 
 // Publish signs msg in an envelope with this node's key and publishes it on topic.
 func (r *Router) Publish(ctx context.Context, topic string, msg Message) error {
-	t, ok := r.topics[topic]
-	if !ok {
-		return fmt.Errorf("publish: not joined to topic %q", topic)
+	t, err := r.publishTopic(topic)
+	if err != nil {
+		return err
 	}
 	data, err := Encode(msg, r.key)
 	if err != nil {
@@ -359,9 +368,17 @@ func (r *Router) Publish(ctx context.Context, topic string, msg Message) error {
 }
 
 // TopicPeers returns the peers this node knows to be subscribed to topic.
+// A topic it has not joined (a shard it has not published on yet) is
+// answered from the subscriptions its peers announced.
 func (r *Router) TopicPeers(topic string) []peer.ID {
-	if t, ok := r.topics[topic]; ok {
+	r.tmu.Lock()
+	t, ok := r.topics[topic]
+	r.tmu.Unlock()
+	if ok {
 		return t.ListPeers()
+	}
+	if r.ps != nil {
+		return r.ps.ListPeers(r.wireTopic(topic))
 	}
 	return nil
 }
@@ -388,7 +405,11 @@ func (r *Router) Stats() Stats {
 	for k, v := range r.rejected {
 		rej[k] = v
 	}
-	return Stats{Accepted: r.accepted.Load(), Ignored: r.ignored.Load(), Rejected: rej, Published: r.published.Load()}
+	by := make(map[string]uint64, len(r.byTopic))
+	for k, v := range r.byTopic {
+		by[k] = v
+	}
+	return Stats{Accepted: r.accepted.Load(), Ignored: r.ignored.Load(), Rejected: rej, Published: r.published.Load(), ByTopic: by}
 }
 
 // validator decodes and checks every message on topic before GossipSub
@@ -427,6 +448,9 @@ func (r *Router) validator(topic string) pubsub.ValidatorEx {
 		}
 		m.ValidatorData = Received{Topic: topic, From: from, Msg: msg}
 		r.accepted.Add(1)
+		r.rejMu.Lock()
+		r.byTopic[topic]++
+		r.rejMu.Unlock()
 		return pubsub.ValidationAccept
 	}
 }
@@ -532,10 +556,25 @@ func (r *Router) forgetOldSeqs(now time.Time) {
 // contentID names a message by the hash of its bytes: with no GossipSub
 // signature there is no (origin, seqno) pair, and an identical replay within
 // the seen-cache window is dropped as a duplicate.
+//
+// On a version 3 jobs shard the topic's wire name is hashed first
+// (sha256(topic, 0x00, data)): a requester publishes the same signed
+// request on several shards, and with the bytes alone as its name the
+// router's seen cache would send it on the first topic only
+// (docs/protocol/gossip-3.md).
 func contentID(m *pb.Message) string {
-	sum := sha256.Sum256(m.GetData())
-	return string(sum[:20])
+	h := sha256.New()
+	if t := m.GetTopic(); strings.Contains(t, shardWireMark) {
+		h.Write([]byte(t))
+		h.Write([]byte{0})
+	}
+	h.Write(m.GetData())
+	return string(h.Sum(nil)[:20])
 }
+
+// shardWireMark is in the wire name of every version 3 jobs shard, on any
+// network: "<prefix>/jobs/3/<pool>/<region>".
+const shardWireMark = "/jobs/3/"
 
 // reject counts a rejected message and logs it, at most one warning every
 // ten seconds so a flood of garbage cannot flood the log too. via is the peer

@@ -19,6 +19,10 @@ import (
 //     carries them refused, as every StrictNoSign implementation does. A
 //     version 2 node would refuse, and score down, a version 1 node's
 //     messages, so the topics moved rather than mix (docs/protocol/gossip-2.md).
+//   - 3: job requests on shards, gpumesh/jobs/3/<pool>/<region> (shard.go),
+//     with message IDs that hash the topic too; gpumesh/jobs/2 kept beside
+//     them while gossip.legacy_jobs_topic is on. Capacity and anchors stay
+//     at 2 (docs/protocol/gossip-3.md).
 const (
 	// TopicJobs carries job requests.
 	TopicJobs = "gpumesh/jobs/2"
@@ -28,7 +32,9 @@ const (
 	TopicAnchors = "gpumesh/anchors/2"
 )
 
-// Topics lists every topic a node joins.
+// Topics lists the topics a version 2 node joins, and a Router's default
+// (WithTopics); a version 3 node joins capacity, anchors and its jobs
+// shards (and TopicJobs while gossip.legacy_jobs_topic is on).
 var Topics = []string{TopicJobs, TopicCapacity, TopicAnchors}
 
 // Errors returned by Decode. Each rejected message matches exactly one.

@@ -61,13 +61,19 @@ func (n *Node) newJobs(life context.Context) error {
 	if n.cfg.Offer.Enabled {
 		deps.Offer = n.marketOffer
 	}
+	deps.JobTopics = n.requestTopics()
+	deps.TopicPeers = n.gossip.TopicPeers
 	n.jobs, err = market.New(cfg, deps)
 	if err != nil {
 		return err
 	}
+	// Every jobs topic, version 2 and each shard, has the same per-signer
+	// limit: a node is subscribed to few of them, and publishes on any.
 	per := time.Minute / time.Duration(cfg.RequestsPerMinute)
-	n.gossip.AllowLimited(gossip.TopicJobs, gossip.JobRequestType, gossip.Limit{Every: per, Burst: max(cfg.RequestsPerMinute/3, 1)})
-	n.gossip.Handle(gossip.TopicJobs, n.jobs.OnRequest)
+	for _, t := range append([]string{gossip.TopicJobs}, gossip.JobShardTopics()...) {
+		n.gossip.AllowLimited(t, gossip.JobRequestType, gossip.Limit{Every: per, Burst: max(cfg.RequestsPerMinute/3, 1)})
+		n.gossip.Handle(t, n.jobs.OnRequest)
+	}
 	return nil
 }
 

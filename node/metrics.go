@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/ledger/anchor"
@@ -260,7 +259,7 @@ func (c nodeCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descGossipIn, float64(gs.Ignored), "ignored")
 	counter(descGossipIn, float64(rejected), "rejected")
 	counter(descGossipOut, float64(gs.Published))
-	for _, t := range gossip.Topics {
+	for _, t := range n.gossipTopics() { // the topics this node subscribes to
 		gauge(descTopicPeers, float64(len(n.gossip.TopicPeers(t))), t)
 	}
 

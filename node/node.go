@@ -241,7 +241,7 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		n.log.With("component", "challenge"))
 	n.proofs.Start(base)
 	n.gossip, err = gossip.New(n.cfg.Gossip, n.net.Host(), key, agent, n.log.With("component", "gossip"),
-		gossip.WithTopicPrefix(n.net.Def().TopicPrefix))
+		gossip.WithTopicPrefix(n.net.Def().TopicPrefix), gossip.WithTopics(n.gossipTopics()...))
 	if err != nil {
 		return err
 	}
@@ -436,7 +436,7 @@ func (n *Node) Status() api.Status {
 		StartedAt:        n.started,
 		UptimeSeconds:    time.Since(n.started).Seconds(),
 	}
-	for _, t := range gossip.Topics {
+	for _, t := range n.gossipTopics() { // the topics this node subscribes to
 		s.Topics = append(s.Topics, api.Topic{Name: t, Peers: len(n.gossip.TopicPeers(t))})
 	}
 	return s

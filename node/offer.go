@@ -240,6 +240,7 @@ func (n *Node) SetOffer(c capacity.Config) error {
 	n.cfg.Offer = c
 	n.capacity.mu.Unlock()
 	n.offerChanged()
+	n.moveShards() // its region or country may have moved it
 	return nil
 }
 

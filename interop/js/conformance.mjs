@@ -170,7 +170,7 @@ async function main () {
       }),
       pubsub: gossipsub({
         globalSignaturePolicy: 'StrictNoSign', // gossip-2.md: unpatched js gossipsub, its own policy
-        msgIdFn: (msg) => createHash('sha256').update(msg.data).digest().subarray(0, 20),
+        msgIdFn: (msg) => w.messageID(msg.topic, msg.data), // gossip-2.md; gossip-3.md on the shards
         allowPublishToZeroTopicPeers: false,
         emitSelf: false
       })
@@ -323,16 +323,24 @@ async function main () {
   const requestEnv = await w.sealJSON(key, w.TYPES.jobRequest, request)
   logWire('job-request', 'sent', request)
   await step('publish-job-request', async () => {
-    await until('providers subscribed to the jobs topic', async () =>
-      node.services.pubsub.getSubscribers(TOPIC.jobs).length > 0, 30000)
-    const res = await node.services.pubsub.publish(TOPIC.jobs, requestEnv)
+    // gossip-3.md: the request's shards, and gpumesh/jobs/2 beside them
+    // for the transition; a shard with no subscriber is reached by the
+    // invitations below.
+    const topics = w.requestJobTopics(request, TOPIC_PREFIX)
+    await until('providers subscribed to one of the request\'s shards', async () =>
+      topics.some((t) => node.services.pubsub.getSubscribers(t).length > 0), 30000)
+    const recipients = {}
+    for (const t of [...topics, TOPIC.jobs]) {
+      if (node.services.pubsub.getSubscribers(t).length === 0) continue
+      recipients[t] = (await node.services.pubsub.publish(t, requestEnv)).recipients.length
+    }
     const invites = {}
     for (const id of providers.providers) {
       const { r } = await exchange(node, peerIdFromString(id), P.invite, [requestEnv])
       invites[id] = await readAck(r)
       logWire('market-ack', 'received', invites[id])
     }
-    return { job, gossip_recipients: res.recipients.length, invites }
+    return { job, gossip_recipients: recipients, invites }
   })
   const chosen = await step('bids', async () => {
     await until(`${workers} bids`, async () => bids.get(job).size >= Math.min(workers, providers.providers.length) &&

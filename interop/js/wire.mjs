@@ -312,3 +312,49 @@ export async function verifySigned (b) {
   checkReceipt(rc)
   return rc
 }
+
+// Job-request shards (gossip-3.md): gpumesh/jobs/3/<pool>/<region>.
+
+/** SHARD_POOLS and SHARD_REGIONS are the shards' pools and regions, in order (gossip-3.md). */
+export const SHARD_POOLS = ['gpu', 'apple', 'cpu']
+export const SHARD_REGIONS = ['eu', 'na', 'sa', 'as', 'af', 'oc', 'none']
+
+const COUNTRY_REGION = Object.fromEntries(Object.entries({
+  eu: 'AD AL AT AX BA BE BG BY CH CY CZ DE DK EE ES FI FO FR GB GG GI GR HR HU IE IM IS IT JE LI LT LU LV MC MD ME MK MT NL NO PL PT RO RS RU SE SI SJ SK SM UA VA XK',
+  na: 'AG AI AW BB BL BM BQ BS BZ CA CR CU CW DM DO GD GL GP GT HN HT JM KN KY LC MF MQ MS MX NI PA PM PR SV SX TC TT US VC VG VI',
+  sa: 'AR BO BR CL CO EC FK GF GS GY PE PY SR UY VE',
+  as: 'AE AF AM AZ BD BH BN BT CN GE HK ID IL IN IO IQ IR JO JP KG KH KP KR KW KZ LA LB LK MM MN MO MV MY NP OM PH PK PS QA SA SG SY TH TJ TL TM TR TW UZ VN YE',
+  af: 'AO BF BI BJ BW CD CF CG CI CM CV DJ DZ EG EH ER ET GA GH GM GN GQ GW KE KM LR LS LY MA MG ML MR MU MW MZ NA NE NG RE RW SC SD SH SL SN SO SS ST SZ TD TG TN TZ UG YT ZA ZM ZW',
+  oc: 'AS AU CK FJ FM GU KI MH MP NC NF NR NU NZ PF PG PN PW SB TK TO TV UM VU WF WS'
+}).flatMap(([g, codes]) => codes.split(' ').map((c) => [c, g])))
+
+/** shardRegion is the shard region of a region or country name, or null if it is unknown. */
+export function shardRegion (name) {
+  const n = String(name).trim().toLowerCase()
+  if (SHARD_REGIONS.slice(0, 6).includes(n)) return n
+  if (n.length !== 2) return null
+  return COUNTRY_REGION[n.toUpperCase()] ?? null
+}
+
+/** requestJobTopics are the shard topics a job request is published on, under topicPrefix. */
+export function requestJobTopics (req, topicPrefix = 'gpumesh') {
+  const w = req.per_worker ?? {}
+  const pools = !w.gpus ? ['cpu'] : w.pool ? [w.pool] : SHARD_POOLS
+  let regions = SHARD_REGIONS
+  if (req.regions?.length) {
+    const known = req.regions.map(shardRegion)
+    if (known.every((g) => g !== null)) regions = [...new Set(known)].sort()
+  }
+  return pools.flatMap((p) => regions.map((g) => `${topicPrefix}/jobs/3/${p}/${g}`))
+}
+
+/**
+ * messageID is a gossip message's ID (gossip-2.md, gossip-3.md): the first
+ * 20 bytes of SHA-256 of its data, with the topic's name and a 0 byte
+ * hashed first on a version 3 jobs shard.
+ */
+export function messageID (topic, data) {
+  const h = createHash('sha256')
+  if (topic.includes('/jobs/3/')) h.update(enc.encode(topic)).update(Uint8Array.of(0))
+  return h.update(data).digest().subarray(0, 20)
+}

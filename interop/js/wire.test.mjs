@@ -93,3 +93,23 @@ function fakeStream (chunks) {
   })
   return t
 }
+
+test('job-request shards are derived as gossip-3.md says', () => {
+  const t = (per, regions) => w.requestJobTopics({ per_worker: per, regions })
+  assert.deepEqual(t({ gpus: 1, pool: 'gpu' }, ['DE']), ['gpumesh/jobs/3/gpu/eu'])
+  assert.deepEqual(t({ gpus: 1, pool: 'gpu' }, ['US', 'EU', 'FR']), ['gpumesh/jobs/3/gpu/eu', 'gpumesh/jobs/3/gpu/na'])
+  assert.deepEqual(t({ gpus: 0, cpu_cores: 2 }, ['JP']), ['gpumesh/jobs/3/cpu/as'])
+  assert.deepEqual(t({ gpus: 1 }, ['AU']), ['gpumesh/jobs/3/gpu/oc', 'gpumesh/jobs/3/apple/oc', 'gpumesh/jobs/3/cpu/oc'])
+  assert.equal(t({ gpus: 1, pool: 'cpu' }).length, 7)
+  assert.equal(t({ gpus: 1, pool: 'gpu' }, ['DE', 'eu-west']).length, 7)
+  assert.equal(t({ gpus: 1 }).length, 21)
+  assert.equal(w.shardRegion('QQ'), null)
+})
+
+test('message IDs hash the topic on a shard only', () => {
+  const data = new TextEncoder().encode('x')
+  assert.equal(w.hex(w.messageID('gpumesh/jobs/2', data)), w.sha256hex(data).slice(0, 40))
+  // The same vector as gossip's TestContentIDOnShards.
+  assert.equal(w.hex(w.messageID('gpumesh/jobs/3/cpu/eu', data)), 'cbeb6de85d70fd98a850ec83843bba3f99640d36')
+  assert.notEqual(w.hex(w.messageID('gpumesh/jobs/3/cpu/eu', data)), w.hex(w.messageID('gpumesh/jobs/3/cpu/na', data)))
+})

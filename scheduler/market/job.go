@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -34,7 +35,9 @@ type job struct {
 	newBid  chan struct{} // a bid arrived (buffered, one pending)
 	done    chan struct{} // closed when the job reaches a final state
 	invited chan struct{} // closed once invitations, if any, have answered
-	settles sync.WaitGroup
+	// unmeshed is set when a jobs topic had no subscriber at publish.
+	unmeshed atomic.Bool
+	settles  sync.WaitGroup
 
 	// holding is the workers awarded to each provider and not yet given
 	// back; guarded by requester.mu, since the requester's other jobs read

@@ -106,6 +106,14 @@ type Deps struct {
 	// Invitees finds up to enough providers that may serve req, for direct
 	// invitations; nil disables invitations.
 	Invitees func(ctx context.Context, req *gossip.JobRequest, enough int) []peer.AddrInfo
+	// JobTopics are the topics a request is published on; nil publishes
+	// on gossip.TopicJobs alone (version 2). A node passes
+	// gossip.RequestJobTopics: the request's shards.
+	JobTopics func(req *gossip.JobRequest) []string
+	// TopicPeers lists the peers known to subscribe to a topic; when one
+	// of a request's topics has none, its providers are invited directly
+	// (if market.invite is on) whatever the network's size. nil: never.
+	TopicPeers func(topic string) []peer.ID
 	// Auditor is the wasm executor audits re-run ranks in: the node's own,
 	// with its limits and compiled-module cache; nil builds one with the
 	// default limits for each audited job.

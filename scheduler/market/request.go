@@ -2,6 +2,7 @@ package market
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -32,9 +33,31 @@ func (r *requester) newRequest(spec Spec, now time.Time) (*gossip.JobRequest, st
 	return req, widened, nil
 }
 
-// publish signs req and publishes it on the jobs topic.
+// publish signs req and publishes it on its jobs topics (Deps.JobTopics):
+// it fails only when no topic took it. A topic with no known subscriber
+// among its shards (one with no mesh yet) marks the job for invitations.
 func (d *driver) publish(ctx context.Context, req *gossip.JobRequest) error {
-	return d.d.Gossip.Publish(ctx, gossip.TopicJobs, req)
+	topics := []string{gossip.TopicJobs}
+	if d.d.JobTopics != nil {
+		topics = d.d.JobTopics(req)
+	}
+	var errs []error
+	for _, t := range topics {
+		if err := d.d.Gossip.Publish(ctx, t, req); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if d.d.TopicPeers != nil && gossip.IsJobShard(t) && len(d.d.TopicPeers(t)) == 0 {
+			d.j.unmeshed.Store(true)
+		}
+	}
+	if len(errs) == len(topics) {
+		return errors.Join(errs...)
+	}
+	if len(errs) > 0 {
+		d.d.Log.Debug("some jobs topics refused the request", "job", req.ID, "err", errors.Join(errs...))
+	}
+	return nil
 }
 
 // startInvites invites providers found through capability keys in the
@@ -45,9 +68,17 @@ func (d *driver) startInvites() {
 	}
 }
 
-// invites reports whether requests go to providers found through
-// capability keys too.
-func (r *requester) invites() bool {
+// invites reports whether d's request goes to providers found through
+// capability keys too: when the network is large enough, or when one of
+// its jobs topics had no subscriber to publish to (a shard with no mesh
+// yet: invitations are its only way to its providers).
+func (d *driver) invites() bool {
+	return d.invitesAtSize() || d.j.unmeshed.Load() && d.cfg.Invite && d.d.Invitees != nil
+}
+
+// invitesAtSize reports whether requests go to providers found through
+// capability keys too, as the network's size says.
+func (r *requester) invitesAtSize() bool {
 	return r.cfg.Invite && r.d.Invitees != nil && (r.cfg.InviteAbove == 0 || r.d.RoutingTableSize != nil && r.d.RoutingTableSize() >= r.cfg.InviteAbove)
 }
 

@@ -1,6 +1,9 @@
 package market
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // driver runs one job of this node's, from its request to its receipts,
 // and owns what only that run touches (the award rounds' state, the
@@ -20,6 +23,13 @@ type driver struct {
 	// rebids counts the times bidding reopened because this node's other
 	// jobs took the bidders.
 	rebids int
+	// ownRTT is this node's own RTT to a bid's provider (by bid index),
+	// measured in the measured round: placement weighs it when the job
+	// asks (Spec.RequesterRTTCost).
+	ownRTT map[int]time.Duration
+	// unweighed is set once the job was told its requester_rtt_cost could
+	// not be applied.
+	unweighed bool
 }
 
 // run takes a published job to its end: a formed cluster, the work done

@@ -2,6 +2,8 @@ package market
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"sync"
@@ -137,4 +139,12 @@ func logCounts(g *jobLog) *LogCounts {
 	}
 	c := g.counts()
 	return &c
+}
+
+// seed is placement's tie-breaking seed for the job, from its ID: the
+// same job breaks ties the same way every round, different jobs
+// differently, and no provider can pick its peer ID to win them.
+func (j *job) seed() uint64 {
+	sum := sha256.Sum256([]byte(j.request().ID))
+	return binary.BigEndian.Uint64(sum[:8])
 }

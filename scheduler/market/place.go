@@ -21,7 +21,7 @@ const unreachable = time.Hour
 // so far; it returns the result and the bid index of each placement bid.
 func (d *driver) place(excluded map[int]*exclusion, measured map[[2]int]time.Duration) (placement.Result, []int) {
 	preq, pb, idx := d.placeInput(excluded)
-	var opts []placement.Option
+	opts := []placement.Option{placement.WithSeed(d.j.seed())}
 	if len(measured) > 0 {
 		opts = append(opts, placement.WithMeasured(func(a, b int) (time.Duration, bool) {
 			d, ok := measured[pair(idx[a], idx[b])]
@@ -60,12 +60,46 @@ func (d *driver) placeInput(excluded map[int]*exclusion) (placement.Request, []p
 			c = *b.bid.Coord
 		}
 		pb = append(pb, placement.Bid{ID: b.from.String(), Price: b.bid.Price * float64(per), Coord: c,
-			Reputation: d.d.Book.Score(b.from), Class: b.bid.Class, Workers: workers})
+			Reputation: d.d.Book.Score(b.from), Class: b.bid.Class, Workers: workers, RequesterRTT: d.ownRTT[i]})
 		idx = append(idx, i)
 	}
 	preq := placement.Request{K: req.Workers, MaxRTT: req.MaxRTT, MaxPrice: req.MaxPrice * float64(per),
-		MinReputation: *j.view.Spec.MinReputation, Class: req.PerWorker.Class}
+		MinReputation: *j.view.Spec.MinReputation, Class: req.PerWorker.Class, Requester: d.requesterEndpoint(per)}
 	return preq, pb, idx
+}
+
+// requesterEndpoint is this node as placement weighs it when the job asks
+// (Spec.RequesterRTTCost, per device-hour, so per worker-hour times the
+// devices of a worker): nil when it does not. Without a coordinate of its
+// own, RTTs to this node come only from the measured round's pings, and
+// the weight applies only when that round pinged every bidder.
+func (d *driver) requesterEndpoint(devicesPerWorker int) *placement.Endpoint {
+	w := d.j.view.Spec.RequesterRTTCost
+	if w <= 0 {
+		return nil
+	}
+	e := &placement.Endpoint{PerMs: w * float64(devicesPerWorker)}
+	if c, ok := d.d.Coordinate(); ok {
+		e.Coord = c
+		return e
+	}
+	for i := range d.j.bids() {
+		if d.ownRTT[i] <= 0 {
+			d.noteUnweighed()
+			return nil // weighing only some bids would drop the others
+		}
+	}
+	return e
+}
+
+// noteUnweighed says once, on the job, that its requester_rtt_cost was
+// not applied.
+func (d *driver) noteUnweighed() {
+	if d.unweighed {
+		return
+	}
+	d.unweighed = true
+	d.j.note("requester_rtt", "", "requester_rtt_cost not applied: this node has no network coordinate yet and did not ping every bidder")
 }
 
 // member is a provider of a proposed cluster.

@@ -115,6 +115,14 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 		peers[i] = bids[b].from
 	}
 	rows, own := d.probeAll(rctx, req.ID, cands, bids)
+	if d.ownRTT == nil {
+		d.ownRTT = map[int]time.Duration{}
+	}
+	for i, rtt := range own {
+		if rtt > 0 {
+			d.ownRTT[cands[i]] = rtt
+		}
+	}
 	v := judge(peers, rows, own)
 	for i, why := range v.distrusted {
 		if !v.charged[i] {
@@ -187,7 +195,7 @@ func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 	preq, pb, idx := d.placeInput(excluded)
 	preq.MaxRTT = time.Duration(float64(preq.MaxRTT) * d.cfg.RTTRoundSlack)
 	reported := bidPairs(d.j.bids())
-	res, err := placement.Place(preq, pb, placement.WithMeasured(func(a, b int) (time.Duration, bool) {
+	res, err := placement.Place(preq, pb, placement.WithSeed(d.j.seed()), placement.WithMeasured(func(a, b int) (time.Duration, bool) {
 		rtt, ok := reported[pair(idx[a], idx[b])]
 		return rtt, ok
 	}))

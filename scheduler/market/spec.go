@@ -110,7 +110,20 @@ type Spec struct {
 	// rank) and RANK and WORLD_SIZE counted over every process of the
 	// job (NODE_RANK*GPUs + LOCAL_RANK, Workers*GPUs).
 	PerDevice bool `json:"per_device,omitempty" yaml:"per_device"`
+	// RequesterRTTCost weighs the RTT between this node and each worker
+	// against price, for work that moves data in from and results out to
+	// the requester: USD per device-hour a worker's ask is taken to rise
+	// by per millisecond of RTT to this node (0.01: a provider 50 ms
+	// further away must ask 0.50 less per device-hour to win). It only
+	// ranks bids; the price paid is the ask. The RTT is this node's own
+	// ping in the measured round where there was one, else predicted from
+	// network coordinates. 0 (the default) ignores it.
+	RequesterRTTCost float64 `json:"requester_rtt_cost,omitempty" yaml:"requester_rtt_cost"`
 }
+
+// maxRequesterRTTCost bounds Spec.RequesterRTTCost: at 1,000 USD per
+// device-hour per ms, price no longer matters at all.
+const maxRequesterRTTCost = 1000
 
 // Failover policies of a Spec.
 const (
@@ -319,6 +332,9 @@ func (s Spec) Normalize(cfg Config) (Spec, error) {
 	}
 	if r := *s.MinReputation; !(r >= 0 && r <= 1) {
 		return s, fmt.Errorf("%w: min_reputation %v not in [0, 1]", ErrBadSpec, r)
+	}
+	if c := s.RequesterRTTCost; !(c >= 0 && c <= maxRequesterRTTCost) {
+		return s, fmt.Errorf("%w: requester_rtt_cost %v USD per device-hour per ms, want 0 to %v", ErrBadSpec, c, float64(maxRequesterRTTCost))
 	}
 	if err := s.normalizeAudit(cfg); err != nil {
 		return s, fmt.Errorf("%w: %w", ErrBadSpec, err)

@@ -38,6 +38,7 @@ type submitFlags struct {
 	failover                       string
 	audit                          float64
 	perDevice                      bool
+	requesterRTTCost               float64
 }
 
 func newSubmitCmd(g *globals) *cobra.Command {
@@ -156,6 +157,7 @@ bad job spec.`,
 	fl.BoolVar(&f.detach, "detach", false, "print the job ID and return without following")
 	fl.Float64Var(&f.audit, "audit", 0, "share of ranks, 0 to 1, this node runs again itself to check the outputs a provider returns (wasm only; default the node's market.default_audit)")
 	fl.StringVar(&f.failover, "failover", "", "what a provider lost mid-job costs: restart (its ranks start again on the next-best provider and, in a networked process job, every other rank starts again too; default), replace (only the lost ranks start again; for elastic engines) or none (the job fails)")
+	fl.Float64Var(&f.requesterRTTCost, "requester-rtt-cost", 0, "weigh each worker's RTT to this node against price, for work that moves data in and out: USD per device-hour a worker's ask counts as higher per ms of RTT (0.01: 50 ms further must ask $0.50 less); ranks bids only, the ask is what is paid (default 0, ignored)")
 	fl.BoolVar(&f.perDevice, "per-device", false, "run one process of the command, or one container of the image, per device a worker holds, each with its own CUDA_VISIBLE_DEVICES and LOCAL_RANK, RANK over all of them (process and docker executors)")
 	return cmd
 }
@@ -208,6 +210,9 @@ func buildSpec(cmd *cobra.Command, file string, f submitFlags, workArgs []string
 	}
 	if set("per-device") {
 		spec.PerDevice = f.perDevice
+	}
+	if set("requester-rtt-cost") {
+		spec.RequesterRTTCost = f.requesterRTTCost
 	}
 	if set("class") {
 		spec.Class = f.class

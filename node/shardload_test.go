@@ -101,3 +101,8 @@ func loadRequest(country string) *gossip.JobRequest {
 		Executor: "wasm", Workload: "sha256:abcd", Urgency: gossip.UrgencyNormal,
 	}
 }
+
+// jobsAccepted is how many job requests n's router accepted on topic.
+func jobsAccepted(n *node.Node, topic string) uint64 {
+	return n.Gossip().Stats().ByTopic[topic]
+}

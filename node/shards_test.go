@@ -18,11 +18,6 @@ import (
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
 
-// jobsAccepted is how many job requests n's router accepted on topic.
-func jobsAccepted(n *node.Node, topic string) uint64 {
-	return n.Gossip().Stats().ByTopic[topic]
-}
-
 // anyJobsAccepted is how many job requests n's router accepted on every
 // jobs topic, version 2 and shards.
 func anyJobsAccepted(n *node.Node) uint64 {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"runtime/pprof"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -41,9 +43,14 @@ func TestB13Scale(t *testing.T) {
 			t.Fatalf("GPUMESH_B13_N: %q is not a size of at least 20", f)
 		}
 		p := defaultScaleParams(n)
+		if v := os.Getenv("GPUMESH_B13_NAT"); v != "" {
+			if p.NATShare, err = strconv.ParseFloat(v, 64); err != nil {
+				t.Fatalf("GPUMESH_B13_NAT: %v", err)
+			}
+		}
 		var m scaleMeasure
 		start := time.Now()
-		synctest.Test(t, func(t *testing.T) { m = runScale(t, p) })
+		m = runWatched(t, p)
 		m.RunWall = time.Since(start)
 		res := m.result(p)
 		results = append(results, res)
@@ -66,25 +73,93 @@ func TestB13Scale(t *testing.T) {
 func TestScaleChurnShort(t *testing.T) {
 	p := scaleParams{N: 30, NATShare: 0.3, Requesters: 2, JobRate: 0.25, ChurnPerMin: 12, AbruptShare: 0.5,
 		Warmup: 30 * time.Second, Idle: 20 * time.Second, Load: 40 * time.Second, Seed: 13}
+	m := runWatched(t, p)
+	t.Logf("%+v", m)
+	if m.Left == 0 || m.Joined == 0 || m.Abrupt == 0 {
+		t.Errorf("churn did not happen: left %d (abrupt %d), joined %d", m.Left, m.Abrupt, m.Joined)
+	}
+	if m.JobsFormed == 0 {
+		t.Errorf("no job formed under churn (%d submitted)", m.JobsSubmitted)
+	}
+	if m.DeliveredShare < 0.9 {
+		t.Errorf("job requests reached %.0f%% of the matching providers, want >= 90%%", 100*m.DeliveredShare)
+	}
+	if m.ClusterK8 <= 0 {
+		t.Errorf("no k = 8 cluster formed after churn")
+	}
+	if m.SearchFound < scaleSearchEnough/2 {
+		t.Errorf("an offers search after churn found %d offers, want >= %d", m.SearchFound, scaleSearchEnough/2)
+	}
+}
+
+// stallAfter is how long (real time) the watchdog lets the bubble's
+// virtual clock stand still while the process does no work before it
+// declares a stall (see runWatched).
+const stallAfter = 3 * time.Minute
+
+// runWatched runs runScale in a synctest bubble under a watchdog. On this
+// Go (1.26.8) a bubble of ~100 nodes can stop: every goroutine durably
+// blocked, a time.Sleep pending, no deadlock report, and a virtual clock
+// that never moves again (docs/scale.md, "The stall"). The watchdog turns
+// that silent hang into a failure: when the virtual clock has not moved and
+// the process has used under a second of CPU for stallAfter, it writes every
+// goroutine's stack to a file and panics, naming the file.
+func runWatched(t *testing.T, p scaleParams) scaleMeasure {
+	var clock atomic.Int64
+	done := make(chan struct{})
+	go watchdog(clock.Load, done)
+	defer close(done)
+	var m scaleMeasure
 	synctest.Test(t, func(t *testing.T) {
-		m := runScale(t, p)
-		t.Logf("%+v", m)
-		if m.Left == 0 || m.Joined == 0 || m.Abrupt == 0 {
-			t.Errorf("churn did not happen: left %d (abrupt %d), joined %d", m.Left, m.Abrupt, m.Joined)
-		}
-		if m.JobsFormed == 0 {
-			t.Errorf("no job formed under churn (%d submitted)", m.JobsSubmitted)
-		}
-		if m.DeliveredShare < 0.9 {
-			t.Errorf("job requests reached %.0f%% of the matching providers, want >= 90%%", 100*m.DeliveredShare)
-		}
-		if m.ClusterK8 <= 0 {
-			t.Errorf("no k = 8 cluster formed after churn")
-		}
-		if m.SearchFound < scaleSearchEnough/2 {
-			t.Errorf("an offers search after churn found %d offers, want >= %d", m.SearchFound, scaleSearchEnough/2)
-		}
+		stop := make(chan struct{})
+		ticked := make(chan struct{})
+		go func() {
+			defer close(ticked)
+			for {
+				clock.Store(time.Now().UnixNano())
+				select {
+				case <-stop:
+					return
+				case <-time.After(time.Second):
+				}
+			}
+		}()
+		m = runScale(t, p)
+		close(stop)
+		<-ticked
 	})
+	return m
+}
+
+// watchdog panics, after dumping every goroutine's stack, if clock stops
+// moving while the process stays idle for stallAfter (see runWatched).
+func watchdog(clock func() int64, done <-chan struct{}) {
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	last, lastCPU, since := clock(), processCPU(), time.Now()
+	for {
+		select {
+		case <-done:
+			return
+		case <-tick.C:
+		}
+		now, cpu := clock(), processCPU()
+		if now != last || cpu-lastCPU > time.Second {
+			last, lastCPU, since = now, cpu, time.Now()
+			continue
+		}
+		if time.Since(since) < stallAfter {
+			continue
+		}
+		f, err := os.CreateTemp("", "gpumesh-b13-stall-*.txt")
+		if err == nil {
+			_ = pprof.Lookup("goroutine").WriteTo(f, 2)
+			_ = f.Close()
+			panic(fmt.Sprintf("B13: the synctest bubble stalled: virtual clock stuck at %s for %s with the process idle; goroutines in %s",
+				time.Unix(0, now).UTC().Format(time.TimeOnly), stallAfter, f.Name()))
+		}
+		panic(fmt.Sprintf("B13: the synctest bubble stalled (virtual clock stuck for %s); writing the goroutine dump: %v", stallAfter, err))
+	}
 }
 
 // snapshot is every node's counters at one moment.

@@ -1,4 +1,4 @@
-# gpumesh: `make build`, `make release`, `make test`, `make test-race`, `make bench`, `make run`, `make demo`, `make fuzz`, `make lint`.
+# gpumesh: `make build`, `make release`, `make test`, `make test-race`, `make bench`, `make bench-scale`, `make run`, `make demo`, `make fuzz`, `make lint`.
 GO      ?= go
 BIN     ?= bin/gpumesh
 VERSION ?= 0.1.0-dev

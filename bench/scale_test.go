@@ -71,6 +71,9 @@ func TestB13Scale(t *testing.T) {
 // working: job requests reach the providers, a k = 8 cluster forms and an
 // offers search finds offers.
 func TestScaleChurnShort(t *testing.T) {
+	if raceEnabled {
+		t.Skip("30 full nodes under the race detector take minutes; the race run skips the scale test")
+	}
 	p := scaleParams{N: 30, NATShare: 0.3, Requesters: 2, JobRate: 0.25, ChurnPerMin: 12, AbruptShare: 0.5,
 		Warmup: 30 * time.Second, Idle: 20 * time.Second, Load: 40 * time.Second, Seed: 13}
 	m := runWatched(t, p)

@@ -43,7 +43,7 @@ func TestB13Scale(t *testing.T) {
 			t.Fatalf("GPUMESH_B13_N: %q is not a size of at least 20", f)
 		}
 		p := defaultScaleParams(n)
-		if v := os.Getenv("GPUMESH_B13_NAT"); v != "" {
+		if v := os.Getenv("GPUMESH_B13_NAT"); v != "" { // see docs/scale.md, "The stall"
 			if p.NATShare, err = strconv.ParseFloat(v, 64); err != nil {
 				t.Fatalf("GPUMESH_B13_NAT: %v", err)
 			}

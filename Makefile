@@ -1,11 +1,11 @@
-# gpumesh: `make build`, `make release`, `make test`, `make test-race`, `make bench`, `make run`, `make demo`, `make fuzz`, `make lint`.
+# gpumesh: `make build`, `make release`, `make test`, `make test-race`, `make bench`, `make bench-scale`, `make run`, `make demo`, `make fuzz`, `make lint`.
 GO      ?= go
 BIN     ?= bin/gpumesh
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/gpumesh/gpumesh/node.Version=$(VERSION)
 FUZZTIME ?= 30s
 
-.PHONY: build release test test-short test-race bench run demo fuzz lint clean
+.PHONY: build release test test-short test-race bench bench-scale run demo fuzz lint clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpumesh
@@ -31,6 +31,18 @@ test-race:
 
 bench: build
 	$(GO) run ./bench -binary $(BIN) -out bench/results.json
+
+# B13: full nodes on the simulated country network at each of SCALE_N (with
+# churn, NAT and a job load, in virtual time); the JSON goes to
+# bench/scale_results.json and a markdown table is printed. See docs/scale.md.
+# SCALE_NAT is the share of nodes behind the modelled NAT. A run can stall
+# the synctest bubble (docs/scale.md, "The stall"): it then fails after 3
+# minutes with a goroutine dump; run it again.
+SCALE_N ?= 100,300,1000
+SCALE_NAT ?= 0.3
+bench-scale:
+	GPUMESH_B13_N=$(SCALE_N) GPUMESH_B13_NAT=$(SCALE_NAT) GPUMESH_B13_OUT=$(CURDIR)/bench/scale_results.json \
+		$(GO) test ./bench -run '^TestB13Scale$$' -count=1 -timeout 600m -v
 
 run: build
 	./$(BIN) run

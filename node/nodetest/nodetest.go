@@ -196,6 +196,9 @@ func WaitFor(t TB, timeout time.Duration, cond func() bool, describe func() stri
 	}
 }
 
+// The Wait helpers skip empty slots (a Sim's nodes that left or have not
+// joined yet).
+
 // WaitRoutingTables waits until every node's DHT routing table holds at least min peers.
 func (f *Fleet) WaitRoutingTables(t TB, min int, timeout time.Duration) {
 	t.Helper()
@@ -203,6 +206,9 @@ func (f *Fleet) WaitRoutingTables(t TB, min int, timeout time.Duration) {
 	WaitFor(t, timeout, func() bool {
 		worstSize = -1
 		for i, nd := range f.Nodes {
+			if nd == nil {
+				continue
+			}
 			if s := nd.Network().DHT().RoutingTable().Size(); worstSize < 0 || s < worstSize {
 				worst, worstSize = i, s
 			}
@@ -219,7 +225,7 @@ func (f *Fleet) WaitSamples(t TB, n int, timeout time.Duration) {
 	t.Helper()
 	WaitFor(t, timeout, func() bool {
 		for _, nd := range f.Nodes {
-			if nd.Network().Latency().Samples() < n {
+			if nd != nil && nd.Network().Latency().Samples() < n {
 				return false
 			}
 		}
@@ -234,7 +240,7 @@ func (f *Fleet) WaitHeard(t TB, timeout time.Duration) {
 	WaitFor(t, timeout, func() bool {
 		for i, nd := range f.Nodes {
 			for j, other := range f.Nodes {
-				if i == j {
+				if i == j || nd == nil || other == nil {
 					continue
 				}
 				if _, ok := nd.Gossip().Presence().Lookup(other.PeerID()); !ok {

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gpumesh/gpumesh/gpu"
@@ -17,6 +18,7 @@ import (
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/coord/countryrtt"
 	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/connmgr"
 	"github.com/libp2p/go-libp2p/x/simlibp2p"
 	"github.com/marcopolo/simnet"
 )
@@ -68,6 +70,15 @@ type SimOptions struct {
 	Log *slog.Logger
 	// Detect, if set, is every node's hardware detection (see node.Options).
 	Detect func(ctx context.Context, dataDir string) (*gpu.Probe, gpu.Inventory, error)
+	// Spare is how many address slots, beyond the n started at once, are
+	// placed for nodes that join later (StartNode): churn.
+	Spare int
+	// HostOptions, if set, adds libp2p options to node i's host (after
+	// the simulated transport), e.g. a bandwidth reporter.
+	HostOptions func(i int) []libp2p.Option
+	// Gater, if set, is node i's connection gater (nil: none), e.g. one
+	// that refuses inbound connections as a NAT would.
+	Gater func(i int) connmgr.ConnectionGater
 }
 
 // Sim is a fleet of full gpumesh nodes on a simulated internet: go-libp2p's
@@ -108,6 +119,12 @@ type Sim struct {
 	mu        sync.Mutex // guards rng
 	rng       *rand.Rand
 	closeOnce sync.Once
+
+	opts  SimOptions
+	dirs  []string
+	boot  []string
+	cut   []atomic.Bool // per slot: every packet from or to it is lost (Cut)
+	total int           // address slots: n + Spare
 }
 
 // DefaultSimCountries returns the default placement pool: the 50
@@ -135,69 +152,117 @@ func StartSim(t TB, n int, opts SimOptions) *Sim {
 	if opts.Log == nil {
 		opts.Log = defaultLog()
 	}
-	s, err := newSim(n, opts)
+	s, err := newSim(n+max(opts.Spare, 0), opts)
 	if err != nil {
 		t.Fatalf("start sim: %v", err)
 	}
+	s.opts = opts
 	// The data dirs first: cleanups run last-in first-out, so the nodes
 	// close (their ledgers flushing) before their folders are removed.
-	dirs := make([]string, n)
-	for i := range dirs {
-		dirs[i] = t.TempDir()
+	s.dirs = make([]string, s.total)
+	for i := range s.dirs {
+		s.dirs[i] = t.TempDir()
 	}
 	s.net = &simnet.Simnet{LatencyFunc: s.latency, Logger: opts.Log.With("component", "simnet")}
 	s.net.Start()
 	t.Cleanup(s.Close)
-
-	link := simnet.NodeBiDiLinkSettings{
-		Uplink:   simnet.LinkSettings{BitsPerSecond: opts.Bandwidth},
-		Downlink: simnet.LinkSettings{BitsPerSecond: opts.Bandwidth},
-	}
-	var boot []string
 	for i := range n {
-		c, err := config.ForProfile("test")
-		if err != nil {
+		if err := s.StartNode(i); err != nil {
 			t.Fatalf("start sim: %v", err)
-		}
-		c.P2P.Bootstrap = boot
-		if i == 0 {
-			SizeForFleet(&c.P2P, n)
-		}
-		if opts.Configure != nil {
-			opts.Configure(i, &c)
-		}
-		addr := fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", simnet.IntToPublicIPv4(i), SimPort)
-		nd, err := node.New(node.Options{
-			DataDir: dirs[i],
-			Config:  c,
-			Log:     opts.Log.With("node", i, "country", s.countries[i]),
-			Detect:  opts.Detect,
-			NoAPI:   true,
-			Knobs:   s.actors[i].knobs(),
-			Network: []p2p.Option{p2p.WithTransports(
-				libp2p.ListenAddrStrings(addr),
-				simlibp2p.QUICSimnet(s.net, link),
-				// Observed-address discovery stalls synctest (see
-				// simlibp2p); every simulated address is public anyway.
-				libp2p.DisableIdentifyAddressDiscovery(),
-			)},
-		})
-		if err == nil {
-			s.actors[i].node.Store(nd)
-			err = nd.Start(context.Background())
-		}
-		if err != nil {
-			t.Fatalf("start sim: node %d (%s): %v", i, s.countries[i], err)
-		}
-		s.Nodes[i] = nd
-		if i == 0 {
-			for _, a := range nd.Network().ListenAddrs() {
-				boot = append(boot, a.String())
-			}
 		}
 	}
 	return s
 }
+
+// Slots is how many nodes the Sim has addresses for: n plus SimOptions.Spare.
+func (s *Sim) Slots() int { return s.total }
+
+// StartNode starts a node in address slot i (an unused one: a slot is
+// used once, a node that left does not come back under its address), with
+// node 0 as its bootstrap peer. Nodes[i] holds it once it started.
+func (s *Sim) StartNode(i int) error {
+	if i < 0 || i >= s.total {
+		return fmt.Errorf("node %d: no such slot (%d)", i, s.total)
+	}
+	if s.Nodes[i] != nil {
+		return fmt.Errorf("node %d: slot in use", i)
+	}
+	c, err := config.ForProfile("test")
+	if err != nil {
+		return err
+	}
+	c.P2P.Bootstrap = s.boot
+	if i == 0 {
+		SizeForFleet(&c.P2P, s.total)
+	}
+	if s.opts.Configure != nil {
+		s.opts.Configure(i, &c)
+	}
+	link := simnet.NodeBiDiLinkSettings{
+		Uplink:   simnet.LinkSettings{BitsPerSecond: s.opts.Bandwidth},
+		Downlink: simnet.LinkSettings{BitsPerSecond: s.opts.Bandwidth},
+	}
+	addr := fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", simnet.IntToPublicIPv4(i), SimPort)
+	host := []libp2p.Option{
+		libp2p.ListenAddrStrings(addr),
+		simlibp2p.QUICSimnet(s.net, link),
+		// Observed-address discovery stalls synctest (see
+		// simlibp2p); every simulated address is public anyway.
+		libp2p.DisableIdentifyAddressDiscovery(),
+	}
+	if s.opts.HostOptions != nil {
+		host = append(host, s.opts.HostOptions(i)...)
+	}
+	netOpts := []p2p.Option{p2p.WithTransports(host...)}
+	if s.opts.Gater != nil {
+		if g := s.opts.Gater(i); g != nil {
+			netOpts = append(netOpts, p2p.WithConnectionGater(g))
+		}
+	}
+	nd, err := node.New(node.Options{
+		DataDir: s.dirs[i],
+		Config:  c,
+		Log:     s.opts.Log.With("node", i, "country", s.countries[i]),
+		Detect:  s.opts.Detect,
+		NoAPI:   true,
+		Knobs:   s.actors[i].knobs(),
+		Network: netOpts,
+	})
+	if err == nil {
+		s.actors[i].node.Store(nd)
+		err = nd.Start(context.Background())
+	}
+	if err != nil {
+		return fmt.Errorf("node %d (%s): %w", i, s.countries[i], err)
+	}
+	s.Nodes[i] = nd
+	if i == 0 {
+		for _, a := range nd.Network().ListenAddrs() {
+			s.boot = append(s.boot, a.String())
+		}
+	}
+	return nil
+}
+
+// StopNode closes node i and empties its slot. With abrupt, the node
+// vanishes without a goodbye: every packet from or to its address is lost
+// from now on (Cut), so its peers learn only by their own timeouts, as
+// when a machine loses power; otherwise it closes its connections cleanly.
+func (s *Sim) StopNode(i int, abrupt bool) error {
+	nd := s.Nodes[i]
+	if nd == nil {
+		return fmt.Errorf("node %d: not running", i)
+	}
+	if abrupt {
+		s.Cut(i)
+	}
+	s.Nodes[i] = nil
+	return nd.Close()
+}
+
+// Cut loses every packet from or to node i from now on (it is delayed
+// past any run's end): the node is unplugged.
+func (s *Sim) Cut(i int) { s.cut[i].Store(true) }
 
 // newSim places n nodes and computes the RTT of every pair.
 func newSim(n int, opts SimOptions) (*Sim, error) {
@@ -220,6 +285,8 @@ func newSim(n int, opts SimOptions) (*Sim, error) {
 	}
 	s := &Sim{
 		Fleet:     Fleet{Nodes: make([]*node.Node, n), actors: newActors(n, opts.Log)},
+		cut:       make([]atomic.Bool, n),
+		total:     n,
 		countries: make([]string, n),
 		rtt:       make([]time.Duration, n*n),
 		index:     make(map[netip.Addr]int, n),
@@ -311,6 +378,9 @@ func (s *Sim) latency(p *simnet.Packet) time.Duration {
 	if !okF || !okT {
 		return 0
 	}
+	if s.cut[from].Load() || s.cut[to].Load() {
+		return cutDelay
+	}
 	d := s.rtt[from*len(s.countries)+to] / 2
 	if s.jitter > 0 {
 		s.mu.Lock()
@@ -357,6 +427,10 @@ func (s *Sim) Close() {
 		time.Sleep(strayTimers)
 	})
 }
+
+// cutDelay is how late a packet from or to a cut node arrives: never,
+// within any run (see Cut).
+const cutDelay = 1000 * time.Hour
 
 // strayTimers is the longest a libp2p goroutine sleeps after its host closed.
 const strayTimers = 2 * time.Second

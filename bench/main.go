@@ -54,7 +54,7 @@ func main() {
 	b4requests := flag.Int("b4-requests", 20, "B4: requests per k and RTT bound")
 	b4seed := flag.Uint64("b4-seed", 0, "B4: seed of the markets, prices and requests (0: the default draw; other seeds check that figures are not one draw's)")
 	b3providers := flag.Int("b3-providers", 100, "B3: providers on the simulated country network (200 stalls the synctest bubble, see docs/benchmarks.md)")
-	b3jobs := flag.Int("b3-jobs", 10, "B3: jobs per k")
+	b3jobs := flag.Int("b3-jobs", 5, "B3: jobs per k for each method (the measured round, and today's method as the baseline), taking turns")
 	b8runs := flag.Int("b8-runs", 20, "B8: runs per executor")
 	b10runs := flag.Int("b10-runs", 10, "B10: timed jobs per size")
 	b10jobs := flag.Int("b10-jobs", 40, "B10: jobs before the provider's RSS is read again")

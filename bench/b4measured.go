@@ -389,7 +389,7 @@ func (d b4Data) judge(cfg b4Config, k int) Result {
 	res := Result{ID: "B4", Name: fmt.Sprintf("cluster quality on %s, k = %d", d.name, k),
 		Unit: "share, ratio to the true optimum's score, count, ms or us as named",
 		Params: map[string]any{"data": d.name, "providers": cfg.market, "k": k, "bounds_ms": "20,40,80,150",
-			"requests_per_bound": cfg.requests, "max_price": b4MaxPrice, "min_reputation": b4MinReputation,
+			"requests_per_bound": cfg.requests, "seed": cfg.seed, "max_price": b4MaxPrice, "min_reputation": b4MinReputation,
 			"prices": "region base 0.6-2.6 x 0.85-1.15", "workers_per_provider": "1-4",
 			"method":   fmt.Sprintf("candidates on coordinates (bound + %.0f %%, up to %d), all their pairs pinged in one round, Place on the measured RTTs", 100*b4Slack, b4Candidates),
 			"baseline": fmt.Sprintf("today's: Place on coordinates, ping the proposed group, re-place, up to %d rounds", b4VerifyRounds)},
@@ -397,11 +397,11 @@ func (d b4Data) judge(cfg b4Config, k int) Result {
 	for key, v := range d.params {
 		res.Params[key] = v
 	}
-	rng := rand.New(rand.NewPCG(44, uint64(k)))
+	rng := rand.New(rand.NewPCG(44+cfg.seed, uint64(k)))
 	base := map[string]float64{}
 	regions := slices.Clone(d.region)
 	slices.Sort(regions)
-	priceRNG := rand.New(rand.NewPCG(47, 0))
+	priceRNG := rand.New(rand.NewPCG(47, cfg.seed))
 	for _, r := range slices.Compact(regions) {
 		base[r] = 0.6 + 2*priceRNG.Float64()
 	}

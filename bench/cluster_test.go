@@ -50,28 +50,55 @@ func TestB3TimeToCluster(t *testing.T) {
 	}
 }
 
+// b3Method is one of the two ways B3's requesters find clusters.
+type b3Method struct {
+	node    int
+	figures map[string]float64
+	times   [][]float64 // per k
+	limits  [][]float64
+	rounds  [][]float64
+	cost    [][]float64 // the cluster's price per hour
+	met     int
+	total   int
+}
+
 // benchClusterSim is B3 inside a synctest bubble: node 0 bootstraps,
-// nodes 1..providers offer their CPU at random prices, and the last node
-// submits jobs of k = 1, 4 and 8 workers, one at a time.
+// nodes 1..providers offer their CPU at random prices, and two requesters
+// in the same country submit jobs of k = 1, 4 and 8 workers, taking turns
+// one job at a time: the measured round on (the default
+// market.rtt_round_candidates) and off (0: today's method, the baseline).
+// Both see the same network, and the same providers, one after the
+// other.
 func benchClusterSim(t *testing.T, providers, jobs int) Result {
-	res := Result{ID: "B3", Name: "time to cluster: submit to all awards accepted", Unit: "ms",
-		Params: map[string]any{"providers": providers, "jobs_per_k": jobs, "k": "1,4,8", "bound_ms": b3Bound.Milliseconds(),
-			"network": "x/simlibp2p QUIC, RIPE Atlas country RTTs (50 countries), virtual time", "prices": "uniform 0.50-2.00 per device-hour"},
-		Target: "median <= 4 x the requester's RTT to its farthest winner + 50 ms", Figures: map[string]float64{}}
-	n := providers + 2
-	requester := n - 1
+	res := Result{ID: "B3", Name: "time to cluster: submit to all awards accepted (measured round vs today's method)", Unit: "ms or price per hour as named",
+		Params: map[string]any{"providers": providers, "jobs_per_k_per_method": jobs, "k": "1,4,8", "bound_ms": b3Bound.Milliseconds(),
+			"network": "x/simlibp2p QUIC, RIPE Atlas country RTTs (50 countries), virtual time", "prices": "uniform 0.50-2.00 per device-hour",
+			"method":   "the market's measured RTT round (market.rtt_round_candidates default)",
+			"baseline": "market.rtt_round_candidates = 0 (today's method), a second requester in the same country, jobs alternating"},
+		Target: "median <= 4 x the requester's RTT to its farthest winner + 50 ms", Figures: map[string]float64{}, Baseline: map[string]float64{}}
+	n := providers + 3
+	measuring, baseline := n-2, n-1
 	rng := rand.New(rand.NewPCG(3, uint64(providers)))
 	prices := make([]float64, n)
 	for i := range prices {
 		prices[i] = 0.5 + 1.5*rng.Float64()
 	}
-	s := nodetest.StartSim(t, n, nodetest.SimOptions{Seed: 3, Configure: func(i int, c *config.Config) {
-		c.Offer.Enabled = i != 0 && i != requester
+	pool, err := nodetest.DefaultSimCountries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng.Shuffle(len(pool), func(a, b int) { pool[a], pool[b] = pool[b], pool[a] })
+	place := func(i int) string { return pool[min(i, measuring)%len(pool)] } // the two requesters share a country
+	s := nodetest.StartSim(t, n, nodetest.SimOptions{Seed: 3, Place: place, Configure: func(i int, c *config.Config) {
+		c.Offer.Enabled = i != 0 && i < measuring
 		c.Offer.Prices = []string{fmt.Sprintf("cpu=%.2f", prices[i])}
 		c.Gossip.HeartbeatInterval = p2p.Duration(5 * time.Second)
 		c.P2P.ProbeInterval = p2p.Duration(2 * time.Second)
 		c.P2P.ProbePeers = 2
 		c.Market.ReserveHold = p2p.Duration(time.Second)
+		if i == baseline {
+			c.Market.RTTRoundCandidates = 0
+		}
 	}})
 	s.WaitRoutingTables(t, 3, 2*time.Minute)
 	s.WaitSamples(t, 20, 10*time.Minute)
@@ -79,66 +106,82 @@ func benchClusterSim(t *testing.T, providers, jobs int) Result {
 	for i, nd := range s.Nodes {
 		index[nd.PeerID().String()] = i
 	}
-	m := s.Nodes[requester].Market()
-	var all []float64
-	met, total := 0, 0
-	for _, k := range b3Workers {
-		var times, limits, rounds []float64
-		for range jobs {
-			spec := market.Spec{Workers: k}
-			if k > 1 {
-				spec.MaxRTT = p2p.Duration(b3Bound)
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-			start := time.Now()
-			v, err := m.Submit(ctx, spec)
-			if err == nil {
-				v, err = m.Wait(ctx, v.ID)
-			}
-			cancel()
-			if err != nil || v.State != market.StateFormed {
-				t.Logf("k=%d: %s %s %v", k, v.State, v.Error, err)
-				time.Sleep(2 * time.Second)
-				continue
-			}
-			took := v.FormedAt.Sub(start)
-			var far time.Duration
-			for _, mb := range v.Cluster {
-				far = max(far, s.RTT(requester, index[mb.Peer]))
-			}
-			limit := 4*far + 50*time.Millisecond
-			times = append(times, ms(took))
-			limits = append(limits, ms(limit))
-			proposals := 0
-			for _, e := range v.Events {
-				if e.Kind == "proposed" {
-					proposals++
-				}
-			}
-			rounds = append(rounds, float64(proposals))
-			total++
-			if took <= limit {
-				met++
-			}
-			time.Sleep(2 * time.Second) // the reservations lapse
-		}
-		key := fmt.Sprintf("k%d_", k)
-		res.Figures[key+"formed"] = float64(len(times))
-		if len(times) > 0 {
-			res.Figures[key+"p50"] = median(times)
-			res.Figures[key+"p90"] = quantile(times, 0.9)
-			res.Figures[key+"target_p50"] = median(limits)
-			res.Figures[key+"rounds_mean"] = mean(rounds)
-		}
-		all = append(all, times...)
-		t.Logf("B3 k=%d: %d/%d formed, p50 %.1f ms (target %.1f ms), p90 %.1f ms", k, len(times), jobs, median(times), median(limits), quantile(times, 0.9))
+	methods := []*b3Method{{node: measuring, figures: res.Figures}, {node: baseline, figures: res.Baseline}}
+	for _, m := range methods {
+		m.times, m.limits, m.rounds, m.cost = make([][]float64, len(b3Workers)), make([][]float64, len(b3Workers)), make([][]float64, len(b3Workers)), make([][]float64, len(b3Workers))
 	}
-	res.Figures["jobs_within_target_share"] = float64(met) / float64(max(total, 1))
-	ok := total == jobs*len(b3Workers)
+	for x, k := range b3Workers {
+		for range jobs {
+			for _, m := range methods {
+				b3Job(t, s, index, m, x, k)
+			}
+		}
+	}
+	for _, m := range methods {
+		for x, k := range b3Workers {
+			key := fmt.Sprintf("k%d_", k)
+			m.figures[key+"formed"] = float64(len(m.times[x]))
+			if len(m.times[x]) > 0 {
+				m.figures[key+"p50"] = median(m.times[x])
+				m.figures[key+"p90"] = quantile(m.times[x], 0.9)
+				m.figures[key+"target_p50"] = median(m.limits[x])
+				m.figures[key+"rounds_mean"] = mean(m.rounds[x])
+				m.figures[key+"cost_mean"] = mean(m.cost[x])
+			}
+			t.Logf("B3 node %d k=%d: %d/%d formed, p50 %.1f ms (target %.1f ms), p90 %.1f ms, cost %.2f/h", m.node, k, len(m.times[x]), jobs,
+				median(m.times[x]), median(m.limits[x]), quantile(m.times[x], 0.9), mean(m.cost[x]))
+		}
+		m.figures["jobs_within_target_share"] = float64(m.met) / float64(max(m.total, 1))
+	}
+	m := methods[0]
+	ok := m.total == jobs*len(b3Workers)
 	for _, k := range b3Workers {
 		key := fmt.Sprintf("k%d_", k)
-		ok = ok && res.Figures[key+"p50"] <= res.Figures[key+"target_p50"]
+		ok = ok && m.figures[key+"p50"] <= m.figures[key+"target_p50"]
 	}
 	res.Verdict = map[bool]string{true: "met", false: "missed"}[ok]
 	return res
+}
+
+// b3Job submits one job of k workers from m's requester and records it
+// (x is k's position in b3Workers).
+func b3Job(t *testing.T, s *nodetest.Sim, index map[string]int, m *b3Method, x, k int) {
+	spec := market.Spec{Workers: k}
+	if k > 1 {
+		spec.MaxRTT = p2p.Duration(b3Bound)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	start := time.Now()
+	v, err := s.Nodes[m.node].Market().Submit(ctx, spec)
+	if err == nil {
+		v, err = s.Nodes[m.node].Market().Wait(ctx, v.ID)
+	}
+	cancel()
+	defer time.Sleep(2 * time.Second) // the reservations lapse
+	if err != nil || v.State != market.StateFormed {
+		t.Logf("node %d k=%d: %s %s %v", m.node, k, v.State, v.Error, err)
+		return
+	}
+	took := v.FormedAt.Sub(start)
+	var far time.Duration
+	cost := 0.0
+	for _, mb := range v.Cluster {
+		far = max(far, s.RTT(m.node, index[mb.Peer]))
+		cost += mb.Price * float64(mb.Devices)
+	}
+	limit := 4*far + 50*time.Millisecond
+	m.times[x] = append(m.times[x], ms(took))
+	m.limits[x] = append(m.limits[x], ms(limit))
+	m.cost[x] = append(m.cost[x], cost)
+	proposals := 0
+	for _, e := range v.Events {
+		if e.Kind == "proposed" {
+			proposals++
+		}
+	}
+	m.rounds[x] = append(m.rounds[x], float64(proposals))
+	m.total++
+	if took <= limit {
+		m.met++
+	}
 }

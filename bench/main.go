@@ -52,8 +52,9 @@ func main() {
 	b9sizes := flag.String("b9-sizes", "256,512,1024,2048", "B9: matrix sizes, comma-separated")
 	b4providers := flag.Int("b4-providers", 100, "B4: providers in each market judged against the exact optimum on the true RTTs (Exhaustive: keep it small)")
 	b4requests := flag.Int("b4-requests", 20, "B4: requests per k and RTT bound")
+	b4seed := flag.Uint64("b4-seed", 0, "B4: seed of the markets, prices and requests (0: the default draw; other seeds check that figures are not one draw's)")
 	b3providers := flag.Int("b3-providers", 100, "B3: providers on the simulated country network (200 stalls the synctest bubble, see docs/benchmarks.md)")
-	b3jobs := flag.Int("b3-jobs", 10, "B3: jobs per k")
+	b3jobs := flag.Int("b3-jobs", 5, "B3: jobs per k for each method (the measured round, and today's method as the baseline), taking turns")
 	b8runs := flag.Int("b8-runs", 20, "B8: runs per executor")
 	b10runs := flag.Int("b10-runs", 10, "B10: timed jobs per size")
 	b10jobs := flag.Int("b10-jobs", 40, "B10: jobs before the provider's RSS is read again")
@@ -84,7 +85,7 @@ func main() {
 	}
 	if want("B4") {
 		fmt.Fprintf(os.Stderr, "B4: placement among %d providers...\n", *b4providers)
-		results = append(results, benchPlacement(*b4providers, *b4requests)...)
+		results = append(results, benchPlacement(*b4providers, *b4requests, *b4seed)...)
 	}
 	if want("B5") {
 		fmt.Fprintf(os.Stderr, "B5: coordinates for %d nodes...\n", *b5nodes)

@@ -100,14 +100,15 @@ type b4Config struct {
 	requests          int   // per k and bound and data set
 	sizes             []int // market sizes of the work row
 	workRequests      int
+	seed              uint64 // draws the markets, prices and requests (0: the default draw)
 }
 
 // benchPlacement is B4 (see b4Data and b4Config): markets of n providers,
 // one row per data set and k comparing the measured method with today's,
 // and the row of RTT estimates as the market grows.
-func benchPlacement(n, requests int) []Result {
+func benchPlacement(n, requests int, seed uint64) []Result {
 	return runB4(b4Config{fleet: b4Fleet, routeFleet: b4RouteFleet, market: n, requests: requests,
-		sizes: b4Sizes, workRequests: max(1, requests/10)})
+		sizes: b4Sizes, workRequests: max(1, requests/10), seed: seed})
 }
 
 func runB4(cfg b4Config) []Result {

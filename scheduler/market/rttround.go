@@ -1,6 +1,7 @@
 package market
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -220,7 +221,7 @@ func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 			far = append(far, r.Index)
 		}
 	}
-	byPrice := func(a, b int) int { return cmpFloat(pb[a].EffectivePrice(), pb[b].EffectivePrice()) }
+	byPrice := func(a, b int) int { return cmp.Compare(pb[a].EffectivePrice(), pb[b].EffectivePrice()) }
 	for _, part := range [][]int{near, cheapFar, far} {
 		slices.SortStableFunc(part, byPrice)
 		out = append(out, part...)
@@ -230,17 +231,6 @@ func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 		out[i] = idx[p]
 	}
 	return out
-}
-
-// cmpFloat orders two floats.
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // probeAll sends the round's probe to every candidate and pings each

@@ -23,9 +23,27 @@ const DefaultBatchSize = 512
 
 // MaxAppend bounds the receipts in one Append call, so that one call fits
 // in one Badger transaction: entries go to the value log, and a receipt
-// takes about 500 bytes of the transaction's 1.2 MiB (ErrAppendTooLarge
-// otherwise).
+// takes about 500 bytes of the transaction, which Badger caps at 15% of
+// the memtable size (ErrAppendTooLarge otherwise; MinMemTableSize keeps
+// MaxAppend receipts under the cap).
 const MaxAppend = 1000
+
+// DefaultMemTableSize is Options.MemTableSize's default. Badger allocates
+// a memtable's arena (about 1.3 times this) when it opens, with no receipt
+// logged: 8 MiB cost about 10 MiB of heap per node. 4 MiB memtables still
+// hold MaxAppend receipts in one transaction and flush a few hundred
+// receipts' keys and hashes at a time.
+const DefaultMemTableSize = 4 << 20
+
+// MinMemTableSize is the smallest Options.MemTableSize: a transaction of
+// MaxAppend receipts must fit in 15% of it.
+const MinMemTableSize = 4 << 20
+
+// DefaultBlockCacheSize is Options.BlockCacheSize's default. Badger's
+// block cache preallocates admission counters in proportion to its size
+// (about 2 MiB at 8 MiB); the log's reads are mostly of the value log,
+// which is memory-mapped and not cached there.
+const DefaultBlockCacheSize = 1 << 20
 
 // tailCheck is how many entries at the end of the log Open checks.
 const tailCheck = 16
@@ -53,6 +71,14 @@ type Options struct {
 	// file is missing (ErrHeadMissing otherwise), after verifying every
 	// entry, and write a new head. A repair, never the default.
 	RebuildHead bool
+	// MemTableSize is the bytes of one Badger memtable, allocated at open
+	// whether or not receipts are logged; 0 means DefaultMemTableSize.
+	// Larger memtables flush less often under a heavy append load (B6).
+	// At least MinMemTableSize.
+	MemTableSize int64
+	// BlockCacheSize is the bytes of Badger's block cache; 0 means
+	// DefaultBlockCacheSize. Negative is refused.
+	BlockCacheSize int64
 }
 
 // Log is an append-only, hash-chained, Merkle-committed log of signed
@@ -77,8 +103,8 @@ type Log struct {
 }
 
 // badgerOptions are small-footprint Badger options: values of
-// valueThreshold bytes and up in the value log, 8 MiB memtables (two),
-// an 8 MiB block cache, no compression, two compactors, checksums
+// valueThreshold bytes and up in the value log, memtables (two) and block
+// cache of Options' sizes, no compression, two compactors, checksums
 // verified on every block read so a damaged file is reported (not
 // OnTableRead: Badger v4.9.6 crashes on a bad table at open; checkTables
 // checks table footers itself).
@@ -86,14 +112,14 @@ func badgerOptions(dir string, o Options, log *slog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithSyncWrites(!o.NoSync).
 		WithLogger(badgerLogger{log}).
-		WithMemTableSize(8 << 20).
+		WithMemTableSize(o.MemTableSize).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(8).
 		WithBaseTableSize(2 << 20).
 		WithBaseLevelSize(8 << 20).
 		WithValueLogFileSize(64 << 20).
-		WithBlockCacheSize(8 << 20).
+		WithBlockCacheSize(o.BlockCacheSize).
 		WithIndexCacheSize(0).
 		WithCompression(options.None).
 		WithNumCompactors(2).
@@ -126,6 +152,9 @@ func Open(dir string, opts Options) (l *Log, err error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = DefaultBatchSize
 	}
+	if err := opts.setSizes(); err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -154,6 +183,23 @@ func Open(dir string, opts Options) (l *Log, err error) {
 	go l.committer()
 	log.Debug("ledger open", "dir", dir, "entries", l.size, "sync", !opts.NoSync)
 	return l, nil
+}
+
+// setSizes fills in the default Badger sizes and checks given ones.
+func (o *Options) setSizes() error {
+	if o.MemTableSize == 0 {
+		o.MemTableSize = DefaultMemTableSize
+	}
+	if o.MemTableSize < MinMemTableSize {
+		return fmt.Errorf("memtable size %d bytes: below the minimum %d, which one append of %d receipts needs", o.MemTableSize, MinMemTableSize, MaxAppend)
+	}
+	if o.BlockCacheSize == 0 {
+		o.BlockCacheSize = DefaultBlockCacheSize
+	}
+	if o.BlockCacheSize < 0 {
+		return fmt.Errorf("block cache size %d bytes: negative", o.BlockCacheSize)
+	}
+	return nil
 }
 
 // openBadger opens Badger, turning a panic on a damaged directory into an error.

@@ -277,3 +277,29 @@ func FuzzDecodeEntry(f *testing.F) {
 		_, _ = e.Receipt()
 	})
 }
+
+// TestOpenSizes checks that Open fills in the default Badger sizes and
+// refuses a memtable too small for MaxAppend receipts or a negative cache.
+func TestOpenSizes(t *testing.T) {
+	p := newParty(t)
+	for _, tc := range []struct {
+		name string
+		o    Options
+	}{
+		{"small memtable", Options{MemTableSize: MinMemTableSize - 1}},
+		{"negative memtable", Options{MemTableSize: -1}},
+		{"negative cache", Options{BlockCacheSize: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.o.Self = p.id
+			if l, err := Open(t.TempDir(), tc.o); err == nil {
+				l.Close()
+				t.Fatalf("Open accepted %+v", tc.o)
+			}
+		})
+	}
+	o := Options{Self: p.id}
+	if err := o.setSizes(); err != nil || o.MemTableSize != DefaultMemTableSize || o.BlockCacheSize != DefaultBlockCacheSize {
+		t.Fatalf("defaults: %v, memtable %d, cache %d", err, o.MemTableSize, o.BlockCacheSize)
+	}
+}

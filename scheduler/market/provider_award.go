@@ -8,7 +8,6 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
@@ -195,21 +194,12 @@ func (p *provider) pingPeers(ctx context.Context, a *gossip.Award) []gossip.Peer
 		go func() {
 			defer func() { done <- struct{}{} }()
 			out[i] = gossip.PeerRTT{Peer: other.String()}
-			addAddrs(p.d.Host, other, a.Addrs[other.String()])
-			if err := p.d.Host.Connect(ctx, p.d.Host.Peerstore().PeerInfo(other)); err != nil {
+			rtt, err := pingOnce(ctx, p.d.Host, other, a.Addrs[other.String()])
+			if err != nil {
 				out[i].Err = trim(err.Error())
 				return
 			}
-			select {
-			case r := <-ping.Ping(ctx, p.d.Host, other):
-				if r.Error != nil {
-					out[i].Err = trim(r.Error.Error())
-				} else {
-					out[i].RTT = r.RTT
-				}
-			case <-ctx.Done():
-				out[i].Err = "no answer in time"
-			}
+			out[i].RTT = rtt
 		}()
 	}
 	for range others {

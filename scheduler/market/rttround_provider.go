@@ -130,31 +130,37 @@ func (p *provider) pingOne(ctx context.Context, c gossip.RTTCandidate) gossip.Pe
 		r.Err = "not a peer ID"
 		return r
 	}
-	addAddrs(p.d.Host, id, c.Addrs)
-	ctx, cancel := context.WithCancel(ctx) // ends ping.Ping's loop after one ping
+	rtt, err := pingOnce(ctx, p.d.Host, id, c.Addrs)
+	if err == nil {
+		r.RTT = rtt
+		return r
+	}
+	if p.d.Host.Network().Connectedness(id) == network.Connected && !p2p.Relayed(p.d.Host, id) {
+		if ewma := p.d.Host.Peerstore().LatencyEWMA(id); ewma > 0 {
+			r.RTT = ewma
+			return r
+		}
+	}
+	r.Err = trim(err.Error())
+	return r
+}
+
+// pingOnce measures one round trip to id, connecting first (with addrs
+// added to what the peerstore knows) when there is no connection, and
+// ends the ping stream once it has its answer (ping.Ping pings on until
+// its context ends).
+func pingOnce(ctx context.Context, h host.Host, id peer.ID, addrs []string) (time.Duration, error) {
+	addAddrs(h, id, addrs)
+	if err := h.Connect(ctx, h.Peerstore().PeerInfo(id)); err != nil {
+		return 0, fmt.Errorf("connect: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	fallback := func(e error) gossip.PeerRTT {
-		if p.d.Host.Network().Connectedness(id) == network.Connected && !p2p.Relayed(p.d.Host, id) {
-			if ewma := p.d.Host.Peerstore().LatencyEWMA(id); ewma > 0 {
-				r.RTT = ewma
-				return r
-			}
-		}
-		r.Err = trim(e.Error())
-		return r
-	}
-	if err := p.d.Host.Connect(ctx, p.d.Host.Peerstore().PeerInfo(id)); err != nil {
-		return fallback(fmt.Errorf("connect: %w", err))
-	}
 	select {
-	case res := <-ping.Ping(ctx, p.d.Host, id):
-		if res.Error != nil {
-			return fallback(res.Error)
-		}
-		r.RTT = res.RTT
-		return r
+	case res := <-ping.Ping(ctx, h, id):
+		return res.RTT, res.Error
 	case <-ctx.Done():
-		return fallback(errors.New("no answer in time"))
+		return 0, errors.New("no answer in time")
 	}
 }
 

@@ -1,11 +1,11 @@
-# gpumesh: `make build`, `make release`, `make test`, `make test-race`, `make bench`, `make bench-scale`, `make run`, `make demo`, `make fuzz`, `make lint`.
+# gpumesh: `make build`, `make release`, `make test`, `make test-race`, `make bench`, `make bench-scale`, `make run`, `make demo`, `make fuzz`, `make lint`, `make contracts`.
 GO      ?= go
 BIN     ?= bin/gpumesh
 VERSION ?= 0.1.0-dev
 LDFLAGS := -X github.com/gpumesh/gpumesh/node.Version=$(VERSION)
 FUZZTIME ?= 30s
 
-.PHONY: build release test test-short test-race bench bench-scale run demo fuzz lint clean
+.PHONY: build release test test-short test-race bench bench-scale run demo fuzz lint clean contracts
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/gpumesh
@@ -55,6 +55,12 @@ demo: build
 # the run, and FUZZ_REPORT (default $TMPDIR/fuzz-report.json) holds it as JSON.
 fuzz:
 	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
+# Recompile the settlement contracts with the pinned solc (npm ci first)
+# and regenerate their Go bindings with abigen; commit what changes
+# (TestArtifactsReproduce checks the two agree). See docs/settlement.md.
+contracts:
+	cd ledger/settle/contracts && npm ci --no-audit --no-fund --loglevel=error && $(GO) generate .
 
 lint:
 	$(GO) vet ./...

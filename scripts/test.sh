@@ -143,8 +143,18 @@ if [ -n "$node_major" ] && [ "$node_major" -ge 20 ] && command -v npm >/dev/null
   else
     say "npm ci in interop/js failed: the js conformance test will skip and say so"
   fi
+  # The settlement contracts (ledger/settle/contracts, docs/settlement.md):
+  # solc (solcjs) and OpenZeppelin pinned in its package-lock.json; with them
+  # installed, GPUMESH_REQUIRE_SOLC=1 makes TestArtifactsReproduce fail, not
+  # skip, if recompiling does not give the committed bytecode exactly.
+  say "npm ci in ledger/settle/contracts (solc, OpenZeppelin)"
+  if (cd ledger/settle/contracts && npm ci --no-audit --no-fund --loglevel=error >/dev/null); then
+    export GPUMESH_REQUIRE_SOLC=1
+  else
+    say "npm ci in ledger/settle/contracts failed: the contracts' reproduction test will skip and say so"
+  fi
 else
-  say "no Node v20 or newer with npm (found ${node_major:+v$node_major}${node_major:-none}): the js conformance test will skip and say so"
+  say "no Node v20 or newer with npm (found ${node_major:+v$node_major}${node_major:-none}): the js conformance test and the contracts' reproduction test will skip and say so"
 fi
 
 if ! command -v go >/dev/null 2>&1; then

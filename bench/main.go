@@ -45,7 +45,7 @@ func main() {
 	b7peers := flag.Int("b7-peers", 50, "B7: peers connected to the idle node")
 	binary := flag.String("binary", "bin/gpumesh", "B7: the gpumesh binary to measure")
 	out := flag.String("out", "bench/results.json", "where to write the JSON results")
-	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B3,B4,B5,B6,B7,B8,B9,B10,B11)")
+	only := flag.String("only", "", "run only these benchmark ids, comma-separated (B1,B2,B3,B4,B5,B6,B7,B8,B9,B10,B11,B12)")
 	b5nodes := flag.Int("b5-nodes", 200, "B5: nodes placed in countries")
 	b2providers := flag.Int("b2-providers", 100, "B2: providers advertising in the DHT")
 	b2searches := flag.Int("b2-searches", 40, "B2: searches per mode")
@@ -64,6 +64,7 @@ func main() {
 	b11mib := flag.Int("b11-mib", 64, "B11: MiB per bulk transfer")
 	b11pings := flag.Int("b11-pings", 2000, "B11: timed round trips per round")
 	b11rounds := flag.Int("b11-rounds", 5, "B11: rounds, each path in turn; figures are medians over rounds")
+	b12rpc := flag.String("b12-rpc", b12RPC(), "B12: the EVM dev chain's JSON-RPC URL (anvil; default GPUMESH_EVM_RPC or 127.0.0.1:8545)")
 	flag.Parse()
 
 	want := func(id string) bool { return *only == "" || strings.Contains(","+*only+",", ","+id+",") }
@@ -123,6 +124,10 @@ func main() {
 	if want("B11") {
 		fmt.Fprintf(os.Stderr, "B11: job network, %d rounds of %d MiB and %d pings per path...\n", *b11rounds, *b11mib, *b11pings)
 		results = append(results, benchOverlay(*b11mib, *b11pings, *b11rounds))
+	}
+	if want("B12") {
+		fmt.Fprintf(os.Stderr, "B12: settlement gas on the chain at %s...\n", *b12rpc)
+		results = append(results, benchGas(*b12rpc))
 	}
 	if want("B7") {
 		fmt.Fprintf(os.Stderr, "B7: idle node with %d peers for %s...\n", *b7peers, *b7dur)

@@ -8,12 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/abi"
-	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
-	"github.com/ethereum/go-ethereum/core/types"
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -181,7 +178,7 @@ func (r *rig) as(key *ecdsa.PrivateKey) *contracts.Client { return r.owner.With(
 // functions) and fails the test if it does not succeed.
 func (r *rig) send(key *ecdsa.PrivateKey, to common.Address, data []byte) {
 	r.t.Helper()
-	if err := rawSend(r.ctx, r.ec, key, to, data); err != nil {
+	if _, err := r.as(key).Send(r.ctx, to, data); err != nil {
 		r.t.Fatal(err)
 	}
 }
@@ -270,28 +267,4 @@ func fundedKey(t testing.TB, url string) *ecdsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
-}
-
-// rawSend sends data to to from key and waits for a successful receipt.
-func rawSend(ctx context.Context, ec *ethclient.Client, key *ecdsa.PrivateKey, to common.Address, data []byte) error {
-	chainID, err := ec.ChainID(ctx)
-	if err != nil {
-		return err
-	}
-	opts := bind.NewKeyedTransactor(key, chainID)
-	opts.Context = ctx
-	tx, err := bind.Transact(bind.NewBoundContract(to, abi.ABI{}, ec, ec, ec), opts, data)
-	if err != nil {
-		return err
-	}
-	var rcpt *types.Receipt
-	for rcpt == nil { // anvil mines at once; the receipt may lag the send by a moment
-		if rcpt, err = ec.TransactionReceipt(ctx, tx.Hash()); err != nil && ctx.Err() != nil {
-			return err
-		}
-	}
-	if rcpt.Status != types.ReceiptStatusSuccessful {
-		return errors.New("raw send failed")
-	}
-	return nil
 }

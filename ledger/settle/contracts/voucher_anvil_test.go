@@ -240,3 +240,32 @@ func TestNativeCoinEscrow(t *testing.T) {
 	_, err := r.as(r.requester).Deposit(r.ctx, native, big.NewInt(0))
 	wantErr(t, err, contracts.ErrZeroAmount)
 }
+
+// TestRedeemGasSameForAnyNumberOfReceipts: a voucher is cumulative, so
+// redeeming one that covers 1,000 receipts costs what redeeming one that
+// covers a single receipt does (each the first redemption of its pair, after
+// the treasury's first fee); only the calldata of a bigger number differs.
+func TestRedeemGasSameForAnyNumberOfReceipts(t *testing.T) {
+	r := newRig(t, nil)
+	req := addr(r.requester)
+	r.mint(r.token, req, 10_000_000_000)
+	if _, err := r.as(r.requester).Deposit(r.ctx, r.token, big.NewInt(10_000_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	gas := map[int64]uint64{}
+	for _, n := range []int64{0, 1, 1000} {
+		v, sig := r.voucher(r.token, 1_234_567*max(n, 1), uint64(n))
+		v.Provider = addr(fundedKey(t, r.url))
+		sig = sign(t, r.requester, voucherHash(t, r.domain(), v))
+		red, err := r.as(r.third).Redeem(r.ctx, v, sig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		gas[n] = red.Receipt.GasUsed
+	}
+	diff := int64(gas[1000]) - int64(gas[1])
+	if diff < -100 || diff > 100 {
+		t.Fatalf("redeem gas: 1 receipt %d, 1,000 receipts %d: want the same within calldata (100)", gas[1], gas[1000])
+	}
+	t.Logf("redeem gas: first ever %d, 1 receipt %d, 1,000 receipts %d", gas[0], gas[1], gas[1000])
+}

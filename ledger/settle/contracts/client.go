@@ -46,11 +46,16 @@ var ErrTxFailed = errors.New("transaction failed on chain")
 // Default deployment parameters (spec: 25 bp each side, slash all of the
 // stake, half of it to whoever submits the evidence).
 const (
-	DefaultFeeBP    = 25
-	DefaultSlashBP  = 10_000
+	// DefaultFeeBP is the fee on each side, in basis points (0.25 %).
+	DefaultFeeBP = 25
+	// DefaultSlashBP is the share of the stake one offence slashes (all).
+	DefaultSlashBP = 10_000
+	// DefaultRewardBP is the share of a slash paid to the submitter (half).
 	DefaultRewardBP = 5_000
-	MaxFeeBP        = 500
-	DefaultNotice   = 24 * time.Hour
+	// MaxFeeBP is the contract's cap on each side's fee (5 %).
+	MaxFeeBP = 500
+	// DefaultNotice is the wait for withdrawals and unstaking.
+	DefaultNotice = 24 * time.Hour
 )
 
 // Params are the Settlement contract's deployment parameters.

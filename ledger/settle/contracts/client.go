@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"sync"
 	"time"
@@ -56,6 +55,8 @@ const (
 	MaxFeeBP = 500
 	// DefaultNotice is the wait for withdrawals and unstaking.
 	DefaultNotice = 24 * time.Hour
+	// MaxNotice is the contract's cap on the notice period (a year).
+	MaxNotice = 365 * 24 * time.Hour
 )
 
 // Params are the Settlement contract's deployment parameters.
@@ -92,8 +93,8 @@ func (p Params) Validate() error {
 	if p.MinStake == nil || p.MinStake.Sign() < 0 {
 		errs = append(errs, fmt.Errorf("minimum stake %v: must be zero or more", p.MinStake))
 	}
-	if p.Notice < 0 || p.Notice%time.Second != 0 || p.Notice/time.Second > math.MaxUint32 {
-		errs = append(errs, fmt.Errorf("notice %v: whole seconds, zero or more", p.Notice))
+	if p.Notice < 0 || p.Notice%time.Second != 0 || p.Notice > MaxNotice {
+		errs = append(errs, fmt.Errorf("notice %v: %w (whole seconds, 0 to %v)", p.Notice, ErrBadNotice, MaxNotice))
 	}
 	if p.FeeBP > MaxFeeBP {
 		errs = append(errs, fmt.Errorf("fee %d bp: %w (%d)", p.FeeBP, ErrFeeTooHigh, MaxFeeBP))

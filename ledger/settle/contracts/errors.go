@@ -54,6 +54,8 @@ var (
 	ErrZeroAddress = errors.New("zero address")
 	// ErrBadShare: a share in basis points out of range at deployment.
 	ErrBadShare = errors.New("share out of range")
+	// ErrBadNotice: a notice period over the contract's cap at deployment.
+	ErrBadNotice = errors.New("notice period out of range")
 	// ErrReentrant: a call back into the contract during one of its transfers.
 	ErrReentrant = errors.New("reentrant call refused")
 	// ErrTokenTransfer: the token refused or failed a transfer (allowance or
@@ -84,6 +86,7 @@ var revertSentinels = map[string]error{
 	"ZeroAmount":                   ErrZeroAmount,
 	"ZeroAddress":                  ErrZeroAddress,
 	"BadShare":                     ErrBadShare,
+	"BadNotice":                    ErrBadNotice,
 	"ReentrancyGuardReentrantCall": ErrReentrant,
 	"SafeERC20FailedOperation":     ErrTokenTransfer,
 	"NativeTransferFailed":         ErrTokenTransfer,

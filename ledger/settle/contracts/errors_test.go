@@ -78,7 +78,7 @@ func TestParamsValidate(t *testing.T) {
 	}
 	bad := Params{MinStake: big.NewInt(-1), Notice: 1500 * time.Millisecond, FeeBP: 501, SlashBP: 0, RewardBP: 10_001}
 	err := bad.Validate()
-	for _, want := range []error{ErrZeroAddress, ErrFeeTooHigh, ErrBadShare} {
+	for _, want := range []error{ErrZeroAddress, ErrFeeTooHigh, ErrBadShare, ErrBadNotice} {
 		if !errors.Is(err, want) {
 			t.Errorf("got %v, want it to include %v", err, want)
 		}

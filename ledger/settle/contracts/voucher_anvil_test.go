@@ -269,3 +269,23 @@ func TestRedeemGasSameForAnyNumberOfReceipts(t *testing.T) {
 	}
 	t.Logf("redeem gas: first ever %d, 1 receipt %d, 1,000 receipts %d", gas[0], gas[1], gas[1000])
 }
+
+// TestClientErrors: a client for an address without code, a deposit over
+// the requester's token balance, and a deployment with a notice over the
+// cap are refused with their sentinels.
+func TestClientErrors(t *testing.T) {
+	r := newRig(t, nil)
+	_, err := contracts.New(r.ctx, r.ec, r.requester, addr(r.provider))
+	wantErr(t, err, contracts.ErrNoContract)
+
+	r.mint(r.token, addr(r.requester), 10)
+	_, err = r.as(r.requester).Deposit(r.ctx, r.token, big.NewInt(11))
+	wantErr(t, err, contracts.ErrTokenTransfer)
+	t.Logf("deposit over the balance: %v", err)
+	wantBig(t, "escrow", r.escrow(addr(r.requester), r.token), 0)
+
+	p := contracts.DefaultParams(r.treasury, addr(r.requester))
+	p.Notice = contracts.MaxNotice + time.Second
+	_, _, err = contracts.Deploy(r.ctx, r.ec, r.requester, p)
+	wantErr(t, err, contracts.ErrBadNotice)
+}

@@ -62,6 +62,9 @@ contract Settlement is EIP712, ReentrancyGuard {
     /// The highest fee, per side, that setFee accepts (5 %).
     uint16 public constant MAX_FEE_BP = 500;
     uint16 private constant BP = 10_000;
+    /// The longest notice a deployment may set (a year): block.timestamp
+    /// plus the notice must never overflow, or withdrawals would lock.
+    uint64 public constant MAX_NOTICE = 365 days;
 
     address public immutable treasury;
     address public immutable stakeToken;
@@ -84,6 +87,7 @@ contract Settlement is EIP712, ReentrancyGuard {
     error ZeroAddress();
     error ZeroAmount();
     error BadShare(uint16 bp);
+    error BadNotice(uint64 notice);
     error NotOwner(address caller);
     error FeeTooHigh(uint16 requesterBP, uint16 providerBP);
     error WrongToken(address token);
@@ -152,6 +156,7 @@ contract Settlement is EIP712, ReentrancyGuard {
     ) EIP712("gpumesh", "1") {
         if (treasury_ == address(0) || owner_ == address(0)) revert ZeroAddress();
         if (defaultFeeBP_ > MAX_FEE_BP) revert FeeTooHigh(defaultFeeBP_, defaultFeeBP_);
+        if (notice_ > MAX_NOTICE) revert BadNotice(notice_);
         if (slashBP_ == 0 || slashBP_ > BP) revert BadShare(slashBP_);
         if (rewardBP_ > BP) revert BadShare(rewardBP_);
         treasury = treasury_;

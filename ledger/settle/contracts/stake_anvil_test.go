@@ -259,3 +259,43 @@ func TestFeeScheduleAndCap(t *testing.T) {
 	_, _, err = contracts.Deploy(r.ctx, r.ec, r.requester, p)
 	wantErr(t, err, contracts.ErrFeeTooHigh)
 }
+
+// TestNativeStakeWrongTokenAndOwner: with the native coin as the stake
+// token, Stake sends coin and a slash pays the treasury in coin; the ERC-20
+// entry points refuse the native token and the reverse; ownership moves.
+func TestNativeStakeWrongTokenAndOwner(t *testing.T) {
+	r := newRig(t, func(p *contracts.Params, _ common.Address) { p.MinStake = big.NewInt(1e18) })
+	prov := addr(r.provider)
+	if _, err := r.as(r.provider).Stake(r.ctx, big.NewInt(2e18)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := r.owner.IsEligible(r.ctx, prov); !ok {
+		t.Fatal("a provider staking twice the minimum in coin is not eligible")
+	}
+	s := contracts.NewSettlement()
+	_, err := r.as(r.provider).Send(r.ctx, r.owner.Address(), s.PackStake(big.NewInt(1)))
+	wantErr(t, err, contracts.ErrWrongToken)
+	_, err = r.as(r.requester).Send(r.ctx, r.owner.Address(), s.PackDeposit(contracts.NativeToken, big.NewInt(1)))
+	wantErr(t, err, contracts.ErrWrongToken)
+
+	a, sigA := r.work(r.provider, "job-n", 0, 1, 7)
+	b, sigB := r.work(r.provider, "job-n", 0, 2, 7)
+	sl, err := r.as(r.third).SlashConflict(r.ctx, a, sigA, b, sigB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantBig(t, "slashed", sl.Amount, 2e18)
+	wantBig(t, "treasury", r.balance(contracts.NativeToken, r.treasury), 1e18)
+	wantBig(t, "contract", r.balance(contracts.NativeToken, r.owner.Address()), 0)
+
+	// Fee governance moves to the requester: the old owner is refused.
+	newOwner := r.owner.With(r.requester)
+	if _, err := r.owner.Send(r.ctx, r.owner.Address(), s.PackSetOwner(addr(r.requester))); err != nil {
+		t.Fatal(err)
+	}
+	_, err = r.owner.SetFee(r.ctx, r.token, 10, 10)
+	wantErr(t, err, contracts.ErrNotOwner)
+	if _, err := newOwner.SetFee(r.ctx, r.token, 10, 10); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -124,6 +124,12 @@ func TestSlashConflict(t *testing.T) {
 	if want := workHash(t, r.domain(), a); !bytes.Equal(onChain[:], want) {
 		t.Fatalf("contract work digest %x, EIP-712 digest %x", onChain, want)
 	}
+	if local := contracts.WorkDigest(r.owner.ChainID(), r.owner.Address(), a); local != onChain {
+		t.Fatalf("contracts.WorkDigest %x, contract %x", local, onChain)
+	}
+	if a.Job != contracts.JobHash("job-1") {
+		t.Fatal("JobHash is not keccak256 of the job ID")
+	}
 
 	refused := []struct {
 		name string

@@ -35,6 +35,9 @@ func TestRedeemPaysExactly(t *testing.T) {
 	if want := voucherHash(t, r.domain(), v1); !bytes.Equal(onChain[:], want) {
 		t.Fatalf("contract digest %x, EIP-712 digest %x", onChain, want)
 	}
+	if local := contracts.VoucherDigest(r.owner.ChainID(), r.owner.Address(), v1); local != onChain {
+		t.Fatalf("contracts.VoucherDigest %x, contract %x", local, onChain)
+	}
 
 	red, err := r.as(r.provider).Redeem(r.ctx, v1, sig1)
 	if err != nil {

@@ -122,6 +122,7 @@ type Client struct {
 	erc20      *TestToken // its ABI is the standard ERC-20 one
 	bound      *bind.BoundContract
 	send       sync.Mutex
+	close      func() // closes the connection Dial made; nil otherwise
 }
 
 // Dial connects to the chain at rpcURL and returns a client for the
@@ -136,7 +137,16 @@ func Dial(ctx context.Context, rpcURL string, key *ecdsa.PrivateKey, addr common
 		ec.Close()
 		return nil, err
 	}
+	c.close = ec.Close
 	return c, nil
+}
+
+// Close closes the connection Dial opened (clients made by New or With
+// leave their backend to its owner).
+func (c *Client) Close() {
+	if c.close != nil {
+		c.close()
+	}
 }
 
 // New returns a client for the Settlement contract at addr on backend,
@@ -220,7 +230,8 @@ func (c *Client) ChainID() *big.Int { return new(big.Int).Set(c.chainID) }
 // StakeToken returns the token providers stake (NativeToken for the coin).
 func (c *Client) StakeToken() common.Address { return c.stakeToken }
 
-// With returns a client for the same contract that sends with key.
+// With returns a client for the same contract that sends with key, over the
+// same backend. Keep one client per key: sends are serialized per client.
 func (c *Client) With(key *ecdsa.PrivateKey) *Client {
 	return &Client{
 		backend: c.backend, key: key, from: ethcrypto.PubkeyToAddress(key.PublicKey), chainID: c.chainID,

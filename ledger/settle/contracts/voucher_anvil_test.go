@@ -292,3 +292,16 @@ func TestClientErrors(t *testing.T) {
 	_, _, err = contracts.Deploy(r.ctx, r.ec, r.requester, p)
 	wantErr(t, err, contracts.ErrBadNotice)
 }
+
+// TestDial reaches the rig's contract by URL.
+func TestDial(t *testing.T) {
+	r := newRig(t, nil)
+	c, err := contracts.Dial(r.ctx, r.url, r.requester, r.owner.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if rb, pb, err := c.Fee(r.ctx, r.token); err != nil || rb != contracts.DefaultFeeBP || pb != contracts.DefaultFeeBP {
+		t.Fatalf("fee through Dial: %d/%d %v", rb, pb, err)
+	}
+}

@@ -385,3 +385,15 @@ func TestDecodeRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatUnits(t *testing.T) {
+	for _, tt := range []struct {
+		units    int64
+		decimals uint8
+		want     string
+	}{{12_500_000, 6, "12.5"}, {1, 6, "0.000001"}, {0, 18, "0"}, {3_000_000, 6, "3"}, {-1_500_000, 6, "-1.5"}} {
+		if got := FormatUnits(big.NewInt(tt.units), tt.decimals); got != tt.want {
+			t.Errorf("FormatUnits(%d, %d) = %q, want %q", tt.units, tt.decimals, got, tt.want)
+		}
+	}
+}

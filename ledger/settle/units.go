@@ -3,6 +3,7 @@ package settle
 import (
 	"fmt"
 	"math/big"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -79,4 +80,25 @@ func checkUint256(field string, v *big.Int) error {
 		return fmt.Errorf("%w: %s: wider than 256 bits", ErrInvalid, field)
 	}
 	return nil
+}
+
+// FormatUnits writes base units as a decimal amount of whole tokens, such
+// as "12.5" for 12,500,000 units of a 6-decimals token.
+func FormatUnits(units *big.Int, decimals uint8) string {
+	if units == nil {
+		return "0"
+	}
+	s := new(big.Int).Abs(units).String()
+	d := int(decimals)
+	if len(s) <= d {
+		s = strings.Repeat("0", d-len(s)+1) + s
+	}
+	whole, frac := s[:len(s)-d], strings.TrimRight(s[len(s)-d:], "0")
+	if units.Sign() < 0 {
+		whole = "-" + whole
+	}
+	if frac == "" {
+		return whole
+	}
+	return whole + "." + frac
 }

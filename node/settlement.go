@@ -3,9 +3,12 @@ package node
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path/filepath"
 
 	"github.com/gpumesh/gpumesh/ledger/settle"
 	"github.com/gpumesh/gpumesh/node/config"
+	"github.com/gpumesh/gpumesh/scheduler/market"
 )
 
 // SettlementChain is the chain client settlement uses: it reads balances
@@ -43,4 +46,66 @@ func OpenSettlementBalances(ctx context.Context, c config.Config) (settle.Balanc
 		return nil, nil, err
 	}
 	return chain, closeChain, nil
+}
+
+// settlement is the node's settlement when [settlement] names a contract.
+type settlement struct {
+	market *market.Settlement
+	chain  SettlementChain // nil: no chain client; escrow is not checked, nothing is redeemed
+	close  func()          // releases chain when the node opened it
+}
+
+// openSettlement loads (or creates) the wallet and opens the chain client
+// when settlement is on, and returns what the market settles with; nil
+// when settlement is off. A build without a chain client settles vouchers
+// all the same (they are redeemable later) and says that it checks no
+// escrow and redeems nothing.
+func (n *Node) openSettlement(ctx context.Context) (*market.Settlement, error) {
+	c := n.cfg.Settlement
+	if !c.Enabled() {
+		return nil, nil
+	}
+	chainID := c.ChainID
+	if chainID == 0 {
+		chainID = n.cfg.Anchor.ChainID
+	}
+	if chainID == 0 {
+		return nil, errors.New("settlement.chain_id: 0 and anchor.chain_id 0: vouchers are signed for one chain; set either")
+	}
+	key, created, err := settle.LoadOrCreateWallet(filepath.Join(n.opts.DataDir, settle.WalletFile))
+	if err != nil {
+		return nil, err
+	}
+	st := &settlement{market: &market.Settlement{
+		Domain: settle.Domain{ChainID: chainID, Contract: c.ContractAddress()},
+		Token:  c.TokenAddress(), Decimals: c.TokenDecimals, Wallet: key,
+	}, close: func() {}}
+	switch {
+	case n.opts.SettlementChain != nil:
+		st.chain = n.opts.SettlementChain
+	default:
+		chain, closeChain, err := openSettlementChain(ctx, n.cfg)
+		if errors.Is(err, ErrNoSettlementChain) {
+			n.log.Warn("settlement without a chain client: vouchers are signed and kept, escrow is not checked, nothing is redeemed", "err", err)
+		} else if err != nil {
+			return nil, fmt.Errorf("open the settlement chain: %w", err)
+		} else {
+			st.chain, st.close = chain, closeChain
+		}
+	}
+	if st.chain != nil {
+		st.market.Escrow = st.chain
+	}
+	n.settlement = st
+	n.log.Info("settlement on", "wallet", settle.Address(key).Hex(), "created", created,
+		"chain_id", chainID, "contract", c.ContractAddress().Hex(), "token", c.TokenAddress().Hex())
+	return st.market, nil
+}
+
+// closeSettlement releases the chain client the node opened.
+func (n *Node) closeSettlement() {
+	if n.settlement != nil {
+		n.settlement.close()
+		n.settlement = nil
+	}
 }

@@ -11,8 +11,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/ledger/settle"
+	"github.com/gpumesh/gpumesh/scheduler/pricing"
 )
 
 // Settlement is what the market needs to pay for receipts on chain (issue
@@ -203,4 +205,35 @@ func (s *Settlement) coverCap(ctx context.Context, requester common.Address, cap
 			settle.FormatUnits(have, s.Decimals), settle.FormatUnits(want, s.Decimals))
 	}
 	return nil
+}
+
+// JobCap is the most a job can cost: its price cap per device-hour for
+// every device of every worker for its whole duration.
+func JobCap(req *gossip.JobRequest) (ledger.Micros, error) {
+	price, err := pricing.FromFloat(req.MaxPrice)
+	if err != nil {
+		return 0, err
+	}
+	devices := int64(devicesPerWorker(req)) * int64(max(req.Workers, 1))
+	cap, ok := ledger.Cost(ledger.Micros(price), devices*req.Duration.Milliseconds())
+	if !ok {
+		return 0, fmt.Errorf("the cap of job %s does not fit in micros", req.ID)
+	}
+	return cap, nil
+}
+
+// coverJob refuses to run req, before anything is published, when this
+// node settles and its escrow cannot cover the job's cap.
+func (r *requester) coverJob(ctx context.Context, req *gossip.JobRequest) error {
+	st := r.d.Settle
+	if st == nil || st.Escrow == nil {
+		return nil
+	}
+	cap, err := JobCap(req)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
+	defer cancel()
+	return st.coverCap(ctx, st.address(), cap)
 }

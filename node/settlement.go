@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/gpumesh/gpumesh/ledger/settle"
 	"github.com/gpumesh/gpumesh/node/config"
@@ -97,6 +98,7 @@ func (n *Node) openSettlement(ctx context.Context) (*market.Settlement, error) {
 		st.market.Escrow = st.chain
 	}
 	n.settlement = st
+	n.startRedeemer(ctx)
 	n.log.Info("settlement on", "wallet", settle.Address(key).Hex(), "created", created,
 		"chain_id", chainID, "contract", c.ContractAddress().Hex(), "token", c.TokenAddress().Hex())
 	return st.market, nil
@@ -108,4 +110,63 @@ func (n *Node) closeSettlement() {
 		n.settlement.close()
 		n.settlement = nil
 	}
+}
+
+// redeemCheck is how often the node checks whether a voucher is due for
+// redemption (by threshold; by interval at least this finely).
+const redeemCheck = time.Minute
+
+// startRedeemer redeems held vouchers by the configured policy until life
+// ends, when settlement has a chain client. The goroutine is the node's
+// (n.wg) and exits with life.
+func (n *Node) startRedeemer(life context.Context) {
+	if n.settlement == nil || n.settlement.chain == nil {
+		return
+	}
+	since := time.Now()
+	n.wg.Go(func() {
+		t := time.NewTicker(redeemCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-life.Done():
+				return
+			case now := <-t.C:
+				if _, err := n.redeem(life, since, now, false); err != nil {
+					n.log.Warn("redemption failed; tried again at the next check", "err", err)
+				}
+			}
+		}
+	})
+}
+
+// Redeem redeems now the latest held voucher of every channel with
+// anything outstanding (force) or only those the policy says are due; the
+// same path the background redeemer takes. It fails when settlement is off
+// or has no chain client.
+func (n *Node) Redeem(ctx context.Context, force bool) ([]settle.Result, error) {
+	now := time.Now()
+	return n.redeem(ctx, now, now, force)
+}
+
+// redeem is Redeem with the time the node started watching and now.
+func (n *Node) redeem(ctx context.Context, since, now time.Time, force bool) ([]settle.Result, error) {
+	st := n.settlement
+	switch {
+	case st == nil:
+		return nil, errors.New(n.cfg.Settlement.OffReason())
+	case st.chain == nil:
+		return nil, ErrNoSettlementChain
+	}
+	p, err := settle.PolicyOf(n.cfg.Settlement)
+	if err != nil {
+		return nil, err
+	}
+	res, err := settle.RedeemDue(ctx, n.ledger, st.chain, p, since, now, force)
+	for _, r := range res {
+		if r.Redeemed {
+			n.log.Info("voucher redeemed", "channel", r.Channel, "amount", r.Amount, "tx", r.Tx, "reason", r.Reason)
+		}
+	}
+	return res, err
 }

@@ -2,11 +2,13 @@ package node_test
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,7 +51,8 @@ func TestVouchersWithReceipts(t *testing.T) {
 		t.Skip("a 4-node fleet")
 	}
 	module := executortest.WasmModule(t, "copy")
-	f := nodetest.Start(t, 4, nodetest.Options{Configure: func(i int, c *config.Config) {
+	chain := newFakeChain()
+	f := nodetest.Start(t, 4, nodetest.Options{SettlementChain: func(int) node.SettlementChain { return chain }, Configure: func(i int, c *config.Config) {
 		c.Offer.Enabled = i == 1 || i == 2
 		c.Settlement.Contract = testContract.Hex()
 		c.Settlement.Token = testToken.Hex()
@@ -80,6 +83,13 @@ func TestVouchersWithReceipts(t *testing.T) {
 		return v
 	}
 	payer := wallet(t, req)
+	// An escrow that cannot cover the job's cap: the job is refused before it is published.
+	chain.setEscrow(payer, big.NewInt(1))
+	if _, err := req.Market().Submit(ctx, market.Spec{Workers: 2, Module: module, Inputs: []string{in}}); !errors.Is(err, market.ErrEscrow) {
+		t.Fatalf("submit with 1 unit in escrow: %v, want ErrEscrow", err)
+	}
+	chain.setEscrow(payer, big.NewInt(1e12))
+	chain.setEscrow(wallet(t, f.Nodes[3]), big.NewInt(1e12))
 	held := map[string]*big.Int{} // provider peer -> cumulative seen
 	for range 2 {                 // two jobs: the second's vouchers follow the first's
 		v := run(req)
@@ -93,6 +103,29 @@ func TestVouchersWithReceipts(t *testing.T) {
 				checkVoucher(t, req, prov, id, payer, payee, held)
 			}
 		}
+	}
+	// Each provider redeems its latest voucher once: paid exactly the sum of its receipts.
+	for _, prov := range f.Nodes[1:3] {
+		res, err := prov.Redeem(ctx, true)
+		if err != nil {
+			t.Fatalf("redeem: %v", err)
+		}
+		want := held[prov.PeerID().String()]
+		if want == nil {
+			continue
+		}
+		if len(res) != 1 || !res[0].Redeemed || res[0].Amount.Cmp(want) != 0 {
+			t.Errorf("provider %s redeemed %+v, want one redemption of %s", prov.PeerID(), res, want)
+		}
+		if got := chain.paidTo(wallet(t, prov)); got.Cmp(want) != 0 {
+			t.Errorf("chain paid %s to provider %s, want %s", got, prov.PeerID(), want)
+		}
+		if res, err := prov.Redeem(ctx, true); err != nil || len(res) != 0 {
+			t.Errorf("second redemption: %+v, %v; want nothing to do", res, err)
+		}
+	}
+	if chain.submitted() != 2 {
+		t.Errorf("%d redemptions submitted, want one per provider", chain.submitted())
 	}
 	// Node 3 signs for chain 1: the providers refuse its vouchers.
 	bad := f.Nodes[3]
@@ -169,4 +202,91 @@ func checkVoucher(t *testing.T, req, prov *node.Node, id string, payer, payee co
 		t.Errorf("work %+v for receipt %+v", sw.Work, rc)
 	}
 	t.Logf("receipt %s: %d micros, voucher nonce %d cumulative %s", id[:8], rc.Amount, sv.Voucher.Nonce, sv.Voucher.Cumulative)
+}
+
+// fakeChain is a Settlement contract in memory for the nodes of a test:
+// escrow by requester, and redemptions that pay cumulative - redeemed once.
+type fakeChain struct {
+	mu       sync.Mutex
+	escrow   map[common.Address]*big.Int
+	redeemed map[[2]common.Address]*big.Int
+	paid     map[common.Address]*big.Int
+	submits  int
+}
+
+func newFakeChain() *fakeChain {
+	return &fakeChain{escrow: map[common.Address]*big.Int{}, redeemed: map[[2]common.Address]*big.Int{}, paid: map[common.Address]*big.Int{}}
+}
+
+func (c *fakeChain) setEscrow(a common.Address, v *big.Int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.escrow[a] = v
+}
+
+func (c *fakeChain) paidTo(a common.Address) *big.Int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.paid[a]; ok {
+		return new(big.Int).Set(p)
+	}
+	return new(big.Int)
+}
+
+func (c *fakeChain) submitted() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.submits
+}
+
+func (c *fakeChain) Balances(_ context.Context, owner, _ common.Address) (settle.Balances, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return settle.Balances{Wallet: new(big.Int), Escrow: c.escrow[owner], PendingWithdrawal: new(big.Int), Stake: new(big.Int)}, nil
+}
+
+func (c *fakeChain) Escrow(_ context.Context, requester, _ common.Address) (*big.Int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.escrow[requester]; ok {
+		return new(big.Int).Set(e), nil
+	}
+	return new(big.Int), nil
+}
+
+func (c *fakeChain) Redeemed(_ context.Context, requester, provider, _ common.Address) (*big.Int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.redeemed[[2]common.Address{requester, provider}]; ok {
+		return new(big.Int).Set(r), nil
+	}
+	return new(big.Int), nil
+}
+
+func (c *fakeChain) Redeem(_ context.Context, sv *settle.SignedVoucher) (common.Hash, error) {
+	if err := sv.Verify(testDomain); err != nil {
+		return common.Hash{}, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.submits++
+	k := [2]common.Address{sv.Voucher.Requester, sv.Voucher.Provider}
+	r := c.redeemed[k]
+	if r == nil {
+		r = new(big.Int)
+	}
+	if sv.Voucher.Cumulative.Cmp(r) <= 0 {
+		return common.Hash{}, errors.New("contract: cumulative not above redeemed")
+	}
+	pay := new(big.Int).Sub(sv.Voucher.Cumulative, r)
+	if e := c.escrow[sv.Voucher.Requester]; e == nil || e.Cmp(pay) < 0 {
+		return common.Hash{}, errors.New("contract: over the escrow")
+	}
+	c.escrow[sv.Voucher.Requester] = new(big.Int).Sub(c.escrow[sv.Voucher.Requester], pay)
+	if c.paid[sv.Voucher.Provider] == nil {
+		c.paid[sv.Voucher.Provider] = new(big.Int)
+	}
+	c.paid[sv.Voucher.Provider].Add(c.paid[sv.Voucher.Provider], pay)
+	c.redeemed[k] = new(big.Int).Set(sv.Voucher.Cumulative)
+	return common.BytesToHash([]byte{byte(c.submits)}), nil
 }

@@ -123,6 +123,14 @@ func TestVouchersWithReceipts(t *testing.T) {
 		if res, err := prov.Redeem(ctx, true); err != nil || len(res) != 0 {
 			t.Errorf("second redemption: %+v, %v; want nothing to do", res, err)
 		}
+		b, err := prov.Balances(ctx)
+		if err != nil || len(b.Vouchers) != 1 || b.Vouchers[0].Role != ledger.VoucherHeld ||
+			b.Vouchers[0].Redeemed != want.String() || b.Vouchers[0].Redeemable != "0" || b.Vouchers[0].Redemption != ledger.RedeemDone {
+			t.Errorf("provider's balances: %+v, %v; want one held channel, %s redeemed, nothing redeemable", b.Vouchers, err, want)
+		}
+	}
+	if b, err := req.Balances(ctx); err != nil || len(b.Vouchers) != 2 || b.Vouchers[0].Role != ledger.VoucherSigned {
+		t.Errorf("requester's balances: %+v, %v; want two signed channels", b.Vouchers, err)
 	}
 	if chain.submitted() != 2 {
 		t.Errorf("%d redemptions submitted, want one per provider", chain.submitted())

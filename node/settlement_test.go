@@ -52,7 +52,12 @@ func TestVouchersWithReceipts(t *testing.T) {
 	}
 	module := executortest.WasmModule(t, "copy")
 	chain := newFakeChain()
-	f := nodetest.Start(t, 4, nodetest.Options{SettlementChain: func(int) node.SettlementChain { return chain }, Configure: func(i int, c *config.Config) {
+	f := nodetest.Start(t, 4, nodetest.Options{SettlementChain: func(i int) node.SettlementChain {
+		if i == 3 {
+			return nil // reads no escrow: only its providers check it
+		}
+		return chain
+	}, Configure: func(i int, c *config.Config) {
 		c.Offer.Enabled = i == 1 || i == 2
 		c.Settlement.Contract = testContract.Hex()
 		c.Settlement.Token = testToken.Hex()
@@ -89,7 +94,6 @@ func TestVouchersWithReceipts(t *testing.T) {
 		t.Fatalf("submit with 1 unit in escrow: %v, want ErrEscrow", err)
 	}
 	chain.setEscrow(payer, big.NewInt(1e12))
-	chain.setEscrow(wallet(t, f.Nodes[3]), big.NewInt(1e12))
 	held := map[string]*big.Int{} // provider peer -> cumulative seen
 	for range 2 {                 // two jobs: the second's vouchers follow the first's
 		v := run(req)
@@ -137,6 +141,7 @@ func TestVouchersWithReceipts(t *testing.T) {
 	}
 	// Node 3 signs for chain 1: the providers refuse its vouchers.
 	bad := f.Nodes[3]
+	chain.setEscrow(wallet(t, bad), big.NewInt(1e12))
 	v := run(bad)
 	for _, u := range v.Usage {
 		if !strings.Contains(u.Settlement, "voucher refused") || !strings.Contains(u.Settlement, "wrong chain or contract") {
@@ -156,6 +161,18 @@ func TestVouchersWithReceipts(t *testing.T) {
 		if view.Counts[reputation.Violation] <= 0 {
 			t.Errorf("provider %s did not charge the requester a violation: %+v", u.Peer, view.Counts)
 		}
+	}
+	// Node 3 checks no escrow of its own; the providers do, and refuse to run for an empty one.
+	chain.setEscrow(wallet(t, bad), big.NewInt(0))
+	refused, err := bad.Market().Submit(ctx, market.Spec{Workers: 2, Module: module, Inputs: []string{in}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refused, err = bad.Market().Wait(ctx, refused.ID); err != nil {
+		t.Fatal(err)
+	}
+	if refused.State == market.StateSucceeded || !slices.ContainsFunc(refused.Events, func(e market.Event) bool { return strings.Contains(e.Text, "escrow does not cover") }) {
+		t.Errorf("job of a requester with no escrow: state %s (%s), want refused by the providers for its escrow", refused.State, refused.Error)
 	}
 }
 

@@ -8,13 +8,16 @@ import (
 	"math/big"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/ledger/settle"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
+	"github.com/gpumesh/gpumesh/scheduler/run"
 )
 
 // Settlement is what the market needs to pay for receipts on chain (issue
@@ -237,3 +240,53 @@ func (r *requester) coverJob(ctx context.Context, req *gossip.JobRequest) error 
 	defer cancel()
 	return st.coverCap(ctx, st.address(), cap)
 }
+
+// defaultRunCap is the run time a provider charges a run's cap for when its
+// spec names no wall-clock limit.
+const defaultRunCap = time.Hour
+
+// CheckPayer implements run.PayerChecker: a provider that settles and reads
+// escrow refuses to run for a requester that names no wallet, or whose
+// escrow cannot cover the run's cap here (the award's price for the
+// reserved devices over the spec's wall-clock limit).
+func (m *Market) CheckPayer(ctx context.Context, requester peer.ID, req *run.RunRequest) error {
+	st := m.d.Settle
+	if st == nil || st.Escrow == nil {
+		return nil
+	}
+	payer, err := parseWallet(req.Payer)
+	if err != nil {
+		return err
+	}
+	if payer == (common.Address{}) {
+		return fmt.Errorf("%w: this provider is paid through settlement: the request names no payer wallet", ErrEscrow)
+	}
+	m.prov.mu.Lock()
+	res := m.prov.reserved[req.Job]
+	var price float64
+	var devices int
+	if res != nil && res.requester == requester {
+		price, devices = res.price, len(res.devices)
+	}
+	m.prov.mu.Unlock()
+	if devices == 0 {
+		return nil // no award here: BeginRun refuses it with its own reason
+	}
+	wall := req.Spec.Limits.Wall
+	if wall <= 0 {
+		wall = defaultRunCap
+	}
+	unit, err := pricing.FromFloat(price)
+	if err != nil {
+		return err
+	}
+	cap, ok := ledger.Cost(ledger.Micros(unit), int64(devices)*wall.Milliseconds())
+	if !ok {
+		return fmt.Errorf("%w: the run's cap does not fit in micros", ErrEscrow)
+	}
+	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
+	defer cancel()
+	return st.coverCap(ctx, payer, cap)
+}
+
+var _ run.PayerChecker = (*Market)(nil)

@@ -328,11 +328,11 @@ func voucherChannels(l *ledger.Log) ([]VoucherChannel, error) {
 
 // channelOf is a voucher record's channel for the API.
 func channelOf(role string, v ledger.VoucherRecord) VoucherChannel {
-	parts := strings.SplitN(v.Channel, "/", 3)
-	for len(parts) < 3 {
+	parts := strings.SplitN(v.Channel, "/", 5) // chain/contract/requester/provider/token
+	for len(parts) < 5 {
 		parts = append(parts, "")
 	}
-	return VoucherChannel{Role: role, Requester: parts[0], Provider: parts[1], Token: parts[2], Nonce: v.Nonce, Cumulative: v.Cumulative}
+	return VoucherChannel{Role: role, ChainID: parts[0], Contract: parts[1], Requester: parts[2], Provider: parts[3], Token: parts[4], Nonce: v.Nonce, Cumulative: v.Cumulative}
 }
 
 // Anchors implements ReceiptBackend.

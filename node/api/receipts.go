@@ -220,6 +220,9 @@ type Balances struct {
 type VoucherChannel struct {
 	// Role is "held" (this node is the provider) or "signed" (the requester).
 	Role string `json:"role"`
+	// ChainID and Contract name the chain and Settlement contract.
+	ChainID  string `json:"chain_id"`
+	Contract string `json:"contract"`
 	// Requester, Provider and Token are wallet and token addresses.
 	Requester string `json:"requester"`
 	Provider  string `json:"provider"`

@@ -64,10 +64,12 @@ func parseWallet(s string) (common.Address, error) {
 	return a, nil
 }
 
-// Channel names a voucher channel in the ledger: requester, provider and
-// token addresses, lowercase, joined by slashes.
-func Channel(requester, provider, token common.Address) string {
-	return strings.ToLower(requester.Hex() + "/" + provider.Hex() + "/" + token.Hex())
+// Channel names a voucher channel in the ledger: chain ID, contract,
+// requester, provider and token, lowercase, joined by slashes. The chain
+// and contract are part of it: a contract redeems only its own vouchers,
+// so a node moved to another starts new channels from nonce 1 there.
+func Channel(d settle.Domain, requester, provider, token common.Address) string {
+	return strings.ToLower(fmt.Sprintf("%d/%s/%s/%s/%s", d.ChainID, d.Contract.Hex(), requester.Hex(), provider.Hex(), token.Hex()))
 }
 
 // address is the wallet's address.
@@ -78,7 +80,7 @@ func (s *Settlement) address() common.Address { return settle.Address(s.Wallet) 
 // ledger and their wire bytes. The caller holds s.mu until the records are
 // in the ledger, so that no other settlement signs the same nonce.
 func (s *Settlement) signVouchers(l *ledger.Log, provider common.Address, receipts []ledger.Receipt) ([]ledger.VoucherRecord, [][]byte, error) {
-	ch := Channel(s.address(), provider, s.Token)
+	ch := Channel(s.Domain, s.address(), provider, s.Token)
 	latest, found, err := l.LatestVoucher(ledger.VoucherSigned, ch)
 	if err != nil {
 		return nil, nil, fmt.Errorf("read the latest voucher: %w", err)
@@ -124,7 +126,7 @@ func (s *Settlement) takeVouchers(l *ledger.Log, payer common.Address, vs []ledg
 	if len(wire) != len(vs) {
 		return nil, fmt.Errorf("%w: %d vouchers for %d countersigned receipts", errVoucher, len(wire), len(vs))
 	}
-	ch := Channel(payer, s.address(), s.Token)
+	ch := Channel(s.Domain, payer, s.address(), s.Token)
 	latest, found, err := l.LatestVoucher(ledger.VoucherHeld, ch)
 	if err != nil {
 		return nil, fmt.Errorf("read the latest voucher: %w", err)

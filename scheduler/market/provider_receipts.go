@@ -30,6 +30,9 @@ func (p *provider) handleSettle(s network.Stream) {
 		return
 	}
 	payer, err := parseWallet(req.Payer)
+	if checked := p.checkedPayer(req.Job, remote); err == nil && checked != (common.Address{}) && payer != checked {
+		err = fmt.Errorf("payer %s, but the run's escrow was checked for %s", payer.Hex(), checked.Hex())
+	}
 	if err != nil {
 		p.violation(remote, "receipt request", err)
 		_ = s.Reset()

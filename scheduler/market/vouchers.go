@@ -288,7 +288,26 @@ func (m *Market) CheckPayer(ctx context.Context, requester peer.ID, req *run.Run
 	}
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
-	return st.coverCap(ctx, payer, cap)
+	if err := st.coverCap(ctx, payer, cap); err != nil {
+		return err
+	}
+	m.prov.mu.Lock()
+	if res := m.prov.reserved[req.Job]; res != nil && res.requester == requester {
+		res.payer = payer
+	}
+	m.prov.mu.Unlock()
+	return nil
+}
+
+// checkedPayer is the wallet whose escrow was checked for requester's run
+// of job here, or the zero address.
+func (p *provider) checkedPayer(job string, requester peer.ID) common.Address {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if res := p.reserved[job]; res != nil && res.requester == requester {
+		return res.payer
+	}
+	return common.Address{}
 }
 
 var _ run.PayerChecker = (*Market)(nil)

@@ -94,6 +94,9 @@ func (p *provider) handleSettle(s network.Stream) {
 		}
 		vs = append(vs, v)
 	}
+	if st := p.d.Settle; st != nil && payer != (common.Address{}) {
+		defer st.lockPeer(payer, true)() // check and log this channel's vouchers one settlement at a time
+	}
 	recs, verr := p.takeVouchers(remote, payer, vs, ans.Vouchers)
 	if len(vs) > 0 {
 		actx, acancel := context.WithTimeout(ctx, streamTimeout)

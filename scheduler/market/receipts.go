@@ -214,6 +214,9 @@ func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcom
 		_ = s.Reset()
 		return nil, fmt.Errorf("the offer of %s: %w", short(mb.peer), err)
 	}
+	if st := d.d.Settle; st != nil && payout != (common.Address{}) {
+		defer st.lockPeer(payout, false)() // this channel's vouchers go out one settlement at a time, Ack to Ack
+	}
 	ans := settleAnswer{Refused: map[string]string{}}
 	var signed []ledger.Signed
 	var ids []string

@@ -40,6 +40,40 @@ type Settlement struct {
 	// mu serializes a requester's voucher signing: read the channel's
 	// latest, sign the next, record it.
 	mu sync.Mutex
+
+	// peers serializes the settlements with one counterparty wallet, from
+	// the vouchers' signing (or checking) to the provider's Ack, so that
+	// a channel's vouchers arrive in order however many of its jobs end at
+	// once.
+	// The two roles lock apart: a node settling with a peer as requester
+	// while that peer settles with it the other way must not wait on itself.
+	peersMu sync.Mutex
+	peers   map[peerLock]*sync.Mutex
+}
+
+// peerLock names a settlement lock: the counterparty wallet, and whether
+// this node is its provider.
+type peerLock struct {
+	wallet   common.Address
+	provider bool
+}
+
+// lockPeer takes the settlement lock of counterparty wallet a in this
+// node's role (provider or requester) and returns its release.
+func (s *Settlement) lockPeer(a common.Address, provider bool) (unlock func()) {
+	k := peerLock{a, provider}
+	s.peersMu.Lock()
+	if s.peers == nil {
+		s.peers = map[peerLock]*sync.Mutex{}
+	}
+	m := s.peers[k]
+	if m == nil {
+		m = new(sync.Mutex)
+		s.peers[k] = m
+	}
+	s.peersMu.Unlock()
+	m.Lock()
+	return m.Unlock
 }
 
 // errVoucher marks a voucher the provider refused.

@@ -131,11 +131,10 @@ func TestTakeVouchersKeepsTheLastGoodOne(t *testing.T) {
 	}
 	// Signed by another key, or a count that does not match: refused too.
 	d := vp.receipt(t, 5)
-	other := *vp.req
-	other.Wallet, _ = ethcrypto.GenerateKey()
+	otherWallet, _ := ethcrypto.GenerateKey()
 	forged := settle.NextVoucher(&settle.Voucher{Cumulative: big.NewInt(30_000), Nonce: 2}, vp.req.address(), vp.prov.address(), vp.req.Token, big.NewInt(5_000))
 	fsv := &settle.SignedVoucher{V: settle.WireVersion, Domain: vp.req.Domain, Voucher: forged}
-	fsv.Sig, _ = settle.Sign(other.Wallet, forged.Digest(vp.req.Domain))
+	fsv.Sig, _ = settle.Sign(otherWallet, forged.Digest(vp.req.Domain))
 	fb, _ := fsv.Encode()
 	if err := vp.take(t, []ledger.Verified{d}, [][]byte{fb}); !errors.Is(err, settle.ErrSignature) {
 		t.Errorf("voucher signed by another key: %v, want ErrSignature", err)

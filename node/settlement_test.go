@@ -174,6 +174,18 @@ func TestVouchersWithReceipts(t *testing.T) {
 	if refused.State == market.StateSucceeded || !slices.ContainsFunc(refused.Events, func(e market.Event) bool { return strings.Contains(e.Text, "escrow does not cover") }) {
 		t.Errorf("job of a requester with no escrow: state %s (%s), want refused by the providers for its escrow", refused.State, refused.Error)
 	}
+	// A provider that refused the run ended its reservation: its devices are free at once.
+	refusedBy := 0
+	for _, prov := range f.Nodes[1:3] {
+		for _, r := range prov.Market().Reservations() {
+			if r.Job == refused.ID && strings.HasPrefix(r.Ended, "refused: escrow does not cover") {
+				refusedBy++
+			}
+		}
+	}
+	if refusedBy == 0 {
+		t.Errorf("no provider ended its reservation of job %s for the requester's escrow", refused.ID)
+	}
 }
 
 // checkVoucher checks the voucher for receipt id between req and prov, and

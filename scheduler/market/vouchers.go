@@ -295,7 +295,7 @@ func (m *Market) CheckPayer(ctx context.Context, requester peer.ID, req *run.Run
 		return err
 	}
 	if payer == (common.Address{}) {
-		return fmt.Errorf("%w: this provider is paid through settlement: the request names no payer wallet", ErrEscrow)
+		return m.prov.refuseRun(req.Job, requester, fmt.Errorf("%w: this provider is paid through settlement: the request names no payer wallet", ErrEscrow))
 	}
 	m.prov.mu.Lock()
 	res := m.prov.reserved[req.Job]
@@ -323,7 +323,7 @@ func (m *Market) CheckPayer(ctx context.Context, requester peer.ID, req *run.Run
 	ctx, cancel := context.WithTimeout(ctx, streamTimeout)
 	defer cancel()
 	if err := st.coverCap(ctx, payer, cap); err != nil {
-		return err
+		return m.prov.refuseRun(req.Job, requester, err)
 	}
 	m.prov.mu.Lock()
 	if res := m.prov.reserved[req.Job]; res != nil && res.requester == requester {
@@ -331,6 +331,24 @@ func (m *Market) CheckPayer(ctx context.Context, requester peer.ID, req *run.Run
 	}
 	m.prov.mu.Unlock()
 	return nil
+}
+
+// refuseRun ends requester's reservation of job, not yet running, for
+// why, freeing its devices at once, and returns why.
+func (p *provider) refuseRun(job string, requester peer.ID, why error) error {
+	p.mu.Lock()
+	res := p.reserved[job]
+	ended := res != nil && res.requester == requester && !res.running && res.ended == ""
+	if ended {
+		res.ended = "refused: " + why.Error()
+		p.stats.add(func(s *Stats) { s.Released++ })
+	}
+	p.mu.Unlock()
+	if ended {
+		p.log.Info("run refused: escrow", "job", job, "requester", short(requester), "err", why)
+		p.d.Changed()
+	}
+	return why
 }
 
 // checkedPayer is the wallet whose escrow was checked for requester's run

@@ -15,9 +15,10 @@ import (
 
 // appendReq is one Append call waiting for the committer.
 type appendReq struct {
-	items []pendingReceipt
-	bytes int               // estimated size in a Badger transaction
-	done  chan appendResult // buffered 1
+	items    []pendingReceipt
+	vouchers []VoucherRecord   // written with items (AppendWithVouchers)
+	bytes    int               // estimated size in a Badger transaction
+	done     chan appendResult // buffered 1
 }
 
 type pendingReceipt struct {
@@ -93,13 +94,18 @@ func prepareAll(signed []Signed) ([]Verified, error) {
 // two signature checks, which cost more than the write, and is otherwise
 // the same, party and replay checks included.
 func (l *Log) AppendVerified(ctx context.Context, vs ...Verified) ([]Entry, error) {
-	if len(vs) == 0 {
+	return l.appendVerified(ctx, vs, nil)
+}
+
+// appendVerified is AppendVerified writing vouchers in the same transaction.
+func (l *Log) appendVerified(ctx context.Context, vs []Verified, vouchers []VoucherRecord) ([]Entry, error) {
+	if len(vs) == 0 && len(vouchers) == 0 {
 		return nil, nil
 	}
-	if len(vs) > MaxAppend {
+	if len(vs) > MaxAppend || len(vouchers) > MaxAppend {
 		return nil, fmt.Errorf("append: %d receipts in one call, max %d", len(vs), MaxAppend)
 	}
-	req := &appendReq{items: make([]pendingReceipt, len(vs)), done: make(chan appendResult, 1)}
+	req := &appendReq{items: make([]pendingReceipt, len(vs)), vouchers: vouchers, done: make(chan appendResult, 1)}
 	self := l.opts.Self.String()
 	for i, v := range vs {
 		r := v.r
@@ -111,6 +117,9 @@ func (l *Log) AppendVerified(ctx context.Context, vs ...Verified) ([]Entry, erro
 		}
 		req.items[i] = pendingReceipt{r: r, data: v.data}
 		req.bytes += entryBytes(r)
+	}
+	for _, v := range vouchers {
+		req.bytes += 2*len(v.Voucher) + 2*len(v.Work) + 512
 	}
 	select {
 	case l.reqs <- req:
@@ -194,8 +203,13 @@ func (l *Log) commit(batch []*appendReq) int {
 	}
 	results := make([]appendResult, len(batch))
 	var failed error
+	vouchersOnly := false // a request wrote vouchers for receipts already logged
 	for bi, req := range batch {
 		if err := checkReplay(txn, req.items); err != nil {
+			results[bi].err = err
+			continue
+		}
+		if err := checkVouchers(txn, req.items, req.vouchers); err != nil {
 			results[bi].err = err
 			continue
 		}
@@ -218,12 +232,16 @@ func (l *Log) commit(batch []*appendReq) int {
 			entries = append(entries, e)
 			size, tail = size+1, e.Hash
 		}
+		if failed == nil && len(req.vouchers) > 0 {
+			failed = writeVouchers(txn, req.vouchers, time.UnixMilli(now).UTC())
+			vouchersOnly = vouchersOnly || len(req.items) == 0
+		}
 		if failed != nil {
 			break
 		}
 		results[bi].entries = entries
 	}
-	if failed == nil && size != l.size {
+	if failed == nil && (size != l.size || vouchersOnly) {
 		if l.size == 0 {
 			failed = txn.Set(layoutKey, binary.BigEndian.AppendUint64(nil, layoutVersion))
 		}

@@ -44,6 +44,10 @@ func (n *Node) newJobs(life context.Context) error {
 	n.book = book
 	n.wg.Go(func() { book.Run(life) })
 	cfg := n.cfg.Market
+	st, err := n.openSettlement(life)
+	if err != nil {
+		return err
+	}
 	deps := market.Deps{
 		Host: n.net.Host(), Key: n.key, Gossip: n.gossip, Book: book,
 		Coordinate:       n.net.Latency().Coordinate,
@@ -57,6 +61,7 @@ func (n *Node) newJobs(life context.Context) error {
 		Challenge:        n.classChallenge,
 		Auditor:          n.execs["wasm"],
 		Knobs:            n.knobs().Market,
+		Settle:           st,
 	}
 	if n.cfg.Offer.Enabled {
 		deps.Offer = n.marketOffer

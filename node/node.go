@@ -73,6 +73,10 @@ type Options struct {
 	// says of the chain (its epoch rules still apply); the caller owns it.
 	// `gpumesh demo` shares one simulated chain among its nodes.
 	Chain anchor.Backend
+	// SettlementChain, if set, is the chain settlement reads escrow from
+	// and redeems on, whatever OpenSettlementChain would open; the caller
+	// owns it. Tests pass a fake.
+	SettlementChain SettlementChain
 	// Knobs, if set, are interception points for tests in the node's
 	// market and run server: node/nodetest's bad actors. Users never set
 	// them.
@@ -100,6 +104,8 @@ type Node struct {
 	opts Options
 	cfg  config.Config
 	log  *slog.Logger
+
+	settlement *settlement // nil when settlement is off
 
 	lock     *datadir.Lock
 	key      crypto.PrivKey
@@ -348,6 +354,7 @@ func (n *Node) Close() error {
 		errs = append(errs, n.jobs.Close())
 		n.jobs = nil
 	}
+	n.closeSettlement()
 	if n.book != nil {
 		errs = append(errs, n.book.Close())
 		n.book = nil

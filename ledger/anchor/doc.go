@@ -8,5 +8,5 @@
 //
 // The chain itself is behind the Backend interface; ledger/anchor/evm
 // implements it over JSON-RPC and on an in-process simulated chain, and is
-// the only package that compiles go-ethereum.
+// anchoring's only package that compiles go-ethereum.
 package anchor

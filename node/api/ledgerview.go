@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/ledger/anchor"
 	"github.com/gpumesh/gpumesh/ledger/merkle"
+	"github.com/gpumesh/gpumesh/ledger/settle"
 )
 
 // LedgerView answers the ReceiptBackend methods from a ledger and its
@@ -291,7 +293,46 @@ func (v *LedgerView) Balances(ctx context.Context) (Balances, error) {
 		out.Pools = append(out.Pools, PoolBalance{Pool: pool, Balance: b, Net: b.Net()})
 	}
 	sort.Slice(out.Pools, func(i, j int) bool { return out.Pools[i].Pool < out.Pools[j].Pool })
+	vouchers, err := voucherChannels(v.Log)
+	if err != nil {
+		return Balances{}, err
+	}
+	out.Vouchers = vouchers
 	return out, nil
+}
+
+// voucherChannels lists the channels l holds vouchers on, then those it signed.
+func voucherChannels(l *ledger.Log) ([]VoucherChannel, error) {
+	held, err := settle.HeldChannels(l)
+	if err != nil {
+		return nil, fmt.Errorf("vouchers held: %w", err)
+	}
+	var out []VoucherChannel
+	for _, cs := range held {
+		c := channelOf(ledger.VoucherHeld, cs.Latest)
+		c.Redeemed, c.Redeemable = cs.Redeemed.String(), cs.Outstanding.String()
+		if r := cs.Redemption; r != nil {
+			c.Redemption, c.Tx = r.State, r.Tx
+		}
+		out = append(out, c)
+	}
+	signed, err := l.LatestVouchers(ledger.VoucherSigned)
+	if err != nil {
+		return nil, fmt.Errorf("vouchers signed: %w", err)
+	}
+	for _, v := range signed {
+		out = append(out, channelOf(ledger.VoucherSigned, v))
+	}
+	return out, nil
+}
+
+// channelOf is a voucher record's channel for the API.
+func channelOf(role string, v ledger.VoucherRecord) VoucherChannel {
+	parts := strings.SplitN(v.Channel, "/", 5) // chain/contract/requester/provider/token
+	for len(parts) < 5 {
+		parts = append(parts, "")
+	}
+	return VoucherChannel{Role: role, ChainID: parts[0], Contract: parts[1], Requester: parts[2], Provider: parts[3], Token: parts[4], Nonce: v.Nonce, Cumulative: v.Cumulative}
 }
 
 // Anchors implements ReceiptBackend.

@@ -210,6 +210,33 @@ type Balances struct {
 	Log string `json:"log"`
 	// Pools are sorted by name.
 	Pools []PoolBalance `json:"pools"`
+	// Vouchers are the payment vouchers' channels (settlement), held as
+	// provider then signed as requester; empty without settlement.
+	Vouchers []VoucherChannel `json:"vouchers,omitempty"`
+}
+
+// VoucherChannel is the latest voucher of one channel (requester, provider,
+// token) this node holds or signed; amounts are in token base units, in decimal.
+type VoucherChannel struct {
+	// Role is "held" (this node is the provider) or "signed" (the requester).
+	Role string `json:"role"`
+	// ChainID and Contract name the chain and Settlement contract.
+	ChainID  string `json:"chain_id"`
+	Contract string `json:"contract"`
+	// Requester, Provider and Token are wallet and token addresses.
+	Requester string `json:"requester"`
+	Provider  string `json:"provider"`
+	Token     string `json:"token"`
+	// Nonce and Cumulative are the latest voucher's.
+	Nonce      uint64 `json:"nonce"`
+	Cumulative string `json:"cumulative"`
+	// Redeemed and Redeemable (held only): what the ledger records as
+	// redeemed, and what the latest voucher would pay now.
+	Redeemed   string `json:"redeemed,omitempty"`
+	Redeemable string `json:"redeemable,omitempty"`
+	// Redemption is the last redemption's state and Tx its transaction (held only).
+	Redemption string `json:"redemption,omitempty"`
+	Tx         string `json:"tx,omitempty"`
 }
 
 // Anchors is the answer to GET /api/v1/anchors.

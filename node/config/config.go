@@ -20,6 +20,7 @@ import (
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/gpu"
 	"github.com/gpumesh/gpumesh/ledger/anchor"
+	"github.com/gpumesh/gpumesh/ledger/settle"
 	"github.com/gpumesh/gpumesh/node/datadir"
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
@@ -54,6 +55,8 @@ type Config struct {
 	Executor executor.Config `toml:"executor"`
 	// Anchor says where the ledger's checkpoints are anchored.
 	Anchor anchor.Config `toml:"anchor"`
+	// Settlement says which contract and token pay for receipts, on the anchor chain.
+	Settlement settle.Config `toml:"settlement"`
 	// API configures the local HTTP API.
 	API API `toml:"api"`
 	// Log configures logging.
@@ -98,15 +101,16 @@ var Profiles = []string{"home", "datacenter", "test", "bootstrap"}
 // Default returns the home profile: what a double-clicked binary runs with.
 func Default() Config {
 	return Config{
-		Profile:  "home",
-		Network:  p2p.MainNetwork,
-		P2P:      p2p.DefaultConfig(),
-		Gossip:   gossip.DefaultConfig(),
-		Offer:    capacity.DefaultConfig(),
-		Market:   market.DefaultConfig(),
-		Executor: executor.DefaultConfig(),
-		Anchor:   anchor.DefaultConfig(),
-		Proof:    DefaultProof(),
+		Profile:    "home",
+		Network:    p2p.MainNetwork,
+		P2P:        p2p.DefaultConfig(),
+		Gossip:     gossip.DefaultConfig(),
+		Offer:      capacity.DefaultConfig(),
+		Market:     market.DefaultConfig(),
+		Executor:   executor.DefaultConfig(),
+		Anchor:     anchor.DefaultConfig(),
+		Settlement: settle.DefaultConfig(),
+		Proof:      DefaultProof(),
 		GPU: GPU{
 			SampleInterval:       p2p.Duration(2 * time.Second),
 			History:              p2p.Duration(10 * time.Minute),
@@ -262,7 +266,7 @@ func (c Config) Validate() error {
 	if _, err := p2p.LookupNetwork(c.Network); err != nil {
 		errs = append(errs, fmt.Errorf("network: %w", err))
 	}
-	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"), c.Market.Validate("market"), c.Executor.Validate("executor"), c.Anchor.Validate("anchor"))
+	errs = append(errs, c.P2P.Validate("p2p"), c.Gossip.Validate("gossip"), c.Offer.Validate("offer"), c.Market.Validate("market"), c.Executor.Validate("executor"), c.Anchor.Validate("anchor"), c.Settlement.Validate("settlement"))
 	errs = append(errs, c.GPU.validate(), c.Proof.validate())
 	if err := validateAPIListen(c.API.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("api.listen: %w", err))

@@ -45,6 +45,9 @@ type Options struct {
 	// DetectNode, if set, gives node i its own hardware detection (nil:
 	// Detect); fleets of mixed GPUs use MockGPUs here.
 	DetectNode func(i int) DetectFunc
+	// SettlementChain, if set, gives node i the chain its settlement
+	// uses (see node.Options.SettlementChain); nil: none.
+	SettlementChain func(i int) node.SettlementChain
 }
 
 // DetectFunc is a node's hardware detection (see node.Options.Detect).
@@ -100,7 +103,11 @@ func Start(t TB, n int, opts Options) *Fleet {
 			}
 		}
 		knobs := f.actors[i].knobs()
-		nd, err := node.New(node.Options{DataDir: dirs[i], Config: c, Log: opts.Log.With("node", i), Detect: detect, Knobs: knobs})
+		nopts := node.Options{DataDir: dirs[i], Config: c, Log: opts.Log.With("node", i), Detect: detect, Knobs: knobs}
+		if opts.SettlementChain != nil {
+			nopts.SettlementChain = opts.SettlementChain(i)
+		}
+		nd, err := node.New(nopts)
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i, err)
 		}

@@ -245,6 +245,9 @@ func (d *driver) runOn(ctx context.Context, w *work, mb *member) (run.Outcome, e
 	req := &run.RunRequest{Job: mb.req, Network: d.networkOf(mb), Generation: d.generation(mb), Ranks: mb.ranks, WorldSize: len(w.peers), Peers: slices.Clone(w.peers), Spec: w.spec,
 		Env: maps.Clone(d.j.view.Spec.Env)}
 	d.j.mu.Unlock()
+	if st := d.d.Settle; st != nil {
+		req.Payer = st.address().Hex()
+	}
 	audits := d.startAudits(ctx, w, mb, req)
 	r := d.runRanks(ctx, w, mb, req)
 	d.judge(ctx, r, mb, audits)

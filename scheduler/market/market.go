@@ -136,6 +136,9 @@ type Deps struct {
 	Log *slog.Logger
 	// Knobs are interception points for tests; zero in production.
 	Knobs Knobs
+	// Settle, if set, pays for receipts with vouchers on chain (issue 24);
+	// nil pays nothing.
+	Settle *Settlement
 }
 
 // core is what both roles of the market share, and all they share: the

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
@@ -79,6 +80,9 @@ type reservation struct {
 	class, pool, executor string
 	// network is the job network the award names (Award.Network).
 	network string
+	// payer is the wallet whose escrow was checked for the run
+	// (CheckPayer); its vouchers must come from it.
+	payer common.Address
 }
 
 // Reservation is an award this node accepted as provider.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -28,6 +29,15 @@ func (p *provider) handleSettle(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
+	payer, err := parseWallet(req.Payer)
+	if checked := p.checkedPayer(req.Job, remote); err == nil && checked != (common.Address{}) && payer != checked {
+		err = fmt.Errorf("payer %s, but the run's escrow was checked for %s", payer.Hex(), checked.Hex())
+	}
+	if err != nil {
+		p.violation(remote, "receipt request", err)
+		_ = s.Reset()
+		return
+	}
 	// The requester asks as soon as it has the run's end event; the run
 	// server reports the run over (EndRun) a moment after sending it. The
 	// wait ends well within the stream's deadline.
@@ -42,6 +52,9 @@ func (p *provider) handleSettle(s network.Stream) {
 	offer := settleOffer{}
 	if err != nil {
 		offer.Error = err.Error()
+	}
+	if st := p.d.Settle; st != nil {
+		offer.Payout = st.address().Hex()
 	}
 	issued := map[string][]byte{}
 	for _, sg := range receipts {
@@ -81,9 +94,13 @@ func (p *provider) handleSettle(s network.Stream) {
 		}
 		vs = append(vs, v)
 	}
+	if st := p.d.Settle; st != nil && payer != (common.Address{}) {
+		defer st.lockPeer(payer, true)() // check and log this channel's vouchers one settlement at a time
+	}
+	recs, verr := p.takeVouchers(remote, payer, vs, ans.Vouchers)
 	if len(vs) > 0 {
 		actx, acancel := context.WithTimeout(ctx, streamTimeout)
-		_, err := p.d.Ledger.AppendVerified(actx, vs...)
+		_, err := p.d.Ledger.AppendWithVouchers(actx, vs, recs)
 		acancel()
 		if err != nil {
 			reply(s, false, "log the receipts: "+err.Error())
@@ -98,7 +115,39 @@ func (p *provider) handleSettle(s network.Stream) {
 		res.settled = true
 	}
 	p.mu.Unlock()
+	if verr != nil {
+		reply(s, false, vouchersRefused+verr.Error())
+		return
+	}
 	reply(s, true, "")
+}
+
+// takeVouchers checks the vouchers that came with the countersigned
+// receipts vs, when this node settles and the requester named its wallet,
+// and returns the records of the good ones for the ledger. A bad voucher,
+// or none where one was due, is refused with its reason (the error) and
+// charged to the requester's reputation; the previous good voucher stays
+// the latest. A requester that names no wallet does not settle: nothing is
+// due.
+func (p *provider) takeVouchers(remote peer.ID, payer common.Address, vs []ledger.Verified, wire [][]byte) ([]ledger.VoucherRecord, error) {
+	st := p.d.Settle
+	if st == nil || len(vs) == 0 {
+		return nil, nil
+	}
+	if payer == (common.Address{}) {
+		if len(wire) > 0 {
+			err := fmt.Errorf("%w: vouchers from a requester that named no wallet", errVoucher)
+			p.violation(remote, "voucher", err)
+			return nil, err
+		}
+		return nil, nil
+	}
+	recs, err := st.takeVouchers(p.d.Ledger, payer, vs, wire)
+	if err != nil {
+		p.violation(remote, "voucher", err)
+		p.log.Warn("voucher refused", "requester", short(remote), "wallet", payer.Hex(), "err", err)
+	}
+	return recs, err
 }
 
 // defaultEndWait is how long a receipt request that came before its run

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/protocol"
 
@@ -28,14 +29,18 @@ import (
 // what it observed, countersigns those that agree and logs them, and sends
 // them back; the provider checks the countersignatures and logs them too.
 //
-//	requester -> settleRequest{job, ranks, attempt, replaces}
-//	          <- settleOffer{receipts signed by the provider | error}
-//	          -> settleAnswer{countersigned, refused: id -> reason}
+//	requester -> settleRequest{job, ranks, attempt, replaces, payer}
+//	          <- settleOffer{receipts signed by the provider | error, payout}
+//	          -> settleAnswer{countersigned, refused: id -> reason, vouchers}
 //	          <- Ack
 //
 // The request carries no claim worth signing (the stream's peer is
 // authenticated, and the provider states everything the receipt says);
-// both receipts' signatures are ledger envelopes.
+// both receipts' signatures are ledger envelopes. With settlement on
+// (Deps.Settle), the requester names its wallet (payer), the provider its
+// own (payout), and the requester sends one EIP-712 voucher per
+// countersigned receipt (vouchers[i] pays for countersigned[i]); a peer
+// without settlement leaves these fields out and ignores them.
 const ReceiptProtocol = protocol.ID("/gpumesh/receipt/1")
 
 // Bounds of the receipt exchange.
@@ -70,20 +75,34 @@ type settleRequest struct {
 	Replaces   string `json:"replaces,omitempty"`
 	Lost       bool   `json:"lost,omitempty"`
 	ObservedMS int64  `json:"observed_ms,omitempty"`
+	// Payer is the requester's wallet address, which signs its vouchers.
+	Payer string `json:"payer,omitempty"`
 }
 
 type settleOffer struct {
 	Receipts [][]byte `json:"receipts,omitempty"`
 	Error    string   `json:"error,omitempty"`
+	// Payout is the provider's wallet address, which vouchers pay.
+	Payout string `json:"payout,omitempty"`
 }
 
 type settleAnswer struct {
 	Countersigned [][]byte          `json:"countersigned,omitempty"`
 	Refused       map[string]string `json:"refused,omitempty"`
+	// Vouchers are settle.SignedVoucher wire bytes, one per countersigned receipt.
+	Vouchers [][]byte `json:"vouchers,omitempty"`
 }
 
 // errDisputed: the requester refused some of the provider's receipts.
 var errDisputed = errors.New("receipts disputed")
+
+// errVouchersRefused: the provider logged the receipts but refused their
+// vouchers; trying again would not change its mind.
+var errVouchersRefused = errors.New("receipts logged, vouchers refused")
+
+// vouchersRefused starts a provider's Ack reason when it logged the
+// receipts and refused their vouchers.
+const vouchersRefused = "receipts logged; "
 
 // exchangeReceipts exchanges the receipts of mb's run (the job's usage
 // record k) in the background and records the outcome on the usage
@@ -116,7 +135,7 @@ func (d *driver) exchangeReceipts(mb *member, k int, o run.Outcome, lost bool, d
 			ctx, cancel := context.WithTimeout(life, 2*streamTimeout)
 			ids, err = d.settleOnce(ctx, mb, k, o, disputed)
 			cancel()
-			if err == nil || errors.Is(err, errDisputed) || life.Err() != nil || try == tries-1 {
+			if err == nil || errors.Is(err, errDisputed) || errors.Is(err, errVouchersRefused) || life.Err() != nil || try == tries-1 {
 				break
 			}
 			if lost && try == 0 {
@@ -173,6 +192,9 @@ func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcom
 	if u.Status == UsageLost {
 		req.Lost, req.ObservedMS = true, observed(u).Milliseconds()
 	}
+	if st := d.d.Settle; st != nil {
+		req.Payer = st.address().Hex()
+	}
 	if err := writeJSON(s, req); err != nil {
 		_ = s.Reset()
 		return nil, err
@@ -185,6 +207,15 @@ func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcom
 	}
 	if offer.Error != "" {
 		return nil, fmt.Errorf("provider: %s", offer.Error)
+	}
+	payout, err := parseWallet(offer.Payout)
+	if err != nil {
+		d.d.Book.Record(mb.peer, reputation.Violation, "receipt offer: "+err.Error())
+		_ = s.Reset()
+		return nil, fmt.Errorf("the offer of %s: %w", short(mb.peer), err)
+	}
+	if st := d.d.Settle; st != nil && payout != (common.Address{}) {
+		defer st.lockPeer(payout, false)() // this channel's vouchers go out one settlement at a time, Ack to Ack
 	}
 	ans := settleAnswer{Refused: map[string]string{}}
 	var signed []ledger.Signed
@@ -221,13 +252,14 @@ func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcom
 			ans.Refused["rank-"+fmt.Sprint(rk)] = "no receipt for this rank"
 		}
 	}
-	// Logged here before the provider gets them: what we acknowledge, we keep.
-	if len(signed) > 0 {
-		if _, err := d.d.Ledger.Append(ctx, signed...); err != nil {
-			_ = s.Reset()
-			return nil, fmt.Errorf("log the receipts: %w", err)
-		}
+	// Logged here before the provider gets them: what we acknowledge, we
+	// keep, and the vouchers that pay for them in the same transaction.
+	vouchers, err := d.logCountersigned(ctx, payout, signed)
+	if err != nil {
+		_ = s.Reset()
+		return nil, err
 	}
+	ans.Vouchers = vouchers
 	for _, cs := range signed {
 		b, err := cs.Marshal()
 		if err != nil {
@@ -245,6 +277,9 @@ func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcom
 		var ack Ack
 		if ack, err = readAck(b); err == nil && !ack.OK {
 			err = fmt.Errorf("provider: %s", ack.Reason)
+			if why, ok := strings.CutPrefix(ack.Reason, vouchersRefused); ok {
+				return ids, fmt.Errorf("%w: provider: %s", errVouchersRefused, why)
+			}
 		}
 	}
 	if err != nil {
@@ -254,6 +289,42 @@ func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcom
 		return ids, fmt.Errorf("%w: %s", errDisputed, refusedText(ans.Refused))
 	}
 	return ids, nil
+}
+
+// logCountersigned logs the countersigned receipts and, when this node
+// settles and the provider named a payout wallet, signs a voucher for each
+// and logs them in the same transaction; it returns the vouchers' wire
+// bytes, in the receipts' order.
+func (d *driver) logCountersigned(ctx context.Context, payout common.Address, signed []ledger.Signed) ([][]byte, error) {
+	if len(signed) == 0 {
+		return nil, nil
+	}
+	st := d.d.Settle
+	if st == nil || payout == (common.Address{}) {
+		if _, err := d.d.Ledger.Append(ctx, signed...); err != nil {
+			return nil, fmt.Errorf("log the receipts: %w", err)
+		}
+		return nil, nil
+	}
+	vs := make([]ledger.Verified, len(signed))
+	rcs := make([]ledger.Receipt, len(signed))
+	for i, sg := range signed {
+		v, err := ledger.Prepare(sg)
+		if err != nil {
+			return nil, fmt.Errorf("log the receipts: %w", err)
+		}
+		vs[i], rcs[i] = v, v.Receipt()
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	recs, wire, err := st.signVouchers(d.d.Ledger, payout, rcs)
+	if err != nil {
+		return nil, fmt.Errorf("sign the vouchers: %w", err)
+	}
+	if _, err := d.d.Ledger.AppendWithVouchers(ctx, vs, recs); err != nil {
+		return nil, fmt.Errorf("log the receipts and their vouchers: %w", err)
+	}
+	return wire, nil
 }
 
 // refusedText lists refusals in a stable order.

@@ -180,6 +180,9 @@ func (r *requester) Submit(ctx context.Context, spec Spec) (JobView, error) {
 	if err != nil {
 		return JobView{}, fmt.Errorf("%w: %w", ErrBadSpec, err)
 	}
+	if err := r.coverJob(ctx, req); err != nil {
+		return JobView{}, err
+	}
 	j := newJob(req, spec, "requester", now)
 	j.note("request", "", "asked for %s of %s, %s, up to $%.2f per device-hour; bids close by %s%s",
 		human.Plural(spec.Workers, "worker"), describe(req.PerWorker), bound(req.MaxRTT), req.MaxPrice, req.BidDeadline.Format("15:04:05.000"), paren(widened))

@@ -45,6 +45,15 @@ type Authorizer interface {
 	EndRun(job string, requester peer.ID, end RunEnd)
 }
 
+// PayerChecker is implemented by an Authorizer that settles runs on
+// chain: the server asks it, before it answers, whether the request's
+// payer can pay for the run (its escrow covers the run's cap); an error's
+// text is the refusal's reason.
+type PayerChecker interface {
+	// CheckPayer checks req's payer for requester's run.
+	CheckPayer(ctx context.Context, requester peer.ID, req *RunRequest) error
+}
+
 // RunChecker is implemented by an Authorizer that can tell whether
 // BeginRun would accept a run without holding anything: the server asks
 // it before it reserves a run's memory, and a run refused for want of
@@ -312,6 +321,11 @@ func (s *Server) authorize(ctx context.Context, st network.Stream, r *bufio.Read
 	defer stop()
 	_ = st.SetDeadline(time.Now().Add(s.cfg.RequestTimeout))
 	req, err := s.admit(r, remote)
+	if err == nil {
+		if pc, ok := s.auth.(PayerChecker); ok {
+			err = pc.CheckPayer(ctx, remote, req)
+		}
+	}
 	if err != nil {
 		s.log.Debug("run refused", "peer", remote, "err", err)
 		s.refuseStream(st, Ack{Reason: truncate(err.Error())})

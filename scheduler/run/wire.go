@@ -138,6 +138,10 @@ type RunRequest struct {
 	// members before this run: the ranks' GPUMESH_NET_GENERATION starts
 	// there, and each restart a membership update asks for adds one.
 	Generation int `json:"generation,omitempty"`
+	// Payer is the requester's settlement wallet (0x and 40 hex digits),
+	// whose escrow pays for the run; empty without settlement. A provider
+	// that settles checks that its escrow covers the run's cap.
+	Payer string `json:"payer,omitempty"`
 }
 
 // NetworkID is the ID of the job network req's ranks join.
@@ -191,6 +195,9 @@ func (m *RunRequest) Validate(now time.Time, maxSkew time.Duration) error {
 	}
 	if m.Seq == 0 {
 		bad("seq must be positive")
+	}
+	if m.Payer != "" && !validPayer(m.Payer) {
+		bad("payer %.50q is not 0x and 40 hex digits", m.Payer)
 	}
 	if m.WorldSize < 1 || m.WorldSize > MaxWorldSize {
 		bad("world size %d not in [1, %d]", m.WorldSize, MaxWorldSize)
@@ -581,4 +588,17 @@ func ResultDigest(res executor.Result, outputs []File) string {
 		fmt.Fprintf(h, "%q\t%s\t%d\t%t\n", f.Name, f.Digest, f.Size, f.Truncated)
 	}
 	return digestOf(h)
+}
+
+// validPayer reports whether s is 0x and 40 hex digits.
+func validPayer(s string) bool {
+	if len(s) != 42 || (s[:2] != "0x" && s[:2] != "0X") {
+		return false
+	}
+	for _, c := range s[2:] {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
 }

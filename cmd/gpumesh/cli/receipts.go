@@ -678,8 +678,43 @@ func newReceiptsBalancesCmd(g *globals) *cobra.Command {
 			if err := w.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintln(g.stdout, "net: what this node is owed (positive) or owes (negative); no settlement yet")
-			return nil
+			if len(b.Vouchers) == 0 {
+				fmt.Fprintln(g.stdout, "net: what this node is owed (positive) or owes (negative); no settlement yet")
+				return nil
+			}
+			fmt.Fprintln(g.stdout, "net: what this node is owed (positive) or owes (negative); the vouchers below pay for it")
+			return printVouchers(g, b.Vouchers)
 		},
 	}
+}
+
+// printVouchers writes the voucher channels of `receipts balances`:
+// amounts in the token's base units.
+func printVouchers(g *globals, vs []api.VoucherChannel) error {
+	w := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "\nVOUCHERS\tFROM\tTO\tTOKEN\tNONCE\tCUMULATIVE\tREDEEMED\tREDEEMABLE\tLAST REDEMPTION")
+	for _, v := range vs {
+		role := "held"
+		if v.Role == "signed" {
+			role = "signed"
+		}
+		last := v.Redemption
+		if v.Tx != "" {
+			last += " " + v.Tx
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", role, v.Requester, v.Provider, v.Token, v.Nonce, v.Cumulative, dash(v.Redeemed), dash(v.Redeemable), dash(last))
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(g.stdout, "amounts in the token's base units; held: vouchers this node redeems as provider, signed: those it gave as requester")
+	return nil
+}
+
+// dash is s, or "-" when empty.
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

@@ -3,6 +3,7 @@
 // (go-ethereum's ethclient), and the same on a small in-process dev chain
 // of our own for the demo and tests (devchain.go), which checks
 // transactions as a real node does but links none of geth's node. It is
-// the only package that compiles go-ethereum, so the rest of the tree
-// builds fast.
+// anchoring's only package that compiles go-ethereum (ledger/settle, the
+// payment vouchers, uses its crypto and EIP-712 types), so the rest of
+// the tree builds fast.
 package evm

@@ -238,4 +238,3 @@ func wantBig(t testing.TB, what string, got *big.Int, want int64) {
 }
 
 func addr(k *ecdsa.PrivateKey) common.Address { return ethcrypto.PubkeyToAddress(k.PublicKey) }
-

@@ -258,7 +258,9 @@ func testNativeCoinEscrow(t *testing.T, ch *testChain) {
 // redeeming one that covers 1,000 receipts costs what redeeming one that
 // covers a single receipt does (each the first redemption of its pair, after
 // the treasury's first fee); only the calldata of a bigger number differs.
-func TestRedeemGasSameForAnyNumberOfReceipts(t *testing.T) { onChains(t, testRedeemGasSameForAnyNumberOfReceipts) }
+func TestRedeemGasSameForAnyNumberOfReceipts(t *testing.T) {
+	onChains(t, testRedeemGasSameForAnyNumberOfReceipts)
+}
 
 func testRedeemGasSameForAnyNumberOfReceipts(t *testing.T, ch *testChain) {
 	r := newRig(t, ch, nil)

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -69,21 +71,32 @@ var tenEther = new(big.Int).Mul(big.NewInt(10), big.NewInt(1e18))
 // fundedKey returns a fresh key holding 10 ETH on the chain.
 func (c *testChain) fundedKey(t testing.TB) *ecdsa.PrivateKey {
 	t.Helper()
-	if c.dev == nil {
-		k, err := ethcrypto.HexToECDSA(evmtest.FundedKey(t, c.url))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
 	k, err := ethcrypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := c.dev.Fund(context.Background(), addr(k), tenEther); err != nil {
+	c.fund(t, addr(k))
+	return k
+}
+
+// fund gives a 10 ETH (anvil_setBalance on anvil).
+func (c *testChain) fund(t testing.TB, a common.Address) {
+	t.Helper()
+	ctx := context.Background()
+	if c.dev != nil {
+		if err := c.dev.Fund(ctx, a, tenEther); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	rc, err := rpc.DialContext(ctx, c.url)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return k
+	defer rc.Close()
+	if err := rc.CallContext(ctx, nil, "anvil_setBalance", a, (*hexutil.Big)(tenEther)); err != nil {
+		t.Fatalf("fund %s: %v", a, err)
+	}
 }
 
 // increaseTime moves the chain's clock on by d and mines a block.

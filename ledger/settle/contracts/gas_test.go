@@ -22,7 +22,7 @@ const anvilChainID = 31337
 // gasKeys are the accounts of one gas run: the same keys on both chains,
 // so that addresses, calldata and signatures are byte for byte the same.
 type gasKeys struct {
-	owner, requester, provider, provider2, third, treasury *ecdsa.PrivateKey
+	owner, requester, provider, provider2, third, treasury, auditor1, auditor2 *ecdsa.PrivateKey
 }
 
 func newGasKeys(t *testing.T) gasKeys {
@@ -34,7 +34,7 @@ func newGasKeys(t *testing.T) gasKeys {
 		}
 		return k
 	}
-	return gasKeys{owner: gen(), requester: gen(), provider: gen(), provider2: gen(), third: gen(), treasury: gen()}
+	return gasKeys{owner: gen(), requester: gen(), provider: gen(), provider2: gen(), third: gen(), treasury: gen(), auditor1: gen(), auditor2: gen()}
 }
 
 // gasStep is one transaction of a gas run and the gas it used.
@@ -45,12 +45,12 @@ type gasStep struct {
 
 // gasRun deploys a test token and a Settlement (native stake) on ch from
 // k.owner and runs B12's transactions (deposits, redemptions, a stake and a
-// slash), returning each one's gasUsed in order.
+// slash, and a slash on a failed audit), returning each one's gasUsed in order.
 func gasRun(t *testing.T, ch *testChain, k gasKeys) []gasStep {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	for _, key := range []*ecdsa.PrivateKey{k.owner, k.requester, k.provider, k.provider2, k.third} {
+	for _, key := range []*ecdsa.PrivateKey{k.owner, k.requester, k.provider, k.provider2, k.third, k.auditor1, k.auditor2} {
 		ch.fund(t, addr(key))
 	}
 	var steps []gasStep
@@ -110,6 +110,26 @@ func gasRun(t *testing.T, ch *testChain, k gasKeys) []gasStep {
 		t.Fatal(err)
 	}
 	steps = append(steps, gasStep{"slash a conflict", sl.Receipt.GasUsed})
+
+	for _, key := range []*ecdsa.PrivateKey{k.provider2, k.auditor1, k.auditor2} {
+		if _, err := owner.With(key).Stake(ctx, big.NewInt(1e17)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := contracts.Work{Job: ethcrypto.Keccak256Hash([]byte("job-2")), Rank: 1, Result: [32]byte{1}, Amount: big.NewInt(1_234_567), Token: token, Requester: addr(k.requester)}
+	audit := func(key *ecdsa.PrivateKey) (contracts.Audit, []byte) {
+		a := contracts.Audit{Job: w.Job, Rank: w.Rank, Result: [32]byte{2}}
+		d := contracts.AuditDigest(chainID, owner.Address(), a)
+		return a, sign(t, key, d[:])
+	}
+	wd := contracts.WorkDigest(chainID, owner.Address(), w)
+	a1, sig1 := audit(k.auditor1)
+	a2, sig2 := audit(k.auditor2)
+	sl, err = third.SlashAuditFailure(ctx, w, sign(t, k.provider2, wd[:]), a1, sig1, a2, sig2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps = append(steps, gasStep{"slash on a failed audit", sl.Receipt.GasUsed})
 	return steps
 }
 

@@ -6,7 +6,6 @@ import (
 	"math/big"
 	"testing"
 
-	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
@@ -74,8 +73,7 @@ func testSlashAuditFailure(t *testing.T, ch *testChain) {
 	w, sigW := r.work(r.provider, "job-1", 0, 0xaa, 1_000_000)
 	a1, sig1 := r.audit(aud1, "job-1", 0, 0xbb)
 	a2, sig2 := r.audit(aud2, "job-1", 0, 0xbb)
-	onChain, err := bind.Call(contracts.NewSettlement().Instance(r.ec, r.owner.Address()), nil,
-		contracts.NewSettlement().PackAuditDigest(a1), contracts.NewSettlement().UnpackAuditDigest)
+	onChain, err := r.owner.AuditDigest(r.ctx, a1)
 	if err != nil {
 		t.Fatal(err)
 	}

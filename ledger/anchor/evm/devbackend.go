@@ -36,7 +36,8 @@ func NewDevChain(id uint64, alloc map[common.Address]*big.Int) (*DevChain, error
 }
 
 // Chain returns the dev chain the simulated backend anchors on, to deploy
-// and call contracts on it.
+// and call contracts on it. Its Close stops the simulated backend's chain
+// too; close the Simulated instead.
 func (s *Simulated) Chain() *DevChain { return &DevChain{c: s.chain} }
 
 // Close stops the chain: every later call fails.

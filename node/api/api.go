@@ -118,6 +118,13 @@ type Peer struct {
 	InRoutingTable bool `json:"in_routing_table"`
 	// LastHeartbeat is when the peer last announced itself on gossip, if ever.
 	LastHeartbeat *time.Time `json:"last_heartbeat,omitempty"`
+	// LastHeard is when the peer last showed it was alive: its latest
+	// heartbeat or its latest direct coordinate exchange, whichever is
+	// newer (with the capacity topic sharded, a node hears the heartbeats
+	// of its own shards only); HeardVia says which, "heartbeat" or
+	// "direct".
+	LastHeard *time.Time `json:"last_heard,omitempty"`
+	HeardVia  string     `json:"heard_via,omitempty"`
 }
 
 // GPU is the answer to GET /api/v1/gpu: the hardware and its latest telemetry.

@@ -143,10 +143,12 @@ func coordSource(pres *gossip.Presence, pc *peerCoords) func(peer.ID) (coord.Coo
 	}
 }
 
-// lastHeard is when p last showed it was alive to this node: its latest
+// LastHeard is when p last showed it was alive to this node: its latest
 // heartbeat's time, or its latest coordinate exchange's, whichever is
-// newer; via says which ("heartbeat" or "direct").
-func (n *Node) lastHeard(p peer.ID) (at time.Time, via string, ok bool) {
+// newer; via says which ("heartbeat" or "direct"). With the capacity
+// topic sharded a node hears only some peers' heartbeats; the others it
+// hears directly.
+func (n *Node) LastHeard(p peer.ID) (at time.Time, via string, ok bool) {
 	if seen, heard := n.gossip.Presence().Lookup(p); heard {
 		at, via, ok = seen.Sent, "heartbeat", true
 	}

@@ -157,9 +157,11 @@ func (n *Node) watchHeartbeats(ctx context.Context) {
 }
 
 // scoreHeartbeats records, for every provider of a running job, whether
-// its latest heartbeat is at most two intervals old. A provider not heard
-// on a shard followed for less than two intervals is not scored yet: its
-// mesh may not have carried a heartbeat to this node so far.
+// it was heard within two intervals: its latest heartbeat, or a direct
+// coordinate exchange (a provider whose heartbeats stop arriving is asked
+// directly, coordx.go). A provider not heard on a shard followed for less
+// than two intervals is not scored yet: its heartbeats may not have
+// reached this node so far.
 func (n *Node) scoreHeartbeats(now time.Time) {
 	hb := time.Duration(n.cfg.Gossip.HeartbeatInterval)
 	for _, j := range n.jobs.Jobs() {
@@ -171,9 +173,9 @@ func (n *Node) scoreHeartbeats(now time.Time) {
 			if err != nil {
 				continue
 			}
-			seen, ok := n.gossip.Presence().Lookup(p)
+			at, _, ok := n.LastHeard(p)
 			switch {
-			case ok && now.Sub(seen.Sent) <= 2*hb:
+			case ok && now.Sub(at) <= 2*hb:
 				n.book.Record(p, reputation.HeartbeatOnTime, "")
 			case n.watch.young(memberTopics(j, mb.Class), now, 2*hb):
 			default:

@@ -527,7 +527,7 @@ func (n *Node) Peers() []api.Peer {
 			t := seen.Sent
 			p.LastHeartbeat = &t
 		}
-		if at, via, ok := n.lastHeard(id); ok {
+		if at, via, ok := n.LastHeard(id); ok {
 			p.LastHeard, p.HeardVia = &at, via
 		}
 		out = append(out, p)

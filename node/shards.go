@@ -8,15 +8,17 @@ import (
 
 // gossipTopics are the topics this node subscribes to: anchors; a
 // provider's jobs shards (gossip.OfferJobTopics, from its devices' pools
-// and its offer's region and country) and capacity shards (the same
-// pairs, gossip.OfferCapacityTopics); the capacity shards of its running
+// and its offer's region and country); the capacity shards of its running
 // jobs' providers, for their life; and, while gossip.legacy_jobs_topic
 // and gossip.legacy_capacity_topic are on, the version 2 jobs and
 // capacity topics, as every version 2 node did (their meshes stay as
-// wide as before for the release both versions share). Past the
-// transition a node that offers nothing subscribes to no jobs topic and
-// to no capacity topic but its jobs': it only publishes on its requests'
-// shards. With gossip.job_shards off it joins what a version 2 node joins.
+// wide as before for the release both versions share). A provider does
+// not subscribe to its own capacity shards: no idle node needs another
+// provider's heartbeat (coordinates come from direct exchanges,
+// coordx.go), so past the transition an idle node receives no heartbeat
+// at all, and a node that offers nothing subscribes to no jobs topic
+// either: it only publishes on its requests' shards. With
+// gossip.job_shards off it joins what a version 2 node joins.
 func (n *Node) gossipTopics() []string {
 	if !n.cfg.Gossip.JobShards {
 		return gossip.Topics
@@ -27,7 +29,6 @@ func (n *Node) gossipTopics() []string {
 	}
 	if n.cfg.Offer.Enabled {
 		topics = append(topics, n.jobShards()...)
-		topics = append(topics, n.capacityShards()...)
 	}
 	if n.cfg.Gossip.LegacyJobsTopic {
 		topics = append(topics, gossip.TopicJobs)
@@ -41,8 +42,11 @@ func (n *Node) gossipTopics() []string {
 }
 
 // heartbeatTopics are the topics this node announces itself on: a
-// provider's capacity shards and, while gossip.legacy_capacity_topic is
-// on, the version 2 capacity topic (every node there, as in version 2).
+// provider's capacity shards (joined, not subscribed: GossipSub sends
+// each heartbeat to the shard's subscribers it is connected to, the
+// requesters whose jobs it runs, and to no one when none is) and, while
+// gossip.legacy_capacity_topic is on, the version 2 capacity topic (every
+// node there, as in version 2).
 // Past the transition a node that offers nothing announces itself
 // nowhere: no one scores its liveness, and its direct peers learn its
 // coordinate from it (coordx.go). With gossip.job_shards off, the version

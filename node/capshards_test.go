@@ -87,7 +87,9 @@ func testCapacityShards(t *testing.T, legacy bool) {
 	nodetest.WaitFor(t, 30*time.Second, func() bool {
 		_, ok := req.Gossip().Presence().Lookup(winner)
 		return ok && (legacy || req.Gossip().Stats().ByTopic[shard] > 0)
-	}, func() string { return fmt.Sprintf("the requester has not heard the winner: %v", req.Gossip().Stats().ByTopic) })
+	}, func() string {
+		return fmt.Sprintf("the requester has not heard the winner: %v", req.Gossip().Stats().ByTopic)
+	})
 	nodetest.WaitFor(t, 30*time.Second, func() bool {
 		view, ok := req.Reputation().View(winner)
 		return ok && view.Counts[reputation.HeartbeatOnTime] > 0

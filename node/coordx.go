@@ -163,14 +163,14 @@ func (n *Node) LastHeard(p peer.ID) (at time.Time, via string, ok bool) {
 // from all peers together: an answer is cheap, and honest peers ask a few
 // times a minute.
 func (n *Node) serveCoords() {
-	h := n.net.Host()
+	h, lat := n.net.Host(), n.net.Latency() // not n.net: Close clears it while handlers may run
 	lim := rate.NewLimiter(20, 40)
 	h.SetStreamHandler(CoordProtocol, func(s network.Stream) {
 		if !lim.Allow() {
 			_ = s.Reset()
 			return
 		}
-		if err := n.answerCoord(s); err != nil {
+		if err := n.answerCoord(s, lat); err != nil {
 			n.log.Debug("coordinate exchange refused", "peer", s.Conn().RemotePeer(), "err", err)
 			_ = s.Reset()
 			return
@@ -186,7 +186,7 @@ func (n *Node) serveCoords() {
 
 // answerCoord reads the asker's coordinate, keeps it, and answers with
 // this node's.
-func (n *Node) answerCoord(s network.Stream) error {
+func (n *Node) answerCoord(s network.Stream, lat *p2p.Latency) error {
 	_ = s.SetDeadline(time.Now().Add(coordTimeout))
 	b, err := frame.Read(bufio.NewReaderSize(s, 256), coordFrameMax)
 	if err != nil {
@@ -197,14 +197,14 @@ func (n *Node) answerCoord(s network.Stream) error {
 		return err
 	}
 	n.coords.put(s.Conn().RemotePeer(), m.Coord, true, time.Now())
-	return writeCoord(s, n.ownCoordinate())
+	return writeCoord(s, ownCoordinate(lat))
 }
 
-// ownCoordinate is the coordinate this node hands out: its estimate, the
+// ownCoordinate is the coordinate a node hands out: its estimate, the
 // origin with Vivaldi's high error before its first sample (peers need one
 // to take their first samples against it).
-func (n *Node) ownCoordinate() *coord.Coordinate {
-	c, _ := n.net.Latency().Coordinate()
+func ownCoordinate(lat *p2p.Latency) *coord.Coordinate {
+	c, _ := lat.Coordinate()
 	return &c
 }
 
@@ -231,7 +231,7 @@ func (n *Node) askCoord(ctx context.Context, p peer.ID) (*coord.Coordinate, time
 		_ = s.SetDeadline(dl)
 	}
 	start := time.Now()
-	if err := writeCoord(s, n.ownCoordinate()); err != nil {
+	if err := writeCoord(s, ownCoordinate(n.net.Latency())); err != nil {
 		_ = s.Reset()
 		return nil, 0, err
 	}

@@ -254,10 +254,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 	// A node with no sample yet still announces its coordinate (the
 	// origin, with Vivaldi's high initial error): peers need one to take
 	// the first samples against it.
+	lat := n.net.Latency()
 	n.gossip.Presence().SetCoordinate(func() (coord.Coordinate, bool) {
-		return *n.ownCoordinate(), true
+		return *ownCoordinate(lat), true
 	})
-	n.net.Latency().SetSource(coordSource(n.gossip.Presence(), &n.coords))
+	lat.SetSource(coordSource(n.gossip.Presence(), &n.coords))
 	n.serveCoords()
 	// The market exists before the publisher starts (records show its
 	// reservations) and serves its streams once the publisher is set.

@@ -17,8 +17,38 @@ import (
 // capWatch is the set of capacity shards this node follows for its
 // running jobs' providers, each with when it began following it.
 type capWatch struct {
-	mu    sync.Mutex
-	since map[string]time.Time
+	mu      sync.Mutex
+	since   map[string]time.Time
+	members map[peer.ID]bool // running clusters' providers, connections protected
+}
+
+// clusterTag protects the connections to a running cluster's providers
+// from the connection manager's trimming: their heartbeats reach the
+// requester over them (a provider publishes on its capacity shards to the
+// subscribers it is connected to), and so do its direct exchanges.
+const clusterTag = "gpumesh-cluster"
+
+// setMembers makes the protected members exactly want and returns those
+// to protect and to unprotect.
+func (w *capWatch) setMembers(want []peer.ID) (add, drop []peer.ID) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.members == nil {
+		w.members = map[peer.ID]bool{}
+	}
+	for p := range w.members {
+		if !slices.Contains(want, p) {
+			delete(w.members, p)
+			drop = append(drop, p)
+		}
+	}
+	for _, p := range want {
+		if !w.members[p] {
+			w.members[p] = true
+			add = append(add, p)
+		}
+	}
+	return add, drop
 }
 
 // topics lists the followed shards, sorted.
@@ -121,9 +151,34 @@ func watchTopics(jobs []market.JobView, now time.Time) []string {
 	return out
 }
 
-// followJobs subscribes this node to its running jobs' capacity shards,
-// and leaves those of jobs that ended.
+// runningMembers are the providers of this node's running clusters.
+func runningMembers(jobs []market.JobView, now time.Time) []peer.ID {
+	var out []peer.ID
+	for _, j := range jobs {
+		if !running(j, now) {
+			continue
+		}
+		for _, mb := range j.Cluster {
+			if p, err := peer.Decode(mb.Peer); err == nil && !slices.Contains(out, p) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// followJobs subscribes this node to its running jobs' capacity shards and
+// protects its connections to their providers, and undoes both for jobs
+// that ended.
 func (n *Node) followJobs(now time.Time) {
+	cm := n.net.Host().ConnManager()
+	add, drop := n.watch.setMembers(runningMembers(n.jobs.Jobs(), now))
+	for _, p := range add {
+		cm.Protect(p, clusterTag)
+	}
+	for _, p := range drop {
+		cm.Unprotect(p, clusterTag)
+	}
 	if !n.watch.set(n.jobCapacityTopics(now), now) {
 		return
 	}

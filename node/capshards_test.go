@@ -115,3 +115,44 @@ func testCapacityShards(t *testing.T, legacy bool) {
 		}
 	}
 }
+
+// TestCapacityShardsMixedVersions: a node with gossip.job_shards off
+// stands for a version 2 node (heartbeats on gpumesh/capacity/2 alone); a
+// new provider and a new requester run the defaults (legacy topics on).
+// Old and new hear each other's heartbeats, and the new requester scores
+// the liveness of the old provider it hires.
+func TestCapacityShardsMixedVersions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a three-node fleet")
+	}
+	// 0 new requester; 1 old provider in DE; 2 new provider in the US.
+	f := nodetest.Start(t, 3, nodetest.Options{Configure: func(i int, c *config.Config) {
+		c.Offer.Enabled = i > 0
+		c.Market.VerifyClass = market.VerifyOff
+		c.Gossip.JobShards = i != 1
+		c.Offer.Country = map[int]string{1: "DE", 2: "US"}[i]
+	}})
+	f.WaitHeard(t, 30*time.Second)
+	old, young := f.Nodes[1], f.Nodes[2]
+	if got := old.Gossip().HeartbeatTopics(); !slices.Equal(got, []string{gossip.TopicCapacity}) {
+		t.Errorf("the old node announces on %v", got)
+	}
+	for _, pair := range [][2]int{{1, 2}, {2, 1}, {0, 1}, {0, 2}} {
+		if _, ok := f.Nodes[pair[0]].Gossip().Presence().Lookup(f.Nodes[pair[1]].PeerID()); !ok {
+			t.Errorf("node %d has not heard node %d", pair[0], pair[1])
+		}
+	}
+	nodetest.WaitFor(t, 30*time.Second, func() bool { return old.Offering() && young.Offering() },
+		func() string { return "providers did not offer" })
+	v := submitAndForm(t, f.Nodes[0], market.Spec{Workers: 1, Pool: "cpu", Regions: []string{"DE"}})
+	if v.Cluster[0].Peer != old.PeerID().String() {
+		t.Fatalf("cluster %+v, want the old DE provider", v.Cluster)
+	}
+	nodetest.WaitFor(t, 30*time.Second, func() bool {
+		view, ok := f.Nodes[0].Reputation().View(old.PeerID())
+		return ok && view.Counts[reputation.HeartbeatOnTime] > 0
+	}, func() string {
+		view, _ := f.Nodes[0].Reputation().View(old.PeerID())
+		return fmt.Sprintf("the old provider's record: %+v", view.Counts)
+	})
+}

@@ -137,6 +137,9 @@ func TestCapacityShardsMixedVersions(t *testing.T) {
 	if got := old.Gossip().HeartbeatTopics(); !slices.Equal(got, []string{gossip.TopicCapacity}) {
 		t.Errorf("the old node announces on %v", got)
 	}
+	if got := young.Status().Announces; !slices.Equal(got, []string{"gpumesh/capacity/3/cpu/na", gossip.TopicCapacity}) {
+		t.Errorf("the new US provider's status says it announces on %v", got)
+	}
 	for _, pair := range [][2]int{{1, 2}, {2, 1}, {0, 1}, {0, 2}} {
 		if _, ok := f.Nodes[pair[0]].Gossip().Presence().Lookup(f.Nodes[pair[1]].PeerID()); !ok {
 			t.Errorf("node %d has not heard node %d", pair[0], pair[1])

@@ -445,6 +445,7 @@ func (n *Node) Status() api.Status {
 	for _, t := range n.gossipTopics() { // the topics this node subscribes to
 		s.Topics = append(s.Topics, api.Topic{Name: t, Peers: len(n.gossip.TopicPeers(t))})
 	}
+	s.Announces = n.gossip.HeartbeatTopics()
 	return s
 }
 

@@ -54,6 +54,10 @@ type Status struct {
 	ConnectedPeers int `json:"connected_peers"`
 	// Topics lists the gossip topics joined, with their known subscribers.
 	Topics []Topic `json:"topics"`
+	// Announces lists the topics this node publishes its heartbeats on
+	// (a provider's capacity shards, and gpumesh/capacity/2 during the
+	// transition); empty for a node that announces itself nowhere.
+	Announces []string `json:"announces,omitempty"`
 	// Gossip counts what the validators accepted and rejected.
 	Gossip gossip.Stats `json:"gossip"`
 	// StartedAt is when the node started.

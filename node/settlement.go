@@ -2,12 +2,17 @@ package node
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"math/big"
 	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/gpumesh/gpumesh/ledger/settle"
+	"github.com/gpumesh/gpumesh/ledger/settle/contracts"
 	"github.com/gpumesh/gpumesh/node/config"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
@@ -21,32 +26,55 @@ type SettlementChain interface {
 	settle.Redeemer
 }
 
-// ErrNoSettlementChain says this build has no settlement chain client to
-// open the configured chain with.
-var ErrNoSettlementChain = errors.New("no settlement chain client in this build")
+// ErrNoSettlementChain says settlement has no chain to read escrow from
+// and redeem on: [anchor] rpc_url is empty.
+var ErrNoSettlementChain = errors.New("no chain to settle on: set anchor.rpc_url")
+
+// settlementDialTimeout bounds opening the chain client (dial, chain ID,
+// contract code, stake token).
+const settlementDialTimeout = 30 * time.Second
 
 // OpenSettlementChain opens the settlement chain client for c: the chain at
-// c.Anchor.RPCURL, the contract at c.Settlement.Contract. It is set where the
-// chain client is built in (after ledger/settle/contracts is merged); until
-// then it is nil, and callers report ErrNoSettlementChain. close releases
-// the client.
-var OpenSettlementChain func(ctx context.Context, c config.Config) (chain SettlementChain, close func(), err error)
-
-// openSettlementChain is OpenSettlementChain, or ErrNoSettlementChain when unset.
-func openSettlementChain(ctx context.Context, c config.Config) (SettlementChain, func(), error) {
-	if OpenSettlementChain == nil {
-		return nil, nil, ErrNoSettlementChain
+// c.Anchor.RPCURL, the Settlement contract at c.Settlement.Contract,
+// sending with key (the wallet's). It refuses a chain whose ID is not the
+// one vouchers are signed for (settlement.chain_id, else anchor.chain_id)
+// and an address without the contract's code. Close the result when done.
+func OpenSettlementChain(ctx context.Context, c config.Config, key *ecdsa.PrivateKey) (*contracts.Chain, error) {
+	if !c.Settlement.Enabled() {
+		return nil, errors.New(c.Settlement.OffReason())
 	}
-	return OpenSettlementChain(ctx, c)
+	if c.Anchor.RPCURL == "" {
+		return nil, ErrNoSettlementChain
+	}
+	dctx, cancel := context.WithTimeout(ctx, settlementDialTimeout)
+	defer cancel()
+	cl, err := contracts.Dial(dctx, c.Anchor.RPCURL, key, c.Settlement.ContractAddress())
+	if err != nil {
+		return nil, fmt.Errorf("open the settlement contract %s: %w", c.Settlement.ContractAddress().Hex(), err)
+	}
+	if want := SettlementChainID(c); want != 0 && cl.ChainID().Uint64() != want {
+		cl.Close()
+		return nil, fmt.Errorf("the chain at anchor.rpc_url has ID %s, but vouchers are signed for chain %d (settlement.chain_id or anchor.chain_id)", cl.ChainID(), want)
+	}
+	return contracts.NewChain(cl), nil
 }
 
-// OpenSettlementBalances opens what `gpumesh wallet` reads balances through.
-func OpenSettlementBalances(ctx context.Context, c config.Config) (settle.BalanceReader, func(), error) {
-	chain, closeChain, err := openSettlementChain(ctx, c)
+// SettlementChainID is settlement.chain_id, else anchor.chain_id (0: neither set).
+func SettlementChainID(c config.Config) uint64 {
+	if c.Settlement.ChainID != 0 {
+		return c.Settlement.ChainID
+	}
+	return c.Anchor.ChainID
+}
+
+// OpenSettlementBalances opens what `gpumesh wallet` reads balances
+// through, with the wallet key.
+func OpenSettlementBalances(ctx context.Context, c config.Config, key *ecdsa.PrivateKey) (settle.BalanceReader, func(), error) {
+	chain, err := OpenSettlementChain(ctx, c, key)
 	if err != nil {
 		return nil, nil, err
 	}
-	return chain, closeChain, nil
+	return chain, chain.Close, nil
 }
 
 // settlement is the node's settlement when [settlement] names a contract.
@@ -66,10 +94,7 @@ func (n *Node) openSettlement(ctx context.Context) (*market.Settlement, error) {
 	if !c.Enabled() {
 		return nil, nil
 	}
-	chainID := c.ChainID
-	if chainID == 0 {
-		chainID = n.cfg.Anchor.ChainID
-	}
+	chainID := SettlementChainID(n.cfg)
 	if chainID == 0 {
 		return nil, errors.New("settlement.chain_id: 0 and anchor.chain_id 0: vouchers are signed for one chain; set either")
 	}
@@ -85,13 +110,13 @@ func (n *Node) openSettlement(ctx context.Context) (*market.Settlement, error) {
 	case n.opts.SettlementChain != nil:
 		st.chain = n.opts.SettlementChain
 	default:
-		chain, closeChain, err := openSettlementChain(ctx, n.cfg)
+		chain, err := OpenSettlementChain(ctx, n.cfg, key)
 		if errors.Is(err, ErrNoSettlementChain) {
-			n.log.Warn("settlement without a chain client: vouchers are signed and kept, escrow is not checked, nothing is redeemed", "err", err)
+			n.log.Warn("settlement without a chain: vouchers are signed and kept, escrow is not checked, nothing is redeemed", "err", err)
 		} else if err != nil {
 			return nil, fmt.Errorf("open the settlement chain: %w", err)
 		} else {
-			st.chain, st.close = chain, closeChain
+			st.chain, st.close = chain, chain.Close
 		}
 	}
 	if st.chain != nil {
@@ -116,6 +141,9 @@ func (n *Node) closeSettlement() {
 // redemption (by threshold; by interval at least this finely).
 const redeemCheck = time.Minute
 
+// redeemRoundTimeout bounds one round of redemptions (each waits to be mined).
+const redeemRoundTimeout = 10 * time.Minute
+
 // startRedeemer redeems held vouchers by the configured policy until life
 // ends, when settlement has a chain client. The goroutine is the node's
 // (n.wg) and exits with life.
@@ -132,7 +160,10 @@ func (n *Node) startRedeemer(life context.Context) {
 			case <-life.Done():
 				return
 			case now := <-t.C:
-				if _, err := n.redeem(life, since, now, false); err != nil {
+				ctx, cancel := context.WithTimeout(life, redeemRoundTimeout)
+				_, err := n.redeem(ctx, since, now, false)
+				cancel()
+				if err != nil {
 					n.log.Warn("redemption failed; tried again at the next check", "err", err)
 				}
 			}
@@ -140,17 +171,30 @@ func (n *Node) startRedeemer(life context.Context) {
 	})
 }
 
+// Redemption is one channel's redemption: what settle did, and, for a
+// voucher this node submitted, what the contract paid the provider and
+// the fees it charged each side (base units).
+type Redemption struct {
+	settle.Result
+	// Paid is what the provider received, after its fee.
+	Paid *big.Int `json:"paid,omitempty"`
+	// RequesterFee is charged to the requester's escrow on top of Amount.
+	RequesterFee *big.Int `json:"requester_fee,omitempty"`
+	// ProviderFee is taken out of the provider's part.
+	ProviderFee *big.Int `json:"provider_fee,omitempty"`
+}
+
 // Redeem redeems now the latest held voucher of every channel with
 // anything outstanding (force) or only those the policy says are due; the
 // same path the background redeemer takes. It fails when settlement is off
 // or has no chain client.
-func (n *Node) Redeem(ctx context.Context, force bool) ([]settle.Result, error) {
+func (n *Node) Redeem(ctx context.Context, force bool) ([]Redemption, error) {
 	now := time.Now()
 	return n.redeem(ctx, now, now, force)
 }
 
 // redeem is Redeem with the time the node started watching and now.
-func (n *Node) redeem(ctx context.Context, since, now time.Time, force bool) ([]settle.Result, error) {
+func (n *Node) redeem(ctx context.Context, since, now time.Time, force bool) ([]Redemption, error) {
 	st := n.settlement
 	switch {
 	case st == nil:
@@ -163,10 +207,19 @@ func (n *Node) redeem(ctx context.Context, since, now time.Time, force bool) ([]
 		return nil, err
 	}
 	res, err := settle.RedeemDue(ctx, n.ledger, st.chain, p, since, now, force)
+	out := make([]Redemption, 0, len(res))
 	for _, r := range res {
-		if r.Redeemed {
-			n.log.Info("voucher redeemed", "channel", r.Channel, "amount", r.Amount, "tx", r.Tx, "reason", r.Reason)
+		rd := Redemption{Result: r}
+		if c, ok := st.chain.(*contracts.Chain); ok && r.Tx != "" {
+			if got, ok := c.Redemption(common.HexToHash(r.Tx)); ok {
+				rd.Paid, rd.RequesterFee, rd.ProviderFee = got.Paid, got.RequesterFee, got.ProviderFee
+			}
 		}
+		if r.Redeemed {
+			n.log.Info("voucher redeemed", "channel", r.Channel, "amount", r.Amount, "paid", rd.Paid,
+				"requester_fee", rd.RequesterFee, "provider_fee", rd.ProviderFee, "tx", r.Tx, "reason", r.Reason)
+		}
+		out = append(out, rd)
 	}
-	return res, err
+	return out, err
 }

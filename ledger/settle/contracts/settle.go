@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -119,4 +120,19 @@ func WorkOf(w settle.Work) Work {
 // VoucherOf converts a Voucher signed by ledger/settle into the contract's form.
 func VoucherOf(v settle.Voucher) Voucher {
 	return Voucher{Requester: v.Requester, Provider: v.Provider, Token: v.Token, Cumulative: v.Cumulative, Nonce: v.Nonce}
+}
+
+// Now returns the chain's time: the latest block's timestamp, which the
+// contract compares a notice's ready time with.
+func (ch *Chain) Now(ctx context.Context) (time.Time, error) {
+	h, err := ch.c.backend.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("read the latest block: %w", err)
+	}
+	return time.Unix(int64(h.Time), 0), nil
+}
+
+// Fee returns token's fee on each side, in basis points.
+func (ch *Chain) Fee(ctx context.Context, token common.Address) (requesterBP, providerBP uint16, err error) {
+	return ch.c.Fee(ctx, token)
 }

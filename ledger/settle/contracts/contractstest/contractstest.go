@@ -134,3 +134,33 @@ func (r *Rig) IncreaseTime(t testing.TB, d time.Duration) {
 
 // ChainID returns the dev chain's ID.
 func (r *Rig) ChainID() uint64 { return r.Owner.ChainID().Uint64() }
+
+// Fund gives who 10 ETH on the dev chain (anvil_setBalance), for gas.
+func (r *Rig) Fund(t testing.TB, who common.Address) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c, err := rpc.DialContext(ctx, r.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var out any
+	if err := c.CallContext(ctx, &out, "anvil_setBalance", who.Hex(), "0x8AC7230489E80000"); err != nil {
+		t.Fatalf("fund %s: %v", who.Hex(), err)
+	}
+}
+
+// Deposit funds key's account, mints it amount of the test token and
+// deposits it all into its escrow.
+func (r *Rig) Deposit(t testing.TB, key *ecdsa.PrivateKey, amount int64) {
+	t.Helper()
+	who := ethcrypto.PubkeyToAddress(key.PublicKey)
+	r.Fund(t, who)
+	r.Mint(t, who, amount)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := r.Owner.With(key).Deposit(ctx, r.Token, big.NewInt(amount)); err != nil {
+		t.Fatalf("deposit: %v", err)
+	}
+}

@@ -216,8 +216,11 @@ func (n *Node) redeem(ctx context.Context, since, now time.Time, force bool) ([]
 			}
 		}
 		if r.Redeemed {
-			n.log.Info("voucher redeemed", "channel", r.Channel, "amount", r.Amount, "paid", rd.Paid,
-				"requester_fee", rd.RequesterFee, "provider_fee", rd.ProviderFee, "tx", r.Tx, "reason", r.Reason)
+			attrs := []any{"channel", r.Channel, "reason", r.Reason}
+			if rd.Paid != nil {
+				attrs = append(attrs, "amount", r.Amount, "paid", rd.Paid, "requester_fee", rd.RequesterFee, "provider_fee", rd.ProviderFee, "tx", r.Tx)
+			}
+			n.log.Info("voucher redeemed", attrs...)
 		}
 		out = append(out, rd)
 	}

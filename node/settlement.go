@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -82,6 +83,9 @@ type settlement struct {
 	market *market.Settlement
 	chain  SettlementChain // nil: no chain client; escrow is not checked, nothing is redeemed
 	close  func()          // releases chain when the node opened it
+	// redeeming serializes redemption rounds (the background loop's and
+	// `gpumesh settle`'s), so that one channel is never submitted twice at once.
+	redeeming sync.Mutex
 }
 
 // openSettlement loads (or creates) the wallet and opens the chain client
@@ -121,6 +125,9 @@ func (n *Node) openSettlement(ctx context.Context) (*market.Settlement, error) {
 	}
 	if st.chain != nil {
 		st.market.Escrow = st.chain
+		if w, ok := st.chain.(withdrawalReader); ok {
+			st.market.Escrow = escrowAfterWithdrawal{w}
+		}
 	}
 	n.settlement = st
 	n.startRedeemer(ctx)
@@ -152,8 +159,12 @@ func (n *Node) startRedeemer(life context.Context) {
 		return
 	}
 	since := time.Now()
+	every := n.opts.RedeemCheck
+	if every <= 0 {
+		every = redeemCheck
+	}
 	n.wg.Go(func() {
-		t := time.NewTicker(redeemCheck)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -161,7 +172,10 @@ func (n *Node) startRedeemer(life context.Context) {
 				return
 			case now := <-t.C:
 				ctx, cancel := context.WithTimeout(life, redeemRoundTimeout)
-				_, err := n.redeem(ctx, since, now, false)
+				err := n.redeemWithdrawing(ctx, now)
+				if _, perr := n.redeem(ctx, since, now, false); perr != nil {
+					err = errors.Join(err, perr)
+				}
 				cancel()
 				if err != nil {
 					n.log.Warn("redemption failed; tried again at the next check", "err", err)
@@ -206,11 +220,19 @@ func (n *Node) redeem(ctx context.Context, since, now time.Time, force bool) ([]
 	if err != nil {
 		return nil, err
 	}
+	st.redeeming.Lock()
+	defer st.redeeming.Unlock()
 	res, err := settle.RedeemDue(ctx, n.ledger, st.chain, p, since, now, force)
+	return n.redemptions(res), err
+}
+
+// redemptions adds to res what each redemption this node submitted paid
+// and charged (as the chain client saw it mined), and logs them.
+func (n *Node) redemptions(res []settle.Result) []Redemption {
 	out := make([]Redemption, 0, len(res))
 	for _, r := range res {
 		rd := Redemption{Result: r}
-		if c, ok := st.chain.(*contracts.Chain); ok && r.Tx != "" {
+		if c, ok := n.settlement.chain.(*contracts.Chain); ok && r.Tx != "" {
 			if got, ok := c.Redemption(common.HexToHash(r.Tx)); ok {
 				rd.Paid, rd.RequesterFee, rd.ProviderFee = got.Paid, got.RequesterFee, got.ProviderFee
 			}
@@ -224,5 +246,64 @@ func (n *Node) redeem(ctx context.Context, since, now time.Time, force bool) ([]
 		}
 		out = append(out, rd)
 	}
-	return out, err
+	return out
+}
+
+// withdrawalReader reads a requester's pending withdrawal; the contracts
+// client does.
+type withdrawalReader interface {
+	SettlementChain
+	PendingWithdrawal(ctx context.Context, requester, token common.Address) (contracts.Pending, error)
+}
+
+// escrowAfterWithdrawal is the escrow a job can count on: what is there
+// less what the requester asked back, which leaves after the notice. Both
+// sides check a job's cap against it.
+type escrowAfterWithdrawal struct{ withdrawalReader }
+
+// Escrow implements settle.EscrowReader: escrow less any pending withdrawal, at least 0.
+func (e escrowAfterWithdrawal) Escrow(ctx context.Context, requester, token common.Address) (*big.Int, error) {
+	have, err := e.withdrawalReader.Escrow(ctx, requester, token)
+	if err != nil {
+		return nil, err
+	}
+	p, err := e.PendingWithdrawal(ctx, requester, token)
+	if err != nil {
+		return nil, fmt.Errorf("read the pending withdrawal: %w", err)
+	}
+	if p.Amount == nil || p.Amount.Sign() <= 0 {
+		return have, nil
+	}
+	left := new(big.Int).Sub(have, p.Amount)
+	if left.Sign() < 0 {
+		left.SetInt64(0)
+	}
+	return left, nil
+}
+
+// redeemWithdrawing redeems at once every held voucher from a requester
+// that asked for its escrow back: once the notice is over, what a provider
+// has not redeemed may be gone.
+func (n *Node) redeemWithdrawing(ctx context.Context, now time.Time) error {
+	st := n.settlement
+	w, ok := st.chain.(withdrawalReader)
+	if !ok {
+		return nil
+	}
+	urgent := func(ctx context.Context, requester, token common.Address) (bool, string, error) {
+		p, err := w.PendingWithdrawal(ctx, requester, token)
+		if err != nil {
+			return false, "", fmt.Errorf("read the pending withdrawal of %s: %w", requester.Hex(), err)
+		}
+		if p.Amount == nil || p.Amount.Sign() <= 0 {
+			return false, "", nil
+		}
+		return true, fmt.Sprintf("the requester asked for %s of its escrow back (ready at %s): redeemed at once",
+			p.Amount, time.Unix(int64(p.ReadyAt), 0).UTC().Format(time.RFC3339)), nil
+	}
+	st.redeeming.Lock()
+	defer st.redeeming.Unlock()
+	res, err := settle.RedeemUrgent(ctx, n.ledger, st.chain, urgent, now)
+	n.redemptions(res)
+	return err
 }

@@ -90,7 +90,7 @@ type settlement struct {
 
 // openSettlement loads (or creates) the wallet and opens the chain client
 // when settlement is on, and returns what the market settles with; nil
-// when settlement is off. A build without a chain client settles vouchers
+// when settlement is off. Without [anchor] rpc_url it settles vouchers
 // all the same (they are redeemable later) and says that it checks no
 // escrow and redeems nothing.
 func (n *Node) openSettlement(ctx context.Context) (*market.Settlement, error) {

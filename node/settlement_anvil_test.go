@@ -2,10 +2,12 @@ package node_test
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -159,4 +161,20 @@ func apiURL(t *testing.T, nd *node.Node) string {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// TestSettleWithoutSettlement: `gpumesh settle` on a node that does not
+// settle is refused with a 409 saying why.
+func TestSettleWithoutSettlement(t *testing.T) {
+	f := nodetest.Start(t, 1, nodetest.Options{})
+	nd := f.Nodes[0]
+	_, err := api.NewClient(apiURL(t, nd)).WithToken(nd.APIToken()).Settle(context.Background())
+	var ae *api.Error
+	if !errors.As(err, &ae) || ae.Status != 409 || !strings.Contains(ae.Message, "settlement off") {
+		t.Fatalf("settle without settlement: %v, want a 409 saying settlement is off", err)
+	}
+	_, err = api.NewClient(apiURL(t, nd)).Settle(context.Background())
+	if !errors.As(err, &ae) || ae.Status != 401 {
+		t.Fatalf("settle without the token: %v, want 401", err)
+	}
 }

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 
 	"github.com/gpumesh/gpumesh/node/api"
@@ -11,6 +12,10 @@ import (
 // POST /api/v1/settle; a failed redemption is named in the answer's
 // entries and Error, next to those that went through.
 func (n *Node) settleNow(ctx context.Context) (api.Settlement, error) {
+	if n.settlement == nil || n.settlement.chain == nil {
+		_, err := n.Redeem(ctx, true) // says why: settlement off, or no chain
+		return api.Settlement{}, fmt.Errorf("%w: %w", api.ErrConflict, err)
+	}
 	res, err := n.Redeem(ctx, true)
 	if err != nil && res == nil {
 		return api.Settlement{}, err

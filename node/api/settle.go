@@ -48,13 +48,14 @@ type Redemption struct {
 	Err string `json:"error,omitempty"`
 }
 
-// SettleHandler answers POST /api/v1/settle with settle, run under a deadline.
+// SettleHandler answers POST /api/v1/settle with settle, run under a
+// deadline; an error wrapping ErrConflict (settlement off, no chain) is a 409.
 func SettleHandler(settle func(ctx context.Context) (Settlement, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), settleTimeout)
 		defer cancel()
 		v, err := settle(ctx)
-		writeResult(w, http.StatusOK, v, err)
+		writeControlResult(w, v, err)
 	})
 }
 

@@ -15,6 +15,7 @@ func (n *Node) apiOptions() []api.Option {
 		api.WithHandler("GET /{$}", ui),
 		api.WithHandler("GET "+dashboard.Prefix, ui),
 		api.WithHandler("GET /metrics", n.MetricsHandler()),
+		api.WithHandler("POST "+api.SettlePath, api.SettleHandler(n.settleNow)),
 	}
 }
 

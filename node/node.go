@@ -77,6 +77,10 @@ type Options struct {
 	// and redeems on, whatever OpenSettlementChain would open; the caller
 	// owns it. Tests pass a fake.
 	SettlementChain SettlementChain
+	// RedeemCheck, if set, is how often settlement checks for vouchers to
+	// redeem (by policy, or at once for a requester withdrawing its
+	// escrow); default a minute. Tests shorten it.
+	RedeemCheck time.Duration
 	// Knobs, if set, are interception points for tests in the node's
 	// market and run server: node/nodetest's bad actors. Users never set
 	// them.

@@ -103,6 +103,7 @@ var Protected = []string{
 	"PUT /api/v1/hours",
 	"POST /api/v1/jobs",
 	"POST /api/v1/jobs/{id}/cancel",
+	"POST " + SettlePath,
 }
 
 // guard refuses requests from a non-local Origin (CSRF and DNS rebinding

@@ -49,6 +49,8 @@ type Options struct {
 	// SettlementChain, if set, gives node i the chain its settlement
 	// uses (see node.Options.SettlementChain); nil: none.
 	SettlementChain func(i int) node.SettlementChain
+	// RedeemCheck, if set, is every node's node.Options.RedeemCheck.
+	RedeemCheck time.Duration
 }
 
 // DetectFunc is a node's hardware detection (see node.Options.Detect).
@@ -108,6 +110,7 @@ func Start(t TB, n int, opts Options) *Fleet {
 		if opts.SettlementChain != nil {
 			nopts.SettlementChain = opts.SettlementChain(i)
 		}
+		nopts.RedeemCheck = opts.RedeemCheck
 		nd, err := node.New(nopts)
 		if err != nil {
 			return fmt.Errorf("node %d: %w", i, err)

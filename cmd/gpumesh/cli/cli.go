@@ -93,7 +93,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(run, newIDCmd(g), newStatusCmd(g), newPeersCmd(g), newGPUCmd(g), newOffersCmd(g), newSubmitCmd(g), newJobsCmd(g), newLogsCmd(g), newResultsCmd(g), newCancelCmd(g), newReceiptsCmd(g), newDemoCmd(g), newBenchCmd(g), newVersionCmd(g))
 	root.AddCommand(newPauseCmd(g), newResumeCmd(g), newPricesCmd(g))
-	root.AddCommand(newProverCmd(g), newWalletCmd(g))
+	root.AddCommand(newProverCmd(g), newWalletCmd(g), newEscrowCmd(g), newStakeCmd(g), newUnstakeCmd(g), newSettleCmd(g))
 	return root
 }
 

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -54,7 +55,7 @@ func newWalletCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			out, err := readWallet(cmd.Context(), dir, configPath)
+			out, err := readWallet(cmd.Context(), dir, configPath, node.OpenSettlementBalances)
 			if err != nil {
 				return err
 			}
@@ -69,9 +70,12 @@ func newWalletCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// readWallet loads or creates the wallet in dir and reads its balances when
-// settlement is configured.
-func readWallet(ctx context.Context, dir, configPath string) (walletOut, error) {
+// balancesOpener opens what balances are read through (node.OpenSettlementBalances; tests pass a fake).
+type balancesOpener func(ctx context.Context, c config.Config, key *ecdsa.PrivateKey) (settle.BalanceReader, func(), error)
+
+// readWallet loads or creates the wallet in dir and reads its balances
+// through open when settlement is configured.
+func readWallet(ctx context.Context, dir, configPath string, open balancesOpener) (walletOut, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return walletOut{}, fmt.Errorf("no data dir %s: start the node once with `gpumesh run`, or pass --data-dir (%w)", dir, err)
 	}
@@ -93,13 +97,13 @@ func readWallet(ctx context.Context, dir, configPath string) (walletOut, error) 
 		return out, nil
 	}
 	out.Settlement = "on"
-	out.ChainID = settlementChainID(c)
+	out.ChainID = node.SettlementChainID(c)
 	out.Contract = c.Settlement.ContractAddress().Hex()
 	out.Token = c.Settlement.TokenAddress().Hex()
 	out.TokenDecimals = c.Settlement.TokenDecimals
 	rctx, cancel := context.WithTimeout(ctx, walletReadTimeout)
 	defer cancel()
-	reader, closeReader, err := node.OpenSettlementBalances(rctx, c)
+	reader, closeReader, err := open(rctx, c, key)
 	if err != nil {
 		out.BalancesError = err.Error()
 		return out, nil
@@ -112,14 +116,6 @@ func readWallet(ctx context.Context, dir, configPath string) (walletOut, error) 
 	}
 	out.Balances = &b
 	return out, nil
-}
-
-// settlementChainID is settlement.chain_id, else anchor.chain_id.
-func settlementChainID(c config.Config) uint64 {
-	if c.Settlement.ChainID != 0 {
-		return c.Settlement.ChainID
-	}
-	return c.Anchor.ChainID
 }
 
 // printWallet writes out for a person.

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"math/big"
 	"os"
@@ -66,26 +67,23 @@ func (fakeBalances) Balances(context.Context, common.Address, common.Address) (s
 
 func TestWalletCommandBalances(t *testing.T) {
 	dir := t.TempDir()
-	cfg := "[anchor]\nrpc_url = \"http://127.0.0.1:8545\"\nchain_id = 31337\n[settlement]\ncontract = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\ntoken = \"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512\"\n"
+	cfg := "[anchor]\nchain_id = 31337\n[settlement]\ncontract = \"0x5FbDB2315678afecb367f032d93F642f64180aa3\"\ntoken = \"0xe7f1725E7734CE288F8367e1Bb143E90bb3F0512\"\n"
 	if err := os.WriteFile(filepath.Join(dir, config.FileName), []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	w, _ := runWallet(t, dir)
-	if w.Settlement != "on" || w.Balances != nil || !strings.Contains(w.BalancesError, "no settlement chain client") {
-		t.Errorf("without a chain client: %+v, want settlement on and a reason for no balances", w)
+	if w.Settlement != "on" || w.Balances != nil || !strings.Contains(w.BalancesError, "anchor.rpc_url") {
+		t.Errorf("without a chain: %+v, want settlement on and a reason for no balances naming anchor.rpc_url", w)
 	}
-	node.OpenSettlementChain = func(context.Context, config.Config) (node.SettlementChain, func(), error) {
+	fake := func(context.Context, config.Config, *ecdsa.PrivateKey) (settle.BalanceReader, func(), error) {
 		return fakeBalances{}, func() {}, nil
 	}
-	t.Cleanup(func() { node.OpenSettlementChain = nil })
-	w, _ = runWallet(t, dir)
-	if w.Balances == nil || w.Balances.Escrow.Int64() != 3_000_000 || w.ChainID != 31337 || w.TokenDecimals != 6 {
-		t.Fatalf("with a chain: %+v", w)
+	w, err := readWallet(context.Background(), dir, "", fake)
+	if err != nil || w.Balances == nil || w.Balances.Escrow.Int64() != 3_000_000 || w.ChainID != 31337 || w.TokenDecimals != 6 {
+		t.Fatalf("with a chain: %+v, %v", w, err)
 	}
-	var human, errOut bytes.Buffer
-	if code := Run(context.Background(), []string{"wallet", "--data-dir", dir}, &human, &errOut); code != ExitOK {
-		t.Fatalf("wallet: exit %d: %s", code, errOut.String())
-	}
+	var human bytes.Buffer
+	printWallet(&globals{stdout: &human}, w)
 	for _, want := range []string{"wallet   12.5", "escrow   3 (1 asked back", "stake    0"} {
 		if !strings.Contains(human.String(), want) {
 			t.Errorf("human output lacks %q:\n%s", want, human.String())

@@ -192,11 +192,13 @@ func ballOrder(req Request, bids []Bid, elig []int, dist func(i, j int) time.Dur
 // found, +Inf for none) are taken lowest bound first; for each, the
 // unmeasured eligible bids that could still complete it under best are
 // taken nearest first (by their largest RTT to the group's members: rtt
-// where known, such as bids' reported RTTs, coordinates elsewhere), until
-// they host twice the missing workers and number at least two. Every bid
-// that, with cheaper bids, completes a partial group under best is thus
-// offered in order of its distance, not its price, which is what puts
-// the near but dear bid in the round. It returns the bids to add, and the
+// where known, such as bids' reported RTTs, coordinates elsewhere) and
+// cheapest first by turns, until they host twice the missing workers and
+// number at least nearerPerGroup. Every bid that, with cheaper bids, completes a
+// partial group under best is thus offered in order of its distance, not
+// only its price, which is what puts the near but dear bid in the round;
+// the turns by price keep a cheap member whose coordinate is far off
+// (coordinates err by hundreds of ms for some hosts) from being last. It returns the bids to add, and the
 // partners: the measured members of the partial groups they were offered
 // for, first group first (the second round measures the added bids
 // against each other and these). It returns nothing when no partial group
@@ -253,17 +255,25 @@ func Nearer(req Request, bids []Bid, measured []int, rtt func(i, j int) (time.Du
 			}
 			offer = append(offer, near{i, far})
 		}
-		slices.SortStableFunc(offer, func(a, b near) int {
+		byDist := slices.Clone(offer)
+		slices.SortStableFunc(byDist, func(a, b near) int {
 			return cmp.Or(cmp.Compare(a.d, b.d), cmp.Compare(bids[a.i].EffectivePrice(), bids[b.i].EffectivePrice()))
 		})
-		w := 0
-		for x, o := range offer {
-			if len(add) == n || (w >= 2*missing && x >= 2) {
+		slices.SortStableFunc(offer, func(a, b near) int {
+			return cmp.Or(cmp.Compare(bids[a.i].EffectivePrice(), bids[b.i].EffectivePrice()), cmp.Compare(a.d, b.d))
+		})
+		w, x := 0, 0
+		for _, o := range interleave(byDist, offer) {
+			if len(add) == n || (w >= 2*missing && x >= nearerPerGroup) {
 				break
+			}
+			if picked[o.i] {
+				continue
 			}
 			picked[o.i] = true
 			add = append(add, o.i)
 			w += bids[o.i].Workers
+			x++
 		}
 		if w > 0 {
 			for _, m := range g.members {
@@ -277,6 +287,25 @@ func Nearer(req Request, bids []Bid, measured []int, rtt func(i, j int) (time.Du
 		}
 	}
 	return add, partners
+}
+
+// nearerPerGroup is the fewest bids Nearer offers for one partial group
+// (when so many could complete it): a group missing one worker still gets
+// its nearest two and cheapest two.
+const nearerPerGroup = 4
+
+// interleave is a's first, b's first, a's second, and so on.
+func interleave[T any](a, b []T) []T {
+	out := make([]T, 0, len(a)+len(b))
+	for x := range max(len(a), len(b)) {
+		if x < len(a) {
+			out = append(out, a[x])
+		}
+		if x < len(b) {
+			out = append(out, b[x])
+		}
+	}
+	return out
 }
 
 // partial is a group of measured bids short of K workers.

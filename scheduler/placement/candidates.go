@@ -189,7 +189,7 @@ func ballOrder(req Request, bids []Bid, elig []int, dist func(i, j int) time.Dur
 // short of K workers is a partial group; its lower bound is its score plus
 // the missing workers at the cheapest price not measured. Partial groups
 // whose lower bound is under best (the score of the best complete group
-// found, +Inf for none) are taken lowest bound first; for each, the
+// found, +Inf for none) are taken fewest missing workers first, then lowest bound; for each, the
 // unmeasured eligible bids that could still complete it under best are
 // taken nearest first (by their largest RTT to the group's members: rtt
 // where known, such as bids' reported RTTs, coordinates elsewhere) and
@@ -318,8 +318,10 @@ type partial struct {
 
 // partialGroups grows a group greedily from each of known (eligible bids
 // in price order), and returns the partial ones whose lower bound is under
-// best, lowest bound first, and best lowered to the cheapest complete
-// group found.
+// best, fewest missing workers first (the groups a few measurements can
+// complete; a cheap single bid's bound, filled at the cheapest price, is
+// the most optimistic), then lowest bound, and best lowered to the
+// cheapest complete group found.
 func partialGroups(req Request, bids []Bid, known []int, dist func(i, j int) time.Duration, cheapest, best float64) ([]partial, float64) {
 	var parts []partial
 	seen := map[string]bool{}
@@ -351,7 +353,9 @@ func partialGroups(req Request, bids []Bid, known []int, dist func(i, j int) tim
 		parts = append(parts, g)
 	}
 	parts = slices.DeleteFunc(parts, func(g partial) bool { return g.bound >= best })
-	slices.SortStableFunc(parts, func(a, b partial) int { return cmp.Compare(a.bound, b.bound) })
+	slices.SortStableFunc(parts, func(a, b partial) int {
+		return cmp.Or(cmp.Compare(b.workers, a.workers), cmp.Compare(a.bound, b.bound))
+	})
 	return parts, best
 }
 

@@ -279,12 +279,12 @@ func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 }
 
 // probeAll sends the round's probe, naming every candidate, to
-// cands[from:] and pings each of those itself, all in parallel, until ctx
+// cands[first:] and pings each of those itself, all in parallel, until ctx
 // ends. It returns each candidate's row, by position in cands (nil for
 // one not asked, that did not answer in time or whose row was refused),
 // and this node's own RTT to each (0 unknown; for those not asked, what
 // an earlier round's pings found).
-func (d *driver) probeAll(ctx context.Context, job string, cands []int, from int, bids []received) ([]map[int]time.Duration, []time.Duration) {
+func (d *driver) probeAll(ctx context.Context, job string, cands []int, first int, bids []received) ([]map[int]time.Duration, []time.Duration) {
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
 	deadline, _ := ctx.Deadline()
@@ -296,13 +296,13 @@ func (d *driver) probeAll(ctx context.Context, job string, cands []int, from int
 	}
 	rows := make([]map[int]time.Duration, len(cands))
 	own := make([]time.Duration, len(cands))
-	for i, b := range cands[:from] {
+	for i, b := range cands[:first] {
 		own[i] = d.ownRTT[b]
 	}
-	asked := cands[from:]
+	asked := cands[first:]
 	done := make(chan struct{}, 2*len(asked))
 	for x, b := range asked {
-		i := from + x
+		i := first + x
 		from := bids[b].from
 		go func() {
 			defer func() { done <- struct{}{} }()

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -10,32 +9,44 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/p2p/coord"
 	"github.com/gpumesh/gpumesh/p2p/coord/coordsim"
+	"github.com/gpumesh/gpumesh/scheduler/market"
 	"github.com/gpumesh/gpumesh/scheduler/placement"
 )
 
-// The measured method, as the market runs it (issue 22): coordinates prune
-// and measurements decide. The requester picks candidates on coordinates
-// with slack on the bound (candidates), they ping each other in one
-// parallel round whose deadline is the bound (a pair not answered by then
-// is over it), and Place decides on the candidates with every pair
-// measured (WithMeasured), where its exact stage runs. If the candidates
-// hold no group within the bound, a second round adds candidates by the
-// other ball rule (see candidates) and places on both sets; if that fails
-// too, it falls back to today's method, starting from what was measured.
+// The measured method, as the market runs it (issue 22), with the
+// market's own code: coordinates prune and measurements decide. The
+// requester picks candidates on coordinates (placement.Candidates, as
+// many as placement.RoundSize allows with market.rtt_round_candidates at
+// its default), they ping each other in one parallel round whose deadline
+// is the bound (a pair not answered by then is over it), and Place decides
+// on the candidates with every pair measured (WithMeasured), where its
+// exact stage runs. A second round (placement.Nearer) adds the bids
+// nearest the best partial groups when they could beat the best group
+// found: they ping each other and those groups' members. If no group is
+// found within the bound, it falls back to today's method, starting from
+// what was measured, as the market's award rounds do.
 const (
-	b4Slack          = 0.35                  // the loosened bound is the bound x (1 + slack)
-	b4SlackAbs       = 20 * time.Millisecond // and, for k >= b4WideK, this more
-	b4Nearest        = 16                    // for k < b4WideK a ball holds at least this many bids
-	b4WideK          = 16
-	b4Candidates     = 32 // for k < b4WideK; at most ExactBids, so Place's exact stage runs as it is
-	b4WideCandidates = 48 // for k >= b4WideK; Place's exact stage is allowed this many (WithExact)
-	b4Anchors        = 64 // anchors scored, cheapest first
-	b4PerBall        = 4  // bids taken from a ball at least
-	b4VerifyRounds   = 10 // today's method: rounds of ping-and-replace at most
-	b4MeasureRounds  = 2  // the measured method's rounds at most
+	b4VerifyRounds = 10 // today's method: rounds of ping-and-replace at most
+	b4Candidates   = 32 // first-round candidates for k < placement.CandidateWideK
+	b4Wide         = 48 // and for k >= placement.CandidateWideK
 )
+
+// b4RoundSize is how many candidates B4's first round measures: more than
+// the market's (placement.RoundSize with market.rtt_round_candidates at
+// most gossip.MaxRTTCandidates = 32 per probe); see docs/benchmarks.md for
+// the figures at the market's sizes (-b4-market).
+func b4RoundSize(k int) int {
+	if b4MarketSizes {
+		return placement.RoundSize(k, market.DefaultRTTRoundCandidates)
+	}
+	if k >= placement.CandidateWideK {
+		return b4Wide
+	}
+	return b4Candidates
+}
 
 // b4Data is one data set: the true RTTs between the hosts of a fleet,
 // their learnt coordinates, and each host's region (prices correlate with
@@ -107,6 +118,7 @@ type b4Outcome struct {
 	cpuUS    float64 // time placing (and choosing candidates)
 	rounds   int
 	fellBack bool // the measured method found no group among candidates and fell back
+	second   bool // the measured method ran a second round (placement.Nearer)
 }
 
 // pinger measures pairs of a market's bids by their true RTT, once each.
@@ -173,127 +185,40 @@ func today(req placement.Request, bids []placement.Bid, p *pinger, seed uint64, 
 	return nil
 }
 
-// candidates chooses the bids to measure: positions in bids. Every group
-// has a cheapest member, every other member within the bound of it; so,
-// on coordinates, each of the b4Anchors cheapest eligible bids is taken
-// as a group's cheapest member with its ball (the dearer bids predicted
-// near it), scored by the cheapest K workers of the anchor and its ball, a
-// lower bound on any group it is the cheapest member of. Candidates are
-// taken ball by ball, lowest bound first: the anchor, then its ball's bids
-// in price order until they host 2K workers (at least b4PerBall bids),
-// until the limit.
-//
-// Coordinates err most on short RTTs (B4's diagnosis: pairs truly within
-// 20 ms are predicted a median 14 ms (routes) to 40 ms (countries) too
-// long, because of the heights), so the balls are not simply the bids
-// predicted within the bound:
-//
-//   - k < b4WideK: the bids within the bound + b4Slack, padded to
-//     b4Nearest bids with the nearest by prediction whatever their
-//     estimate (the padding counts in the score, so an anchor whose
-//     neighbours are all predicted too far still ranks); b4Candidates;
-//   - k >= b4WideK: the bids within the bound + b4Slack + b4SlackAbs, no
-//     padding, which keeps far-off cheap bids out of the score of a group
-//     that needs many members; b4WideCandidates.
-//
-// Padding helps small groups and hurts large ones (B4 with either rule for
-// every k: routes at k = 16 0.89 within 1.05x with padding, 0.99 without;
-// countries at k = 4 and 8 1.00 with, 0.89 and 0.88 without); taking
-// turns between the two kinds within one budget was worse than either.
-//
-// A second round, when the first candidates hold no group within the
-// bound, takes candidates by the other rule among the bids not measured
-// yet, and places on both sets together.
-func candidates(req placement.Request, bids []placement.Bid, wide bool, skip []bool) []int {
-	var elig []int
+// measuredMethod is the new method (see b4VerifyRounds).
+// b4OtherBalls are up to n candidates by the other kind of ball than
+// placement.Candidates takes for the request, among the bids not in
+// measured.
+func b4OtherBalls(req placement.Request, bids []placement.Bid, measured []int, n int) []int {
+	var rest []int
+	var sub []placement.Bid
 	for i, b := range bids {
-		if b.Price <= req.MaxPrice && b.Reputation >= req.MinReputation && (skip == nil || !skip[i]) {
-			elig = append(elig, i)
+		if !slices.Contains(measured, i) {
+			rest = append(rest, i)
+			sub = append(sub, b)
 		}
 	}
-	slices.SortStableFunc(elig, func(a, b int) int { return cmp.Compare(bids[a].EffectivePrice(), bids[b].EffectivePrice()) })
-	loose := time.Duration(float64(req.MaxRTT) * (1 + b4Slack))
-	if wide {
-		return ballOrder(req, bids, elig, loose+b4SlackAbs, 0, b4WideCandidates)
+	out := placement.BallCandidates(req, sub, placement.CandidateSlack, n, nil, req.K < placement.CandidateWideK)
+	for x, i := range out {
+		out[x] = rest[i]
 	}
-	return ballOrder(req, bids, elig, loose, b4Nearest, b4Candidates)
+	return out
 }
 
-// ballOrder is the order in which one kind of ball offers candidates (see
-// candidates): elig in price order, balls within loose padded to pad bids.
-func ballOrder(req placement.Request, bids []placement.Bid, elig []int, loose time.Duration, pad, limit int) []int {
-	type anchor struct {
-		ball  []int // the anchor first, then its ball in price order
-		bound float64
-	}
-	type near struct {
-		b int
-		d time.Duration
-	}
-	var anchors []anchor
-	var nearest []near
-	for x, a := range elig[:min(len(elig), b4Anchors)] {
-		ball := []int{a}
-		nearest = nearest[:0]
-		for _, b := range elig[x+1:] {
-			if d := coord.EstimateRTT(bids[a].Coord, bids[b].Coord); d <= loose {
-				ball = append(ball, b)
-			} else {
-				nearest = append(nearest, near{b, d})
-			}
-		}
-		slices.SortStableFunc(nearest, func(p, q near) int { return cmp.Compare(p.d, q.d) })
-		for _, n := range nearest[:min(len(nearest), max(0, pad-len(ball)+1))] {
-			ball = append(ball, n.b)
-		}
-		slices.SortStableFunc(ball[1:], func(p, q int) int { return cmp.Compare(bids[p].EffectivePrice(), bids[q].EffectivePrice()) })
-		w, score := 0, 0.0
-		for _, b := range ball {
-			take := min(bids[b].Workers, req.K-w)
-			w += take
-			score += float64(take) * bids[b].EffectivePrice()
-			if w == req.K {
-				anchors = append(anchors, anchor{ball: ball, bound: score})
-				break
-			}
-		}
-	}
-	slices.SortStableFunc(anchors, func(a, b anchor) int { return cmp.Compare(a.bound, b.bound) })
-	in := map[int]bool{}
-	var order []int
-	for _, a := range anchors {
-		w := 0
-		for n, b := range a.ball {
-			if w >= 2*req.K && n >= b4PerBall {
-				break
-			}
-			w += bids[b].Workers
-			if !in[b] && len(order) < limit {
-				in[b] = true
-				order = append(order, b)
-			}
-		}
-	}
-	return order
-}
+// b4MarketSizes makes B4 measure as many candidates as the market does
+// (the -b4-market flag).
+var b4MarketSizes bool
 
-// measuredMethod is the new method (see b4Slack).
 func measuredMethod(req placement.Request, bids []placement.Bid, p *pinger, seed uint64, out *b4Outcome) error {
-	wide := req.K >= b4WideK
 	var cands []int
-	in := make([]bool, len(bids))
-	for round := range b4MeasureRounds {
+	var best placement.Result
+	// round measures fresh against each other and against with, then
+	// places on every candidate so far.
+	round := func(fresh, with []int) error {
 		t0 := time.Now()
-		fresh := candidates(req, bids, wide != (round == 1), in)
-		if len(fresh) == 0 {
-			break
-		}
-		// The new candidates ping each other and the earlier ones, in one
-		// parallel round.
 		slowest := time.Duration(0)
 		for x, a := range fresh {
-			in[a] = true
-			for _, b := range append(cands[:len(cands):len(cands)], fresh[x+1:]...) {
+			for _, b := range append(with[:len(with):len(with)], fresh[x+1:]...) {
 				d, _ := p.ping(a, b)
 				out.pings++
 				slowest = max(slowest, min(d, req.MaxRTT))
@@ -305,20 +230,68 @@ func measuredMethod(req placement.Request, bids []placement.Bid, p *pinger, seed
 		for x, i := range cands {
 			sub[x] = bids[i]
 		}
-		known := func(x, y int) (time.Duration, bool) { return p.known(cands[x], cands[y]) }
+		// A pair of candidates not measured (an added bid and a first
+		// candidate outside its partial groups) counts as over the bound:
+		// the market would check it with the winners' pings.
+		known := func(x, y int) (time.Duration, bool) {
+			if d, ok := p.known(cands[x], cands[y]); ok {
+				return d, true
+			}
+			return time.Hour, true
+		}
 		got, err := placement.Place(req, sub, placement.WithMeasured(known), placement.WithSeed(seed), placement.WithExact(len(sub), 0))
 		out.cpuUS += float64(time.Since(t0).Microseconds())
 		if err != nil {
 			return err
 		}
 		out.rounds++
-		if got.Feasible {
+		if got.Feasible && (!best.Feasible || got.Score < best.Score) {
 			for x := range got.Chosen { // back to the market's indices
 				got.Chosen[x].Index = cands[got.Chosen[x].Index]
 			}
-			out.first, out.final, out.ok = got, got, true
-			return nil
+			best = got
 		}
+		return nil
+	}
+	t0 := time.Now()
+	first := placement.Candidates(req, bids, placement.CandidateSlack, b4RoundSize(req.K), nil)
+	out.cpuUS += float64(time.Since(t0).Microseconds())
+	if len(first) > 0 {
+		if err := round(first, nil); err != nil {
+			return err
+		}
+		if !best.Feasible && !b4MarketSizes {
+			// B4's own extra round, not the market's: when the first
+			// candidates hold no group, candidates by the other kind of
+			// ball among the bids not measured yet.
+			if other := b4OtherBalls(req, bids, cands, b4RoundSize(req.K)); len(other) > 0 {
+				if err := round(other, cands); err != nil {
+					return err
+				}
+				first = cands
+			}
+		}
+		t0 = time.Now()
+		score := math.Inf(1)
+		if best.Feasible {
+			score = best.Score
+		}
+		more, partners := placement.Nearer(req, bids, cands, p.known, score, placement.NearerSize(req.K))
+		out.cpuUS += float64(time.Since(t0).Microseconds())
+		if len(more) > 0 {
+			out.second = true
+			most := len(first) + len(more)
+			if b4MarketSizes {
+				most = gossip.MaxRTTCandidates
+			}
+			if err := round(more, placement.Partners(partners, first, len(more), most)); err != nil {
+				return err
+			}
+		}
+	}
+	if best.Feasible {
+		out.first, out.final, out.ok = best, best, true
+		return nil
 	}
 	out.fellBack = true
 	var rest b4Outcome
@@ -330,8 +303,8 @@ func measuredMethod(req placement.Request, bids []placement.Bid, p *pinger, seed
 
 // b4Tally gathers one method's figures over a row's requests.
 type b4Tally struct {
-	firstFeasible, firstOver, none, atOpt, fellBack int
-	ratios, pings, netMS, cpuUS                     []float64
+	firstFeasible, firstOver, none, atOpt, fellBack, second int
+	ratios, pings, netMS, cpuUS                             []float64
 }
 
 func (t *b4Tally) add(o b4Outcome, truth placement.Result, trueMax func([]placement.Assignment) time.Duration, bound time.Duration) {
@@ -343,6 +316,9 @@ func (t *b4Tally) add(o b4Outcome, truth placement.Result, trueMax func([]placem
 	}
 	if o.fellBack {
 		t.fellBack++
+	}
+	if o.second {
+		t.second++
 	}
 	t.pings = append(t.pings, float64(o.pings))
 	t.netMS = append(t.netMS, o.netMS)
@@ -379,6 +355,7 @@ func (t *b4Tally) figures() map[string]float64 {
 		"measure_ms_max":         b4Max(t.netMS, 0),
 		"place_us_p50":           quantile(t.cpuUS, 0.5),
 		"fell_back":              float64(t.fellBack),
+		"second_rounds":          float64(t.second),
 	}
 }
 
@@ -391,7 +368,8 @@ func (d b4Data) judge(cfg b4Config, k int) Result {
 		Params: map[string]any{"data": d.name, "providers": cfg.market, "k": k, "bounds_ms": "20,40,80,150",
 			"requests_per_bound": cfg.requests, "seed": cfg.seed, "max_price": b4MaxPrice, "min_reputation": b4MinReputation,
 			"prices": "region base 0.6-2.6 x 0.85-1.15", "workers_per_provider": "1-4",
-			"method":   fmt.Sprintf("candidates on coordinates (bound + %.0f %%, up to %d), all their pairs pinged in one round, Place on the measured RTTs", 100*b4Slack, b4Candidates),
+			"method": fmt.Sprintf("the market's: candidates on coordinates (placement.Candidates, %d), all their pairs pinged in one round, Place on the measured RTTs; a second round of up to %d bids nearest the best partial groups (placement.Nearer)",
+				placement.RoundSize(k, market.DefaultRTTRoundCandidates), placement.NearerSize(k)),
 			"baseline": fmt.Sprintf("today's: Place on coordinates, ping the proposed group, re-place, up to %d rounds", b4VerifyRounds)},
 		Target: b4Target}
 	for key, v := range d.params {

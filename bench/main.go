@@ -53,6 +53,7 @@ func main() {
 	b4providers := flag.Int("b4-providers", 100, "B4: providers in each market judged against the exact optimum on the true RTTs (Exhaustive: keep it small)")
 	b4requests := flag.Int("b4-requests", 20, "B4: requests per k and RTT bound")
 	b4seed := flag.Uint64("b4-seed", 0, "B4: seed of the markets, prices and requests (0: the default draw; other seeds check that figures are not one draw's)")
+	flag.BoolVar(&b4MarketSizes, "b4-market", false, "B4: measure as many candidates as the market does (placement.RoundSize, 32 per probe) instead of B4's 32 (48 at k = 16)")
 	b3providers := flag.Int("b3-providers", 100, "B3: providers on the simulated country network (200 stalls the synctest bubble, see docs/benchmarks.md)")
 	b3jobs := flag.Int("b3-jobs", 5, "B3: jobs per k for each method (the measured round, and today's method as the baseline), taking turns")
 	b8runs := flag.Int("b8-runs", 20, "B8: runs per executor")

@@ -148,8 +148,8 @@ func TestMeasuredRound(t *testing.T) {
 			if got := members(v); !slices.Equal(got, planted) {
 				t.Errorf("cluster %v (%s), want the planted optimum %v ", got, countries(s, got), planted)
 			}
-			if e, ok := event(v, "measured"); !ok || !strings.Contains(e.Text, "measured 6 candidates") {
-				t.Errorf("round event %q, want 6 candidates measured", e.Text)
+			if e, ok := event(v, "measured"); !ok || !strings.Contains(e.Text, "measured 10 candidates") {
+				t.Errorf("round event %q, want all 10 bids measured", e.Text)
 			}
 		})
 
@@ -187,8 +187,8 @@ func TestMeasuredRound(t *testing.T) {
 			if !ok || !strings.Contains(e.Text, "1 did not answer") {
 				t.Fatalf("round event %q, want one candidate silent", e.Text)
 			}
-			if m := v.Measured; m == nil || m.Silent != 1 || m.Candidates != 6 {
-				t.Errorf("job view's round %+v, want 6 candidates, 1 silent", m)
+			if m := v.Measured; m == nil || m.Silent != 1 || m.Candidates < 6 {
+				t.Errorf("job view's round %+v, want 1 silent among at least 6 candidates", m)
 			}
 			// The silent candidate's pair was measured by its other end,
 			// and confirmed by the winners' pings: still the optimum.

@@ -12,6 +12,7 @@ import (
 	"github.com/gpumesh/gpumesh/node/nodetest"
 	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/scheduler/market"
+	"github.com/gpumesh/gpumesh/scheduler/placement"
 )
 
 // TestMeasuredRoundCostOnLoopback measures the measured round's cost in
@@ -57,7 +58,7 @@ func TestMeasuredRoundCostOnLoopback(t *testing.T) {
 		if i < 0 {
 			t.Fatalf("k=%d: no measured round among the job's events", k)
 		}
-		n := min(max(2*k, k+4), v.Bids)
+		n := min(placement.RoundSize(k, market.DefaultRTTRoundCandidates), v.Bids)
 		if want := fmt.Sprintf("measured %d candidates: %d pairs", n, n*(n-1)/2); !strings.HasPrefix(v.Events[i].Text, want) {
 			t.Errorf("k=%d: round %q, want it to start %q", k, v.Events[i].Text, want)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/p2p"
+	"github.com/gpumesh/gpumesh/scheduler/placement"
 	"github.com/gpumesh/gpumesh/scheduler/reputation"
 )
 
@@ -29,15 +30,17 @@ type Config struct {
 	// VerifyRounds bounds the rounds of award, measure and replace.
 	VerifyRounds int `toml:"verify_rounds" comment:"rounds of award, ping-check and replace before a request gives up"`
 	// RTTRoundCandidates bounds the candidates of the measured round: a
-	// job with an RTT bound and k workers measures min(max(2k, k+4), this)
-	// of its bids' pairs before it places. 0 turns the round off.
-	RTTRoundCandidates int `toml:"rtt_round_candidates" comment:"most candidate providers whose pairwise RTTs are measured in one round before a cluster is placed: min(max(2k, k+4), this); 0 = no round, coordinates and the winners' pings only"`
+	// job with an RTT bound and k workers measures min(max(3k, k+8), this)
+	// of its bids' pairs before it places (placement.RoundSize), and a
+	// second round may add max(k, 4) more. 0 turns the round off.
+	RTTRoundCandidates int `toml:"rtt_round_candidates" comment:"most candidate providers whose pairwise RTTs are measured in the first round before a cluster is placed: min(max(3k, k+8), this); a second round may add max(k, 4) nearer the best partial groups; 0 = no round, coordinates and the winners' pings only"`
 	// RTTRoundTimeout is how long the measured round waits for the
 	// candidates' rows; a candidate later than that is unmeasured.
 	RTTRoundTimeout p2p.Duration `toml:"rtt_round_timeout" comment:"how long the measured round waits for the candidates' RTT rows (a late candidate's pairs keep their coordinate estimates)"`
-	// RTTRoundSlack widens the RTT bound placement picks the round's
-	// first candidates under: coordinates prune, measurements decide.
-	RTTRoundSlack float64 `toml:"rtt_round_slack" comment:"factor on the job's RTT bound under which coordinates pick the measured round's first candidates"`
+	// RTTRoundSlack widens the RTT bound within which coordinates put a
+	// bid near a cheaper one when the round's first candidates are picked
+	// (placement.Candidates): coordinates prune, measurements decide.
+	RTTRoundSlack float64 `toml:"rtt_round_slack" comment:"factor on the job's RTT bound within which coordinates put a bid near a cheaper one when the measured round's first candidates are picked"`
 	// ReserveHold is how long an accepted award keeps devices reserved for
 	// a job that has not started.
 	ReserveHold p2p.Duration `toml:"reserve_hold" comment:"how long an accepted award keeps this node's devices reserved before the job starts"`
@@ -87,7 +90,7 @@ type Config struct {
 const DefaultRelayBidWindow = 5 * time.Second
 
 // DefaultRTTRoundCandidates is market.rtt_round_candidates' default.
-const DefaultRTTRoundCandidates = 24
+const DefaultRTTRoundCandidates = 32
 
 // DefaultConfig is a market tuned for interactive use: two seconds of
 // bidding at most, four eligible bids per worker to close early.
@@ -100,7 +103,7 @@ func DefaultConfig() Config {
 		VerifyRounds:        4,
 		RTTRoundCandidates:  DefaultRTTRoundCandidates,
 		RTTRoundTimeout:     p2p.Duration(time.Second),
-		RTTRoundSlack:       2,
+		RTTRoundSlack:       placement.CandidateSlack,
 		ReserveHold:         p2p.Duration(2 * time.Minute),
 		MinReputation:       reputation.DefaultMinReputation,
 		DefaultMaxPrice:     5,

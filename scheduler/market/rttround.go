@@ -1,12 +1,11 @@
 package market
 
 import (
-	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"slices"
+	"math"
 	"strings"
 	"time"
 
@@ -89,12 +88,13 @@ func allVerified(cluster []*member, verified map[[2]int]bool) bool {
 	return true
 }
 
-// roundSize is how many candidates a round for k workers measures:
-// min(max(2k, k+4), most).
-func roundSize(k, most int) int { return min(max(2*k, k+4), most) }
-
 // measureRound runs the measured round for the bids not excluded, and
-// puts what it measured in st.measured. It does nothing when the job has
+// puts what it measured in st.measured: a first round on the candidates
+// coordinates pick (roundCandidates), then, when the first one's
+// measurements leave a partial group that nearer bids could complete more
+// cheaply than the best group found, a second round in which those bids
+// (nearerCandidates, placement.Nearer) ping each other and the partial
+// groups' members; the members are named in the probe but not asked again. It does nothing when the job has
 // no RTT bound, market.rtt_round_candidates is 0, or fewer than two
 // candidates bid.
 func (d *driver) measureRound(ctx context.Context, st *rounds) {
@@ -103,10 +103,29 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 	if req.MaxRTT <= 0 || most < 2 || req.Workers < 2 {
 		return
 	}
-	cands := d.roundCandidates(st.excluded, roundSize(req.Workers, most))
+	cands := d.roundCandidates(st.excluded, placement.RoundSize(req.Workers, most))
 	if len(cands) < 2 {
 		return
 	}
+	start := time.Now()
+	view := &RoundView{}
+	d.measure(ctx, st, cands, 0, view)
+	n := min(placement.NearerSize(req.Workers), gossip.MaxRTTCandidates/2)
+	if more, partners := d.nearerCandidates(st, cands, n); len(more) > 0 {
+		partners = placement.Partners(partners, cands, len(more), gossip.MaxRTTCandidates)
+		d.measure(ctx, st, append(partners, more...), len(partners), view)
+	}
+	view.TookMS = msf(time.Since(start))
+	d.j.mu.Lock()
+	d.j.view.Measured = view
+	d.j.mu.Unlock()
+}
+
+// measure runs one round: cands[from:] are asked to ping every candidate
+// (those before from were measured in an earlier round, and are not asked
+// again), and this node pings them itself. What it measured goes to st,
+// and is added to view.
+func (d *driver) measure(ctx context.Context, st *rounds, cands []int, from int, view *RoundView) {
 	start := time.Now()
 	rctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RTTRoundTimeout))
 	defer cancel()
@@ -115,7 +134,7 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 	for i, b := range cands {
 		peers[i] = bids[b].from
 	}
-	rows, own := d.probeAll(rctx, req.ID, cands, bids)
+	rows, own := d.probeAll(rctx, d.j.request().ID, cands, from, bids)
 	if d.ownRTT == nil {
 		d.ownRTT = map[int]time.Duration{}
 	}
@@ -140,18 +159,77 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 			st.verified[key] = true
 		}
 	}
-	took := time.Since(start)
-	view := &RoundView{Candidates: len(cands), Silent: len(cands) - v.answered, Distrusted: len(v.distrusted),
-		Pairs: len(v.pairs), Reports: v.reports, TookMS: msf(took)}
+	asked := len(cands) - from
+	view.Candidates += asked
+	view.Silent += asked - v.answered
+	view.Distrusted += len(v.distrusted)
+	view.Pairs += len(v.pairs)
+	view.Reports += v.reports
 	for _, c := range v.charged {
 		if c {
 			view.Charged++
 		}
 	}
+	text := v.summary(asked, time.Since(start))
+	if from > 0 {
+		text = fmt.Sprintf("second round, %d nearer the best partial groups: %s", asked, text)
+	}
 	d.j.mu.Lock()
-	d.j.view.Measured = view
-	d.j.event("measured", "", "%s", v.summary(len(cands), took))
+	d.j.event("measured", "", "%s", text)
 	d.j.mu.Unlock()
+}
+
+// nearerCandidates picks up to n bids for the second round
+// (placement.Nearer): the bids not measured yet nearest the partial
+// groups the first round's measurements leave (on the bids' reported RTTs
+// where two bids report each other, coordinates elsewhere), when they
+// could complete one more cheaply than the best group among the measured
+// candidates; and those groups' members, the partners. It returns nothing
+// when none could. Both are indices in the job's bids.
+func (d *driver) nearerCandidates(st *rounds, cands []int, n int) (more, partners []int) {
+	if n <= 0 {
+		return nil, nil
+	}
+	preq, pb, idx := d.placeInput(st.excluded)
+	pos := make(map[int]int, len(idx)) // bid index -> position in pb
+	for p, i := range idx {
+		pos[i] = p
+	}
+	var measured []int
+	for _, c := range cands {
+		if p, ok := pos[c]; ok {
+			measured = append(measured, p)
+		}
+	}
+	reported := bidPairs(d.j.bids())
+	rtt := func(a, b int) (time.Duration, bool) {
+		key := pair(idx[a], idx[b])
+		if rtt, ok := st.measured[key]; ok {
+			return rtt, true
+		}
+		rtt, ok := reported[key]
+		return rtt, ok
+	}
+	best := math.Inf(1)
+	sub := make([]placement.Bid, len(measured))
+	for x, p := range measured {
+		sub[x] = pb[p]
+	}
+	got, err := placement.Place(preq, sub, placement.WithSeed(d.j.seed()), placement.WithMeasured(func(a, b int) (time.Duration, bool) {
+		rtt, ok := st.measured[pair(idx[measured[a]], idx[measured[b]])]
+		return rtt, ok
+	}))
+	if err == nil && got.Feasible {
+		best = got.Score
+	}
+	more, partners = placement.Nearer(preq, pb, measured, rtt, best, n)
+	for i, p := range more {
+		more[i] = idx[p]
+	}
+	for i, p := range partners {
+		partners[i] = idx[p]
+	}
+	return more, partners
 }
 
 // bidPairs are the pairs of bids (by index) whose two bids both carry
@@ -184,60 +262,29 @@ func bidPairs(bids []received) map[[2]int]time.Duration {
 }
 
 // roundCandidates picks up to n bids (indices in the job's bids) for the
-// round, in this order: the members of placement's choice under the bound
-// times market.rtt_round_slack (on the bids' recent RTTs where two bids
-// report each other, coordinates elsewhere); the bids placement found
-// within that bound of its choice, by effective price; the bids it put
-// too far that are cheaper than the choice's dearest member, by effective
-// price (a cheap pair that coordinates call too far apart is what the
-// round is for); then the other far bids. The round lasts as long as its
-// farthest pair's ping, so near bids come before far ones.
+// first round: placement.Candidates, balls within the bound times
+// market.rtt_round_slack, on the bids' recent RTTs where two bids report
+// each other, coordinates elsewhere.
 func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 	preq, pb, idx := d.placeInput(excluded)
-	preq.MaxRTT = time.Duration(float64(preq.MaxRTT) * d.cfg.RTTRoundSlack)
 	reported := bidPairs(d.j.bids())
-	res, err := placement.Place(preq, pb, placement.WithSeed(d.j.seed()), placement.WithMeasured(func(a, b int) (time.Duration, bool) {
+	out := placement.Candidates(preq, pb, d.cfg.RTTRoundSlack, n, func(a, b int) (time.Duration, bool) {
 		rtt, ok := reported[pair(idx[a], idx[b])]
 		return rtt, ok
-	}))
-	if err != nil {
-		return nil
-	}
-	var out, near, cheapFar, far []int
-	dearest := 0.0
-	for _, a := range res.Chosen {
-		out = append(out, a.Index)
-		dearest = max(dearest, pb[a.Index].EffectivePrice())
-	}
-	for _, r := range res.Rejected {
-		switch {
-		case r.Reason == placement.ReasonNotNeeded:
-			near = append(near, r.Index)
-		case r.Reason != placement.ReasonTooFar && r.Reason != placement.ReasonTooFew:
-			// not eligible
-		case len(res.Chosen) > 0 && pb[r.Index].EffectivePrice() < dearest:
-			cheapFar = append(cheapFar, r.Index)
-		default:
-			far = append(far, r.Index)
-		}
-	}
-	byPrice := func(a, b int) int { return cmp.Compare(pb[a].EffectivePrice(), pb[b].EffectivePrice()) }
-	for _, part := range [][]int{near, cheapFar, far} {
-		slices.SortStableFunc(part, byPrice)
-		out = append(out, part...)
-	}
-	out = out[:min(n, len(out))]
+	})
 	for i, p := range out {
 		out[i] = idx[p]
 	}
 	return out
 }
 
-// probeAll sends the round's probe to every candidate and pings each
-// itself, all in parallel, until ctx ends. It returns each candidate's
-// row, by position in cands (nil for one that did not answer in time or
-// whose row was refused), and this node's own RTT to each (0 unknown).
-func (d *driver) probeAll(ctx context.Context, job string, cands []int, bids []received) ([]map[int]time.Duration, []time.Duration) {
+// probeAll sends the round's probe, naming every candidate, to
+// cands[first:] and pings each of those itself, all in parallel, until ctx
+// ends. It returns each candidate's row, by position in cands (nil for
+// one not asked, that did not answer in time or whose row was refused),
+// and this node's own RTT to each (0 unknown; for those not asked, what
+// an earlier round's pings found).
+func (d *driver) probeAll(ctx context.Context, job string, cands []int, first int, bids []received) ([]map[int]time.Duration, []time.Duration) {
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
 	deadline, _ := ctx.Deadline()
@@ -249,8 +296,13 @@ func (d *driver) probeAll(ctx context.Context, job string, cands []int, bids []r
 	}
 	rows := make([]map[int]time.Duration, len(cands))
 	own := make([]time.Duration, len(cands))
-	done := make(chan struct{}, 2*len(cands))
-	for i, b := range cands {
+	for i, b := range cands[:first] {
+		own[i] = d.ownRTT[b]
+	}
+	asked := cands[first:]
+	done := make(chan struct{}, 2*len(asked))
+	for x, b := range asked {
+		i := first + x
 		from := bids[b].from
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -271,7 +323,7 @@ func (d *driver) probeAll(ctx context.Context, job string, cands []int, bids []r
 			own[i] = d.pingMin(ctx, from, ownPings)
 		}()
 	}
-	for range 2 * len(cands) {
+	for range 2 * len(asked) {
 		<-done
 	}
 	return rows, own

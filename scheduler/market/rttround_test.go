@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/scheduler/placement"
 )
 
 const ms = time.Millisecond
@@ -30,8 +31,8 @@ func roundPeer(t testing.TB) (crypto.PrivKey, peer.ID) {
 
 // TestRoundSize: min(max(2k, k+4), most).
 func TestRoundSize(t *testing.T) {
-	for _, c := range []struct{ k, most, want int }{{2, 24, 6}, {4, 24, 8}, {8, 24, 16}, {16, 24, 24}, {8, 10, 10}} {
-		if got := roundSize(c.k, c.most); got != c.want {
+	for _, c := range []struct{ k, most, want int }{{2, 32, 10}, {4, 32, 12}, {8, 32, 24}, {16, 32, 32}, {8, 10, 10}} {
+		if got := placement.RoundSize(c.k, c.most); got != c.want {
 			t.Errorf("roundSize(%d, %d) = %d, want %d", c.k, c.most, got, c.want)
 		}
 	}

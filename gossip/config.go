@@ -36,6 +36,15 @@ type Config struct {
 	// network's requests from a node's inbound load
 	// (docs/protocol/gossip-3.md).
 	LegacyJobsTopic bool `toml:"legacy_jobs_topic" comment:"also listen and publish on the version 2 jobs topic gpumesh/jobs/2, for nodes not yet on the sharded topics; off once the network has moved"`
+	// LegacyCapacityTopic keeps the version 2 capacity topic
+	// (TopicCapacity) beside the version 3 capacity shards: every node
+	// announces itself there and listens there too, as in version 2, so
+	// that old and new nodes still hear each other. On for the release
+	// that brings the capacity shards; off, a node hears only the
+	// heartbeats of its own shards and of its running jobs' providers,
+	// which is what makes its heartbeat cost independent of the network's
+	// size (docs/protocol/gossip-3.md).
+	LegacyCapacityTopic bool `toml:"legacy_capacity_topic" comment:"also announce and listen on the version 2 capacity topic gpumesh/capacity/2, for nodes not yet on the capacity shards; off once the network has moved"`
 }
 
 // DefaultConfig returns the gossip settings every profile starts from.
@@ -48,6 +57,8 @@ func DefaultConfig() Config {
 		MaxClockSkew:      p2p.Duration(30 * time.Second),
 		JobShards:         true,
 		LegacyJobsTopic:   true,
+
+		LegacyCapacityTopic: true,
 	}
 }
 

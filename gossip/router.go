@@ -115,6 +115,7 @@ type Router struct {
 
 	ps     *pubsub.PubSub
 	join   []string // the topics Start joins and subscribes to
+	beats  []string // the topics heartbeats are published on, under mu
 	tmu    sync.Mutex
 	topics map[string]*pubsub.Topic        // under tmu once started
 	subs   map[string]*pubsub.Subscription // by topic, under tmu
@@ -189,8 +190,12 @@ func New(cfg Config, h host.Host, key crypto.PrivKey, agent string, log *slog.Lo
 		rejected: map[string]uint64{},
 		byTopic:  map[string]uint64{},
 		join:     Topics,
+		beats:    []string{TopicCapacity},
 
 		overflows: map[peer.ID]overflowCount{},
+	}
+	for _, t := range CapacityShardTopics() {
+		r.types[t] = []Type{HeartbeatType}
 	}
 	r.presence = newPresence(agent)
 	for _, o := range opts {
@@ -217,6 +222,29 @@ func WithTopicPrefix(prefix string) Option {
 // shards) is joined on its first Publish.
 func WithTopics(names ...string) Option {
 	return func(r *Router) { r.join = slices.Clone(names) }
+}
+
+// WithHeartbeatTopics replaces the topics the router announces this node
+// on (TopicCapacity by default): a version 3 provider's capacity shards
+// (OfferCapacityTopics) and, while gossip.legacy_capacity_topic is on,
+// TopicCapacity. With none, the node announces itself nowhere.
+func WithHeartbeatTopics(names ...string) Option {
+	return func(r *Router) { r.beats = slices.Clone(names) }
+}
+
+// SetHeartbeatTopics changes the topics the router announces this node on
+// from the next heartbeat (a provider whose offer moved region).
+func (r *Router) SetHeartbeatTopics(names []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.beats = slices.Clone(names)
+}
+
+// HeartbeatTopics are the topics the router announces this node on.
+func (r *Router) HeartbeatTopics() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Clone(r.beats)
 }
 
 // wireTopic is the name topic travels under on this router's network.
@@ -349,22 +377,37 @@ func (r *Router) Presence() *Presence { return r.presence }
 
 // Publish signs msg in an envelope with this node's key and publishes it on topic.
 func (r *Router) Publish(ctx context.Context, topic string, msg Message) error {
-	t, err := r.publishTopic(topic)
-	if err != nil {
-		return err
+	return r.PublishAll(ctx, []string{topic}, msg)
+}
+
+// PublishAll signs msg once and publishes the same envelope on every topic
+// of topics (a heartbeat on its shards and the version 2 topic), returning
+// every topic's error.
+func (r *Router) PublishAll(ctx context.Context, topics []string, msg Message) error {
+	ts := make([]*pubsub.Topic, 0, len(topics))
+	for _, name := range topics {
+		t, err := r.publishTopic(name)
+		if err != nil {
+			return err
+		}
+		ts = append(ts, t)
 	}
 	data, err := Encode(msg, r.key)
 	if err != nil {
 		return err
 	}
 	if len(data) > r.cfg.MaxMessageBytes {
-		return fmt.Errorf("publish on %s: %w: %d bytes", topic, ErrTooLarge, len(data))
+		return fmt.Errorf("publish on %s: %w: %d bytes", strings.Join(topics, ", "), ErrTooLarge, len(data))
 	}
-	if err := t.Publish(ctx, data); err != nil {
-		return err
+	var errs []error
+	for i, t := range ts {
+		if err := t.Publish(ctx, data); err != nil {
+			errs = append(errs, fmt.Errorf("publish on %s: %w", topics[i], err))
+			continue
+		}
+		r.published.Add(1)
 	}
-	r.published.Add(1)
-	return nil
+	return errors.Join(errs...)
 }
 
 // TopicPeers returns the peers this node knows to be subscribed to topic.
@@ -557,14 +600,14 @@ func (r *Router) forgetOldSeqs(now time.Time) {
 // signature there is no (origin, seqno) pair, and an identical replay within
 // the seen-cache window is dropped as a duplicate.
 //
-// On a version 3 jobs shard the topic's wire name is hashed first
-// (sha256(topic, 0x00, data)): a requester publishes the same signed
-// request on several shards, and with the bytes alone as its name the
-// router's seen cache would send it on the first topic only
-// (docs/protocol/gossip-3.md).
+// On a version 3 jobs or capacity shard the topic's wire name is hashed
+// first (sha256(topic, 0x00, data)): a requester publishes the same signed
+// request on several shards, a provider the same heartbeat on each of its
+// shards, and with the bytes alone as its name the router's seen cache
+// would send it on the first topic only (docs/protocol/gossip-3.md).
 func contentID(m *pb.Message) string {
 	h := sha256.New()
-	if t := m.GetTopic(); strings.Contains(t, shardWireMark) {
+	if t := m.GetTopic(); strings.Contains(t, shardWireMark) || strings.Contains(t, capacityWireMark) {
 		h.Write([]byte(t))
 		h.Write([]byte{0})
 	}
@@ -632,7 +675,7 @@ func (r *Router) read(ctx context.Context, topic string, sub *pubsub.Subscriptio
 
 // announce publishes a heartbeat at once, again two seconds later (the
 // first usually goes out before any mesh has formed), then every
-// HeartbeatInterval until ctx ends.
+// HeartbeatInterval until ctx ends, on every heartbeat topic.
 func (r *Router) announce(ctx context.Context) {
 	defer r.wg.Done()
 	every := time.Duration(r.cfg.HeartbeatInterval)
@@ -641,9 +684,11 @@ func (r *Router) announce(ctx context.Context) {
 	for {
 		now := r.now()
 		r.forgetOldSeqs(now)
-		hb := r.presence.next(now, every)
-		if err := r.Publish(ctx, TopicCapacity, hb); err != nil && ctx.Err() == nil {
-			r.log.Debug("publish heartbeat", "err", err)
+		if topics := r.HeartbeatTopics(); len(topics) > 0 {
+			hb := r.presence.next(now, every)
+			if err := r.PublishAll(ctx, topics, hb); err != nil && ctx.Err() == nil {
+				r.log.Debug("publish heartbeat", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

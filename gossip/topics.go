@@ -13,11 +13,13 @@ import (
 var errNotStarted = errors.New("gossip router not started")
 
 // scoredTopics are the topics peer scoring covers: those the router
-// subscribes to, the version 2 jobs topic and every jobs shard (any of
-// which it may publish on).
+// subscribes to, the version 2 jobs and capacity topics, every jobs shard
+// (any of which it may publish on) and every capacity shard (any of which
+// it may announce on, or follow for a running job).
 func (r *Router) scoredTopics() []string {
 	out := slices.Clone(r.join)
-	for _, t := range append([]string{TopicJobs}, JobShardTopics()...) {
+	all := append([]string{TopicJobs, TopicCapacity}, JobShardTopics()...)
+	for _, t := range append(all, CapacityShardTopics()...) {
 		if !slices.Contains(out, t) {
 			out = append(out, t)
 		}

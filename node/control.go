@@ -254,7 +254,7 @@ func (n *Node) Coordinate() api.Coordinate {
 	h := n.net.Host()
 	for _, p := range h.Network().Peers() {
 		nb := api.Nearby{Peer: p.String(), MeasuredMS: float64(h.Peerstore().LatencyEWMA(p).Microseconds()) / 1000}
-		if theirs, ok2 := n.gossip.Presence().Coordinate(p); ok && ok2 {
+		if theirs, ok2 := coordSource(n.gossip.Presence(), &n.coords)(p); ok && ok2 {
 			nb.EstimatedMS = float64(coord.EstimateRTT(mine, theirs).Microseconds()) / 1000
 		}
 		out.Nearest = append(out.Nearest, nb)

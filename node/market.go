@@ -166,39 +166,6 @@ func offerFilter(req *gossip.JobRequest) string {
 	return strings.Join(clauses, " ")
 }
 
-// watchHeartbeats scores the heartbeat adherence of the providers of this
-// node's recent clusters: each check finds a heartbeat within two
-// intervals, or counts a miss.
-func (n *Node) watchHeartbeats(ctx context.Context) {
-	every := 3 * time.Duration(n.cfg.Gossip.HeartbeatInterval)
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case now := <-t.C:
-			for _, j := range n.jobs.Jobs() {
-				if j.FormedAt == nil || now.Sub(*j.FormedAt) > time.Hour {
-					continue
-				}
-				for _, mb := range j.Cluster {
-					p, err := peer.Decode(mb.Peer)
-					if err != nil {
-						continue
-					}
-					seen, ok := n.gossip.Presence().Lookup(p)
-					if ok && now.Sub(seen.Sent) <= 2*time.Duration(n.cfg.Gossip.HeartbeatInterval) {
-						n.book.Record(p, reputation.HeartbeatOnTime, "")
-					} else {
-						n.book.Record(p, reputation.HeartbeatMissed, "")
-					}
-				}
-			}
-		}
-	}
-}
-
 // Market returns the node's market.
 func (n *Node) Market() *market.Market { return n.jobs }
 

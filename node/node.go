@@ -137,9 +137,11 @@ type Node struct {
 	// they use.
 	wg      sync.WaitGroup
 	started time.Time
-	ctl     control  // pause and offer changes made while running
-	metrics *metrics // the node's Prometheus registry
-	token   string   // the API token mutating calls need
+	ctl     control    // pause and offer changes made while running
+	watch   capWatch   // capacity shards followed for running jobs
+	coords  peerCoords // coordinates from direct exchanges (coordx.go)
+	metrics *metrics   // the node's Prometheus registry
+	token   string     // the API token mutating calls need
 }
 
 // New checks opts and returns a node that has not started.
@@ -247,20 +249,23 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		n.log.With("component", "challenge"))
 	n.proofs.Start(base)
 	n.gossip, err = gossip.New(n.cfg.Gossip, n.net.Host(), key, agent, n.log.With("component", "gossip"),
-		gossip.WithTopicPrefix(n.net.Def().TopicPrefix), gossip.WithTopics(n.gossipTopics()...))
+		gossip.WithTopicPrefix(n.net.Def().TopicPrefix), gossip.WithTopics(n.gossipTopics()...),
+		gossip.WithHeartbeatTopics(n.heartbeatTopics()...))
 	if err != nil {
 		return err
 	}
 	// Heartbeats carry this node's coordinate; pings to a peer turn into
-	// coordinate updates with the coordinate its heartbeats carry.
+	// coordinate updates with the coordinate its heartbeats carry, or its
+	// last coordinate exchange gave (coordx.go), whichever is newer.
 	// A node with no sample yet still announces its coordinate (the
 	// origin, with Vivaldi's high initial error): peers need one to take
 	// the first samples against it.
+	lat := n.net.Latency()
 	n.gossip.Presence().SetCoordinate(func() (coord.Coordinate, bool) {
-		c, _ := n.net.Latency().Coordinate()
-		return c, true
+		return *ownCoordinate(lat), true
 	})
-	n.net.Latency().SetSource(n.gossip.Presence().Coordinate)
+	lat.SetSource(coordSource(n.gossip.Presence(), &n.coords))
+	n.serveCoords()
 	// The market exists before the publisher starts (records show its
 	// reservations) and serves its streams once the publisher is set.
 	if err := n.newJobs(life); err != nil {
@@ -278,10 +283,11 @@ func (n *Node) Start(ctx context.Context) (err error) {
 		GPU: n.gpuAccountant(), Knobs: n.knobs().Run, Overlay: n.overlay,
 	}, n.log.With("component", "run"))
 	n.runs.Start(base)
-	n.wg.Go(func() { n.watchHeartbeats(life) })
 	if err := n.gossip.Start(ctx); err != nil {
 		return err
 	}
+	n.wg.Go(func() { n.watchHeartbeats(life) })
+	n.wg.Go(func() { n.exchangeCoords(life) })
 	n.started = time.Now()
 	if n.opts.NoAPI {
 		n.log.Info("node started without an API", "peer", n.PeerID().String(), "addrs", fmt.Sprint(n.net.ListenAddrs()))
@@ -446,6 +452,7 @@ func (n *Node) Status() api.Status {
 	for _, t := range n.gossipTopics() { // the topics this node subscribes to
 		s.Topics = append(s.Topics, api.Topic{Name: t, Peers: len(n.gossip.TopicPeers(t))})
 	}
+	s.Announces = n.gossip.HeartbeatTopics()
 	return s
 }
 
@@ -528,6 +535,9 @@ func (n *Node) Peers() []api.Peer {
 		if seen, ok := n.gossip.Presence().Lookup(id); ok {
 			t := seen.Sent
 			p.LastHeartbeat = &t
+		}
+		if at, via, ok := n.LastHeard(id); ok {
+			p.LastHeard, p.HeardVia = &at, via
 		}
 		out = append(out, p)
 	}

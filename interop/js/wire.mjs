@@ -351,10 +351,10 @@ export function requestJobTopics (req, topicPrefix = 'gpumesh') {
 /**
  * messageID is a gossip message's ID (gossip-2.md, gossip-3.md): the first
  * 20 bytes of SHA-256 of its data, with the topic's name and a 0 byte
- * hashed first on a version 3 jobs shard.
+ * hashed first on a version 3 jobs or capacity shard.
  */
 export function messageID (topic, data) {
   const h = createHash('sha256')
-  if (topic.includes('/jobs/3/')) h.update(enc.encode(topic)).update(Uint8Array.of(0))
+  if (topic.includes('/jobs/3/') || topic.includes('/capacity/3/')) h.update(enc.encode(topic)).update(Uint8Array.of(0))
   return h.update(data).digest().subarray(0, 20)
 }

@@ -112,4 +112,7 @@ test('message IDs hash the topic on a shard only', () => {
   // The same vector as gossip's TestContentIDOnShards.
   assert.equal(w.hex(w.messageID('gpumesh/jobs/3/cpu/eu', data)), 'cbeb6de85d70fd98a850ec83843bba3f99640d36')
   assert.notEqual(w.hex(w.messageID('gpumesh/jobs/3/cpu/eu', data)), w.hex(w.messageID('gpumesh/jobs/3/cpu/na', data)))
+  // The same vector as gossip's TestContentIDOnCapacityShards.
+  assert.equal(w.hex(w.messageID('gpumesh/capacity/3/cpu/eu', data)), '69f76f5504879977cdd55ff264ec6a531a1e2fc0')
+  assert.equal(w.hex(w.messageID('gpumesh/capacity/2', data)), w.sha256hex(data).slice(0, 40))
 })

@@ -54,6 +54,10 @@ type Status struct {
 	ConnectedPeers int `json:"connected_peers"`
 	// Topics lists the gossip topics joined, with their known subscribers.
 	Topics []Topic `json:"topics"`
+	// Announces lists the topics this node publishes its heartbeats on
+	// (a provider's capacity shards, and gpumesh/capacity/2 during the
+	// transition); empty for a node that announces itself nowhere.
+	Announces []string `json:"announces,omitempty"`
 	// Gossip counts what the validators accepted and rejected.
 	Gossip gossip.Stats `json:"gossip"`
 	// StartedAt is when the node started.
@@ -118,6 +122,13 @@ type Peer struct {
 	InRoutingTable bool `json:"in_routing_table"`
 	// LastHeartbeat is when the peer last announced itself on gossip, if ever.
 	LastHeartbeat *time.Time `json:"last_heartbeat,omitempty"`
+	// LastHeard is when the peer last showed it was alive: its latest
+	// heartbeat or its latest direct coordinate exchange, whichever is
+	// newer (with the capacity topic sharded, a node hears the heartbeats
+	// of its own shards only); HeardVia says which, "heartbeat" or
+	// "direct".
+	LastHeard *time.Time `json:"last_heard,omitempty"`
+	HeardVia  string     `json:"heard_via,omitempty"`
 }
 
 // GPU is the answer to GET /api/v1/gpu: the hardware and its latest telemetry.

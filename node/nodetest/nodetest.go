@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -240,14 +241,17 @@ func (f *Fleet) WaitSamples(t TB, n int, timeout time.Duration) {
 	}, func() string { return fmt.Sprintf("nodes did not take %d samples each", n) })
 }
 
-// WaitHeard waits until every node has heard a gossip heartbeat from every other node.
+// WaitHeard waits until every node has heard a gossip heartbeat from
+// every other node it can hear: one that announces itself on a topic it
+// subscribes to (with gossip.legacy_capacity_topic on, the default, that
+// is every node; with it off, the providers of its own capacity shards).
 func (f *Fleet) WaitHeard(t TB, timeout time.Duration) {
 	t.Helper()
 	var missing string
 	WaitFor(t, timeout, func() bool {
 		for i, nd := range f.Nodes {
 			for j, other := range f.Nodes {
-				if i == j || nd == nil || other == nil {
+				if i == j || nd == nil || other == nil || !CanHear(nd, other) {
 					continue
 				}
 				if _, ok := nd.Gossip().Presence().Lookup(other.PeerID()); !ok {
@@ -258,4 +262,11 @@ func (f *Fleet) WaitHeard(t TB, timeout time.Duration) {
 		}
 		return true
 	}, func() string { return missing })
+}
+
+// CanHear reports whether listener subscribes to a topic that speaker
+// announces itself on, as of now.
+func CanHear(listener, speaker *node.Node) bool {
+	subs := listener.Gossip().Subscriptions()
+	return slices.ContainsFunc(speaker.Gossip().HeartbeatTopics(), func(t string) bool { return slices.Contains(subs, t) })
 }

@@ -73,7 +73,13 @@ func newPeersCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(w, "PEER\tDIRECTION\tRTT\tDHT\tHEARD\tAGENT\tADDRESS")
 			for _, p := range ps {
 				heard := "-"
-				if p.LastHeartbeat != nil {
+				switch {
+				case p.LastHeard != nil:
+					heard = time.Since(*p.LastHeard).Round(time.Second).String() + " ago"
+					if p.HeardVia == "direct" {
+						heard += " (direct)"
+					}
+				case p.LastHeartbeat != nil:
 					heard = time.Since(*p.LastHeartbeat).Round(time.Second).String() + " ago"
 				}
 				dht := "-"

@@ -162,12 +162,14 @@ func startDemoNet(ctx context.Context, providers int) (*demoNet, error) {
 	return d, errors.Join(errs...)
 }
 
-// heardAll waits until the researcher has heard every provider's heartbeat.
+// heardAll waits until the researcher has heard from every provider: a
+// heartbeat, or (past the capacity topic's transition, when it hears no
+// provider's heartbeat) a direct coordinate exchange.
 func (d *demoNet) heardAll(ctx context.Context) error {
 	for {
 		heard := 0
 		for _, n := range d.nodes[1:] {
-			if _, ok := d.nodes[0].Gossip().Presence().Lookup(n.PeerID()); ok {
+			if _, _, ok := d.nodes[0].LastHeard(n.PeerID()); ok {
 				heard++
 			}
 		}

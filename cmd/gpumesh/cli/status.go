@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -48,6 +49,9 @@ func printStatus(out io.Writer, s api.Status) error {
 	}
 	for _, t := range s.Topics {
 		fmt.Fprintf(w, "topic\t%s (%d peers)\n", t.Name, t.Peers)
+	}
+	if len(s.Announces) > 0 {
+		fmt.Fprintf(w, "announces on\t%s\n", strings.Join(s.Announces, ", "))
 	}
 	rej := 0
 	for _, v := range s.Gossip.Rejected {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math/big"
 	"slices"
 	"sync"
@@ -13,10 +12,15 @@ import (
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core"
+	"github.com/ethereum/go-ethereum/core/state"
+	"github.com/ethereum/go-ethereum/core/tracing"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/ethereum/go-ethereum/core/vm"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rlp"
+	"github.com/holiman/uint256"
 )
 
 // The dev chain refuses transactions with these errors; their texts are
@@ -37,7 +41,7 @@ var (
 	errNegativeValue                = errors.New("negative value")
 	errUnprotected                  = errors.New("only replay-protected (EIP-155) transactions allowed over RPC")
 	// errUnsupported: what a real chain runs but the dev chain does not
-	// (contract creation, calls to code, blob and set-code transactions).
+	// (blob and set-code transactions, calls to the system contracts).
 	errUnsupported = errors.New("not supported by the dev chain")
 	errDevClosed   = errors.New("dev chain closed")
 )
@@ -50,59 +54,67 @@ const (
 // devTip is the tip SuggestGasTipCap suggests: 1 gwei, as anvil does.
 var devTip = big.NewInt(params.GWei)
 
-// devChain is a small in-process EVM chain that implements client for the
-// transactions an anchor sends: value transfers with calldata between
-// accounts without code. It checks each transaction as a Prague node does
-// (sender recovered with the chain's signer, nonce, intrinsic gas with the
-// EIP-7623 floor, fees against the base fee, balance) and refuses what it
-// does not model with errUnsupported. Each accepted transaction is mined at
-// once into its own block; base fees follow EIP-1559 from 1 gwei at genesis.
-//
-// It runs no EVM code, so a transaction's gas is its intrinsic gas (or the
-// calldata floor); it keeps no state trie, so a header's Root is a Keccak
-// digest of the accounts rather than a Merkle-Patricia root (the
-// transactions and receipts roots are real). It is safe for concurrent use.
+// devChain is a small in-process EVM chain that implements client, and
+// (through DevChain) what go-ethereum's contract bindings need. It checks
+// each transaction as a Prague node does (sender recovered with the chain's
+// signer, nonce, intrinsic gas with the EIP-7623 floor, fees against the
+// base fee, balance), then executes it with go-ethereum's EVM
+// (core.ApplyMessage over core/state on an in-memory trie database):
+// contract creation, calls into code, precompiles, logs and reverts as on a
+// real node. It refuses what it does not model (blob and set-code
+// transactions, calls to Prague's system contracts, which it does not
+// deploy) with errUnsupported. Each accepted transaction is mined at once
+// into its own block; base fees follow EIP-1559 from 1 gwei at genesis.
+// Headers carry the real state, transactions and receipts roots. The
+// beacon-root and block-hash system calls are not made. It is safe for
+// concurrent use.
 type devChain struct {
 	chainID *big.Int
 	signer  types.Signer
+	config  *params.ChainConfig
+	db      state.Database // every block's state stays readable (nothing is pruned)
 
 	mu      sync.Mutex
 	closed  bool
 	blocks  []devBlock
 	txs     map[common.Hash]uint64 // tx hash -> number of its block
-	state   map[common.Address]account
-	minTime uint64 // the next block's earliest time (set by a reorg)
+	minTime uint64                 // the next block's earliest time (set by a reorg)
+	skew    uint64                 // seconds added to the clock (AdjustTime)
 }
 
-// account is an account's state. Its balance is never changed in place.
-type account struct {
-	nonce   uint64
-	balance *big.Int // nil is zero
-}
-
-// devBlock is a block of at most one transaction, with what undoes it.
+// devBlock is a block of at most one transaction.
 type devBlock struct {
 	header  *types.Header
 	tx      *types.Transaction // nil in an empty block
 	receipt *types.Receipt
-	undo    map[common.Address]account // the accounts it changed, as they were before
 }
 
 // newDevChain starts a chain with chain ID id whose genesis funds alloc.
-func newDevChain(id uint64, alloc map[common.Address]*big.Int) *devChain {
+func newDevChain(id uint64, alloc map[common.Address]*big.Int) (*devChain, error) {
 	c := &devChain{
 		chainID: new(big.Int).SetUint64(id),
 		signer:  types.LatestSignerForChainID(new(big.Int).SetUint64(id)),
+		config:  devConfig(new(big.Int).SetUint64(id)),
+		db:      newMemoryStateDB(),
 		txs:     map[common.Hash]uint64{},
-		state:   map[common.Address]account{},
-	}
-	for a, b := range alloc {
-		c.state[a] = account{balance: new(big.Int).Set(b)}
 	}
 	genesis := newHeader(nil, uint64(time.Now().Unix()), big.NewInt(params.InitialBaseFee))
-	genesis.Root = c.stateDigest()
+	st, err := state.New(types.EmptyRootHash, c.db)
+	if err != nil {
+		return nil, fmt.Errorf("dev chain genesis: %w", err)
+	}
+	for a, b := range alloc {
+		bal, overflow := uint256.FromBig(b)
+		if overflow || b.Sign() < 0 {
+			return nil, fmt.Errorf("dev chain genesis: balance %s of %s out of range", b, a)
+		}
+		st.SetBalance(a, bal, tracing.BalanceIncreaseGenesisBalance)
+	}
+	if genesis.Root, err = st.Commit(c.rules(genesis), 0); err != nil {
+		return nil, fmt.Errorf("dev chain genesis: %w", err)
+	}
 	c.blocks = []devBlock{{header: genesis}}
-	return c
+	return c, nil
 }
 
 // newHeader returns the header of an empty block after parent (nil for
@@ -161,19 +173,15 @@ func intrinsicGas(data []byte, al types.AccessList) (std, floor uint64) {
 	return std, floor
 }
 
-// hasCode reports whether a real chain runs code at a: the precompiles
-// (0x01-0x11, and P256VERIFY at 0x100) and Prague's system contracts. The
-// dev chain runs none, so it refuses calls to them.
-func hasCode(a common.Address) bool {
+// isSystemContract reports whether a is one of Prague's system contracts,
+// which a real chain runs and the dev chain does not deploy: calls to them
+// are refused rather than answered differently.
+func isSystemContract(a common.Address) bool {
 	switch a {
 	case params.BeaconRootsAddress, params.HistoryStorageAddress, params.WithdrawalQueueAddress, params.ConsolidationQueueAddress:
 		return true
 	}
-	if !bytes.Equal(a[:18], make([]byte, 18)) {
-		return false
-	}
-	n := uint16(a[18])<<8 | uint16(a[19])
-	return n >= 1 && n <= 0x11 || n == 0x100
+	return false
 }
 
 // lock locks the chain unless ctx is done or the chain closed.
@@ -191,81 +199,112 @@ func (c *devChain) lock(ctx context.Context) error {
 
 func (c *devChain) head() *types.Header { return c.blocks[len(c.blocks)-1].header }
 
-// check validates tx for the next block, whose base fee is baseFee, as
-// geth's pool and state transition do. It returns the sender and the gas
-// the transaction uses.
-func (c *devChain) check(tx *types.Transaction, baseFee *big.Int) (common.Address, uint64, error) {
+// check validates tx for the next block, whose base fee is baseFee, on the
+// state st, as geth's pool and state transition do. It returns the sender.
+func (c *devChain) check(st *state.StateDB, tx *types.Transaction, h *types.Header) (common.Address, error) {
 	var from common.Address
 	switch tx.Type() {
 	case types.LegacyTxType, types.AccessListTxType, types.DynamicFeeTxType:
 	default:
-		return from, 0, fmt.Errorf("%w: type %d (%w)", types.ErrTxTypeNotSupported, tx.Type(), errUnsupported)
+		return from, fmt.Errorf("%w: type %d (%w)", types.ErrTxTypeNotSupported, tx.Type(), errUnsupported)
 	}
 	switch {
 	case tx.Type() == types.LegacyTxType && !tx.Protected():
-		return from, 0, errUnprotected
+		return from, errUnprotected
 	case tx.Size() > maxTxSize:
-		return from, 0, errOversizedData
-	case tx.To() == nil:
-		return from, 0, fmt.Errorf("contract creation %w", errUnsupported)
-	case hasCode(*tx.To()):
-		return from, 0, fmt.Errorf("a call to %s, which has code on a real chain, is %w", tx.To(), errUnsupported)
+		return from, errOversizedData
+	case tx.To() != nil && isSystemContract(*tx.To()):
+		return from, fmt.Errorf("a call to the system contract %s, which the dev chain does not deploy, is %w", tx.To(), errUnsupported)
 	case tx.Value().Sign() < 0:
-		return from, 0, errNegativeValue
+		return from, errNegativeValue
 	case tx.Gas() > devGasLimit:
-		return from, 0, errGasLimit
+		return from, errGasLimit
 	case tx.GasFeeCapIntCmp(tx.GasTipCap()) < 0:
-		return from, 0, errTipAboveFeeCap
+		return from, errTipAboveFeeCap
 	}
 	from, err := types.Sender(c.signer, tx)
 	if err != nil {
-		return from, 0, fmt.Errorf("%w: %v", errInvalidSender, err)
+		return from, fmt.Errorf("%w: %v", errInvalidSender, err)
 	}
-	std, floor := intrinsicGas(tx.Data(), tx.AccessList())
+	std, floor, err := c.txIntrinsicGas(tx, from, h)
+	if err != nil {
+		return from, err
+	}
 	if tx.Gas() < std {
-		return from, 0, fmt.Errorf("%w: gas %v, minimum needed %v", errIntrinsicGas, tx.Gas(), std)
+		return from, fmt.Errorf("%w: gas %v, minimum needed %v", errIntrinsicGas, tx.Gas(), std)
 	}
 	if tx.Gas() < floor {
-		return from, 0, fmt.Errorf("%w: gas %v, minimum needed %v", errFloorDataGas, tx.Gas(), floor)
+		return from, fmt.Errorf("%w: gas %v, minimum needed %v", errFloorDataGas, tx.Gas(), floor)
 	}
-	acc := c.state[from]
-	if tx.Nonce() < acc.nonce {
-		return from, 0, fmt.Errorf("%w: next nonce %v, tx nonce %v", errNonceTooLow, acc.nonce, tx.Nonce())
+	if next := st.GetNonce(from); tx.Nonce() < next {
+		return from, fmt.Errorf("%w: next nonce %v, tx nonce %v", errNonceTooLow, next, tx.Nonce())
+	} else if tx.Nonce() > next {
+		return from, fmt.Errorf("%w: next nonce %v, tx nonce %v", errNonceTooHigh, next, tx.Nonce())
 	}
-	if tx.Nonce() > acc.nonce {
-		return from, 0, fmt.Errorf("%w: next nonce %v, tx nonce %v", errNonceTooHigh, acc.nonce, tx.Nonce())
+	if tx.GasFeeCapIntCmp(h.BaseFee) < 0 {
+		return from, fmt.Errorf("%w: address %v, maxFeePerGas: %s, baseFee: %s", errFeeCapTooLow, from.Hex(), tx.GasFeeCap(), h.BaseFee)
 	}
-	if tx.GasFeeCapIntCmp(baseFee) < 0 {
-		return from, 0, fmt.Errorf("%w: address %v, maxFeePerGas: %s, baseFee: %s", errFeeCapTooLow, from.Hex(), tx.GasFeeCap(), baseFee)
-	}
-	bal := balanceOf(acc)
+	bal := st.GetBalance(from).ToBig()
 	if cost := tx.Cost(); bal.Cmp(cost) < 0 {
-		return from, 0, fmt.Errorf("%w: balance %v, tx cost %v, overshot %v", errInsufficientFunds, bal, cost, new(big.Int).Sub(cost, bal))
+		return from, fmt.Errorf("%w: balance %v, tx cost %v, overshot %v", errInsufficientFunds, bal, cost, new(big.Int).Sub(cost, bal))
 	}
-	return from, max(std, floor), nil
+	return from, nil
 }
 
-func balanceOf(a account) *big.Int {
-	if a.balance == nil {
-		return new(big.Int)
+// txIntrinsicGas is tx's intrinsic gas and EIP-7623 floor: intrinsicGas's
+// for a call, go-ethereum's (with the creation and init-code costs) for a
+// contract creation.
+func (c *devChain) txIntrinsicGas(tx *types.Transaction, from common.Address, h *types.Header) (std, floor uint64, err error) {
+	if tx.To() != nil {
+		std, floor = intrinsicGas(tx.Data(), tx.AccessList())
+		return std, floor, nil
 	}
-	return a.balance
+	value, _ := uint256.FromBig(tx.Value()) // checked non-negative; Cost bounds it by the balance later
+	rules := c.rules(h)
+	if std, err = core.IntrinsicGas(tx.Data(), tx.AccessList(), nil, from, nil, value, rules); err != nil {
+		return 0, 0, fmt.Errorf("%w: %v", errIntrinsicGas, err)
+	}
+	if floor, err = core.FloorDataGas(rules, from, nil, value, tx.Data(), tx.AccessList()); err != nil {
+		return 0, 0, fmt.Errorf("%w: %v", errFloorDataGas, err)
+	}
+	return std, floor, nil
 }
 
-// mine checks tx and mines it into a new block.
+// mine checks tx, executes it on the head's state and mines it into a new
+// block. A transaction the EVM refuses to start (not one that reverts,
+// which is mined with status 0) changes nothing.
 func (c *devChain) mine(tx *types.Transaction) error {
 	parent := c.head()
-	baseFee := nextBaseFee(parent)
-	from, gas, err := c.check(tx, baseFee)
+	h := newHeader(parent, c.nextTime(parent), nextBaseFee(parent))
+	st, err := c.stateAt(parent)
 	if err != nil {
 		return err
 	}
-	price := new(big.Int).Add(baseFee, tx.GasTipCap())
-	if tx.GasFeeCapIntCmp(price) < 0 {
-		price.Set(tx.GasFeeCap())
+	if _, err := c.check(st, tx, h); err != nil {
+		return err
 	}
-	r := &types.Receipt{Type: tx.Type(), Status: types.ReceiptStatusSuccessful, CumulativeGasUsed: gas, Logs: []*types.Log{}}
+	msg, err := core.TransactionToMessage(tx, c.signer, h.BaseFee)
+	if err != nil {
+		return fmt.Errorf("%w: %v", errInvalidSender, err)
+	}
+	st.SetTxContext(tx.Hash(), 0, 1)
+	evm := vm.NewEVM(c.blockContext(h), st, c.config, vm.Config{})
+	res, err := core.ApplyMessage(evm, msg, core.NewGasPool(h.GasLimit))
+	if err != nil {
+		return err
+	}
+	r := &types.Receipt{Type: tx.Type(), Status: types.ReceiptStatusSuccessful, CumulativeGasUsed: res.UsedGas}
+	if res.Failed() {
+		r.Status = types.ReceiptStatusFailed
+	}
+	if tx.To() == nil {
+		r.ContractAddress = crypto.CreateAddress(msg.From, tx.Nonce())
+	}
+	r.Logs = st.GetLogs(tx.Hash(), h.Number.Uint64(), common.Hash{}, h.Time)
 	r.Bloom = types.CreateBloom(r)
+	if h.Root, err = st.Commit(c.rules(h), h.Number.Uint64()); err != nil {
+		return fmt.Errorf("dev chain: commit block %d: %w", h.Number, err)
+	}
 	txEnc, err := tx.MarshalBinary()
 	if err != nil {
 		return err
@@ -274,61 +313,42 @@ func (c *devChain) mine(tx *types.Transaction) error {
 	if err != nil {
 		return err
 	}
-
-	used := new(big.Int).SetUint64(gas)
-	undo := map[common.Address]account{}
-	c.add(undo, from, new(big.Int).Neg(new(big.Int).Add(new(big.Int).Mul(used, price), tx.Value())), 1)
-	c.add(undo, *tx.To(), tx.Value(), 0)
-	c.add(undo, common.Address{}, new(big.Int).Mul(used, new(big.Int).Sub(price, baseFee)), 0) // the tip, to the coinbase; the base fee is burnt
-
-	h := newHeader(parent, c.nextTime(parent), baseFee)
-	h.GasUsed, h.Root, h.Bloom = gas, c.stateDigest(), r.Bloom
+	h.GasUsed, h.Bloom = res.UsedGas, r.Bloom
 	h.TxHash, h.ReceiptHash = oneItemRoot(txEnc), oneItemRoot(rEnc)
-	r.TxHash, r.GasUsed, r.EffectiveGasPrice = tx.Hash(), gas, price
+	r.TxHash, r.GasUsed, r.EffectiveGasPrice = tx.Hash(), res.UsedGas, msg.GasPrice.ToBig()
 	r.BlockHash, r.BlockNumber, r.TransactionIndex = h.Hash(), new(big.Int).Set(h.Number), 0
-	c.blocks = append(c.blocks, devBlock{header: h, tx: tx, receipt: r, undo: undo})
+	for _, l := range r.Logs {
+		l.BlockHash = r.BlockHash
+	}
+	c.blocks = append(c.blocks, devBlock{header: h, tx: tx, receipt: r})
 	c.txs[tx.Hash()] = h.Number.Uint64()
 	return nil
 }
 
-// add adds delta to a's balance and bump to its nonce, noting a's state
-// before the block in undo.
-func (c *devChain) add(undo map[common.Address]account, a common.Address, delta *big.Int, bump uint64) {
-	old := c.state[a]
-	if _, ok := undo[a]; !ok {
-		undo[a] = old
-	}
-	c.state[a] = account{nonce: old.nonce + bump, balance: new(big.Int).Add(balanceOf(old), delta)}
-}
-
-// seal mines an empty block.
-func (c *devChain) seal() {
+// seal mines an empty block on the head's state (root), changed by edit
+// when not nil.
+func (c *devChain) seal(edit func(*state.StateDB)) error {
 	parent := c.head()
 	h := newHeader(parent, c.nextTime(parent), nextBaseFee(parent))
-	h.Root = c.stateDigest()
+	h.Root = parent.Root
+	if edit != nil {
+		st, err := c.stateAt(parent)
+		if err != nil {
+			return err
+		}
+		edit(st)
+		if h.Root, err = st.Commit(c.rules(h), h.Number.Uint64()); err != nil {
+			return fmt.Errorf("dev chain: commit block %d: %w", h.Number, err)
+		}
+	}
 	c.blocks = append(c.blocks, devBlock{header: h})
+	return nil
 }
 
-// nextTime is the time of the block after parent: now, but later than
-// parent and no earlier than minTime.
+// nextTime is the time of the block after parent: now (plus the skew
+// AdjustTime added), but later than parent and no earlier than minTime.
 func (c *devChain) nextTime(parent *types.Header) uint64 {
-	return max(uint64(time.Now().Unix()), parent.Time+1, c.minTime)
-}
-
-// stateDigest is the Keccak hash of the accounts, sorted by address: a
-// commitment to the state, not a Merkle-Patricia root.
-func (c *devChain) stateDigest() common.Hash {
-	type entry struct {
-		Addr    common.Address
-		Nonce   uint64
-		Balance *big.Int
-	}
-	var list []entry
-	for _, a := range slices.SortedFunc(maps.Keys(c.state), common.Address.Cmp) {
-		list = append(list, entry{a, c.state[a].nonce, balanceOf(c.state[a])})
-	}
-	enc, _ := rlp.EncodeToBytes(list) // balances are never negative
-	return crypto.Keccak256Hash(enc)
+	return max(uint64(time.Now().Unix())+c.skew, parent.Time+1, c.minTime)
 }
 
 // oneItemRoot is the root of the Merkle-Patricia trie of a block's list of
@@ -345,14 +365,13 @@ func (c *devChain) commit() error {
 		return err
 	}
 	defer c.mu.Unlock()
-	c.seal()
-	return nil
+	return c.seal(nil)
 }
 
 // reorg replaces the last depth blocks with depth+1 new ones, later than the
 // old head: with keepTxs their transactions are mined again (each in its own
 // block, while still valid), the rest are empty; without, the transactions
-// are gone.
+// are gone. The state goes back with the blocks: each block keeps its root.
 func (c *devChain) reorg(ctx context.Context, depth uint64, keepTxs bool) error {
 	if err := c.lock(ctx); err != nil {
 		return err
@@ -366,7 +385,6 @@ func (c *devChain) reorg(ctx context.Context, depth uint64, keepTxs bool) error 
 	var kept []*types.Transaction
 	for range depth {
 		b := c.blocks[len(c.blocks)-1]
-		maps.Copy(c.state, b.undo)
 		if b.tx != nil {
 			delete(c.txs, b.tx.Hash())
 			kept = append(kept, b.tx)
@@ -382,7 +400,9 @@ func (c *devChain) reorg(ctx context.Context, depth uint64, keepTxs bool) error 
 		}
 	}
 	for ; mined < depth+1; mined++ {
-		c.seal()
+		if err := c.seal(nil); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -437,30 +457,11 @@ func (c *devChain) PendingNonceAt(ctx context.Context, a common.Address) (uint64
 		return 0, err
 	}
 	defer c.mu.Unlock()
-	return c.state[a].nonce, nil
-}
-
-// EstimateGas implements client: the gas msg would use, which for a call to
-// an account without code is its intrinsic gas or the calldata floor.
-func (c *devChain) EstimateGas(ctx context.Context, msg ethereum.CallMsg) (uint64, error) {
-	if err := c.lock(ctx); err != nil {
+	st, err := c.stateAt(c.head())
+	if err != nil {
 		return 0, err
 	}
-	defer c.mu.Unlock()
-	switch {
-	case msg.To == nil:
-		return 0, fmt.Errorf("contract creation %w", errUnsupported)
-	case hasCode(*msg.To):
-		return 0, fmt.Errorf("a call to %s, which has code on a real chain, is %w", msg.To, errUnsupported)
-	case msg.Value != nil && balanceOf(c.state[msg.From]).Cmp(msg.Value) < 0:
-		return 0, fmt.Errorf("%w: address %v", errInsufficientFundsForTransfer, msg.From.Hex())
-	}
-	std, floor := intrinsicGas(msg.Data, msg.AccessList)
-	gas := max(std, floor)
-	if msg.Gas != 0 && msg.Gas < gas {
-		return 0, fmt.Errorf("gas required exceeds allowance (%d)", msg.Gas)
-	}
-	return gas, nil
+	return st.GetNonce(a), nil
 }
 
 // SuggestGasPrice implements client: the head's base fee plus the tip.
@@ -519,7 +520,11 @@ func (c *devChain) TransactionReceipt(ctx context.Context, h common.Hash) (*type
 	r := *c.blocks[n].receipt
 	r.BlockNumber = new(big.Int).Set(r.BlockNumber)
 	r.EffectiveGasPrice = new(big.Int).Set(r.EffectiveGasPrice)
-	r.Logs = []*types.Log{}
+	r.Logs = make([]*types.Log, len(r.Logs))
+	for i, l := range c.blocks[n].receipt.Logs {
+		cp := *l
+		r.Logs[i] = &cp
+	}
 	return &r, nil
 }
 

@@ -20,8 +20,9 @@ var devFunds = new(big.Int).Mul(big.NewInt(1000), big.NewInt(1e18))
 
 // Simulated is an anchor.Backend on an in-process dev chain (chain ID 1337),
 // for the demo and tests: a dev account funded at genesis pays, and every
-// transaction is checked as a real node checks it and mined into its own
-// block at once. Nothing leaves the process and nothing survives Close.
+// transaction is checked as a real node checks it, executed by go-ethereum's
+// EVM and mined into its own block at once; Chain gives the same chain as a
+// contract backend (deploy, call, transact, fund accounts, move the clock). Nothing leaves the process and nothing survives Close.
 type Simulated struct {
 	*EVM
 	chain *devChain
@@ -35,7 +36,10 @@ func NewSimulated(cfg anchor.Config) (*Simulated, error) {
 		return nil, fmt.Errorf("simulated chain: dev key: %w", err)
 	}
 	from := crypto.PubkeyToAddress(key.PublicKey)
-	chain := newDevChain(SimulatedChainID, map[common.Address]*big.Int{from: devFunds})
+	chain, err := newDevChain(SimulatedChainID, map[common.Address]*big.Int{from: devFunds})
+	if err != nil {
+		return nil, fmt.Errorf("simulated chain: %w", err)
+	}
 	cfg = cfg.WithDefaults()
 	cfg.ChainID = 0
 	return &Simulated{EVM: newEVM(chain, key, cfg, "simulated"), chain: chain}, nil

@@ -24,6 +24,10 @@ type Voucher = SettlementVoucher
 // EIP-712 Work type).
 type Work = SettlementWork
 
+// Audit is a staked auditor's signed statement that it ran one rank of one
+// job and got Result (EIP-712 Audit(bytes32 job,uint32 rank,bytes32 result)).
+type Audit = SettlementAudit
+
 // NativeToken is the token address that means the chain's native coin.
 var NativeToken = common.Address{}
 
@@ -325,12 +329,29 @@ func (c *Client) SlashConflict(ctx context.Context, a Work, sigA []byte, b Work,
 	if err != nil {
 		return nil, err
 	}
+	return c.slashOf(rcpt)
+}
+
+// slashOf reads the Slashed event of a slash's receipt.
+func (c *Client) slashOf(rcpt *types.Receipt) (*Slash, error) {
 	for _, l := range rcpt.Logs {
 		if ev, err := c.s.UnpackSlashedEvent(l); err == nil && l.Address == c.addr {
 			return &Slash{Receipt: rcpt, Provider: ev.Provider, Amount: ev.Amount, Reward: ev.Reward}, nil
 		}
 	}
 	return nil, fmt.Errorf("slash %s: no Slashed event in its receipt", rcpt.TxHash)
+}
+
+// SlashAuditFailure submits a Work the provider signed and two Audits of
+// the same job and rank, by two distinct eligible staked providers other
+// than it, that agree on a result other than the Work's; the sender gets
+// the reward share.
+func (c *Client) SlashAuditFailure(ctx context.Context, w Work, sigW []byte, a1 Audit, sig1 []byte, a2 Audit, sig2 []byte) (*Slash, error) {
+	rcpt, err := c.transact(ctx, "slash on a failed audit", c.s.PackSlashAuditFailure(w, sigW, a1, sig1, a2, sig2), nil)
+	if err != nil {
+		return nil, err
+	}
+	return c.slashOf(rcpt)
 }
 
 // SetFee sets token's fee schedule (owner only; at most MaxFeeBP a side).

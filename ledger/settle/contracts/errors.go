@@ -42,6 +42,15 @@ var (
 	ErrAlreadySlashed = errors.New("offence already slashed")
 	// ErrNoStake: the offender has nothing staked.
 	ErrNoStake = errors.New("offender has no stake")
+	// ErrAuditsDisagree: audit-failure evidence whose two Audits do not name
+	// the Work's job and rank or state different results.
+	ErrAuditsDisagree = errors.New("audits do not agree with each other or the work's job and rank")
+	// ErrSameAuditor: audit-failure evidence with both Audits signed by one key.
+	ErrSameAuditor = errors.New("both audits signed by the same key")
+	// ErrAuditorIsAccused: an Audit signed by the accused provider itself.
+	ErrAuditorIsAccused = errors.New("an audit signed by the accused")
+	// ErrAuditorNotEligible: an auditor without the minimum stake now.
+	ErrAuditorNotEligible = errors.New("auditor not an eligible staked provider")
 	// ErrFeeTooHigh: a fee over the contract's cap (500 bp a side).
 	ErrFeeTooHigh = errors.New("fee over the cap")
 	// ErrNotOwner: fee governance by someone other than the owner.
@@ -80,6 +89,10 @@ var revertSentinels = map[string]error{
 	"DifferentSigners":             ErrDifferentSigners,
 	"AlreadySlashed":               ErrAlreadySlashed,
 	"NoStake":                      ErrNoStake,
+	"AuditsDisagree":               ErrAuditsDisagree,
+	"SameAuditor":                  ErrSameAuditor,
+	"AuditorIsAccused":             ErrAuditorIsAccused,
+	"AuditorNotEligible":           ErrAuditorNotEligible,
 	"FeeTooHigh":                   ErrFeeTooHigh,
 	"NotOwner":                     ErrNotOwner,
 	"WrongToken":                   ErrWrongToken,

@@ -14,6 +14,7 @@ var (
 	domainTypeHash  = ethcrypto.Keccak256Hash([]byte("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"))
 	voucherTypeHash = ethcrypto.Keccak256Hash([]byte("Voucher(address requester,address provider,address token,uint256 cumulative,uint64 nonce)"))
 	workTypeHash    = ethcrypto.Keccak256Hash([]byte("Work(bytes32 job,uint32 rank,bytes32 result,uint256 amount,address token,address requester)"))
+	auditTypeHash   = ethcrypto.Keccak256Hash([]byte("Audit(bytes32 job,uint32 rank,bytes32 result)"))
 	nameHash        = ethcrypto.Keccak256Hash([]byte("gpumesh"))
 	versionHash     = ethcrypto.Keccak256Hash([]byte("1"))
 )
@@ -35,6 +36,13 @@ func VoucherDigest(chainID *big.Int, contract common.Address, v Voucher) [32]byt
 func WorkDigest(chainID *big.Int, contract common.Address, w Work) [32]byte {
 	s := ethcrypto.Keccak256(workTypeHash[:], w.Job[:], uword(new(big.Int).SetUint64(uint64(w.Rank))), w.Result[:],
 		uword(w.Amount), word(w.Token), word(w.Requester))
+	return typedDigest(chainID, contract, s)
+}
+
+// AuditDigest returns the EIP-712 digest an auditor signs for a, computed
+// here; the contract's auditDigest gives the same.
+func AuditDigest(chainID *big.Int, contract common.Address, a Audit) [32]byte {
+	s := ethcrypto.Keccak256(auditTypeHash[:], a.Job[:], uword(new(big.Int).SetUint64(uint64(a.Rank))), a.Result[:])
 	return typedDigest(chainID, contract, s)
 }
 

@@ -12,11 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/common/math"
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
-	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/ethereum/go-ethereum/signer/core/apitypes"
 
-	"github.com/gpumesh/gpumesh/ledger/anchor/evm/evmtest"
 	"github.com/gpumesh/gpumesh/ledger/settle/contracts"
 )
 
@@ -106,14 +103,14 @@ func malleate(sig []byte) []byte {
 	return out
 }
 
-// rig is one freshly deployed Settlement on the dev chain, with a test
+// rig is one freshly deployed Settlement on a test chain, with a test
 // stablecoin, an owner (who deployed), a treasury, a requester holding
 // tokens and escrow, a provider and a third party who submits.
 type rig struct {
 	t         *testing.T
 	ctx       context.Context
-	url       string
-	ec        *ethclient.Client
+	ch        *testChain
+	ec        contracts.Backend
 	owner     *contracts.Client
 	token     common.Address
 	treasury  common.Address
@@ -122,35 +119,29 @@ type rig struct {
 	third     *ecdsa.PrivateKey
 }
 
-// newRig deploys a token and a Settlement with p (treasury and owner filled
-// in when zero).
-func newRig(t *testing.T, edit func(*contracts.Params, common.Address)) *rig {
+// newRig deploys a token and a Settlement on ch with p (treasury and owner
+// filled in when zero).
+func newRig(t *testing.T, ch *testChain, edit func(*contracts.Params, common.Address)) *rig {
 	t.Helper()
-	url := evmtest.RPC(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
-	ec, err := ethclient.DialContext(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(ec.Close)
 	r := &rig{
-		t: t, ctx: ctx, url: url, ec: ec,
-		requester: fundedKey(t, url), provider: fundedKey(t, url), third: fundedKey(t, url),
+		t: t, ctx: ctx, ch: ch, ec: ch.backend,
+		requester: ch.fundedKey(t), provider: ch.fundedKey(t), third: ch.fundedKey(t),
 	}
 	tk, err := ethcrypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
 	r.treasury = addr(tk) // holds nothing but fees
-	ownerKey := fundedKey(t, url)
+	ownerKey := ch.fundedKey(t)
 	r.token = r.deployToken(ownerKey, contracts.TestTokenMetaData.Bin)
 	p := contracts.DefaultParams(r.treasury, ethcrypto.PubkeyToAddress(ownerKey.PublicKey))
 	p.Notice = time.Hour
 	if edit != nil {
 		edit(&p, r.token)
 	}
-	r.owner, _, err = contracts.Deploy(ctx, ec, ownerKey, p)
+	r.owner, _, err = contracts.Deploy(ctx, r.ec, ownerKey, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,21 +215,10 @@ func (r *rig) voucher(token common.Address, cumulative int64, nonce uint64) (con
 	return v, sign(r.t, r.requester, voucherHash(r.t, r.domain(), v))
 }
 
-// increaseTime moves the dev chain's clock on by d and mines a block.
+// increaseTime moves the chain's clock on by d and mines a block.
 func (r *rig) increaseTime(d time.Duration) {
 	r.t.Helper()
-	c, err := rpc.DialContext(r.ctx, r.url)
-	if err != nil {
-		r.t.Fatal(err)
-	}
-	defer c.Close()
-	var out any
-	if err := c.CallContext(r.ctx, &out, "evm_increaseTime", int64(d/time.Second)); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := c.CallContext(r.ctx, &out, "evm_mine"); err != nil {
-		r.t.Fatal(err)
-	}
+	r.ch.increaseTime(r.ctx, r.t, d)
 }
 
 // wantErr fails unless err is target.
@@ -258,13 +238,3 @@ func wantBig(t testing.TB, what string, got *big.Int, want int64) {
 }
 
 func addr(k *ecdsa.PrivateKey) common.Address { return ethcrypto.PubkeyToAddress(k.PublicKey) }
-
-// fundedKey returns a fresh key holding 10 ETH on the dev chain.
-func fundedKey(t testing.TB, url string) *ecdsa.PrivateKey {
-	t.Helper()
-	k, err := ethcrypto.HexToECDSA(evmtest.FundedKey(t, url))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}

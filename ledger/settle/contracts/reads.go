@@ -72,6 +72,12 @@ func (c *Client) WorkDigest(ctx context.Context, w Work) ([32]byte, error) {
 	return call(ctx, c, c.s.PackWorkDigest(w), c.s.UnpackWorkDigest)
 }
 
+// AuditDigest returns the digest an auditor signs for a, as the contract
+// computes it.
+func (c *Client) AuditDigest(ctx context.Context, a Audit) ([32]byte, error) {
+	return call(ctx, c, c.s.PackAuditDigest(a), c.s.UnpackAuditDigest)
+}
+
 // BalanceOf returns who's balance of token (NativeToken: the coin).
 func (c *Client) BalanceOf(ctx context.Context, token, who common.Address) (*big.Int, error) {
 	if token == NativeToken {

@@ -33,8 +33,10 @@ func hostileState(t *testing.T, r *rig, token common.Address) (reentered, succee
 // contract from inside its transfer (redeeming the same voucher again,
 // withdrawing, unstaking) is refused by the reentrancy guard; the outer
 // redemption pays exactly once.
-func TestReentrancyThroughHostileToken(t *testing.T) {
-	r := newRig(t, nil)
+func TestReentrancyThroughHostileToken(t *testing.T) { onChains(t, testReentrancyThroughHostileToken) }
+
+func testReentrancyThroughHostileToken(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, nil)
 	req, prov := addr(r.requester), addr(r.provider)
 	evil := r.deployToken(r.third, contracts.HostileTokenMetaData.Bin)
 	r.mint(evil, req, 5_000_000)

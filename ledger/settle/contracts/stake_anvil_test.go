@@ -15,9 +15,9 @@ import (
 
 // stakeRig deploys with the test token as the stake token and a minimum
 // stake of 100 tokens, and gives the provider 150 tokens staked.
-func stakeRig(t *testing.T, slashBP uint16) *rig {
+func stakeRig(t *testing.T, ch *testChain, slashBP uint16) *rig {
 	t.Helper()
-	r := newRig(t, func(p *contracts.Params, token common.Address) {
+	r := newRig(t, ch, func(p *contracts.Params, token common.Address) {
 		p.StakeToken = token
 		p.MinStake = big.NewInt(100_000_000)
 		if slashBP != 0 {
@@ -43,8 +43,10 @@ func (r *rig) work(key *ecdsa.PrivateKey, job string, rank uint32, result byte, 
 // TestStakeUnstakeEligibility: eligibility follows the minimum stake; a
 // pending unstaking that would leave less than the minimum makes the
 // provider ineligible at once; unstaking waits out the notice.
-func TestStakeUnstakeEligibility(t *testing.T) {
-	r := newRig(t, func(p *contracts.Params, token common.Address) {
+func TestStakeUnstakeEligibility(t *testing.T) { onChains(t, testStakeUnstakeEligibility) }
+
+func testStakeUnstakeEligibility(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, func(p *contracts.Params, token common.Address) {
 		p.StakeToken = token
 		p.MinStake = big.NewInt(100_000_000)
 	})
@@ -104,8 +106,10 @@ func TestStakeUnstakeEligibility(t *testing.T) {
 // different results slash the whole stake, half to the submitter; the
 // same evidence, in either order, is refused after; evidence that does not
 // conflict or is signed by two keys is refused and moves nothing.
-func TestSlashConflict(t *testing.T) {
-	r := stakeRig(t, 0)
+func TestSlashConflict(t *testing.T) { onChains(t, testSlashConflict) }
+
+func testSlashConflict(t *testing.T, ch *testChain) {
+	r := stakeRig(t, ch, 0)
 	prov, third := addr(r.provider), addr(r.third)
 	a, sigA := r.work(r.provider, "job-1", 0, 0xaa, 1_000_000)
 	sameA, sigSameA := r.work(r.provider, "job-1", 0, 0xaa, 1_000_000)
@@ -199,8 +203,10 @@ func TestSlashConflict(t *testing.T) {
 // TestSlashShareAndPendingUnstake: with a 50 % slash share, a provider who
 // asked to unstake is still slashed during its notice and gets only what
 // is left.
-func TestSlashShareAndPendingUnstake(t *testing.T) {
-	r := stakeRig(t, 5_000)
+func TestSlashShareAndPendingUnstake(t *testing.T) { onChains(t, testSlashShareAndPendingUnstake) }
+
+func testSlashShareAndPendingUnstake(t *testing.T, ch *testChain) {
+	r := stakeRig(t, ch, 5_000)
 	prov := addr(r.provider)
 	if _, err := r.as(r.provider).RequestUnstake(r.ctx, big.NewInt(150_000_000)); err != nil {
 		t.Fatal(err)
@@ -225,8 +231,10 @@ func TestSlashShareAndPendingUnstake(t *testing.T) {
 // TestFeeScheduleAndCap: only the owner sets fees, each side at most
 // 500 bp; a token's schedule applies to its redemptions, others keep the
 // default.
-func TestFeeScheduleAndCap(t *testing.T) {
-	r := newRig(t, nil)
+func TestFeeScheduleAndCap(t *testing.T) { onChains(t, testFeeScheduleAndCap) }
+
+func testFeeScheduleAndCap(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, nil)
 	req := addr(r.requester)
 	_, err := r.owner.SetFee(r.ctx, r.token, 501, 0)
 	wantErr(t, err, contracts.ErrFeeTooHigh)
@@ -269,8 +277,10 @@ func TestFeeScheduleAndCap(t *testing.T) {
 // TestNativeStakeWrongTokenAndOwner: with the native coin as the stake
 // token, Stake sends coin and a slash pays the treasury in coin; the ERC-20
 // entry points refuse the native token and the reverse; ownership moves.
-func TestNativeStakeWrongTokenAndOwner(t *testing.T) {
-	r := newRig(t, func(p *contracts.Params, _ common.Address) { p.MinStake = big.NewInt(1e18) })
+func TestNativeStakeWrongTokenAndOwner(t *testing.T) { onChains(t, testNativeStakeWrongTokenAndOwner) }
+
+func testNativeStakeWrongTokenAndOwner(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, func(p *contracts.Params, _ common.Address) { p.MinStake = big.NewInt(1e18) })
 	prov := addr(r.provider)
 	if _, err := r.as(r.provider).Stake(r.ctx, big.NewInt(2e18)); err != nil {
 		t.Fatal(err)

@@ -15,8 +15,10 @@ import (
 // second submitted by a third party) and checks every balance to the base
 // unit: 25 bp from each side to the treasury, rounded down; then refuses a
 // replayed, an equal and a lower voucher without moving anything.
-func TestRedeemPaysExactly(t *testing.T) {
-	r := newRig(t, nil)
+func TestRedeemPaysExactly(t *testing.T) { onChains(t, testRedeemPaysExactly) }
+
+func testRedeemPaysExactly(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, nil)
 	req, prov := addr(r.requester), addr(r.provider)
 	r.mint(r.token, req, 10_000_000)
 	if _, err := r.as(r.requester).Deposit(r.ctx, r.token, big.NewInt(10_000_000)); err != nil {
@@ -94,8 +96,10 @@ func TestRedeemPaysExactly(t *testing.T) {
 // TestRedeemRefusesBadSignatures: vouchers signed for another chain or
 // contract, by the wrong key, altered after signing, malleable, or with a
 // bad v or length are refused, and nothing moves.
-func TestRedeemRefusesBadSignatures(t *testing.T) {
-	r := newRig(t, nil)
+func TestRedeemRefusesBadSignatures(t *testing.T) { onChains(t, testRedeemRefusesBadSignatures) }
+
+func testRedeemRefusesBadSignatures(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, nil)
 	req := addr(r.requester)
 	r.mint(r.token, req, 5_000_000)
 	if _, err := r.as(r.requester).Deposit(r.ctx, r.token, big.NewInt(5_000_000)); err != nil {
@@ -147,8 +151,10 @@ func TestRedeemRefusesBadSignatures(t *testing.T) {
 // TestRedeemOverEscrowRefusedWhole: a voucher whose charge (amount plus the
 // requester's fee) is over the escrow pays nothing at all; after a top-up
 // the same voucher pays in full.
-func TestRedeemOverEscrowRefusedWhole(t *testing.T) {
-	r := newRig(t, nil)
+func TestRedeemOverEscrowRefusedWhole(t *testing.T) { onChains(t, testRedeemOverEscrowRefusedWhole) }
+
+func testRedeemOverEscrowRefusedWhole(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, nil)
 	req := addr(r.requester)
 	r.mint(r.token, req, 1_002_500)
 	if _, err := r.as(r.requester).Deposit(r.ctx, r.token, big.NewInt(1_000_000)); err != nil {
@@ -175,8 +181,10 @@ func TestRedeemOverEscrowRefusedWhole(t *testing.T) {
 // TestWithdrawAfterNotice: a withdrawal waits out the notice; meanwhile
 // redemptions still draw on the escrow, and the withdrawal pays only what
 // is left of it.
-func TestWithdrawAfterNotice(t *testing.T) {
-	r := newRig(t, nil)
+func TestWithdrawAfterNotice(t *testing.T) { onChains(t, testWithdrawAfterNotice) }
+
+func testWithdrawAfterNotice(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, nil)
 	req := addr(r.requester)
 	c := r.as(r.requester)
 	r.mint(r.token, req, 3_000_000)
@@ -221,8 +229,10 @@ func TestWithdrawAfterNotice(t *testing.T) {
 // TestNativeCoinEscrow: the same flow with the chain's coin (token 0),
 // submitted by a third party so the provider's and requester's balances are
 // exact despite gas.
-func TestNativeCoinEscrow(t *testing.T) {
-	r := newRig(t, nil)
+func TestNativeCoinEscrow(t *testing.T) { onChains(t, testNativeCoinEscrow) }
+
+func testNativeCoinEscrow(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, nil)
 	req, prov := addr(r.requester), addr(r.provider)
 	native := contracts.NativeToken
 	before := r.balance(native, prov)
@@ -249,7 +259,11 @@ func TestNativeCoinEscrow(t *testing.T) {
 // covers a single receipt does (each the first redemption of its pair, after
 // the treasury's first fee); only the calldata of a bigger number differs.
 func TestRedeemGasSameForAnyNumberOfReceipts(t *testing.T) {
-	r := newRig(t, nil)
+	onChains(t, testRedeemGasSameForAnyNumberOfReceipts)
+}
+
+func testRedeemGasSameForAnyNumberOfReceipts(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, nil)
 	req := addr(r.requester)
 	r.mint(r.token, req, 10_000_000_000)
 	if _, err := r.as(r.requester).Deposit(r.ctx, r.token, big.NewInt(10_000_000_000)); err != nil {
@@ -258,7 +272,7 @@ func TestRedeemGasSameForAnyNumberOfReceipts(t *testing.T) {
 	gas := map[int64]uint64{}
 	for _, n := range []int64{0, 1, 1000} {
 		v, sig := r.voucher(r.token, 1_234_567*max(n, 1), uint64(n))
-		v.Provider = addr(fundedKey(t, r.url))
+		v.Provider = addr(r.ch.fundedKey(t))
 		sig = sign(t, r.requester, voucherHash(t, r.domain(), v))
 		red, err := r.as(r.third).Redeem(r.ctx, v, sig)
 		if err != nil {
@@ -276,8 +290,10 @@ func TestRedeemGasSameForAnyNumberOfReceipts(t *testing.T) {
 // TestClientErrors: a client for an address without code, a deposit over
 // the requester's token balance, and a deployment with a notice over the
 // cap are refused with their sentinels.
-func TestClientErrors(t *testing.T) {
-	r := newRig(t, nil)
+func TestClientErrors(t *testing.T) { onChains(t, testClientErrors) }
+
+func testClientErrors(t *testing.T, ch *testChain) {
+	r := newRig(t, ch, nil)
 	_, err := contracts.New(r.ctx, r.ec, r.requester, addr(r.provider))
 	wantErr(t, err, contracts.ErrNoContract)
 
@@ -294,9 +310,14 @@ func TestClientErrors(t *testing.T) {
 }
 
 // TestDial reaches the rig's contract by URL.
-func TestDial(t *testing.T) {
-	r := newRig(t, nil)
-	c, err := contracts.Dial(r.ctx, r.url, r.requester, r.owner.Address())
+func TestDial(t *testing.T) { onChains(t, testDial) }
+
+func testDial(t *testing.T, ch *testChain) {
+	if ch.url == "" {
+		t.Skip("Dial takes a JSON-RPC URL; the in-process dev chain has none")
+	}
+	r := newRig(t, ch, nil)
+	c, err := contracts.Dial(r.ctx, r.ch.url, r.requester, r.owner.Address())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,8 @@ import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol
 /// countersigned receipt, a cumulative EIP-712 voucher to the provider; the
 /// provider redeems only its latest voucher, one transaction for any number of
 /// receipts. Providers may stake; two conflicting Works signed by the same key
-/// for the same job and rank slash that key's stake.
+/// for the same job and rank, or a Work contradicted by two staked auditors'
+/// signed Audits of that job and rank, slash that key's stake.
 /// @dev Token address 0 is the chain's native coin. Every external function that
 /// moves value is nonReentrant and follows checks-effects-interactions; ERC-20
 /// calls go through OpenZeppelin's SafeERC20 (tokens that return false or
@@ -41,6 +42,14 @@ contract Settlement is EIP712, ReentrancyGuard {
         address requester;
     }
 
+    /// A staked provider's statement that it ran one rank of one job (an
+    /// audit) and got result.
+    struct Audit {
+        bytes32 job;
+        uint32 rank;
+        bytes32 result;
+    }
+
     /// A withdrawal or unstaking that waits out the notice period.
     struct Pending {
         uint256 amount;
@@ -58,6 +67,7 @@ contract Settlement is EIP712, ReentrancyGuard {
         keccak256("Voucher(address requester,address provider,address token,uint256 cumulative,uint64 nonce)");
     bytes32 public constant WORK_TYPEHASH =
         keccak256("Work(bytes32 job,uint32 rank,bytes32 result,uint256 amount,address token,address requester)");
+    bytes32 public constant AUDIT_TYPEHASH = keccak256("Audit(bytes32 job,uint32 rank,bytes32 result)");
 
     /// The highest fee, per side, that setFee accepts (5 %).
     uint16 public constant MAX_FEE_BP = 500;
@@ -102,6 +112,10 @@ contract Settlement is EIP712, ReentrancyGuard {
     error DifferentSigners(address a, address b);
     error AlreadySlashed(bytes32 offence);
     error NoStake(address provider);
+    error AuditsDisagree();
+    error SameAuditor(address auditor);
+    error AuditorIsAccused(address auditor);
+    error AuditorNotEligible(address auditor);
     error NativeTransferFailed(address to, uint256 amount);
 
     event Deposited(address indexed requester, address indexed token, uint256 amount);
@@ -295,7 +309,7 @@ contract Settlement is EIP712, ReentrancyGuard {
     /// Reports whether provider's stake, less any pending unstaking, reaches
     /// the minimum stake (a provider leaving cannot take jobs for staked
     /// providers during its notice).
-    function isEligible(address provider) external view returns (bool) {
+    function isEligible(address provider) public view returns (bool) {
         uint256 s = _stake[provider];
         uint256 leaving = _unstaking[provider].amount;
         return s > 0 && s - (leaving < s ? leaving : s) >= minStake;
@@ -317,7 +331,41 @@ contract Settlement is EIP712, ReentrancyGuard {
         address signer = _signer(workDigest(a), sigA);
         address other = _signer(workDigest(b), sigB);
         if (signer != other) revert DifferentSigners(signer, other);
-        bytes32 offence = keccak256(abi.encode(signer, a.job, a.rank));
+        return _slash(signer, a.job, a.rank);
+    }
+
+    /// Slashes the signer of a Work whose audit failed: two Audits of the same
+    /// job and rank, signed by two distinct keys other than the Work's
+    /// signer, each eligible (staked) now, state the same result, and it is
+    /// not the Work's. It proves that two staked providers contradict the
+    /// accused, not who is right (docs/settlement.md, threat model). The
+    /// offence (signer, job, rank) is the one slashConflict records: slashed
+    /// once, whichever evidence came first.
+    function slashAuditFailure(
+        Work calldata w,
+        bytes calldata sigW,
+        Audit calldata a1,
+        bytes calldata sig1,
+        Audit calldata a2,
+        bytes calldata sig2
+    ) external nonReentrant returns (uint256 amount) {
+        if (a1.job != w.job || a2.job != w.job || a1.rank != w.rank || a2.rank != w.rank) revert AuditsDisagree();
+        if (a1.result != a2.result) revert AuditsDisagree();
+        if (a1.result == w.result) revert NotConflicting();
+        address accused = _signer(workDigest(w), sigW);
+        address auditor1 = _signer(auditDigest(a1), sig1);
+        address auditor2 = _signer(auditDigest(a2), sig2);
+        if (auditor1 == auditor2) revert SameAuditor(auditor1);
+        if (auditor1 == accused || auditor2 == accused) revert AuditorIsAccused(accused);
+        if (!isEligible(auditor1)) revert AuditorNotEligible(auditor1);
+        if (!isEligible(auditor2)) revert AuditorNotEligible(auditor2);
+        return _slash(accused, w.job, w.rank);
+    }
+
+    /// Records the offence (signer, job, rank) and takes slashBP of signer's
+    /// stake: rewardBP of it to the sender, the rest to the treasury.
+    function _slash(address signer, bytes32 job, uint32 rank) private returns (uint256 amount) {
+        bytes32 offence = keccak256(abi.encode(signer, job, rank));
         if (slashed[offence]) revert AlreadySlashed(offence);
         uint256 bal = _stake[signer];
         if (bal == 0) revert NoStake(signer);
@@ -326,7 +374,7 @@ contract Settlement is EIP712, ReentrancyGuard {
         amount = bal * slashBP / BP;
         _stake[signer] = bal - amount;
         uint256 reward = amount * rewardBP / BP;
-        emit Slashed(signer, msg.sender, a.job, a.rank, amount, reward);
+        emit Slashed(signer, msg.sender, job, rank, amount, reward);
 
         _send(stakeToken, msg.sender, reward);
         _send(stakeToken, treasury, amount - reward);
@@ -400,6 +448,11 @@ contract Settlement is EIP712, ReentrancyGuard {
         return _hashTypedDataV4(
             keccak256(abi.encode(WORK_TYPEHASH, w.job, w.rank, w.result, w.amount, w.token, w.requester))
         );
+    }
+
+    /// Returns the EIP-712 digest an auditor signs for a.
+    function auditDigest(Audit calldata a) public view returns (bytes32) {
+        return _hashTypedDataV4(keccak256(abi.encode(AUDIT_TYPEHASH, a.job, a.rank, a.result)));
     }
 
     // ---- internals ----

@@ -54,12 +54,17 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Short: "See it work: a local network in this process runs a job end to end",
 		Long: `demo starts a small gpumesh network inside this one process: CPU providers
 offering wasm work (local demo peers, labelled demo=local in their capacity
-records) and a researcher node, all on loopback, anchoring on an in-process
-simulated EVM chain. The researcher submits a K-worker wasm job (a Monte
-Carlo estimate of pi), streams its logs, shows the cluster chosen and why,
-the receipts both sides signed, the anchor transaction, and verifies one
-receipt from scratch. Nothing leaves this machine; the data dirs are
-removed at the end unless --keep.`,
+records) and a researcher node, all on loopback, on an in-process EVM
+chain where the demo deploys the Settlement contract and a test stablecoin
+and deposits the researcher's 10 test dollars into escrow. The researcher
+submits a K-worker wasm job (a Monte Carlo estimate of pi), streams its
+logs, shows the cluster chosen and why, the receipts both sides signed and
+the voucher signed with each, the anchor transaction, and verifies one
+receipt from scratch. Then each provider redeems its latest voucher once
+and the demo prints what moved (balances, fees, escrow left, gas) and
+checks it against the receipts, exiting 1 if it does not add up. With
+--json the story goes to stderr and a report to stdout. Nothing leaves
+this machine; the data dirs are removed at the end unless --keep.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.providers < 1 || f.providers > 32 || f.workers < 1 || f.workers > f.providers || f.points < 1 {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"crypto/ecdsa"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -15,12 +16,15 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/spf13/cobra"
 
 	"github.com/gpumesh/gpumesh/ledger/anchor"
 	"github.com/gpumesh/gpumesh/ledger/anchor/evm"
+	"github.com/gpumesh/gpumesh/ledger/settle"
 	"github.com/gpumesh/gpumesh/node"
 	"github.com/gpumesh/gpumesh/node/config"
+	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/scheduler/market"
 )
 
@@ -30,6 +34,10 @@ import (
 //
 //go:embed demowork/demowork.wasm
 var demoWork []byte
+
+// demoJobDuration is the demo job's wall-clock limit: its cap (the price
+// cap per device-hour over it) is what the researcher's escrow must cover.
+const demoJobDuration = 10 * time.Minute
 
 // demoFlags are gpumesh demo's flags.
 type demoFlags struct {
@@ -46,12 +54,17 @@ func newDemoCmd(g *globals) *cobra.Command {
 		Short: "See it work: a local network in this process runs a job end to end",
 		Long: `demo starts a small gpumesh network inside this one process: CPU providers
 offering wasm work (local demo peers, labelled demo=local in their capacity
-records) and a researcher node, all on loopback, anchoring on an in-process
-simulated EVM chain. The researcher submits a K-worker wasm job (a Monte
-Carlo estimate of pi), streams its logs, shows the cluster chosen and why,
-the receipts both sides signed, the anchor transaction, and verifies one
-receipt from scratch. Nothing leaves this machine; the data dirs are
-removed at the end unless --keep.`,
+records) and a researcher node, all on loopback, on an in-process EVM
+chain where the demo deploys the Settlement contract and a test stablecoin
+and deposits the researcher's 10 test dollars into escrow. The researcher
+submits a K-worker wasm job (a Monte Carlo estimate of pi), streams its
+logs, shows the cluster chosen and why, the receipts both sides signed and
+the voucher signed with each, the anchor transaction, and verifies one
+receipt from scratch. Then each provider redeems its latest voucher once
+and the demo prints what moved (balances, fees, escrow left, gas) and
+checks it against the receipts, exiting 1 if it does not add up. With
+--json the story goes to stderr and a report to stdout. Nothing leaves
+this machine; the data dirs are removed at the end unless --keep.`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if f.providers < 1 || f.providers > 32 || f.workers < 1 || f.workers > f.providers || f.points < 1 {
@@ -70,10 +83,13 @@ removed at the end unless --keep.`,
 
 // demoNet is the demo's network: its nodes, chain and folder.
 type demoNet struct {
-	root  string
-	chain *evm.Simulated
-	nodes []*node.Node // [0] is the researcher
-	log   *os.File
+	root    string
+	chain   *evm.Simulated
+	money   *demoMoney
+	nodes   []*node.Node // [0] is the researcher
+	wallets map[*node.Node]common.Address
+	keys    map[*node.Node]*ecdsa.PrivateKey
+	log     *os.File
 }
 
 // close stops every node and the chain, and removes the folder unless keep.
@@ -110,6 +126,11 @@ func startDemoNet(ctx context.Context, providers int) (*demoNet, error) {
 	if d.chain, err = evm.NewSimulated(acfg); err != nil {
 		return d, err
 	}
+	if d.money, err = deployDemoMoney(ctx, d.chain); err != nil {
+		return d, err
+	}
+	d.wallets, d.keys = map[*node.Node]common.Address{}, map[*node.Node]*ecdsa.PrivateKey{}
+	var mu sync.Mutex
 	start := func(i int, boot []string) (*node.Node, error) {
 		c, err := config.ForProfile("test")
 		if err != nil {
@@ -120,11 +141,16 @@ func startDemoNet(ctx context.Context, providers int) (*demoNet, error) {
 		c.Offer.Attributes = []string{"demo=local"}
 		c.Anchor.Simulated = true
 		c.Log.Level = "info"
+		d.money.configure(&c)
 		dir := filepath.Join(root, "researcher")
 		if i > 0 {
 			dir = filepath.Join(root, "provider-"+strconv.Itoa(i))
 		}
-		n, err := node.New(node.Options{DataDir: dir, Config: c, Log: logger.With("node", filepath.Base(dir)), Chain: d.chain})
+		sc, key, err := d.money.nodeChain(ctx, dir)
+		if err != nil {
+			return nil, err
+		}
+		n, err := node.New(node.Options{DataDir: dir, Config: c, Log: logger.With("node", filepath.Base(dir)), Chain: d.chain, SettlementChain: sc})
 		if err != nil {
 			return nil, err
 		}
@@ -132,6 +158,9 @@ func startDemoNet(ctx context.Context, providers int) (*demoNet, error) {
 			_ = n.Close()
 			return nil, err
 		}
+		mu.Lock()
+		d.wallets[n], d.keys[n] = settle.Address(key), key
+		mu.Unlock()
 		return n, nil
 	}
 	researcher, err := start(0, nil)
@@ -143,7 +172,6 @@ func startDemoNet(ctx context.Context, providers int) (*demoNet, error) {
 	for _, a := range researcher.Network().ListenAddrs() {
 		boot = append(boot, a.String())
 	}
-	var mu sync.Mutex
 	var errs []error
 	var wg sync.WaitGroup
 	for i := 1; i <= providers; i++ {
@@ -184,13 +212,32 @@ func (d *demoNet) heardAll(ctx context.Context) error {
 	}
 }
 
-// runDemo runs the whole demo, writing what happens to g.stdout.
+// demoReport is the demo's --json output.
+type demoReport struct {
+	Job        string         `json:"job"`
+	State      string         `json:"state"`
+	Workers    int            `json:"workers"`
+	Providers  int            `json:"providers"`
+	Receipts   []string       `json:"receipts"`
+	AnchorTx   string         `json:"anchor_tx"`
+	AnchorGas  uint64         `json:"anchor_gas"`
+	Verified   bool           `json:"verified"`
+	Settlement demoSettlement `json:"settlement"`
+}
+
+// runDemo runs the whole demo, writing what happens to g.stdout; with
+// --json the story goes to stderr and one demoReport to stdout.
 func runDemo(ctx context.Context, g *globals, f *demoFlags) (err error) {
 	w := g.stdout
+	story := *g // the narrative, and the verification's table, as text
+	if g.json {
+		w = g.stderr
+		story.json, story.stdout = false, g.stderr
+	}
 	began := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	fmt.Fprintf(w, "gpumesh demo: starting %d local demo providers (CPU, wasm executor; labelled demo=local) and a researcher in this process, on loopback, anchoring on an in-process simulated EVM chain\n", f.providers)
+	fmt.Fprintf(w, "gpumesh demo: starting %d local demo providers (CPU, wasm executor; labelled demo=local) and a researcher in this process, on loopback, anchoring and settling on an in-process EVM chain\n", f.providers)
 	d, err := startDemoNet(ctx, f.providers)
 	defer func() {
 		d.close(f.keep)
@@ -210,17 +257,20 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) (err error) {
 		fmt.Fprintf(w, " %s", shortPeer(n.PeerID().String()))
 	}
 	fmt.Fprintln(w)
+	if err := d.money.deposit(ctx, w, d.keys[researcher]); err != nil {
+		return err
+	}
 
 	module := filepath.Join(d.root, "demowork.wasm")
 	if err := os.WriteFile(module, demoWork, 0o644); err != nil {
 		return err
 	}
-	spec := market.Spec{Workers: f.workers, Module: module, Args: []string{strconv.FormatInt(f.points, 10)}}
+	spec := market.Spec{Workers: f.workers, Module: module, Args: []string{strconv.FormatInt(f.points, 10)}, Duration: p2p.Duration(demoJobDuration)}
 	v, err := researcher.Market().Submit(ctx, spec)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\njob %s submitted: %d workers, wasm module %s (%d KiB)\n", v.ID, f.workers, v.Spec.Workload, len(demoWork)>>10)
+	fmt.Fprintf(w, "\njob %s submitted: %d workers, wasm module %s (%d KiB), at most %s (escrow covers its cap)\n", v.ID, f.workers, v.Spec.Workload, len(demoWork)>>10, demoJobDuration)
 	if v, err = followLocal(ctx, w, researcher.Market(), v.ID); err != nil {
 		return err
 	}
@@ -233,6 +283,10 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) (err error) {
 		return err
 	}
 	ids, err := printDemoReceipts(w, researcher, v)
+	if err != nil {
+		return err
+	}
+	owed, peers, err := d.money.vouchers(w, researcher, v)
 	if err != nil {
 		return err
 	}
@@ -249,10 +303,17 @@ func runDemo(ctx context.Context, g *globals, f *demoFlags) (err error) {
 	// The same checks as `gpumesh receipts verify`, from the bytes the
 	// researcher's node hands over, the chain checked directly.
 	fmt.Fprintf(w, "\nverifying receipt %s from scratch (as `gpumesh receipts verify --require-anchor` does):\n", ids[0])
-	if err := g.verifyOne(ctx, researcher, false, d.chain, verifyFlags{requireAnchor: true}, ids[0]); err != nil {
+	if err := story.verifyOne(ctx, researcher, false, d.chain, verifyFlags{requireAnchor: true}, ids[0]); err != nil {
+		return err
+	}
+	if err := d.money.redeem(ctx, w, d.nodes[1:], d.wallets, owed, peers); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\ndemo done in %s\n", time.Since(began).Round(time.Millisecond))
+	if g.json {
+		return g.printJSON(demoReport{Job: v.ID, State: string(v.State), Workers: f.workers, Providers: f.providers, Receipts: ids,
+			AnchorTx: st.Last.Tx.String(), AnchorGas: st.Last.GasUsed, Verified: true, Settlement: d.money.out})
+	}
 	return nil
 }
 

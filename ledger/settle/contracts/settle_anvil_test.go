@@ -14,8 +14,10 @@ import (
 // through Chain (the node's adapter), pays exactly, is read back through
 // the settle interfaces, and is refused when replayed or when it is for
 // another contract.
-func TestChainRedeemsSettleVoucher(t *testing.T) {
-	r := newRig(t, nil)
+func TestChainRedeemsSettleVoucher(t *testing.T) { onChains(t, chainRedeemsSettleVoucher) }
+
+func chainRedeemsSettleVoucher(t *testing.T, tc *testChain) {
+	r := newRig(t, tc, nil)
 	r.mint(r.token, addr(r.requester), 10_000_000)
 	if _, err := r.as(r.requester).Deposit(r.ctx, r.token, big.NewInt(10_000_000)); err != nil {
 		t.Fatal(err)
@@ -76,8 +78,10 @@ func TestChainRedeemsSettleVoucher(t *testing.T) {
 
 // TestSettleWorksSlash: two conflicting Works signed by ledger/settle
 // (the provider's node code) slash the provider on the contract.
-func TestSettleWorksSlash(t *testing.T) {
-	r := stakeRig(t, 0)
+func TestSettleWorksSlash(t *testing.T) { onChains(t, settleWorksSlash) }
+
+func settleWorksSlash(t *testing.T, tc *testChain) {
+	r := stakeRig(t, tc, 0)
 	d := contracts.NewChain(r.owner).Domain()
 	w := func(result byte) *settle.SignedWork {
 		sw, err := settle.SignWork(r.provider, d, settle.Work{

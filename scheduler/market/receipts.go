@@ -214,6 +214,12 @@ func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcom
 		_ = s.Reset()
 		return nil, fmt.Errorf("the offer of %s: %w", short(mb.peer), err)
 	}
+	if mb.wallet != (common.Address{}) && payout != mb.wallet {
+		err := fmt.Errorf("payout wallet %s is not %s, which its bid named", payout.Hex(), mb.wallet.Hex())
+		d.d.Book.Record(mb.peer, reputation.Violation, "receipt offer: "+err.Error())
+		_ = s.Reset()
+		return nil, fmt.Errorf("the offer of %s: %w", short(mb.peer), err)
+	}
 	if st := d.d.Settle; st != nil && payout != (common.Address{}) {
 		defer st.lockPeer(payout, false)() // this channel's vouchers go out one settlement at a time, Ack to Ack
 	}

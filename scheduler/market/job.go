@@ -34,7 +34,7 @@ type job struct {
 	// stakes are the payout wallets' eligibility read for a staked job,
 	// and refused its refused bids by label (stake.go).
 	stakes  map[common.Address]bool
-	refused map[string]int
+	refused map[string]map[peer.ID]bool
 
 	// nets are each run's last job-network counters (netfailover.go).
 	nets map[*member]run.NetCounters

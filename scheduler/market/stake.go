@@ -23,8 +23,11 @@ import (
 // (isEligible: stake less pending unstaking reaches the minimum). The
 // requester checks as each bid arrives, once per wallet and job, so
 // placement and the awards see only eligible bids; every refusal is
-// counted by reason and said in the job's events when bidding closes
-// ("refused 3 bids: not staked: 2, no payout wallet: 1").
+// said in the job's events, once per provider and reason, and counted by
+// provider and reason when bidding closes ("refused the bids of 3
+// providers (not staked: 2 providers, no payout wallet: 1 provider)"): a
+// provider bids again on a rebid or an invitation, and counting its bids
+// would count it twice.
 
 // Why a staked job refuses a bid (Stats.Refused labels too).
 const (
@@ -129,42 +132,49 @@ func (j *job) knowStake(wallet common.Address, eligible bool) {
 	j.stakes[wallet] = eligible
 }
 
-// refuse counts a refused bid from p under label, notes it in j's events,
-// and returns label.
+// refuse records that j refused p's bid under label, notes it in j's
+// events the first time for p and label, and returns label.
 func (j *job) refuse(p peer.ID, label, detail string) string {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.refused == nil {
-		j.refused = map[string]int{}
+		j.refused = map[string]map[peer.ID]bool{}
 	}
-	j.refused[label]++
-	j.event("bid_refused", p, "bid from %s refused: %s%s", short(p), refusalWords[label], paren(detail))
+	if j.refused[label] == nil {
+		j.refused[label] = map[peer.ID]bool{}
+	}
+	if !j.refused[label][p] {
+		j.refused[label][p] = true
+		j.event("bid_refused", p, "bid from %s refused: %s%s", short(p), refusalWords[label], paren(detail))
+	}
 	return label
 }
 
-// refusalSummary says the bids j refused, by reason, most first; "" for
-// none. j.mu must be held.
+// refusalSummary says whose bids j refused, providers counted by reason,
+// most first; "" for none. j.mu must be held.
 func (j *job) refusalSummary() string {
 	if len(j.refused) == 0 {
 		return ""
 	}
 	labels := make([]string, 0, len(j.refused))
-	n := 0
-	for l, c := range j.refused {
+	who := map[peer.ID]bool{}
+	for l, ps := range j.refused {
 		labels = append(labels, l)
-		n += c
+		for p := range ps {
+			who[p] = true
+		}
 	}
 	sort.Slice(labels, func(a, b int) bool {
-		if j.refused[labels[a]] != j.refused[labels[b]] {
-			return j.refused[labels[a]] > j.refused[labels[b]]
+		if na, nb := len(j.refused[labels[a]]), len(j.refused[labels[b]]); na != nb {
+			return na > nb
 		}
 		return labels[a] < labels[b]
 	})
 	parts := make([]string, len(labels))
 	for i, l := range labels {
-		parts[i] = fmt.Sprintf("%s: %s", refusalWords[l], human.Plural(j.refused[l], "bid"))
+		parts[i] = fmt.Sprintf("%s: %s", refusalWords[l], human.Plural(len(j.refused[l]), "provider"))
 	}
-	return fmt.Sprintf("refused %s (%s)", human.Plural(n, "bid"), strings.Join(parts, ", "))
+	return fmt.Sprintf("refused the bids of %s (%s)", human.Plural(len(who), "provider"), strings.Join(parts, ", "))
 }
 
 // payoutProof is this node's payout wallet and its proof for self, as

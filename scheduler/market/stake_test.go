@@ -88,7 +88,7 @@ func TestStakedJobTakesOnlyEligibleBids(t *testing.T) {
 		t.Errorf("staked job formed on %s, want the staked provider %s", got, want)
 	}
 	closed := eventText(v, "closed")
-	for _, want := range []string{"with 1 bid", "refused 2 bids", "no payout wallet: 1 bid", "not staked: 1 bid"} {
+	for _, want := range []string{"with 1 bid", "refused the bids of 2 providers", "no payout wallet: 1 provider", "not staked: 1 provider"} {
 		if !strings.Contains(closed, want) {
 			t.Errorf("closed event %q does not say %q", closed, want)
 		}

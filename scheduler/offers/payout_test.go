@@ -12,6 +12,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/gpumesh/gpumesh/ledger/settle/contracts"
 	"github.com/gpumesh/gpumesh/p2p/capacity"
 )
 
@@ -173,3 +174,6 @@ func TestSearchStaked(t *testing.T) {
 		t.Errorf("chain down: %d offers, stake error %q, %v; want none and the chain's error", len(res.Offers), res.StakeError, err)
 	}
 }
+
+// The Settlement contract's Go client reads stakes as a search needs them.
+var _ StakeChecker = (*contracts.Client)(nil)

@@ -82,6 +82,10 @@ func (p *provider) handleSettle(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
+	if lose := p.d.Knobs.LoseSettleAnswer; lose != nil && lose(req.Job) {
+		_ = s.Reset()
+		return
+	}
 	var vs []ledger.Verified
 	for _, b := range ans.Countersigned {
 		sg, err := ledger.UnmarshalSigned(b)

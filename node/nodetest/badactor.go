@@ -106,7 +106,7 @@ func (a *actor) knobs() *node.Knobs {
 	return &node.Knobs{
 		Market: market.Knobs{BeforeAward: a.beforeAward, RunBegan: a.runBegan, RTTRow: a.rttRow,
 			LoseSettleAnswer: func(string) bool { return a.now().LoseSettleAnswers }},
-		Run:    run.ServerKnobs{BeforeAnswer: a.beforeAnswer, BeforeRun: a.beforeRun, BeforeList: a.beforeList, BeforeSend: a.beforeSend},
+		Run: run.ServerKnobs{BeforeAnswer: a.beforeAnswer, BeforeRun: a.beforeRun, BeforeList: a.beforeList, BeforeSend: a.beforeSend},
 	}
 }
 

@@ -172,6 +172,12 @@ type Bid struct {
 	// most MaxBidRTTs, nearest first: what the requester may place on
 	// where its measured round did not reach.
 	RTTs []PeerRTT `json:"rtts,omitempty"`
+	// Wallet, optional, is the provider's payout wallet (0x address),
+	// and WalletSig its proof that the provider holds the wallet's key
+	// (see ValidPayout): what a job asking for staked providers checks
+	// on chain before it awards.
+	Wallet    string `json:"wallet,omitempty"`
+	WalletSig string `json:"wallet_sig,omitempty"`
 }
 
 // Award gives workers of a job to a provider at the bid's price.
@@ -415,7 +421,8 @@ func (m *Bid) Validate(now time.Time, maxSkew time.Duration) error {
 	if !finiteIn(m.VRAMGB, 0, 1024) {
 		errs = append(errs, fmt.Errorf("vram %v GB", m.VRAMGB))
 	}
-	errs = append(errs, validCoord(m.Coord), validAddrs(m.Addrs), validRTTs(m.RTTs, MaxBidRTTs), validLife(m.Sent, m.Expires))
+	errs = append(errs, validCoord(m.Coord), validAddrs(m.Addrs), validRTTs(m.RTTs, MaxBidRTTs), validLife(m.Sent, m.Expires),
+		validPayout(m.Wallet, m.WalletSig))
 	return timely(errors.Join(errs...), m.Sent, m.Expires, now, maxSkew)
 }
 

@@ -48,6 +48,9 @@ func (n *Node) newJobs(life context.Context) error {
 	if err != nil {
 		return err
 	}
+	if st != nil {
+		st.Stake = n.stakeChecker() // jobs asking for staked providers read stakes here
+	}
 	deps := market.Deps{
 		Host: n.net.Host(), Key: n.key, Gossip: n.gossip, Book: book,
 		Coordinate:       n.net.Latency().Coordinate,

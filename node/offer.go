@@ -162,6 +162,7 @@ func (n *Node) capacityRecord() (capacity.Record, error) {
 	n.capacity.mu.Unlock()
 	r.Provable = provable(r.Devices, n.prover2 != nil)
 	r.Addrs = advertisedAddrs(n.net.ListenAddrs())
+	n.withPayout(&r)
 	return r, nil
 }
 
@@ -220,6 +221,7 @@ func (n *Node) search(ctx context.Context, q offers.Query) (offers.Result, error
 	if co, ok := n.net.Latency().Coordinate(); ok {
 		q.Mine = &co
 	}
+	q.Stake = n.stakeChecker()
 	ctx, cancel := context.WithTimeout(ctx, time.Duration(n.Config().Offer.SearchTimeout))
 	defer cancel()
 	return offers.Search(ctx, n.capacity.finder, q)

@@ -19,6 +19,9 @@ func (n *Node) receiptView() (*api.LedgerView, error) {
 		return nil, errNoLedger
 	}
 	v := &api.LedgerView{Log: l, Self: n.PeerID(), Status: n.Anchoring(), PeerAnchor: n.PeerAnchor}
+	if n.settlement != nil {
+		v.Wallet = n.walletBalances
+	}
 	if a := n.Anchorer(); a != nil {
 		v.Own = a.Anchors()
 	}

@@ -197,7 +197,16 @@ func Handler(b Backend, opts ...Option) http.Handler {
 			}
 			limit = n
 		}
-		res, err := b.Offers(r.Context(), q.Get("filter"), q.Get("order"), limit)
+		filter := q.Get("filter")
+		switch q.Get("staked") {
+		case "", "false":
+		case "true":
+			filter = strings.TrimSpace(filter + " staked=true") // the filter's staked clause, checked on chain
+		default:
+			writeJSON(w, http.StatusBadRequest, errorBody{Error: fmt.Sprintf("staked %q is not true or false", q.Get("staked"))})
+			return
+		}
+		res, err := b.Offers(r.Context(), filter, q.Get("order"), limit)
 		writeResult(w, http.StatusOK, res, err)
 	})
 	handleJobs(mux, b)
@@ -249,6 +258,9 @@ func writeResult(w http.ResponseWriter, code int, v any, err error) {
 		writeJSON(w, http.StatusTooManyRequests, errorBody{Error: err.Error()})
 	case errors.Is(err, market.ErrClosed):
 		writeJSON(w, http.StatusServiceUnavailable, errorBody{Error: err.Error()})
+	case errors.Is(err, offers.ErrNoStakeChecker):
+		// A staked search on a node that cannot read stakes: its settings, not the request.
+		writeJSON(w, http.StatusConflict, errorBody{Error: err.Error()})
 	case err != nil:
 		writeJSON(w, http.StatusInternalServerError, errorBody{Error: err.Error()})
 	default:

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -41,6 +42,9 @@ func (fakeBackend) Offers(_ context.Context, filter, order string, limit int) (o
 	if filter == "boom" {
 		return offers.Result{}, errors.New("dht unavailable")
 	}
+	if filter == "unstakeable staked=true" {
+		return offers.Result{}, offers.ErrNoStakeChecker
+	}
 	_, pub, _ := crypto.GenerateEd25519Key(nil)
 	id, _ := peer.IDFromPublicKey(pub)
 	return offers.Result{Keys: []string{filter, order}, Matched: limit, Offers: []offers.Offer{{Peer: id, Class: "A100-80GB", NumGPUs: 8}}}, nil
@@ -69,6 +73,37 @@ func TestClientSearchesOffers(t *testing.T) {
 	Handler(fakeBackend{}).ServeHTTP(rec, req)
 	if rec.Code != http.StatusBadRequest {
 		t.Fatalf("limit=-1: %d, want 400", rec.Code)
+	}
+}
+
+// TestOffersStakedParam: staked=true adds the staked clause to the filter,
+// anything but true or false is a 400, and a node that cannot read stakes
+// answers 409.
+func TestOffersStakedParam(t *testing.T) {
+	for _, tc := range []struct {
+		query      string
+		code       int
+		wantFilter string
+	}{
+		{"filter=pool%3Dcpu&staked=true", http.StatusOK, "pool=cpu staked=true"},
+		{"staked=true", http.StatusOK, "staked=true"},
+		{"filter=pool%3Dcpu&staked=false", http.StatusOK, "pool=cpu"},
+		{"staked=yes", http.StatusBadRequest, ""},
+		{"filter=unstakeable&staked=true", http.StatusConflict, ""},
+	} {
+		rec := httptest.NewRecorder()
+		Handler(fakeBackend{}).ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1:7780/api/v1/offers?"+tc.query, nil))
+		if rec.Code != tc.code {
+			t.Errorf("%s: %d, want %d (%s)", tc.query, rec.Code, tc.code, rec.Body)
+			continue
+		}
+		if tc.wantFilter == "" {
+			continue
+		}
+		var r offers.Result
+		if err := json.Unmarshal(rec.Body.Bytes(), &r); err != nil || len(r.Keys) == 0 || r.Keys[0] != tc.wantFilter {
+			t.Errorf("%s: the backend got %v (%v), want filter %q", tc.query, r.Keys, err, tc.wantFilter)
+		}
 	}
 }
 

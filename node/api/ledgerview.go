@@ -35,6 +35,9 @@ type LedgerView struct {
 	Chain anchor.Backend
 	// NoChain says why Chain is nil.
 	NoChain string
+	// Wallet reads the settlement wallet's balances for Balances; nil when
+	// settlement is off.
+	Wallet func(ctx context.Context) *WalletBalances
 }
 
 // confirmed returns the newest confirmed anchor of this log covering entry
@@ -298,6 +301,9 @@ func (v *LedgerView) Balances(ctx context.Context) (Balances, error) {
 		return Balances{}, err
 	}
 	out.Vouchers = vouchers
+	if v.Wallet != nil {
+		out.Wallet = v.Wallet(ctx)
+	}
 	return out, nil
 }
 
@@ -312,7 +318,8 @@ func voucherChannels(l *ledger.Log) ([]VoucherChannel, error) {
 		c := channelOf(ledger.VoucherHeld, cs.Latest)
 		c.Redeemed, c.Redeemable = cs.Redeemed.String(), cs.Outstanding.String()
 		if r := cs.Redemption; r != nil {
-			c.Redemption, c.Tx = r.State, r.Tx
+			at := r.Time
+			c.Redemption, c.Tx, c.RedeemedAt = r.State, r.Tx, &at
 		}
 		out = append(out, c)
 	}

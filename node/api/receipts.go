@@ -213,6 +213,37 @@ type Balances struct {
 	// Vouchers are the payment vouchers' channels (settlement), held as
 	// provider then signed as requester; empty without settlement.
 	Vouchers []VoucherChannel `json:"vouchers,omitempty"`
+	// Wallet is this node's settlement wallet with what the chain holds
+	// for it (escrow, stake); nil when settlement is off.
+	Wallet *WalletBalances `json:"wallet,omitempty"`
+}
+
+// WalletBalances is a node's settlement wallet as GET /api/v1/balances
+// shows it: amounts are the token's base units in decimal (Decimals
+// places; 6 for a USD stablecoin, where one base unit is one micro),
+// read on chain now; the chain fields are empty, and ChainError says
+// why, when the node has no chain client or the read failed.
+type WalletBalances struct {
+	// Address is the wallet's address; Token the token settled in
+	// (0x000... is the chain's native coin) and Decimals its decimals.
+	Address  string `json:"address"`
+	Token    string `json:"token"`
+	Decimals uint8  `json:"decimals"`
+	// ChainID and Contract name the chain and the Settlement contract.
+	ChainID  string `json:"chain_id"`
+	Contract string `json:"contract"`
+	// Balance is the token the wallet itself holds.
+	Balance string `json:"balance,omitempty"`
+	// Escrow is what it deposited as a requester, unspent, and
+	// PendingWithdrawal the part asked back, waiting out the notice.
+	Escrow            string `json:"escrow,omitempty"`
+	PendingWithdrawal string `json:"pending_withdrawal,omitempty"`
+	// Stake is what it staked as a provider; Eligible whether that makes
+	// it eligible for jobs asking for staked providers (nil: not read).
+	Stake    string `json:"stake,omitempty"`
+	Eligible *bool  `json:"eligible,omitempty"`
+	// ChainError says why the chain fields are missing.
+	ChainError string `json:"chain_error,omitempty"`
 }
 
 // VoucherChannel is the latest voucher of one channel (requester, provider,
@@ -227,16 +258,19 @@ type VoucherChannel struct {
 	Requester string `json:"requester"`
 	Provider  string `json:"provider"`
 	Token     string `json:"token"`
-	// Nonce and Cumulative are the latest voucher's.
+	// Nonce and Cumulative are the latest voucher's: the nonce counts the
+	// channel's vouchers, one per receipt.
 	Nonce      uint64 `json:"nonce"`
 	Cumulative string `json:"cumulative"`
 	// Redeemed and Redeemable (held only): what the ledger records as
 	// redeemed, and what the latest voucher would pay now.
 	Redeemed   string `json:"redeemed,omitempty"`
 	Redeemable string `json:"redeemable,omitempty"`
-	// Redemption is the last redemption's state and Tx its transaction (held only).
-	Redemption string `json:"redemption,omitempty"`
-	Tx         string `json:"tx,omitempty"`
+	// Redemption is the last redemption's state, Tx its transaction and
+	// RedeemedAt when that state was recorded (held only).
+	Redemption string     `json:"redemption,omitempty"`
+	Tx         string     `json:"tx,omitempty"`
+	RedeemedAt *time.Time `json:"redeemed_at,omitempty"`
 }
 
 // Anchors is the answer to GET /api/v1/anchors.

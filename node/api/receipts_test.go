@@ -257,6 +257,19 @@ func TestReceiptEndpoints(t *testing.T) {
 		bal.Pools[0].Receipts != 4 || bal.Pools[0].Net != 4*83_333-bal.Pools[0].ProviderFees {
 		t.Errorf("balances: %+v", bal)
 	}
+	if bal.Wallet != nil {
+		t.Errorf("balances without settlement show a wallet: %+v", bal.Wallet)
+	}
+	eligible := true
+	view.Wallet = func(context.Context) *WalletBalances {
+		return &WalletBalances{Address: "0xabc", Decimals: 6, Escrow: "250000000", Stake: "100000000", Eligible: &eligible}
+	}
+	bal = Balances{}
+	getJSON(t, h, "GET", "/api/v1/balances", nil, &bal)
+	if w := bal.Wallet; w == nil || w.Escrow != "250000000" || w.Stake != "100000000" || w.Eligible == nil || !*w.Eligible {
+		t.Errorf("balances with settlement: wallet %+v", bal.Wallet)
+	}
+	view.Wallet = nil
 	var anchors Anchors
 	getJSON(t, h, "GET", "/api/v1/anchors", nil, &anchors)
 	if !anchors.Status.Enabled || len(anchors.Anchors) != 1 || anchors.Anchors[0].Tx != tx {

@@ -55,6 +55,10 @@ type BadActor struct {
 	UnderstateRTTs float64
 	// IgnoreRTTRounds answers no measured round's probe.
 	IgnoreRTTRounds bool
+	// LoseSettleAnswers drops every settle answer as if lost on the way
+	// (market.Knobs.LoseSettleAnswer): the requester has logged its
+	// receipts and vouchers, this provider has nothing of them.
+	LoseSettleAnswers bool
 }
 
 // SetBadActor makes node i misbehave as b from now on; the zero BadActor
@@ -100,8 +104,9 @@ func (a *actor) now() BadActor {
 // time it is called.
 func (a *actor) knobs() *node.Knobs {
 	return &node.Knobs{
-		Market: market.Knobs{BeforeAward: a.beforeAward, RunBegan: a.runBegan, RTTRow: a.rttRow},
-		Run:    run.ServerKnobs{BeforeAnswer: a.beforeAnswer, BeforeRun: a.beforeRun, BeforeList: a.beforeList, BeforeSend: a.beforeSend},
+		Market: market.Knobs{BeforeAward: a.beforeAward, RunBegan: a.runBegan, RTTRow: a.rttRow,
+			LoseSettleAnswer: func(string) bool { return a.now().LoseSettleAnswers }},
+		Run: run.ServerKnobs{BeforeAnswer: a.beforeAnswer, BeforeRun: a.beforeRun, BeforeList: a.beforeList, BeforeSend: a.beforeSend},
 	}
 }
 

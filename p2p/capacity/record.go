@@ -148,6 +148,12 @@ type Record struct {
 	// (version 2). A class not listed is advertised unverified. Records from
 	// before the field list none; their CPU classes are provable anyway.
 	Provable []string `json:"provable,omitempty"`
+	// Wallet, optional, is the provider's payout wallet (0x address), and
+	// WalletSig its proof that the provider holds the wallet's key
+	// (scheduler/offers VerifyPayout): what `gpumesh offers --staked`
+	// checks on chain. Records before the fields name none.
+	Wallet    string `json:"wallet,omitempty"`
+	WalletSig string `json:"wallet_sig,omitempty"`
 }
 
 // Domain implements record.Record.
@@ -270,6 +276,9 @@ func (r *Record) Validate(now time.Time, maxSkew time.Duration) error {
 		if !namePattern.MatchString(c) {
 			bad("provable class %q", c)
 		}
+	}
+	if err := ValidPayout(r.Wallet, r.WalletSig); err != nil {
+		bad("%v", err)
 	}
 	if len(r.Proofs) > 8 {
 		bad("%d proofs, at most 8", len(r.Proofs))

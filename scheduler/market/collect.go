@@ -25,7 +25,7 @@ func (d *driver) collect(ctx context.Context) bool {
 	closeNow := func(why string) bool {
 		j.mu.Lock()
 		j.closed = true
-		j.event("closed", "", "bidding closed %s with %s", why, human.Plural(len(j.received), "bid"))
+		j.event("closed", "", "bidding closed %s with %s%s", why, human.Plural(len(j.received), "bid"), prefixed("; ", j.refusalSummary()))
 		j.mu.Unlock()
 		return true
 	}

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
@@ -29,6 +30,11 @@ type job struct {
 	changed  chan struct{}      // closed and replaced at every event
 	cancel   context.CancelFunc // ends everything the job does; nil until it runs
 	log      *jobLog            // the work's log lines, on disk; nil until the work starts
+
+	// stakes are the payout wallets' eligibility read for a staked job,
+	// and refused its refused bids by label (stake.go).
+	stakes  map[common.Address]bool
+	refused map[string]map[peer.ID]bool
 
 	// nets are each run's last job-network counters (netfailover.go).
 	nets map[*member]run.NetCounters
@@ -52,6 +58,9 @@ type received struct {
 	bid  *gossip.Bid
 	from peer.ID
 	at   time.Time
+	// wallet is the payout wallet the bid named with a valid proof; its
+	// receipts' vouchers pay no other.
+	wallet common.Address
 }
 
 // newJob is a job for req, as published, not yet in the index.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/p2p/coord"
@@ -121,6 +122,9 @@ type member struct {
 	// ranks; replaces is the provider it replaced.
 	attempt  int
 	replaces peer.ID
+	// wallet is the payout wallet its bid named (with a valid proof), the
+	// zero address if none: its receipts' vouchers pay no other.
+	wallet common.Address
 }
 
 // newMember is the member the i-th bid of bids (a job's or a failover
@@ -128,7 +132,7 @@ type member struct {
 func newMember(req string, bids []received, i int) *member {
 	b := bids[i]
 	return &member{bid: i, peer: b.from, req: req, addrs: b.bid.Addrs, price: b.bid.Price, class: b.bid.Class, coord: b.bid.Coord,
-		workers: b.bid.Workers}
+		workers: b.bid.Workers, wallet: b.wallet}
 }
 
 // propose turns placement's choice into the cluster's members, ranks in

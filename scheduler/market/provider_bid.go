@@ -64,6 +64,9 @@ func (p *provider) consider(ctx context.Context, requester peer.ID, req *gossip.
 	if hasCoord {
 		bid.Coord = &co
 	}
+	if st := p.d.Settle; st != nil {
+		bid.Wallet, bid.WalletSig = st.payoutProof(p.self)
+	}
 	if life := bid.Expires.Sub(bid.Sent); life > gossip.MaxMessageLife {
 		bid.Expires = bid.Sent.Add(gossip.MaxMessageLife)
 	}

@@ -26,6 +26,10 @@ type Knobs struct {
 	// measured round, before it is signed: it returns the row to send,
 	// or silent true to send nothing (the stream is reset).
 	RTTRow func(job string, row []gossip.PeerRTT) (out []gossip.PeerRTT, silent bool)
+	// LoseSettleAnswer, if set, is asked for each settle answer read:
+	// true resets the stream at once, as if the answer had been lost on
+	// the way, with nothing of it logged.
+	LoseSettleAnswer func(job string) bool
 }
 
 // knobLabel is what an award declined by Knobs.BeforeAward is counted

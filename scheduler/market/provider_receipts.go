@@ -55,6 +55,11 @@ func (p *provider) handleSettle(s network.Stream) {
 	}
 	if st := p.d.Settle; st != nil {
 		offer.Payout = st.address().Hex()
+		if payer != (common.Address{}) {
+			if offer.Held, err = st.held(p.d.Ledger, payer); err != nil {
+				offer = settleOffer{Error: err.Error()}
+			}
+		}
 	}
 	issued := map[string][]byte{}
 	for _, sg := range receipts {
@@ -72,8 +77,12 @@ func (p *provider) handleSettle(s network.Stream) {
 		return
 	}
 	var ans settleAnswer
-	if err := readJSON(r, maxSettleBytes, &ans); err != nil {
+	if err := readJSON(r, maxSettleAnswerBytes, &ans); err != nil {
 		p.log.Info("receipts not countersigned", "job", req.Job, "requester", short(remote), "err", err)
+		_ = s.Reset()
+		return
+	}
+	if lose := p.d.Knobs.LoseSettleAnswer; lose != nil && lose(req.Job) {
 		_ = s.Reset()
 		return
 	}
@@ -97,10 +106,22 @@ func (p *provider) handleSettle(s network.Stream) {
 	if st := p.d.Settle; st != nil && payer != (common.Address{}) {
 		defer st.lockPeer(payer, true)() // check and log this channel's vouchers one settlement at a time
 	}
-	recs, verr := p.takeVouchers(remote, payer, vs, ans.Vouchers)
-	if len(vs) > 0 {
+	paid, wire, fresh := vs, ans.Vouchers, vs
+	if len(ans.Resent) > 0 && p.d.Settle != nil && payer != (common.Address{}) && len(vs) > 0 {
+		// Bad resent pairs are all ignored (the answer's own receipts are
+		// logged as ever, its vouchers checked without them).
+		if all, rwire, rfresh, err := openResent(p.d.Ledger, p.self, remote, ans.Resent); err != nil {
+			p.violation(remote, "resent voucher", err)
+		} else {
+			paid, wire = append(all, vs...), append(rwire, ans.Vouchers...)
+			fresh = append(rfresh, vs...)
+			p.log.Info("missed vouchers resent", "job", req.Job, "requester", short(remote), "vouchers", len(all), "receipts_new", len(rfresh))
+		}
+	}
+	recs, verr := p.takeVouchers(remote, payer, paid, wire)
+	if len(fresh) > 0 {
 		actx, acancel := context.WithTimeout(ctx, streamTimeout)
-		_, err := p.d.Ledger.AppendWithVouchers(actx, vs, recs)
+		_, err := p.d.Ledger.AppendWithVouchers(actx, fresh, recs)
 		acancel()
 		if err != nil {
 			reply(s, false, "log the receipts: "+err.Error())

@@ -84,6 +84,9 @@ type settleOffer struct {
 	Error    string   `json:"error,omitempty"`
 	// Payout is the provider's wallet address, which vouchers pay.
 	Payout string `json:"payout,omitempty"`
+	// Held is the latest voucher the provider holds on the payer's
+	// channel, so the requester can resend what it missed (resend.go).
+	Held *heldVoucher `json:"held,omitempty"`
 }
 
 type settleAnswer struct {
@@ -91,6 +94,10 @@ type settleAnswer struct {
 	Refused       map[string]string `json:"refused,omitempty"`
 	// Vouchers are settle.SignedVoucher wire bytes, one per countersigned receipt.
 	Vouchers [][]byte `json:"vouchers,omitempty"`
+	// Resent are vouchers signed earlier that the provider's Held shows
+	// it missed, with their receipts, oldest first; they come before
+	// Vouchers in nonce order (resend.go).
+	Resent []resentVoucher `json:"resent,omitempty"`
 }
 
 // errDisputed: the requester refused some of the provider's receipts.
@@ -214,6 +221,12 @@ func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcom
 		_ = s.Reset()
 		return nil, fmt.Errorf("the offer of %s: %w", short(mb.peer), err)
 	}
+	if mb.wallet != (common.Address{}) && payout != mb.wallet {
+		err := fmt.Errorf("payout wallet %s is not %s, which its bid named", payout.Hex(), mb.wallet.Hex())
+		d.d.Book.Record(mb.peer, reputation.Violation, "receipt offer: "+err.Error())
+		_ = s.Reset()
+		return nil, fmt.Errorf("the offer of %s: %w", short(mb.peer), err)
+	}
 	if st := d.d.Settle; st != nil && payout != (common.Address{}) {
 		defer st.lockPeer(payout, false)() // this channel's vouchers go out one settlement at a time, Ack to Ack
 	}
@@ -250,6 +263,13 @@ func (d *driver) settleOnce(ctx context.Context, mb *member, k int, o run.Outcom
 	for _, rk := range mb.ranks {
 		if !seen[rk] && !offered[rk] {
 			ans.Refused["rank-"+fmt.Sprint(rk)] = "no receipt for this rank"
+		}
+	}
+	if st := d.d.Settle; st != nil && payout != (common.Address{}) && offer.Held != nil && len(signed) > 0 {
+		// Read before this answer's vouchers are signed: those go out anyway.
+		if ans.Resent, err = st.missed(d.d.Ledger, mb.peer, payout, offer.Held.Nonce); err != nil {
+			d.d.Log.Warn("missed vouchers not resent", "provider", short(mb.peer), "err", err)
+			ans.Resent = nil
 		}
 	}
 	// Logged here before the provider gets them: what we acknowledge, we

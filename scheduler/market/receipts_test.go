@@ -94,13 +94,15 @@ func FuzzSettleMessages(f *testing.F) {
 	f.Add([]byte(`{"receipts":["AQID"],"error":""}`))
 	f.Add([]byte(`{"countersigned":["AQID"],"refused":{"a":"b"}}`))
 	f.Add([]byte(`{"ok":false,"reason":"busy"}`))
+	f.Add([]byte(`{"receipts":["AQID"],"payout":"0x5FbDB2315678afecb367f032d93F642f64180aa3","held":{"nonce":3,"cumulative":"30000"}}`))
+	f.Add([]byte(`{"countersigned":["AQID"],"vouchers":["AQID"],"resent":[{"receipt":"AQID","voucher":"AQID"}]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		framed := appendUvarint(nil, uint64(len(data)))
 		framed = append(framed, data...)
 		for _, tc := range []struct {
 			v     any
 			limit int
-		}{{&settleRequest{}, maxSettleRequestBytes}, {&settleOffer{}, maxSettleBytes}, {&settleAnswer{}, maxSettleBytes}} {
+		}{{&settleRequest{}, maxSettleRequestBytes}, {&settleOffer{}, maxSettleBytes}, {&settleAnswer{}, maxSettleAnswerBytes}} {
 			err := readJSON(bufio.NewReader(bytes.NewReader(framed)), tc.limit, tc.v)
 			if err != nil {
 				continue

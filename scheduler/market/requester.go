@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 
@@ -180,6 +181,9 @@ func (r *requester) Submit(ctx context.Context, spec Spec) (JobView, error) {
 	if err != nil {
 		return JobView{}, fmt.Errorf("%w: %w", ErrBadSpec, err)
 	}
+	if err := r.checkStakeable(spec); err != nil {
+		return JobView{}, err
+	}
 	if err := r.coverJob(ctx, req); err != nil {
 		return JobView{}, err
 	}
@@ -289,15 +293,29 @@ func (r *requester) takeBid(p peer.ID, b *gossip.Bid) (bool, string) {
 	if j == nil {
 		return false, "unknown_job"
 	}
-	ok, reason := j.file(p, b)
+	if !j.open() {
+		return false, "bidding_closed"
+	}
+	if reason := r.screenStake(j, p, b); reason != "" {
+		return false, reason
+	}
+	wallet, _ := bidWallet(p, b) // a bad proof names no wallet: its vouchers go where the receipts say
+	ok, reason := j.file(p, b, wallet)
 	if reason == "replayed" {
 		r.d.Book.Record(p, reputation.Violation, "replayed bid")
 	}
 	return ok, reason
 }
 
+// open reports whether j still takes bids.
+func (j *job) open() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return !j.closed && time.Now().Before(j.req.BidDeadline)
+}
+
 // file keeps b from p, replacing p's older bid, or says why not.
-func (j *job) file(p peer.ID, b *gossip.Bid) (bool, string) {
+func (j *job) file(p peer.ID, b *gossip.Bid, wallet common.Address) (bool, string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	switch {
@@ -310,9 +328,9 @@ func (j *job) file(p peer.ID, b *gossip.Bid) (bool, string) {
 		if b.Seq <= j.received[k].bid.Seq {
 			return false, "replayed"
 		}
-		j.received[k] = received{bid: b, from: p, at: time.Now()} // a newer bid replaces the old one
+		j.received[k] = received{bid: b, from: p, at: time.Now(), wallet: wallet} // a newer bid replaces the old one
 	} else {
-		j.received = append(j.received, received{bid: b, from: p, at: time.Now()})
+		j.received = append(j.received, received{bid: b, from: p, at: time.Now(), wallet: wallet})
 	}
 	est := ""
 	if b.Coord != nil && j.req.Coord != nil {

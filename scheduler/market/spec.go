@@ -119,6 +119,12 @@ type Spec struct {
 	// ping in the measured round where there was one, else predicted from
 	// network coordinates. 0 (the default) ignores it.
 	RequesterRTTCost float64 `json:"requester_rtt_cost,omitempty" yaml:"requester_rtt_cost"`
+	// Staked asks for staked providers only: a provider's bid must name
+	// its payout wallet with the wallet's proof, and the wallet's stake
+	// on the Settlement contract must make it eligible (isEligible: the
+	// contract's minimum stake, less pending unstaking). Needs settlement
+	// with a chain client on the requesting node.
+	Staked bool `json:"staked,omitempty" yaml:"staked"`
 }
 
 // maxRequesterRTTCost bounds Spec.RequesterRTTCost: at 1,000 USD per

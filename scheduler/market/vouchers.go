@@ -16,6 +16,7 @@ import (
 	"github.com/gpumesh/gpumesh/gossip"
 	"github.com/gpumesh/gpumesh/ledger"
 	"github.com/gpumesh/gpumesh/ledger/settle"
+	"github.com/gpumesh/gpumesh/scheduler/offers"
 	"github.com/gpumesh/gpumesh/scheduler/pricing"
 	"github.com/gpumesh/gpumesh/scheduler/run"
 )
@@ -36,6 +37,9 @@ type Settlement struct {
 	Wallet *ecdsa.PrivateKey
 	// Escrow reads a requester's escrow; nil checks none.
 	Escrow settle.EscrowReader
+	// Stake reads a provider wallet's eligibility, for jobs that ask for
+	// staked providers (Spec.Staked); nil refuses such jobs.
+	Stake offers.StakeChecker
 
 	// mu serializes a requester's voucher signing: read the channel's
 	// latest, sign the next, record it.
@@ -49,6 +53,10 @@ type Settlement struct {
 	// while that peer settles with it the other way must not wait on itself.
 	peersMu sync.Mutex
 	peers   map[peerLock]*sync.Mutex
+
+	// proofOnce signs the payout wallet's proof for bids once.
+	proofOnce             sync.Once
+	proofWallet, proofSig string
 }
 
 // peerLock names a settlement lock: the counterparty wallet, and whether

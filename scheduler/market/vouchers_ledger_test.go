@@ -28,7 +28,7 @@ type voucherPair struct {
 	n               int
 }
 
-func newVoucherPair(t *testing.T) *voucherPair {
+func newVoucherPair(t testing.TB) *voucherPair {
 	t.Helper()
 	vp := &voucherPair{}
 	vp.reqKey, _, _ = crypto.GenerateEd25519Key(rand.Reader)
@@ -53,7 +53,7 @@ func newVoucherPair(t *testing.T) *voucherPair {
 }
 
 // receipt is a countersigned receipt of seconds of work.
-func (vp *voucherPair) receipt(t *testing.T, seconds int) ledger.Verified {
+func (vp *voucherPair) receipt(t testing.TB, seconds int) ledger.Verified {
 	t.Helper()
 	vp.n++
 	start := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -76,7 +76,7 @@ func (vp *voucherPair) receipt(t *testing.T, seconds int) ledger.Verified {
 }
 
 // sign has the requester sign and log vouchers for vs.
-func (vp *voucherPair) sign(t *testing.T, vs ...ledger.Verified) [][]byte {
+func (vp *voucherPair) sign(t testing.TB, vs ...ledger.Verified) [][]byte {
 	t.Helper()
 	rcs := make([]ledger.Receipt, len(vs))
 	for i, v := range vs {

@@ -145,6 +145,8 @@ var fields = []fieldSpec{
 		num: func(o *Offer) (float64, bool) { return o.GFLOPS, true }},
 	{Field: Field{Name: "verified", Type: TypeBool, Doc: "whether the class is checked by proof-of-compute: the provider answers challenges for it (a CPU class, or a GPU class with a proof helper), and requesters challenge it before an award"},
 		boolean: func(o *Offer) bool { return o.Verified }},
+	{Field: Field{Name: "staked", Type: TypeBool, Doc: "whether the provider's payout wallet is staked enough on the settlement contract (isEligible) for jobs that ask for staked providers; checked on chain by the searching node"},
+		boolean: func(o *Offer) bool { return o.Staked }},
 	{Field: Field{Name: attrPrefix + "<key>", Type: TypeAttr, Doc: "provider attribute: strings for =, !=, in, notin; numbers for <, <=, >, >=; a missing one matches only != and notin"}},
 }
 
@@ -648,6 +650,19 @@ func (c clause) String() string {
 	b.WriteString(string(c.op))
 	b.WriteString(quote(c.vals[0].text))
 	return b.String()
+}
+
+// Uses reports whether a clause of f tests the field named name.
+func (f *Filter) Uses(name string) bool {
+	if f == nil {
+		return false
+	}
+	for _, c := range f.clauses {
+		if fields[c.field].Name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Match reports whether o passes every clause of f.

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/p2p/capacity"
@@ -62,6 +63,13 @@ type Offer struct {
 	// = all challenges it before an award, and one that fails is not
 	// awarded. False: the class is the provider's word only.
 	Verified bool `json:"verified"`
+	// Wallet is the provider's payout wallet, when its record names one
+	// with a valid proof (VerifyPayout); empty otherwise.
+	Wallet string `json:"wallet,omitempty"`
+	// Staked says the searching node checked Wallet on chain and its stake
+	// makes it eligible for jobs that ask for staked providers. False
+	// without a wallet, or when the node has no settlement chain to ask.
+	Staked bool `json:"staked,omitempty"`
 	// Coord is the provider's network coordinate, if known.
 	Coord *coord.Coordinate `json:"coord,omitempty"`
 	// Addrs are the provider's addresses.
@@ -76,6 +84,10 @@ type Offer struct {
 // coordinate (nil if it has none yet), used for RTTms.
 func FromRecord(id peer.ID, r *capacity.Record, mine *coord.Coordinate, now time.Time) []Offer {
 	var out []Offer
+	wallet := ""
+	if w, err := VerifyPayout(id, r.Wallet, r.WalletSig); err == nil && w != (common.Address{}) {
+		wallet = w.Hex()
+	}
 	index := map[string]int{}
 	for _, d := range r.Devices {
 		i, ok := index[d.Class]
@@ -94,6 +106,7 @@ func FromRecord(id peer.ID, r *capacity.Record, mine *coord.Coordinate, now time
 				RTTms:      -1,
 				Coord:      r.Coord,
 				Addrs:      r.Addrs,
+				Wallet:     wallet,
 				Seq:        r.Seq,
 				Expires:    r.Expires,
 			}

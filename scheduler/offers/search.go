@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/p2p/capacity"
@@ -34,7 +35,15 @@ type Query struct {
 	Mine *coord.Coordinate
 	// Now is the time offers are judged at (availability hours); time.Now if zero.
 	Now time.Time
+	// Stake, if set, checks the payout wallet of every offer that names
+	// one on chain, for Offer.Staked and the staked field; a filter
+	// that tests staked without it is refused (ErrNoStakeChecker).
+	Stake StakeChecker
 }
+
+// ErrNoStakeChecker says a filter tests staked on a node without a
+// settlement chain to check stakes on.
+var ErrNoStakeChecker = errors.New("staked: this node has no settlement chain client to check stakes on (settlement.contract and anchor.rpc_url)")
 
 // Result is what a search found.
 type Result struct {
@@ -49,6 +58,9 @@ type Result struct {
 	// Partial is set when the search ran out of time: what was found so
 	// far is returned.
 	Partial bool `json:"partial,omitempty"`
+	// StakeError, when set, is why the stake of some payout wallets could
+	// not be read on chain: their offers count as not staked.
+	StakeError string `json:"stake_error,omitempty"`
 }
 
 // Search finds the offers matching q through f: it chooses the capability
@@ -63,6 +75,13 @@ func Search(ctx context.Context, f Finder, q Query) (Result, error) {
 		hints = q.Filter.Hints()
 	}
 	var res Result
+	if q.Stake == nil && q.Filter.Uses("staked") {
+		return res, ErrNoStakeChecker
+	}
+	var st *stakes
+	if q.Stake != nil {
+		st = &stakes{chain: q.Stake, seen: map[common.Address]bool{}}
+	}
 	if hints.None { // the filter contradicts itself: nothing can match
 		res.Offers = []Offer{}
 		return res, nil
@@ -74,8 +93,11 @@ func Search(ctx context.Context, f Finder, q Query) (Result, error) {
 	var all []Offer
 	findCtx, enough := context.WithCancel(ctx)
 	defer enough()
-	st, err := f.Find(findCtx, keys, q.Enough, func(found capacity.Found) {
+	stats, err := f.Find(findCtx, keys, q.Enough, func(found capacity.Found) {
 		for _, o := range FromRecord(found.Peer, found.Record, q.Mine, q.Now) {
+			if st != nil && o.Wallet != "" {
+				o.Staked = st.eligible(ctx, common.HexToAddress(o.Wallet))
+			}
 			if q.Filter == nil || q.Filter.Match(o) {
 				all = append(all, o)
 			}
@@ -84,7 +106,10 @@ func Search(ctx context.Context, f Finder, q Query) (Result, error) {
 			enough()
 		}
 	})
-	res.Stats = st
+	res.Stats = stats
+	if st != nil && st.err != nil {
+		res.StakeError = st.err.Error()
+	}
 	switch {
 	case err == nil:
 	case ctx.Err() == nil && errors.Is(err, context.Canceled): // enough found

@@ -16,6 +16,7 @@ import (
 func newOffersCmd(g *globals) *cobra.Command {
 	var order string
 	var limit int
+	var staked bool
 	cmd := &cobra.Command{
 		Use:   "offers [FILTER]",
 		Short: "Search the network's capacity",
@@ -27,9 +28,14 @@ A filter is clauses joined by spaces, all of which must hold:
   gpumesh offers 'gpu_class=A100-80GB num_gpus>=4 vram_gb>=40 price<=1.2 region in [EU,US]'
 Operators: = != < <= > >= in [a,b] notin [a,b]. Fields:
 ` + fieldHelp() + `
---order sorts by fields, '-' for descending: --order=-num_gpus,price.`,
+--order sorts by fields, '-' for descending: --order=-num_gpus,price.
+--staked shows only providers whose payout wallet is staked on the settlement
+contract (the same as the clause staked=true; the node checks on chain).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			filter := strings.Join(args, " ")
+			if staked {
+				filter = strings.TrimSpace(filter + " staked=true")
+			}
 			// Check the filter here first: a typo is a usage error (exit 2)
 			// even before a node is asked.
 			if _, err := offers.Parse(filter); err != nil {
@@ -62,6 +68,7 @@ Operators: = != < <= > >= in [a,b] notin [a,b]. Fields:
 	}
 	cmd.Flags().StringVar(&order, "order", "", "sort by these fields, '-' for descending (default price,rtt_ms)")
 	cmd.Flags().IntVar(&limit, "limit", 0, "show at most this many offers (0 = all)")
+	cmd.Flags().BoolVar(&staked, "staked", false, "only providers whose payout wallet is staked on the settlement contract (isEligible), checked on chain by the node")
 	return cmd
 }
 
@@ -112,6 +119,9 @@ func printOffers(g *globals, res offers.Result) {
 	fmt.Fprintf(g.stdout, "%s; %s", shown, how)
 	if res.Partial {
 		fmt.Fprint(g.stdout, "; the search timed out, results may be incomplete")
+	}
+	if res.StakeError != "" {
+		fmt.Fprintf(g.stdout, "; some stakes could not be read, those offers count as not staked: %s", res.StakeError)
 	}
 	fmt.Fprintln(g.stdout)
 }

@@ -39,6 +39,7 @@ type submitFlags struct {
 	audit                          float64
 	perDevice                      bool
 	requesterRTTCost               float64
+	staked                         bool
 }
 
 func newSubmitCmd(g *globals) *cobra.Command {
@@ -56,7 +57,7 @@ JOBFILE is YAML (JSON when it ends in .json; '-' reads stdin) with the keys
 workers, gpus, pool, class, min_vram_gb, cpu_cores, ram_gb, max_rtt,
 regions, max_price, duration, executor, workload, urgency, bid_window,
 min_reputation, module, image, command, args, inputs, env (a map), failover,
-audit and per_device; an unknown key is an error. A job file's image that is a
+audit, per_device, requester_rtt_cost and staked; an unknown key is an error. A job file's image that is a
 relative path to a file is read from the job file's folder. Flags given override the file.
 
   gpumesh submit --workers 4 --class A100-80GB --max-rtt 40ms --max-price 1.5
@@ -158,6 +159,7 @@ bad job spec.`,
 	fl.Float64Var(&f.audit, "audit", 0, "share of ranks, 0 to 1, this node runs again itself to check the outputs a provider returns (wasm only; default the node's market.default_audit)")
 	fl.StringVar(&f.failover, "failover", "", "what a provider lost mid-job costs: restart (its ranks start again on the next-best provider and, in a networked process job, every other rank starts again too; default), replace (only the lost ranks start again; for elastic engines) or none (the job fails)")
 	fl.Float64Var(&f.requesterRTTCost, "requester-rtt-cost", 0, "weigh each worker's RTT to this node against price, for work that moves data in and out: USD per device-hour a worker's ask counts as higher per ms of RTT (0.01: 50 ms further must ask $0.50 less); ranks bids only, the ask is what is paid (default 0, ignored)")
+	fl.BoolVar(&f.staked, "staked", false, "take bids only from providers whose payout wallet is staked on the settlement contract (isEligible); needs settlement with a chain client on this node")
 	fl.BoolVar(&f.perDevice, "per-device", false, "run one process of the command, or one container of the image, per device a worker holds, each with its own CUDA_VISIBLE_DEVICES and LOCAL_RANK, RANK over all of them (process and docker executors)")
 	return cmd
 }
@@ -213,6 +215,9 @@ func buildSpec(cmd *cobra.Command, file string, f submitFlags, workArgs []string
 	}
 	if set("requester-rtt-cost") {
 		spec.RequesterRTTCost = f.requesterRTTCost
+	}
+	if set("staked") {
+		spec.Staked = f.staked
 	}
 	if set("class") {
 		spec.Class = f.class

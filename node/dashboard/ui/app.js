@@ -445,8 +445,61 @@ async function send(msgSel, method, path, body, okText) {
 
 // ---- Ledger ----
 const ledgerState = { verified: {} };
+
+// units is an amount of token base units (a decimal string, any size) with
+// decimals places, to at most 6 decimals: 1002500 with 6 is "1.002500".
+function units(s, decimals) {
+  if (s === undefined || s === null || s === "") return "—";
+  let v;
+  try { v = BigInt(s); } catch (e) { return "?"; }
+  const neg = v < 0n; if (neg) v = -v;
+  const d = BigInt(decimals || 0), scale = 10n ** d;
+  const whole = v / scale;
+  let frac = (v % scale).toString().padStart(Number(d), "0").slice(0, 6);
+  return (neg ? "−" : "") + whole.toString() + (frac ? "." + frac : "");
+}
+
+// sumUnits adds decimal strings exactly.
+const sumUnits = (xs) => xs.reduce((a, x) => { try { return a + BigInt(x || "0"); } catch (e) { return a; } }, 0n).toString();
+
+// settlementCards are the Ledger page's settlement parts: the wallet with
+// its escrow and stake on chain, and each voucher channel held or signed.
+function settlementCards(bal) {
+  const w = bal.wallet, chans = bal.vouchers || [];
+  if (!w && !chans.length) {
+    return { wallet: `<p class="empty">Settlement off: receipts are recorded, nothing is paid on chain ([settlement] contract in the config).</p>`, vouchers: "" };
+  }
+  const dec = w ? w.decimals : 6;
+  const held = chans.filter((c) => c.role === "held"), signed = chans.filter((c) => c.role === "signed");
+  let wallet = "";
+  if (w) {
+    const elig = w.eligible === undefined ? "" : w.eligible ? " " + badge("eligible for staked jobs", "good") : " " + badge("below the minimum stake", "warn");
+    wallet = `<dl class="kv" id="lg-wallet-kv">
+      <dt>Wallet</dt><dd><code id="lg-wallet-address">${esc(w.address)}</code></dd>
+      <dt>Token</dt><dd><code title="${esc(w.token)}">${esc(short(w.token))}</code> on chain ${esc(w.chain_id)}, contract <code title="${esc(w.contract)}">${esc(short(w.contract))}</code></dd>
+      <dt>Escrow</dt><dd id="lg-escrow">${esc(units(w.escrow, dec))}${w.pending_withdrawal && w.pending_withdrawal !== "0" ? ` (${esc(units(w.pending_withdrawal, dec))} asked back, waiting out the notice)` : ""}</dd>
+      <dt>Stake</dt><dd id="lg-stake">${esc(units(w.stake, dec))}${elig}</dd>
+      <dt>In the wallet</dt><dd>${esc(units(w.balance, dec))}</dd>
+      ${w.chain_error ? `<dt>Chain</dt><dd class="msg err" id="lg-chain-error">${esc(w.chain_error)}</dd>` : ""}</dl>`;
+  }
+  const redeemable = sumUnits(held.map((c) => c.redeemable));
+  const row = (c) => {
+    const other = c.role === "held" ? c.requester : c.provider;
+    const red = c.role === "held"
+      ? `<td class="num">${esc(units(c.redeemed, dec))}</td><td class="num">${esc(units(c.redeemable, dec))}</td><td>${c.redemption ? stateBadge(c.redemption) + (c.tx ? ` <code title="${esc(c.tx)}">${esc(short(c.tx))}</code>` : "") + (c.redeemed_at ? " " + when(c.redeemed_at) : "") : "none yet"}</td>`
+      : `<td class="num">—</td><td class="num">—</td><td>—</td>`;
+    return `<tr data-channel="${esc(c.role)}"><td>${esc(c.role === "held" ? "held (paid to you)" : "signed (you pay)")}</td><td><code title="${esc(other)}">${esc(short(other))}</code></td><td class="num">${esc(c.nonce)}</td><td class="num">${esc(units(c.cumulative, dec))}</td>${red}</tr>`;
+  };
+  const n = (k, word) => `${k} ${word}${k === 1 ? "" : "s"}`;
+  const count = (cs) => cs.reduce((a, c) => a + (c.nonce || 0), 0);
+  const vouchers = `<p id="lg-voucher-summary">held: ${esc(n(held.length, "channel"))}, ${esc(n(count(held), "voucher"))}; signed: ${esc(n(signed.length, "channel"))}, ${esc(n(count(signed), "voucher"))}; redeemable now <b id="lg-redeemable">${esc(units(redeemable, dec))}</b></p>` +
+    (chans.length
+      ? `<table id="lg-vouchers-table"><tr><th>Channel</th><th>Counterparty wallet</th><th class="num">Vouchers</th><th class="num">Cumulative</th><th class="num">Redeemed</th><th class="num">Redeemable</th><th>Last redemption</th></tr>${chans.map(row).join("")}</table>`
+      : `<p class="empty">No vouchers yet: each receipt of a settled job comes with one.</p>`);
+  return { wallet, vouchers };
+}
 pages.ledger = {
-  shell: () => `<div class="grid" id="lg-balances"></div><div class="card"><h2>Receipts</h2><div id="lg-receipts"></div></div><div class="card" id="lg-receipt" hidden></div><div class="card"><h2>Anchors</h2><div id="lg-anchor-status"></div><div id="lg-anchors"></div></div>`,
+  shell: () => `<div class="grid" id="lg-balances"></div><div class="card"><h2>Settlement</h2><div id="lg-wallet"></div><div id="lg-vouchers"></div></div><div class="card"><h2>Receipts</h2><div id="lg-receipts"></div></div><div class="card" id="lg-receipt" hidden></div><div class="card"><h2>Anchors</h2><div id="lg-anchor-status"></div><div id="lg-anchors"></div></div>`,
   mount(root) {
     root.addEventListener("click", async (ev) => {
       const tr = ev.target.closest("tr[data-receipt]");
@@ -473,6 +526,9 @@ pages.ledger = {
       stat("Net", micros(sum("net")), pools.length ? pools.map((p) => `${esc(p.pool)} ${esc(micros(p.net))}`).join(" · ") : "no receipts yet", "lg-net"),
       stat("Ledger", esc(rec.size) + " entries", rec.anchored ? `${esc(rec.anchored)} anchored on chain` : "none anchored yet", "lg-size"),
     ].join("");
+    const sc = settlementCards(bal);
+    $("#lg-wallet", root).innerHTML = sc.wallet;
+    $("#lg-vouchers", root).innerHTML = sc.vouchers;
     const rows = rec.receipts || [];
     $("#lg-receipts", root).innerHTML = rows.length
       ? `<table id="lg-receipts-table"><tr><th>#</th><th>Logged</th><th>Side</th><th>Job</th><th>Counterparty</th><th>Devices</th><th class="num">GPU time</th><th class="num">Unit price</th><th class="num">Amount</th><th>Status</th><th>Anchored</th></tr>${rows.map((r) => {

@@ -43,6 +43,7 @@ func TestB13Scale(t *testing.T) {
 			t.Fatalf("GPUMESH_B13_N: %q is not a size of at least 20", f)
 		}
 		p := defaultScaleParams(n)
+		p.MemoryOnly = os.Getenv("GPUMESH_B13_MEMONLY") != ""
 		if v := os.Getenv("GPUMESH_B13_NAT"); v != "" { // see docs/scale.md, "The stall"
 			if p.NATShare, err = strconv.ParseFloat(v, 64); err != nil {
 				t.Fatalf("GPUMESH_B13_NAT: %v", err)
@@ -252,7 +253,18 @@ func protoRates(a, b snapshot) map[string]float64 {
 	return sum
 }
 
-// writeHeap writes a heap profile to GPUMESH_B13_HEAP, if set.
+// connsPerNode is the mean number of connections the running nodes hold.
+func connsPerNode(s *nodetest.Scale) float64 {
+	live := s.Live()
+	conns := 0
+	for _, i := range live {
+		conns += len(s.Nodes[i].Network().Host().Network().Conns())
+	}
+	return float64(conns) / float64(max(len(live), 1))
+}
+
+// writeHeap writes a heap profile to GPUMESH_B13_HEAP, if set, and the
+// goroutines grouped by stack to GPUMESH_B13_GOROUTINES, if set.
 func writeHeap(t *testing.T) {
 	path := os.Getenv("GPUMESH_B13_HEAP")
 	if path == "" {
@@ -266,6 +278,15 @@ func writeHeap(t *testing.T) {
 	defer f.Close()
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		t.Logf("heap profile: %v", err)
+	}
+	if path := os.Getenv("GPUMESH_B13_GOROUTINES"); path != "" {
+		g, err := os.Create(path)
+		if err != nil {
+			t.Logf("goroutine profile: %v", err)
+			return
+		}
+		defer g.Close()
+		_ = pprof.Lookup("goroutine").WriteTo(g, 1)
 	}
 }
 
@@ -284,8 +305,16 @@ func runScale(t *testing.T, p scaleParams) scaleMeasure {
 	})
 	s.WaitRoutingTables(t, 3, 5*time.Minute)
 	time.Sleep(p.Warmup)
-	m.MemPerNodeMB = float64(nodetest.Memory()) / float64(p.N) / (1 << 20)
+	mem := nodetest.ReadMemory()
+	perNodeMB := func(b uint64) float64 { return float64(b) / float64(p.N) / (1 << 20) }
+	m.MemPerNodeMB = perNodeMB(mem.Heap + mem.Stacks)
+	m.HeapPerNodeMB, m.StackPerNodeMB, m.RSSPerNodeMB = perNodeMB(mem.Heap), perNodeMB(mem.Stacks), perNodeMB(mem.RSS)
+	m.GoroutinesPerNode = float64(mem.Goroutines) / float64(p.N)
+	m.ConnsPerNode = connsPerNode(s)
 	writeHeap(t)
+	if p.MemoryOnly {
+		return m
+	}
 
 	a := takeSnapshot(s)
 	time.Sleep(p.Idle)

@@ -42,9 +42,12 @@ bench: build
 # (docs/scale.md, "Memory"): the default sizes are those that fit 24 GB.
 SCALE_N ?= 100,300
 SCALE_MEMONLY ?=
+# SCALE_WINDOWS=warmup,idle,load (e.g. 60s,60s,60s) shortens the phases
+# (default 90s,120s,120s of virtual time).
+SCALE_WINDOWS ?=
 SCALE_NAT ?= 0.3
 bench-scale:
-	GPUMESH_B13_N=$(SCALE_N) GPUMESH_B13_NAT=$(SCALE_NAT) GPUMESH_B13_MEMONLY=$(SCALE_MEMONLY) GPUMESH_B13_OUT=$(CURDIR)/bench/scale_results.json \
+	GPUMESH_B13_N=$(SCALE_N) GPUMESH_B13_NAT=$(SCALE_NAT) GPUMESH_B13_MEMONLY=$(SCALE_MEMONLY) GPUMESH_B13_WINDOWS=$(SCALE_WINDOWS) GPUMESH_B13_OUT=$(CURDIR)/bench/scale_results.json \
 		$(GO) test ./bench -run '^TestB13Scale$$' -count=1 -timeout 600m -v
 
 run: build

@@ -44,6 +44,11 @@ func TestB13Scale(t *testing.T) {
 		}
 		p := defaultScaleParams(n)
 		p.MemoryOnly = os.Getenv("GPUMESH_B13_MEMONLY") != ""
+		if v := os.Getenv("GPUMESH_B13_WINDOWS"); v != "" {
+			if p.Warmup, p.Idle, p.Load, err = parseWindows(v); err != nil {
+				t.Fatalf("GPUMESH_B13_WINDOWS: %v", err)
+			}
+		}
 		if v := os.Getenv("GPUMESH_B13_NAT"); v != "" { // see docs/scale.md, "The stall"
 			if p.NATShare, err = strconv.ParseFloat(v, 64); err != nil {
 				t.Fatalf("GPUMESH_B13_NAT: %v", err)
@@ -64,6 +69,22 @@ func TestB13Scale(t *testing.T) {
 		t.Logf("B13 N=%d done", n)
 	}
 	t.Log("\n" + scaleTable(results))
+}
+
+// parseWindows reads "warmup,idle,load" durations (GPUMESH_B13_WINDOWS,
+// e.g. "60s,60s,60s"): shorter windows for the large sizes.
+func parseWindows(v string) (warmup, idle, load time.Duration, err error) {
+	f := strings.Split(v, ",")
+	if len(f) != 3 {
+		return 0, 0, 0, fmt.Errorf("%q: want warmup,idle,load", v)
+	}
+	var d [3]time.Duration
+	for k, s := range f {
+		if d[k], err = time.ParseDuration(strings.TrimSpace(s)); err != nil || d[k] < 10*time.Second {
+			return 0, 0, 0, fmt.Errorf("%q: each window a duration of at least 10s", v)
+		}
+	}
+	return d[0], d[1], d[2], nil
 }
 
 // TestScaleChurnShort runs a small network with a third of its nodes
@@ -101,19 +122,26 @@ func TestScaleChurnShort(t *testing.T) {
 // declares a stall (see runWatched).
 const stallAfter = 3 * time.Minute
 
-// runWatched runs runScale in a synctest bubble under a watchdog. On this
-// Go (1.26.8) a bubble of ~100 nodes can stop: every goroutine durably
-// blocked, a time.Sleep pending, no deadlock report, and a virtual clock
-// that never moves again (docs/scale.md, "The stall"). The watchdog turns
-// that silent hang into a failure: when the virtual clock has not moved for
+// runWatched runs runScale in a synctest bubble under a watchdog. A bubble
+// whose virtual clock stops (a goroutine in it waiting on something that is
+// not a durable block, such as a real socket: docs/scale.md, "The stall")
+// hangs with no deadlock report. The watchdog turns that silent hang into a
+// failure: when the virtual clock has not moved for
 // stallAfter while the process used under a tenth of a core, it writes every
 // goroutine's stack to a file and panics, naming the file.
 func runWatched(t *testing.T, p scaleParams) scaleMeasure {
+	var m scaleMeasure
+	runWatchedFunc(t, func(t *testing.T) { m = runScale(t, p) })
+	return m
+}
+
+// runWatchedFunc runs f in a synctest bubble under the watchdog (see
+// runWatched).
+func runWatchedFunc(t *testing.T, f func(t *testing.T)) {
 	var clock atomic.Int64
 	done := make(chan struct{})
 	go watchdog(clock.Load, done)
 	defer close(done)
-	var m scaleMeasure
 	synctest.Test(t, func(t *testing.T) {
 		stop := make(chan struct{})
 		ticked := make(chan struct{})
@@ -128,11 +156,12 @@ func runWatched(t *testing.T, p scaleParams) scaleMeasure {
 				}
 			}
 		}()
-		m = runScale(t, p)
-		close(stop)
-		<-ticked
+		defer func() {
+			close(stop)
+			<-ticked
+		}()
+		f(t)
 	})
-	return m
 }
 
 // watchdog panics, after dumping every goroutine's stack, if clock stops
@@ -311,6 +340,8 @@ func runScale(t *testing.T, p scaleParams) scaleMeasure {
 	m.HeapPerNodeMB, m.StackPerNodeMB, m.RSSPerNodeMB = perNodeMB(mem.Heap), perNodeMB(mem.Stacks), perNodeMB(mem.RSS)
 	m.GoroutinesPerNode = float64(mem.Goroutines) / float64(p.N)
 	m.ConnsPerNode = connsPerNode(s)
+	t.Logf("B13 N=%d settled at %s (virtual): %.1f MiB/node heap+stacks (heap %.1f, stacks %.1f), RSS %.1f MiB/node, %.0f goroutines and %.1f connections per node",
+		p.N, time.Now().Format(time.TimeOnly), m.MemPerNodeMB, m.HeapPerNodeMB, m.StackPerNodeMB, m.RSSPerNodeMB, m.GoroutinesPerNode, m.ConnsPerNode)
 	writeHeap(t)
 	if p.MemoryOnly {
 		return m
@@ -321,6 +352,7 @@ func runScale(t *testing.T, p scaleParams) scaleMeasure {
 	b := takeSnapshot(s)
 	m.IdleMsgs, m.IdleBytes, m.IdleCPU = rates(a, b)
 	m.IdleProto = protoRates(a, b)
+	t.Logf("B13 N=%d idle window done at %s (virtual): %.2f msgs/s, %.0f B/s in per node", p.N, time.Now().Format(time.TimeOnly), m.IdleMsgs.Mean, m.IdleBytes.Mean)
 
 	boot0 := s.Meter(0).Totals().In
 	bootMsgs0 := b.msgs[0]

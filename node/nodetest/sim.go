@@ -125,7 +125,24 @@ type Sim struct {
 	cut   []atomic.Bool // per slot: every packet from or to it is lost (Cut)
 	total int           // address slots: n + Spare
 	dials atomic.Int64  // dial-only endpoints handed out (dialAddr)
+	// part, when set, is each slot's side of a partition: packets between
+	// two sides are lost (Partition, Heal).
+	part atomic.Pointer[[]int]
 }
+
+// Partition splits the network: from now on every packet between nodes
+// whose side(i) differ is lost (delayed past any run's end), until Heal.
+// Connections across the split time out as on a real cut link.
+func (s *Sim) Partition(side func(i int) int) {
+	sides := make([]int, s.total)
+	for i := range sides {
+		sides[i] = side(i)
+	}
+	s.part.Store(&sides)
+}
+
+// Heal ends a Partition: packets sent from now on cross again.
+func (s *Sim) Heal() { s.part.Store(nil) }
 
 // dialAddr is the address of a dial-only endpoint (a host that listens on
 // nothing: AutoNAT v2's dial-back host, see simQUIC): one past the node
@@ -387,6 +404,9 @@ func (s *Sim) latency(p *simnet.Packet) time.Duration {
 		return 0
 	}
 	if s.cut[from].Load() || s.cut[to].Load() {
+		return cutDelay
+	}
+	if sides := s.part.Load(); sides != nil && (*sides)[from] != (*sides)[to] {
 		return cutDelay
 	}
 	d := s.rtt[from*len(s.countries)+to] / 2

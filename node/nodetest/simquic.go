@@ -20,9 +20,9 @@ import (
 // host and for every host libp2p builds beside it.
 //
 // go-libp2p's own simlibp2p.QUICSimnet puts the simulated network into the
-// host's QUIC reuse options, but the AutoNAT v2 dial-back host that
-// libp2p.New builds beside every host copies the transports and not those
-// options: its dial-backs opened a real UDP socket (0.0.0.0, port 0) and
+// host's QUIC reuse options, but the AutoNAT v2 dial-back host (and the
+// AutoNAT v1 service's dialer) that libp2p.New builds beside a host copy
+// the transports and not those options: its dial-backs opened a real UDP socket (0.0.0.0, port 0) and
 // sent to the simulated peer's public address on the real network. Inside
 // a synctest bubble the goroutine reading that socket sits in IO wait, which
 // is not a durable block, so the bubble's clock never moved again: the stall

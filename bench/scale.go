@@ -107,7 +107,7 @@ func (m scaleMeasure) result(p scaleParams) Result {
 		Params: map[string]any{"nodes": p.N, "nat_share": p.NATShare, "requesters": p.Requesters, "jobs_per_s": p.JobRate,
 			"churn_per_min": p.ChurnPerMin, "abrupt_share": p.AbruptShare, "warmup_s": p.Warmup.Seconds(),
 			"idle_s": p.Idle.Seconds(), "load_s": p.Load.Seconds(),
-			"network": "x/simlibp2p QUIC, RIPE Atlas country RTTs (50 countries), virtual time (testing/synctest)",
+			"network": "QUIC on marcopolo/simnet (nodetest simQUIC), RIPE Atlas country RTTs (50 countries), virtual time (testing/synctest)",
 			"rates":   "per node per virtual second over the nodes that ran through the window; CPU is process CPU / live nodes"},
 		Target:  "per-node idle cost growing at most logarithmically with N; home node idle traffic < 5 kB/s at 100,000 nodes (by the model, docs/scale.md)",
 		Figures: f, Verdict: "measured"}

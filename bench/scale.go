@@ -23,6 +23,9 @@ type scaleParams struct {
 	// time, the idle window and the load window.
 	Warmup, Idle, Load time.Duration
 	Seed               uint64
+	// MemoryOnly ends the run once memory is measured, after settling
+	// (GPUMESH_B13_MEMONLY): the other figures stay zero.
+	MemoryOnly bool
 }
 
 // defaultScaleParams are B13's parameters at size n: 30% of the nodes
@@ -38,7 +41,11 @@ func defaultScaleParams(n int) scaleParams {
 type scaleMeasure struct {
 	N                             int
 	RunWall                       time.Duration // real time of the whole run
-	MemPerNodeMB                  float64
+	MemPerNodeMB                  float64       // heap in use + goroutine stacks, after settling
+	HeapPerNodeMB, StackPerNodeMB float64       // its two parts
+	RSSPerNodeMB                  float64       // resident set / N (what the machine's RAM holds)
+	GoroutinesPerNode             float64
+	ConnsPerNode                  float64 // connections a node holds, mean, when memory is measured
 	IdleMsgs, IdleBytes, IdleCPU  perNode // inbound gossip messages/s, inbound stream bytes/s, CPU ms/s
 	LoadMsgs, LoadBytes, LoadCPU  perNode
 	BootMsgs, BootBytes, BootConn float64 // node 0 under load: messages/s, bytes/s, connections
@@ -61,6 +68,11 @@ func (m scaleMeasure) result(p scaleParams) Result {
 	f := map[string]float64{
 		"nodes":                   float64(m.N),
 		"mem_per_node_mb":         m.MemPerNodeMB,
+		"heap_per_node_mb":        m.HeapPerNodeMB,
+		"stack_per_node_mb":       m.StackPerNodeMB,
+		"rss_per_node_mb":         m.RSSPerNodeMB,
+		"goroutines_per_node":     m.GoroutinesPerNode,
+		"conns_per_node":          m.ConnsPerNode,
 		"idle_in_msgs_per_s":      m.IdleMsgs.Mean,
 		"idle_in_msgs_per_s_max":  m.IdleMsgs.Max,
 		"idle_in_bytes_per_s":     m.IdleBytes.Mean,
@@ -95,7 +107,7 @@ func (m scaleMeasure) result(p scaleParams) Result {
 		Params: map[string]any{"nodes": p.N, "nat_share": p.NATShare, "requesters": p.Requesters, "jobs_per_s": p.JobRate,
 			"churn_per_min": p.ChurnPerMin, "abrupt_share": p.AbruptShare, "warmup_s": p.Warmup.Seconds(),
 			"idle_s": p.Idle.Seconds(), "load_s": p.Load.Seconds(),
-			"network": "x/simlibp2p QUIC, RIPE Atlas country RTTs (50 countries), virtual time (testing/synctest)",
+			"network": "QUIC on marcopolo/simnet (nodetest simQUIC), RIPE Atlas country RTTs (50 countries), virtual time (testing/synctest)",
 			"rates":   "per node per virtual second over the nodes that ran through the window; CPU is process CPU / live nodes"},
 		Target:  "per-node idle cost growing at most logarithmically with N; home node idle traffic < 5 kB/s at 100,000 nodes (by the model, docs/scale.md)",
 		Figures: f, Verdict: "measured"}
@@ -126,6 +138,11 @@ func scaleTable(rs []Result) string {
 		{"churn_left", "nodes left (churn)"},
 		{"churn_abrupt", "of which abruptly"},
 		{"mem_per_node_mb", "memory per node (MiB, heap+stacks)"},
+		{"heap_per_node_mb", "of which heap (MiB)"},
+		{"stack_per_node_mb", "of which goroutine stacks (MiB)"},
+		{"rss_per_node_mb", "resident set per node (MiB)"},
+		{"goroutines_per_node", "goroutines per node"},
+		{"conns_per_node", "connections per node (mean)"},
 		{"wall_s", "wall time of the run (s)"},
 	}
 	var b strings.Builder

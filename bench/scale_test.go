@@ -43,6 +43,12 @@ func TestB13Scale(t *testing.T) {
 			t.Fatalf("GPUMESH_B13_N: %q is not a size of at least 20", f)
 		}
 		p := defaultScaleParams(n)
+		p.MemoryOnly = os.Getenv("GPUMESH_B13_MEMONLY") != ""
+		if v := os.Getenv("GPUMESH_B13_WINDOWS"); v != "" {
+			if p.Warmup, p.Idle, p.Load, err = parseWindows(v); err != nil {
+				t.Fatalf("GPUMESH_B13_WINDOWS: %v", err)
+			}
+		}
 		if v := os.Getenv("GPUMESH_B13_NAT"); v != "" { // see docs/scale.md, "The stall"
 			if p.NATShare, err = strconv.ParseFloat(v, 64); err != nil {
 				t.Fatalf("GPUMESH_B13_NAT: %v", err)
@@ -63,6 +69,22 @@ func TestB13Scale(t *testing.T) {
 		t.Logf("B13 N=%d done", n)
 	}
 	t.Log("\n" + scaleTable(results))
+}
+
+// parseWindows reads "warmup,idle,load" durations (GPUMESH_B13_WINDOWS,
+// e.g. "60s,60s,60s"): shorter windows for the large sizes.
+func parseWindows(v string) (warmup, idle, load time.Duration, err error) {
+	f := strings.Split(v, ",")
+	if len(f) != 3 {
+		return 0, 0, 0, fmt.Errorf("%q: want warmup,idle,load", v)
+	}
+	var d [3]time.Duration
+	for k, s := range f {
+		if d[k], err = time.ParseDuration(strings.TrimSpace(s)); err != nil || d[k] < 10*time.Second {
+			return 0, 0, 0, fmt.Errorf("%q: each window a duration of at least 10s", v)
+		}
+	}
+	return d[0], d[1], d[2], nil
 }
 
 // TestScaleChurnShort runs a small network with a third of its nodes
@@ -100,19 +122,26 @@ func TestScaleChurnShort(t *testing.T) {
 // declares a stall (see runWatched).
 const stallAfter = 3 * time.Minute
 
-// runWatched runs runScale in a synctest bubble under a watchdog. On this
-// Go (1.26.8) a bubble of ~100 nodes can stop: every goroutine durably
-// blocked, a time.Sleep pending, no deadlock report, and a virtual clock
-// that never moves again (docs/scale.md, "The stall"). The watchdog turns
-// that silent hang into a failure: when the virtual clock has not moved for
+// runWatched runs runScale in a synctest bubble under a watchdog. A bubble
+// whose virtual clock stops (a goroutine in it waiting on something that is
+// not a durable block, such as a real socket: docs/scale.md, "The stall")
+// hangs with no deadlock report. The watchdog turns that silent hang into a
+// failure: when the virtual clock has not moved for
 // stallAfter while the process used under a tenth of a core, it writes every
 // goroutine's stack to a file and panics, naming the file.
 func runWatched(t *testing.T, p scaleParams) scaleMeasure {
+	var m scaleMeasure
+	runWatchedFunc(t, func(t *testing.T) { m = runScale(t, p) })
+	return m
+}
+
+// runWatchedFunc runs f in a synctest bubble under the watchdog (see
+// runWatched).
+func runWatchedFunc(t *testing.T, f func(t *testing.T)) {
 	var clock atomic.Int64
 	done := make(chan struct{})
 	go watchdog(clock.Load, done)
 	defer close(done)
-	var m scaleMeasure
 	synctest.Test(t, func(t *testing.T) {
 		stop := make(chan struct{})
 		ticked := make(chan struct{})
@@ -127,11 +156,12 @@ func runWatched(t *testing.T, p scaleParams) scaleMeasure {
 				}
 			}
 		}()
-		m = runScale(t, p)
-		close(stop)
-		<-ticked
+		defer func() {
+			close(stop)
+			<-ticked
+		}()
+		f(t)
 	})
-	return m
 }
 
 // watchdog panics, after dumping every goroutine's stack, if clock stops
@@ -252,7 +282,18 @@ func protoRates(a, b snapshot) map[string]float64 {
 	return sum
 }
 
-// writeHeap writes a heap profile to GPUMESH_B13_HEAP, if set.
+// connsPerNode is the mean number of connections the running nodes hold.
+func connsPerNode(s *nodetest.Scale) float64 {
+	live := s.Live()
+	conns := 0
+	for _, i := range live {
+		conns += len(s.Nodes[i].Network().Host().Network().Conns())
+	}
+	return float64(conns) / float64(max(len(live), 1))
+}
+
+// writeHeap writes a heap profile to GPUMESH_B13_HEAP, if set, and the
+// goroutines grouped by stack to GPUMESH_B13_GOROUTINES, if set.
 func writeHeap(t *testing.T) {
 	path := os.Getenv("GPUMESH_B13_HEAP")
 	if path == "" {
@@ -266,6 +307,15 @@ func writeHeap(t *testing.T) {
 	defer f.Close()
 	if err := pprof.WriteHeapProfile(f); err != nil {
 		t.Logf("heap profile: %v", err)
+	}
+	if path := os.Getenv("GPUMESH_B13_GOROUTINES"); path != "" {
+		g, err := os.Create(path)
+		if err != nil {
+			t.Logf("goroutine profile: %v", err)
+			return
+		}
+		defer g.Close()
+		_ = pprof.Lookup("goroutine").WriteTo(g, 1)
 	}
 }
 
@@ -284,14 +334,25 @@ func runScale(t *testing.T, p scaleParams) scaleMeasure {
 	})
 	s.WaitRoutingTables(t, 3, 5*time.Minute)
 	time.Sleep(p.Warmup)
-	m.MemPerNodeMB = float64(nodetest.Memory()) / float64(p.N) / (1 << 20)
+	mem := nodetest.ReadMemory()
+	perNodeMB := func(b uint64) float64 { return float64(b) / float64(p.N) / (1 << 20) }
+	m.MemPerNodeMB = perNodeMB(mem.Heap + mem.Stacks)
+	m.HeapPerNodeMB, m.StackPerNodeMB, m.RSSPerNodeMB = perNodeMB(mem.Heap), perNodeMB(mem.Stacks), perNodeMB(mem.RSS)
+	m.GoroutinesPerNode = float64(mem.Goroutines) / float64(p.N)
+	m.ConnsPerNode = connsPerNode(s)
+	t.Logf("B13 N=%d settled at %s (virtual): %.1f MiB/node heap+stacks (heap %.1f, stacks %.1f), RSS %.1f MiB/node, %.0f goroutines and %.1f connections per node",
+		p.N, time.Now().Format(time.TimeOnly), m.MemPerNodeMB, m.HeapPerNodeMB, m.StackPerNodeMB, m.RSSPerNodeMB, m.GoroutinesPerNode, m.ConnsPerNode)
 	writeHeap(t)
+	if p.MemoryOnly {
+		return m
+	}
 
 	a := takeSnapshot(s)
 	time.Sleep(p.Idle)
 	b := takeSnapshot(s)
 	m.IdleMsgs, m.IdleBytes, m.IdleCPU = rates(a, b)
 	m.IdleProto = protoRates(a, b)
+	t.Logf("B13 N=%d idle window done at %s (virtual): %.2f msgs/s, %.0f B/s in per node", p.N, time.Now().Format(time.TimeOnly), m.IdleMsgs.Mean, m.IdleBytes.Mean)
 
 	boot0 := s.Meter(0).Totals().In
 	bootMsgs0 := b.msgs[0]

@@ -3,7 +3,10 @@ package nodetest
 import (
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -181,10 +184,53 @@ func (sc *Scale) Received(id string) map[int]time.Duration {
 // Memory returns the process's live heap and goroutine stacks after a
 // collection, in bytes: divided by the node count, the memory per node.
 func Memory() uint64 {
+	m := ReadMemory()
+	return m.Heap + m.Stacks
+}
+
+// MemoryUse is the process's memory at one moment (ReadMemory).
+type MemoryUse struct {
+	// Heap is the heap in use after a collection (runtime HeapInuse),
+	// counting allocations whose pages were never touched (Badger's
+	// memtable arenas) in full.
+	Heap uint64
+	// Stacks is the goroutine stacks' memory (StackInuse).
+	Stacks uint64
+	// RSS is the resident set (VmRSS of /proc/self/status): what the
+	// machine's RAM actually holds, untouched pages not counted; 0 where
+	// /proc is not there.
+	RSS uint64
+	// Goroutines is how many goroutines run.
+	Goroutines int
+}
+
+// ReadMemory collects garbage and returns the process's memory use.
+func ReadMemory() MemoryUse {
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse + ms.StackInuse
+	return MemoryUse{Heap: ms.HeapInuse, Stacks: ms.StackInuse, RSS: residentSet(),
+		Goroutines: runtime.NumGoroutine()}
+}
+
+// residentSet reads VmRSS from /proc/self/status, in bytes (0 if unknown).
+func residentSet() uint64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(data)) {
+		rest, ok := strings.CutPrefix(line, "VmRSS:")
+		if !ok {
+			continue
+		}
+		kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return kb << 10
+	}
+	return 0
 }
 
 // natGater refuses every inbound connection: a node behind a NAT without

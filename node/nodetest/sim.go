@@ -19,7 +19,6 @@ import (
 	"github.com/gpumesh/gpumesh/p2p/coord/countryrtt"
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/connmgr"
-	"github.com/libp2p/go-libp2p/x/simlibp2p"
 	"github.com/marcopolo/simnet"
 )
 
@@ -125,6 +124,32 @@ type Sim struct {
 	boot  []string
 	cut   []atomic.Bool // per slot: every packet from or to it is lost (Cut)
 	total int           // address slots: n + Spare
+	dials atomic.Int64  // dial-only endpoints handed out (dialAddr)
+	// part, when set, is each slot's side of a partition: packets between
+	// two sides are lost (Partition, Heal).
+	part atomic.Pointer[[]int]
+}
+
+// Partition splits the network: from now on every packet between nodes
+// whose side(i) differ is lost (delayed past any run's end), until Heal.
+// Connections across the split time out as on a real cut link.
+func (s *Sim) Partition(side func(i int) int) {
+	sides := make([]int, s.total)
+	for i := range sides {
+		sides[i] = side(i)
+	}
+	s.part.Store(&sides)
+}
+
+// Heal ends a Partition: packets sent from now on cross again.
+func (s *Sim) Heal() { s.part.Store(nil) }
+
+// dialAddr is the address of a dial-only endpoint (a host that listens on
+// nothing: AutoNAT v2's dial-back host, see simQUIC): one past the node
+// slots each, so packets to and from it travel without delay.
+func (s *Sim) dialAddr() *net.UDPAddr {
+	k := s.total + int(s.dials.Add(1))
+	return &net.UDPAddr{IP: simnet.IntToPublicIPv4(k), Port: SimPort}
 }
 
 // DefaultSimCountries returns the default placement pool: the 50
@@ -205,7 +230,7 @@ func (s *Sim) StartNode(i int) error {
 	addr := fmt.Sprintf("/ip4/%s/udp/%d/quic-v1", simnet.IntToPublicIPv4(i), SimPort)
 	host := []libp2p.Option{
 		libp2p.ListenAddrStrings(addr),
-		simlibp2p.QUICSimnet(s.net, link),
+		simQUIC(s.net, link, s.dialAddr),
 		// Observed-address discovery stalls synctest (see
 		// simlibp2p); every simulated address is public anyway.
 		libp2p.DisableIdentifyAddressDiscovery(),
@@ -379,6 +404,9 @@ func (s *Sim) latency(p *simnet.Packet) time.Duration {
 		return 0
 	}
 	if s.cut[from].Load() || s.cut[to].Load() {
+		return cutDelay
+	}
+	if sides := s.part.Load(); sides != nil && (*sides)[from] != (*sides)[to] {
 		return cutDelay
 	}
 	d := s.rtt[from*len(s.countries)+to] / 2

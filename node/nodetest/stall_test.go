@@ -12,20 +12,20 @@ import (
 	"github.com/gpumesh/gpumesh/node/nodetest"
 )
 
-// TestSimStallRepro reproduces the stall docs/scale.md describes: 16 full
-// nodes on the simulated network, in a synctest bubble, half of them dialled
-// again by every other node every 30 s (virtual). On Go 1.26.8 it stops
-// after about 15 virtual minutes (some 25 s of CPU): the test goroutine
-// sleeps in time.Sleep, every goroutine of the bubble is durably blocked,
-// and the virtual clock never moves again, so the test hangs until its
-// -timeout. The same dialling between bare libp2p hosts on the same
-// simulated network runs 20 virtual minutes without a stall. It is skipped
-// unless GPUMESH_STALL_REPRO is set:
+// TestSimStallRepro is the reproduction of the stall docs/scale.md
+// describes: 16 full nodes on the simulated network, in a synctest bubble,
+// half of them dialled again by every other node every 30 s (virtual), for
+// 30 rounds. Before simQUIC it stopped at 15 virtual minutes in 3 of 3
+// runs: AutoNAT v2's dial-back host, which go-libp2p builds without
+// simlibp2p's QUIC reuse options, dialled from a real UDP socket, and its
+// reader's IO wait is not a durable block, so the bubble's clock stood
+// still. With simQUIC it runs its 26 virtual minutes (~90 s on two busy
+// cores), so it stays behind GPUMESH_STALL_REPRO to keep `go test` short:
 //
 //	GPUMESH_STALL_REPRO=1 go test ./node/nodetest -run SimStallRepro -v -timeout 5m
 func TestSimStallRepro(t *testing.T) {
 	if os.Getenv("GPUMESH_STALL_REPRO") == "" {
-		t.Skip("hangs on this Go: set GPUMESH_STALL_REPRO=1 to run the reproduction")
+		t.Skip("26 virtual minutes of redialling (~90 s): set GPUMESH_STALL_REPRO=1 to run it")
 	}
 	synctest.Test(t, func(t *testing.T) {
 		s := nodetest.StartScale(t, 16, nodetest.ScaleOptions{Seed: 1})

@@ -90,6 +90,13 @@ type AttackerOptions struct {
 	// answers: the provider's bid waits for its deadline. It takes
 	// precedence over AnswerBids.
 	StallBids bool
+	// Host, if set, are the attacker's libp2p options in place of the
+	// default listener on a free loopback TCP port: a host on a Sim's
+	// simulated network (Sim.Sybil).
+	Host []libp2p.Option
+	// Topics are gossip topics the attacker joins beside gossip.Topics,
+	// e.g. every sharded jobs and capacity topic (ShardTopics).
+	Topics []string
 }
 
 // NewAttacker starts an attacker: a host listening on a free loopback
@@ -141,7 +148,11 @@ func newAttacker(opts AttackerOptions) (*Attacker, error) {
 		}
 		key = k
 	}
-	h, err := libp2p.New(libp2p.Identity(key), libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"))
+	hostOpts := opts.Host
+	if hostOpts == nil {
+		hostOpts = []libp2p.Option{libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0")}
+	}
+	h, err := libp2p.New(append([]libp2p.Option{libp2p.Identity(key)}, hostOpts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -168,7 +179,7 @@ func newAttacker(opts AttackerOptions) (*Attacker, error) {
 		return nil, err
 	}
 	a.ps = ps
-	for _, name := range gossip.Topics {
+	for _, name := range slices.Concat(gossip.Topics, opts.Topics) {
 		// The attacker keeps what it receives and forwards nothing: its
 		// own messages are the only ones it sends.
 		err := ps.RegisterTopicValidator(name, func(_ context.Context, from peer.ID, m *pubsub.Message) pubsub.ValidationResult {

@@ -87,7 +87,7 @@ func TestScaleSybil(t *testing.T) {
 		for _, a := range sybils {
 			ids[a.ID()] = true
 		}
-		logSybilShare(t, s, r, providers(), ids, "silent swarm joined")
+		logSybilShare(t, s, r, providers(), sybils, ids, "silent swarm joined")
 		checkRecovery(t, s, r, providers, "a silent Sybil swarm (%d, %dx the honest nodes) joined every class topic", nSybil, sybilFactor)
 		probeK(t, s, r, providers(), "silent swarm")
 		logScores(t, s, ids, "after the silent phase")
@@ -105,7 +105,7 @@ func TestScaleSybil(t *testing.T) {
 		time.Sleep(30 * time.Second)
 		stop()
 		wg.Wait()
-		logSybilShare(t, s, r, providers(), ids, "after the flood")
+		logSybilShare(t, s, r, providers(), sybils, ids, "after the flood")
 		logScores(t, s, ids, "after the flood")
 	})
 }
@@ -161,8 +161,9 @@ func submitK(r *node.Node, k int) (string, bool) {
 }
 
 // logSybilShare logs the share of Sybils among the peers the requester r
-// and the providers in live know on their jobs topics.
-func logSybilShare(t *testing.T, s *nodetest.Scale, r *node.Node, live []int, ids map[peer.ID]bool, what string) {
+// and the providers in live know on their jobs topics, and how many mesh
+// slots the Sybils hold.
+func logSybilShare(t *testing.T, s *nodetest.Scale, r *node.Node, live []int, sybils []*nodetest.Attacker, ids map[peer.ID]bool, what string) {
 	t.Helper()
 	var syb, all int
 	for _, nd := range append([]*node.Node{r}, nodesOf(s, live)...) {
@@ -180,6 +181,11 @@ func logSybilShare(t *testing.T, s *nodetest.Scale, r *node.Node, live []int, id
 		return
 	}
 	t.Logf("%s: Sybils are %.0f%% of the jobs topic peers the honest nodes know (%d of %d)", what, 100*float64(syb)/float64(all), syb, all)
+	mesh := 0
+	for _, a := range sybils {
+		mesh += a.MeshSize()
+	}
+	t.Logf("%s: the Sybils hold %d (topic, honest node) mesh slots", what, mesh)
 }
 
 // nodesOf returns the running nodes of live.

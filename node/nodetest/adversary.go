@@ -55,7 +55,8 @@ type Attacker struct {
 	seq    atomic.Uint64
 	wg     sync.WaitGroup
 
-	gen atomic.Uint64 // of message IDs, see newAttacker
+	gen   atomic.Uint64 // of message IDs, see newAttacker
+	trace meshTracer    // its GossipSub mesh (MeshSize)
 
 	mu       sync.Mutex
 	captured []Captured
@@ -173,6 +174,7 @@ func newAttacker(opts AttackerOptions) (*Attacker, error) {
 		pubsub.WithFloodPublish(true), // straight to every peer on the topic
 		pubsub.WithPeerOutboundQueueSize(4096),
 		pubsub.WithMaxMessageSize(4<<20),
+		pubsub.WithRawTracer(&a.trace),
 	)
 	if err != nil {
 		a.Close()

@@ -20,6 +20,10 @@ import (
 // sybilFactor is how many Sybils join per honest node.
 const sybilFactor = 2
 
+// sybilBidders is how many full nodes join last, bidding on every job and
+// running nothing (nodetest.BadActor.NeverRun).
+const sybilBidders = 10
+
 // TestScaleSybil runs 30 honest nodes (30% behind the modelled NAT, 2
 // requesters) and then a Sybil swarm twice their number: bare libp2p hosts
 // with GossipSub on the simulated network (nodetest.Sim.Sybil), each
@@ -37,10 +41,11 @@ func TestScaleSybil(t *testing.T) {
 	}
 	p := scaleParams{N: 30, NATShare: 0.3, Requesters: 2, Seed: 29}
 	nSybil := sybilFactor * p.N
+	bidder := func(i int) bool { return i >= p.N && i < p.N+sybilBidders }
 	runWatchedFunc(t, func(t *testing.T) {
 		s := nodetest.StartScale(t, p.N, nodetest.ScaleOptions{
-			Seed: p.Seed, NATShare: p.NATShare, Spare: nSybil,
-			Offer: func(i int) bool { return i != 0 && i < p.N-p.Requesters },
+			Seed: p.Seed, NATShare: p.NATShare, Spare: sybilBidders + nSybil,
+			Offer: func(i int) bool { return i != 0 && (i < p.N-p.Requesters || bidder(i)) },
 			Configure: func(i int, c *config.Config) {
 				c.Market.ReserveHold = p2p.Duration(time.Second)
 			},
@@ -67,7 +72,7 @@ func TestScaleSybil(t *testing.T) {
 		// The swarm joins: each Sybil connects to every honest node.
 		sybils := make([]*nodetest.Attacker, nSybil)
 		for k := range sybils {
-			sybils[k] = s.Sybil(t, p.N+k, nodetest.AttackerOptions{})
+			sybils[k] = s.Sybil(t, p.N+sybilBidders+k, nodetest.AttackerOptions{})
 		}
 		honest := slices.DeleteFunc(slices.Clone(s.Nodes[:p.N]), func(nd *node.Node) bool { return nd == nil })
 		var wg sync.WaitGroup
@@ -107,6 +112,17 @@ func TestScaleSybil(t *testing.T) {
 		wg.Wait()
 		logSybilShare(t, s, r, providers(), sybils, ids, "after the flood")
 		logScores(t, s, ids, "after the flood")
+
+		// Full nodes that bid on every job and run nothing join.
+		for range sybilBidders {
+			i, err := s.Join()
+			if err != nil {
+				t.Fatalf("bidder: %v", err)
+			}
+			s.SetBadActor(i, nodetest.BadActor{NeverRun: true})
+		}
+		time.Sleep(30 * time.Second)
+		probeBidders(t, s, r, bidder, len(providers()))
 	})
 }
 
@@ -136,7 +152,8 @@ func probeK(t *testing.T, s *nodetest.Scale, r *node.Node, live []int, what stri
 	t.Helper()
 	for _, k := range []int{2, 4} {
 		start := time.Now()
-		id, formed := submitK(r, k)
+		v, formed := submitK(r, k)
+		id := v.ID
 		took := time.Since(start)
 		time.Sleep(2 * time.Second)
 		t.Logf("%s: k=%d formed=%v in %s, request reached %.0f%% of %d providers",
@@ -147,17 +164,58 @@ func probeK(t *testing.T, s *nodetest.Scale, r *node.Node, live []int, what stri
 	}
 }
 
-// submitK is submitOne for a job of k workers.
-func submitK(r *node.Node, k int) (string, bool) {
+// submitK is submitOne for a job of k workers; it returns the job's view.
+func submitK(r *node.Node, k int) (market.JobView, bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	v, err := r.Market().Submit(ctx, market.Spec{Workers: k})
 	if err != nil {
-		return "", false
+		return market.JobView{}, false
 	}
 	v, err = r.Market().Wait(ctx, v.ID)
 	_ = r.Market().Cancel(v.ID)
-	return v.ID, err == nil && v.State == market.StateFormed
+	return v, err == nil && v.State == market.StateFormed
+}
+
+// probeBidders submits 5 jobs each of k = 2 and 4 from r and logs how many
+// formed and how many of their cluster members are bad bidders (bidder).
+// Runs are not started: what is measured is the share of the clusters the
+// bidders capture, each of which a real job would have to fail over.
+func probeBidders(t *testing.T, s *nodetest.Scale, r *node.Node, bidder func(int) bool, honest int) {
+	t.Helper()
+	bad := map[string]bool{}
+	for i, nd := range s.Nodes {
+		if nd != nil && bidder(i) {
+			bad[nd.PeerID().String()] = true
+		}
+	}
+	for _, k := range []int{2, 4} {
+		var formed, members, captured, hit, bids int
+		for range 5 {
+			v, ok := submitK(r, k)
+			if !ok {
+				continue
+			}
+			formed++
+			bids += v.Bids
+			any := false
+			for _, m := range v.Cluster {
+				members++
+				if bad[m.Peer] {
+					captured++
+					any = true
+				}
+			}
+			if any {
+				hit++
+			}
+		}
+		t.Logf("%d bad bidders beside %d honest providers: k=%d: %d of 5 jobs formed; %d of %d cluster members are bad bidders; %d of %d clusters hold one or more; %.1f bids a job",
+			len(bad), honest, k, formed, captured, members, hit, formed, float64(bids)/float64(max(formed, 1)))
+		if formed == 0 {
+			t.Errorf("with bad bidders no job of k=%d formed", k)
+		}
+	}
 }
 
 // logSybilShare logs the share of Sybils among the peers the requester r

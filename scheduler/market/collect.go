@@ -62,6 +62,7 @@ func (d *driver) collect(ctx context.Context) bool {
 				// from up to about twice as far still count.
 				wait := max(time.Since(j.view.Created), minGrace)
 				grace = time.After(wait)
+				d.startEarly(ctx)
 			}
 		}
 	}

@@ -37,6 +37,12 @@ type Config struct {
 	// RTTRoundTimeout is how long the measured round waits for the
 	// candidates' rows; a candidate later than that is unmeasured.
 	RTTRoundTimeout p2p.Duration `toml:"rtt_round_timeout" comment:"how long the measured round waits for the candidates' RTT rows (a late candidate's pairs keep their coordinate estimates)"`
+	// RTTRoundBound ties the measured round's deadline to the job's RTT
+	// bound: each round waits min(rtt_round_timeout, this x bound) for
+	// the rows, which come back partial (rttRoundDeadline). A pair not
+	// measured by then is near or over the bound anyway; it keeps its
+	// estimate and the winners' pings check it. 0 leaves rtt_round_timeout alone.
+	RTTRoundBound float64 `toml:"rtt_round_bound" comment:"the measured round's deadline as a factor on the job's RTT bound: each round waits min(rtt_round_timeout, this x bound, at least 10 ms) and candidates answer with the pairs they measured by then; 0 = rtt_round_timeout alone"`
 	// RTTRoundSlack widens the RTT bound within which coordinates put a
 	// bid near a cheaper one when the round's first candidates are picked
 	// (placement.Candidates): coordinates prune, measurements decide.
@@ -89,6 +95,13 @@ type Config struct {
 // window plus 3 s for a bid's detour through a relay (docs/market.md).
 const DefaultRelayBidWindow = 5 * time.Second
 
+// DefaultRTTRoundBound is market.rtt_round_bound's default: off. A round
+// cut at half the bound fits B3's time at k = 2 and 4, but leaves pairs
+// near the bound that need a handshake unmeasured, and a requester far
+// from its candidates gets no rows at all (TestMeasuredRound's planted
+// optimum is lost even at twice the bound); see docs/market.md.
+const DefaultRTTRoundBound = 0
+
 // DefaultRTTRoundCandidates is market.rtt_round_candidates' default.
 const DefaultRTTRoundCandidates = 32
 
@@ -104,6 +117,7 @@ func DefaultConfig() Config {
 		RTTRoundCandidates:  DefaultRTTRoundCandidates,
 		RTTRoundTimeout:     p2p.Duration(time.Second),
 		RTTRoundSlack:       placement.CandidateSlack,
+		RTTRoundBound:       DefaultRTTRoundBound,
 		ReserveHold:         p2p.Duration(2 * time.Minute),
 		MinReputation:       reputation.DefaultMinReputation,
 		DefaultMaxPrice:     5,
@@ -147,6 +161,9 @@ func (c Config) Validate(prefix string) error {
 	}
 	if t := time.Duration(c.RTTRoundTimeout); t < 10*time.Millisecond || t > 10*time.Second {
 		bad("rtt_round_timeout", "%s not in [10ms, 10s]", t)
+	}
+	if b := c.RTTRoundBound; !(b == 0 || b >= 0.1 && b <= 10) {
+		bad("rtt_round_bound", "%v not 0 or in [0.1, 10]", b)
 	}
 	if s := c.RTTRoundSlack; !(s >= 1 && s <= 10) {
 		bad("rtt_round_slack", "%v not in [1, 10]", s)

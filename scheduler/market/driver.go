@@ -27,6 +27,11 @@ type driver struct {
 	// measured in the measured round: placement weighs it when the job
 	// asks (Spec.RequesterRTTCost).
 	ownRTT map[int]time.Duration
+	// early lets collect start the first measured round while bidding is
+	// open (rttround_early.go); pending is that round, until measureRound
+	// joins it.
+	early   bool
+	pending *earlyRound
 	// unweighed is set once the job was told its requester_rtt_cost could
 	// not be applied.
 	unweighed bool
@@ -36,6 +41,7 @@ type driver struct {
 // and settled, or a failure.
 func (d *driver) run(ctx context.Context) {
 	d.startInvites()
+	d.early = true
 	if !d.collect(ctx) {
 		return
 	}

@@ -73,6 +73,9 @@ type RoundView struct {
 	Reports int `json:"reports"`
 	// TookMS is how long the round took.
 	TookMS float64 `json:"took_ms"`
+	// Early is set when the first round started while bidding was still
+	// open, once a cluster first fitted (TookMS counts from then).
+	Early bool `json:"early,omitempty"`
 }
 
 // allVerified reports whether the measured round measured every pair of
@@ -103,17 +106,22 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 	if req.MaxRTT <= 0 || most < 2 || req.Workers < 2 {
 		return
 	}
-	cands := d.roundCandidates(st.excluded, placement.RoundSize(req.Workers, most))
-	if len(cands) < 2 {
-		return
+	cands, view, start := d.joinEarly(ctx, st)
+	if view == nil {
+		cands = d.roundCandidates(st.excluded, placement.RoundSize(req.Workers, most))
+		if len(cands) < 2 {
+			return
+		}
+		start, view = time.Now(), &RoundView{}
+		if d.ownRTT == nil {
+			d.ownRTT = map[int]time.Duration{}
+		}
+		d.measure(ctx, st, d.ownRTT, cands, 0, view)
 	}
-	start := time.Now()
-	view := &RoundView{}
-	d.measure(ctx, st, cands, 0, view)
 	n := min(placement.NearerSize(req.Workers), gossip.MaxRTTCandidates/2)
 	if more, partners := d.nearerCandidates(st, cands, n); len(more) > 0 {
 		partners = placement.Partners(partners, cands, len(more), gossip.MaxRTTCandidates)
-		d.measure(ctx, st, append(partners, more...), len(partners), view)
+		d.measure(ctx, st, d.ownRTT, append(partners, more...), len(partners), view)
 	}
 	view.TookMS = msf(time.Since(start))
 	d.j.mu.Lock()
@@ -124,26 +132,24 @@ func (d *driver) measureRound(ctx context.Context, st *rounds) {
 // measure runs one round: cands[from:] are asked to ping every candidate
 // (those before from were measured in an earlier round, and are not asked
 // again), and this node pings them itself. What it measured goes to st,
-// and is added to view.
-func (d *driver) measure(ctx context.Context, st *rounds, cands []int, from int, view *RoundView) {
+// its own RTTs to own (by bid index; read for those not asked), and the
+// counts are added to view.
+func (d *driver) measure(ctx context.Context, st *rounds, own map[int]time.Duration, cands []int, from int, view *RoundView) {
 	start := time.Now()
-	rctx, cancel := context.WithTimeout(ctx, time.Duration(d.cfg.RTTRoundTimeout))
+	rctx, cancel := context.WithTimeout(ctx, rttRoundDeadline(d.cfg, d.j.request().MaxRTT))
 	defer cancel()
 	bids := d.j.bids()
 	peers := make([]peer.ID, len(cands))
 	for i, b := range cands {
 		peers[i] = bids[b].from
 	}
-	rows, own := d.probeAll(rctx, d.j.request().ID, cands, from, bids)
-	if d.ownRTT == nil {
-		d.ownRTT = map[int]time.Duration{}
-	}
-	for i, rtt := range own {
+	rows, mine := d.probeAll(rctx, d.j.request().ID, cands, from, bids, own)
+	for i, rtt := range mine {
 		if rtt > 0 {
-			d.ownRTT[cands[i]] = rtt
+			own[cands[i]] = rtt
 		}
 	}
-	v := judge(peers, rows, own)
+	v := judge(peers, rows, mine)
 	for i, why := range v.distrusted {
 		if !v.charged[i] {
 			d.j.note("rtt_distrusted", peers[i], "%s's RTT reports distrusted: %s", short(peers[i]), why)
@@ -177,6 +183,25 @@ func (d *driver) measure(ctx context.Context, st *rounds, cands []int, from int,
 	d.j.mu.Lock()
 	d.j.event("measured", "", "%s", text)
 	d.j.mu.Unlock()
+}
+
+// minRoundDeadline is the least time a round waits for its rows.
+const minRoundDeadline = 10 * time.Millisecond
+
+// rttRoundDeadline is how long one measured round waits for its rows:
+// market.rtt_round_timeout, or market.rtt_round_bound times the job's RTT
+// bound when that is less (at least minRoundDeadline). Most of a round's
+// time is QUIC handshakes between candidates not yet connected; a pair
+// whose handshake and ping take longer than a fraction of the bound is
+// near or over it, so waiting for it costs time to cluster and rarely
+// changes the choice. Candidates answer with what they measured by then,
+// the rest keep their estimates and the winners' pings check them.
+func rttRoundDeadline(cfg Config, bound time.Duration) time.Duration {
+	t := time.Duration(cfg.RTTRoundTimeout)
+	if cfg.RTTRoundBound > 0 && bound > 0 {
+		t = min(t, max(time.Duration(cfg.RTTRoundBound*float64(bound)), minRoundDeadline))
+	}
+	return t
 }
 
 // nearerCandidates picks up to n bids for the second round
@@ -282,9 +307,9 @@ func (d *driver) roundCandidates(excluded map[int]*exclusion, n int) []int {
 // cands[first:] and pings each of those itself, all in parallel, until ctx
 // ends. It returns each candidate's row, by position in cands (nil for
 // one not asked, that did not answer in time or whose row was refused),
-// and this node's own RTT to each (0 unknown; for those not asked, what
-// an earlier round's pings found).
-func (d *driver) probeAll(ctx context.Context, job string, cands []int, first int, bids []received) ([]map[int]time.Duration, []time.Duration) {
+// and this node's own RTT to each (0 unknown; for those not asked,
+// what known holds, an earlier round's pings).
+func (d *driver) probeAll(ctx context.Context, job string, cands []int, first int, bids []received, known map[int]time.Duration) ([]map[int]time.Duration, []time.Duration) {
 	var nonce [16]byte
 	_, _ = rand.Read(nonce[:])
 	deadline, _ := ctx.Deadline()
@@ -297,7 +322,7 @@ func (d *driver) probeAll(ctx context.Context, job string, cands []int, first in
 	rows := make([]map[int]time.Duration, len(cands))
 	own := make([]time.Duration, len(cands))
 	for i, b := range cands[:first] {
-		own[i] = d.ownRTT[b]
+		own[i] = known[b]
 	}
 	asked := cands[first:]
 	done := make(chan struct{}, 2*len(asked))

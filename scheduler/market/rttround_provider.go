@@ -53,9 +53,7 @@ func (p *provider) handleRTTProbe(s network.Stream) {
 	_ = s.SetDeadline(probe.Deadline)
 	ctx, cancel := p.life.Context(context.Background())
 	defer cancel()
-	// The row must reach the requester before its deadline: keep a
-	// quarter of the round, at most a second, for the way back.
-	margin := min(time.Until(probe.Deadline)/4, time.Second)
+	margin := rowMargin(time.Until(probe.Deadline), p.d.Host.Peerstore().LatencyEWMA(remote))
 	ctx, cancel2 := context.WithDeadline(ctx, probe.Deadline.Add(-margin))
 	defer cancel2()
 	rtts := p.measureRow(ctx, probe)
@@ -74,6 +72,15 @@ func (p *provider) handleRTTProbe(s network.Stream) {
 	if err != nil {
 		p.log.Debug("answer RTT probe", "job", probe.Job, "err", err)
 	}
+}
+
+// rowMargin is the time a candidate keeps, of left before the probe's
+// deadline, to send its row back: a quarter of it, or this node's RTT to
+// the requester (toRequester, 0 unknown) when that is more, so that a
+// short round's row, with the pairs measured by then, still arrives in
+// time; at most a second, and never all of it.
+func rowMargin(left, toRequester time.Duration) time.Duration {
+	return min(max(left/4, toRequester), left*3/4, time.Second)
 }
 
 // admitProbe checks that remote asked for a job this node bid on with it,
@@ -100,7 +107,9 @@ func (p *provider) admitProbe(remote peer.ID, probe *gossip.RTTProbe) error {
 // a new one. A peer already connected directly whose ping fails keeps the
 // peerstore's moving average of this node's earlier pings to it (the
 // average runs a few milliseconds above a fresh ping, which is why it is
-// not used first).
+// not used first). The row is partial: a peer not measured by the time
+// ctx ends is left out (the requester keeps its estimate), while a ping
+// that failed before then is reported with its error.
 func (p *provider) measureRow(ctx context.Context, probe *gossip.RTTProbe) []gossip.PeerRTT {
 	var others []gossip.RTTCandidate
 	for _, c := range probe.Candidates {
@@ -108,16 +117,24 @@ func (p *provider) measureRow(ctx context.Context, probe *gossip.RTTProbe) []gos
 			others = append(others, c)
 		}
 	}
-	out := make([]gossip.PeerRTT, len(others))
+	got := make([]gossip.PeerRTT, len(others))
+	late := make([]bool, len(others))
 	done := make(chan struct{}, len(others))
 	for i, c := range others {
 		go func() {
 			defer func() { done <- struct{}{} }()
-			out[i] = p.pingOne(ctx, c)
+			got[i] = p.pingOne(ctx, c)
+			late[i] = got[i].Err != "" && ctx.Err() != nil
 		}()
 	}
 	for range others {
 		<-done
+	}
+	out := got[:0]
+	for i, r := range got {
+		if !late[i] {
+			out = append(out, r)
+		}
 	}
 	return out
 }
@@ -130,7 +147,7 @@ func (p *provider) pingOne(ctx context.Context, c gossip.RTTCandidate) gossip.Pe
 		r.Err = "not a peer ID"
 		return r
 	}
-	rtt, err := pingOnce(ctx, p.d.Host, id, c.Addrs)
+	rtt, err := p.pingWarm(ctx, id, c.Addrs)
 	if err == nil {
 		r.RTT = rtt
 		return r
@@ -143,6 +160,35 @@ func (p *provider) pingOne(ctx context.Context, c gossip.RTTCandidate) gossip.Pe
 	}
 	r.Err = trim(err.Error())
 	return r
+}
+
+// warmDial bounds a connection attempt that outlives its round.
+const warmDial = 10 * time.Second
+
+// pingWarm is pingOnce, but its connection attempt does not end with
+// ctx: a round's deadline may cut a handshake short (rttRoundDeadline),
+// and the winners' pings that check the pair later find the connection
+// made. The attempt runs in the market's lifetime, at most warmDial.
+func (p *provider) pingWarm(ctx context.Context, id peer.ID, addrs []string) (time.Duration, error) {
+	h := p.d.Host
+	addAddrs(h, id, addrs)
+	dialed := make(chan error, 1)
+	if !p.goBackground(func(life context.Context) {
+		dctx, cancel := context.WithTimeout(life, warmDial)
+		defer cancel()
+		dialed <- h.Connect(dctx, h.Peerstore().PeerInfo(id))
+	}) {
+		return 0, errors.New("shutting down")
+	}
+	select {
+	case err := <-dialed:
+		if err != nil {
+			return 0, fmt.Errorf("connect: %w", err)
+		}
+	case <-ctx.Done():
+		return 0, errors.New("no answer in time")
+	}
+	return pingOnce(ctx, h, id, nil)
 }
 
 // pingOnce measures one round trip to id, connecting first (with addrs

@@ -11,6 +11,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/gpumesh/gpumesh/gossip"
+	"github.com/gpumesh/gpumesh/p2p"
 	"github.com/gpumesh/gpumesh/scheduler/placement"
 )
 
@@ -291,10 +292,53 @@ func TestRTTRoundConfig(t *testing.T) {
 	c.RTTRoundCandidates = gossip.MaxRTTCandidates + 1
 	c.RTTRoundTimeout = 0
 	c.RTTRoundSlack = 0.5
+	c.RTTRoundBound = 0.05
 	err := c.Validate("market")
-	for _, key := range []string{"market.rtt_round_candidates", "market.rtt_round_timeout", "market.rtt_round_slack"} {
+	for _, key := range []string{"market.rtt_round_candidates", "market.rtt_round_timeout", "market.rtt_round_slack", "market.rtt_round_bound"} {
 		if err == nil || !strings.Contains(err.Error(), key) {
 			t.Errorf("error %v does not name %s", err, key)
+		}
+	}
+}
+
+// TestRTTRoundDeadline: a round waits the lesser of rtt_round_timeout and
+// rtt_round_bound times the job's bound, never under 10 ms.
+func TestRTTRoundDeadline(t *testing.T) {
+	c := DefaultConfig()
+	c.RTTRoundTimeout = p2p.Duration(time.Second)
+	c.RTTRoundBound = 0.5
+	for _, tc := range []struct {
+		bound, want time.Duration
+	}{
+		{100 * time.Millisecond, 50 * time.Millisecond},
+		{10 * time.Second, time.Second},
+		{time.Millisecond, minRoundDeadline},
+		{0, time.Second},
+	} {
+		if got := rttRoundDeadline(c, tc.bound); got != tc.want {
+			t.Errorf("bound %s: deadline %s, want %s", tc.bound, got, tc.want)
+		}
+	}
+	c.RTTRoundBound = 0
+	if got := rttRoundDeadline(c, 100*time.Millisecond); got != time.Second {
+		t.Errorf("rtt_round_bound 0: deadline %s, want rtt_round_timeout", got)
+	}
+}
+
+// TestRowMargin: a candidate keeps a quarter of the time left for its
+// row's way back, or its RTT to the requester when more, never all of it
+// and at most a second.
+func TestRowMargin(t *testing.T) {
+	for _, tc := range []struct {
+		left, rtt, want time.Duration
+	}{
+		{40 * ms, 0, 10 * ms},
+		{40 * ms, 20 * ms, 20 * ms},
+		{40 * ms, 100 * ms, 30 * ms},
+		{10 * time.Second, 0, time.Second},
+	} {
+		if got := rowMargin(tc.left, tc.rtt); got != tc.want {
+			t.Errorf("rowMargin(%s, %s) = %s, want %s", tc.left, tc.rtt, got, tc.want)
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/spf13/cobra"
 
 	"github.com/gpumesh/gpumesh/ledger"
@@ -218,62 +219,24 @@ func escrowWithdraw(ctx context.Context, s *chainSession, args []string) (chainO
 		}
 		want = u
 	}
-	pending, err := s.chain.PendingWithdrawal(ctx, s.me, s.token)
-	if err != nil {
-		return chainOut{}, err
-	}
 	now, err := s.chain.Now(ctx)
 	if err != nil {
 		return chainOut{}, err
 	}
-	if want == nil && pending.Amount != nil && pending.Amount.Sign() > 0 {
-		ready := time.Unix(int64(pending.ReadyAt), 0).UTC()
-		if now.Before(ready) {
-			return chainOut{Action: "withdraw_waiting", Amount: s.money(pending.Amount), Units: pending.Amount.String(), ReadyAt: &ready,
-				Message: fmt.Sprintf("withdrawal of %s waits out the notice: ready at %s (in %s); run `gpumesh escrow withdraw` again then",
-					s.money(pending.Amount), ready.Format(time.RFC3339), ready.Sub(now).Round(time.Second))}, nil
-		}
-		before, err := s.chain.Escrow(ctx, s.me, s.token)
-		if err != nil {
-			return chainOut{}, err
-		}
-		rcpt, err := s.chain.Client().Withdraw(ctx, s.token)
-		if err != nil {
-			return chainOut{}, fmt.Errorf("withdraw: %w", err)
-		}
-		after, err := s.chain.Escrow(ctx, s.me, s.token)
-		if err != nil {
-			return chainOut{}, err
-		}
-		got := new(big.Int).Sub(before, after)
-		return chainOut{Action: "withdrawn", Amount: s.money(got), Units: got.String(), Tx: rcpt.TxHash.Hex(),
-			Message: fmt.Sprintf("withdrew %s from escrow", s.money(got))}, nil
-	}
-	escrow, err := s.chain.Escrow(ctx, s.me, s.token)
-	if err != nil {
-		return chainOut{}, err
-	}
-	if want == nil {
-		want = escrow
-	}
-	if want.Sign() == 0 {
-		return chainOut{}, errors.New("withdraw: the escrow is empty")
-	}
-	if want.Cmp(escrow) > 0 {
-		return chainOut{}, fmt.Errorf("withdraw %s: the escrow holds %s", s.money(want), s.money(escrow))
-	}
-	rcpt, err := s.chain.Client().RequestWithdraw(ctx, s.token, want)
-	if err != nil {
-		return chainOut{}, fmt.Errorf("request withdrawal: %w", err)
-	}
-	p, err := s.chain.PendingWithdrawal(ctx, s.me, s.token)
-	if err != nil {
-		return chainOut{}, err
-	}
-	ready := time.Unix(int64(p.ReadyAt), 0).UTC()
-	msg := fmt.Sprintf("asked for %s back: ready at %s; run `gpumesh escrow withdraw` again then (providers can still redeem until it completes)", s.money(want), ready.Format(time.RFC3339))
-	if pending.Amount != nil && pending.Amount.Sign() > 0 {
-		msg += fmt.Sprintf("; it replaces the pending request for %s", s.money(pending.Amount))
-	}
-	return chainOut{Action: "withdraw_requested", Amount: s.money(want), Units: want.String(), Tx: rcpt.TxHash.Hex(), ReadyAt: &ready, Message: msg}, nil
+	c := s.chain.Client()
+	return noticed{
+		verb: "withdraw", done: "withdrawn", command: "gpumesh escrow withdraw", what: "withdrawal", holds: "the escrow holds",
+		askedFmt: "asked for %s back: ready at %s; run `gpumesh escrow withdraw` again then (providers can still redeem until it completes)",
+		doneFmt:  "withdrew %s from escrow",
+		empty:    "the escrow is empty",
+		money:    s.money,
+		pending: func(ctx context.Context) (contracts.Pending, error) {
+			return s.chain.PendingWithdrawal(ctx, s.me, s.token)
+		},
+		balance:  func(ctx context.Context) (*big.Int, error) { return s.chain.Escrow(ctx, s.me, s.token) },
+		complete: func(ctx context.Context) (*types.Receipt, error) { return c.Withdraw(ctx, s.token) },
+		request: func(ctx context.Context, u *big.Int) (*types.Receipt, error) {
+			return c.RequestWithdraw(ctx, s.token, u)
+		},
+	}.run(ctx, now, want)
 }

@@ -2,10 +2,8 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -99,63 +97,20 @@ func unstake(ctx context.Context, s *chainSession, args []string) (chainOut, err
 			return chainOut{}, err
 		}
 	}
-	c := s.chain.Client()
-	pending, err := c.PendingUnstake(ctx, s.me)
-	if err != nil {
-		return chainOut{}, err
-	}
 	now, err := s.chain.Now(ctx)
 	if err != nil {
 		return chainOut{}, err
 	}
-	if want == nil && pending.Amount != nil && pending.Amount.Sign() > 0 {
-		ready := time.Unix(int64(pending.ReadyAt), 0).UTC()
-		if now.Before(ready) {
-			return chainOut{Action: "unstake_waiting", Amount: settle.FormatUnits(pending.Amount, d), Units: pending.Amount.String(), ReadyAt: &ready,
-				Message: fmt.Sprintf("unstaking of %s waits out the notice: ready at %s (in %s); run `gpumesh unstake` again then",
-					settle.FormatUnits(pending.Amount, d), ready.Format(time.RFC3339), ready.Sub(now).Round(time.Second))}, nil
-		}
-		before, err := c.StakeOf(ctx, s.me)
-		if err != nil {
-			return chainOut{}, err
-		}
-		rcpt, err := c.Unstake(ctx)
-		if err != nil {
-			return chainOut{}, fmt.Errorf("unstake: %w", err)
-		}
-		after, err := c.StakeOf(ctx, s.me)
-		if err != nil {
-			return chainOut{}, err
-		}
-		got := new(big.Int).Sub(before, after)
-		return chainOut{Action: "unstaked", Amount: settle.FormatUnits(got, d), Units: got.String(), Tx: rcpt.TxHash.Hex(),
-			Message: fmt.Sprintf("unstaked %s", settle.FormatUnits(got, d))}, nil
-	}
-	staked, err := c.StakeOf(ctx, s.me)
-	if err != nil {
-		return chainOut{}, err
-	}
-	if want == nil {
-		want = staked
-	}
-	if want.Sign() == 0 {
-		return chainOut{}, errors.New("unstake: nothing is staked")
-	}
-	if want.Cmp(staked) > 0 {
-		return chainOut{}, fmt.Errorf("unstake %s: the stake is %s", settle.FormatUnits(want, d), settle.FormatUnits(staked, d))
-	}
-	rcpt, err := c.RequestUnstake(ctx, want)
-	if err != nil {
-		return chainOut{}, fmt.Errorf("request unstaking: %w", err)
-	}
-	p, err := c.PendingUnstake(ctx, s.me)
-	if err != nil {
-		return chainOut{}, err
-	}
-	ready := time.Unix(int64(p.ReadyAt), 0).UTC()
-	msg := fmt.Sprintf("asked for %s of the stake back: ready at %s; run `gpumesh unstake` again then (it stays slashable until then)", settle.FormatUnits(want, d), ready.Format(time.RFC3339))
-	if pending.Amount != nil && pending.Amount.Sign() > 0 {
-		msg += fmt.Sprintf("; it replaces the pending request for %s", settle.FormatUnits(pending.Amount, d))
-	}
-	return chainOut{Action: "unstake_requested", Amount: settle.FormatUnits(want, d), Units: want.String(), Tx: rcpt.TxHash.Hex(), ReadyAt: &ready, Message: msg}, nil
+	c := s.chain.Client()
+	return noticed{
+		verb: "unstake", done: "unstaked", command: "gpumesh unstake", what: "unstaking", holds: "the stake is",
+		askedFmt: "asked for %s of the stake back: ready at %s; run `gpumesh unstake` again then (it stays slashable until then)",
+		doneFmt:  "unstaked %s",
+		empty:    "nothing is staked",
+		money:    func(u *big.Int) string { return settle.FormatUnits(u, d) },
+		pending:  func(ctx context.Context) (contracts.Pending, error) { return c.PendingUnstake(ctx, s.me) },
+		balance:  func(ctx context.Context) (*big.Int, error) { return c.StakeOf(ctx, s.me) },
+		complete: c.Unstake,
+		request:  c.RequestUnstake,
+	}.run(ctx, now, want)
 }

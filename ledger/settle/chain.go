@@ -17,6 +17,9 @@ type Balances struct {
 	PendingWithdrawal *big.Int `json:"pending_withdrawal"`
 	// Stake is what the wallet staked as a provider.
 	Stake *big.Int `json:"stake"`
+	// Allowance is how much of the token the wallet lets the contract take
+	// (approved for deposits and stake; zero for the native coin).
+	Allowance *big.Int `json:"allowance"`
 }
 
 // BalanceReader reads a wallet's balances from the chain; the chain client

@@ -140,4 +140,7 @@ func printWallet(g *globals, out walletOut) {
 		fmt.Fprintf(g.stdout, " (%s asked back, waiting out the notice)", settle.FormatUnits(b.PendingWithdrawal, d))
 	}
 	fmt.Fprintf(g.stdout, "\n  stake    %s\n", settle.FormatUnits(b.Stake, d))
+	if b.Allowance != nil {
+		fmt.Fprintf(g.stdout, "  allowed  %s (the contract may take this much for deposits and stake without a new approval)\n", settle.FormatUnits(b.Allowance, d))
+	}
 }

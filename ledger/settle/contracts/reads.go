@@ -101,18 +101,31 @@ func (c *Client) Send(ctx context.Context, to common.Address, data []byte) (*typ
 	return c.transactOn(ctx, bind.NewBoundContract(to, abi.ABI{}, c.backend, c.backend, c.backend), "send", data, nil)
 }
 
+// Allowance returns how much of token owner lets the contract take (what a
+// deposit or stake may pull without a new approval); zero for the native
+// coin, which needs none.
+func (c *Client) Allowance(ctx context.Context, token, owner common.Address) (*big.Int, error) {
+	if token == NativeToken {
+		return new(big.Int), nil
+	}
+	have, err := bind.Call(c.erc20.Instance(c.backend, token), &bind.CallOpts{Context: ctx, From: owner}, c.erc20.PackAllowance(owner, c.addr), c.erc20.UnpackAllowance)
+	if err != nil {
+		return nil, fmt.Errorf("read allowance of %s: %w", token, revertOf(err))
+	}
+	return have, nil
+}
+
 // approve lets the contract take amount of token from the sender, when its
 // allowance is short.
 func (c *Client) approve(ctx context.Context, token common.Address, amount *big.Int) error {
-	inst := c.erc20.Instance(c.backend, token)
-	have, err := bind.Call(inst, &bind.CallOpts{Context: ctx, From: c.from}, c.erc20.PackAllowance(c.from, c.addr), c.erc20.UnpackAllowance)
+	have, err := c.Allowance(ctx, token, c.from)
 	if err != nil {
-		return fmt.Errorf("read allowance of %s: %w", token, revertOf(err))
+		return err
 	}
 	if amount == nil || have.Cmp(amount) >= 0 {
 		return nil
 	}
-	_, err = c.transactOn(ctx, inst, "approve", c.erc20.PackApprove(c.addr, amount), nil)
+	_, err = c.transactOn(ctx, c.erc20.Instance(c.backend, token), "approve", c.erc20.PackApprove(c.addr, amount), nil)
 	return err
 }
 

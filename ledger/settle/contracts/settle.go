@@ -61,6 +61,9 @@ func (ch *Chain) Balances(ctx context.Context, owner, token common.Address) (set
 	if b.Stake, err = ch.c.StakeOf(ctx, owner); err != nil {
 		return b, fmt.Errorf("read stake: %w", err)
 	}
+	if b.Allowance, err = ch.c.Allowance(ctx, token, owner); err != nil {
+		return b, err
+	}
 	return b, nil
 }
 

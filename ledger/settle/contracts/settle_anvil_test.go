@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/gpumesh/gpumesh/ledger/settle"
 	"github.com/gpumesh/gpumesh/ledger/settle/contracts"
 )
@@ -109,4 +110,39 @@ func settleWorksSlash(t *testing.T, tc *testChain) {
 	}
 	_, err = r.as(r.third).SlashConflict(r.ctx, contracts.WorkOf(b.Work), b.Sig, contracts.WorkOf(a.Work), a.Sig)
 	wantErr(t, err, contracts.ErrAlreadySlashed)
+}
+
+// TestChainBalancesReadAllowance: Balances reports the allowance the wallet
+// gave the contract, which a deposit draws down, and none for the coin.
+func TestChainBalancesReadAllowance(t *testing.T) { onChains(t, chainBalancesReadAllowance) }
+
+func chainBalancesReadAllowance(t *testing.T, tc *testChain) {
+	r := newRig(t, tc, nil)
+	req := addr(r.requester)
+	r.mint(r.token, req, 5_000_000)
+	ch := contracts.NewChain(r.as(r.requester))
+	allowance := func(token common.Address) int64 {
+		t.Helper()
+		b, err := ch.Balances(r.ctx, req, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b.Allowance.Int64()
+	}
+	if got := allowance(r.token); got != 0 {
+		t.Fatalf("allowance before any approval %d, want 0", got)
+	}
+	r.send(r.requester, r.token, contracts.NewTestToken().PackApprove(r.owner.Address(), big.NewInt(3_000_000)))
+	if got := allowance(r.token); got != 3_000_000 {
+		t.Fatalf("allowance after approving 3,000,000: %d", got)
+	}
+	if _, err := r.as(r.requester).Deposit(r.ctx, r.token, big.NewInt(1_000_000)); err != nil {
+		t.Fatal(err)
+	}
+	if got := allowance(r.token); got != 2_000_000 {
+		t.Fatalf("allowance after depositing 1,000,000 of 3,000,000 approved: %d, want 2,000,000", got)
+	}
+	if got := allowance(contracts.NativeToken); got != 0 {
+		t.Fatalf("native coin allowance %d, want 0", got)
+	}
 }
